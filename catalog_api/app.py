@@ -1,0 +1,82 @@
+"""The FastAPI application: REST under /api/v1, GraphQL at /graphql, health and readiness probes."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import text
+
+from catalog_api import __version__
+from catalog_api.db.migrate import is_at_head
+from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
+from catalog_api.graphql.schema import graphql_router
+from catalog_api.rest.routes import router as rest_router
+from catalog_api.services.context import ServiceContext
+from catalog_api.settings import Settings, get_settings
+from crawlers.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> FastAPI:
+    """Builds the application around a service context (created from settings when not given)."""
+    owns_context = ctx is None
+    ctx = ctx or ServiceContext.create(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        if owns_context:
+            ctx.close()
+
+    app = FastAPI(
+        title="Catalog",
+        version=__version__,
+        description="Metadata catalog: register sources, crawl them, browse and curate what they hold.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+
+    @app.exception_handler(CatalogError)
+    @app.exception_handler(ConnectorError)
+    async def _typed_error(_request: Request, exc: Exception) -> JSONResponse:
+        status, body = error_payload(exc)
+        return JSONResponse({"error": body}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, body = error_payload(invalid_input_from_validation(list(exc.errors())))
+        return JSONResponse({"error": body}, status_code=status)
+
+    app.include_router(rest_router)
+    app.include_router(graphql_router(ctx), prefix="/graphql")
+
+    @app.get("/", include_in_schema=False)
+    def _root() -> RedirectResponse:
+        return RedirectResponse("/graphql")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """The catalog database answers and its schema is at the latest migration."""
+        try:
+            with ctx.db.engine.connect() as connection:
+                connection.execute(text("select 1"))
+            migrated = is_at_head(ctx.db.engine)
+        except Exception as exc:  # any failure means "not ready"; say why without leaking connection details
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "reason": "catalog database unreachable"}, status_code=503)
+        if not migrated:
+            return JSONResponse({"status": "unavailable", "reason": "database not migrated: run `catalog db upgrade`"},
+                                status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app

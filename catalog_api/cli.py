@@ -1,0 +1,225 @@
+"""The `catalog` command line: serve, migrate, register and test sources, crawl, and the demo."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from catalog_api.errors import CatalogError, error_payload
+from catalog_api.settings import get_settings
+from crawlers.errors import ConnectorError
+
+app = typer.Typer(help="Metadata catalog: register sources, crawl them, browse them through GraphQL and REST.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
+source_app = typer.Typer(help="Register, list and test sources.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(source_app, name="source")
+console = Console()
+errors = Console(stderr=True)
+
+DEMO_SOURCE = "demo_erp"
+
+
+def _context():
+    from catalog_api.services.context import ServiceContext
+
+    return ServiceContext.create(get_settings())
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    _, body = error_payload(exc)
+    field = f" [bold]{body['field']}[/bold]:" if body.get("field") else ""
+    errors.print(f"[red]error ({body['code']}):{field}[/red] {body['message']}")
+    for problem in body.get("problems", [])[1:]:
+        errors.print(f"  [bold]{problem['field']}[/bold]: {problem['reason']}")
+    return typer.Exit(code=1)
+
+
+def _pairs(values: list[str], option: str) -> dict[str, Any]:
+    """Parses KEY=VALUE options; a VALUE that is valid JSON (number, list, bool) is taken as such."""
+    parsed: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        try:
+            parsed[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key] = raw
+    return parsed
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default CATALOG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CATALOG_PORT).")] = None,
+) -> None:
+    """Run the API: GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
+    import uvicorn
+
+    from catalog_api.app import create_app
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    console.print(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the catalog database to the latest (or the given) revision."""
+    from catalog_api.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url, revision)
+    console.print(f"catalog database at revision {revision}")
+
+
+@source_app.command("add")
+def source_add(
+    name: Annotated[str, typer.Argument(help="Unique source name; it becomes part of every URN.")],
+    kind: Annotated[str, typer.Option("--kind", "-k", help="Connector kind, e.g. postgres or sqlite.")],
+    config: Annotated[list[str], typer.Option("--config", "-c", help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
+    secret_ref: Annotated[list[str], typer.Option(help="KEY=env:NAME, repeatable.")] = [],  # noqa: B006
+    prompt_secret: Annotated[list[str], typer.Option(help="Ask for the secret KEY without echo.")] = [],  # noqa: B006
+    description: Annotated[str | None, typer.Option(help="What this source is.")] = None,
+    test: Annotated[bool, typer.Option("--test/--no-test", help="Test the connection before saving.")] = True,
+) -> None:
+    """Register a source. Credentials are stored only as references or encrypted locally."""
+    from catalog_api.services.sources import SourceRegistration, register_source
+
+    secrets = {key: typer.prompt(f"{key}", hide_input=True) for key in prompt_secret}
+    try:
+        registration = SourceRegistration(
+            name=name, kind=kind, description=description, config=_pairs(config, "--config"), secrets=secrets,
+            secret_refs={k: str(v) for k, v in _pairs(secret_ref, "--secret-ref").items()}, test_connection=test,
+        )
+        ctx = _context()
+        try:
+            source = register_source(ctx, registration)
+        finally:
+            ctx.close()
+    except (CatalogError, ConnectorError) as exc:
+        raise _fail(exc) from None
+    console.print(f"registered [bold]{source.name}[/bold] ({source.kind}) as {source.urn}")
+
+
+@source_app.command("list")
+def source_list() -> None:
+    """List registered sources."""
+    from catalog_api.services.sources import list_sources
+
+    ctx = _context()
+    try:
+        found = list_sources(ctx)
+    finally:
+        ctx.close()
+    table = RichTable("id", "name", "kind", "last crawled", "urn")
+    for s in found:
+        table.add_row(str(s.id), s.name, s.kind, str(s.last_crawled_at or "never"), s.urn)
+    console.print(table)
+
+
+@source_app.command("test")
+def source_test(source: Annotated[str, typer.Argument(help="Source name or id.")]) -> None:
+    """Test a registered source's connection."""
+    from catalog_api.services.sources import test_source
+
+    ctx = _context()
+    try:
+        result = test_source(ctx, source)
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+    if result.ok:
+        console.print(f"[green]ok[/green]: {result.server} ({result.elapsed_ms:.0f} ms)")
+        return
+    field = f" {result.error_field}:" if result.error_field else ""
+    errors.print(f"[red]failed ({result.error_code}):{field}[/red] {result.error_message}")
+    raise typer.Exit(code=1)
+
+
+def _follow(ctx, job_id: str) -> None:
+    """Shows a job's progress until it ends; exits non-zero when it fails."""
+    from catalog_api.services.jobs import JobStatus, get_job
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("queued", total=None)
+        while True:
+            job = get_job(ctx, job_id)
+            progress.update(task, description=job.progress_message or job.status,
+                            completed=job.progress_done, total=job.progress_total or None)
+            if JobStatus(job.status).finished:
+                break
+            time.sleep(0.1)
+    if job.status != JobStatus.SUCCEEDED:
+        errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
+        raise typer.Exit(code=1)
+    console.print(f"[green]{job.kind} succeeded[/green]: {json.dumps(job.result)}")
+
+
+@app.command()
+def crawl(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job with a progress bar.")] = True,
+) -> None:
+    """Crawl a source: discover its schema and record every change."""
+    from catalog_api.services.crawl import request_crawl
+
+    ctx = _context()
+    try:
+        job = request_crawl(ctx, source)
+        console.print(f"crawl job {job.id}")
+        if wait:
+            _follow(ctx, job.id)
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Build the sample ERP database, register it as `demo_erp`, crawl it, and serve the API."""
+    from catalog_api.demo.builder import build_demo_database
+    from catalog_api.services.crawl import request_crawl
+    from catalog_api.services.sources import SourceRegistration, get_source, register_source
+
+    settings = get_settings()
+    path = build_demo_database(Path(settings.home).resolve() / "demo" / "erp.db")
+    console.print(f"demo ERP database at {path}")
+    ctx = _context()
+    try:
+        try:
+            get_source(ctx, DEMO_SOURCE)
+        except CatalogError:
+            register_source(ctx, SourceRegistration(
+                name=DEMO_SOURCE, kind="sqlite", config={"path": str(path)},
+                description="Sample ERP: customers, vendors, items, orders, invoices and payments.",
+            ))
+        job = request_crawl(ctx, DEMO_SOURCE)
+        _follow(ctx, job.id)
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+    if serve_after:
+        serve(host=host, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""The catalog's own database: SQLAlchemy models and engine/session handling."""

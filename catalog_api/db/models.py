@@ -1,0 +1,202 @@
+"""The catalog repository: DataSource → Schema → Table → Column, with tags, change log, jobs and local secrets.
+
+Alembic migrations under `migrations/` are the only way this schema is created; a test proves that the migrated
+database equals these models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+URN_LENGTH = 2048
+NAME_LENGTH = 512
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so constraint names are stable across SQLite and PostgreSQL."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DataSource(Timestamped, Base):
+    """A registered source. `config` holds no secret: credentials are references in `secret_refs`."""
+
+    __tablename__ = "data_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    urn: Mapped[str] = mapped_column(String(URN_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret_refs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lineage_namespace: Mapped[str] = mapped_column(String(1024))
+    lineage_name_prefix: Mapped[str] = mapped_column(String(512), default="")
+    last_crawled_at: Mapped[datetime | None]
+
+    schemas: Mapped[list[Schema]] = relationship(back_populates="source", passive_deletes=True)
+
+
+class Schema(Timestamped, Base):
+    """A namespace of a source. Soft-deleted (`deleted_at`) when it disappears from the source."""
+
+    __tablename__ = "schemas"
+    __table_args__ = (UniqueConstraint("source_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    urn: Mapped[str] = mapped_column(String(URN_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    comment: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None]
+
+    source: Mapped[DataSource] = relationship(back_populates="schemas")
+
+
+class Table(Timestamped, Base):
+    """A table, view, materialized view, foreign table or file. `comment` is the source's; `description` is curated."""
+
+    __tablename__ = "tables"
+    __table_args__ = (UniqueConstraint("schema_id", "name"), Index(None, "source_id", "deleted_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    schema_id: Mapped[int] = mapped_column(ForeignKey("schemas.id", ondelete="CASCADE"))
+    urn: Mapped[str] = mapped_column(String(URN_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    view_definition: Mapped[str | None] = mapped_column(Text)
+    partition_key: Mapped[str | None] = mapped_column(Text)
+    primary_key: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    unique_constraints: Mapped[list[Any]] = mapped_column(default=list)
+    foreign_keys: Mapped[list[Any]] = mapped_column(default=list)
+    indexes: Mapped[list[Any]] = mapped_column(default=list)
+    row_estimate: Mapped[int | None] = mapped_column(BigInteger)
+    definition_hash: Mapped[str | None] = mapped_column(String(64))
+    last_seen_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+
+
+class Column(Timestamped, Base):
+    """A column of a table. Soft-deleted when it disappears, so its description and history survive."""
+
+    __tablename__ = "columns"
+    __table_args__ = (UniqueConstraint("table_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    urn: Mapped[str] = mapped_column(String(URN_LENGTH), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    data_type: Mapped[str] = mapped_column(String(512))
+    nullable: Mapped[bool] = mapped_column(Boolean, default=True)
+    default: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    generated: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None]
+
+
+class Tag(Base):
+    """A tag or classification (e.g. `pii.email`) on any entity, addressed by URN."""
+
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("entity_urn", "tag"), Index(None, "tag"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    tag: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeLogEntry(Base):
+    """One detected change with before/after values: the schema history of every table."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index(None, "table_id", "detected_at"), Index(None, "source_id", "detected_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    table_id: Mapped[int | None] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    entity_urn: Mapped[str] = mapped_column(String(URN_LENGTH), index=True)
+    change_type: Mapped[str] = mapped_column(String(64))
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """A crawl (later also extract/profile) job: the single truth about its status, progress, timings and error."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index(None, "source_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class LocalSecret(Base):
+    """A credential the user handed over raw, encrypted with the key from `CATALOG_SECRET_KEY`."""
+
+    __tablename__ = "local_secrets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,115 @@
+"""Typed application errors and their one mapping to HTTP responses and GraphQL errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crawlers.errors import (
+    AuthenticationFailed,
+    ConnectorError,
+    InvalidSourceConfig,
+    PermissionDenied,
+    SourceNotFound,
+    SourceUnreachable,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One invalid field: a dotted path such as `config.port` and the reason in plain words."""
+
+    field: str
+    reason: str
+
+
+class CatalogError(Exception):
+    """Base of every error the services raise on purpose; `status` is its HTTP status."""
+
+    code = "catalog_error"
+    status = 500
+
+    def __init__(self, message: str, *, field: str | None = None, problems: list[FieldProblem] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.problems = problems or ([FieldProblem(field, message)] if field else [])
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        if self.problems:
+            body["problems"] = [{"field": p.field, "reason": p.reason} for p in self.problems]
+        return body
+
+
+class InvalidInput(CatalogError):
+    """The request is malformed: the field and the reason say what to fix. Nothing was stored."""
+
+    code = "invalid_input"
+    status = 422
+
+    def __init__(self, field: str, reason: str, *, problems: list[FieldProblem] | None = None):
+        super().__init__(f"{field}: {reason}", field=field, problems=problems or [FieldProblem(field, reason)])
+
+
+class NotFound(CatalogError):
+    """The named entity does not exist (or no longer exists)."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(CatalogError):
+    """The request clashes with the catalog's state, e.g. a source name already taken."""
+
+    code = "conflict"
+    status = 409
+
+
+class SourceCheckFailed(CatalogError):
+    """Registering or updating a source failed because its connection test failed; nothing was stored."""
+
+    status = 422
+
+    def __init__(self, error: ConnectorError):
+        super().__init__(error.message, field=error.field)
+        self.code = error.code
+        self.cause = error
+
+
+_CONNECTOR_STATUS: dict[type[ConnectorError], int] = {
+    InvalidSourceConfig: 422,
+    AuthenticationFailed: 422,
+    SourceNotFound: 422,
+    PermissionDenied: 422,
+    SourceUnreachable: 502,
+}
+
+
+def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The single mapping from an exception to (HTTP status, error body); GraphQL uses the same body."""
+    if isinstance(exc, CatalogError):
+        return exc.status, exc.to_dict()
+    if isinstance(exc, ConnectorError):
+        status = next((s for cls, s in _CONNECTOR_STATUS.items() if isinstance(exc, cls)), 500)
+        body = {"code": exc.code, "message": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return status, body
+    return 500, {"code": "internal_error", "message": "internal error; see the service log"}
+
+
+def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: tuple[str, ...] = ("body",)) -> InvalidInput:
+    """Turns pydantic/FastAPI validation errors into one `InvalidInput` listing every field and reason."""
+    problems = []
+    for item in errors:
+        loc = [str(p) for p in item.get("loc", ())]
+        if loc and loc[0] in skip_prefixes:
+            loc = loc[1:]
+        reason = "unknown field" if item.get("type") == "extra_forbidden" else item.get("msg", "invalid")
+        problems.append(FieldProblem(".".join(loc) or "body", reason))
+    if not problems:
+        problems = [FieldProblem("body", "invalid request")]
+    return InvalidInput(problems[0].field, problems[0].reason, problems=problems)

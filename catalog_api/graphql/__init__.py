@@ -1,0 +1,1 @@
+"""GraphQL API (strawberry) at /graphql: thin resolvers over catalog_api.services, batched by DataLoaders."""

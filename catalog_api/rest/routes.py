@@ -1,0 +1,140 @@
+"""REST routes under /api/v1. Each route validates transport details and calls one service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog_api.services import browse, crawl, curation, sources
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs import get_job
+from catalog_api.rest.models import (
+    ChangeOut,
+    ChangePage,
+    ColumnOut,
+    ConnectionTestOut,
+    EntityOut,
+    JobOut,
+    SearchHitOut,
+    SourceOut,
+    TableOut,
+)
+
+router = APIRouter(prefix="/api/v1")
+
+
+def context(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+class DescriptionIn(BaseModel):
+    """A curated description; null or blank clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str | None = Field(default=None)
+
+
+class TagsIn(BaseModel):
+    """The full new set of tags of an entity."""
+
+    model_config = ConfigDict(extra="forbid")
+    tags: list[str]
+
+
+@router.get("/sources", response_model=list[SourceOut], tags=["sources"])
+def list_sources(ctx: ServiceContext = Depends(context)) -> list[SourceOut]:
+    return [SourceOut.of(s) for s in sources.list_sources(ctx)]
+
+
+@router.post("/sources", response_model=SourceOut, status_code=status.HTTP_201_CREATED, tags=["sources"])
+def register_source(body: sources.SourceRegistration, ctx: ServiceContext = Depends(context)) -> SourceOut:
+    return SourceOut.of(sources.register_source(ctx, body))
+
+
+@router.get("/sources/{source_id}", response_model=SourceOut, tags=["sources"])
+def get_source(source_id: int, ctx: ServiceContext = Depends(context)) -> SourceOut:
+    return SourceOut.of(sources.get_source(ctx, source_id))
+
+
+@router.patch("/sources/{source_id}", response_model=SourceOut, tags=["sources"])
+def update_source(source_id: int, body: sources.SourceUpdate, ctx: ServiceContext = Depends(context)) -> SourceOut:
+    return SourceOut.of(sources.update_source(ctx, source_id, body))
+
+
+@router.delete("/sources/{source_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["sources"])
+def delete_source(source_id: int, ctx: ServiceContext = Depends(context)) -> Response:
+    sources.delete_source(ctx, source_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/sources/{source_id}/test", response_model=ConnectionTestOut, tags=["sources"])
+def test_source(source_id: int, ctx: ServiceContext = Depends(context)) -> ConnectionTestOut:
+    return ConnectionTestOut.of(sources.test_source(ctx, source_id))
+
+
+@router.post("/sources/{source_id}/crawl", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             tags=["sources"])
+def crawl_source(source_id: int, ctx: ServiceContext = Depends(context)) -> JobOut:
+    """Queues a crawl (or returns the one already queued or running) and answers with its job at once."""
+    return JobOut.of(crawl.request_crawl(ctx, source_id))
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
+def job(job_id: str, ctx: ServiceContext = Depends(context)) -> JobOut:
+    return JobOut.of(get_job(ctx, job_id))
+
+
+@router.get("/tables/{urn:path}/changes", response_model=ChangePage, tags=["tables"])
+def table_changes(
+    urn: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    first: int = Query(100, ge=1, le=1000),
+    after: str | None = None,
+    ctx: ServiceContext = Depends(context),
+) -> ChangePage:
+    """The table's change history (its columns' changes included), newest first, within [since, until)."""
+    with ctx.db.session() as session:
+        table = browse.entity_by_urn(session, urn, expected=browse.EntityType.DATASET)
+        page = browse.change_history(session, table, since=since, until=until, first=first, after=after)
+        return ChangePage(
+            items=[ChangeOut.of(e) for e in page.items], total=page.total,
+            next_cursor=page.cursors[-1] if page.has_next else None,
+        )
+
+
+@router.get("/tables/{urn:path}", response_model=TableOut, tags=["tables"])
+def table(urn: str, include_deleted_columns: bool = False, ctx: ServiceContext = Depends(context)) -> TableOut:
+    """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
+    with ctx.db.session() as session:
+        d = browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns)
+        encoded = quote(d.table.urn, safe="")
+        return TableOut.of(
+            d.table, d.schema, d.source, [ColumnOut.of(c, d.tags[c.urn]) for c in d.columns], d.tags[d.table.urn],
+            links={"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes"},
+        )
+
+
+@router.put("/entities/{urn:path}/description", response_model=EntityOut, tags=["curation"])
+def set_description(urn: str, body: DescriptionIn, ctx: ServiceContext = Depends(context)) -> EntityOut:
+    entity = curation.set_description(ctx, urn, body.description)
+    with ctx.db.session() as session:
+        tags = browse.tags_of(session, [entity.urn])[entity.urn]
+    return EntityOut(urn=entity.urn, name=entity.name, description=entity.description, tags=tags)
+
+
+@router.put("/entities/{urn:path}/tags", response_model=EntityOut, tags=["curation"])
+def set_tags(urn: str, body: TagsIn, ctx: ServiceContext = Depends(context)) -> EntityOut:
+    tags = curation.set_tags(ctx, urn, body.tags)
+    with ctx.db.session() as session:
+        entity = browse.entity_by_urn(session, urn)
+    return EntityOut(urn=entity.urn, name=entity.name, description=entity.description, tags=tags)
+
+
+@router.get("/search", response_model=list[SearchHitOut], tags=["search"])
+def search(q: str, limit: int = 50, ctx: ServiceContext = Depends(context)) -> list[SearchHitOut]:
+    with ctx.db.session() as session:
+        return [SearchHitOut.model_validate(h, from_attributes=True) for h in browse.search(session, q, limit)]

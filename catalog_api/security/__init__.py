@@ -1,0 +1,1 @@
+"""Credential handling: secret references and the local encrypted store."""

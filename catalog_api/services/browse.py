@@ -1,0 +1,261 @@
+"""Reading the catalog: look-ups by URN, batched child pages for DataLoaders, tags, search and change history.
+
+Every function here answers for many parents at once in a constant number of statements, so GraphQL stays at a
+fixed statement count per request whatever the page size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, Tag
+from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.urns import EntityType, parse_urn  # noqa: F401 - EntityType is part of this API
+
+T = TypeVar("T")
+Entity = DataSource | Schema | Table | Column
+MAX_PAGE = 1000
+_ENTITY_MODELS: dict[EntityType, type] = {
+    EntityType.SOURCE: DataSource,
+    EntityType.SCHEMA: Schema,
+    EntityType.DATASET: Table,
+    EntityType.COLUMN: Column,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """`first` items after the opaque `after` cursor; deleted entities only when asked for."""
+
+    first: int = 100
+    after: str | None = None
+    include_deleted: bool = False
+
+    def validated(self) -> "PageRequest":
+        if not 0 <= self.first <= MAX_PAGE:
+            raise InvalidInput("first", f"a page holds 0 to {MAX_PAGE} items")
+        if self.after is not None:
+            decode_cursor(self.after)
+        return self
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    """One page of children of one parent: the items, whether more follow, and the parent's total."""
+
+    items: list[T] = field(default_factory=list)
+    has_next: bool = False
+    total: int = 0
+    cursors: list[str] = field(default_factory=list)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, field_name: str = "after") -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput(field_name, "not a cursor returned by this API") from None
+    if not isinstance(values, list) or len(values) != 2:
+        raise InvalidInput(field_name, "not a cursor returned by this API")
+    return values
+
+
+def _child_pages(
+    session: Session, model: type, parent: ColumnElement, order: ColumnElement,
+    parent_ids: Sequence[int], page: PageRequest, extra: Sequence[ColumnElement] = (),
+) -> dict[int, Page]:
+    """Pages of children for many parents in one statement: window functions number the rows per parent."""
+    pages: dict[int, Page] = {pid: Page() for pid in parent_ids}
+    if not parent_ids:
+        return pages
+    conditions = [parent.in_(list(parent_ids)), *extra]
+    if not page.include_deleted:
+        conditions.append(model.deleted_at.is_(None))
+    counted = select(
+        model.id.label("entity_id"),
+        parent.label("parent_id"),
+        order.label("sort_key"),
+        func.count().over(partition_by=parent).label("total"),
+    ).where(*conditions).subquery()
+    keyset = []
+    if page.after is not None:
+        sort_value, last_id = decode_cursor(page.after)
+        keyset.append(tuple_(counted.c.sort_key, counted.c.entity_id) > tuple_(sort_value, last_id))
+    numbered = select(
+        counted,
+        func.row_number().over(
+            partition_by=counted.c.parent_id, order_by=(counted.c.sort_key, counted.c.entity_id)
+        ).label("position"),
+    ).where(*keyset).subquery()
+    rows = session.execute(
+        select(model, numbered.c.parent_id, numbered.c.sort_key, numbered.c.total, numbered.c.position)
+        .join(numbered, numbered.c.entity_id == model.id)
+        .where(numbered.c.position <= page.first + 1)
+        .order_by(numbered.c.parent_id, numbered.c.position)
+    ).all()
+    totals: dict[int, int] = {}
+    for entity, parent_id, sort_key, total, position in rows:
+        target = pages[parent_id]
+        totals[parent_id] = total
+        if position > page.first:
+            target.has_next = True
+            continue
+        target.items.append(entity)
+        target.cursors.append(encode_cursor([sort_key, entity.id]))
+    missing = [pid for pid in parent_ids if pid not in totals]
+    if missing:  # parents whose page came back empty (no children, or a cursor past the end) still need a total
+        count_conditions = [parent.in_(missing), *extra]
+        if not page.include_deleted:
+            count_conditions.append(model.deleted_at.is_(None))
+        for pid, total in session.execute(select(parent, func.count()).where(*count_conditions).group_by(parent)):
+            totals[pid] = total
+    for pid, target in pages.items():
+        target.total = totals.get(pid, 0)
+    return pages
+
+
+def schemas_of_sources(session: Session, source_ids: Sequence[int], page: PageRequest) -> dict[int, Page[Schema]]:
+    return _child_pages(session, Schema, Schema.source_id, Schema.name, source_ids, page)
+
+
+def tables_of_schemas(session: Session, schema_ids: Sequence[int], page: PageRequest) -> dict[int, Page[Table]]:
+    return _child_pages(session, Table, Table.schema_id, Table.name, schema_ids, page)
+
+
+def columns_of_tables(session: Session, table_ids: Sequence[int], page: PageRequest) -> dict[int, Page[Column]]:
+    return _child_pages(session, Column, Column.table_id, Column.ordinal, table_ids, page)
+
+
+def sources_page(session: Session, page: PageRequest) -> Page[DataSource]:
+    query = select(DataSource).order_by(DataSource.name, DataSource.id)
+    if page.after is not None:
+        name, last_id = decode_cursor(page.after)
+        query = query.where(tuple_(DataSource.name, DataSource.id) > tuple_(name, last_id))
+    found = list(session.scalars(query.limit(page.first + 1)))
+    total = session.scalar(select(func.count()).select_from(DataSource)) or 0
+    items = found[: page.first]
+    return Page(items, len(found) > page.first, total, [encode_cursor([s.name, s.id]) for s in items])
+
+
+def by_ids(session: Session, model: type[T], ids: Sequence[int]) -> dict[int, T]:
+    if not ids:
+        return {}
+    return {e.id: e for e in session.scalars(select(model).where(model.id.in_(list(ids))))}
+
+
+def tags_of(session: Session, urns: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    if urns:
+        for urn, tag in session.execute(
+            select(Tag.entity_urn, Tag.tag).where(Tag.entity_urn.in_(list(urns))).order_by(Tag.tag)
+        ):
+            found[urn].append(tag)
+    return {urn: found.get(urn, []) for urn in urns}
+
+
+def entity_by_urn(session: Session, urn: str, *, field: str = "urn", expected: EntityType | None = None) -> Entity:
+    """The entity a URN names (soft-deleted ones included: their history stays reachable)."""
+    parsed = parse_urn(urn, field=field, expected=expected)
+    model = _ENTITY_MODELS[parsed.type]
+    entity = session.scalars(select(model).where(model.urn == urn)).first()
+    if entity is None:
+        raise NotFound(f"nothing in the catalog has the URN {urn}", field=field)
+    return entity
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A table or column whose name, description or comment matches a search."""
+
+    urn: str
+    type: str
+    name: str
+    description: str | None
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def search(session: Session, text: str, limit: int = 50) -> list[SearchHit]:
+    """Case-insensitive substring search over live tables and columns (names first, then descriptions)."""
+    text = (text or "").strip()
+    if not text or len(text) > 200:
+        raise InvalidInput("q", "a search text has 1 to 200 characters")
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit", "limit is between 1 and 500")
+    pattern = _like(text)
+    hits: list[SearchHit] = []
+    for model, kind in ((Table, "dataset"), (Column, "column")):
+        matches = or_(
+            func.lower(model.name).like(pattern, escape="\\"),
+            func.lower(func.coalesce(model.description, "")).like(pattern, escape="\\"),
+            func.lower(func.coalesce(model.comment, "")).like(pattern, escape="\\"),
+        )
+        query = (
+            select(model.urn, model.name, model.description)
+            .where(model.deleted_at.is_(None), matches)
+            .order_by(func.lower(model.name).like(pattern, escape="\\").desc(), model.name, model.id)
+            .limit(limit)
+        )
+        hits.extend(SearchHit(urn, kind, name, description) for urn, name, description in session.execute(query))
+    return hits[:limit]
+
+
+def change_history(
+    session: Session, table: Table, *, since: datetime | None = None, until: datetime | None = None,
+    first: int = 100, after: str | None = None,
+) -> Page[ChangeLogEntry]:
+    """A table's change log, newest first, optionally within [since, until)."""
+    PageRequest(first, after).validated()
+    conditions = [ChangeLogEntry.table_id == table.id]
+    if since is not None:
+        conditions.append(ChangeLogEntry.detected_at >= since)
+    if until is not None:
+        conditions.append(ChangeLogEntry.detected_at < until)
+    query = select(ChangeLogEntry).where(*conditions)
+    if after is not None:
+        _, last_id = decode_cursor(after)
+        query = query.where(ChangeLogEntry.id < int(last_id))
+    found = list(session.scalars(query.order_by(ChangeLogEntry.id.desc()).limit(first + 1)))
+    total = session.scalar(select(func.count()).select_from(ChangeLogEntry).where(*conditions)) or 0
+    items = found[:first]
+    return Page(items, len(found) > first, total, [encode_cursor([0, e.id]) for e in items])
+
+
+
+@dataclass(frozen=True, slots=True)
+class TableDetail:
+    """A table with its schema, source, live columns and the tags of the table and of each column."""
+
+    table: Table
+    schema: Schema
+    source: DataSource
+    columns: list[Column]
+    tags: dict[str, list[str]]
+
+
+def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = False) -> TableDetail:
+    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    schema = session.get(Schema, table.schema_id)
+    source = session.get(DataSource, table.source_id)
+    query = select(Column).where(Column.table_id == table.id)
+    if not include_deleted_columns:
+        query = query.where(Column.deleted_at.is_(None))
+    columns = list(session.scalars(query.order_by(Column.ordinal, Column.id)))
+    tags = tags_of(session, [table.urn, *(c.urn for c in columns)])
+    return TableDetail(table, schema, source, columns, tags)

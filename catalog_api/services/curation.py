@@ -1,0 +1,55 @@
+"""Curating entities: descriptions and tags/classifications, addressed by URN."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, select
+
+from catalog_api.db.models import Tag
+from catalog_api.errors import InvalidInput
+from catalog_api.services.browse import Entity, entity_by_urn
+from catalog_api.services.context import ServiceContext
+
+TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)*$")
+MAX_TAG_LENGTH = 128
+MAX_TAGS = 50
+MAX_DESCRIPTION = 20_000
+
+
+def validate_tags(tags: list[str]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput("tags", f"an entity carries at most {MAX_TAGS} tags")
+    cleaned = []
+    for index, tag in enumerate(tags):
+        tag = tag.strip().lower()
+        if not tag or len(tag) > MAX_TAG_LENGTH or not TAG.match(tag):
+            raise InvalidInput(
+                f"tags.{index}",
+                f"a tag is 1 to {MAX_TAG_LENGTH} lower-case letters, digits, '_' or '-', in dotted parts (e.g. pii.email)",
+            )
+        cleaned.append(tag)
+    return sorted(set(cleaned))
+
+
+def set_description(ctx: ServiceContext, urn: str, description: str | None) -> Entity:
+    """Sets (or clears, with None or blank) the curated description of any entity."""
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise InvalidInput("description", f"a description has at most {MAX_DESCRIPTION} characters")
+    with ctx.db.session() as session:
+        entity = entity_by_urn(session, urn)
+        entity.description = description.strip() or None if description is not None else None
+        return entity
+
+
+def set_tags(ctx: ServiceContext, urn: str, tags: list[str]) -> list[str]:
+    """Replaces the tags of an entity; returns the stored, normalised set."""
+    cleaned = validate_tags(tags)
+    with ctx.db.session() as session:
+        entity_by_urn(session, urn)
+        current = set(session.scalars(select(Tag.tag).where(Tag.entity_urn == urn)))
+        removed = current - set(cleaned)
+        if removed:
+            session.execute(delete(Tag).where(Tag.entity_urn == urn, Tag.tag.in_(removed)))
+        session.add_all(Tag(entity_urn=urn, tag=t) for t in cleaned if t not in current)
+    return cleaned

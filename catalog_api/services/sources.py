@@ -1,0 +1,282 @@
+"""Registering, updating, deleting and testing sources. Credentials only ever leave here as secret references."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from catalog_api.db.models import DataSource, Tag
+from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, SourceCheckFailed
+from catalog_api.security.secrets import validate_reference
+from catalog_api.services.context import ServiceContext
+from catalog_api.urns import source_urn
+from crawlers import get_connector_class
+from crawlers.connector import Connector
+from crawlers.errors import ConnectorError
+
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_SOURCE_NAME = 128
+
+
+class SourceRegistration(BaseModel):
+    """What a user sends to register a source. Raw credentials go in `secrets`, references in `secret_refs`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: str
+    description: str | None = Field(default=None, max_length=10_000)
+    config: dict[str, Any] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    secret_refs: dict[str, str] = Field(default_factory=dict)
+    test_connection: bool = True
+
+
+class SourceUpdate(BaseModel):
+    """A partial update; `config` replaces the stored config as a whole when given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(default=None, max_length=10_000)
+    config: dict[str, Any] | None = None
+    secrets: dict[str, str] = Field(default_factory=dict)
+    secret_refs: dict[str, str] = Field(default_factory=dict)
+    test_connection: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTestResult:
+    """The outcome of testing a source's connection: either `server` or an error code, message and field."""
+
+    ok: bool
+    server: str | None = None
+    elapsed_ms: float | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_field: str | None = None
+
+
+def validate_source_name(name: str) -> str:
+    if not name or len(name) > MAX_SOURCE_NAME:
+        raise InvalidInput("name", f"a source name has 1 to {MAX_SOURCE_NAME} characters")
+    if not SOURCE_NAME.match(name):
+        raise InvalidInput(
+            "name", "a source name starts with a letter or digit and holds only letters, digits, '_', '-' and '.'"
+        )
+    return name
+
+
+def _connector_class(kind: str) -> type[Connector]:
+    try:
+        return get_connector_class(kind)
+    except ConnectorError as error:
+        raise InvalidInput("kind", error.message) from None
+
+
+def _check_secret_fields(cls: type[Connector], config: dict, secrets: dict, refs: dict) -> None:
+    problems: list[FieldProblem] = []
+    for key in config:
+        if key in cls.secret_fields:
+            problems.append(FieldProblem(f"config.{key}", "credentials go in `secrets` (raw) or `secret_refs`"))
+    for group, values in (("secrets", secrets), ("secret_refs", refs)):
+        for key in values:
+            if key not in cls.secret_fields:
+                allowed = ", ".join(sorted(cls.secret_fields)) or "none"
+                problems.append(FieldProblem(f"{group}.{key}", f"not a secret field of {cls.kind} (allowed: {allowed})"))
+    for key in set(secrets) & set(refs):
+        problems.append(FieldProblem(f"secret_refs.{key}", "give a secret either raw or as a reference, not both"))
+    for key, ref in refs.items():
+        if f"secret_refs.{key}" not in {p.field for p in problems}:
+            try:
+                validate_reference(ref, f"secret_refs.{key}")
+            except InvalidInput as error:
+                problems.extend(error.problems)
+    if problems:
+        raise InvalidInput(problems[0].field, problems[0].reason, problems=problems)
+
+
+def _validated_config(cls: type[Connector], values: dict[str, Any]) -> BaseModel:
+    try:
+        return cls.config_model.model_validate(values)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            path = ".".join(str(p) for p in item["loc"])
+            top = str(item["loc"][0]) if item["loc"] else ""
+            group = "secrets" if top in cls.secret_fields else "config"
+            reason = item["msg"]
+            if item["type"] == "extra_forbidden":
+                reason = "unknown field"
+            problems.append(FieldProblem(f"{group}.{path}" if path else group, reason))
+        raise InvalidInput(problems[0].field, problems[0].reason, problems=problems) from None
+
+
+def _stored_config(config: BaseModel, secret_fields: frozenset[str]) -> dict[str, Any]:
+    return config.model_dump(mode="json", exclude=set(secret_fields), exclude_defaults=False)
+
+
+def _resolve_refs(ctx: ServiceContext, session: Session, refs: dict[str, str]) -> dict[str, str]:
+    resolved = {}
+    for key, ref in refs.items():
+        try:
+            resolved[key] = ctx.secrets.resolve(session, ref)
+        except Exception as error:
+            raise InvalidInput(f"secret_refs.{key}", getattr(error, "message", str(error))) from None
+    return resolved
+
+
+def build_connector(ctx: ServiceContext, session: Session, source: DataSource) -> Connector:
+    """The source's connector with its secrets resolved; the resolved values live only in this object."""
+    cls = _connector_class(source.kind)
+    values = dict(source.config)
+    for key, ref in source.secret_refs.items():
+        values[key] = ctx.secrets.resolve(session, ref)
+    return cls(cls.config_model.model_validate(values))
+
+
+def _test(connector: Connector) -> None:
+    try:
+        connector.test_connection()
+    except ConnectorError as error:
+        raise SourceCheckFailed(error) from None
+
+
+def _assert_unique_namespace(session: Session, connector: Connector, exclude_id: int | None) -> tuple[str, str]:
+    lineage = connector.lineage_namespace()
+    clash = session.scalars(
+        select(DataSource).where(
+            DataSource.lineage_namespace == lineage.namespace,
+            DataSource.lineage_name_prefix == lineage.name_prefix,
+            DataSource.id != (exclude_id or -1),
+        )
+    ).first()
+    if clash is not None:
+        raise Conflict(
+            f"source {clash.name!r} already catalogs {lineage.namespace} {lineage.name_prefix}".rstrip()
+            + "; widen its scope instead of registering the same database twice",
+            field="config",
+        )
+    return lineage.namespace, lineage.name_prefix
+
+
+def register_source(ctx: ServiceContext, registration: SourceRegistration) -> DataSource:
+    """Validates, tests (unless opted out) and stores a source. On any error nothing is stored."""
+    validate_source_name(registration.name)
+    cls = _connector_class(registration.kind)
+    _check_secret_fields(cls, registration.config, registration.secrets, registration.secret_refs)
+    with ctx.db.session() as session:
+        if session.scalar(select(DataSource.id).where(DataSource.name == registration.name)) is not None:
+            raise Conflict(f"a source named {registration.name!r} exists already", field="name")
+        resolved = _resolve_refs(ctx, session, registration.secret_refs)
+        config = _validated_config(cls, {**registration.config, **registration.secrets, **resolved})
+        connector = cls(config)
+        namespace, prefix = _assert_unique_namespace(session, connector, None)
+        if registration.test_connection:
+            _test(connector)
+        refs = dict(registration.secret_refs)
+        for key, value in registration.secrets.items():
+            refs[key] = ctx.secrets.put(session, value)
+        source = DataSource(
+            name=registration.name,
+            urn=source_urn(registration.name),
+            kind=registration.kind,
+            description=registration.description,
+            config=_stored_config(config, cls.secret_fields),
+            secret_refs=refs,
+            lineage_namespace=namespace,
+            lineage_name_prefix=prefix,
+        )
+        session.add(source)
+        session.flush()
+        return source
+
+
+def get_source(ctx: ServiceContext, ref: int | str, session: Session | None = None) -> DataSource:
+    """A source by id or by name."""
+    def find(s: Session) -> DataSource | None:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = s.get(DataSource, int(ref))
+            if found is not None:
+                return found
+        return s.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
+
+    if session is not None:
+        source = find(session)
+    else:
+        with ctx.db.session() as own:
+            source = find(own)
+    if source is None:
+        raise NotFound(f"no source {ref!r}", field="id")
+    return source
+
+
+def list_sources(ctx: ServiceContext) -> list[DataSource]:
+    with ctx.db.session() as session:
+        return list(session.scalars(select(DataSource).order_by(DataSource.name)))
+
+
+def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> DataSource:
+    with ctx.db.session() as session:
+        source = get_source(ctx, ref, session)
+        cls = _connector_class(source.kind)
+        config_in = update.config if update.config is not None else dict(source.config)
+        _check_secret_fields(cls, config_in, update.secrets, update.secret_refs)
+        kept = {k: v for k, v in source.secret_refs.items() if k not in update.secrets and k not in update.secret_refs}
+        resolved = _resolve_refs(ctx, session, {**kept, **update.secret_refs})
+        config = _validated_config(cls, {**config_in, **update.secrets, **resolved})
+        connector = cls(config)
+        namespace, prefix = _assert_unique_namespace(session, connector, source.id)
+        if update.test_connection and (update.config is not None or update.secrets or update.secret_refs):
+            _test(connector)
+        refs = dict(kept)
+        refs.update(update.secret_refs)
+        for key, value in update.secrets.items():
+            refs[key] = ctx.secrets.put(session, value)
+        for key, old in source.secret_refs.items():
+            if refs.get(key) != old:
+                ctx.secrets.delete(session, old)
+        if update.description is not None:
+            source.description = update.description
+        source.config = _stored_config(config, cls.secret_fields)
+        source.secret_refs = refs
+        source.lineage_namespace, source.lineage_name_prefix = namespace, prefix
+        session.flush()
+        return source
+
+
+def delete_source(ctx: ServiceContext, ref: int | str) -> None:
+    """Removes the source with everything catalogued under it, its tags and its locally stored secrets."""
+    with ctx.db.session() as session:
+        source = get_source(ctx, ref, session)
+        for reference in source.secret_refs.values():
+            ctx.secrets.delete(session, reference)
+        # Source names hold no '%' but may hold '_', a LIKE wildcard; escape it.
+        name_part = source.name.replace("_", "\\_")
+        child_urns = [f"urn:catalog:{kind}:{name_part}:%" for kind in ("schema", "dataset", "column")]
+        session.execute(
+            delete(Tag).where(
+                or_(Tag.entity_urn == source.urn, *(Tag.entity_urn.like(p, escape="\\") for p in child_urns))
+            )
+        )
+        session.delete(source)
+
+
+def test_source(ctx: ServiceContext, ref: int | str) -> ConnectionTestResult:
+    """Tests a registered source's connection; a failure is a result, not an error."""
+    with ctx.db.session() as session:
+        source = get_source(ctx, ref, session)
+        try:
+            connector = build_connector(ctx, session, source)
+        except Exception as error:  # unresolvable secret or a config the connector no longer accepts
+            return ConnectionTestResult(False, error_code=getattr(error, "code", "invalid_source_config"),
+                                        error_message=getattr(error, "message", str(error)))
+    try:
+        check = connector.test_connection()
+    except ConnectorError as error:
+        return ConnectionTestResult(False, error_code=error.code, error_message=error.message, error_field=error.field)
+    return ConnectionTestResult(True, server=check.server, elapsed_ms=check.elapsed_ms)

@@ -1,0 +1,68 @@
+"""The interface every source connector implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from crawlers.scope import Scope
+from crawlers.snapshot import SourceSnapshot
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+ProgressCallback = Callable[[int, int, str], None]
+"""Called as `progress(done, total, message)` while a connector works."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    """A successful connection test: what answered and how long it took."""
+
+    server: str
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNamespace:
+    """How the source's datasets are named in OpenLineage: `namespace` plus a dataset-name prefix.
+
+    An OpenLineage dataset of this source is (`namespace`, `prefix + schema + "." + table`).
+    """
+
+    namespace: str
+    name_prefix: str = ""
+
+
+class Connector(ABC, Generic[ConfigT]):
+    """Discovers one kind of source. Instances hold a validated config whose secrets are already resolved.
+
+    Subclasses declare `kind`, `config_model` (a pydantic model with `extra="forbid"`) and `secret_fields`, the
+    config fields that hold credentials (typed `SecretStr`); the application stores those as secret references.
+    """
+
+    kind: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: ConfigT) -> None:
+        self.config = config
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> "Connector":
+        return cls(cls.config_model.model_validate(values))
+
+    @abstractmethod
+    def test_connection(self) -> ConnectionCheck:
+        """Connect and run a trivial query; raise a `ConnectorError` subclass that says precisely what is wrong."""
+
+    @abstractmethod
+    def discover(self, scope: Scope | None = None, progress: ProgressCallback | None = None) -> SourceSnapshot:
+        """Read the source's catalog in bulk, within `scope` (default: the config's own scope)."""
+
+    @abstractmethod
+    def lineage_namespace(self) -> LineageNamespace:
+        """The OpenLineage naming of this source's datasets."""

@@ -1,0 +1,1 @@
+"""Alembic migrations: the only way the catalog's schema is created or changed."""

@@ -1,0 +1,52 @@
+"""The migrated database equals the models, on SQLite and on PostgreSQL (an empty autogenerate diff)."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from catalog_api.db.migrate import is_at_head, upgrade
+from catalog_api.db.models import Base
+from catalog_api.db.session import create_catalog_engine
+
+
+def _assert_matches_models(url: str) -> None:
+    upgrade(url)
+    engine = create_catalog_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                                   "compare_server_default": True})
+            differences = compare_metadata(context, Base.metadata)
+        assert differences == [], f"migrations and models differ: {differences}"
+        tables = set(inspect(engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        assert is_at_head(engine)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_migrated_database_equals_models(tmp_path):
+    _assert_matches_models(f"sqlite:///{tmp_path / 'catalog.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_migrated_database_equals_models(pg_catalog_url):
+    _assert_matches_models(pg_catalog_url)
+
+
+def test_upgrade_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    upgrade(url)
+    upgrade(url)
+    engine = create_catalog_engine(url)
+    assert is_at_head(engine)
+    engine.dispose()
+
+
+def test_unmigrated_database_is_not_at_head(tmp_path):
+    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert not is_at_head(engine)
+    engine.dispose()
