@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -109,3 +110,44 @@ def pg_catalog_url(make_pg_database) -> str:
     """The URL of an empty PostgreSQL database to hold a catalog (not yet migrated)."""
     config = make_pg_database()
     return f"postgresql+psycopg://{config['user']}@{config['host']}:{config['port']}/{config['database']}"
+
+
+@pytest.fixture(scope="session")
+def pg_password_server() -> Iterator[dict]:
+    """A throw-away PostgreSQL cluster that demands a password (scram-sha-256), for wrong-password tests.
+
+    The machine's own server trusts local connections, so it cannot tell a right password from a wrong one.
+    """
+    import glob
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    initdb = shutil.which("initdb") or (binaries[-1] if binaries else None)
+    if initdb is None:
+        _service_missing("PostgreSQL server binaries (initdb)", RuntimeError("initdb not found"))
+    pg_ctl = str(Path(initdb).with_name("pg_ctl"))
+    # Not under pytest's tmp folder: its parents are private to root, and the server runs as `postgres`.
+    base = Path(tempfile.mkdtemp(prefix="catalog-pgpw-"))
+    data, password = base / "data", "correct-horse-battery"
+    (base / "pw").write_text(password)
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(base, "postgres")
+        shutil.chown(base / "pw", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run([*as_user, initdb, "-D", str(data), "-U", "owner", "--auth=scram-sha-256",
+                    f"--pwfile={base / 'pw'}"], check=True, capture_output=True)
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start"],
+                   check=True, capture_output=True)
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": "owner", "database": "postgres", "password": password}
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

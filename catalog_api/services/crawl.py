@@ -257,7 +257,8 @@ def _insert_tables(
         }
         for t in created
     ]
-    session.execute(insert(Table), rows)
+    # render_nulls keeps rows with different NULL columns in one batch instead of one statement per NULL pattern.
+    session.execute(insert(Table).execution_options(render_nulls=True), rows)
     ids = _created_ids(session, source, created, schema_ids)
     column_rows = [
         {
@@ -268,7 +269,7 @@ def _insert_tables(
         for c in t.columns
     ]
     for chunk in _chunks(column_rows, 5000):
-        session.execute(insert(Column), list(chunk))
+        session.execute(insert(Column).execution_options(render_nulls=True), list(chunk))
     return ids
 
 
@@ -351,4 +352,4 @@ def _log_changes(
         for c in changes
     ]
     for chunk in _chunks(rows, 5000):
-        session.execute(insert(ChangeLogEntry), list(chunk))
+        session.execute(insert(ChangeLogEntry).execution_options(render_nulls=True), list(chunk))

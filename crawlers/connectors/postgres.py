@@ -217,7 +217,9 @@ class PostgresConnector(Connector[PostgresConfig]):
         host = self.config.host
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"  # an IPv6 literal must be bracketed in an authority
-        return LineageNamespace(namespace=f"postgres://{host}:{self.config.port}", name_prefix=f"{self.config.database}.")
+        return LineageNamespace(
+            namespace=f"postgres://{host}:{self.config.port}", name_prefix=f"{self.config.database}."
+        )
 
     # -- connection and transaction -----------------------------------------------------------------------------
 

@@ -135,7 +135,10 @@ def connector_for(config: dict, **overrides) -> PostgresConnector:
 
 def foreign_table_ddl(config: dict) -> str | None:
     available = {
-        name for (name,) in pg_query(config, "select name from pg_available_extensions where name in ('postgres_fdw', 'file_fdw')")
+        name
+        for (name,) in pg_query(
+            config, "select name from pg_available_extensions where name in ('postgres_fdw', 'file_fdw')"
+        )
     }
     if "postgres_fdw" in available:
         return POSTGRES_FDW_DDL
@@ -304,7 +307,8 @@ def test_columns_match_information_schema_column_by_column(varied):
     assert tables[("sales", "order_lines")].column("ref_id").generated == "identity"
     assert tables[("sales", "order_lines")].column("matrix").data_type == "integer[]"
     adresse = tables[(UNICODE_SCHEMA, "Adresse")]
-    assert adresse.column("adresse_id").default == "nextval('\"Kunden Übersicht\".\"Adresse_adresse_id_seq\"'::regclass)"
+    sequence = '"Kunden Übersicht"."Adresse_adresse_id_seq"'
+    assert adresse.column("adresse_id").default == f"nextval('{sequence}'::regclass)"
     assert adresse.column("Straße").comment == "Straßenname"
 
 
@@ -483,7 +487,10 @@ def test_foreign_table(varied):
         pytest.skip("neither postgres_fdw nor file_fdw is installed on this server")
     table = connector_for(varied["config"]).discover().table_map()[("sales", "remote_customers")]
     assert table.kind == TableKind.FOREIGN_TABLE
-    assert [(c.name, c.data_type, c.nullable) for c in table.columns] == [("id", "bigint", False), ("email", "text", True)]
+    assert [(c.name, c.data_type, c.nullable) for c in table.columns] == [
+        ("id", "bigint", False),
+        ("email", "text", True),
+    ]
     assert table.comment.startswith("Customers seen through")
 
 
@@ -630,7 +637,7 @@ def test_wrong_password_is_an_authentication_failure(make_pg_database):
         pg_execute(config, f"drop role if exists {role}")
 
 
-def test_libpq_password_failure_text_is_classified(make_pg_database):
+def test_libpq_password_failure_text_is_classified():
     # libpq reports a rejected password as text without a sqlstate; this is its exact wording.
     from crawlers.connectors.postgres import _classify
 
@@ -704,7 +711,8 @@ def test_registry_config_and_lineage_namespace():
     assert "spaces" not in repr(connector.config)
     lineage = connector.lineage_namespace()
     assert (lineage.namespace, lineage.name_prefix) == ("postgres://db.example.com:6543", "shop.")
-    assert connector_for({"database": "d", "user": "u"}, host="::1").lineage_namespace().namespace == "postgres://[::1]:5432"
+    ipv6 = connector_for({"database": "d", "user": "u"}, host="::1").lineage_namespace()
+    assert ipv6.namespace == "postgres://[::1]:5432"
     for bad in ({"port": 0}, {"database": ""}, {"user": "u" * 64}, {"sslmode": "sometimes"},
                 {"statement_timeout_ms": 50}, {"connect_timeout_s": 301}, {"dsn": "x"}):
         with pytest.raises(ValueError):

@@ -635,3 +635,33 @@ def test_registered_under_its_kind() -> None:
     assert SqliteConnector.kind == "sqlite"
     assert SqliteConnector.secret_fields == frozenset()
     assert SqliteConnector.config_model is SqliteConfig
+
+
+# -- virtual tables ---------------------------------------------------------------------------------------------------
+
+
+def test_virtual_tables_and_their_shadow_tables(tmp_path: Path, make_connector) -> None:
+    path = build_database(tmp_path / "fts.db", "CREATE VIRTUAL TABLE docs USING fts5(title, body); CREATE TABLE t (x);")
+    snapshot = make_connector(path).discover()
+    docs = table(snapshot, "docs")
+    assert docs.kind is TableKind.TABLE and docs.properties["virtual_module"] == "fts5"
+    # FTS5's hidden columns (the table-named column, rank) are the module's plumbing, not declared columns.
+    assert [(c.name, c.ordinal) for c in docs.columns] == [("title", 1), ("body", 2)]
+    assert {"docs_config", "docs_data", "docs_idx"} <= set(names(snapshot))
+
+
+def test_a_virtual_table_whose_module_is_missing_does_not_hide_the_rest(tmp_path: Path, make_connector) -> None:
+    path = build_database(tmp_path / "vt.db", "CREATE TABLE t (x);")
+    conn = sqlite3.connect(path)
+    # Simulates a file written by an application that loaded an extension this process does not have.
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "INSERT INTO sqlite_schema (type, name, tbl_name, rootpage, sql) "
+        "VALUES ('table', 'ext', 'ext', 0, 'CREATE VIRTUAL TABLE ext USING no_such_module(a, b)')"
+    )
+    conn.commit()
+    conn.close()
+    snapshot = make_connector(path).discover()
+    assert [c.name for c in table(snapshot, "t").columns] == ["x"]
+    ext = table(snapshot, "ext")
+    assert ext.columns == () and "no_such_module" in ext.properties["discovery_error"]

@@ -1,0 +1,124 @@
+"""Per-request DataLoaders: every batch is one session and one call of a `browse` batch function per argument set.
+
+Batch functions run on a worker thread because the catalog's SQLAlchemy sessions are synchronous; the event loop
+keeps collecting keys of other fields meanwhile. The number of statements of a request depends on the shape of the
+query (its fields and distinct arguments), never on how many parents or items a page holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+from strawberry.dataloader import DataLoader
+
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table
+from catalog_api.errors import NotFound
+from catalog_api.services import browse
+from catalog_api.services.browse import Page, PageRequest
+from catalog_api.services.context import ServiceContext
+
+R = TypeVar("R")
+M = TypeVar("M")
+
+ChildKey = tuple[int, int, str | None, bool]
+"""(parent id, first, after, include deleted): one page of a parent's children."""
+
+ChangeKey = tuple[int, datetime | None, datetime | None, int, str | None]
+"""(table id, since, until, first, after): one page of a table's change history."""
+
+ChildPages = Callable[[Session, Sequence[int], PageRequest], dict[int, Page[Any]]]
+
+
+async def in_session(ctx: ServiceContext, work: Callable[[Session], R]) -> R:
+    """Runs `work` in one catalog session on a worker thread, so a blocking statement never stalls the event loop."""
+
+    def run() -> R:
+        with ctx.db.session() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
+def child_key(parent_id: int, page: PageRequest) -> ChildKey:
+    return (parent_id, page.first, page.after, page.include_deleted)
+
+
+def _child_pages_loader(ctx: ServiceContext, fetch: ChildPages) -> DataLoader[ChildKey, Page[Any]]:
+    async def load(keys: list[ChildKey]) -> list[Page[Any]]:
+        # Parents asking with the same arguments share one statement; different arguments cannot.
+        groups: dict[PageRequest, list[int]] = defaultdict(list)
+        for parent_id, first, after, include_deleted in keys:
+            groups[PageRequest(first, after, include_deleted)].append(parent_id)
+
+        def work(session: Session) -> dict[PageRequest, dict[int, Page[Any]]]:
+            return {page: fetch(session, list(dict.fromkeys(ids)), page) for page, ids in groups.items()}
+
+        pages = await in_session(ctx, work)
+        return [pages[PageRequest(first, after, deleted)][pid] for pid, first, after, deleted in keys]
+
+    return DataLoader(load)
+
+
+def _by_id_loader(ctx: ServiceContext, model: type[M]) -> DataLoader[int, M]:
+    async def load(ids: list[int]) -> list[M | BaseException]:
+        found = await in_session(ctx, lambda session: browse.by_ids(session, model, ids))
+        # A parent can vanish between two statements of one request (a concurrent delete); say so for that item.
+        return [found.get(i) or NotFound(f"{model.__name__.lower()} {i} no longer exists") for i in ids]
+
+    return DataLoader(load)
+
+
+def _tags_loader(ctx: ServiceContext) -> DataLoader[str, list[str]]:
+    async def load(urns: list[str]) -> list[list[str]]:
+        tags = await in_session(ctx, lambda session: browse.tags_of(session, urns))
+        return [tags[urn] for urn in urns]
+
+    return DataLoader(load)
+
+
+def _changes_loader(ctx: ServiceContext) -> DataLoader[ChangeKey, Page[ChangeLogEntry]]:
+    async def load(keys: list[ChangeKey]) -> list[Page[ChangeLogEntry] | BaseException]:
+        def work(session: Session) -> list[Page[ChangeLogEntry] | BaseException]:
+            tables = browse.by_ids(session, Table, list({k[0] for k in keys}))
+            pages: list[Page[ChangeLogEntry] | BaseException] = []
+            for table_id, since, until, first, after in keys:
+                table = tables.get(table_id)
+                if table is None:
+                    pages.append(NotFound(f"table {table_id} no longer exists"))
+                    continue
+                # browse offers no batch form of the change history yet: one page per table, in one session.
+                pages.append(browse.change_history(session, table, since=since, until=until, first=first,
+                                                   after=after))
+            return pages
+
+        return await in_session(ctx, work)
+
+    return DataLoader(load)
+
+
+class Loaders:
+    """The DataLoaders of one request. Their caches live as long as the request, never longer."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.schemas_of_source: DataLoader[ChildKey, Page[Schema]] = _child_pages_loader(
+            ctx, browse.schemas_of_sources)
+        self.tables_of_schema: DataLoader[ChildKey, Page[Table]] = _child_pages_loader(ctx, browse.tables_of_schemas)
+        self.columns_of_table: DataLoader[ChildKey, Page[Column]] = _child_pages_loader(
+            ctx, browse.columns_of_tables)
+        self.tags: DataLoader[str, list[str]] = _tags_loader(ctx)
+        self.source: DataLoader[int, DataSource] = _by_id_loader(ctx, DataSource)
+        self.schema: DataLoader[int, Schema] = _by_id_loader(ctx, Schema)
+        self.table: DataLoader[int, Table] = _by_id_loader(ctx, Table)
+        self.changes: DataLoader[ChangeKey, Page[ChangeLogEntry]] = _changes_loader(ctx)
+
+    def clear(self) -> None:
+        """Forgets everything loaded so far: a mutation may have changed it."""
+        for loader in vars(self).values():
+            if isinstance(loader, DataLoader):
+                loader.clear_all()
+

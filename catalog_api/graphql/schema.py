@@ -1,0 +1,160 @@
+"""The GraphQL schema (queries and mutations) and the FastAPI router that serves it at /graphql with GraphiQL.
+
+Resolvers only translate: arguments into service calls, rows into GraphQL objects. Reads go through
+`catalog_api.services.browse` (batched by the request's DataLoaders), writes through the `sources`, `crawl` and
+`curation` services; errors are mapped once, in `catalog_api.graphql.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import strawberry
+from strawberry.extensions import QueryDepthLimiter
+from strawberry.fastapi import GraphQLRouter
+
+from catalog_api.errors import InvalidInput
+from catalog_api.graphql.context import GraphQLContext, Info
+from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
+from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
+from catalog_api.graphql.loaders import in_session
+from catalog_api.graphql.types import (
+    ColumnNode,
+    Connection,
+    ConnectionTestNode,
+    Entity,
+    JobNode,
+    SearchHitNode,
+    SourceNode,
+    TableNode,
+    entity_node,
+    to_connection,
+)
+from catalog_api.services import browse, crawl, curation, sources
+from catalog_api.services.browse import EntityType, PageRequest
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs import get_job, wait_for_job
+
+# Types reference each other in cycles (table → schema → tables …); bounding the depth bounds a request's cost.
+# Walking sources → schemas → tables → columns → tags needs 13 levels; introspection is not counted.
+MAX_QUERY_DEPTH = 20
+
+SourceId = Annotated[int, strawberry.argument(name="id", description="The source's id.")]
+
+
+@strawberry.type
+class Query:
+    """Reading the catalog."""
+
+    @strawberry.field(description="Registered sources in name order.")
+    async def sources(self, info: Info, first: int = 100, after: str | None = None) -> Connection[SourceNode]:
+        page = PageRequest(first, after).validated()
+        found = await in_session(info.context.ctx, lambda session: browse.sources_page(session, page))
+        return to_connection(found, SourceNode.of)
+
+    @strawberry.field(description="One source, by id or by name (give exactly one).")
+    async def source(
+        self, info: Info, source_id: Annotated[int | None, strawberry.argument(name="id")] = None,
+        name: str | None = None,
+    ) -> SourceNode:
+        if (source_id is None) == (name is None):
+            raise InvalidInput("id", "give either `id` or `name` of the source")
+        ref = source_id if source_id is not None else name
+        return SourceNode.of(await asyncio.to_thread(sources.get_source, info.context.ctx, ref))
+
+    @strawberry.field(description="Any entity by URN: a source, schema, table (dataset) or column.")
+    async def node(self, info: Info, urn: str) -> Entity:
+        row = await in_session(info.context.ctx, lambda session: browse.entity_by_urn(session, urn))
+        return entity_node(row)
+
+    @strawberry.field(description="A table by its dataset URN, e.g. `urn:catalog:dataset:erp:public:orders`.")
+    async def table(self, info: Info, urn: str) -> TableNode:
+        row = await in_session(
+            info.context.ctx, lambda session: browse.entity_by_urn(session, urn, expected=EntityType.DATASET))
+        return TableNode.of(row)
+
+    @strawberry.field(description="A column by its URN, e.g. `urn:catalog:column:erp:public:orders:id`.")
+    async def column(self, info: Info, urn: str) -> ColumnNode:
+        row = await in_session(
+            info.context.ctx, lambda session: browse.entity_by_urn(session, urn, expected=EntityType.COLUMN))
+        return ColumnNode.of(row)
+
+    @strawberry.field(description="Tables and columns whose name, description or comment contains `q`.")
+    async def search(self, info: Info, q: str, limit: int = 50) -> list[SearchHitNode]:
+        hits = await in_session(info.context.ctx, lambda session: browse.search(session, q, limit))
+        return [SearchHitNode.of(h) for h in hits]
+
+    @strawberry.field(description="A job by id.")
+    async def job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
+        return JobNode.of(await asyncio.to_thread(get_job, info.context.ctx, job_id))
+
+
+@strawberry.type
+class Mutation:
+    """Changing the catalog. A failed mutation stores nothing."""
+
+    @strawberry.mutation(description="Validates, tests (unless `testConnection: false`) and stores a new source.")
+    async def register_source(
+        self, info: Info, data: Annotated[RegisterSourceInput, strawberry.argument(name="input")]
+    ) -> SourceNode:
+        row = await asyncio.to_thread(sources.register_source, info.context.ctx, registration(data))
+        info.context.loaders.clear()
+        return SourceNode.of(row)
+
+    @strawberry.mutation(description="Changes a source's description, config or credentials.")
+    async def update_source(
+        self, info: Info, source_id: SourceId, data: Annotated[UpdateSourceInput, strawberry.argument(name="input")]
+    ) -> SourceNode:
+        row = await asyncio.to_thread(sources.update_source, info.context.ctx, source_id, source_update(data))
+        info.context.loaders.clear()
+        return SourceNode.of(row)
+
+    @strawberry.mutation(description="Removes a source with everything catalogued under it.")
+    async def delete_source(self, info: Info, source_id: SourceId) -> bool:
+        await asyncio.to_thread(sources.delete_source, info.context.ctx, source_id)
+        info.context.loaders.clear()
+        return True
+
+    @strawberry.mutation(description="Tests a registered source's connection; a failure is a result, not an error.")
+    async def test_source(self, info: Info, source_id: SourceId) -> ConnectionTestNode:
+        return ConnectionTestNode.of(await asyncio.to_thread(sources.test_source, info.context.ctx, source_id))
+
+    @strawberry.mutation(description="Queues a crawl (or returns the one already queued or running); "
+                                     "with `wait: true` answers once the job has finished.")
+    async def crawl_source(self, info: Info, source_id: SourceId, wait: bool = False) -> JobNode:
+        ctx = info.context.ctx
+        job = await asyncio.to_thread(crawl.request_crawl, ctx, source_id)
+        if wait:
+            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
+        info.context.loaders.clear()
+        return JobNode.of(job)
+
+    @strawberry.mutation(description="Sets the curated description of any entity; null or blank clears it.")
+    async def set_description(self, info: Info, urn: str, description: str | None) -> Entity:
+        row = await asyncio.to_thread(curation.set_description, info.context.ctx, urn, description)
+        info.context.loaders.clear()
+        return entity_node(row)
+
+    @strawberry.mutation(description="Replaces the tags of any entity with the given set.")
+    async def set_tags(self, info: Info, urn: str, tags: list[str]) -> Entity:
+        ctx = info.context.ctx
+        await asyncio.to_thread(curation.set_tags, ctx, urn, tags)
+        info.context.loaders.clear()
+        return entity_node(await in_session(ctx, lambda session: browse.entity_by_urn(session, urn)))
+
+
+schema = CatalogSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[CatalogErrors, lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)],
+)
+
+
+def graphql_router(ctx: ServiceContext) -> GraphQLRouter:
+    """The /graphql router over `ctx`: POST and GET queries, GraphiQL for browsers, fresh DataLoaders per request."""
+
+    async def context_getter() -> GraphQLContext:
+        return GraphQLContext(ctx)
+
+    return GraphQLRouter(schema, context_getter=context_getter, graphql_ide="graphiql")

@@ -1,0 +1,327 @@
+"""GraphQL object types of the catalog and their construction from catalog rows.
+
+Rows are copied into plain strawberry objects right away, so no resolver ever touches a detached ORM object (and
+no lazy load can hide a statement). Child lists and parents are resolved through the request's DataLoaders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, NewType, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table
+from catalog_api.graphql.context import Info
+from catalog_api.graphql.loaders import child_key
+from catalog_api.services.browse import Entity as EntityRow
+from catalog_api.services.browse import Page, PageRequest, SearchHit
+from catalog_api.services.sources import ConnectionTestResult
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Row estimates and similar counts outgrow GraphQL's 32-bit Int; JSON numbers carry them exactly up to 2^53.
+BigInt = strawberry.scalar(
+    NewType("BigInt", int),
+    serialize=int,
+    parse_value=int,
+    description="An integer that may exceed 32 bits (exact up to 2^53 in JSON clients).",
+)
+
+
+# -- connections -------------------------------------------------------------------------------------------------
+
+@strawberry.type
+class PageInfo:
+    """Whether another page follows, and the cursor to pass as `after` to get it."""
+
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    """One item of a page with its own cursor."""
+
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    """A Relay-style page of items; `totalCount` counts every item of the parent, not only this page."""
+
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def to_connection(page: Page[R], convert: Callable[[R], T]) -> Connection[T]:
+    """A connection from a `browse.Page`, whose `cursors` hold each item's cursor."""
+    edges = [Edge(cursor=cursor, node=convert(item)) for item, cursor in zip(page.items, page.cursors, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None),
+        total_count=page.total,
+    )
+
+
+# -- the hierarchy -----------------------------------------------------------------------------------------------
+
+@strawberry.interface(name="Entity")
+class Entity:
+    """Anything the catalog names with a URN: a source, schema, table or column."""
+
+    urn: str
+    name: str
+    description: str | None = strawberry.field(description="The curated description.")
+
+    @strawberry.field(description="Tags and classifications such as `pii.email`, sorted.")
+    async def tags(self, info: Info) -> list[str]:
+        return await info.context.loaders.tags.load(self.urn)
+
+
+@strawberry.type(name="Source")
+class SourceNode(Entity):
+    """A registered source. `secretRefs` are references (`env:NAME`, `local:ID`), never secret values."""
+
+    id: int
+    kind: str
+    config: JSON
+    secret_refs: JSON
+    lineage_namespace: str
+    lineage_name_prefix: str
+    created_at: datetime
+    updated_at: datetime
+    last_crawled_at: datetime | None
+
+    @classmethod
+    def of(cls, row: DataSource) -> SourceNode:
+        return cls(
+            id=row.id, urn=row.urn, name=row.name, kind=row.kind, description=row.description, config=row.config,
+            secret_refs=row.secret_refs, lineage_namespace=row.lineage_namespace,
+            lineage_name_prefix=row.lineage_name_prefix, created_at=row.created_at, updated_at=row.updated_at,
+            last_crawled_at=row.last_crawled_at,
+        )
+
+    @strawberry.field(description="The source's schemas in name order.")
+    async def schemas(
+        self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
+    ) -> Connection[SchemaNode]:
+        page = PageRequest(first, after, include_deleted).validated()
+        found = await info.context.loaders.schemas_of_source.load(child_key(self.id, page))
+        return to_connection(found, SchemaNode.of)
+
+
+@strawberry.type(name="Schema")
+class SchemaNode(Entity):
+    """A namespace of a source; `deletedAt` is set once it disappeared from the source."""
+
+    id: int
+    comment: str | None
+    deleted_at: datetime | None
+    source_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: Schema) -> SchemaNode:
+        return cls(
+            id=row.id, urn=row.urn, name=row.name, comment=row.comment, description=row.description,
+            deleted_at=row.deleted_at, source_id=row.source_id,
+        )
+
+    @strawberry.field
+    async def source(self, info: Info) -> SourceNode:
+        return SourceNode.of(await info.context.loaders.source.load(self.source_id))
+
+    @strawberry.field(description="The schema's tables, views and files in name order.")
+    async def tables(
+        self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
+    ) -> Connection[TableNode]:
+        page = PageRequest(first, after, include_deleted).validated()
+        found = await info.context.loaders.tables_of_schema.load(child_key(self.id, page))
+        return to_connection(found, TableNode.of)
+
+
+@strawberry.type(name="Table")
+class TableNode(Entity):
+    """A table, view, materialized view, foreign table or file. `comment` is the source's own."""
+
+    id: int
+    kind: str
+    comment: str | None
+    view_definition: str | None
+    partition_key: str | None
+    primary_key: JSON | None
+    unique_constraints: JSON
+    foreign_keys: JSON
+    indexes: JSON
+    row_estimate: BigInt | None  # type: ignore[valid-type]
+    created_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime | None
+    deleted_at: datetime | None
+    schema_id: strawberry.Private[int]
+    source_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: Table) -> TableNode:
+        return cls(
+            id=row.id, urn=row.urn, name=row.name, kind=row.kind, comment=row.comment, description=row.description,
+            view_definition=row.view_definition, partition_key=row.partition_key, primary_key=row.primary_key,
+            unique_constraints=row.unique_constraints, foreign_keys=row.foreign_keys, indexes=row.indexes,
+            row_estimate=row.row_estimate, created_at=row.created_at, updated_at=row.updated_at,
+            last_seen_at=row.last_seen_at, deleted_at=row.deleted_at, schema_id=row.schema_id,
+            source_id=row.source_id,
+        )
+
+    @strawberry.field
+    async def schema(self, info: Info) -> SchemaNode:
+        return SchemaNode.of(await info.context.loaders.schema.load(self.schema_id))
+
+    @strawberry.field
+    async def source(self, info: Info) -> SourceNode:
+        return SourceNode.of(await info.context.loaders.source.load(self.source_id))
+
+    @strawberry.field(description="The table's columns in ordinal order.")
+    async def columns(
+        self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
+    ) -> Connection[ColumnNode]:
+        page = PageRequest(first, after, include_deleted).validated()
+        found = await info.context.loaders.columns_of_table.load(child_key(self.id, page))
+        return to_connection(found, ColumnNode.of)
+
+    @strawberry.field(description="The change history of the table and its columns, newest first, in [since, until).")
+    async def changes(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None, first: int = 100,
+        after: str | None = None,
+    ) -> Connection[ChangeNode]:
+        # Validated here so a bad argument fails this field alone, not every table sharing the batch.
+        PageRequest(first, after).validated()
+        found = await info.context.loaders.changes.load((self.id, since, until, first, after))
+        return to_connection(found, ChangeNode.of)
+
+
+@strawberry.type(name="Column")
+class ColumnNode(Entity):
+    """A column as the source defines it, with its curated description."""
+
+    id: int
+    ordinal: int
+    data_type: str
+    nullable: bool
+    default: str | None
+    comment: str | None
+    generated: str | None
+    deleted_at: datetime | None
+    table_id: strawberry.Private[int]
+
+    @classmethod
+    def of(cls, row: Column) -> ColumnNode:
+        return cls(
+            id=row.id, urn=row.urn, name=row.name, ordinal=row.ordinal, data_type=row.data_type,
+            nullable=row.nullable, default=row.default, comment=row.comment, generated=row.generated,
+            description=row.description, deleted_at=row.deleted_at, table_id=row.table_id,
+        )
+
+    @strawberry.field
+    async def table(self, info: Info) -> TableNode:
+        return TableNode.of(await info.context.loaders.table.load(self.table_id))
+
+
+_NODE_OF: dict[type, Callable[[EntityRow], Entity]] = {
+    DataSource: SourceNode.of, Schema: SchemaNode.of, Table: TableNode.of, Column: ColumnNode.of,
+}
+
+
+def entity_node(row: EntityRow) -> Entity:
+    """The GraphQL object for any catalog entity row."""
+    return _NODE_OF[type(row)](row)
+
+
+# -- everything else ---------------------------------------------------------------------------------------------
+
+@strawberry.type(name="Change")
+class ChangeNode:
+    """One detected change of a table or one of its columns, with the values before and after."""
+
+    id: int
+    entity_urn: str
+    change_type: str
+    before: JSON | None
+    after: JSON | None
+    job_id: str | None
+    detected_at: datetime
+
+    @classmethod
+    def of(cls, row: ChangeLogEntry) -> ChangeNode:
+        return cls(
+            id=row.id, entity_urn=row.entity_urn, change_type=row.change_type, before=row.before, after=row.after,
+            job_id=row.job_id, detected_at=row.detected_at,
+        )
+
+
+@strawberry.type(name="Job")
+class JobNode:
+    """A crawl job: status, progress, timings, error and result summary."""
+
+    id: str
+    kind: str
+    source_id: int | None
+    status: str
+    attempts: int
+    progress_done: int
+    progress_total: int
+    progress_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    worker: str | None
+    result: JSON | None
+
+    @classmethod
+    def of(cls, row: Job) -> JobNode:
+        return cls(
+            id=row.id, kind=row.kind, source_id=row.source_id, status=row.status, attempts=row.attempts,
+            progress_done=row.progress_done, progress_total=row.progress_total,
+            progress_message=row.progress_message, created_at=row.created_at, started_at=row.started_at,
+            finished_at=row.finished_at, error_code=row.error_code, error_message=row.error_message,
+            worker=row.worker, result=row.result,
+        )
+
+
+@strawberry.type(name="ConnectionTest")
+class ConnectionTestNode:
+    """The outcome of testing a source's connection: `server` when it worked, an error code and message if not."""
+
+    ok: bool
+    server: str | None
+    elapsed_ms: float | None
+    error_code: str | None
+    error_message: str | None
+    error_field: str | None
+
+    @classmethod
+    def of(cls, result: ConnectionTestResult) -> ConnectionTestNode:
+        return cls(
+            ok=result.ok, server=result.server, elapsed_ms=result.elapsed_ms, error_code=result.error_code,
+            error_message=result.error_message, error_field=result.error_field,
+        )
+
+
+@strawberry.type(name="SearchHit")
+class SearchHitNode:
+    """A table (`type` dataset) or column whose name, description or comment matches the search text."""
+
+    urn: str
+    type: str
+    name: str
+    description: str | None
+
+    @classmethod
+    def of(cls, hit: SearchHit) -> SearchHitNode:
+        return cls(urn=hit.urn, type=hit.type, name=hit.name, description=hit.description)
