@@ -101,6 +101,11 @@ def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
     return 500, {"code": "internal_error", "message": "internal error; see the service log"}
 
 
+def clean_reason(message: str) -> str:
+    """Pydantic prefixes custom validator messages with 'Value error, '; users need only the reason."""
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: tuple[str, ...] = ("body",)) -> InvalidInput:
     """Turns pydantic/FastAPI validation errors into one `InvalidInput` listing every field and reason."""
     problems = []
@@ -108,7 +113,7 @@ def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: t
         loc = [str(p) for p in item.get("loc", ())]
         if loc and loc[0] in skip_prefixes:
             loc = loc[1:]
-        reason = "unknown field" if item.get("type") == "extra_forbidden" else item.get("msg", "invalid")
+        reason = "unknown field" if item.get("type") == "extra_forbidden" else clean_reason(item.get("msg", "invalid"))
         problems.append(FieldProblem(".".join(loc) or "body", reason))
     if not problems:
         problems = [FieldProblem("body", "invalid request")]

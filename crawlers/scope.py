@@ -6,7 +6,9 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # A pattern is a glob over identifiers: letters (any script), digits, `_ $ - . space` and the glob characters
 # `* ? [ ] !`. Quotes, semicolons, backslashes and control characters can never be part of one, so a pattern
@@ -23,6 +25,9 @@ def validate_pattern(pattern: str) -> str:
             "a pattern may contain only letters, digits, spaces, `_ $ - .` and the glob characters `* ? [ ] !`"
         )
     return pattern
+
+
+Pattern = Annotated[str, AfterValidator(validate_pattern)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +63,10 @@ class ScopedConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    include_schemas: list[str] = Field(default_factory=list, max_length=200)
-    exclude_schemas: list[str] = Field(default_factory=list, max_length=200)
-    include_tables: list[str] = Field(default_factory=list, max_length=1000)
-    exclude_tables: list[str] = Field(default_factory=list, max_length=1000)
-
-    @field_validator("include_schemas", "exclude_schemas", "include_tables", "exclude_tables")
-    @classmethod
-    def _patterns(cls, patterns: list[str]) -> list[str]:
-        return [validate_pattern(p) for p in patterns]
+    include_schemas: list[Pattern] = Field(default_factory=list, max_length=200)
+    exclude_schemas: list[Pattern] = Field(default_factory=list, max_length=200)
+    include_tables: list[Pattern] = Field(default_factory=list, max_length=1000)
+    exclude_tables: list[Pattern] = Field(default_factory=list, max_length=1000)
 
     def scope(self) -> Scope:
         return Scope(

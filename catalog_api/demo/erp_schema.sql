@@ -53,7 +53,8 @@ CREATE TABLE items (
     description         TEXT,
     category_id         INTEGER NOT NULL REFERENCES item_categories (id),
     preferred_vendor_id INTEGER REFERENCES vendors ON DELETE SET NULL,
-    unit_of_measure     TEXT NOT NULL DEFAULT 'pcs' CHECK (unit_of_measure IN ('pcs', 'box', 'kg', 'm', 'h', 'license')),
+    unit_of_measure     TEXT NOT NULL DEFAULT 'pcs'
+                        CHECK (unit_of_measure IN ('pcs', 'box', 'kg', 'm', 'h', 'license')),
     list_price          NUMERIC(12,2) NOT NULL CHECK (list_price >= 0),
     standard_cost       NUMERIC(12,2) NOT NULL CHECK (standard_cost >= 0),
     weight_kg           NUMERIC(10,3) CHECK (weight_kg IS NULL OR weight_kg > 0),
@@ -89,7 +90,8 @@ CREATE TABLE sales_order_lines (
     quantity        INTEGER NOT NULL CHECK (quantity > 0),
     unit_price      NUMERIC(12,2) NOT NULL CHECK (unit_price >= 0),
     discount_pct    NUMERIC(5,2) NOT NULL DEFAULT 0 CHECK (discount_pct BETWEEN 0 AND 100),
-    line_total      NUMERIC(12,2) GENERATED ALWAYS AS (round(quantity * unit_price * (100 - discount_pct) / 100.0, 2)) STORED,
+    line_total      NUMERIC(12,2)
+                    GENERATED ALWAYS AS (round(quantity * unit_price * (100 - discount_pct) / 100.0, 2)) STORED,
     CONSTRAINT pk_sales_order_lines PRIMARY KEY (order_id, line_no),
     CONSTRAINT uq_sales_order_lines_item UNIQUE (order_id, item_id)
 );
@@ -152,7 +154,8 @@ CREATE TABLE purchase_orders (
     vendor_id       INTEGER NOT NULL REFERENCES vendors (id),
     order_date      TEXT NOT NULL CHECK (order_date = date(order_date)),
     expected_date   TEXT,
-    status          TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'sent', 'received', 'closed', 'cancelled')),
+    status          TEXT NOT NULL DEFAULT 'draft'
+                    CHECK (status IN ('draft', 'sent', 'received', 'closed', 'cancelled')),
     currency        CHAR(3) NOT NULL CHECK (length(currency) = 3),
     created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     CHECK (expected_date IS NULL OR expected_date >= order_date)

@@ -131,7 +131,7 @@ class Mutation:
         return JobNode.of(job)
 
     @strawberry.mutation(description="Sets the curated description of any entity; null or blank clears it.")
-    async def set_description(self, info: Info, urn: str, description: str | None) -> Entity:
+    async def set_description(self, info: Info, urn: str, description: str | None = None) -> Entity:
         row = await asyncio.to_thread(curation.set_description, info.context.ctx, urn, description)
         info.context.loaders.clear()
         return entity_node(row)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,20 @@ router = APIRouter(prefix="/api/v1")
 
 def context(request: Request) -> ServiceContext:
     return request.app.state.ctx
+
+
+def path_urn(request: Request, urn: str) -> str:
+    """The URN path segment decoded exactly once.
+
+    A URN never holds a raw '/', so it is the fifth segment of the raw path (`/api/v1/<things>/<urn>/...`).
+    Reading it from the raw path keeps escapes such as `%25` intact whatever the server did to `path`.
+    """
+    raw = request.scope.get("raw_path")
+    if raw:
+        segments = raw.decode("latin-1").split("?", 1)[0].split("/")
+        if len(segments) > 4:
+            return unquote(segments[4], errors="strict")
+    return urn
 
 
 class DescriptionIn(BaseModel):
@@ -89,7 +103,7 @@ def job(job_id: str, ctx: ServiceContext = Depends(context)) -> JobOut:
 
 @router.get("/tables/{urn:path}/changes", response_model=ChangePage, tags=["tables"])
 def table_changes(
-    urn: str,
+    urn: str = Depends(path_urn),
     since: datetime | None = None,
     until: datetime | None = None,
     first: int = Query(100, ge=1, le=1000),
@@ -107,7 +121,7 @@ def table_changes(
 
 
 @router.get("/tables/{urn:path}", response_model=TableOut, tags=["tables"])
-def table(urn: str, include_deleted_columns: bool = False, ctx: ServiceContext = Depends(context)) -> TableOut:
+def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, ctx: ServiceContext = Depends(context)) -> TableOut:
     """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
     with ctx.db.session() as session:
         d = browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns)
@@ -119,7 +133,7 @@ def table(urn: str, include_deleted_columns: bool = False, ctx: ServiceContext =
 
 
 @router.put("/entities/{urn:path}/description", response_model=EntityOut, tags=["curation"])
-def set_description(urn: str, body: DescriptionIn, ctx: ServiceContext = Depends(context)) -> EntityOut:
+def set_description(body: DescriptionIn, urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> EntityOut:
     entity = curation.set_description(ctx, urn, body.description)
     with ctx.db.session() as session:
         tags = browse.tags_of(session, [entity.urn])[entity.urn]
@@ -127,7 +141,7 @@ def set_description(urn: str, body: DescriptionIn, ctx: ServiceContext = Depends
 
 
 @router.put("/entities/{urn:path}/tags", response_model=EntityOut, tags=["curation"])
-def set_tags(urn: str, body: TagsIn, ctx: ServiceContext = Depends(context)) -> EntityOut:
+def set_tags(body: TagsIn, urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> EntityOut:
     tags = curation.set_tags(ctx, urn, body.tags)
     with ctx.db.session() as session:
         entity = browse.entity_by_urn(session, urn)

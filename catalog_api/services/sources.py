@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Tag
-from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, SourceCheckFailed
+from catalog_api.errors import Conflict, FieldProblem, clean_reason, InvalidInput, NotFound, SourceCheckFailed
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.context import ServiceContext
 from catalog_api.urns import source_urn
@@ -109,7 +109,7 @@ def _validated_config(cls: type[Connector], values: dict[str, Any]) -> BaseModel
             path = ".".join(str(p) for p in item["loc"])
             top = str(item["loc"][0]) if item["loc"] else ""
             group = "secrets" if top in cls.secret_fields else "config"
-            reason = item["msg"]
+            reason = clean_reason(item["msg"])
             if item["type"] == "extra_forbidden":
                 reason = "unknown field"
             problems.append(FieldProblem(f"{group}.{path}" if path else group, reason))

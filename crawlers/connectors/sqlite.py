@@ -16,12 +16,11 @@ import re
 import sqlite3
 import stat
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import Field, field_validator
 
@@ -125,23 +124,20 @@ class SqliteConnector(Connector[SqliteConfig]):
             # On an error the transaction is left open: closing the connection rolls it back, and a failing COMMIT
             # must not hide the error that matters.
             session.query("BEGIN")
-            snapshot = self._discover(session, scope, report, total_steps)
+            schemas, tables = self._discover(session, scope, report, total_steps)
             session.query("COMMIT")
         report(total_steps, total_steps, "done")
-        return SourceSnapshot(
-            schemas=snapshot.schemas, tables=snapshot.tables, discovered_at=snapshot.discovered_at,
-            queries=session.statements,
-        )
+        return SourceSnapshot(schemas=schemas, tables=tables, queries=session.statements)
 
     # -- discovery ------------------------------------------------------------------------------------------------
 
     def _discover(
         self, session: _Session, scope: Scope, report: ProgressCallback, total_steps: int
-    ) -> SourceSnapshot:
+    ) -> tuple[tuple[SchemaSnapshot, ...], tuple[TableSnapshot, ...]]:
         objects = session.query("SELECT type, name, tbl_name, sql FROM main.sqlite_schema")
         report(1, total_steps, "read sqlite_schema")
         if not scope.schema_in_scope(SCHEMA):
-            return SourceSnapshot()
+            return (), ()
 
         relations: dict[str, _Relation] = {}
         index_sql: dict[str, str | None] = {}
@@ -152,11 +148,11 @@ class SqliteConnector(Connector[SqliteConfig]):
                 index_sql[name] = sql
             if kind not in ("table", "view"):
                 continue
-            canonical[name.lower()] = name
+            canonical[_fold(name)] = name
             if name == "sqlite_stat1":
                 has_stat1 = True
             # SQLite reserves the prefix case-insensitively for its own tables (sqlite_sequence, sqlite_stat1, …).
-            if name.lower().startswith("sqlite_") or not scope.table_in_scope(SCHEMA, name):
+            if _fold(name).startswith("sqlite_") or not scope.table_in_scope(SCHEMA, name):
                 continue
             relations[name] = _Relation(name=name, is_view=kind == "view", sql=sql or "")
 
@@ -173,7 +169,7 @@ class SqliteConnector(Connector[SqliteConfig]):
                     self._read_row_estimates(session, relations)
 
         tables = tuple(relation.snapshot() for _, relation in sorted(relations.items()))
-        return SourceSnapshot(schemas=(SchemaSnapshot(name=SCHEMA, comment=None),), tables=tables)
+        return (SchemaSnapshot(name=SCHEMA, comment=None),), tables
 
     def _read_columns(self, session: _Session, relations: dict[str, _Relation]) -> None:
         sql = (
@@ -192,7 +188,7 @@ class SqliteConnector(Connector[SqliteConfig]):
             # does not make the whole source undiscoverable; ordinary tables can never fail this way.
             rows = self._read_columns_one_by_one(session, relations, sql)
         for table, *column in rows:
-            relations[table].columns.append(tuple(column))
+            relations[table].columns.append(_ColumnRow(*column))
 
     def _read_columns_one_by_one(
         self, session: _Session, relations: dict[str, _Relation], bulk_sql: str
@@ -218,7 +214,8 @@ class SqliteConnector(Connector[SqliteConfig]):
             "SELECT m.name, f.id, f.seq, f.\"table\", f.\"from\", coalesce(pc.name, f.\"to\"), f.on_update, "
             "f.on_delete FROM main.sqlite_schema AS m JOIN pragma_foreign_key_list(m.name, 'main') AS f "
             "LEFT JOIN pragma_table_info(f.\"table\", 'main') AS pc "
-            "ON (f.\"to\" IS NULL AND pc.pk = f.seq + 1) OR (f.\"to\" IS NOT NULL AND pc.name = f.\"to\" COLLATE NOCASE) "
+            "ON (f.\"to\" IS NULL AND pc.pk = f.seq + 1) "
+            "OR (f.\"to\" IS NOT NULL AND pc.name = f.\"to\" COLLATE NOCASE) "
             "WHERE m.type = 'table' AND m.name IN (SELECT value FROM json_each(?)) "
             "ORDER BY m.name, f.id, f.seq",
             (json.dumps(tables),),
@@ -226,7 +223,7 @@ class SqliteConnector(Connector[SqliteConfig]):
         for table, fk_id, _seq, parent, column, referred, on_update, on_delete in rows:
             fk = relations[table].foreign_keys.setdefault(
                 fk_id,
-                _ForeignKeyRows(parent=canonical.get(parent.lower(), parent), on_update=on_update, on_delete=on_delete),
+                _ForeignKeyRows(parent=canonical.get(_fold(parent), parent), on_update=on_update, on_delete=on_delete),
             )
             fk.columns.append(column)
             fk.referred.append(referred)
@@ -295,6 +292,14 @@ class SqliteConnector(Connector[SqliteConfig]):
 
 
 # -- connection helpers ---------------------------------------------------------------------------------------------
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(name: str) -> str:
+    """SQLite's identifier comparison key: it ignores the case of ASCII letters only, so `Ä` and `ä` differ."""
+    return name.translate(_ASCII_LOWER)
 
 
 def _primary_code(error: sqlite3.Error) -> int | None:
@@ -370,6 +375,18 @@ class _Session:
 # -- what the bulk statements return, grouped per relation ----------------------------------------------------------
 
 
+class _ColumnRow(NamedTuple):
+    """One row of `pragma_table_xinfo`."""
+
+    cid: int
+    name: str
+    type: str | None
+    notnull: int
+    default: str | None
+    pk: int
+    hidden: int
+
+
 @dataclass(slots=True)
 class _ForeignKeyRows:
     parent: str
@@ -392,7 +409,7 @@ class _Relation:
     name: str
     is_view: bool
     sql: str
-    columns: list[tuple] = field(default_factory=list)
+    columns: list[_ColumnRow] = field(default_factory=list)
     foreign_keys: dict[int, _ForeignKeyRows] = field(default_factory=dict)
     indexes: dict[str, _IndexRows] = field(default_factory=dict)
     row_estimate: int | None = None
@@ -408,12 +425,17 @@ class _Relation:
 
     def snapshot(self) -> TableSnapshot:
         if self.is_view:
+            nothing_declared = _TableDDL()
             return TableSnapshot(
-                schema=SCHEMA, name=self.name, kind=TableKind.VIEW, columns=self._column_snapshots(_TableDDL(), False),
-                view_definition=self.sql, properties=self._properties(_TableDDL()),
+                schema=SCHEMA,
+                name=self.name,
+                kind=TableKind.VIEW,
+                columns=self._column_snapshots(nothing_declared, rowid_alias=False),
+                view_definition=self.sql,
+                properties=self._properties(nothing_declared),
             )
         ddl = _TableDDL() if self.is_virtual else _parse_create_table(self.sql)
-        pk_columns = tuple(name for name, pk in sorted(((c[1], c[5]) for c in self.columns if c[5]), key=lambda x: x[1]))
+        pk_columns = tuple(c.name for c in sorted((c for c in self.columns if c.pk), key=lambda c: c.pk))
         # A rowid table whose one-column primary key got no automatic 'pk' index is an INTEGER PRIMARY KEY, i.e. the
         # rowid itself, which can never be NULL even though the pragma's notnull flag says otherwise.
         rowid_alias = (
@@ -432,7 +454,7 @@ class _Relation:
                 continue
             columns = _index_columns(index)
             if index.origin == "u":
-                key = tuple(c.lower() for c in columns)
+                key = tuple(_fold(c) for c in columns)
                 unique_constraints.append(UniqueConstraint(name=ddl.unique_names.get(key, name), columns=columns))
             else:
                 indexes.append(IndexSnapshot(name=name, columns=columns, unique=index.unique, definition=index.sql))
@@ -453,18 +475,18 @@ class _Relation:
     def _column_snapshots(self, ddl: _TableDDL, rowid_alias: bool) -> tuple[ColumnSnapshot, ...]:
         result: list[ColumnSnapshot] = []
         # Hidden columns of virtual tables (hidden = 1) are the module's plumbing, not data a user declared.
-        visible = [c for c in sorted(self.columns, key=lambda c: c[0]) if c[6] != 1]
-        for ordinal, (_cid, name, data_type, notnull, default, pk, hidden) in enumerate(visible, start=1):
+        visible = [c for c in sorted(self.columns, key=lambda c: c.cid) if c.hidden != 1]
+        for ordinal, column in enumerate(visible, start=1):
             generated = None
-            if hidden in (2, 3):
-                generated = ddl.generated.get(name.lower(), "generated")
+            if column.hidden in (2, 3):  # 2: VIRTUAL, 3: STORED
+                generated = ddl.generated.get(_fold(column.name), "generated")
             result.append(
                 ColumnSnapshot(
-                    name=name,
+                    name=column.name,
                     ordinal=ordinal,
-                    data_type=data_type or "",
-                    nullable=not notnull and not (rowid_alias and pk),
-                    default=default,
+                    data_type=column.type or "",
+                    nullable=not column.notnull and not (rowid_alias and column.pk),
+                    default=column.default,
                     comment=None,
                     generated=generated,
                 )
@@ -478,7 +500,7 @@ class _Relation:
             columns = tuple(rows.columns)
             # A parent without a primary key leaves nothing to resolve to; SQLite itself rejects such a key on use.
             referred = tuple(r for r in rows.referred if r is not None)
-            name = ddl.fk_names.get((tuple(c.lower() for c in columns), rows.parent.lower()))
+            name = ddl.fk_names.get((tuple(_fold(c) for c in columns), _fold(rows.parent)))
             if name is None:
                 name = f"fk_{self.name}_{'_'.join(columns)}"
                 if name in used:
@@ -543,6 +565,10 @@ _TOKENS = re.compile(
 )
 
 _TABLE_CONSTRAINT_START = {"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"}
+# A `CONSTRAINT name` prefix names only the constraint that follows it.
+_COLUMN_CONSTRAINT_KEYWORDS = {
+    "PRIMARY", "UNIQUE", "REFERENCES", "NOT", "NULL", "CHECK", "DEFAULT", "COLLATE", "GENERATED",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,7 +632,7 @@ def _split_top_level(tokens: list[_Token]) -> list[list[_Token]]:
 def _name_list(tokens: list[_Token], open_at: int) -> tuple[tuple[str, ...], int]:
     """The lowered column names of a parenthesised list starting at `open_at`, and the index after it."""
     close = _matching(tokens, open_at)
-    names = tuple(item[0].identifier().lower() for item in _split_top_level(tokens[open_at + 1 : close]))
+    names = tuple(_fold(item[0].identifier()) for item in _split_top_level(tokens[open_at + 1 : close]))
     return names, close + 1
 
 
@@ -659,11 +685,11 @@ def _parse_table_constraint(item: list[_Token], ddl: _TableDDL) -> None:
     elif keyword == "FOREIGN":
         ref = next((j for j in range(after, len(item)) if item[j].upper == "REFERENCES"), None)
         if ref is not None and ref + 1 < len(item):
-            ddl.fk_names.setdefault((columns, item[ref + 1].identifier().lower()), name)
+            ddl.fk_names.setdefault((columns, _fold(item[ref + 1].identifier())), name)
 
 
 def _parse_column_definition(sql: str, item: list[_Token], ddl: _TableDDL) -> None:
-    column = item[0].identifier().lower()
+    column = _fold(item[0].identifier())
     pending_name: str | None = None
     depth = 0
     i = 1
@@ -684,13 +710,13 @@ def _parse_column_definition(sql: str, item: list[_Token], ddl: _TableDDL) -> No
             elif keyword == "UNIQUE" and pending_name:
                 ddl.unique_names.setdefault((column,), pending_name)
             elif keyword == "REFERENCES" and pending_name and i + 1 < len(item):
-                ddl.fk_names.setdefault(((column,), item[i + 1].identifier().lower()), pending_name)
+                ddl.fk_names.setdefault(((column,), _fold(item[i + 1].identifier())), pending_name)
             elif keyword == "AS" and i + 1 < len(item) and item[i + 1].text == "(":
                 close = _matching(item, i + 1)
                 ddl.generated[column] = sql[item[i + 1].end : item[close].start].strip()
                 i = close + 1
                 continue
-            if keyword in ("PRIMARY", "UNIQUE", "REFERENCES", "NOT", "NULL", "CHECK", "DEFAULT", "COLLATE", "GENERATED"):
+            if keyword in _COLUMN_CONSTRAINT_KEYWORDS:
                 pending_name = None
         i += 1
 

@@ -62,7 +62,8 @@ def test_register_crawl_browse_curate_delete(api_client, make_pg_database):
     assert table["primary_key"]["columns"] == ["id"] and table["links"]["self"] == _table_path(users)
     odd = dataset_urn("app_db", "app", "odd:name/with%chars")
     assert odd == "urn:catalog:dataset:app_db:app:odd%3Aname%2Fwith%25chars"
-    assert api_client.get(_table_path(odd)).json()["name"] == "odd:name/with%chars"
+    odd_response = api_client.get(_table_path(odd))
+    assert odd_response.json()["name"] == "odd:name/with%chars", odd_response.text
 
     put = api_client.put(f"/api/v1/entities/{quote(users, safe='')}/description", json={"description": "Accounts"})
     assert put.status_code == 200 and put.json()["description"] == "Accounts"

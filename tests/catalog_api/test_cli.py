@@ -1,0 +1,72 @@
+"""The `catalog` command line, run as a user would: separate processes sharing one embedded catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    env = {**os.environ, "CATALOG_HOME": str(tmp_path / "home"), "CATALOG_SECRET_KEY": "cli-test-key",
+           "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("CATALOG_DATABASE_URL", None)
+
+    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "catalog_api.cli", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        if ok:
+            assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    return run
+
+
+def make_sqlite(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            create table customers (id integer primary key, email text not null unique);
+            create table orders (id integer primary key, customer_id integer references customers(id), total real);
+            create view big_orders as select * from orders where total > 100;
+        """)
+    return path
+
+
+def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
+    assert "revision head" in run_cli("db", "upgrade").stdout
+    db = make_sqlite(tmp_path / "shop.db")
+    added = run_cli("source", "add", "shop", "--kind", "sqlite", "--config", f"path={db}")
+    assert "urn:catalog:source:shop" in added.stdout
+    listed = run_cli("source", "list").stdout
+    assert "shop" in listed and "sqlite" in listed and "never" in listed
+    assert "ok: SQLite" in run_cli("source", "test", "shop").stdout
+    crawled = run_cli("crawl", "shop", "--wait").stdout
+    result = json.loads(crawled.split("crawl succeeded: ", 1)[1].strip())
+    assert result["tables_created"] == 3 and result["changes_recorded"] == 4  # schema main + 3 tables
+    assert "never" not in run_cli("source", "list").stdout
+
+
+def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
+    missing = run_cli("source", "add", "ghost", "--kind", "sqlite", "--config", f"path={tmp_path / 'no.db'}",
+                      ok=False)
+    assert missing.returncode == 1 and "config.path" in missing.stderr and "no.db" in missing.stderr
+    unknown = run_cli("source", "add", "x", "--kind", "oracle", ok=False)
+    assert unknown.returncode == 1 and "kind" in unknown.stderr and "postgres" in unknown.stderr
+    assert "ghost" not in run_cli("source", "list").stdout
+    nothing = run_cli("crawl", "ghost", ok=False)
+    assert nothing.returncode == 1 and "no source 'ghost'" in nothing.stderr
+
+
+def test_demo_builds_registers_and_crawls(run_cli, tmp_path):
+    done = run_cli("demo", "--no-serve")
+    result = json.loads(done.stdout.split("crawl succeeded: ", 1)[1].strip())
+    assert result["tables_created"] >= 8
+    again = json.loads(run_cli("demo", "--no-serve").stdout.split("crawl succeeded: ", 1)[1].strip())
+    assert again["tables_created"] == 0 and again["changes_recorded"] == 0
+    assert again["tables_unchanged"] == result["tables_created"]
