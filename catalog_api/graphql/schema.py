@@ -13,6 +13,7 @@ from typing import Annotated
 import strawberry
 from strawberry.extensions import QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
+from strawberry.schema.config import StrawberryConfig
 
 from catalog_api.errors import InvalidInput
 from catalog_api.graphql.context import GraphQLContext, Info
@@ -20,6 +21,7 @@ from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.types import (
+    SCALARS,
     ColumnNode,
     Connection,
     ConnectionTestNode,
@@ -148,6 +150,7 @@ schema = CatalogSchema(
     query=Query,
     mutation=Mutation,
     extensions=[CatalogErrors, lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)],
+    config=StrawberryConfig(scalar_map=SCALARS),
 )
 
 

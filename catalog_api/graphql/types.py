@@ -24,12 +24,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Row estimates and similar counts outgrow GraphQL's 32-bit Int; JSON numbers carry them exactly up to 2^53.
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
-    serialize=int,
-    parse_value=int,
-    description="An integer that may exceed 32 bits (exact up to 2^53 in JSON clients).",
-)
+BigInt = NewType("BigInt", int)
+
+SCALARS = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        serialize=int,
+        parse_value=int,
+        description="An integer that may exceed 32 bits (exact up to 2^53 in JSON clients).",
+    ),
+}
+"""Custom scalars, for `StrawberryConfig.scalar_map`."""
 
 
 # -- connections -------------------------------------------------------------------------------------------------
@@ -158,7 +163,7 @@ class TableNode(Entity):
     unique_constraints: JSON
     foreign_keys: JSON
     indexes: JSON
-    row_estimate: BigInt | None  # type: ignore[valid-type]
+    row_estimate: BigInt | None
     created_at: datetime
     updated_at: datetime
     last_seen_at: datetime | None

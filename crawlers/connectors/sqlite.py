@@ -630,7 +630,7 @@ def _split_top_level(tokens: list[_Token]) -> list[list[_Token]]:
 
 
 def _name_list(tokens: list[_Token], open_at: int) -> tuple[tuple[str, ...], int]:
-    """The lowered column names of a parenthesised list starting at `open_at`, and the index after it."""
+    """The case-folded column names of a parenthesised list starting at `open_at`, and the index after it."""
     close = _matching(tokens, open_at)
     names = tuple(_fold(item[0].identifier()) for item in _split_top_level(tokens[open_at + 1 : close]))
     return names, close + 1

@@ -107,7 +107,7 @@ def numbered_tables_ddl(count: int) -> str:
 
 
 @pytest.fixture
-def make_connector(tmp_path: Path) -> Callable[..., SqliteConnector]:
+def make_connector() -> Callable[..., SqliteConnector]:
     def make(path: Path, **config) -> SqliteConnector:
         return SqliteConnector.from_mapping({"path": str(path), **config})
 
