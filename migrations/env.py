@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from catalog_api.db.models import Base
 from catalog_api.db.session import create_catalog_engine

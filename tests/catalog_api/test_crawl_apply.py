@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import event, select
 
 from catalog_api.db.models import Column, DataSource, Schema, Table
@@ -19,6 +20,19 @@ from crawlers.snapshot import (
     TableSnapshot,
     UniqueConstraint,
 )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, catalog_settings):
+    """A migrated catalog on each supported store: the embedded SQLite and PostgreSQL."""
+    from catalog_api.services.context import ServiceContext
+
+    settings = catalog_settings
+    if request.param == "postgres":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_catalog_url")})
+    ctx = ServiceContext.create(settings, migrate=True)
+    yield ctx
+    ctx.close()
 
 
 def rich_table(schema: str, name: str, width: int = 6) -> TableSnapshot:
@@ -60,11 +74,11 @@ def apply(ctx, source_id: int, snapshot: SourceSnapshot):
         return apply_snapshot(session, session.get(DataSource, source_id), snapshot)
 
 
-def test_catalog_rows_rebuild_the_exact_snapshot(catalog_ctx):
-    source_id = catalog_source(catalog_ctx)
+def test_catalog_rows_rebuild_the_exact_snapshot(store):
+    source_id = catalog_source(store)
     snapshot = snapshot_of(5)
-    apply(catalog_ctx, source_id, snapshot)
-    with catalog_ctx.db.session() as session:
+    apply(store, source_id, snapshot)
+    with store.db.session() as session:
         schemas = {s.id: s.name for s in session.scalars(select(Schema))}
         rebuilt = {}
         for table in session.scalars(select(Table)):
@@ -73,11 +87,11 @@ def test_catalog_rows_rebuild_the_exact_snapshot(catalog_ctx):
     assert rebuilt == snapshot.table_map()
 
 
-def test_unchanged_reapply_skips_every_table_and_records_nothing(catalog_ctx):
-    source_id = catalog_source(catalog_ctx)
-    first = apply(catalog_ctx, source_id, snapshot_of(30))
+def test_unchanged_reapply_skips_every_table_and_records_nothing(store):
+    source_id = catalog_source(store)
+    first = apply(store, source_id, snapshot_of(30))
     assert first.tables_created == 30 and first.changes_recorded == 30 + 3
-    again = apply(catalog_ctx, source_id, snapshot_of(30))
+    again = apply(store, source_id, snapshot_of(30))
     assert (again.tables_unchanged, again.tables_changed, again.changes_recorded) == (30, 0, 0)
 
 
@@ -96,29 +110,29 @@ def _statements(ctx, action) -> int:
     return count
 
 
-def test_statement_counts_do_not_grow_with_tables(catalog_ctx):
+def test_statement_counts_do_not_grow_with_tables(store):
     counts = {}
     for size in (10, 300):
-        source_id = catalog_source(catalog_ctx, f"s{size}")
-        created = _statements(catalog_ctx, lambda: apply(catalog_ctx, source_id, snapshot_of(size)))
-        unchanged = _statements(catalog_ctx, lambda: apply(catalog_ctx, source_id, snapshot_of(size)))
+        source_id = catalog_source(store, f"s{size}")
+        created = _statements(store, lambda: apply(store, source_id, snapshot_of(size)))
+        unchanged = _statements(store, lambda: apply(store, source_id, snapshot_of(size)))
         counts[size] = (created, unchanged)
     assert counts[10] == counts[300], counts
 
 
-def test_changed_tables_keep_curation_and_soft_delete_columns(catalog_ctx):
-    source_id = catalog_source(catalog_ctx)
+def test_changed_tables_keep_curation_and_soft_delete_columns(store):
+    source_id = catalog_source(store)
     snapshot = snapshot_of(2, schemas=1)
-    apply(catalog_ctx, source_id, snapshot)
-    with catalog_ctx.db.session() as session:
+    apply(store, source_id, snapshot)
+    with store.db.session() as session:
         column = session.scalars(select(Column).where(Column.name == "col_3")).first()
         column.description = "curated"
         table_id = column.table_id
     table = next(t for t in snapshot.tables if t.name == "table_0000")
     narrower = replace(table, columns=table.columns[:2])
-    result = apply(catalog_ctx, source_id, replace(snapshot, tables=(narrower, snapshot.tables[1])))
+    result = apply(store, source_id, replace(snapshot, tables=(narrower, snapshot.tables[1])))
     assert result.tables_changed == 1 and result.changes_recorded == 4
-    apply(catalog_ctx, source_id, snapshot)  # the columns come back
-    with catalog_ctx.db.session() as session:
+    apply(store, source_id, snapshot)  # the columns come back
+    with store.db.session() as session:
         revived = session.scalars(select(Column).where(Column.table_id == table_id, Column.name == "col_3")).one()
         assert revived.deleted_at is None and revived.description == "curated"

@@ -543,7 +543,7 @@ def test_change_history_of_a_table(api_client, catalog_ctx):
     added = history["edges"][0]["node"]
     assert added["entityUrn"] == column_urn("erp", "public", "orders", "discount")
     assert added["before"] is None
-    assert added["after"]["data_type"] == "numeric" if isinstance(added["after"], dict) else added["after"]
+    assert added["after"]["data_type"] == "numeric" and added["after"]["ordinal"] == 4
 
     first_page = data(api_client, CHANGES, urn=urn, first=1)["table"]["changes"]
     assert first_page["pageInfo"]["hasNextPage"] and first_page["totalCount"] == 2
