@@ -82,21 +82,21 @@ def _tags_loader(ctx: ServiceContext) -> DataLoader[str, list[str]]:
 
 
 def _changes_loader(ctx: ServiceContext) -> DataLoader[ChangeKey, Page[ChangeLogEntry]]:
-    async def load(keys: list[ChangeKey]) -> list[Page[ChangeLogEntry] | BaseException]:
-        def work(session: Session) -> list[Page[ChangeLogEntry] | BaseException]:
-            tables = browse.by_ids(session, Table, list({k[0] for k in keys}))
-            pages: list[Page[ChangeLogEntry] | BaseException] = []
-            for table_id, since, until, first, after in keys:
-                table = tables.get(table_id)
-                if table is None:
-                    pages.append(NotFound(f"table {table_id} no longer exists"))
-                    continue
-                # browse offers no batch form of the change history yet: one page per table, in one session.
-                pages.append(browse.change_history(session, table, since=since, until=until, first=first,
-                                                   after=after))
-            return pages
+    async def load(keys: list[ChangeKey]) -> list[Page[ChangeLogEntry]]:
+        # Tables asking with the same window and page share one statement.
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for table_id, since, until, first, after in keys:
+            groups[(since, until, first, after)].append(table_id)
 
-        return await in_session(ctx, work)
+        def work(session: Session) -> dict[tuple, dict[int, Page[ChangeLogEntry]]]:
+            return {
+                args: browse.change_histories(session, list(dict.fromkeys(ids)), since=args[0], until=args[1],
+                                              first=args[2], after=args[3])
+                for args, ids in groups.items()
+            }
+
+        pages = await in_session(ctx, work)
+        return [pages[(since, until, first, after)][tid] for tid, since, until, first, after in keys]
 
     return DataLoader(load)
 

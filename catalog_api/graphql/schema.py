@@ -62,8 +62,11 @@ class Query:
     ) -> SourceNode:
         if (source_id is None) == (name is None):
             raise InvalidInput("id", "give either `id` or `name` of the source")
-        ref = source_id if source_id is not None else name
-        return SourceNode.of(await asyncio.to_thread(sources.get_source, info.context.ctx, ref))
+        if name is not None:
+            found = await asyncio.to_thread(sources.get_source, info.context.ctx, name, by="name")
+        else:
+            found = await asyncio.to_thread(sources.get_source, info.context.ctx, source_id, by="id")
+        return SourceNode.of(found)
 
     @strawberry.field(description="Any entity by URN: a source, schema, table (dataset) or column.")
     async def node(self, info: Info, urn: str) -> Entity:

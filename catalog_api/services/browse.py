@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, tuple_
@@ -25,6 +25,8 @@ from catalog_api.urns import EntityType, parse_urn  # noqa: F401 - EntityType is
 T = TypeVar("T")
 Entity = DataSource | Schema | Table | Column
 MAX_PAGE = 1000
+MAX_BOUND_PARAMETERS = 30_000
+"""Below both PostgreSQL's 65,535 and SQLite's 32,766 bound parameters per statement."""
 _ENTITY_MODELS: dict[EntityType, type] = {
     EntityType.SOURCE: DataSource,
     EntityType.SCHEMA: Schema,
@@ -78,6 +80,12 @@ def _child_pages(
     parent_ids: Sequence[int], page: PageRequest, extra: Sequence[ColumnElement] = (),
 ) -> dict[int, Page]:
     """Pages of children for many parents in one statement: window functions number the rows per parent."""
+    if len(parent_ids) > MAX_BOUND_PARAMETERS:
+        merged: dict[int, Page] = {}
+        for start in range(0, len(parent_ids), MAX_BOUND_PARAMETERS):
+            chunk = parent_ids[start:start + MAX_BOUND_PARAMETERS]
+            merged.update(_child_pages(session, model, parent, order, chunk, page, extra))
+        return merged
     pages: dict[int, Page] = {pid: Page() for pid in parent_ids}
     if not parent_ids:
         return pages
@@ -158,9 +166,11 @@ def by_ids(session: Session, model: type[T], ids: Sequence[int]) -> dict[int, T]
 
 def tags_of(session: Session, urns: Sequence[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
-    if urns:
+    unique = list(dict.fromkeys(urns))
+    for start in range(0, len(unique), MAX_BOUND_PARAMETERS):
+        chunk = unique[start:start + MAX_BOUND_PARAMETERS]
         for urn, tag in session.execute(
-            select(Tag.entity_urn, Tag.tag).where(Tag.entity_urn.in_(list(urns))).order_by(Tag.tag)
+            select(Tag.entity_urn, Tag.tag).where(Tag.entity_urn.in_(chunk)).order_by(Tag.tag)
         ):
             found[urn].append(tag)
     return {urn: found.get(urn, []) for urn in urns}
@@ -216,26 +226,73 @@ def search(session: Session, text: str, limit: int = 50) -> list[SearchHit]:
     return hits[:limit]
 
 
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A filter bound in UTC; a bound without an offset is read as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def change_histories(
+    session: Session, table_ids: Sequence[int], *, since: datetime | None = None, until: datetime | None = None,
+    first: int = 100, after: str | None = None,
+) -> dict[int, Page[ChangeLogEntry]]:
+    """The change logs of many tables (their columns' changes included), newest first, within [since, until).
+
+    One statement numbers each table's rows with a window function, whatever the number of tables.
+    """
+    PageRequest(first, after).validated()
+    pages: dict[int, Page[ChangeLogEntry]] = {tid: Page() for tid in table_ids}
+    if not table_ids:
+        return pages
+    conditions = [ChangeLogEntry.table_id.in_(list(table_ids))]
+    if since is not None:
+        conditions.append(ChangeLogEntry.detected_at >= as_utc(since))
+    if until is not None:
+        conditions.append(ChangeLogEntry.detected_at < as_utc(until))
+    counted = select(
+        ChangeLogEntry.id.label("entry_id"),
+        ChangeLogEntry.table_id.label("parent_id"),
+        func.count().over(partition_by=ChangeLogEntry.table_id).label("total"),
+    ).where(*conditions).subquery()
+    keyset = []
+    if after is not None:
+        _, last_id = decode_cursor(after)
+        keyset.append(counted.c.entry_id < int(last_id))
+    numbered = select(
+        counted,
+        func.row_number().over(partition_by=counted.c.parent_id, order_by=counted.c.entry_id.desc()).label("position"),
+    ).where(*keyset).subquery()
+    rows = session.execute(
+        select(ChangeLogEntry, numbered.c.parent_id, numbered.c.total, numbered.c.position)
+        .join(numbered, numbered.c.entry_id == ChangeLogEntry.id)
+        .where(numbered.c.position <= first + 1)
+        .order_by(numbered.c.parent_id, numbered.c.position)
+    ).all()
+    totals: dict[int, int] = {}
+    for entry, parent_id, total, position in rows:
+        target = pages[parent_id]
+        totals[parent_id] = total
+        if position > first:
+            target.has_next = True
+            continue
+        target.items.append(entry)
+        target.cursors.append(encode_cursor([0, entry.id]))
+    missing = [tid for tid in table_ids if tid not in totals]
+    if missing and after is not None:  # a cursor past the end still reports the table's total
+        query = select(ChangeLogEntry.table_id, func.count()).where(*conditions[1:], ChangeLogEntry.table_id.in_(missing))
+        totals.update(dict(session.execute(query.group_by(ChangeLogEntry.table_id)).all()))
+    for tid, target in pages.items():
+        target.total = totals.get(tid, 0)
+    return pages
+
+
 def change_history(
     session: Session, table: Table, *, since: datetime | None = None, until: datetime | None = None,
     first: int = 100, after: str | None = None,
 ) -> Page[ChangeLogEntry]:
-    """A table's change log, newest first, optionally within [since, until)."""
-    PageRequest(first, after).validated()
-    conditions = [ChangeLogEntry.table_id == table.id]
-    if since is not None:
-        conditions.append(ChangeLogEntry.detected_at >= since)
-    if until is not None:
-        conditions.append(ChangeLogEntry.detected_at < until)
-    query = select(ChangeLogEntry).where(*conditions)
-    if after is not None:
-        _, last_id = decode_cursor(after)
-        query = query.where(ChangeLogEntry.id < int(last_id))
-    found = list(session.scalars(query.order_by(ChangeLogEntry.id.desc()).limit(first + 1)))
-    total = session.scalar(select(func.count()).select_from(ChangeLogEntry).where(*conditions)) or 0
-    items = found[:first]
-    return Page(items, len(found) > first, total, [encode_cursor([0, e.id]) for e in items])
-
+    """One table's change log, newest first, optionally within [since, until)."""
+    return change_histories(session, [table.id], since=since, until=until, first=first, after=after)[table.id]
 
 
 @dataclass(frozen=True, slots=True)

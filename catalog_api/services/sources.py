@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, or_, select
@@ -196,14 +196,17 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> Da
         return source
 
 
-def get_source(ctx: ServiceContext, ref: int | str, session: Session | None = None) -> DataSource:
-    """A source by id or by name."""
+def get_source(
+    ctx: ServiceContext, ref: int | str, session: Session | None = None, *, by: Literal["id", "name"] | None = None
+) -> DataSource:
+    """A source by id or by name. Without `by`, an int is an id and a string is a name, or else an id if digits."""
+
     def find(s: Session) -> DataSource | None:
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            found = s.get(DataSource, int(ref))
-            if found is not None:
+        if by == "name" or (by is None and isinstance(ref, str)):
+            found = s.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
+            if found is not None or by == "name" or not str(ref).isdigit():
                 return found
-        return s.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
+        return s.get(DataSource, int(ref))
 
     if session is not None:
         source = find(session)

@@ -136,3 +136,13 @@ def test_changed_tables_keep_curation_and_soft_delete_columns(store):
     with store.db.session() as session:
         revived = session.scalars(select(Column).where(Column.table_id == table_id, Column.name == "col_3")).one()
         assert revived.deleted_at is None and revived.description == "curated"
+
+
+def test_timestamps_come_back_in_utc_on_every_store(store):
+    source_id = catalog_source(store)
+    apply(store, source_id, snapshot_of(1, schemas=1))
+    with store.db.session() as session:
+        table = session.scalars(select(Table)).one()
+        source = session.get(DataSource, source_id)
+    for moment in (table.created_at, table.last_seen_at, source.last_crawled_at):
+        assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0

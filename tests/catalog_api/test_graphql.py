@@ -124,6 +124,7 @@ query Walk {
       schemas(first: 100) { totalCount edges { node { name tags
         tables(first: 1000) { totalCount edges { node { name tags rowEstimate
           columns(first: 100) { totalCount edges { node { name dataType tags } } }
+          changes(first: 5) { totalCount edges { node { changeType } } }
         } } }
       } } }
     } }
