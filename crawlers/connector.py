@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from crawlers.errors import InvalidSourceConfig
+from crawlers.increment import IncrementRequest
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot
 
@@ -66,3 +68,10 @@ class Connector(ABC, Generic[ConfigT]):
     @abstractmethod
     def lineage_namespace(self) -> LineageNamespace:
         """The OpenLineage naming of this source's datasets."""
+
+    def read_increment(self, request: IncrementRequest) -> Iterator["pyarrow.RecordBatch"]:  # noqa: F821
+        """Yields the table's rows after `request.watermark` as Arrow record batches, ordered by the plan's column.
+
+        Connectors that cannot read data leave this as is.
+        """
+        raise InvalidSourceConfig(f"the {self.kind} connector cannot read table data", field="kind")

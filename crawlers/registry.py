@@ -14,6 +14,9 @@ ENTRY_POINT_GROUP = "catalog.connectors"
 _BUILTIN = {
     "postgres": "crawlers.connectors.postgres:PostgresConnector",
     "sqlite": "crawlers.connectors.sqlite:SqliteConnector",
+    "mysql": "crawlers.connectors.mysql:MysqlConnector",
+    "files": "crawlers.connectors.files:FilesConnector",
+    "netsuite": "crawlers.connectors.netsuite:NetsuiteConnector",
 }
 
 
