@@ -16,6 +16,7 @@ from catalog_api.errors import CatalogError, error_payload, invalid_input_from_v
 from catalog_api.graphql.schema import graphql_router
 from catalog_api.rest.routes import router as rest_router
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from crawlers.errors import ConnectorError
 
@@ -27,11 +28,20 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     owns_context = ctx is None
     ctx = ctx or ServiceContext.create(settings or get_settings())
 
+    run_scheduler = ctx.settings.scheduler_enabled
+    if run_scheduler is None:  # embedded default: without a broker the service schedules its own crawls
+        run_scheduler = not ctx.settings.broker_url
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        yield
-        if owns_context:
-            ctx.close()
+        scheduler = Scheduler(ctx).start() if run_scheduler else None
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            if owns_context:
+                ctx.close()
 
     app = FastAPI(
         title="Catalog",

@@ -20,8 +20,10 @@ app = typer.Typer(help="Metadata catalog: register sources, crawl them, browse t
                   no_args_is_help=True)
 db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
 source_app = typer.Typer(help="Register, list and test sources.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Crawl and other jobs: list, follow, cancel.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(source_app, name="source")
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 errors = Console(stderr=True)
 
@@ -152,13 +154,14 @@ def _follow(ctx, job_id: str) -> None:
     """Shows a job's progress until it ends; exits non-zero when it fails."""
     from catalog_api.services.jobs import JobStatus, get_job
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
                   TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("queued", total=None)
+        task = progress.add_task("queued", total=None, counts="")
         while True:
             job = get_job(ctx, job_id)
+            counts = f"{job.progress_done}/{job.progress_total}" if job.progress_total else ""
             progress.update(task, description=job.progress_message or job.status,
-                            completed=job.progress_done, total=job.progress_total or None)
+                            completed=job.progress_done, total=job.progress_total or None, counts=counts)
             if JobStatus(job.status).finished:
                 break
             time.sleep(0.1)
@@ -186,6 +189,112 @@ def crawl(
         raise _fail(exc) from None
     finally:
         ctx.close()
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,
+    queues: Annotated[list[str], typer.Option("--queue", help="Only these queues (default: all).")] = [],  # noqa: B006
+) -> None:
+    """Run a dramatiq worker for the broker in CATALOG_BROKER_URL (Redis or RabbitMQ)."""
+    import os
+    import sys
+
+    if not get_settings().broker_url:
+        errors.print("[red]error:[/red] set CATALOG_BROKER_URL (redis://… or amqp://…) to run workers; without "
+                     "a broker `catalog serve` runs jobs itself")
+        raise typer.Exit(code=2)
+    args = [sys.executable, "-m", "dramatiq", "catalog_api.worker", "--processes", str(processes),
+            "--threads", str(threads)]
+    if queues:
+        args += ["--queues", *queues]
+    # Replace this process so signals (SIGTERM for a graceful stop) reach dramatiq directly.
+    os.execv(sys.executable, args)
+
+
+@app.command()
+def scheduler(
+    interval: Annotated[float | None, typer.Option(help="Seconds between looks for due schedules.")] = None,
+) -> None:
+    """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
+    import signal
+    import threading
+
+    from catalog_api.services.schedules import Scheduler
+
+    ctx = _context()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    running = Scheduler(ctx, interval).start()
+    console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
+    stop.wait()
+    running.stop()
+    ctx.close()
+
+
+@jobs_app.command("list")
+def jobs_list(
+    source: Annotated[str | None, typer.Option(help="Only this source (name or id).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(help="How many.")] = 20,
+) -> None:
+    """Recent jobs, newest first."""
+    from catalog_api.services.jobs import list_jobs
+    from catalog_api.services.sources import get_source
+
+    ctx = _context()
+    try:
+        source_id = get_source(ctx, source).id if source else None
+        found = list_jobs(ctx, source_id=source_id, status=status, limit=limit)
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+    table = RichTable("id", "kind", "source", "status", "attempts", "progress", "created", "error")
+    for j in found:
+        progress = f"{j.progress_done}/{j.progress_total}" if j.progress_total else ""
+        table.add_row(j.id, j.kind, str(j.source_id or ""), j.status, f"{j.attempts}/{j.max_attempts}", progress,
+                      j.created_at.strftime("%Y-%m-%d %H:%M:%S"), j.error_code or "")
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow it with a progress bar.")] = False,
+) -> None:
+    """One job; with --wait, a live progress bar until it ends."""
+    from catalog_api.services.jobs import get_job
+
+    ctx = _context()
+    try:
+        if wait:
+            _follow(ctx, job_id)
+            return
+        job = get_job(ctx, job_id)
+        console.print_json(json.dumps({c: str(getattr(job, c)) if getattr(job, c) is not None else None
+                                       for c in job.__table__.columns.keys()}))
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+    """Cancel a job: at once when queued, at its next progress report when running."""
+    from catalog_api.services.jobs import cancel_job
+
+    ctx = _context()
+    try:
+        job = cancel_job(ctx, job_id)
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+    console.print(f"job {job.id}: {job.status}" + (" (cancellation requested)" if job.status == "running" else ""))
 
 
 @app.command()

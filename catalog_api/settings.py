@@ -26,9 +26,42 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     job_workers: int = Field(default=2, ge=1, description="Threads for in-process jobs (no broker configured).")
+    broker_url: str | None = Field(
+        default=None,
+        description="`redis://…` or `amqp://…` to run jobs on dramatiq workers; unset runs them in-process.",
+    )
+    broker_heartbeat_timeout_s: float = Field(
+        default=60, gt=0, description="Redis broker: after how long a silent worker's messages are redelivered."
+    )
+    job_max_attempts: int = Field(default=4, ge=1, le=50, description="Attempts of a job failing transiently.")
+    job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
+    job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")
+    job_time_limits_s: dict[str, float] = Field(
+        default_factory=lambda: {"crawl": 3600.0}, description="Time limit per job kind, in seconds."
+    )
+    job_concurrency: dict[str, int] = Field(
+        default_factory=lambda: {"crawl": 4}, description="How many jobs of a kind may run at once, service-wide."
+    )
+    job_heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a running job says it lives.")
+    job_stale_after_s: float = Field(
+        default=15.0, gt=0, description="A running job silent for this long is taken over by a redelivery."
+    )
+    circuit_breaker_threshold: int = Field(
+        default=3, ge=1, description="Consecutive failed crawls after which a source's schedule pauses."
+    )
+    scheduler_enabled: bool | None = Field(
+        default=None, description="Run the scheduler inside `catalog serve`; default: only without a broker."
+    )
+    scheduler_interval_s: float = Field(default=15.0, gt=0, description="How often the scheduler looks for due runs.")
     source_statement_timeout_ms: int = Field(
         default=30_000, ge=100, description="Default statement timeout for discovery queries sent to a source."
     )
+
+    def time_limit_s(self, kind: str) -> float | None:
+        return self.job_time_limits_s.get(kind)
+
+    def concurrency(self, kind: str) -> int | None:
+        return self.job_concurrency.get(kind)
 
     @property
     def effective_database_url(self) -> str:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from alembic import context
 
-from catalog_api.db.models import Base
+from catalog_api.db.models import Base, UtcDateTime
 from catalog_api.db.session import create_catalog_engine
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj, _context):
+    """Migrations spell the catalog's UTC timestamp as the plain column type it is stored as."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -17,6 +24,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -37,7 +45,9 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     # Batch mode lets later migrations alter tables on SQLite, which has no ALTER COLUMN.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=render_item
+    )
     with context.begin_transaction():
         context.run_migrations()
     if connection.in_transaction():

@@ -81,7 +81,12 @@ def pg_query(config: dict, sql: str, params: tuple | None = None) -> list[tuple]
 def catalog_settings(tmp_path):
     from catalog_api.settings import Settings
 
-    return Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production", job_workers=2)
+    return Settings(
+        home=tmp_path / "home", secret_key="test-secret-key-not-for-production", job_workers=2,
+        # Retries keep their shape (exponential, jittered, bounded) but in tenths of seconds, so tests stay quick.
+        job_retry_min_backoff_s=0.05, job_retry_max_backoff_s=0.2, job_max_attempts=3,
+        job_heartbeat_interval_s=0.2, job_stale_after_s=2.0, scheduler_enabled=False, broker_url=None,
+    )
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -97,6 +98,12 @@ class DataSource(Timestamped, Base):
     lineage_namespace: Mapped[str] = mapped_column(String(1024))
     lineage_name_prefix: Mapped[str] = mapped_column(String(512), default="")
     last_crawled_at: Mapped[datetime | None]
+    schedule_cron: Mapped[str | None] = mapped_column(String(255))
+    schedule_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    schedule_paused_at: Mapped[datetime | None]
+    schedule_paused_reason: Mapped[str | None] = mapped_column(Text)
 
     schemas: Mapped[list[Schema]] = relationship(back_populates="source", passive_deletes=True)
 
@@ -193,11 +200,23 @@ class ChangeLogEntry(Base):
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ACTIVE_JOB_STATUSES = ("queued", "running")
+
+
 class Job(Base):
     """A crawl (later also extract/profile) job: the single truth about its status, progress, timings and error."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index(None, "source_id", "status"),)
+    __table_args__ = (
+        Index(None, "source_id", "status"),
+        Index(None, "kind", "status"),
+        # At most one queued-or-running job per (kind, source): the database, not a race, decides.
+        Index(
+            "uq_jobs_active_per_source", "kind", "source_id", unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(32))
@@ -214,6 +233,12 @@ class Job(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(255))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    next_attempt_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    cancel_requested_at: Mapped[datetime | None]
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")
+    """What asked for the job: `manual` (API/CLI) or `schedule`."""
 
 
 class LocalSecret(Base):

@@ -30,6 +30,8 @@ class RegisterSourceInput:
     secrets: JSON | None = None
     secret_refs: JSON | None = None
     test_connection: bool = True
+    schedule_cron: str | None = None
+    schedule_timezone: str | None = None
 
 
 @strawberry.input
@@ -55,6 +57,7 @@ def registration(data: RegisterSourceInput) -> SourceRegistration:
     return _service_model(SourceRegistration, {
         "name": data.name, "kind": data.kind, "description": data.description, "config": data.config,
         "secrets": data.secrets, "secret_refs": data.secret_refs, "test_connection": data.test_connection,
+        "schedule_cron": data.schedule_cron, "schedule_timezone": data.schedule_timezone,
     })
 
 

@@ -33,7 +33,7 @@ from catalog_api.graphql.types import (
     entity_node,
     to_connection,
 )
-from catalog_api.services import browse, crawl, curation, sources
+from catalog_api.services import browse, crawl, curation, jobs, schedules, sources
 from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import get_job, wait_for_job
@@ -94,6 +94,13 @@ class Query:
     async def job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
         return JobNode.of(await asyncio.to_thread(get_job, info.context.ctx, job_id))
 
+    @strawberry.field(description="Recent jobs, newest first, optionally of one source or in one status.")
+    async def jobs(self, info: Info, source_id: int | None = None, status: str | None = None,
+                   limit: int = 50) -> list[JobNode]:
+        found = await asyncio.to_thread(jobs.list_jobs, info.context.ctx, source_id=source_id, status=status,
+                                        limit=limit)
+        return [JobNode.of(j) for j in found]
+
 
 @strawberry.type
 class Mutation:
@@ -134,6 +141,24 @@ class Mutation:
             job = await asyncio.to_thread(wait_for_job, ctx, job.id)
         info.context.loaders.clear()
         return JobNode.of(job)
+
+    @strawberry.mutation(description="Cancels a queued job at once; a running one stops at its next progress "
+                                     "report and changes nothing.")
+    async def cancel_job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
+        return JobNode.of(await asyncio.to_thread(jobs.cancel_job, info.context.ctx, job_id))
+
+    @strawberry.mutation(description="Sets (cron: null clears) a source's crawl schedule; also resumes a paused one.")
+    async def set_schedule(self, info: Info, source_id: SourceId, cron: str | None,
+                           timezone: str = "UTC") -> SourceNode:
+        row = await asyncio.to_thread(schedules.set_schedule, info.context.ctx, source_id, cron, timezone)
+        info.context.loaders.clear()
+        return SourceNode.of(row)
+
+    @strawberry.mutation(description="Resumes a schedule the circuit breaker paused, from the next slot after now.")
+    async def resume_schedule(self, info: Info, source_id: SourceId) -> SourceNode:
+        row = await asyncio.to_thread(schedules.resume_schedule, info.context.ctx, source_id)
+        info.context.loaders.clear()
+        return SourceNode.of(row)
 
     @strawberry.mutation(description="Sets the curated description of any entity; null or blank clears it.")
     async def set_description(self, info: Info, urn: str, description: str | None = None) -> Entity:

@@ -102,6 +102,13 @@ class SourceNode(Entity):
     created_at: datetime
     updated_at: datetime
     last_crawled_at: datetime | None
+    schedule_cron: str | None = strawberry.field(description="Five-field cron expression of the crawl schedule.")
+    schedule_timezone: str = strawberry.field(description="IANA time zone the schedule is evaluated in.")
+    next_run_at: datetime | None = strawberry.field(description="Next scheduled crawl; null when none or paused.")
+    schedule_paused_at: datetime | None = strawberry.field(
+        description="Set when the circuit breaker paused the schedule after consecutive failures.")
+    schedule_paused_reason: str | None
+    consecutive_failures: int
 
     @classmethod
     def of(cls, row: DataSource) -> SourceNode:
@@ -109,7 +116,11 @@ class SourceNode(Entity):
             id=row.id, urn=row.urn, name=row.name, kind=row.kind, description=row.description, config=row.config,
             secret_refs=row.secret_refs, lineage_namespace=row.lineage_namespace,
             lineage_name_prefix=row.lineage_name_prefix, created_at=row.created_at, updated_at=row.updated_at,
-            last_crawled_at=row.last_crawled_at,
+            last_crawled_at=row.last_crawled_at, schedule_cron=row.schedule_cron,
+            schedule_timezone=row.schedule_timezone,
+            next_run_at=row.next_run_at if row.schedule_paused_at is None else None,
+            schedule_paused_at=row.schedule_paused_at, schedule_paused_reason=row.schedule_paused_reason,
+            consecutive_failures=row.consecutive_failures,
         )
 
     @strawberry.field(description="The source's schemas in name order.")
@@ -287,6 +298,11 @@ class JobNode:
     error_message: str | None
     worker: str | None
     result: JSON | None
+    max_attempts: int
+    next_attempt_at: datetime | None
+    heartbeat_at: datetime | None
+    cancel_requested_at: datetime | None
+    trigger: str
 
     @classmethod
     def of(cls, row: Job) -> JobNode:
@@ -295,7 +311,9 @@ class JobNode:
             progress_done=row.progress_done, progress_total=row.progress_total,
             progress_message=row.progress_message, created_at=row.created_at, started_at=row.started_at,
             finished_at=row.finished_at, error_code=row.error_code, error_message=row.error_message,
-            worker=row.worker, result=row.result,
+            worker=row.worker, result=row.result, max_attempts=row.max_attempts,
+            next_attempt_at=row.next_attempt_at, heartbeat_at=row.heartbeat_at,
+            cancel_requested_at=row.cancel_requested_at, trigger=row.trigger,
         )
 
 

@@ -18,6 +18,24 @@ class LineageNaming(BaseModel):
     name_prefix: str
 
 
+class ScheduleOut(BaseModel):
+    """A source's crawl schedule, when it runs next, and whether the circuit breaker paused it."""
+
+    cron: str | None
+    timezone: str
+    next_run_at: datetime | None
+    paused_at: datetime | None
+    paused_reason: str | None
+    consecutive_failures: int
+
+    @classmethod
+    def of(cls, s: DataSource) -> "ScheduleOut":
+        return cls(cron=s.schedule_cron, timezone=s.schedule_timezone,
+                   next_run_at=s.next_run_at if not s.schedule_paused_at else None,
+                   paused_at=s.schedule_paused_at, paused_reason=s.schedule_paused_reason,
+                   consecutive_failures=s.consecutive_failures)
+
+
 class SourceOut(BaseModel):
     """A registered source. `secret_refs` are references (`env:NAME`, `local:ID`), never secret values."""
 
@@ -29,6 +47,7 @@ class SourceOut(BaseModel):
     config: dict[str, Any]
     secret_refs: dict[str, str]
     lineage: LineageNaming
+    schedule: ScheduleOut
     created_at: datetime
     updated_at: datetime
     last_crawled_at: datetime | None
@@ -39,7 +58,7 @@ class SourceOut(BaseModel):
             id=s.id, urn=s.urn, name=s.name, kind=s.kind, description=s.description, config=s.config,
             secret_refs=s.secret_refs, lineage=LineageNaming(namespace=s.lineage_namespace,
                                                              name_prefix=s.lineage_name_prefix),
-            created_at=s.created_at, updated_at=s.updated_at, last_crawled_at=s.last_crawled_at,
+            schedule=ScheduleOut.of(s), created_at=s.created_at, updated_at=s.updated_at, last_crawled_at=s.last_crawled_at,
         )
 
 
@@ -61,6 +80,11 @@ class JobOut(BaseModel):
     error_message: str | None
     worker: str | None
     result: dict[str, Any] | None
+    max_attempts: int
+    next_attempt_at: datetime | None
+    heartbeat_at: datetime | None
+    cancel_requested_at: datetime | None
+    trigger: str
 
     @classmethod
     def of(cls, j: Job) -> "JobOut":

@@ -8,9 +8,8 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_api.services import browse, crawl, curation, sources
+from catalog_api.services import browse, crawl, curation, jobs, schedules, sources
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs import get_job
 from catalog_api.rest.models import (
     ChangeOut,
     ChangePage,
@@ -49,6 +48,14 @@ class DescriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     description: str | None = Field(default=None)
+
+
+class ScheduleIn(BaseModel):
+    """A five-field cron expression (null clears the schedule) evaluated in an IANA time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+    cron: str | None = Field(default=None, max_length=255, examples=["0 2 * * *"])
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
 
 
 class TagsIn(BaseModel):
@@ -96,9 +103,34 @@ def crawl_source(source_id: int, ctx: ServiceContext = Depends(context)) -> JobO
     return JobOut.of(crawl.request_crawl(ctx, source_id))
 
 
+@router.put("/sources/{source_id}/schedule", response_model=SourceOut, tags=["sources"])
+def set_schedule(source_id: int, body: ScheduleIn, ctx: ServiceContext = Depends(context)) -> SourceOut:
+    """Sets or clears the crawl schedule; setting it also resumes a schedule the circuit breaker paused."""
+    return SourceOut.of(schedules.set_schedule(ctx, source_id, body.cron, body.timezone))
+
+
+@router.post("/sources/{source_id}/schedule/resume", response_model=SourceOut, tags=["sources"])
+def resume_schedule(source_id: int, ctx: ServiceContext = Depends(context)) -> SourceOut:
+    """Resumes a schedule paused after consecutive failures, from the next slot after now."""
+    return SourceOut.of(schedules.resume_schedule(ctx, source_id))
+
+
+@router.get("/jobs", response_model=list[JobOut], tags=["jobs"])
+def list_jobs(source_id: int | None = None, status: str | None = None, limit: int = 50,
+              ctx: ServiceContext = Depends(context)) -> list[JobOut]:
+    """Recent jobs, newest first."""
+    return [JobOut.of(j) for j in jobs.list_jobs(ctx, source_id=source_id, status=status, limit=limit)]
+
+
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
 def job(job_id: str, ctx: ServiceContext = Depends(context)) -> JobOut:
-    return JobOut.of(get_job(ctx, job_id))
+    return JobOut.of(jobs.get_job(ctx, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
+def cancel_job(job_id: str, ctx: ServiceContext = Depends(context)) -> JobOut:
+    """Cancels a queued job at once; a running one stops at its next progress report, changing nothing."""
+    return JobOut.of(jobs.cancel_job(ctx, job_id))
 
 
 @router.get("/tables/{urn:path}/changes", response_model=ChangePage, tags=["tables"])

@@ -21,13 +21,21 @@ class ServiceContext:
     jobs: JobRunner = field(default=None)  # type: ignore[assignment]
 
     @classmethod
-    def create(cls, settings: Settings, *, migrate: bool | None = None) -> "ServiceContext":
+    def create(
+        cls, settings: Settings, *, migrate: bool | None = None, runner: str | None = None
+    ) -> "ServiceContext":
+        """Builds the context; `runner` is "in-process" or "broker" (default: "broker" when a broker URL is set)."""
         url = settings.effective_database_url
         if settings.auto_migrate if migrate is None else migrate:
             upgrade(url)
         secret_key = load_or_create_secret_key(settings.secret_key, settings.home)
         context = cls(settings=settings, db=Database(url), secrets=SecretStore(secret_key))
-        context.jobs = InProcessJobRunner(context, max_workers=settings.job_workers)
+        if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
+            from catalog_api.worker import DramatiqJobRunner
+
+            context.jobs = DramatiqJobRunner(settings)
+        else:
+            context.jobs = InProcessJobRunner(context, max_workers=settings.job_workers)
         return context
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs import active_job, create_job, job_handler, report_progress
+from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
 from catalog_api.services.sources import build_connector, get_source
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers import diff
@@ -51,29 +51,22 @@ class CrawlResult:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def request_crawl(ctx: ServiceContext, ref: int | str) -> Job:
+def request_crawl(ctx: ServiceContext, ref: int | str, *, trigger: str = "manual") -> Job:
     """Queues a crawl of the source, or returns the crawl already queued or running for it."""
-    source = get_source(ctx, ref)
-    running = active_job(ctx, CRAWL, source.id)
-    if running is not None:
-        return running
-    job = create_job(ctx, CRAWL, source.id)
-    ctx.jobs.submit(job.id)
-    return job
+    return enqueue_job(ctx, CRAWL, get_source(ctx, ref).id, trigger=trigger)
 
 
 @job_handler(CRAWL)
-def run_crawl_job(ctx: ServiceContext, job_id: str) -> dict[str, Any]:
+def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     with ctx.db.session() as session:
-        source_id = session.get(Job, job_id).source_id
-        source = session.get(DataSource, source_id)
-        connector = build_connector(ctx, session, source)
-    report_progress(ctx, job_id, 0, 0, "discovering")
-    snapshot = connector.discover(progress=lambda done, total, msg: report_progress(ctx, job_id, done, total, msg))
-    report_progress(ctx, job_id, 0, len(snapshot.tables), "applying to the catalog")
+        source_id = session.get(Job, job.job_id).source_id
+        connector = build_connector(ctx, session, session.get(DataSource, source_id))
+    job.progress(0, 0, "discovering")
+    snapshot = connector.discover(progress=job.progress)
+    job.progress(0, len(snapshot.tables), "applying to the catalog")
     with ctx.db.session() as session:
-        source = session.get(DataSource, source_id)
-        result = apply_snapshot(session, source, snapshot, job_id=job_id)
+        result = apply_snapshot(session, session.get(DataSource, source_id), snapshot, job_id=job.job_id)
+        job.check()  # cancelled or out of time: leaving the block with the exception rolls every change back
     return result.as_dict()
 
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import DataSource, Tag
+from catalog_api.db.models import DataSource, Tag, utcnow
 from catalog_api.errors import Conflict, FieldProblem, clean_reason, InvalidInput, NotFound, SourceCheckFailed
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.schedules import next_run, validate_schedule
 from catalog_api.urns import source_urn
 from crawlers import get_connector_class
 from crawlers.connector import Connector
@@ -35,6 +36,8 @@ class SourceRegistration(BaseModel):
     secrets: dict[str, str] = Field(default_factory=dict)
     secret_refs: dict[str, str] = Field(default_factory=dict)
     test_connection: bool = True
+    schedule_cron: str | None = Field(default=None, max_length=255, description="e.g. '0 2 * * *'")
+    schedule_timezone: str = Field(default="UTC", max_length=64)
 
 
 class SourceUpdate(BaseModel):
@@ -167,6 +170,7 @@ def _assert_unique_namespace(session: Session, connector: Connector, exclude_id:
 def register_source(ctx: ServiceContext, registration: SourceRegistration) -> DataSource:
     """Validates, tests (unless opted out) and stores a source. On any error nothing is stored."""
     validate_source_name(registration.name)
+    cron, zone = validate_schedule(registration.schedule_cron, registration.schedule_timezone)
     cls = _connector_class(registration.kind)
     _check_secret_fields(cls, registration.config, registration.secrets, registration.secret_refs)
     with ctx.db.session() as session:
@@ -190,6 +194,9 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> Da
             secret_refs=refs,
             lineage_namespace=namespace,
             lineage_name_prefix=prefix,
+            schedule_cron=cron,
+            schedule_timezone=zone,
+            next_run_at=next_run(cron, zone, utcnow()) if cron else None,
         )
         session.add(source)
         session.flush()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 22:35:21.467764
+Create Date: 2026-11-24 23:01:06.292995
 """
 
 from __future__ import annotations
@@ -30,12 +30,21 @@ def upgrade() -> None:
     sa.Column('lineage_namespace', sa.String(length=1024), nullable=False),
     sa.Column('lineage_name_prefix', sa.String(length=512), nullable=False),
     sa.Column('last_crawled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('schedule_cron', sa.String(length=255), nullable=True),
+    sa.Column('schedule_timezone', sa.String(length=64), nullable=False),
+    sa.Column('next_run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('consecutive_failures', sa.Integer(), nullable=False),
+    sa.Column('schedule_paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('schedule_paused_reason', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_data_sources')),
     sa.UniqueConstraint('name', name=op.f('uq_data_sources_name')),
     sa.UniqueConstraint('urn', name=op.f('uq_data_sources_urn'))
     )
+    with op.batch_alter_table('data_sources', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_data_sources_next_run_at'), ['next_run_at'], unique=False)
+
     op.create_table('local_secrets',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('ciphertext', sa.LargeBinary(), nullable=False),
@@ -69,11 +78,18 @@ def upgrade() -> None:
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('worker', sa.String(length=255), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancel_requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('trigger', sa.String(length=16), nullable=False),
     sa.ForeignKeyConstraint(['source_id'], ['data_sources.id'], name=op.f('fk_jobs_source_id_data_sources'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobs_kind_status'), ['kind', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_source_id_status'), ['source_id', 'status'], unique=False)
+        batch_op.create_index('uq_jobs_active_per_source', ['kind', 'source_id'], unique=True, postgresql_where=sa.text("status IN ('queued', 'running')"), sqlite_where=sa.text("status IN ('queued', 'running')"))
 
     op.create_table('schemas',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -177,7 +193,9 @@ def downgrade() -> None:
     op.drop_table('tables')
     op.drop_table('schemas')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('uq_jobs_active_per_source', postgresql_where=sa.text("status IN ('queued', 'running')"), sqlite_where=sa.text("status IN ('queued', 'running')"))
         batch_op.drop_index(batch_op.f('ix_jobs_source_id_status'))
+        batch_op.drop_index(batch_op.f('ix_jobs_kind_status'))
 
     op.drop_table('jobs')
     with op.batch_alter_table('tags', schema=None) as batch_op:
@@ -185,5 +203,8 @@ def downgrade() -> None:
 
     op.drop_table('tags')
     op.drop_table('local_secrets')
+    with op.batch_alter_table('data_sources', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_data_sources_next_run_at'))
+
     op.drop_table('data_sources')
     # ### end Alembic commands ###

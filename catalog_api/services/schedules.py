@@ -1,0 +1,152 @@
+"""Cron schedules per source, and the scheduler that fires them exactly once however many instances run.
+
+Exactly once rests on two things: each tick takes a database lock (PostgreSQL: a transaction-scoped advisory lock;
+SQLite: its single-writer lock, taken by the first write), and a due run is claimed by moving the source's
+`next_run_at` with a compare-and-set, so only one tick can ever win a given slot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
+from sqlalchemy import select, text, update
+
+from catalog_api.db.models import DataSource, Job, utcnow
+from catalog_api.errors import InvalidInput
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs import add_job, resubmit_stranded_jobs
+
+log = logging.getLogger(__name__)
+
+# A constant key for pg_advisory_xact_lock: "catalog scheduler".
+SCHEDULER_LOCK_KEY = 0x6361745F73636864
+
+
+def validate_schedule(cron: str | None, timezone_name: str) -> tuple[str | None, str]:
+    """A five-field cron expression (or None to clear) and an IANA time zone; errors name the field."""
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("schedule_timezone", f"unknown time zone {timezone_name!r}; use an IANA name such as "
+                                                "'Europe/Berlin' or 'UTC'") from None
+    if cron is None or not cron.strip():
+        return None, timezone_name
+    cron = " ".join(cron.split())
+    if len(cron.split()) != 5:
+        raise InvalidInput("schedule_cron", "a schedule has five fields: minute hour day-of-month month day-of-week")
+    try:
+        croniter(cron)
+    except (CroniterBadCronError, CroniterNotAlphaError, CroniterBadDateError, ValueError) as error:
+        raise InvalidInput("schedule_cron", f"not a valid cron expression: {error}") from None
+    return cron, timezone_name
+
+
+def next_run(cron: str, timezone_name: str, after: datetime) -> datetime:
+    """The first slot strictly after `after`, evaluated in the schedule's time zone, returned in UTC."""
+    zone = ZoneInfo(timezone_name)
+    return croniter(cron, after.astimezone(zone)).get_next(datetime).astimezone(ZoneInfo("UTC"))
+
+
+def set_schedule(ctx: ServiceContext, source_ref: int | str, cron: str | None, timezone_name: str = "UTC"
+                 ) -> DataSource:
+    """Sets (or clears) a source's schedule; setting one also resumes a schedule the circuit breaker paused."""
+    from catalog_api.services.sources import get_source
+
+    cron, timezone_name = validate_schedule(cron, timezone_name)
+    with ctx.db.session() as session:
+        source = get_source(ctx, source_ref, session)
+        source.schedule_cron, source.schedule_timezone = cron, timezone_name
+        source.next_run_at = next_run(cron, timezone_name, utcnow()) if cron else None
+        source.schedule_paused_at = source.schedule_paused_reason = None
+        source.consecutive_failures = 0
+        return source
+
+
+def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> DataSource:
+    """Resumes a paused schedule from the next slot after now (missed slots are not replayed)."""
+    from catalog_api.services.sources import get_source
+
+    with ctx.db.session() as session:
+        source = get_source(ctx, source_ref, session)
+        source.schedule_paused_at = source.schedule_paused_reason = None
+        source.consecutive_failures = 0
+        if source.schedule_cron:
+            source.next_run_at = next_run(source.schedule_cron, source.schedule_timezone, utcnow())
+        return source
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    """What one scheduler tick did."""
+
+    locked: bool
+    fired: tuple[str, ...] = ()
+
+
+def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
+    """Fires every due, unpaused schedule once. Slots missed during downtime fire once, not once per slot.
+
+    The claim of a slot and the crawl job it starts are written in one transaction, so a slot can neither fire
+    twice nor be claimed without its job.
+    """
+    from catalog_api.services.crawl import CRAWL
+
+    now = now or utcnow()
+    due: list[tuple[str, str, Job]] = []
+    with ctx.db.session() as session:
+        if session.bind.dialect.name == "postgresql":
+            if not session.scalar(text("select pg_try_advisory_xact_lock(:key)"), {"key": SCHEDULER_LOCK_KEY}):
+                return TickResult(locked=False)
+        candidates = session.execute(
+            select(DataSource.id, DataSource.name, DataSource.next_run_at, DataSource.schedule_cron,
+                   DataSource.schedule_timezone)
+            .where(DataSource.schedule_cron.is_not(None), DataSource.schedule_paused_at.is_(None),
+                   DataSource.next_run_at <= now)
+        ).all()
+        for source_id, name, slot, cron, zone in candidates:
+            claimed = session.execute(
+                update(DataSource)
+                .where(DataSource.id == source_id, DataSource.next_run_at == slot)
+                .values(next_run_at=next_run(cron, zone, now))
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed:
+                job, created = add_job(session, ctx, CRAWL, source_id, trigger="schedule")
+                log.info("schedule of %s due at %s: crawl job %s", name, slot.isoformat(), job.id)
+                if created:
+                    due.append((name, job.id, job))
+    for _name, job_id, job in due:
+        ctx.jobs.submit(job_id, job.kind)
+    resubmit_stranded_jobs(ctx, older_than_s=max(60.0, ctx.settings.job_stale_after_s * 4))
+    return TickResult(locked=True, fired=tuple(name for name, _, _ in due))
+
+
+class Scheduler:
+    """Runs `tick` every `interval_s` on a daemon thread until stopped."""
+
+    def __init__(self, ctx: ServiceContext, interval_s: float | None = None) -> None:
+        self._ctx = ctx
+        self._interval = interval_s or ctx.settings.scheduler_interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="catalog-scheduler", daemon=True)
+
+    def start(self) -> Scheduler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                tick(self._ctx)
+            except Exception:  # one failed tick (database restarting, say) must not end the scheduler
+                log.exception("scheduler tick failed")
+            self._stop.wait(self._interval)

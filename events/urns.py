@@ -1,0 +1,74 @@
+"""The shape of catalog URNs, as far as events need it (docs/urns.md is the full story).
+
+The application's `catalog_api.urns` parses and canonicalises URNs; this library only checks an event's subject
+has the right form for its type and derives the partition key (the source URN) from it. Names inside a URN are
+percent-escaped, so a name never contains `:` or whitespace and splitting on `:` is exact.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+PREFIX = "urn:catalog:"
+MAX_URN_LENGTH = 2048
+
+_SOURCE_NAME = r"[A-Za-z0-9_.-]{1,128}"
+_NAME = r"[^:\s]+"
+
+
+class UrnKind(StrEnum):
+    """The kinds of entity a catalog URN names."""
+
+    SOURCE = "source"
+    SCHEMA = "schema"
+    DATASET = "dataset"
+    COLUMN = "column"
+
+
+# One ECMA-262-compatible pattern per kind: used both here and in the JSON Schemas.
+URN_PATTERNS: dict[UrnKind, str] = {
+    UrnKind.SOURCE: rf"^urn:catalog:source:{_SOURCE_NAME}$",
+    UrnKind.SCHEMA: rf"^urn:catalog:schema:{_SOURCE_NAME}:{_NAME}$",
+    UrnKind.DATASET: rf"^urn:catalog:dataset:{_SOURCE_NAME}:{_NAME}:{_NAME}$",
+    UrnKind.COLUMN: rf"^urn:catalog:column:{_SOURCE_NAME}:{_NAME}:{_NAME}:{_NAME}$",
+}
+_COMPILED = {kind: re.compile(pattern) for kind, pattern in URN_PATTERNS.items()}
+
+
+def pattern_for(kinds: tuple[UrnKind, ...]) -> str:
+    """One regular expression accepting a URN of any of `kinds`."""
+    if len(kinds) == 1:
+        return URN_PATTERNS[kinds[0]]
+    return "^(?:" + "|".join(URN_PATTERNS[k][1:-1] for k in kinds) + ")$"
+
+
+def urn_kind(urn: str) -> UrnKind:
+    """The kind of entity `urn` names; `ValueError` with the expected form when it is not a catalog URN."""
+    if not isinstance(urn, str) or not urn.startswith(PREFIX):
+        raise ValueError(f"a catalog URN starts with {PREFIX!r}, e.g. 'urn:catalog:dataset:erp:sales:orders'")
+    if len(urn) > MAX_URN_LENGTH:
+        raise ValueError(f"a URN has at most {MAX_URN_LENGTH} characters")
+    kind_name = urn[len(PREFIX):].partition(":")[0]
+    try:
+        kind = UrnKind(kind_name)
+    except ValueError:
+        kinds = ", ".join(k.value for k in UrnKind)
+        raise ValueError(f"unknown entity kind {kind_name!r} in URN; expected one of {kinds}") from None
+    if not _COMPILED[kind].match(urn):
+        raise ValueError(f"malformed {kind.value} URN {urn!r}; expected the form {URN_PATTERNS[kind]}")
+    return kind
+
+
+def source_urn_of(urn: str) -> str:
+    """The URN of the source an entity belongs to: every event about it shares this partition key."""
+    urn_kind(urn)
+    return PREFIX + "source:" + urn.split(":")[3]
+
+
+def dataset_urn_of(column_urn: str) -> str:
+    """The URN of the dataset a column belongs to."""
+    if urn_kind(column_urn) is not UrnKind.COLUMN:
+        raise ValueError(f"expected a column URN, got {column_urn!r}")
+    parts = column_urn.split(":")
+    return ":".join(["urn", "catalog", "dataset", *parts[3:6]])
