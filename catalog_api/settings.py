@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     broker_heartbeat_timeout_s: float = Field(
         default=60, gt=0, description="Redis broker: after how long a silent worker's messages are redelivered."
     )
+    broker_maintenance_chance: int = Field(
+        default=1000, ge=0, le=1_000_000,
+        description="Redis broker: per million commands, how often a worker requeues messages of dead workers.",
+    )
     job_max_attempts: int = Field(default=4, ge=1, le=50, description="Attempts of a job failing transiently.")
     job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
     job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -11,7 +14,14 @@ from crawlers.snapshot import ColumnSnapshot, TableSnapshot
 
 
 class IncrementStrategy(StrEnum):
-    """How new rows of a table are found between two extractions."""
+    """How new rows of a table are found between two extractions.
+
+    TIMESTAMP and KEY read `column > watermark` with a strict comparison. Two limits follow, as for any
+    watermark-based change capture: a row committed *after* an extraction with a value *at or below* the watermark
+    it set is never read (a long transaction whose `updated_at = now()` is its start time; a sequence value taken
+    before a larger one but committed after it), and deletes are not seen. The column should therefore be
+    fine-grained (a timestamp, not a date) and set close to commit time; FULL has neither limit.
+    """
 
     TIMESTAMP = "timestamp"
     """Rows whose modification timestamp column is greater than the watermark (updated rows come again)."""
@@ -38,7 +48,8 @@ class IncrementRequest:
     """One incremental read: rows of `table` after `watermark` (None: from the beginning), in batches.
 
     Connectors return rows ordered by the plan's column (ascending) so that a reader may stop after any batch
-    and resume from the largest value it has seen.
+    and resume from the largest value it has seen. Rows whose plan column is NULL are read only when `watermark`
+    is None, and come first. For FULL the watermark is not used to select rows.
     """
 
     table: TableSnapshot
@@ -46,14 +57,82 @@ class IncrementRequest:
     watermark: Any | None = None
     batch_rows: int = 50_000
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.batch_rows, int) or self.batch_rows < 1:
+            raise ValueError(f"batch_rows must be a positive integer, got {self.batch_rows!r}")
+        if self.plan.column is not None and self.table.columns and self.table.column(self.plan.column) is None:
+            raise ValueError(
+                f"plan column {self.plan.column!r} is not a column of {self.table.schema}.{self.table.name}"
+            )
+
+
+# -- watermarks as JSON ------------------------------------------------------------------------------------------
+
+def encode_watermark(value: Any) -> Any:
+    """A watermark (or any plan-column value) as JSON that `decode_watermark` turns back into an equal value.
+
+    int, str and None stay as they are; other types become `{"type": ..., "value": ...}` so a timestamp does not
+    come back as a string, nor a Decimal as a lossy float. Applications store watermarks this way.
+    """
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return {"type": "float", "value": repr(value)}
+    if isinstance(value, Decimal):
+        return {"type": "decimal", "value": str(value)}
+    if isinstance(value, datetime):
+        return {"type": "datetime", "value": value.isoformat()}
+    if isinstance(value, date):
+        return {"type": "date", "value": value.isoformat()}
+    if isinstance(value, time):
+        return {"type": "time", "value": value.isoformat()}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"type": "bytes", "value": base64.b64encode(bytes(value)).decode("ascii")}
+    raise TypeError(f"cannot encode a watermark of type {type(value).__name__}")
+
+
+def decode_watermark(data: Any) -> Any:
+    """The value `encode_watermark` encoded."""
+    if not isinstance(data, dict):
+        return data
+    kind, text = data.get("type"), data.get("value")
+    if not isinstance(text, str):
+        raise ValueError(f"watermark value must be a string, got {text!r}")
+    if kind == "float":
+        return float(text)
+    if kind == "decimal":
+        return Decimal(text)
+    if kind == "datetime":
+        return datetime.fromisoformat(text)
+    if kind == "date":
+        return date.fromisoformat(text)
+    if kind == "time":
+        return time.fromisoformat(text)
+    if kind == "bytes":
+        return base64.b64decode(text)
+    raise ValueError(f"unknown watermark type {kind!r}")
+
+
+# -- suggesting a plan --------------------------------------------------------------------------------------------
 
 _TIMESTAMP_NAMES = re.compile(
     r"^(updated|modified|last_?modified|last_?updated|changed|last_?changed)(_?(at|on|date|time|ts|timestamp))?$"
-    r"|^(update|modify|modification|change)_?(date|time|ts|timestamp)$",
+    r"|^(update|modify|modification|change)_?(date|time|ts|timestamp)$"
+    r"|^(date|time|datetime|ts)_?(modified|updated|changed)$",
     re.IGNORECASE,
 )
-_TIMESTAMP_TYPES = ("timestamp", "datetime", "date", "time with", "timestamptz")
-_KEY_TYPES = ("int", "serial", "bigint", "smallint", "integer", "number", "numeric(", "decimal(")
+# Date-only columns are left out on purpose: with a strict `>` a run at noon would set the watermark to today and
+# never see the rows changed later that day. `time with time zone` is a time of day, not a moment.
+_TIMESTAMP_TYPE = re.compile(r"^(timestamp|datetime|smalldatetime)", re.IGNORECASE)
+# An integer type, as PostgreSQL, SQLite, MySQL, SQL Server and Oracle spell it; numeric/decimal/number with a
+# zero scale count too. Word-anchored, so `interval` or `point` never pass for `int`.
+_KEY_TYPE = re.compile(
+    r"^((tiny|small|medium|big)?int(eger)?\d*(\(\d+\))?|(small|big)?serial\d?|int[248]"
+    r"|(numeric|decimal|number)\(\s*\d+\s*(,\s*0\s*)?\))(\s+(unsigned|signed))?$",
+    re.IGNORECASE,
+)
 SMALL_TABLE_ROWS = 10_000
 
 
@@ -63,12 +142,11 @@ def _normalised(name: str) -> str:
 
 
 def _is_timestamp(column: ColumnSnapshot) -> bool:
-    return column.data_type.lower().startswith(_TIMESTAMP_TYPES) or "timestamp" in column.data_type.lower()
+    return _TIMESTAMP_TYPE.match(column.data_type.strip()) is not None
 
 
 def _is_integer_like(column: ColumnSnapshot) -> bool:
-    kind = column.data_type.lower()
-    return any(kind.startswith(t) or t in kind for t in _KEY_TYPES) and "," not in kind.replace(",0)", ")")
+    return _KEY_TYPE.match(column.data_type.strip()) is not None
 
 
 def suggest_plan(table: TableSnapshot) -> IncrementPlan:

@@ -17,7 +17,13 @@ from crawlers.lineage.model import (
     Unresolved,
     ViewLineage,
 )
-from crawlers.lineage.views import DefinitionError, ViewAnalyser, parse_view_query, single_view_lineage, view_lineage
+from crawlers.lineage.views import (
+    DefinitionError,
+    ViewAnalyser,
+    parse_view_query,
+    single_view_lineage,
+    view_lineage,
+)
 
 __all__ = [
     "DIALECTS",

@@ -6,9 +6,9 @@ matched against the catalog's tables and columns directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Mapping
 
 RelationRef = tuple[str, str]
 """(schema, table or view)."""

@@ -29,7 +29,7 @@ from crawlers.lineage.model import ColumnRef, RelationRef
 Sources = dict[ColumnRef, bool]
 """Upstream column -> True when every path from it is a bare column reference (identity)."""
 
-_UNRESOLVED_TABLE = "table or view not in the snapshot (not discovered, out of the crawl's scope, or dropped)"
+MISSING_RELATION = "table or view not in the snapshot (not discovered, out of the crawl's scope, or dropped)"
 
 
 def _merge(into: Sources, more: Sources, identity: bool = True) -> None:
@@ -95,11 +95,13 @@ class ScopeResolver:
                         found.add(ref)
                 elif source is None:
                     self._unattributed(scope, column)
+            if isinstance(scope.expression, exp.Select):
+                for projection in scope.expression.selects:
+                    if isinstance(projection, exp.Star) or isinstance(projection.this, exp.Star):
+                        self._unexpanded_star(scope, projection)  # qualify could not expand it
             for star in scope.stars:
                 alias = _whole_row_alias(star)
                 if alias is None or star.parent is scope.expression:
-                    # A star left in the projection list: qualify could not expand it
-                    self._unexpanded_star(scope, star)
                     continue
                 source = self._source(scope, alias)
                 if _is_relation(source):
@@ -145,6 +147,15 @@ class ScopeResolver:
             for branch in branches:
                 _merge(result, self._output(branch, index))
             return result
+        if isinstance(query, exp.Values):
+            # (VALUES (a, 1), (b, 2)) AS t(x, y): t.x is computed from the index-th item of every row
+            result = {}
+            for row in query.expressions:
+                items = row.expressions if isinstance(row, exp.Tuple) else [row]
+                if index < len(items):
+                    item = items[index]
+                    _merge(result, self._value(scope, item, identity=isinstance(item, exp.Column)))
+            return result
         if scope.scope_type is ScopeType.UDTF or not isinstance(query, exp.Select):
             # A table function (LATERAL unnest(x), json_to_recordset(x) AS r(a, b)): each output is computed from
             # every column the call reads.
@@ -162,7 +173,8 @@ class ScopeResolver:
     def _value(self, scope: Scope, value: exp.Expr, identity: bool) -> Sources:
         """The relation columns an expression evaluated in `scope` is computed from."""
         result: Sources = {}
-        subqueries = {id(sub.expression): sub for sub in scope.subquery_scopes}
+        # sqlglot hangs the subqueries of a VALUES list on the enclosing scope, hence the walk outwards
+        subqueries = {id(sub.expression): sub for outer in _outwards(scope) for sub in outer.subquery_scopes}
         for node in _value_nodes(value):
             whole_row = _whole_row_alias(node)
             if whole_row is not None:
@@ -205,6 +217,9 @@ class ScopeResolver:
             self._unattributed(scope, column)
             return {}
         if isinstance(source, Scope):
+            if isinstance(source.expression, exp.Values):
+                names = source.expression.alias_column_names
+                return self._output(source, names.index(column.name)) if column.name in names else {}
             if source.scope_type is ScopeType.UDTF:
                 lateral_query = _lateral_query(source)
                 if lateral_query is None:  # a table function: every output comes from all of its arguments
@@ -228,18 +243,14 @@ class ScopeResolver:
         """The source an alias names, looking outwards for correlated references (LATERAL, EXISTS, ...)."""
         if not name:
             return None
-        while scope is not None:
-            if name in scope.sources:
-                return scope.sources[name]
-            scope = scope.parent
-        return None
+        return next((outer.sources[name] for outer in _outwards(scope) if name in outer.sources), None)
 
     # -- snapshot look-ups ---------------------------------------------------------------------------------------
 
     def _relation(self, table: exp.Table) -> RelationRef | None:
         ref = self.catalog.relation(table.db, table.name)
         if ref is None:
-            self.unresolved[(_table_name(table), _UNRESOLVED_TABLE)] = None
+            self.unresolved[(_table_name(table), MISSING_RELATION)] = None
         return ref
 
     def _relation_column(self, table: exp.Table, column: exp.Column) -> ColumnRef | None:
@@ -257,8 +268,8 @@ class ScopeResolver:
         return self.catalog.columns_of(table.db, table.name)
 
     def _unattributed(self, scope: Scope, column: exp.Column) -> None:
-        if not column.table and column.name in (scope.expression.named_selects if isinstance(scope.expression, exp.Query) else ()):
-            return  # a reference to an output alias (ORDER BY total): its own columns are counted already
+        if not column.table and _is_output_alias(scope, column):
+            return  # `ORDER BY total` naming an output column: that column's own sources are counted already
         name = f"{column.table}.{column.name}" if column.table else column.name
         reason = (
             f"no source named {column.table!r} in the query"
@@ -274,6 +285,24 @@ class ScopeResolver:
         ]
         detail = f" over {', '.join(tables)}" if tables else ""
         self.unresolved[(star.sql(), f"SELECT * could not be expanded{detail}: the columns are unknown")] = None
+
+
+def _outwards(scope: Scope | None) -> Iterator[Scope]:
+    """The scope and its enclosing scopes, innermost first."""
+    while scope is not None:
+        yield scope
+        scope = scope.parent
+
+
+def _is_output_alias(scope: Scope, column: exp.Column) -> bool:
+    """An unqualified name outside the select list that names one of the scope's output columns."""
+    query = scope.expression
+    if not isinstance(query, exp.Select) or column.name not in query.named_selects:
+        return False
+    node: exp.Expr = column
+    while node.parent is not None and node.parent is not query:
+        node = node.parent
+    return node.parent is query and node.arg_key != "expressions"
 
 
 def _lateral_query(scope: Scope) -> Scope | None:

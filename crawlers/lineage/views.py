@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.optimizer.scope import build_scope
@@ -28,7 +28,7 @@ from crawlers.lineage.model import (
     Unresolved,
     ViewLineage,
 )
-from crawlers.lineage.scopes import ScopeResolver
+from crawlers.lineage.scopes import MISSING_RELATION, ScopeResolver
 from crawlers.snapshot import SourceSnapshot, TableKind, TableSnapshot
 
 VIEW_KINDS = (TableKind.VIEW, TableKind.MATERIALIZED_VIEW)
@@ -67,6 +67,8 @@ def parse_view_query(sql: str, dialect: str) -> tuple[exp.Query, list[str]]:
     """
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except ParseError as error:
+        raise DefinitionError(f"sqlglot cannot parse the definition: {_parse_message(error)}") from None
     except SqlglotError as error:
         raise DefinitionError(f"sqlglot cannot parse the definition: {error}") from None
     if len(statements) != 1:
@@ -82,10 +84,29 @@ def parse_view_query(sql: str, dialect: str) -> tuple[exp.Query, list[str]]:
         statement = statement.expression
     if isinstance(statement, exp.Subquery):
         statement = statement.unnest()
+    if isinstance(statement, exp.Values):
+        statement = _values_as_select(statement)
     if not isinstance(statement, exp.Query):
         kind = type(statement).__name__ if statement is not None else "nothing"
         raise DefinitionError(f"the definition is not a query (sqlglot read it as {kind})")
     return statement, columns
+
+
+def _values_as_select(values: exp.Values) -> exp.Select:
+    """`VALUES (...), (...)` as `SELECT * FROM (VALUES ...) AS _values(column1, ...)`, PostgreSQL's column names."""
+    rows = values.expressions
+    width = len(rows[0].expressions) if rows and isinstance(rows[0], exp.Tuple) else 1
+    names = [exp.to_identifier(f"column{i + 1}") for i in range(width)]
+    values.set("alias", exp.TableAlias(this=exp.to_identifier("_values"), columns=names))
+    return exp.select("*").from_(values)
+
+
+def _parse_message(error: ParseError) -> str:
+    """sqlglot's first parse error without the terminal underlining its default message carries."""
+    if not error.errors:
+        return str(error)
+    first = error.errors[0]
+    return f"{first.get('description')} at line {first.get('line')}, column {first.get('col')}"
 
 
 class ViewAnalyser:
@@ -112,6 +133,8 @@ class ViewAnalyser:
                 dialect=self.dialect,
                 schema=self.catalog.schema,
                 db=db,
+                # an unknown column must become an Unresolved entry, not abort the whole view
+                allow_partial_qualification=True,
                 validate_qualify_columns=False,
                 quote_identifiers=False,
             )
@@ -169,7 +192,7 @@ class ViewAnalyser:
                 continue
             ref = self.catalog.relation(table.db, table.name)
             if ref is None:
-                unresolved.append(Unresolved(view.key, ".".join(p.name for p in table.parts), "table not in the snapshot"))
+                unresolved.append(Unresolved(view.key, ".".join(p.name for p in table.parts), MISSING_RELATION))
             else:
                 edges[TableEdge(ref, view.key)] = None
         return SingleViewLineage(view.key, tuple(edges), unresolved=tuple(dict.fromkeys(unresolved)))

@@ -98,13 +98,22 @@ class BackoffHonouringRetryAfter(wait_base):
 class NetsuiteSession:
     """Sends authenticated requests to one account's REST domain; use as a context manager."""
 
-    def __init__(self, config: NetsuiteConfig, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        config: NetsuiteConfig,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        credentials: ClientCredentials | None = None,
+    ) -> None:
+        """`credentials` lets several sessions share one OAuth 2.0 access token (it lives an hour)."""
         self.config = config
         self.base_url = config.effective_base_url
         self.requests = 0
         self._sleep = sleep
         self._tba = TbaSigner(config) if config.auth == "tba" else None
-        self._oauth2 = ClientCredentials(config) if config.auth == "oauth2_client_credentials" else None
+        self._oauth2 = None
+        if config.auth == "oauth2_client_credentials":
+            self._oauth2 = credentials or ClientCredentials(config)
         self._client = httpx.Client(timeout=config.timeout_s, follow_redirects=False)
 
     def __enter__(self) -> "NetsuiteSession":
@@ -285,8 +294,10 @@ class NetsuiteSession:
                 f"NetSuite at {_origin(url)} answered HTTP {exhausted.status} ({exhausted.reason}) to {attempts} attempts",
                 field=self._address_field(),
             )
-        field = "config.timeout_s" if exhausted.timed_out else self._address_field()
-        return SourceUnreachable(f"NetSuite at {_origin(url)}: {exhausted.reason} ({attempts} attempts)", field=field)
+        hint = " (see timeout_s)" if exhausted.timed_out else ""
+        return SourceUnreachable(
+            f"NetSuite at {_origin(url)}: {exhausted.reason}{hint}, {attempts} attempts", field=self._address_field()
+        )
 
     def _json(self, response: httpx.Response) -> Any:
         try:

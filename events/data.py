@@ -1,0 +1,352 @@
+"""The `data` of each event type, as typed pydantic models (the JSON Schemas in docs/events/ are built from them).
+
+Build a payload with its model, then wrap it with `CatalogEvent.create(payload, subject=urn)`; the model's
+`event_type` sets the event's type. Every field is always written (optional ones as `null`), so consumers see
+one stable shape per type.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from events.types import EventType, UtcTimestamp
+from events.urns import URN_PATTERNS, UrnKind
+
+_ALL_KINDS = (UrnKind.SOURCE, UrnKind.SCHEMA, UrnKind.DATASET, UrnKind.COLUMN)
+
+Name = Annotated[str, Field(min_length=1, description="The name as the source spells it (not escaped).")]
+JobId = Annotated[
+    str | None, Field(description="The catalog job that detected the change; null for changes made by users.")
+]
+DatasetUrn = Annotated[str, Field(pattern=URN_PATTERNS[UrnKind.DATASET], description="URN of the table or view.")]
+EntityKind = Literal["source", "schema", "dataset", "column"]
+TableKind = Literal["table", "foreign_table", "file"]
+ViewKind = Literal["view", "materialized_view"]
+
+
+class EventPayload(BaseModel):
+    """Base of every event's `data`: frozen, unknown fields refused, every field written."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
+
+    event_type: ClassVar[EventType]
+    subject_kinds: ClassVar[tuple[UrnKind, ...]]
+    """Which kinds of URN may be the event's subject."""
+
+
+# -- sources ----------------------------------------------------------------------------------------------------
+
+class SourceRegistered(EventPayload):
+    """A data source was registered. Subject: the source URN."""
+
+    event_type: ClassVar[EventType] = EventType.SOURCE_REGISTERED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
+    kind: str = Field(min_length=1, description="Connector kind, e.g. `postgres`, `sqlite`, `files`.")
+    description: str | None = Field(default=None, description="The source's description.")
+
+
+class SourceUpdated(EventPayload):
+    """A source's registration changed. Subject: the source URN.
+
+    Only the names of the changed fields are sent: a configuration can name hosts and users, and secrets never
+    leave the catalog. Read the source through the API for the new values.
+    """
+
+    event_type: ClassVar[EventType] = EventType.SOURCE_UPDATED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
+    kind: str = Field(min_length=1, description="Connector kind.")
+    changed_fields: list[str] = Field(
+        min_length=1, description="Registration fields that changed, e.g. `description`, `config`, `secrets`, `schedule`."
+    )
+
+
+class SourceDeleted(EventPayload):
+    """A source and everything catalogued under it were removed. Subject: the source URN."""
+
+    event_type: ClassVar[EventType] = EventType.SOURCE_DELETED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
+    kind: str = Field(min_length=1, description="Connector kind.")
+
+
+# -- tables and views -------------------------------------------------------------------------------------------
+
+class TableCreated(EventPayload):
+    """A crawl found a new table, foreign table or file. Subject: the dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.TABLE_CREATED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    source: str = Field(min_length=1, description="Source name.")
+    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
+    name: Name
+    kind: TableKind = Field(description="What kind of relation it is.")
+    column_count: int = Field(ge=0, description="Number of columns.")
+    job_id: JobId = None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class TableDeleted(EventPayload):
+    """A table disappeared from its source; the catalog keeps it soft-deleted with its history. Subject: dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.TABLE_DELETED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    source: str = Field(min_length=1, description="Source name.")
+    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
+    name: Name
+    kind: TableKind = Field(description="What kind of relation it was.")
+    job_id: JobId = None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class ViewCreated(EventPayload):
+    """A crawl found a new view or materialized view. Subject: the dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.VIEW_CREATED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    source: str = Field(min_length=1, description="Source name.")
+    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
+    name: Name
+    kind: ViewKind = Field(description="View or materialized view.")
+    column_count: int = Field(ge=0, description="Number of columns.")
+    definition: str | None = Field(default=None, description="The view's SQL, when the source exposes it.")
+    job_id: JobId = None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class ViewDeleted(EventPayload):
+    """A view disappeared from its source (kept soft-deleted). Subject: the dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.VIEW_DELETED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    source: str = Field(min_length=1, description="Source name.")
+    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
+    name: Name
+    kind: ViewKind = Field(description="View or materialized view.")
+    job_id: JobId = None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+# -- columns ----------------------------------------------------------------------------------------------------
+
+class _ColumnPayload(EventPayload):
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.COLUMN,)
+
+    dataset: DatasetUrn
+    name: str = Field(min_length=1, description="Column name.")
+
+
+class ColumnAdded(_ColumnPayload):
+    """A column appeared in a table or view. Subject: the column URN."""
+
+    event_type: ClassVar[EventType] = EventType.COLUMN_ADDED
+
+    ordinal: int = Field(ge=1, description="Position in the table, from 1.")
+    data_type: str = Field(min_length=1, description="Type as the source spells it, with modifiers.")
+    nullable: bool = Field(description="Whether the column accepts NULL.")
+    default: str | None = Field(default=None, description="Default expression.")
+    comment: str | None = Field(default=None, description="The source's own comment on the column.")
+    job_id: JobId = None
+
+
+class ColumnRemoved(_ColumnPayload):
+    """A column disappeared from a table or view. Subject: the column URN."""
+
+    event_type: ClassVar[EventType] = EventType.COLUMN_REMOVED
+
+    data_type: str = Field(min_length=1, description="The column's last known type.")
+    job_id: JobId = None
+
+
+class ColumnTypeChanged(_ColumnPayload):
+    """A column's type changed. Subject: the column URN."""
+
+    event_type: ClassVar[EventType] = EventType.COLUMN_TYPE_CHANGED
+
+    before: str = Field(min_length=1, description="Previous type.")
+    after: str = Field(min_length=1, description="New type.")
+    job_id: JobId = None
+
+
+class ColumnNullabilityChanged(_ColumnPayload):
+    """A column started or stopped accepting NULL. Subject: the column URN."""
+
+    event_type: ClassVar[EventType] = EventType.COLUMN_NULLABILITY_CHANGED
+
+    before: bool = Field(description="Previous nullability.")
+    after: bool = Field(description="New nullability.")
+    job_id: JobId = None
+
+    @model_validator(mode="after")
+    def _changed(self) -> ColumnNullabilityChanged:
+        if self.before == self.after:
+            raise ValueError("before and after are equal: nothing changed")
+        return self
+
+
+# -- curation ---------------------------------------------------------------------------------------------------
+
+class DescriptionChanged(EventPayload):
+    """A user set or cleared the description of a source, schema, table or column. Subject: that entity's URN."""
+
+    event_type: ClassVar[EventType] = EventType.DESCRIPTION_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = _ALL_KINDS
+
+    entity_kind: EntityKind = Field(description="What the subject is.")
+    before: str | None = Field(description="Previous description.")
+    after: str | None = Field(description="New description; null when cleared.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+
+class TagsChanged(EventPayload):
+    """The tags of an entity changed. Subject: that entity's URN. Use `TagsChanged.between` to fill added/removed."""
+
+    event_type: ClassVar[EventType] = EventType.TAGS_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = _ALL_KINDS
+
+    entity_kind: EntityKind = Field(description="What the subject is.")
+    before: list[str] = Field(description="Tags before, sorted.")
+    after: list[str] = Field(description="Tags after, sorted.")
+    added: list[str] = Field(description="Tags in `after` but not in `before`, sorted.")
+    removed: list[str] = Field(description="Tags in `before` but not in `after`, sorted.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+    @classmethod
+    def between(cls, entity_kind: EntityKind, before: list[str] | set[str], after: list[str] | set[str],
+                changed_by: str | None = None) -> TagsChanged:
+        old, new = set(before), set(after)
+        return cls(entity_kind=entity_kind, before=sorted(old), after=sorted(new), added=sorted(new - old),
+                   removed=sorted(old - new), changed_by=changed_by)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TagsChanged:
+        old, new = set(self.before), set(self.after)
+        if sorted(new - old) != self.added or sorted(old - new) != self.removed:
+            raise ValueError("added/removed must be the sorted differences of after and before "
+                             "(build with TagsChanged.between)")
+        if not (self.added or self.removed):
+            raise ValueError("before and after hold the same tags: nothing changed")
+        return self
+
+
+# -- jobs, profiles, anomalies ----------------------------------------------------------------------------------
+
+class _JobPayload(EventPayload):
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
+
+    job_id: str = Field(min_length=1, description="The job's id.")
+    kind: str = Field(min_length=1, description="Job kind: `crawl`, `extract`, `profile`.")
+    trigger: Literal["manual", "schedule"] = Field(description="What asked for the job.")
+    attempts: int = Field(ge=1, description="Attempts made, this one included.")
+    started_at: UtcTimestamp | None = Field(default=None, description="When the last attempt started.")
+    finished_at: UtcTimestamp = Field(description="When the job finished.")
+    duration_s: float | None = Field(default=None, ge=0, description="Run time of the last attempt, seconds.")
+
+
+class JobSucceeded(_JobPayload):
+    """A crawl, extract or profile job finished successfully. Subject: the URN of the job's source."""
+
+    event_type: ClassVar[EventType] = EventType.JOB_SUCCEEDED
+
+    result: dict[str, Any] | None = Field(default=None, description="The job's result summary (kind-specific).")
+
+
+class JobFailed(_JobPayload):
+    """A job failed for good (no retry left). Subject: the URN of the job's source."""
+
+    event_type: ClassVar[EventType] = EventType.JOB_FAILED
+
+    error_code: str = Field(min_length=1, description="Typed error code, e.g. `source_unreachable`.")
+    error_message: str = Field(description="Human-readable error.")
+
+
+class ProfileCompleted(EventPayload):
+    """A table's profile was computed. Subject: the dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.PROFILE_COMPLETED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    job_id: str | None = Field(default=None, description="The profile job.")
+    row_count: int = Field(ge=0, description="Rows profiled.")
+    column_count: int = Field(ge=0, description="Columns profiled.")
+    sampled: bool = Field(description="Whether the profile ran on a sample rather than every row.")
+    profiled_at: UtcTimestamp = Field(description="When the profile's data was read.")
+    anomaly_count: int = Field(ge=0, description="Anomalies detected against the profile history.")
+
+
+class AnomalyDetected(EventPayload):
+    """A profile metric left its expected range. Subject: the column URN, or the dataset URN for table metrics."""
+
+    event_type: ClassVar[EventType] = EventType.ANOMALY_DETECTED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET, UrnKind.COLUMN)
+
+    dataset: DatasetUrn
+    column: str | None = Field(default=None, description="Column name; null for a table-level metric.")
+    metric: str = Field(min_length=1, description="The metric, e.g. `row_count`, `null_fraction`, `distinct_count`.")
+    observed: float | None = Field(description="The value in this profile.")
+    expected_min: float | None = Field(default=None, description="Lower bound of the expected range.")
+    expected_max: float | None = Field(default=None, description="Upper bound of the expected range.")
+    severity: Literal["info", "warning", "critical"] = Field(description="How far outside the range it is.")
+    message: str = Field(min_length=1, description="Human-readable explanation.")
+    job_id: str | None = Field(default=None, description="The profile job.")
+
+
+# -- lineage ----------------------------------------------------------------------------------------------------
+
+class LineageEdge(BaseModel):
+    """One edge: `upstream` feeds `downstream`; both dataset URNs or both column URNs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    upstream: str = Field(pattern="^urn:catalog:(dataset|column):", description="Dataset or column URN.")
+    downstream: str = Field(pattern="^urn:catalog:(dataset|column):", description="Same kind as upstream.")
+
+    @model_validator(mode="after")
+    def _same_kind(self) -> LineageEdge:
+        if self.upstream.split(":")[2] != self.downstream.split(":")[2]:
+            raise ValueError("upstream and downstream must both be dataset URNs or both column URNs")
+        return self
+
+
+class LineageChanged(EventPayload):
+    """Lineage into a dataset changed. Subject: the downstream dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.LINEAGE_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    origin: Literal["view_sql", "openlineage", "manual", "extraction"] = Field(description="Where the edges come from.")
+    added: list[LineageEdge] = Field(description="Edges that appeared.")
+    removed: list[LineageEdge] = Field(description="Edges that disappeared.")
+    job_id: str | None = Field(default=None, description="Catalog job that produced the edges.")
+    run_id: str | None = Field(default=None, description="OpenLineage run id, for `openlineage` edges.")
+
+    @model_validator(mode="after")
+    def _changed(self) -> LineageChanged:
+        if not (self.added or self.removed):
+            raise ValueError("added and removed are both empty: nothing changed")
+        return self
+
+
+PAYLOADS: dict[EventType, type[EventPayload]] = {
+    model.event_type: model
+    for model in (
+        SourceRegistered, SourceUpdated, SourceDeleted, TableCreated, TableDeleted, ViewCreated, ViewDeleted,
+        ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
+        JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged,
+    )
+}
+"""The payload model of every event type."""

@@ -1,0 +1,95 @@
+"""One realistic, valid example event per type: the ones shown in docs/events.md.
+
+Useful beyond the docs: a webhook "send a test event" button, or a consumer's contract tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from events.data import (
+    AnomalyDetected,
+    ColumnAdded,
+    ColumnNullabilityChanged,
+    ColumnRemoved,
+    ColumnTypeChanged,
+    DescriptionChanged,
+    EventPayload,
+    JobFailed,
+    JobSucceeded,
+    LineageChanged,
+    LineageEdge,
+    ProfileCompleted,
+    SourceDeleted,
+    SourceRegistered,
+    SourceUpdated,
+    TableCreated,
+    TableDeleted,
+    TagsChanged,
+    ViewCreated,
+    ViewDeleted,
+)
+from events.model import CatalogEvent
+from events.types import EventType
+
+_T0 = datetime(2026, 11, 5, 9, 30, tzinfo=timezone.utc)
+_JOB = "3f0c9a52-8d1e-4a8b-9c4e-2b7f5d6a1e90"
+_SOURCE = "urn:catalog:source:erp"
+_ORDERS = "urn:catalog:dataset:erp:sales:orders"
+
+
+def _examples() -> list[tuple[EventPayload, str]]:
+    return [
+        (SourceRegistered(name="erp", kind="postgres", description="Production ERP (read replica)"), _SOURCE),
+        (SourceUpdated(name="erp", kind="postgres", changed_fields=["config", "schedule"]), _SOURCE),
+        (SourceDeleted(name="erp", kind="postgres"), _SOURCE),
+        (TableCreated(source="erp", schema="sales", name="orders", kind="table", column_count=7, job_id=_JOB), _ORDERS),
+        (TableDeleted(source="erp", schema="sales", name="orders_2019", kind="table", job_id=_JOB),
+         "urn:catalog:dataset:erp:sales:orders_2019"),
+        (ViewCreated(source="erp", schema="sales", name="open_orders", kind="view", column_count=4,
+                     definition="SELECT id, customer_id, total, placed_at FROM sales.orders WHERE shipped_at IS NULL",
+                     job_id=_JOB), "urn:catalog:dataset:erp:sales:open_orders"),
+        (ViewDeleted(source="erp", schema="sales", name="orders_legacy", kind="view", job_id=_JOB),
+         "urn:catalog:dataset:erp:sales:orders_legacy"),
+        (ColumnAdded(dataset=_ORDERS, name="total", ordinal=5, data_type="numeric(12,2)", nullable=False,
+                     default="0", comment="Order total incl. VAT", job_id=_JOB),
+         "urn:catalog:column:erp:sales:orders:total"),
+        (ColumnRemoved(dataset=_ORDERS, name="fax", data_type="character varying(40)", job_id=_JOB),
+         "urn:catalog:column:erp:sales:orders:fax"),
+        (ColumnTypeChanged(dataset=_ORDERS, name="customer_id", before="integer", after="bigint", job_id=_JOB),
+         "urn:catalog:column:erp:sales:orders:customer_id"),
+        (ColumnNullabilityChanged(dataset=_ORDERS, name="placed_at", before=True, after=False, job_id=_JOB),
+         "urn:catalog:column:erp:sales:orders:placed_at"),
+        (DescriptionChanged(entity_kind="dataset", before=None, after="One row per customer order.",
+                            changed_by="ana@example.com"), _ORDERS),
+        (TagsChanged.between("column", ["pii"], ["pii", "pii.email"], changed_by="ana@example.com"),
+         "urn:catalog:column:erp:sales:customers:email"),
+        (JobSucceeded(job_id=_JOB, kind="crawl", trigger="schedule", attempts=1, started_at=_T0 - timedelta(seconds=42),
+                      finished_at=_T0, duration_s=42.0,
+                      result={"tables": 312, "changes": 4, "skipped_unchanged": 305}), _SOURCE),
+        (JobFailed(job_id=_JOB, kind="crawl", trigger="manual", attempts=3, started_at=_T0 - timedelta(seconds=30),
+                   finished_at=_T0, duration_s=30.0, error_code="source_unreachable",
+                   error_message="connection to db.internal:5432 timed out after 30 s"), _SOURCE),
+        (ProfileCompleted(job_id=_JOB, row_count=1_250_000, column_count=7, sampled=False, profiled_at=_T0,
+                          anomaly_count=1), _ORDERS),
+        (AnomalyDetected(dataset=_ORDERS, column="total", metric="null_fraction", observed=0.18, expected_min=0.0,
+                         expected_max=0.02, severity="warning",
+                         message="null_fraction 0.18 is above the expected range [0, 0.02]", job_id=_JOB),
+         "urn:catalog:column:erp:sales:orders:total"),
+        (LineageChanged(origin="view_sql",
+                        added=[LineageEdge(upstream=_ORDERS, downstream="urn:catalog:dataset:erp:sales:open_orders")],
+                        removed=[], job_id=_JOB), "urn:catalog:dataset:erp:sales:open_orders"),
+    ]
+
+
+def example_events() -> dict[EventType, CatalogEvent]:
+    """One valid event per type, with fixed ids and times so the docs stay stable."""
+    events: dict[EventType, CatalogEvent] = {}
+    for index, (payload, subject) in enumerate(_examples(), start=1):
+        event_id = f"00000000-0000-4000-8000-{index:012d}"
+        events[payload.event_type] = CatalogEvent.create(payload, subject=subject, time=_T0, id=event_id)
+    return events
+
+
+def example_event(event_type: EventType | str) -> CatalogEvent:
+    return example_events()[EventType(event_type)]

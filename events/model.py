@@ -1,0 +1,145 @@
+"""`CatalogEvent`: a CloudEvents 1.0 envelope in structured JSON mode, one per change in the catalog.
+
+    {"specversion": "1.0", "id": "<uuid4>", "source": "/catalog", "type": "catalog.column.added",
+     "subject": "urn:catalog:column:erp:sales:orders:total", "time": "2026-11-05T09:30:00Z",
+     "datacontenttype": "application/json", "partitionkey": "urn:catalog:source:erp", "data": {...}}
+
+`partitionkey` is the CloudEvents partitioning extension: the URN of the subject's source, so every event about
+one source lands on one Event Hub partition and keeps its order. `data` is always checked against the type's
+payload model (events.data) and normalised to its JSON form, so a constructed event is always a valid one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from events.data import PAYLOADS, EventPayload
+from events.types import EventType, UtcTimestamp
+from events.urns import URN_PATTERNS, UrnKind, source_urn_of, urn_kind
+
+DEFAULT_SOURCE = "/catalog"
+"""The CloudEvents `source` unless the application configures its public URI."""
+
+CLOUDEVENTS_JSON = "application/cloudevents+json"
+"""Media type of one event in structured mode (HTTP bodies, Event Hub messages)."""
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC datetime as CloudEvents writes it, e.g. `2026-11-05T09:30:00Z` (same text as the JSON form)."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class CatalogEvent(BaseModel):
+    """One change in the catalog as a CloudEvents 1.0 event; consumers deduplicate by `id`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=_new_id, min_length=1, description="Unique per event (a UUID4).")
+    source: str = Field(default=DEFAULT_SOURCE, min_length=1, description="URI-reference of the producing catalog.")
+    type: EventType
+    subject: str = Field(description="URN of the entity the event is about.")
+    time: UtcTimestamp = Field(default_factory=_now)
+    datacontenttype: Literal["application/json"] = "application/json"
+    partitionkey: str = Field(default="", pattern=URN_PATTERNS[UrnKind.SOURCE],
+                              description="URN of the subject's source (CloudEvents partitioning extension).")
+    data: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or "type" not in values or "subject" not in values:
+            return values  # pydantic reports the missing fields
+        values = dict(values)
+        try:
+            event_type = EventType(values["type"])
+        except ValueError:
+            return values  # pydantic reports the unknown type with the allowed values
+        subject = values["subject"]
+        try:
+            kind = urn_kind(subject)
+        except ValueError as error:
+            raise ValueError(f"subject: {error}") from None
+        payload_model = PAYLOADS[event_type]
+        if kind not in payload_model.subject_kinds:
+            allowed = " or ".join(k.value for k in payload_model.subject_kinds)
+            raise ValueError(f"subject: a {event_type.value} event is about a {allowed}, got a {kind.value} URN")
+        expected_key = source_urn_of(subject)
+        if values.get("partitionkey") in (None, ""):
+            values["partitionkey"] = expected_key
+        elif values["partitionkey"] != expected_key:
+            raise ValueError(f"partitionkey: must be the subject's source URN {expected_key!r}")
+        values["data"] = _normalised_data(event_type, values.get("data"))
+        _check_consistency(event_type, subject, values["data"])
+        return values
+
+    @classmethod
+    def create(cls, payload: EventPayload, *, subject: str, source: str = DEFAULT_SOURCE,
+               time: datetime | None = None, id: str | None = None) -> CatalogEvent:  # noqa: A002 - CloudEvents name
+        """Wraps a typed payload: the event's type comes from the payload's model."""
+        fields: dict[str, Any] = {"type": payload.event_type, "subject": subject, "source": source,
+                                  "data": payload.model_dump(mode="json", by_alias=True)}
+        if time is not None:
+            fields["time"] = time
+        if id is not None:
+            fields["id"] = id
+        return cls.model_validate(fields)
+
+    def payload(self) -> EventPayload:
+        """The typed view of `data`."""
+        return PAYLOADS[self.type].model_validate(self.data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The structured-mode JSON object as Python values."""
+        return self.model_dump(mode="json")
+
+    def to_json(self) -> str:
+        """The structured-mode JSON text (`application/cloudevents+json`)."""
+        return self.model_dump_json()
+
+    def to_json_bytes(self) -> bytes:
+        """The structured-mode JSON as UTF-8 bytes, ready for a message body."""
+        return self.__pydantic_serializer__.to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> CatalogEvent:
+        """Parses structured-mode JSON; a malformed or invalid event raises pydantic's `ValidationError`."""
+        return cls.model_validate_json(text)
+
+
+def _normalised_data(event_type: EventType, data: Any) -> dict[str, Any]:
+    if isinstance(data, EventPayload):
+        if data.event_type is not event_type:
+            raise ValueError(f"data: a {data.event_type.value} payload cannot be the data of a {event_type.value} event")
+        return data.model_dump(mode="json", by_alias=True)
+    if not isinstance(data, dict):
+        raise ValueError(f"data: expected a JSON object, got {type(data).__name__}")
+    try:
+        return PAYLOADS[event_type].model_validate(data).model_dump(mode="json", by_alias=True)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"data.{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in error.errors()
+        )
+        raise ValueError(f"invalid data for {event_type.value}: {problems}") from None
+
+
+def _check_consistency(event_type: EventType, subject: str, data: dict[str, Any]) -> None:
+    # The parts of `data` that repeat the subject must agree with it.
+    dataset = data.get("dataset")
+    if dataset is None:
+        return
+    subject_dataset = ":".join(["urn", "catalog", "dataset", *subject.split(":")[3:6]])
+    if dataset != subject_dataset:
+        raise ValueError(f"data.dataset: {dataset!r} is not the dataset of the subject {subject!r}")

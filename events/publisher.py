@@ -1,0 +1,55 @@
+"""`EventPublisher`: what the outbox relay hands events to, and what it gets back.
+
+The protocol is synchronous on purpose: the relay is a dramatiq actor working through a synchronous SQLAlchemy
+session (read a page of the outbox, publish, mark sent, commit), and the Azure SDK's sync producer is the
+mature one. Asynchronous consumers (GraphQL subscriptions, SSE) are served by `InProcessBus`, whose `publish`
+is thread-safe and hands events over to their event loops.
+
+Delivery is at least once: the relay marks `delivered` ids sent and keeps `failed` ones for a later attempt
+(or parks them when `retryable` is false). Consumers deduplicate by event id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from events.model import CatalogEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PublishFailure:
+    """One event that was not published, why, and whether trying again later can help."""
+
+    event_id: str
+    error: str
+    retryable: bool = True
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Every event handed to `publish` appears exactly once: in `delivered` or in `failed`."""
+
+    delivered: tuple[str, ...] = ()
+    failed: tuple[PublishFailure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def failed_ids(self) -> tuple[str, ...]:
+        return tuple(f.event_id for f in self.failed)
+
+    def error_for(self, event_id: str) -> PublishFailure | None:
+        return next((f for f in self.failed if f.event_id == event_id), None)
+
+
+@runtime_checkable
+class EventPublisher(Protocol):
+    """Publishes a batch of events and says, per event, whether it went out."""
+
+    def publish(self, events: Sequence[CatalogEvent]) -> PublishResult:
+        """Publishes `events` in order (per partition key); never raises for a delivery failure."""
+        ...
