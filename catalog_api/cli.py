@@ -196,6 +196,7 @@ def worker(
     processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,
     queues: Annotated[list[str], typer.Option("--queue", help="Only these queues (default: all).")] = [],  # noqa: B006
+    poll_ms: Annotated[int, typer.Option(help="Longest wait between polls of an idle queue, in ms.")] = 100,
 ) -> None:
     """Run a dramatiq worker for the broker in CATALOG_BROKER_URL (Redis or RabbitMQ)."""
     import os
@@ -209,6 +210,8 @@ def worker(
             "--threads", str(threads)]
     if queues:
         args += ["--queues", *queues]
+    # dramatiq idles up to a second between polls when its queues look empty; a crawl should start at once.
+    os.environ.setdefault("dramatiq_worker_timeout", str(poll_ms))
     # Replace this process so signals (SIGTERM for a graceful stop) reach dramatiq directly.
     os.execv(sys.executable, args)
 

@@ -105,8 +105,11 @@ class EventHubPublisher:
             )
         except (ValueError, TypeError) as error:
             # The SDK's message never contains the key; the connection string itself is never echoed.
-            field = "eventhub_name" if "eventhub name" in str(error).lower() else "connection_string"
-            raise InvalidEventHubConfig(field, f"not usable: {error}") from None
+            if "eventhub name" in str(error).lower():
+                raise InvalidEventHubConfig(
+                    "eventhub_name", "missing: pass it, or end the connection string with ;EntityPath=<hub>"
+                ) from None
+            raise InvalidEventHubConfig("connection_string", f"not usable: {error}") from None
         return cls(client, max_batch_bytes=max_batch_bytes, send_timeout_s=send_timeout_s)
 
     @classmethod
@@ -162,6 +165,10 @@ class EventHubPublisher:
                     abort = error.message
                     done = set(delivered) | {f.event_id for f in failed}
                     failed.extend(PublishFailure(e.id, abort) for e in group if e.id not in done)
+        # Report in the caller's order, whatever order the partitions were sent in.
+        position = {event.id: index for index, event in enumerate(events)}
+        delivered.sort(key=position.__getitem__)
+        failed.sort(key=lambda f: position[f.event_id])
         return PublishResult(tuple(delivered), tuple(failed))
 
     def _publish_partition(self, key: str, group: list[CatalogEvent], delivered: list[str],

@@ -30,7 +30,14 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from events.filters import EventFilter, InvalidFilter, check_urn_prefix, parse_event_types
 from events.model import CLOUDEVENTS_JSON, CatalogEvent
@@ -265,8 +272,10 @@ class WebhookPublisher:
         self._user_agent = user_agent
         self._clock = clock
         self._sleep = sleep
-        self._base_wait = wait_exponential_jitter(
-            initial=self._retry.initial_wait_s, max=self._retry.max_wait_s, jitter=self._retry.jitter_s
+        # initial, 2x initial, 4x initial... up to max_wait_s, plus up to jitter_s so that many catalogs (or many
+        # subscriptions) hitting one recovering endpoint do not retry in lockstep.
+        self._base_wait = wait_exponential(multiplier=self._retry.initial_wait_s, max=self._retry.max_wait_s) + (
+            wait_random(0, self._retry.jitter_s)
         )
 
     def __enter__(self) -> WebhookPublisher:

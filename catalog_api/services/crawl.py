@@ -76,7 +76,7 @@ def _constraint_json(c: UniqueConstraint | None) -> dict | None:
     return None if c is None else {"name": c.name, "columns": list(c.columns)}
 
 
-def _table_values(t: TableSnapshot) -> dict[str, Any]:
+def _table_values(t: TableSnapshot, definition_hash: str | None = None) -> dict[str, Any]:
     return {
         "kind": t.kind.value,
         "comment": t.comment,
@@ -97,7 +97,7 @@ def _table_values(t: TableSnapshot) -> dict[str, Any]:
             for i in t.indexes
         ],
         "row_estimate": t.row_estimate,
-        "definition_hash": t.definition_hash(),
+        "definition_hash": definition_hash or t.definition_hash(),
     }
 
 
@@ -200,7 +200,7 @@ def apply_snapshot(
 
     created = [t for t in changeset.tables_created if t.key not in tables]
     revived = [t for t in changeset.tables_created if t.key in tables]
-    created_ids = _insert_tables(session, source, created, schema_ids, now)
+    created_ids = _insert_tables(session, source, created, schema_ids, now, hashes)
     _update_tables(session, source, [*revived, *changeset.tables_changed], tables, now)
     _delete_tables(session, [tables[k] for k in changeset.tables_deleted], now)
 
@@ -238,7 +238,8 @@ def _apply_schemas(
 
 
 def _insert_tables(
-    session: Session, source: DataSource, created: Sequence[TableSnapshot], schema_ids: dict[str, int], now: datetime
+    session: Session, source: DataSource, created: Sequence[TableSnapshot], schema_ids: dict[str, int], now: datetime,
+    hashes: dict[tuple[str, str], str],
 ) -> dict[tuple[str, str], int]:
     if not created:
         return {}
@@ -246,7 +247,7 @@ def _insert_tables(
         {
             "source_id": source.id, "schema_id": schema_ids[t.schema], "name": t.name,
             "urn": dataset_urn(source.name, t.schema, t.name), "last_seen_at": now,
-            "created_at": now, "updated_at": now, **_table_values(t),
+            "created_at": now, "updated_at": now, **_table_values(t, hashes.get(t.key)),
         }
         for t in created
     ]

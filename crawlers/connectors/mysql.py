@@ -304,15 +304,9 @@ class MysqlConnector(Connector[MysqlConfig]):
         to discovery, not here: a large extraction legitimately runs for a long time.
         """
         table = request.table
-        if not table.columns:
+        if not table.columns:  # `IncrementRequest` checks the plan column against the columns, when there are any
             raise InvalidSourceConfig(f"table {table.schema}.{table.name} has no columns to read", field="table")
-        if request.batch_rows < 1:
-            raise InvalidSourceConfig("batch_rows must be at least 1", field="batch_rows")
         plan_column = request.plan.column
-        if plan_column is not None and table.column(plan_column) is None:
-            raise InvalidSourceConfig(
-                f"the plan column {plan_column!r} is not a column of {table.schema}.{table.name}", field="plan.column"
-            )
         readers = [_arrow_reader(c) for c in table.columns]
         schema = pa.schema([reader.field for reader in readers])
         sql, params = _increment_query(request)
@@ -336,11 +330,15 @@ class MysqlConnector(Connector[MysqlConfig]):
                 conn.commit()
                 finished = True
             finally:
-                # Closing the cursor of an unfinished streaming read would drain the rest of the table; closing the
-                # connection abandons it instead.
                 if finished:
                     conn.close()
                 else:
+                    # Closing the cursor of an unfinished streaming read would drain the rest of the table; closing
+                    # the connection abandons it. The result must forget it was streaming, or PyMySQL tries to drain
+                    # it from the closed socket when it is garbage-collected.
+                    result = getattr(conn, "_result", None)
+                    if result is not None:
+                        result.unbuffered_active = False
                     with suppress(Exception):
                         conn.close()
 
@@ -803,12 +801,13 @@ def classify_error(error: pymysql.Error, cfg: MysqlConfig, address: str) -> Conn
     detail = " ".join(str(error.args[1] if len(error.args) > 1 else error).split()) or "unknown error"
     where = f"MySQL/MariaDB at {address}"
 
-    if code == 1045:
-        if "using password: NO" in detail:
+    if code in (1045, 1698):
+        if code == 1045 and "using password: NO" in detail:
             return AuthenticationFailed(
                 f"{where} requires a password for user {cfg.user!r}, and none is configured", field="secrets.password"
             )
-        # The server answers 1045 for an unknown user and for a wrong password alike.
+        # The server does not tell an unknown user from a wrong password (1045; MariaDB answers 1698 to a user
+        # it does not know after pretending to switch the authentication plugin).
         return AuthenticationFailed(
             f"{where} rejected the user or password for user {cfg.user!r}", field="secrets.password"
         )

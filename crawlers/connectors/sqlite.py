@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+import pyarrow as pa
 from pydantic import Field, field_validator
 
 from crawlers.connector import ConnectionCheck, Connector, LineageNamespace, ProgressCallback
@@ -32,6 +33,7 @@ from crawlers.errors import (
     SourceNotFound,
     SourceUnreachable,
 )
+from crawlers.increment import IncrementRequest, IncrementStrategy
 from crawlers.scope import Scope, ScopedConfig
 from crawlers.snapshot import (
     ColumnSnapshot,
@@ -128,6 +130,64 @@ class SqliteConnector(Connector[SqliteConfig]):
             session.query("COMMIT")
         report(total_steps, total_steps, "done")
         return SourceSnapshot(schemas=schemas, tables=tables, queries=session.statements)
+
+    def read_increment(self, request: IncrementRequest) -> Iterator[pa.RecordBatch]:
+        """Yield the table's rows after `request.watermark` as Arrow batches, from one read transaction.
+
+        Same semantics as the PostgreSQL connector: `WHERE col > ? ORDER BY col` for TIMESTAMP/KEY (NULLs, which
+        SQLite sorts first, only while there is no watermark), every row for FULL; the file is opened read-only.
+        SQLite has no column types, only declared ones, so the Arrow type follows SQLite's affinity rules on the
+        declared type: INT → int64; CHAR/CLOB/TEXT → string; BLOB → binary; REAL/FLOA/DOUB → float64; BOOL →
+        bool; DATE/TIME (stored as text or numbers, SQLite has no date type) and no declared type → string (a
+        number as its text, a blob as hex); other NUMERIC affinity (DECIMAL, NUMERIC, …) → float64, which is how
+        SQLite itself stores such values. A value that does not fit its column's type (possible outside STRICT
+        tables) is an error naming the column, never silently dropped.
+        """
+        table, plan = request.table, request.plan
+        with self._session() as session:
+            conn = session._conn
+            declared = self._declared_types(session, table.name)
+            names = [c.name for c in table.columns] or list(declared)
+            missing = [n for n in names if _fold(n) not in {_fold(d) for d in declared}]
+            if missing:
+                raise InvalidSourceConfig(
+                    f"{SCHEMA}.{table.name} has no column {missing[0]!r}: re-crawl the source", field="table"
+                )
+            folded = {_fold(d): t for d, t in declared.items()}
+            kinds = [_affinity_type(folded[_fold(n)]) for n in names]
+            if plan.column is not None and _fold(plan.column) not in folded:
+                raise InvalidSourceConfig(
+                    f"plan column {plan.column!r} is not a column of {SCHEMA}.{table.name}", field="plan.column"
+                )
+            statement = f"SELECT {', '.join(_quote(n) for n in names)} FROM {_quote(SCHEMA)}.{_quote(table.name)}"
+            params: tuple[Any, ...] = ()
+            if plan.strategy is not IncrementStrategy.FULL and plan.column is not None:
+                if request.watermark is not None:
+                    statement += f" WHERE {_quote(plan.column)} > ?"
+                    params = (request.watermark,)
+                statement += f" ORDER BY {_quote(plan.column)}"
+            schema = pa.schema([pa.field(n, kind) for n, kind in zip(names, kinds)])
+            cursor: sqlite3.Cursor | None = None
+            try:
+                conn.execute("BEGIN")
+                cursor = conn.execute(statement, params)
+                while rows := cursor.fetchmany(request.batch_rows):
+                    yield _sqlite_batch(rows, schema, table.name)
+            except sqlite3.Error as error:
+                raise session.translate(error) from error
+            finally:
+                if cursor is not None:
+                    cursor.close()
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # a read transaction: nothing to keep
+
+    def _declared_types(self, session: _Session, table: str) -> dict[str, str]:
+        rows = session.query(
+            "SELECT name, type FROM pragma_table_xinfo(?, 'main') WHERE hidden IN (0, 2, 3) ORDER BY cid", (table,)
+        )
+        if not rows:
+            raise SourceNotFound(f"{SCHEMA}.{table} does not exist in {self.config.resolved_path()}", field="table")
+        return {name: declared or "" for name, declared in rows}
 
     # -- discovery ------------------------------------------------------------------------------------------------
 
@@ -739,3 +799,74 @@ def _parse_index_terms(sql: str) -> list[str]:
             item = item[:-2]
         terms.append(sql[item[0].start : item[-1].end] if item else "")
     return terms
+
+
+# -- incremental reads ----------------------------------------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    """An SQL identifier: double-quoted, embedded quotes doubled, so no name can change the statement."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _affinity_type(declared: str) -> pa.DataType:
+    # SQLite's own rules (https://sqlite.org/datatype3.html §3.1), in its order, plus BOOL and DATE/TIME.
+    kind = declared.upper()
+    if "INT" in kind:
+        return pa.int64()
+    if any(word in kind for word in ("CHAR", "CLOB", "TEXT")):
+        return pa.string()
+    if "BLOB" in kind:
+        return pa.binary()
+    if kind.strip() == "" or kind.strip() == "ANY":
+        return pa.string()
+    if any(word in kind for word in ("REAL", "FLOA", "DOUB")):
+        return pa.float64()
+    if "BOOL" in kind:
+        return pa.bool_()
+    if "DATE" in kind or "TIME" in kind:
+        return pa.string()
+    return pa.float64()
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    return value
+
+
+def _as_bool(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"{value!r} is not 0 or 1")
+
+
+def _sqlite_batch(rows: list[tuple], schema: pa.Schema, table: str) -> pa.RecordBatch:
+    arrays = []
+    for index, field_ in enumerate(schema):
+        values = [row[index] for row in rows]
+        try:
+            if field_.type == pa.string():
+                values = [_as_text(v) for v in values]
+            elif field_.type == pa.bool_():
+                values = [_as_bool(v) for v in values]
+            arrays.append(pa.array(values, type=field_.type))
+        except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            bad = next((v for v in values if v is not None and not _fits(v, field_.type)), None)
+            raise ConnectorError(
+                f"column {field_.name!r} of {SCHEMA}.{table} holds {type(bad).__name__} value {bad!r:.60}, which "
+                f"does not fit its declared type ({field_.type}); SQLite only enforces types in STRICT tables"
+            ) from None
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _fits(value: Any, arrow_type: pa.DataType) -> bool:
+    try:
+        pa.array([_as_bool(value) if arrow_type == pa.bool_() else value], type=arrow_type)
+        return True
+    except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return False

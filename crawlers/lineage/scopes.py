@@ -147,10 +147,11 @@ class ScopeResolver:
             for branch in branches:
                 _merge(result, self._output(branch, index))
             return result
-        if isinstance(query, exp.Values):
+        values = _values_of(scope)
+        if values is not None:
             # (VALUES (a, 1), (b, 2)) AS t(x, y): t.x is computed from the index-th item of every row
             result = {}
-            for row in query.expressions:
+            for row in values.expressions:
                 items = row.expressions if isinstance(row, exp.Tuple) else [row]
                 if index < len(items):
                     item = items[index]
@@ -217,7 +218,7 @@ class ScopeResolver:
             self._unattributed(scope, column)
             return {}
         if isinstance(source, Scope):
-            if isinstance(source.expression, exp.Values):
+            if _values_of(source) is not None:
                 names = source.expression.alias_column_names
                 return self._output(source, names.index(column.name)) if column.name in names else {}
             if source.scope_type is ScopeType.UDTF:
@@ -227,7 +228,8 @@ class ScopeResolver:
                 source = lateral_query
             index = _select_index(source.expression, column.name)
             if index is None:
-                self.unresolved[(f"{column.table}.{column.name}", "no such output column in the subquery or CTE")] = None
+                reference = f"{column.table}.{column.name}"
+                self.unresolved[(reference, "no such output column in the subquery or CTE")] = None
                 return {}
             return self._output(source, index)
         if _is_relation(source):
@@ -303,6 +305,14 @@ def _is_output_alias(scope: Scope, column: exp.Column) -> bool:
     while node.parent is not None and node.parent is not query:
         node = node.parent
     return node.parent is query and node.arg_key != "expressions"
+
+
+def _values_of(scope: Scope) -> exp.Values | None:
+    """The VALUES list a scope is made of: `(VALUES ...) AS t(x)` or `LATERAL (VALUES ...) AS t(x)`."""
+    node = scope.expression
+    if isinstance(node, exp.Lateral):
+        node = node.this.unnest() if isinstance(node.this, exp.Subquery) else node.this
+    return node if isinstance(node, exp.Values) else None
 
 
 def _lateral_query(scope: Scope) -> Scope | None:

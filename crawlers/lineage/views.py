@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.optimizer.scope import build_scope
@@ -113,7 +114,6 @@ class ViewAnalyser:
     """Analyses the views of one snapshot; builds the sqlglot schema once for all of them."""
 
     def __init__(self, snapshot: SourceSnapshot, dialect: str, default_schema: str | None = None) -> None:
-        self.kind = dialect
         self.dialect = sqlglot_dialect(dialect)
         self.default_schema = default_schema if default_schema is not None else DEFAULT_SCHEMAS[dialect]
         self.catalog = SnapshotCatalog(snapshot, dialect)
@@ -123,7 +123,7 @@ class ViewAnalyser:
         if not view.view_definition or not view.view_definition.strip():
             return self._failed(view, "the source gave no definition for this view")
         try:
-            query, _ = parse_view_query(view.view_definition, self.dialect)
+            query, declared = parse_view_query(view.view_definition, self.dialect)
         except DefinitionError as error:
             return self._failed(view, str(error))
         db = self.catalog.fold(self.default_schema or view.schema)
@@ -141,18 +141,18 @@ class ViewAnalyser:
             root = build_scope(qualified)
             if root is None:
                 raise DefinitionError("sqlglot found no query scope")
-            return self._resolved(view, ScopeResolver(self.catalog, root))
+            return self._resolved(view, ScopeResolver(self.catalog, root), declared)
         except Exception as error:  # noqa: BLE001 - one unreadable view must not stop the lineage of the others
             # qualify rewrites the tree in place: start again from the text
             return self._tables_only(view, parse_view_query(view.view_definition, self.dialect)[0], db, error)
 
     # -- results -----------------------------------------------------------------------------------------------
 
-    def _resolved(self, view: TableSnapshot, resolver: ScopeResolver) -> SingleViewLineage:
+    def _resolved(self, view: TableSnapshot, resolver: ScopeResolver, declared: list[str]) -> SingleViewLineage:
         table_edges = tuple(TableEdge(upstream=ref, downstream=view.key) for ref in resolver.relations())
         referenced = frozenset(resolver.referenced_columns())
         column_edges: list[ColumnEdge] = []
-        for index, name in self._downstream_columns(view, resolver):
+        for index, name in self._downstream_columns(view, resolver, declared):
             sources = resolver.output_sources(index)
             for upstream in sorted(sources):
                 kind = Transformation.IDENTITY if sources[upstream] else Transformation.EXPRESSION
@@ -160,9 +160,15 @@ class ViewAnalyser:
         unresolved = tuple(Unresolved(view.key, ref, reason) for ref, reason in resolver.unresolved)
         return SingleViewLineage(view.key, table_edges, tuple(column_edges), referenced, unresolved)
 
-    def _downstream_columns(self, view: TableSnapshot, resolver: ScopeResolver) -> list[tuple[int, str]]:
-        """(output position, view column name) pairs: by position, or by name when the counts disagree."""
-        names = [c.name for c in sorted(view.columns, key=lambda c: c.ordinal)]
+    def _downstream_columns(
+        self, view: TableSnapshot, resolver: ScopeResolver, declared: list[str]
+    ) -> list[tuple[int, str]]:
+        """(output position, view column name) pairs: by position, or by name when the counts disagree.
+
+        The names are the snapshot's columns of the view; without them (a source that could not list them), the
+        `CREATE VIEW v(a, b)` list, else the query's own output names.
+        """
+        names = [c.name for c in sorted(view.columns, key=lambda c: c.ordinal)] or declared
         count = resolver.output_count()
         if not names:
             return list(enumerate(resolver.output_names()))
@@ -183,7 +189,7 @@ class ViewAnalyser:
         unresolved = [Unresolved(view.key, view.name, reason)]
         edges: dict[TableEdge, None] = {}
         try:
-            tables = qualify_tables(query, db=db, dialect=self.dialect)
+            tables = qualify_tables(normalize_identifiers(query, dialect=self.dialect), db=db, dialect=self.dialect)
         except Exception:  # noqa: BLE001 - keep the first error, which is the one a user can act on
             return SingleViewLineage(view.key, unresolved=tuple(unresolved))
         cte_names = {cte.alias for cte in tables.find_all(exp.CTE)}

@@ -837,11 +837,12 @@ def test_full_read_orders_by_primary_key_and_quotes_identifiers(make_mariadb_dat
     assert rows == [{"k`ey": 1, "v": None}, {"k`ey": 2, "v": date(2024, 2, 29)}], "zero dates become nulls"
 
 
-def test_read_errors_are_typed(ledger):
+def test_reading_a_table_that_changed_since_the_crawl_is_a_typed_error(ledger):
     connector, table = ledger["connector"], ledger["table"]
-    with pytest.raises(InvalidSourceConfig) as caught:
-        read_all(connector, table, IncrementStrategy.KEY, "no_such_column")
-    assert caught.value.field == "plan.column"
+    mariadb_execute(ledger["config"], "alter table ledger drop column note")
+    with pytest.raises(SourceNotFound) as gone_column:
+        read_all(connector, table, IncrementStrategy.KEY, "id")
+    assert "note" in gone_column.value.message and "changed since it was crawled" in gone_column.value.message
     mariadb_execute(ledger["config"], "drop table ledger")
     with pytest.raises(SourceNotFound) as missing:
         read_all(connector, table, IncrementStrategy.KEY, "id")

@@ -22,6 +22,7 @@ from crawlers.lineage import (
 from crawlers.snapshot import ColumnSnapshot, SourceSnapshot, TableKind, TableSnapshot
 
 I, E = "identity", "expression"
+MISSING_TABLE = "table or view not in the snapshot (not discovered, out of the crawl's scope, or dropped)"
 
 
 # -- factories ------------------------------------------------------------------------------------------------------
@@ -365,9 +366,7 @@ def test_postgres_quoted_mixed_case_names_keep_their_spelling_and_unquoted_names
         relation("Reporting", "Targets", "Region"),
         view("Reporting", "w", 'SELECT 1 AS one FROM "Reporting".Targets', "one"),
     ))
-    assert unresolved(single_view_lineage(wrong, "Reporting", "w", "postgres")) == {
-        ("Reporting.targets", "table or view not in the snapshot (not discovered, out of the crawl's scope, or dropped)"),
-    }
+    assert unresolved(single_view_lineage(wrong, "Reporting", "w", "postgres")) == {("Reporting.targets", MISSING_TABLE)}
 
 
 def test_unqualified_tables_resolve_in_the_default_schema():
@@ -439,9 +438,6 @@ def test_single_view_lineage_names_a_missing_view():
 
 
 # -- unresolved references ------------------------------------------------------------------------------------------
-
-MISSING_TABLE = "table or view not in the snapshot (not discovered, out of the crawl's scope, or dropped)"
-
 
 def test_unknown_table_is_reported_and_known_tables_still_get_edges():
     result = lineage_of(
@@ -537,3 +533,32 @@ def test_values_and_json_operators():
         ("shop.customers.profile", "zip", E),
         ("shop.customers.profile", "age", E),
     }
+
+
+def test_without_snapshot_columns_the_create_view_list_names_the_view_columns():
+    snapshot = SourceSnapshot(tables=(
+        *SHOP_TABLES,
+        view("shop", "v", "CREATE VIEW v(cid, doubled) AS SELECT id, total * 2 FROM shop.orders"),
+        view("shop", "w", "SELECT id AS oid FROM shop.orders"),
+    ))
+    result = view_lineage(snapshot, "postgres")
+    assert column_edges(result.of("shop", "v")) == {("shop.orders.id", "cid", I), ("shop.orders.total", "doubled", E)}
+    assert column_edges(result.of("shop", "w")) == {("shop.orders.id", "oid", I)}
+
+
+def test_the_tables_only_fallback_folds_unquoted_names_like_the_dialect():
+    result = lineage_of(
+        "SELECT o.id FROM Shop.Orders o WHERE EXISTS (SELECT 1 FROM Archive.Old WHERE mystery = o.id)", "id"
+    )
+    assert tables(result) == {"shop.orders"}
+    assert ("archive.old", MISSING_TABLE) in unresolved(result)
+
+
+def test_missing_subquery_or_cte_columns_and_unknown_aliases_are_reported():
+    assert unresolved(lineage_of("SELECT s.nope FROM (SELECT id FROM shop.orders) s", "nope")) == {
+        ("s.nope", "no such output column in the subquery or CTE"),
+    }
+    assert unresolved(lineage_of("WITH c AS (SELECT id FROM shop.orders) SELECT c.total FROM c", "total")) == {
+        ("c.total", "no such output column in the subquery or CTE"),
+    }
+    assert unresolved(lineage_of("SELECT x.id FROM shop.orders o", "id")) == {("x.id", "no source named 'x' in the query")}

@@ -31,6 +31,7 @@ import pytest
 from azure.eventhub import EventData
 from azure.eventhub._pyamqp import error as amqp_errors
 from azure.eventhub._pyamqp._decode import decode_payload
+from azure.eventhub._pyamqp._encode import encode_payload
 from azure.eventhub._pyamqp.client import AMQPClient, SendClient
 
 PARTITION_KEY_ANNOTATION = b"x-opt-partition-key"
@@ -55,7 +56,8 @@ class SentBatch:
 
     target: str
     partition_key: str | None
-    encoded_size: int
+    wire_size: int
+    """Bytes of the whole batch message as encoded for the AMQP transfer."""
     events: list[EventData]
 
 
@@ -105,7 +107,7 @@ class EventHubEdge:
             if error is not None:
                 raise error
             events = [EventData._from_message(decode_payload(memoryview(bytes(d)))) for d in message.data]
-            size = sum(len(d) for d in message.data)
+            size = len(encode_payload(bytearray(), message))
             with edge._lock:
                 edge.sent.append(SentBatch(str(client.target), key, size, events))
 

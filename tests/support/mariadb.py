@@ -109,13 +109,13 @@ def make_mariadb_user(mariadb_server: dict) -> Iterator[Callable[..., str]]:
         created.append(user)
         with mariadb_connection() as conn, conn.cursor() as cursor:
             for host in ("%", "localhost"):
-                cursor.execute(f"create user '{user}'@'{host}' identified by %s", (password,))
+                cursor.execute("create user %s@%s identified by %s", (user, host, password))
                 for grant in grants:
-                    cursor.execute(f"grant {grant} to '{user}'@'{host}'")
+                    cursor.execute(f"grant {grant} to %s@%s", (user, host))
         return user
 
     yield make
     with mariadb_connection() as conn, conn.cursor() as cursor:
         for user in created:
             for host in ("%", "localhost"):
-                cursor.execute(f"drop user if exists '{user}'@'{host}'")
+                cursor.execute("drop user if exists %s@%s", (user, host))

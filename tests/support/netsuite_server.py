@@ -139,8 +139,11 @@ class FakeNetsuite:
         self._scripted: list[Scripted] = []
         self._nonces: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        self._duckdb: duckdb.DuckDBPyConnection | None = None
+        self._stopped = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: `shutdown` waits for the loop to notice, 0.5 s by default, in every test.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # -- lifecycle and control ------------------------------------------------------------------------------------
 
@@ -149,8 +152,14 @@ class FakeNetsuite:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        # Handler threads still at work (a delayed answer) must not start DuckDB work once the test is over: a
+        # daemon thread inside DuckDB when the interpreter exits aborts the process.
+        self._stopped.set()
         self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            if self._duckdb is not None:
+                self._duckdb.close()
 
     @property
     def url(self) -> str:
@@ -230,7 +239,8 @@ class FakeNetsuite:
         return 200, fixture.schema, {}
 
     def _suiteql(self, seen: Seen, host: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-        time.sleep(self.suiteql_delay_s)
+        if self._stopped.wait(self.suiteql_delay_s):
+            return error(503, "The server is shutting down.", "UNEXPECTED_ERROR")
         if seen.headers.get("prefer", "").lower() != "transient":
             return error(400, "The request is missing the header 'Prefer: transient'.", "INVALID_HEADER")
         try:
@@ -286,8 +296,21 @@ class FakeNetsuite:
                 raise SuiteQLError(f"Record '{table.name}' was not found.")
         for node in list(tree.find_all(exp.ToChar)):
             node.replace(exp.Anonymous(this="STRFTIME", expressions=[node.this, exp.Literal.string(_strftime(node))]))
-        connection = duckdb.connect()
         try:
+            with self._lock:
+                if self._stopped.is_set():
+                    raise SuiteQLError("the server is shutting down")
+                cursor = self._database().execute(tree.sql(dialect="duckdb"))
+                names = [d[0].lower() for d in cursor.description]
+                rows = cursor.fetchall()
+        except duckdb.Error as failure:
+            raise SuiteQLError(str(failure).splitlines()[0]) from None
+        return [{name: _served(value) for name, value in zip(names, values) if value is not None} for values in rows]
+
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        """The fixtures as DuckDB tables, loaded at the first statement (rows are fixed once the server runs)."""
+        if self._duckdb is None:
+            connection = duckdb.connect()
             for fixture in self.types.values():
                 columns = fixture.sql_columns()
                 connection.execute(f"CREATE TABLE {fixture.name.lower()} ({', '.join(f'{c} {k}' for c, k in columns.items())})")
@@ -296,16 +319,8 @@ class FakeNetsuite:
                         f"INSERT INTO {fixture.name.lower()} VALUES ({', '.join('?' for _ in columns)})",
                         [[_stored(row.get(c)) for c in columns] for row in fixture.rows],
                     )
-            cursor = connection.execute(tree.sql(dialect="duckdb"))
-            names = [d[0].lower() for d in cursor.description]
-            return [
-                {name: _served(value) for name, value in zip(names, values) if value is not None}
-                for values in cursor.fetchall()
-            ]
-        except duckdb.Error as failure:
-            raise SuiteQLError(str(failure).splitlines()[0]) from None
-        finally:
-            connection.close()
+            self._duckdb = connection
+        return self._duckdb
 
     # -- authentication -----------------------------------------------------------------------------------------------
 
