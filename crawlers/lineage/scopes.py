@@ -198,11 +198,16 @@ class ScopeResolver:
         if _is_relation(source):
             return dict.fromkeys(self._whole_row(source), False)
         if isinstance(source, Scope):
-            if source.scope_type is ScopeType.UDTF and _lateral_query(source) is None:
-                return {ref: False for ref in self._output(source, 0)}
+            values = _values_of(source)
             inner = _lateral_query(source) or source
+            if values is not None:
+                width = max((len(row.expressions) for row in values.expressions), default=0)
+            elif source.scope_type is ScopeType.UDTF and inner is source:
+                return {ref: False for ref in self._output(source, 0)}  # a table function: all outputs alike
+            else:
+                width = len(self._first_select(inner.expression).selects)
             result: Sources = {}
-            for i in range(len(self._first_select(inner.expression).selects)):
+            for i in range(width):
                 _merge(result, self._output(inner, i), identity=False)
             return result
         result = {}
