@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import pairwise
 
 import pyarrow as pa
 import pymysql
@@ -40,6 +41,7 @@ from crawlers.scope import Scope
 from crawlers.snapshot import TableKind
 from tests.support.mariadb import (  # noqa: F401  (fixtures)
     make_mariadb_database,
+    make_mariadb_module_database,
     make_mariadb_user,
     mariadb_execute,
     mariadb_query,
@@ -133,15 +135,19 @@ def connector_for(config: dict, **overrides) -> MysqlConnector:
     return MysqlConnector(MysqlConfig(**{**config, **overrides}))
 
 
-@pytest.fixture
-def varied(make_mariadb_database) -> dict:
-    """Three databases under one prefix: the main one, one with a unicode name and spaces, and a scratch one."""
-    main = make_mariadb_database(MAIN_DDL, comment="Everything we sell")
+@pytest.fixture(scope="module")
+def varied(make_mariadb_module_database) -> dict:
+    """Three databases under one prefix: the main one, one with a unicode name and spaces, and a scratch one.
+
+    Shared by the module's tests: the few that write leave the definitions as they found them.
+    """
+    make = make_mariadb_module_database
+    main = make(MAIN_DDL, comment="Everything we sell")
     name = main["database"]
-    unicode_db = make_mariadb_database(
+    unicode_db = make(
         UNICODE_DDL.format(main=quote(name)), prefix=name, suffix=UNICODE_SUFFIX, comment="Kundendaten (Unicode)"
     )
-    scratch = make_mariadb_database("create table junk (id int primary key)", prefix=name, suffix="_scratch")
+    scratch = make("create table junk (id int primary key)", prefix=name, suffix="_scratch")
     server = {k: v for k, v in main.items() if k != "database"}
     return {
         "main": name,
@@ -548,7 +554,8 @@ def test_discovery_transaction_is_read_only_with_the_configured_timeout(make_mar
 def test_statement_timeout_is_enforced_and_mapped(make_mariadb_database):
     connector = connector_for(make_mariadb_database(), statement_timeout_ms=200)
     with pytest.raises(SourceUnreachable) as caught, connector._errors_mapped(), connector._connect() as conn:
-        with connector._read_only_transaction(conn, ServerFlavour.parse(conn.get_server_info())) as session:
+        flavour = ServerFlavour.parse(conn.get_server_info())
+        with connector._read_only_transaction(conn, flavour) as session:
             session.fetch("select sleep(5)")  # the server interrupts it after 200 ms (error 1969)
     assert caught.value.field == "config.statement_timeout_ms"
     assert "200 ms" in caught.value.message and caught.value.transient
@@ -704,14 +711,13 @@ def ledger_rows(count: int) -> list[tuple]:
             1.5 + i,
             i / 3,
             "ab"[i % 2],
-            '{"i": %d}' % i,
+            f'{{"i": {i}}}',
         ))
     return rows
 
 
-@pytest.fixture
-def ledger(make_mariadb_database) -> dict:
-    config = make_mariadb_database(LEDGER_DDL)
+def make_ledger(make) -> dict:
+    config = make(LEDGER_DDL)
     mariadb_execute(
         config,
         "insert into ledger (updated_at, happened, amount, huge, note, payload, flag, day, took, mask, ratio, score,"
@@ -722,6 +728,12 @@ def ledger(make_mariadb_database) -> dict:
     connector = connector_for(config)
     table = connector.discover().table_map()[(config["database"], "ledger")]
     return {"config": config, "connector": connector, "table": table}
+
+
+@pytest.fixture(scope="module")
+def ledger(make_mariadb_module_database) -> dict:
+    """250 rows of varied types, shared by the module's read-only increment tests."""
+    return make_ledger(make_mariadb_module_database)
 
 
 def direct_rows(config: dict, where: str = "", params: tuple = (), order: str = "id") -> list[dict]:
@@ -737,7 +749,7 @@ def normalised(row: dict) -> dict:
     """Direct-SELECT values in the form the Arrow reader promises."""
     out = dict(row)
     if out["happened"] is not None:
-        out["happened"] = out["happened"].replace(tzinfo=timezone.utc)
+        out["happened"] = out["happened"].replace(tzinfo=UTC)
     out["mask"] = int.from_bytes(out["mask"], "big") if out["mask"] is not None else None
     return out
 
@@ -792,7 +804,7 @@ def test_timestamp_batches_never_split_rows_sharing_a_value(ledger):
     stamps = [r["updated_at"] for r in rows_of(batches)]
     assert stamps == sorted(stamps)
     values = [b.column("updated_at").to_pylist() for b in batches]
-    for earlier, later in zip(values, values[1:]):
+    for earlier, later in pairwise(values):
         assert max(earlier) < min(later), "a run of equal timestamps was split between batches"
     assert all(len(v) >= 10 for v in values[:-1]) and max(len(v) for v in values) <= 10 + 6
 
@@ -812,7 +824,13 @@ def test_timestamp_batches_never_split_rows_sharing_a_value(ledger):
 
 def test_timestamp_watermark_with_an_offset_is_compared_in_utc(ledger):
     connector, table = ledger["connector"], ledger["table"]
-    cut = datetime(2024, 1, 1, 8, 0, 30, tzinfo=timezone.utc)
+    # Without a watermark, rows whose timestamp is NULL are read too, first.
+    everything = rows_of(read_all(connector, table, IncrementStrategy.TIMESTAMP, "happened", batch_rows=100))
+    nulls = sum(1 for row in ledger_rows(250) if row[1] is None)
+    assert len(everything) == 250 and nulls == 28
+    assert [r["happened"] for r in everything[:nulls]] == [None] * nulls and everything[nulls]["happened"]
+
+    cut = datetime(2024, 1, 1, 8, 0, 30, tzinfo=UTC)
     local = cut.astimezone(timezone(timedelta(hours=2)))
     got = rows_of(read_all(connector, table, IncrementStrategy.TIMESTAMP, "happened", watermark=local))
     expected = direct_rows(ledger["config"], "where happened > %s", (cut.replace(tzinfo=None),), "happened, id")
@@ -827,17 +845,26 @@ def test_full_read_orders_by_primary_key_and_quotes_identifiers(make_mariadb_dat
     assert [b.num_rows for b in batches] == [100, 100, 50]
     assert [r["id"] for r in rows_of(batches)] == list(range(1, 251))
 
+    # MySQL stores zero dates and dates with a zero month or day unless the SQL mode forbids them: no dates.
     weird = make_mariadb_database(
-        "create table `we``ird tab` (`k``ey` int primary key, `v` date);"
-        "insert into `we``ird tab` values (2, '2024-02-29'), (1, '0000-00-00');"
+        "set session sql_mode = '';"
+        "create table `we``ird tab` (`k``ey` int primary key, `v` date not null, w datetime(3), x timestamp(3) null);"
+        "insert into `we``ird tab` values (2, '2024-02-29', '2024-00-10 10:00:00.5', '2024-02-29 23:59:59.250'),"
+        " (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'), (3, '2024-03-00', null, null);"
     )
     connector = connector_for(weird)
     snapshot_table = connector.discover().tables[0]
-    rows = rows_of(read_all(connector, snapshot_table, IncrementStrategy.FULL))
-    assert rows == [{"k`ey": 1, "v": None}, {"k`ey": 2, "v": date(2024, 2, 29)}], "zero dates become nulls"
+    batches = read_all(connector, snapshot_table, IncrementStrategy.FULL)
+    assert rows_of(batches) == [
+        {"k`ey": 1, "v": None, "w": None, "x": None},
+        {"k`ey": 2, "v": date(2024, 2, 29), "w": None, "x": datetime(2024, 2, 29, 23, 59, 59, 250000, tzinfo=UTC)},
+        {"k`ey": 3, "v": None, "w": None, "x": None},
+    ]
+    assert batches[0].schema.field("v").nullable, "a NOT NULL date column may still read as null"
 
 
-def test_reading_a_table_that_changed_since_the_crawl_is_a_typed_error(ledger):
+def test_reading_a_table_that_changed_since_the_crawl_is_a_typed_error(make_mariadb_database):
+    ledger = make_ledger(make_mariadb_database)
     connector, table = ledger["connector"], ledger["table"]
     mariadb_execute(ledger["config"], "alter table ledger drop column note")
     with pytest.raises(SourceNotFound) as gone_column:

@@ -68,35 +68,57 @@ def mariadb_server() -> dict:
     return {"host": MARIADB_HOST, "port": MARIADB_PORT, "user": MARIADB_USER}
 
 
-@pytest.fixture
-def make_mariadb_database(mariadb_server: dict) -> Iterator[Callable[..., dict]]:
-    """Creates databases named `cat_test_<hex><suffix>`; returns a connector config; drops them afterwards.
+class MariadbDatabases:
+    """Creates databases named `cat_test_<hex><suffix>` and drops them all at `drop_all()`.
 
-    `make(ddl, suffix="", prefix=None)`: pass `prefix` (an earlier database's name) to group several databases
-    under one pattern (`prefix*`).
+    `make(ddl, suffix="", prefix=None, comment=None)` returns a connector config; pass `prefix` (an earlier
+    database's name) to group several databases under one pattern (`prefix*`).
     """
-    created: list[str] = []
 
-    def make(ddl: str | None = None, suffix: str = "", prefix: str | None = None, comment: str | None = None) -> dict:
+    def __init__(self, server: dict) -> None:
+        self.server = server
+        self.created: list[str] = []
+
+    def make(self, ddl: str | None = None, suffix: str = "", prefix: str | None = None,
+             comment: str | None = None) -> dict:
         name = (prefix or f"cat_test_{uuid.uuid4().hex[:12]}") + suffix
         with mariadb_connection() as conn, conn.cursor() as cursor:
             sql = f"create database {quote(name)} character set utf8mb4"
             if comment is not None:
                 sql += " comment %s"
             cursor.execute(sql, (comment,) if comment is not None else None)
-        created.append(name)
-        config = {**mariadb_server, "database": name}
+        self.created.append(name)
+        config = {**self.server, "database": name}
         if MARIADB_PASSWORD:
             config["password"] = MARIADB_PASSWORD
         if ddl:
             mariadb_execute(config, ddl)
         return config
 
-    yield make
-    with mariadb_connection() as conn, conn.cursor() as cursor:
-        cursor.execute("set session foreign_key_checks = 0")  # keys may cross the test's databases
-        for name in reversed(created):
-            cursor.execute(f"drop database if exists {quote(name)}")
+    __call__ = make
+
+    def drop_all(self) -> None:
+        with mariadb_connection() as conn, conn.cursor() as cursor:
+            cursor.execute("set session foreign_key_checks = 0")  # keys may cross the test's databases
+            for name in reversed(self.created):
+                cursor.execute(f"drop database if exists {quote(name)}")
+        self.created.clear()
+
+
+@pytest.fixture
+def make_mariadb_database(mariadb_server: dict) -> Iterator[Callable[..., dict]]:
+    """Creates databases for one test (see `MariadbDatabases.make`); drops them afterwards."""
+    databases = MariadbDatabases(mariadb_server)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="module")
+def make_mariadb_module_database(mariadb_server: dict) -> Iterator[Callable[..., dict]]:
+    """Like `make_mariadb_database`, for fixtures that read-only tests of one module share."""
+    databases = MariadbDatabases(mariadb_server)
+    yield databases
+    databases.drop_all()
 
 
 @pytest.fixture

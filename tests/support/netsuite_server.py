@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit
 
 import duckdb
@@ -147,7 +147,7 @@ class FakeNetsuite:
 
     # -- lifecycle and control ------------------------------------------------------------------------------------
 
-    def __enter__(self) -> "FakeNetsuite":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -166,7 +166,9 @@ class FakeNetsuite:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def script(self, path: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def script(
+        self, path: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         self._scripted.append(Scripted(path, status, body, headers or {}, times))
 
     def expire_tokens(self) -> None:
@@ -313,7 +315,9 @@ class FakeNetsuite:
             connection = duckdb.connect()
             for fixture in self.types.values():
                 columns = fixture.sql_columns()
-                connection.execute(f"CREATE TABLE {fixture.name.lower()} ({', '.join(f'{c} {k}' for c, k in columns.items())})")
+                connection.execute(
+                    f"CREATE TABLE {fixture.name.lower()} ({', '.join(f'{c} {k}' for c, k in columns.items())})"
+                )
                 if fixture.rows:
                     connection.executemany(
                         f"INSERT INTO {fixture.name.lower()} VALUES ({', '.join('?' for _ in columns)})",
@@ -341,7 +345,10 @@ class FakeNetsuite:
             return "wrong realm"
         if params.get("oauth_signature_method") != "HMAC-SHA256" or params.get("oauth_version", "1.0") != "1.0":
             return "unsupported signature method"
-        if params.get("oauth_consumer_key") != self.tba["consumer_key"] or params.get("oauth_token") != self.tba["token_id"]:
+        if (
+            params.get("oauth_consumer_key") != self.tba["consumer_key"]
+            or params.get("oauth_token") != self.tba["token_id"]
+        ):
             return "unknown consumer key or token"
         if abs(time.time() - int(params.get("oauth_timestamp", "0"))) > 300:
             return "timestamp outside the accepted window"
@@ -352,7 +359,7 @@ class FakeNetsuite:
                 return "nonce too short or already used"
             self._nonces.add(key)
         if seen.body:
-            expected_hash = base64.b64encode(hashlib.sha1(seen.body.encode()).digest()).decode()  # noqa: S324
+            expected_hash = base64.b64encode(hashlib.sha1(seen.body.encode()).digest()).decode()
             if params.get("oauth_body_hash") != expected_hash:
                 return "body hash mismatch"
         signature = params.pop("oauth_signature", "")
@@ -361,7 +368,9 @@ class FakeNetsuite:
         normalized = "&".join(f"{k}={v}" for k, v in sorted((_enc(k), _enc(v)) for k, v in pairs))
         base_string = "&".join([seen.method.upper(), _enc(f"http://{host.lower()}{seen.path}"), _enc(normalized)])
         signing_key = f"{_enc(self.tba['consumer_secret'])}&{_enc(self.tba['token_secret'])}"
-        expected = base64.b64encode(hmac.new(signing_key.encode(), base_string.encode(), hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(signing_key.encode(), base_string.encode(), hashlib.sha256).digest()
+        ).decode()
         return "" if hmac.compare_digest(expected, signature) else "signature mismatch"
 
     def _token(self, seen: Seen, host: str) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -450,13 +459,13 @@ def _handler(fake: FakeNetsuite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve()
 
         def _serve(self) -> None:
@@ -472,7 +481,10 @@ def _handler(fake: FakeNetsuite) -> type[BaseHTTPRequestHandler]:
             seen.status = status
             data = json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/vnd.oracle.resource+json; type=error" if status >= 400 else "application/json")
+            self.send_header(
+                "Content-Type",
+                "application/vnd.oracle.resource+json; type=error" if status >= 400 else "application/json",
+            )
             self.send_header("Content-Length", str(len(data)))
             for name, value in extra.items():
                 self.send_header(name, value)
@@ -520,7 +532,12 @@ def customer_schema() -> dict[str, Any]:
             "nullable": True,
             "x-ns-custom-field": True,
         },
-        "custentity_loyalty_tier": {"title": "Loyalty Tier", "type": "string", "nullable": True, "x-ns-custom-field": True},
+        "custentity_loyalty_tier": {
+            "title": "Loyalty Tier",
+            "type": "string",
+            "nullable": True,
+            "x-ns-custom-field": True,
+        },
         "custentity_account_manager": _ref("employee", "Account Manager", custom=True),
     }
     filterable = [n for n in properties if n != "addressBook"]
