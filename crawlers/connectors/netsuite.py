@@ -36,7 +36,7 @@ from crawlers.netsuite.suiteql import SUITEQL_PATH, IncrementQuery, read_batches
 from crawlers.scope import Scope
 from crawlers.snapshot import SchemaSnapshot, SourceSnapshot, TableSnapshot
 
-__all__ = ["NetsuiteConfig", "NetsuiteConnector", "SCHEMA"]
+__all__ = ["SCHEMA", "NetsuiteConfig", "NetsuiteConnector"]
 
 # SuiteQL's message for a table it does not know: "... Search error occurred: Record 'foo' was not found."
 _UNKNOWN_RECORD = re.compile(r"Record '([^']+)' was not found", re.IGNORECASE)
@@ -61,7 +61,7 @@ class NetsuiteConnector(Connector[NetsuiteConfig]):
         started = time.perf_counter()
         first = self.config.record_types[0]
         with self._session() as session:
-            names = catalog_names(session.get_json(CATALOG_PATH, {"select": first}, field="config.record_types.0"))
+            names = catalog_names(self._listing(session, {"select": first}))
         if first.lower() not in {n.lower() for n in names}:
             raise self._unknown_type(first)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -132,18 +132,31 @@ class NetsuiteConnector(Connector[NetsuiteConfig]):
     def _catalogued(self, session: NetsuiteSession, wanted: list[str]) -> list[str]:
         """The catalog's spelling of each wanted type, in the registration's order; unknown ones are refused."""
         try:
-            listing = session.get_json(CATALOG_PATH, {"select": ",".join(wanted)})
+            listing = self._listing(session, {"select": ",".join(wanted)})
         except NetsuiteHttpError as error:
             if error.status != 400:
                 raise
             # A `select` naming a type the account lacks may be refused as a whole: the full listing (names and
             # links only, which is quick) tells which one.
-            listing = session.get_json(CATALOG_PATH)
+            listing = self._listing(session, None)
         available = {n.lower(): n for n in catalog_names(listing)}
         for name in wanted:
             if name.lower() not in available:
                 raise self._unknown_type(name)
         return [available[name.lower()] for name in wanted]
+
+    def _listing(self, session: NetsuiteSession, params: Mapping[str, str] | None) -> Any:
+        try:
+            return session.get_json(CATALOG_PATH, params)
+        except NetsuiteHttpError as error:
+            if error.status != 404:
+                raise
+            field = "config.base_url" if self.config.base_url else "config.account_id"
+            raise InvalidSourceConfig(
+                f"{session.base_url} has no SuiteTalk REST metadata catalog (HTTP 404): is it the account's REST "
+                "domain, https://<account id>.suitetalk.api.netsuite.com?",
+                field=field,
+            ) from None
 
     def _schema_snapshot(self) -> SchemaSnapshot:
         return SchemaSnapshot(SCHEMA, f"Record types of NetSuite account {self.config.account_id} (SuiteTalk REST)")

@@ -3,7 +3,8 @@
 - Token-based authentication is OAuth 1.0a with HMAC-SHA256 and the account id as `realm`; oauthlib signs.
 - OAuth 2.0 client credentials: a JWT assertion (header `kid` = certificate id, claims `iss` = client id, `scope`,
   `aud` = the token endpoint, `iat`, `exp`) signed with the certificate's private key is exchanged for a bearer
-  access token. PyJWT is not a dependency of this project, and `cryptography` signs PS256/RS256/ES256 directly.
+  access token. PyJWT is not a declared dependency (only a transitive one), and `cryptography` signs PS256,
+  RS256 and ES256 directly.
 """
 
 from __future__ import annotations

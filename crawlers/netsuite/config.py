@@ -128,14 +128,16 @@ class NetsuiteConfig(ScopedConfig):
         return handler(value)
 
     @model_validator(mode="after")
-    def _credentials_for_auth(self) -> "NetsuiteConfig":
+    def _credentials_for_auth(self) -> NetsuiteConfig:
         missing = [name for name in _REQUIRED_BY_AUTH[self.auth] if getattr(self, name) is None]
         if missing:
             raise ValidationError.from_exception_data(
                 type(self).__name__,
                 [
                     InitErrorDetails(
-                        type=PydanticCustomError("missing_for_auth", "required when auth is {auth!r}", {"auth": self.auth}),
+                        type=PydanticCustomError(
+                            "missing_for_auth", "required when auth is {auth!r}", {"auth": self.auth}
+                        ),
                         loc=(name,),
                         input=None,
                     )

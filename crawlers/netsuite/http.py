@@ -15,8 +15,8 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -116,7 +116,7 @@ class NetsuiteSession:
             self._oauth2 = credentials or ClientCredentials(config)
         self._client = httpx.Client(timeout=config.timeout_s, follow_redirects=False)
 
-    def __enter__(self) -> "NetsuiteSession":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -124,7 +124,9 @@ class NetsuiteSession:
 
     # -- public ----------------------------------------------------------------------------------------------------
 
-    def get_json(self, path: str, params: Mapping[str, str] | None = None, *, accept: str = JSON, field: str | None = None) -> Any:
+    def get_json(
+        self, path: str, params: Mapping[str, str] | None = None, *, accept: str = JSON, field: str | None = None
+    ) -> Any:
         return self._json(self.request("GET", path, params=params, accept=accept, field=field))
 
     def post_json(
@@ -136,7 +138,9 @@ class NetsuiteSession:
         headers: Mapping[str, str] | None = None,
         field: str | None = None,
     ) -> Any:
-        response = self.request("POST", path, params=params, body=json.dumps(body), content_type=JSON, headers=headers, field=field)
+        response = self.request(
+            "POST", path, params=params, body=json.dumps(body), content_type=JSON, headers=headers, field=field
+        )
         return self._json(response)
 
     def request(
@@ -171,7 +175,9 @@ class NetsuiteSession:
 
     # -- sending -----------------------------------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, body: str | None, headers: dict[str, str], *, authenticate: bool) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, body: str | None, headers: dict[str, str], *, authenticate: bool
+    ) -> httpx.Response:
         retrying = Retrying(
             stop=stop_after_attempt(self.config.max_retries + 1),
             wait=BackoffHonouringRetryAfter(self.config.backoff_initial_s, self.config.backoff_max_s),
@@ -184,7 +190,9 @@ class NetsuiteSession:
         except _Transient as exhausted:
             raise self._unreachable(exhausted, url) from None
 
-    def _attempt(self, method: str, url: str, body: str | None, headers: dict[str, str], authenticate: bool) -> httpx.Response:
+    def _attempt(
+        self, method: str, url: str, body: str | None, headers: dict[str, str], authenticate: bool
+    ) -> httpx.Response:
         headers = dict(headers)
         if authenticate:
             headers["Authorization"] = self._authorization(method, url, body, headers.get("Content-Type"))
@@ -208,7 +216,9 @@ class NetsuiteSession:
                 limited=True,
             )
         if response.status_code >= 500:
-            raise _Transient(detail or response.reason_phrase, status=response.status_code, retry_after=_retry_after(response))
+            raise _Transient(
+                detail or response.reason_phrase, status=response.status_code, retry_after=_retry_after(response)
+            )
         return response
 
     def _authorization(self, method: str, url: str, body: str | None, content_type: str | None) -> str:
@@ -291,7 +301,8 @@ class NetsuiteSession:
             )
         if exhausted.status is not None:
             return SourceUnreachable(
-                f"NetSuite at {_origin(url)} answered HTTP {exhausted.status} ({exhausted.reason}) to {attempts} attempts",
+                f"NetSuite at {_origin(url)} answered HTTP {exhausted.status} ({exhausted.reason}) "
+                f"to {attempts} attempts",
                 field=self._address_field(),
             )
         hint = " (see timeout_s)" if exhausted.timed_out else ""
@@ -348,8 +359,8 @@ def _retry_after(response: httpx.Response) -> float | None:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - datetime.now(timezone.utc)).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 

@@ -160,7 +160,9 @@ def table_from_schema(name: str, schema: Any, known_types: Mapping[str, str]) ->
     selectable = [
         c.name
         for c in columns
-        if is_selectable_type(c.data_type) and RECORD_TYPE.match(c.name) and (filterable is None or c.name in filterable or c.name == "id")
+        if is_selectable_type(c.data_type)
+        and RECORD_TYPE.match(c.name)
+        and (filterable is None or c.name in filterable or c.name == "id")
     ]
     title = schema.get("title") if isinstance(schema, dict) else None
     return TableSnapshot(

@@ -203,6 +203,10 @@ def read_batches(
                 f"{query.table.name!r} has more than {SUITEQL_RESULT_CAP} rows to read and no `id` column to continue "
                 "after the cap of one SuiteQL statement"
             )
+        if after is not None and _row_value(last, query.id) == _row_value(after, query.id):  # type: ignore[arg-type]
+            raise ConnectorError(
+                f"SuiteQL returned the same rows of {query.table.name!r} again; the read cannot advance"
+            )
         after = last
     if buffer:
         yield _batch(buffer, schema, columns)

@@ -8,6 +8,7 @@ columns come from the JSON Schema the server serves, expected rows from the fixt
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -144,9 +145,11 @@ def _pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[str, str]
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -243,6 +246,14 @@ def test_scope_limits_the_requests_and_the_foreign_keys(server: FakeNetsuite) ->
     assert snapshot.queries == 3
 
 
+def test_record_types_take_the_catalogs_spelling_and_progress_is_reported(server: FakeNetsuite) -> None:
+    seen: list[tuple[int, int, str]] = []
+    connector = NetsuiteConnector(tba_config(server, record_types=["Customer", "SUBSIDIARY"]))
+    snapshot = connector.discover(progress=lambda done, total, message: seen.append((done, total, message)))
+    assert [t.name for t in snapshot.tables] == ["customer", "subsidiary"]
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+
+
 def test_connection_and_lineage(server: FakeNetsuite) -> None:
     # The account id as the host spells it is normalised to NetSuite's own spelling, also used as the realm.
     connector = NetsuiteConnector(tba_config(server, account_id="1234567-sb1"))
@@ -251,6 +262,13 @@ def test_connection_and_lineage(server: FakeNetsuite) -> None:
     assert server.log[-1].status == 200
     assert connector.lineage_namespace().namespace == "netsuite://1234567_SB1"
     assert connector.lineage_namespace().name_prefix == ""
+
+
+def test_a_base_url_without_a_metadata_catalog_is_a_config_error(server: FakeNetsuite) -> None:
+    with pytest.raises(InvalidSourceConfig) as caught:
+        NetsuiteConnector(tba_config(server, base_url=server.url + "/not-netsuite")).test_connection()
+    assert caught.value.field == "config.base_url"
+    assert [s.status for s in server.log] == [404], "signed and accepted, but nothing there"
 
 
 @pytest.mark.parametrize("unknown_select", ["omit", "error"])
@@ -359,9 +377,8 @@ def test_a_token_rejected_after_renewal_is_not_renewed_again(rsa_pem: tuple[str,
 def test_a_key_that_does_not_match_the_certificate_is_refused(rsa_pem: tuple[str, str]) -> None:
     _, public = rsa_pem
     other_private, _ = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    with oauth2_account(public) as server:
-        with pytest.raises(AuthenticationFailed) as caught:
-            NetsuiteConnector(oauth2_config(server, other_private)).test_connection()
+    with oauth2_account(public) as server, pytest.raises(AuthenticationFailed) as caught:
+        NetsuiteConnector(oauth2_config(server, other_private)).test_connection()
     assert caught.value.field == "secrets.private_key"
     assert server.requests_to(TOKEN)[0].note.startswith("assertion rejected")
     assert not server.requests_to(CATALOG)
@@ -406,6 +423,19 @@ def test_a_full_read_pages_through_suiteql(server: FakeNetsuite) -> None:
     assert schema.field("startDate").type == pa.date32()
     assert schema.field("isInactive").type == pa.bool_()
     assert "addressBook" not in schema.names, "a sublist is not a SuiteQL column"
+
+
+def test_a_table_without_discovery_properties_reads_the_same_rows(server: FakeNetsuite) -> None:
+    # The application may rebuild a TableSnapshot from its own database, where `properties` are not kept: the
+    # columns SuiteQL can select are then derived from the column types alone.
+    connector = NetsuiteConnector(tba_config(server))
+    table = customer_table(connector)
+    plan = IncrementPlan(IncrementStrategy.FULL)
+    with_properties = rows_of(list(connector.read_increment(IncrementRequest(table, plan))))
+    rebuilt = dataclasses.replace(table, properties={})
+    without = rows_of(list(connector.read_increment(IncrementRequest(rebuilt, plan))))
+    assert without == with_properties
+    assert "addressBook" not in without[0]
 
 
 def test_batches_hold_batch_rows(server: FakeNetsuite) -> None:
@@ -593,5 +623,7 @@ def test_stored_configuration_round_trips_without_secrets(server: FakeNetsuite) 
     config = tba_config(server)
     stored = config.model_dump(mode="json", exclude=set(NetsuiteConnector.secret_fields))
     assert not set(stored) & NetsuiteConnector.secret_fields
-    again = NetsuiteConfig.model_validate({**stored, "consumer_secret": TBA["consumer_secret"], "token_secret": TBA["token_secret"]})
+    again = NetsuiteConfig.model_validate(
+        {**stored, "consumer_secret": TBA["consumer_secret"], "token_secret": TBA["token_secret"]}
+    )
     assert again == config
