@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -106,11 +108,14 @@ def extract_increment(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_chunk_durable: ChunkCallback | None = None,
+    prefetch_batches: int = 4,
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
 ) -> ExtractionResult:
     """Extract the table's rows after `request.watermark` into `lake` under `source_name`; see the module doc.
 
-    `run_id` defaults to `window_run_id(request)`. An exception from the connector, the lake or `on_chunk_durable`
+    The connector is read in a background thread, up to `prefetch_batches` batches ahead, so the source keeps
+    streaming while Parquet is encoded (both release the GIL for their heavy parts); 0 reads in the caller's
+    thread. `run_id` defaults to `window_run_id(request)`. An exception from the connector, the lake or `on_chunk_durable`
     stops the run uncommitted; the next call for the table repairs it.
     """
     if not isinstance(chunk_rows, int) or chunk_rows < 1:
@@ -143,7 +148,7 @@ def extract_increment(
     }
     chunks: list[ChunkInfo] = list(resumed)
     run_from = decode_watermark(_footer_of_first(lake, resumed)) if resumed else request.watermark
-    batches = connector.read_increment(request)
+    batches = _prefetched(connector.read_increment(request), depth=prefetch_batches)
     try:
         cutter = _ChunkCutter(batches, plan.column, chunk_rows)
         while cutter.has_more():
@@ -157,9 +162,7 @@ def extract_increment(
             if on_chunk_durable is not None:
                 on_chunk_durable(chunk, watermark)
     finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
+        batches.close()
 
     watermark_to = snapshot_time if full else watermark
     committed = bool(chunks) or full
@@ -362,3 +365,70 @@ def _first_different(values: pa.Array, start: int, value: pa.Scalar) -> int:
         differs = pc.is_valid(tail)
     found = pc.index(differs, True).as_py()
     return len(values) if found < 0 else start + found
+
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _prefetched(batches: Iterator[pa.RecordBatch], *, depth: int) -> Iterator[pa.RecordBatch]:
+    """Iterate `batches` in a worker thread, at most `depth` ahead; closing the result closes `batches` there."""
+    if depth <= 0:
+        return _closing(batches)
+    return _prefetch_generator(batches, depth)
+
+
+def _closing(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from batches
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
+def _prefetch_generator(batches: Iterator[pa.RecordBatch], depth: int) -> Iterator[pa.RecordBatch]:
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        # The generator is created, advanced and closed in this thread only: generators are not thread-safe.
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    break
+            else:
+                offer(_END)
+        except BaseException as error:  # handed to the consumer, who raises it
+            offer(_Failure(error))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=pump, name="extract-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join()

@@ -20,7 +20,7 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
 from events.filters import EventFilter
 from events.model import CatalogEvent
@@ -46,7 +46,7 @@ class BusSubscription:
         self._ready = asyncio.Event()
         self._closed = False
 
-    def __aiter__(self) -> BusSubscription:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> CatalogEvent:
@@ -57,7 +57,7 @@ class BusSubscription:
             await self._ready.wait()
         return self._buffer.popleft()
 
-    async def __aenter__(self) -> BusSubscription:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -62,7 +62,8 @@ class SourceUpdated(EventPayload):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
     kind: str = Field(min_length=1, description="Connector kind.")
     changed_fields: list[str] = Field(
-        min_length=1, description="Registration fields that changed, e.g. `description`, `config`, `secrets`, `schedule`."
+        min_length=1,
+        description="Registration fields that changed, e.g. `description`, `config`, `secrets`, `schedule`.",
     )
 
 
@@ -213,7 +214,7 @@ class DescriptionChanged(EventPayload):
 
 
 class TagsChanged(EventPayload):
-    """The tags of an entity changed. Subject: that entity's URN. Use `TagsChanged.between` to fill added/removed."""
+    """The tags of a source, schema, table or column changed. Subject: that entity's URN."""
 
     event_type: ClassVar[EventType] = EventType.TAGS_CHANGED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = _ALL_KINDS
@@ -228,6 +229,7 @@ class TagsChanged(EventPayload):
     @classmethod
     def between(cls, entity_kind: EntityKind, before: list[str] | set[str], after: list[str] | set[str],
                 changed_by: str | None = None) -> TagsChanged:
+        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
         old, new = set(before), set(after)
         return cls(entity_kind=entity_kind, before=sorted(old), after=sorted(new), added=sorted(new - old),
                    removed=sorted(old - new), changed_by=changed_by)

@@ -3,7 +3,8 @@
 - One AMQP message per event in CloudEvents *structured* mode: the body is the event's JSON, the content type is
   `application/cloudevents+json`, the message id is the event id, and the CloudEvents attributes are repeated as
   application properties with the AMQP binding's `cloudEvents_` prefix (`cloudEvents_id`, `cloudEvents_type`,
-  ...), so consumers and Stream Analytics can route without parsing the body.
+  ...; all but `datacontenttype`, which the binding maps to the content type), so consumers and Stream Analytics
+  can route without parsing the body.
 - Events are grouped by `partitionkey` (the source URN) and sent in `EventDataBatch`es created with
   `create_batch(partition_key=...)`: Event Hubs hashes the key to one partition, so one source's events stay in
   order. A batch is filled until the SDK's `add()` refuses (the link's maximum message size); then it is sent and
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Self
 
 from azure.eventhub import EventData, EventDataBatch, EventHubProducerClient
 from azure.eventhub.exceptions import AuthenticationError, ClientClosedError, ConnectError, EventHubError
@@ -27,7 +28,6 @@ from events.publisher import PublishFailure, PublishResult
 
 AMQP_PROPERTY_PREFIX = "cloudEvents_"
 """CloudEvents AMQP binding: attribute names in application-properties ('_' preferred over ':' for JMS)."""
-
 
 
 class InvalidEventHubConfig(ValueError):
@@ -56,7 +56,7 @@ def to_event_data(event: CatalogEvent) -> EventData:
     data.properties = {
         p + "specversion": event.specversion, p + "id": event.id, p + "source": event.source,
         p + "type": event.type.value, p + "subject": event.subject, p + "time": rfc3339(event.time),
-        p + "datacontenttype": event.datacontenttype, p + "partitionkey": event.partitionkey,
+        p + "partitionkey": event.partitionkey,
     }
     return data
 
@@ -137,7 +137,7 @@ class EventHubPublisher:
         client = EventHubProducerClient(namespace, eventhub_name, credential, **client_options)
         return cls(client, max_batch_bytes=max_batch_bytes, send_timeout_s=send_timeout_s)
 
-    def __enter__(self) -> EventHubPublisher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -227,9 +227,7 @@ class EventHubPublisher:
             self._client.send_batch(batch, timeout=self._send_timeout_s)
         except (ConnectError, ClientClosedError) as error:
             raise _fatal(error) from None
-        except EventHubError as error:
-            return f"send failed: {_describe(error)}"
-        except Exception as error:  # noqa: BLE001 - any other failure is this batch's, not the caller's
+        except Exception as error:  # noqa: BLE001 - EventDataSendError, OperationTimeoutError...: this batch's failure
             return f"send failed: {_describe(error)}"
         return None
 

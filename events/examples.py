@@ -5,7 +5,7 @@ Useful beyond the docs: a webhook "send a test event" button, or a consumer's co
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from events.data import (
     AnomalyDetected,
@@ -32,7 +32,7 @@ from events.data import (
 from events.model import CatalogEvent
 from events.types import EventType
 
-_T0 = datetime(2026, 11, 5, 9, 30, tzinfo=timezone.utc)
+_T0 = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
 _JOB = "3f0c9a52-8d1e-4a8b-9c4e-2b7f5d6a1e90"
 _SOURCE = "urn:catalog:source:erp"
 _ORDERS = "urn:catalog:dataset:erp:sales:orders"

@@ -12,7 +12,7 @@ payload model (events.data) and normalised to its JSON form, so a constructed ev
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -33,12 +33,12 @@ def _new_id() -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rfc3339(moment: datetime) -> str:
     """A UTC datetime as CloudEvents writes it, e.g. `2026-11-05T09:30:00Z` (same text as the JSON form)."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class CatalogEvent(BaseModel):
@@ -87,10 +87,10 @@ class CatalogEvent(BaseModel):
 
     @classmethod
     def create(cls, payload: EventPayload, *, subject: str, source: str = DEFAULT_SOURCE,
-               time: datetime | None = None, id: str | None = None) -> CatalogEvent:  # noqa: A002 - CloudEvents name
+               time: datetime | None = None, id: str | None = None) -> CatalogEvent:
         """Wraps a typed payload: the event's type comes from the payload's model."""
-        fields: dict[str, Any] = {"type": payload.event_type, "subject": subject, "source": source,
-                                  "data": payload.model_dump(mode="json", by_alias=True)}
+        # The payload object itself goes in: it is already valid, so it is dumped once, not validated twice.
+        fields: dict[str, Any] = {"type": payload.event_type, "subject": subject, "source": source, "data": payload}
         if time is not None:
             fields["time"] = time
         if id is not None:
@@ -122,10 +122,13 @@ class CatalogEvent(BaseModel):
 def _normalised_data(event_type: EventType, data: Any) -> dict[str, Any]:
     if isinstance(data, EventPayload):
         if data.event_type is not event_type:
-            raise ValueError(f"data: a {data.event_type.value} payload cannot be the data of a {event_type.value} event")
+            raise ValueError(
+                f"data: a {data.event_type.value} payload cannot be the data of a {event_type.value} event"
+            )
         return data.model_dump(mode="json", by_alias=True)
     if not isinstance(data, dict):
-        raise ValueError(f"data: expected a JSON object, got {type(data).__name__}")
+        # ValueError, not TypeError: pydantic turns only ValueError into a validation error naming the field.
+        raise ValueError(f"data: expected a JSON object, got {type(data).__name__}")  # noqa: TRY004
     try:
         return PAYLOADS[event_type].model_validate(data).model_dump(mode="json", by_alias=True)
     except ValidationError as error:

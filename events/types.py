@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -39,7 +39,7 @@ def _as_utc(value: datetime) -> datetime:
     # A naive datetime is ambiguous (local time? UTC?); refuse it rather than guess.
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("a timestamp needs a time zone (use datetime.now(timezone.utc))")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 UtcTimestamp = Annotated[

@@ -26,8 +26,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Self
 
 import httpx
 from tenacity import (
@@ -278,7 +279,7 @@ class WebhookPublisher:
             wait_random(0, self._retry.jitter_s)
         )
 
-    def __enter__(self) -> WebhookPublisher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -336,8 +337,9 @@ class WebhookPublisher:
             if blocked is not None:
                 records.append(WebhookDelivery(
                     subscription.id, subscription.url, event.id, event.type.value, delivered=False, attempts=0,
-                    status_code=None, retryable=True, duration_ms=0.0, started_at=datetime.now(timezone.utc),
-                    error=f"not attempted: event {blocked.event_id} to this subscription failed first ({blocked.error})",
+                    status_code=None, retryable=True, duration_ms=0.0, started_at=datetime.now(UTC),
+                    error=f"not attempted: event {blocked.event_id} to this subscription failed first "
+                          f"({blocked.error})",
                 ))
                 continue
             record = self._attempt_delivery(subscription, event, bodies[event.id])
@@ -355,7 +357,7 @@ class WebhookPublisher:
 
     def _attempt_delivery(self, subscription: WebhookSubscription, event: CatalogEvent,
                           body: bytes) -> WebhookDelivery:
-        started_at = datetime.now(timezone.utc)
+        started_at = datetime.now(UTC)
         started = time.perf_counter()
         attempts = 0
 

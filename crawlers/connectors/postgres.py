@@ -645,7 +645,10 @@ def _increment_column(
         ).format(c=ident)
         return _IncrementColumn(name, clamped, arrow_type, arrow_type)
     if typname == "time":
-        clamped = sql.SQL("least({}, time '23:59:59.999999')").format(ident)
+        # Not least(): it skips NULLs and would turn a NULL into 23:59:59.999999.
+        clamped = sql.SQL("case when {c} > time '23:59:59.999999' then time '23:59:59.999999' else {c} end").format(
+            c=ident
+        )
         return _IncrementColumn(name, clamped, pa.time64("us"), pa.time64("us"))
     if typname == "bytea":
         return _IncrementColumn(

@@ -273,8 +273,8 @@ def _properties(
     if plan.format in (FileFormat.CSV, FileFormat.TSV):
         properties["csv_delimiter"] = csv_dialect(plan.format, options.csv_delimiter).delimiter
     if plan.format is FileFormat.JSON:
-        sampled_ok = [f for f in sampled if f in readable]
-        layouts = {"array" if f.path in json_arrays else "lines" for f in sampled_ok}
+        readable_paths = {f.path for f in readable}
+        layouts = {"array" if f.path in json_arrays else "lines" for f in sampled if f.path in readable_paths}
         properties["json_layout"] = layouts.pop() if len(layouts) == 1 else ("mixed" if layouts else None)
     if plan.format is FileFormat.PARQUET:
         properties["row_estimate_exact"] = exact_rows

@@ -3,7 +3,7 @@
 Schemas come from pyarrow's own readers so that discovery and reading agree on types:
 
 - CSV/TSV: pyarrow infers types from the first block of its streaming reader; the block is sized from the first
-  64 KiB so that it holds about `sample_rows` rows (at most 16 MiB), and nothing past it is read.
+  64 KiB so that it holds about `sample_rows` rows (at most 16 MiB), and at most two blocks are read.
 - JSON lines: the same, with pyarrow's streaming JSON reader.
 - JSON arrays (`[{...}, ...]`, which pyarrow cannot read): the first `sample_rows` objects are parsed incrementally
   and handed to pyarrow's JSON reader as lines, so both JSON layouts infer the same types.
@@ -135,17 +135,20 @@ def read_file_schema(
             with open_file(PARQUET_BLOCK) as f:
                 metadata = pq.ParquetFile(f).metadata
                 return FileSchema(metadata.schema.to_arrow_schema().remove_metadata(), rows=metadata.num_rows)
-        with open_file(MIN_SAMPLE_BYTES) as f:
+        with open_file(PEEK_BYTES) as f:
             head = f.read(PEEK_BYTES)
-            f.seek(0)
             budget = _sample_budget(head, sample_rows)
-            if fmt in (FileFormat.CSV, FileFormat.TSV):
-                return FileSchema(_csv_schema(f, budget, csv_dialect(fmt, csv_delimiter)))
             if fmt is FileFormat.JSON and _json_is_array(head):
+                f.seek(0)
                 return FileSchema(_json_array_schema(f, budget, sample_rows), json_array=True)
             if fmt is FileFormat.JSON:
                 _json_is_object_stream(head)
-            return FileSchema(_json_lines_schema(f, budget))
+            # pyarrow's streaming readers read ~32 blocks ahead whatever `use_threads` says, so they get a bounded
+            # prefix: the first block (the sample) and one more, in which the first block's last row ends.
+            prefix = pa.BufferReader(head + f.read(2 * budget - len(head)))
+            if fmt in (FileFormat.CSV, FileFormat.TSV):
+                return FileSchema(_csv_schema(prefix, budget, csv_dialect(fmt, csv_delimiter)))
+            return FileSchema(_json_lines_schema(prefix, budget))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
         raise FileReadError(_clean_arrow_message(str(error), fmt)) from None
     except UnicodeDecodeError as error:
@@ -159,13 +162,14 @@ def _sample_budget(head: bytes, sample_rows: int) -> int:
     return max(MIN_SAMPLE_BYTES, min(MAX_SAMPLE_BYTES, estimate))
 
 
-def _csv_schema(f: IO[bytes], budget: int, dialect: CsvDialect) -> pa.Schema:
+def _csv_schema(f: pa.NativeFile, budget: int, dialect: CsvDialect) -> pa.Schema:
     reader = pa_csv.open_csv(
         f,
         read_options=pa_csv.ReadOptions(block_size=budget, use_threads=False),
         parse_options=dialect.parse_options(),
     )
-    # Types are inferred from the first block; reading its batch also validates the rows it holds.
+    # Types are inferred from the first block; reading its batch also validates the rows it holds. The block after
+    # it is never parsed, so the prefix ending mid-row there is harmless.
     try:
         reader.read_next_batch()
     except StopIteration:
@@ -173,7 +177,7 @@ def _csv_schema(f: IO[bytes], budget: int, dialect: CsvDialect) -> pa.Schema:
     return reader.schema
 
 
-def _json_lines_schema(f: IO[bytes], budget: int) -> pa.Schema:
+def _json_lines_schema(f: pa.NativeFile, budget: int) -> pa.Schema:
     reader = pa_json.open_json(
         f, read_options=pa_json.ReadOptions(block_size=budget, use_threads=False), parse_options=json_parse_options()
     )

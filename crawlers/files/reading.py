@@ -6,8 +6,9 @@ typed them), so batches from different files line up. CSV, TSV, JSON lines and P
 pyarrow cannot read, are parsed incrementally and joined to the scan as an in-memory dataset.
 
 Ordering: a FULL read streams the files in their listing order, unsorted. A TIMESTAMP/KEY read sorts all rows
-after the watermark by the plan's column (nulls last), so a reader may stop after any batch and resume from the
-largest value it has seen; the sort holds the whole increment in memory (it is the new rows only).
+after the watermark by the plan's column, so a reader may stop after any batch and resume from the largest value
+it has seen; rows whose column is NULL come first and only while there is no watermark (as `IncrementRequest`
+asks). The sort holds the whole increment in memory (it is the new rows only).
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ def _stream(
                 yield from dataset.to_batches(batch_size=request.batch_rows)
                 return
             selected = dataset.filter(expression) if expression is not None else dataset
-            yield from selected.sort_by(request.plan.column).to_batches(batch_size=request.batch_rows)
+            # NULLs first: they are only read when there is no watermark yet (`col > x` drops them), as in SQL.
+            ordered = selected.sort_by([(request.plan.column, "ascending", "at_start")])
+            yield from ordered.to_batches(batch_size=request.batch_rows)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
             # Typically a value beyond discovery's sample that does not fit the inferred type.
             raise ConnectorError(f"cannot read {name}: {' '.join(str(error).split())[:500]}") from None

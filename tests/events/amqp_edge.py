@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,14 +35,16 @@ from azure.eventhub._pyamqp._encode import encode_payload
 from azure.eventhub._pyamqp.client import AMQPClient, SendClient
 
 PARTITION_KEY_ANNOTATION = b"x-opt-partition-key"
+UNRESOLVED = "Failed to initiate the connection: [Errno -2] Name or service not known"
 
-# What a fake service may raise, spelled as the real pyamqp stack would raise it.
+
+# What the fake service raises, spelled as the real pyamqp stack raises it.
 def unauthorized(description: str = "InvalidSignature: The token has an invalid signature.") -> Exception:
     return amqp_errors.AuthenticationException(amqp_errors.ErrorCondition.UnauthorizedAccess,
                                                description=description)
 
 
-def unreachable(description: str = "Failed to initiate the connection: [Errno -2] Name or service not known") -> Exception:
+def unreachable(description: str = UNRESOLVED) -> Exception:
     return amqp_errors.AMQPConnectionError(amqp_errors.ErrorCondition.SocketError, description=description)
 
 
@@ -112,7 +114,7 @@ class EventHubEdge:
                 edge.sent.append(SentBatch(str(client.target), key, size, events))
 
         def mgmt_request(client: AMQPClient, message: Any, **kwargs: Any) -> tuple[int, bytes, Any]:
-            value = {b"name": b"hub", b"created_at": int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000),
+            value = {b"name": b"hub", b"created_at": int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000),
                      b"partition_ids": [p.encode() for p in edge.partition_ids]}
             return 200, b"OK", SimpleNamespace(value=value)
 

@@ -13,9 +13,11 @@ from events import CatalogEvent, EventType, JsonLinesPublisher, read_events
 from events.examples import example_events
 from events.schemas import validate
 
+EXAMPLES = example_events()
+
 
 def fresh(event_type: EventType) -> CatalogEvent:
-    example = example_events()[event_type]
+    example = EXAMPLES[event_type]
     return CatalogEvent.create(example.payload(), subject=example.subject)
 
 
@@ -44,10 +46,11 @@ def _append_from_process(path: str, worker: int) -> None:
 
 def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     path = tmp_path / "shared.jsonl"
-    threads = [threading.Thread(target=_append_from_process, args=(str(path), n)) for n in range(4)]
-    context = multiprocessing.get_context("spawn")
+    # Processes first: forking while this process's writer threads run could copy a held lock.
+    context = multiprocessing.get_context("fork")
     processes = [context.Process(target=_append_from_process, args=(str(path), 10 + n)) for n in range(2)]
-    for worker in [*threads, *processes]:
+    threads = [threading.Thread(target=_append_from_process, args=(str(path), n)) for n in range(4)]
+    for worker in [*processes, *threads]:
         worker.start()
     for worker in [*threads, *processes]:
         worker.join()
