@@ -192,6 +192,27 @@ def crawl(
 
 
 @app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    table: Annotated[list[str], typer.Option("--table", help="Only this table URN (repeatable).")] = [],  # noqa: B006
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job with a progress bar.")] = True,
+) -> None:
+    """Extract the source's new rows into the lake as Parquet (incrementally, per table)."""
+    from catalog_api.services.extraction import request_extract
+
+    ctx = _context()
+    try:
+        job = request_extract(ctx, source, table or None)
+        console.print(f"extract job {job.id}")
+        if wait:
+            _follow(ctx, job.id)
+    except CatalogError as exc:
+        raise _fail(exc) from None
+    finally:
+        ctx.close()
+
+
+@app.command()
 def worker(
     processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         default=None,
         description="Key for the local encrypted secret store; default a random key kept in `<home>/secret.key`.",
     )
+    lake_url: str | None = Field(
+        default=None, description="fsspec URL of the lake for extracted data; default the folder `<home>/lake`."
+    )
+    lake_storage_options: dict[str, str] = Field(
+        default_factory=dict, description="fsspec storage options of the lake (e.g. account_name for abfs://)."
+    )
     auto_migrate: bool = Field(default=True, description="Run `db upgrade` when the service starts.")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -41,10 +47,10 @@ class Settings(BaseSettings):
     job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
     job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")
     job_time_limits_s: dict[str, float] = Field(
-        default_factory=lambda: {"crawl": 3600.0}, description="Time limit per job kind, in seconds."
+        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0}, description="Time limit per job kind, in seconds."
     )
     job_concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"crawl": 4}, description="How many jobs of a kind may run at once, service-wide."
+        default_factory=lambda: {"crawl": 4, "extract": 2}, description="How many jobs of a kind may run at once, service-wide."
     )
     job_heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a running job says it lives.")
     job_stale_after_s: float = Field(
@@ -66,6 +72,10 @@ class Settings(BaseSettings):
 
     def concurrency(self, kind: str) -> int | None:
         return self.job_concurrency.get(kind)
+
+    @property
+    def effective_lake_url(self) -> str:
+        return self.lake_url or str((self.home / "lake").resolve())
 
     @property
     def effective_database_url(self) -> str:

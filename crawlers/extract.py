@@ -47,14 +47,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from crawlers.connector import Connector
-from crawlers.increment import IncrementRequest, IncrementStrategy, decode_watermark, encode_watermark
+from crawlers.increment import (
+    IncrementRequest,
+    IncrementStrategy,
+    decode_watermark,
+    encode_watermark,
+)
 from crawlers.lake import ChunkInfo, Lake, RunManifest, check_run_id
 
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -109,7 +114,7 @@ def extract_increment(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_chunk_durable: ChunkCallback | None = None,
     prefetch_batches: int = 4,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ExtractionResult:
     """Extract the table's rows after `request.watermark` into `lake` under `source_name`; see the module doc.
 
@@ -223,7 +228,7 @@ def recover_runs(lake: Lake, source_name: str, request: IncrementRequest, *, kee
         for path in lake.chunk_files(*where, run_id):
             try:
                 described.append((path, lake.chunk_metadata(path)))
-            except Exception:  # an unreadable chunk cannot have been acknowledged
+            except Exception:  # noqa: BLE001 - an unreadable chunk cannot have been acknowledged
                 described.append((path, {}))
         cut = _acknowledged_prefix(described, plan.strategy, plan.column, request.watermark)
         kept = described[:cut]
@@ -240,7 +245,7 @@ def recover_runs(lake: Lake, source_name: str, request: IncrementRequest, *, kee
                     column=plan.column,
                     watermark_from=decode_watermark(first.get("watermark_from")),
                     watermark_to=request.watermark,
-                    committed_at=datetime.now(timezone.utc),
+                    committed_at=datetime.now(UTC),
                     recovered=True,
                 ),
             )
@@ -412,7 +417,7 @@ def _prefetch_generator(batches: Iterator[pa.RecordBatch], depth: int) -> Iterat
                     break
             else:
                 offer(_END)
-        except BaseException as error:  # handed to the consumer, who raises it
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer, who raises it
             offer(_Failure(error))
         finally:
             close = getattr(batches, "close", None)

@@ -99,7 +99,7 @@ def decode_watermark(data: Any) -> Any:
         return data
     kind, text = data.get("type"), data.get("value")
     if not isinstance(text, str):
-        raise ValueError(f"watermark value must be a string, got {text!r}")
+        raise TypeError(f"watermark value must be a string, got {text!r}")
     if kind == "float":
         return float(text)
     if kind == "decimal":

@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import fsspec
@@ -167,7 +167,7 @@ class RunManifest:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], run_dir: str) -> "RunManifest":
+    def from_json(cls, data: Mapping[str, Any], run_dir: str) -> RunManifest:
         chunks = tuple(
             ChunkInfo(
                 path=f"{run_dir}/{c['file']}",
@@ -496,4 +496,4 @@ def _remove_quietly(path: str) -> None:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

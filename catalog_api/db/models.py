@@ -239,6 +239,32 @@ class Job(Base):
     cancel_requested_at: Mapped[datetime | None]
     trigger: Mapped[str] = mapped_column(String(16), default="manual")
     """What asked for the job: `manual` (API/CLI) or `schedule`."""
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Kind-specific arguments, e.g. the tables an extraction is limited to."""
+
+
+class ExtractionState(Timestamped, Base):
+    """Incremental extraction of one table: the plan override, the durable watermark and where the data landed.
+
+    The watermark moves only after the chunk it covers is durable in the lake (see `crawlers.extract`).
+    """
+
+    __tablename__ = "extraction_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), unique=True)
+    strategy_override: Mapped[str | None] = mapped_column(String(16))
+    column_override: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    watermark: Mapped[Any | None] = mapped_column(JSON)
+    plan_strategy: Mapped[str | None] = mapped_column(String(16))
+    plan_column: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    """The plan the watermark belongs to; a different plan starts again from the beginning."""
+    lake_path: Mapped[str | None] = mapped_column(Text)
+    last_run_id: Mapped[str | None] = mapped_column(String(128))
+    last_job_id: Mapped[str | None] = mapped_column(String(36))
+    last_extracted_at: Mapped[datetime | None]
+    rows_extracted: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_extracted: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class LocalSecret(Base):

@@ -208,3 +208,19 @@ class SearchHitOut(BaseModel):
     type: str
     name: str
     description: str | None
+
+
+class ExtractionOut(BaseModel):
+    """How a table is extracted: the plan in force (suggested or overridden) and where its data stands."""
+
+    urn: str
+    strategy: str
+    column: str | None
+    overridden: bool
+    watermark: Any
+    lake_path: str | None
+    last_run_id: str | None
+    last_job_id: str | None
+    last_extracted_at: datetime | None
+    rows_extracted: int
+    bytes_extracted: int

@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_api.services import browse, crawl, curation, jobs, schedules, sources
+from catalog_api.services import browse, crawl, curation, extraction, jobs, schedules, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.rest.models import (
     ChangeOut,
@@ -16,6 +16,7 @@ from catalog_api.rest.models import (
     ColumnOut,
     ConnectionTestOut,
     EntityOut,
+    ExtractionOut,
     JobOut,
     SearchHitOut,
     SourceOut,
@@ -56,6 +57,21 @@ class ScheduleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cron: str | None = Field(default=None, max_length=255, examples=["0 2 * * *"])
     timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
+
+
+class ExtractIn(BaseModel):
+    """Which tables to extract; none means every live table of the source."""
+
+    model_config = ConfigDict(extra="forbid")
+    tables: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class ExtractionPlanIn(BaseModel):
+    """A plan override: `timestamp` or `key` with its column, `full`, or null strategy for the suggestion."""
+
+    model_config = ConfigDict(extra="forbid")
+    strategy: str | None = None
+    column: str | None = None
 
 
 class TagsIn(BaseModel):
@@ -101,6 +117,13 @@ def test_source(source_id: int, ctx: ServiceContext = Depends(context)) -> Conne
 def crawl_source(source_id: int, ctx: ServiceContext = Depends(context)) -> JobOut:
     """Queues a crawl (or returns the one already queued or running) and answers with its job at once."""
     return JobOut.of(crawl.request_crawl(ctx, source_id))
+
+
+@router.post("/sources/{source_id}/extract", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             tags=["sources"])
+def extract_source(source_id: int, body: ExtractIn | None = None, ctx: ServiceContext = Depends(context)) -> JobOut:
+    """Queues an incremental extraction of the source's tables into the lake (or returns the active one)."""
+    return JobOut.of(extraction.request_extract(ctx, source_id, body.tables if body else None))
 
 
 @router.put("/sources/{source_id}/schedule", response_model=SourceOut, tags=["sources"])
@@ -150,6 +173,20 @@ def table_changes(
             items=[ChangeOut.of(e) for e in page.items], total=page.total,
             next_cursor=page.cursors[-1] if page.has_next else None,
         )
+
+
+@router.get("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
+def table_extraction(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> ExtractionOut:
+    """The table's extraction plan (suggested or overridden), watermark, last run and lake path."""
+    return ExtractionOut.model_validate(extraction.get_extraction(ctx, urn), from_attributes=True)
+
+
+@router.put("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
+def set_table_extraction(body: ExtractionPlanIn, urn: str = Depends(path_urn),
+                         ctx: ServiceContext = Depends(context)) -> ExtractionOut:
+    """Overrides the extraction plan; `{"strategy": null}` returns to the suggested one."""
+    view = extraction.set_extraction_plan(ctx, urn, body.strategy, body.column)
+    return ExtractionOut.model_validate(view, from_attributes=True)
 
 
 @router.get("/tables/{urn:path}", response_model=TableOut, tags=["tables"])

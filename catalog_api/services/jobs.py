@@ -96,7 +96,7 @@ class JobControl:
 JobHandler = Callable[["ServiceContext", JobControl], dict[str, Any]]
 _HANDLERS: dict[str, JobHandler] = {}
 # Modules whose import registers job handlers; a worker process imports them before running anything.
-HANDLER_MODULES = ("catalog_api.services.crawl",)
+HANDLER_MODULES = ("catalog_api.services.crawl", "catalog_api.services.extraction")
 
 
 def _handlers() -> dict[str, JobHandler]:
@@ -163,7 +163,7 @@ def active_job(ctx: ServiceContext, kind: str, source_id: int) -> Job | None:
 
 
 def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | None, *,
-            trigger: str = "manual") -> tuple[Job, bool]:
+            trigger: str = "manual", params: dict[str, Any] | None = None) -> tuple[Job, bool]:
     """Inside the caller's transaction: the kind's queued or running job for the source, or a new one.
 
     Returns (job, created). The caller submits a created job once its transaction has committed.
@@ -181,7 +181,7 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
     found = existing()
     if found is not None:
         return found, False
-    job = Job(kind=kind, source_id=source_id, status=JobStatus.QUEUED, trigger=trigger,
+    job = Job(kind=kind, source_id=source_id, status=JobStatus.QUEUED, trigger=trigger, params=params,
               max_attempts=ctx.settings.job_max_attempts)
     try:
         with session.begin_nested():
@@ -195,10 +195,11 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
     return job, True
 
 
-def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigger: str = "manual") -> Job:
+def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigger: str = "manual",
+                params: dict[str, Any] | None = None) -> Job:
     """Creates and submits a job, or returns the kind's queued or running job for the source (one at a time)."""
     with ctx.db.session() as session:
-        job, created = add_job(session, ctx, kind, source_id, trigger=trigger)
+        job, created = add_job(session, ctx, kind, source_id, trigger=trigger, params=params)
     if created:
         ctx.jobs.submit(job.id, kind)
     return job

@@ -21,8 +21,8 @@ from crawlers.lake import (
     check_run_id,
     escape_segment,
     unescape_segment,
+    utc_now,
 )
-from crawlers.lake import utc_now
 
 
 def batch(ids: list[int], names: list[str | None] | None = None) -> pa.RecordBatch:
