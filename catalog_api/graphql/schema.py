@@ -26,6 +26,7 @@ from catalog_api.graphql.types import (
     Connection,
     ConnectionTestNode,
     Entity,
+    ExtractionNode,
     JobNode,
     SearchHitNode,
     SourceNode,
@@ -33,7 +34,7 @@ from catalog_api.graphql.types import (
     entity_node,
     to_connection,
 )
-from catalog_api.services import browse, crawl, curation, jobs, schedules, sources
+from catalog_api.services import browse, crawl, curation, extraction, jobs, schedules, sources
 from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import get_job, wait_for_job
@@ -141,6 +142,24 @@ class Mutation:
             job = await asyncio.to_thread(wait_for_job, ctx, job.id)
         info.context.loaders.clear()
         return JobNode.of(job)
+
+    @strawberry.mutation(description="Queues an incremental extraction of the source's tables (or of `tables`) "
+                                     "into the lake; with `wait: true` answers once the job has finished.")
+    async def extract_source(self, info: Info, source_id: SourceId, tables: list[str] | None = None,
+                             wait: bool = False) -> JobNode:
+        ctx = info.context.ctx
+        job = await asyncio.to_thread(extraction.request_extract, ctx, source_id, tables)
+        if wait:
+            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
+        info.context.loaders.clear()
+        return JobNode.of(job)
+
+    @strawberry.mutation(description="Overrides a table's extraction plan (`timestamp`/`key` with a column, "
+                                     "`full`); a null strategy returns to the suggested plan.")
+    async def set_extraction_plan(self, info: Info, urn: str, strategy: str | None = None,
+                                  column: str | None = None) -> ExtractionNode:
+        view = await asyncio.to_thread(extraction.set_extraction_plan, info.context.ctx, urn, strategy, column)
+        return ExtractionNode.of(view)
 
     @strawberry.mutation(description="Cancels a queued job at once; a running one stops at its next progress "
                                      "report and changes nothing.")

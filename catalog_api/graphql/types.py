@@ -201,6 +201,14 @@ class TableNode(Entity):
     async def source(self, info: Info) -> SourceNode:
         return SourceNode.of(await info.context.loaders.source.load(self.source_id))
 
+    @strawberry.field(description="How the table is extracted into the lake: plan, watermark, last run.")
+    async def extraction(self, info: Info) -> ExtractionNode:
+        import asyncio
+
+        from catalog_api.services.extraction import get_extraction
+
+        return ExtractionNode.of(await asyncio.to_thread(get_extraction, info.context.ctx, self.urn))
+
     @strawberry.field(description="The table's columns in ordinal order.")
     async def columns(
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
@@ -348,3 +356,31 @@ class SearchHitNode:
     @classmethod
     def of(cls, hit: SearchHit) -> SearchHitNode:
         return cls(urn=hit.urn, type=hit.type, name=hit.name, description=hit.description)
+
+
+@strawberry.type(name="Extraction")
+class ExtractionNode:
+    """A table's incremental extraction: the plan in force (suggested or overridden) and where its data stands."""
+
+    urn: str
+    strategy: str
+    column: str | None
+    overridden: bool
+    watermark: JSON | None
+    lake_path: str | None
+    last_run_id: str | None
+    last_job_id: str | None
+    last_extracted_at: datetime | None
+    rows_extracted: BigInt
+    bytes_extracted: BigInt
+
+    @classmethod
+    def of(cls, view) -> ExtractionNode:
+        from crawlers.increment import encode_watermark
+
+        return cls(
+            urn=view.urn, strategy=view.strategy, column=view.column, overridden=view.overridden,
+            watermark=encode_watermark(view.watermark), lake_path=view.lake_path, last_run_id=view.last_run_id,
+            last_job_id=view.last_job_id, last_extracted_at=view.last_extracted_at,
+            rows_extracted=view.rows_extracted, bytes_extracted=view.bytes_extracted,
+        )
