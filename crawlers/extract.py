@@ -120,8 +120,8 @@ def extract_increment(
 
     The connector is read in a background thread, up to `prefetch_batches` batches ahead, so the source keeps
     streaming while Parquet is encoded (both release the GIL for their heavy parts); 0 reads in the caller's
-    thread. `run_id` defaults to `window_run_id(request)`. An exception from the connector, the lake or `on_chunk_durable`
-    stops the run uncommitted; the next call for the table repairs it.
+    thread. `run_id` defaults to `window_run_id(request)`. An exception from the connector, the lake or
+    `on_chunk_durable` stops the run uncommitted; the next call for the table repairs it.
     """
     if not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
@@ -143,16 +143,16 @@ def extract_increment(
 
     snapshot_time = clock() if full else None
     watermark = request.watermark
+    run_from = decode_watermark(_footer_of_first(lake, resumed)) if resumed else request.watermark
     footer = {
         "source": source_name,
         "schema": table.schema,
         "table": table.name,
         "strategy": str(plan.strategy),
         "column": plan.column,
-        "watermark_from": encode_watermark(request.watermark),
+        "watermark_from": encode_watermark(run_from),
     }
     chunks: list[ChunkInfo] = list(resumed)
-    run_from = decode_watermark(_footer_of_first(lake, resumed)) if resumed else request.watermark
     batches = _prefetched(connector.read_increment(request), depth=prefetch_batches)
     try:
         cutter = _ChunkCutter(batches, plan.column, chunk_rows)

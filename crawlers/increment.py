@@ -125,7 +125,8 @@ _TIMESTAMP_NAMES = re.compile(
 )
 # Date-only columns are left out on purpose: with a strict `>` a run at noon would set the watermark to today and
 # never see the rows changed later that day. `time with time zone` is a time of day, not a moment.
-_TIMESTAMP_TYPE = re.compile(r"^(timestamp|datetime|smalldatetime)", re.IGNORECASE)
+# `string(date-time)` is how JSON-Schema-typed sources (NetSuite) spell a timestamp.
+_TIMESTAMP_TYPE = re.compile(r"^(timestamp|datetime|smalldatetime|string\(date-time\))", re.IGNORECASE)
 # An integer type, as PostgreSQL, SQLite, MySQL, SQL Server and Oracle spell it; numeric/decimal/number with a
 # zero scale count too. Word-anchored, so `interval` or `point` never pass for `int`.
 _KEY_TYPE = re.compile(

@@ -309,7 +309,7 @@ class Lake:
         """Every run folder of the table, committed or not, sorted by id."""
         base = self.dataset_path(source, schema, table)
         try:
-            entries = self.fs.ls(base, detail=True)
+            entries = self._ls(base, detail=True)
         except FileNotFoundError:
             return []
         ids = []
@@ -338,10 +338,11 @@ class Lake:
         """The chunk files present in a run folder (committed or not), by chunk number; temporary files excluded."""
         run_dir = self.run_path(source, schema, table, run_id)
         try:
-            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(run_dir, detail=False)]
+            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self._ls(run_dir, detail=False)]
         except FileNotFoundError:
             return []
-        return [f"{run_dir}/{n}" for n in sorted(names) if _CHUNK_FILE.match(n)]
+        numbered = sorted((int(m.group(1)), n) for n in names if (m := _CHUNK_FILE.match(n)))
+        return [f"{run_dir}/{n}" for _, n in numbered]  # by number: part-100000 comes after part-99999
 
     def chunk_metadata(self, path: str) -> dict[str, Any]:
         """The `catalog.chunk` footer of a chunk file (empty when absent)."""
@@ -383,6 +384,12 @@ class Lake:
                 tables.append(pq.read_table(handle))
         return pa.concat_tables(tables, promote_options="default")
 
+    def _ls(self, path: str, *, detail: bool) -> list[Any]:
+        # Object-store file systems (adlfs, s3fs) cache listings; another writer — or this process a moment ago —
+        # may have added a run since, and a stale listing would hide it.
+        self.fs.invalidate_cache(path)
+        return self.fs.ls(path, detail=detail)
+
     # -- removing -------------------------------------------------------------------------------------------------
 
     def remove(self, path: str) -> None:
@@ -396,7 +403,7 @@ class Lake:
         """Left-over temporary files of a run folder (a writer killed mid-chunk leaves one)."""
         run_dir = self.run_path(source, schema, table, run_id)
         try:
-            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(run_dir, detail=False)]
+            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self._ls(run_dir, detail=False)]
         except FileNotFoundError:
             return []
         return [f"{run_dir}/{n}" for n in names if n.startswith(".") and n.endswith(".tmp")]

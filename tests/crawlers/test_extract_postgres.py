@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time as time_module
 from collections import Counter
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -360,8 +361,13 @@ def test_closing_the_reader_early_ends_the_copy_on_the_server(make_pg_database):
     reader = connector.read_increment(IncrementRequest(table, IncrementPlan(IncrementStrategy.FULL), batch_rows=100))
     assert next(reader).num_rows == 100
     reader.close()
-    active = pg_query(config, "select count(*) from pg_stat_activity where datname = current_database() "
-                              "and application_name = 'catalog-crawler'")
+    # The client has closed its socket; the server backend notices and exits on its own, a moment later.
+    for _ in range(100):
+        active = pg_query(config, "select count(*) from pg_stat_activity where datname = current_database() "
+                                  "and application_name = 'catalog-crawler'")
+        if active == [(0,)]:
+            break
+        time_module.sleep(0.05)
     assert active == [(0,)]
 
 

@@ -321,3 +321,45 @@ def test_sqlite_extraction_killed_after_a_chunk_is_written_reruns_without_duplic
     assert [c.chunk_no for c in runs[0].chunks] == [0, 1]
     assert len(lake.run_ids("lite", "main", "events")) == 2
     check_once_and_complete(lake, db)
+
+
+def test_a_caller_chosen_run_id_retried_carries_on_after_its_acknowledged_chunks(tmp_path):
+    db = tmp_path / "shop.db"
+    make_events(db, 1, 200)
+    connector = connector_for(db)
+    events = events_table(connector)
+    lake = Lake(str(tmp_path / "lake"))
+    plan = IncrementPlan(KEY, "id")
+    saved: list = []
+
+    def fail_on_third(chunk, watermark):
+        if chunk.chunk_no == 2:
+            raise RuntimeError("catalog unavailable")
+        saved.append(watermark)
+
+    with pytest.raises(RuntimeError):
+        extract_increment(connector, IncrementRequest(events, plan), lake, "lite", run_id="job-17", chunk_rows=50,
+                          on_chunk_durable=fail_on_third)
+    assert saved == [50, 100]
+    retry = extract_increment(connector, IncrementRequest(events, plan, saved[-1]), lake, "lite", run_id="job-17",
+                              chunk_rows=50)
+    assert (retry.rows, [c.chunk_no for c in retry.chunks], retry.recovered_runs) == (100, [2, 3], ())
+    manifest = lake.manifest("lite", "main", "events", "job-17")
+    assert [c.chunk_no for c in manifest.chunks] == [0, 1, 2, 3]
+    assert (manifest.watermark_from, manifest.watermark_to, manifest.rows) == (None, 200, 200)
+    assert sorted(lake.read_dataset("lite", "main", "events").column("id").to_pylist()) == list(range(1, 201))
+
+
+def test_json_schema_timestamps_are_modification_columns():
+    # NetSuite's record metadata types a timestamp as `string(date-time)`; its audit column is lastModifiedDate.
+    from crawlers.increment import IncrementStrategy, suggest_plan
+    from crawlers.snapshot import ColumnSnapshot, TableSnapshot, UniqueConstraint
+
+    table = TableSnapshot(
+        "record", "customer",
+        columns=(ColumnSnapshot("id", 1, "integer"), ColumnSnapshot("lastModifiedDate", 2, "string(date-time)"),
+                 ColumnSnapshot("dateCreated", 3, "string(date)")),
+        primary_key=UniqueConstraint("pk", ("id",)),
+    )
+    plan = suggest_plan(table)
+    assert (plan.strategy, plan.column) == (IncrementStrategy.TIMESTAMP, "lastModifiedDate")
