@@ -14,8 +14,10 @@ from catalog_api import __version__
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.rest.events import router as events_router
 from catalog_api.rest.routes import router as rest_router
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.relay import Relay
 from catalog_api.services.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from crawlers.errors import ConnectorError
@@ -35,9 +37,22 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         scheduler = Scheduler(ctx).start() if run_scheduler else None
+        fanout = None
+        if ctx.settings.events_fanout != "none":
+            from catalog_api.services.fanout import FanoutListener
+
+            fanout = FanoutListener(ctx).start()
+        # The relay runs here, in the process whose bus feeds this app's subscriptions and SSE streams.
+        relay = Relay(ctx).start() if ctx.settings.events_relay_enabled else None
+        app.state.relay = relay
         try:
             yield
         finally:
+            ctx.bus.close()  # ends open SSE streams and subscriptions so the server can stop
+            if relay is not None:
+                relay.close()
+            if fanout is not None:
+                fanout.stop()
             if scheduler is not None:
                 scheduler.stop()
             if owns_context:
@@ -63,6 +78,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         return JSONResponse({"error": body}, status_code=status)
 
     app.include_router(rest_router)
+    app.include_router(events_router)
     app.include_router(graphql_router(ctx), prefix="/graphql")
 
     @app.get("/", include_in_schema=False)

@@ -258,6 +258,33 @@ def scheduler(
     ctx.close()
 
 
+@app.command()
+def relay() -> None:
+    """Publish the event outbox without serving the API (JSON Lines, webhooks, Event Hubs).
+
+    `catalog serve` runs a relay itself; run this one when the servers set CATALOG_EVENTS_RELAY_ENABLED=false.
+    One relay leads per catalog; the others wait and take over. Live GraphQL/SSE feeds are served only by the
+    process whose relay leads.
+    """
+    import signal
+    import threading
+
+    from catalog_api.services.relay import Relay
+
+    ctx = _context()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        running = Relay(ctx).start()
+    except CatalogError as error:
+        raise _fail(error) from None
+    console.print("relay running; Ctrl-C stops it")
+    stop.wait()
+    running.close()
+    ctx.close()
+
+
 @jobs_app.command("list")
 def jobs_list(
     source: Annotated[str | None, typer.Option(help="Only this source (name or id).")] = None,

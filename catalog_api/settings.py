@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,50 @@ class Settings(BaseSettings):
         default=30_000, ge=100, description="Default statement timeout for discovery queries sent to a source."
     )
 
+    # -- change events (docs/events.md) --
+    events_relay_enabled: bool = Field(
+        default=True, description="Run the outbox relay inside `catalog serve` (one active relay per catalog)."
+    )
+    events_relay_interval_s: float = Field(
+        default=0.5, gt=0, description="How often the relay looks for pending events when nothing woke it."
+    )
+    events_relay_batch_size: int = Field(default=500, ge=1, le=10_000, description="Events per relay round.")
+    events_max_attempts: int = Field(
+        default=10, ge=1, le=100, description="Relay attempts before an event is parked as `dead`."
+    )
+    events_retry_min_backoff_s: float = Field(default=1.0, ge=0, description="First relay retry delay (doubles).")
+    events_retry_max_backoff_s: float = Field(default=600.0, ge=0, description="Longest relay retry delay.")
+    events_jsonl_enabled: bool = Field(default=True, description="Append every event to a JSON Lines file.")
+    events_jsonl_path: Path | None = Field(
+        default=None, description="The JSON Lines file of events; default `<home>/events.jsonl`."
+    )
+    events_fanout: Literal["none", "postgres", "redis"] = Field(
+        default="none",
+        description="Feed every instance's live feed (GraphQL subscriptions, SSE) through PostgreSQL LISTEN/NOTIFY "
+                    "or Redis pub/sub; `none`: only the instance whose relay leads.",
+    )
+    events_fanout_redis_url: str | None = Field(default=None, description="Redis URL for `events_fanout=redis`.")
+    eventhub_connection_string: str | None = Field(
+        default=None, description="Azure Event Hubs connection string (Send rights); enables the Event Hub publisher."
+    )
+    eventhub_namespace: str | None = Field(
+        default=None,
+        description="`<ns>.servicebus.windows.net`: publish to Event Hubs with DefaultAzureCredential instead.",
+    )
+    eventhub_name: str | None = Field(
+        default=None, description="Event hub name (with the namespace, or when the connection string has no EntityPath)."
+    )
+    webhook_attempts: int = Field(
+        default=3, ge=1, le=20, description="HTTP attempts per webhook delivery within one relay round."
+    )
+    webhook_initial_wait_s: float = Field(default=0.5, ge=0, description="First wait between webhook attempts.")
+    webhook_max_wait_s: float = Field(default=10.0, ge=0, description="Longest wait between webhook attempts.")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one webhook request.")
+    webhook_block_private_networks: bool = Field(
+        default=False,
+        description="Refuse webhook URLs whose host is (or resolves to) a loopback or private address.",
+    )
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 
@@ -76,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def effective_lake_url(self) -> str:
         return self.lake_url or str((self.home / "lake").resolve())
+
+    @property
+    def effective_events_jsonl_path(self) -> Path:
+        return self.events_jsonl_path or (self.home / "events.jsonl")
 
     @property
     def effective_database_url(self) -> str:

@@ -275,3 +275,69 @@ class LocalSecret(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- change events ----------------------------------------------------------------------------------------------
+
+# SQLite makes only an INTEGER PRIMARY KEY an auto-incrementing rowid; PostgreSQL gets a bigint identity.
+_OutboxId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class OutboxEvent(Base):
+    """One change event written in the same transaction as its change; the relay publishes it at least once.
+
+    `id` is the global order; `source_urn` (the event's partition key) is the unit of ordering: an event that
+    waits for a retry holds back the later events of its source. `status` is `pending`, `sent` or `dead`.
+    """
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index(None, "status", "id"), Index(None, "source_urn", "status"))
+
+    id: Mapped[int] = mapped_column(_OutboxId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    source_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    type: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(URN_LENGTH))
+    event: Mapped[str] = mapped_column(Text)
+    """The full CloudEvents JSON, exactly as published."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_to: Mapped[list[Any]] = mapped_column(default=list)
+    """Publishers that already confirmed the event: a retry skips them."""
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class WebhookSubscriptionRow(Timestamped, Base):
+    """Where to POST which events. The signing secret lives in the encrypted local store (`secret_ref`)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    url: Mapped[str] = mapped_column(Text)
+    secret_ref: Mapped[str] = mapped_column(String(300))
+    event_types: Mapped[list[Any]] = mapped_column(default=list)
+    urn_prefix: Mapped[str] = mapped_column(String(URN_LENGTH), default="")
+    description: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebhookDeliveryRow(Base):
+    """One delivery of one event to one subscription: the subscription's delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index(None, "subscription_id", "id"),)
+
+    id: Mapped[int] = mapped_column(_OutboxId, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column()

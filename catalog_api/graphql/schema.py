@@ -8,6 +8,7 @@ Resolvers only translate: arguments into service calls, rows into GraphQL object
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
@@ -18,6 +19,15 @@ from strawberry.schema.config import StrawberryConfig
 from catalog_api.errors import InvalidInput
 from catalog_api.graphql.context import GraphQLContext, Info
 from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
+from catalog_api.graphql.events import (
+    CatalogEventNode,
+    OutboxEventNode,
+    WebhookDeliveryNode,
+    WebhookInput,
+    WebhookSecretPayload,
+    WebhookSubscriptionNode,
+    WebhookUpdateInput,
+)
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.types import (
@@ -34,10 +44,11 @@ from catalog_api.graphql.types import (
     entity_node,
     to_connection,
 )
-from catalog_api.services import browse, crawl, curation, extraction, jobs, schedules, sources
+from catalog_api.services import browse, crawl, curation, extraction, jobs, outbox, schedules, sources, webhooks
 from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import get_job, wait_for_job
+from events import InvalidFilter
 
 # Types reference each other in cycles (table → schema → tables …); bounding the depth bounds a request's cost.
 # Walking sources → schemas → tables → columns → tags needs 13 levels; introspection is not counted.
@@ -101,6 +112,31 @@ class Query:
         found = await asyncio.to_thread(jobs.list_jobs, info.context.ctx, source_id=source_id, status=status,
                                         limit=limit)
         return [JobNode.of(j) for j in found]
+
+    @strawberry.field(description="Outbox events, oldest first; `status: \"dead\"` lists the dead letters.")
+    async def outbox_events(self, info: Info, status: str | None = None, source_urn: str | None = None,
+                            after_id: int | None = None, limit: int = 100) -> list[OutboxEventNode]:
+        rows = await in_session(info.context.ctx, lambda session: outbox.list_outbox(
+            session, status=status, source_urn=source_urn, after_id=after_id, limit=limit))
+        return [OutboxEventNode.of(r) for r in rows]
+
+    @strawberry.field(description="Webhook subscriptions (secrets are never shown).")
+    async def webhooks(self, info: Info) -> list[WebhookSubscriptionNode]:
+        rows = await asyncio.to_thread(webhooks.list_subscriptions, info.context.ctx)
+        return [WebhookSubscriptionNode.of(r) for r in rows]
+
+    @strawberry.field(description="One webhook subscription by id.")
+    async def webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]
+                      ) -> WebhookSubscriptionNode:
+        return WebhookSubscriptionNode.of(await asyncio.to_thread(webhooks.get_subscription, info.context.ctx,
+                                                                  webhook_id))
+
+    @strawberry.field(description="A webhook subscription's delivery log, newest first.")
+    async def webhook_deliveries(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
+                                 limit: int = 100, failed_only: bool = False) -> list[WebhookDeliveryNode]:
+        rows = await asyncio.to_thread(webhooks.list_deliveries, info.context.ctx, webhook_id, limit=limit,
+                                       failed_only=failed_only)
+        return [WebhookDeliveryNode.of(r) for r in rows]
 
 
 @strawberry.type
@@ -192,10 +228,62 @@ class Mutation:
         info.context.loaders.clear()
         return entity_node(await in_session(ctx, lambda session: browse.entity_by_urn(session, urn)))
 
+    @strawberry.mutation(description="Puts dead outbox events (by outbox id, or all when `ids` is null) back to "
+                                     "pending; the relay publishes them again with their original event ids.")
+    async def replay_events(self, info: Info, ids: list[int] | None = None) -> list[OutboxEventNode]:
+        rows = await in_session(info.context.ctx, lambda session: outbox.replay(session, ids))
+        return [OutboxEventNode.of(r) for r in rows]
+
+    @strawberry.mutation(description="Subscribes a URL to events; answers with the signing secret, once.")
+    async def create_webhook(self, info: Info, data: Annotated[WebhookInput, strawberry.argument(name="input")]
+                             ) -> WebhookSecretPayload:
+        created = await asyncio.to_thread(
+            webhooks.create_subscription, info.context.ctx, data.url, event_types=data.event_types,
+            urn_prefix=data.urn_prefix, description=data.description, secret=data.secret, active=data.active)
+        return WebhookSecretPayload.of(created)
+
+    @strawberry.mutation(description="Changes a webhook subscription; omitted fields keep their value.")
+    async def update_webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
+                             data: Annotated[WebhookUpdateInput, strawberry.argument(name="input")]
+                             ) -> WebhookSubscriptionNode:
+        fields = {k: v for k, v in vars(data).items() if v is not None}
+        row = await asyncio.to_thread(webhooks.update_subscription, info.context.ctx, webhook_id, **fields)
+        return WebhookSubscriptionNode.of(row)
+
+    @strawberry.mutation(description="Replaces a webhook's signing secret (generated when omitted); answers with "
+                                     "the new secret, once.")
+    async def rotate_webhook_secret(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
+                                    secret: str | None = None) -> WebhookSecretPayload:
+        rotated = await asyncio.to_thread(webhooks.rotate_secret, info.context.ctx, webhook_id, secret)
+        return WebhookSecretPayload.of(rotated)
+
+    @strawberry.mutation(description="Removes a webhook subscription with its secret and delivery log.")
+    async def delete_webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]) -> bool:
+        await asyncio.to_thread(webhooks.delete_subscription, info.context.ctx, webhook_id)
+        return True
+
+
+@strawberry.type
+class Subscription:
+    """Live change events, as the relay publishes them (a live feed: nothing is kept while disconnected)."""
+
+    @strawberry.subscription(description="Change events as they are published, optionally only of the given "
+                                         "`types` and about subjects under `urnPrefix`.")
+    async def catalog_events(self, info: Info, types: list[str] | None = None,
+                             urn_prefix: str | None = None) -> AsyncGenerator[CatalogEventNode, None]:
+        try:
+            feed = info.context.ctx.bus.subscribe(event_types=types, urn_prefix=urn_prefix)
+        except InvalidFilter as error:
+            raise InvalidInput("types" if error.field == "event_types" else "urnPrefix", error.reason) from None
+        async with feed:
+            async for event in feed:
+                yield CatalogEventNode.of(event)
+
 
 schema = CatalogSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[CatalogErrors, lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)],
     config=StrawberryConfig(scalar_map=SCALARS),
 )

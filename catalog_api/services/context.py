@@ -1,4 +1,4 @@
-"""What every service call needs: settings, the catalog database, the secret store and the job runner."""
+"""What every service call needs: settings, the catalog database, the secret store, the job runner and the event bus."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from catalog_api.db.session import Database
 from catalog_api.security.secrets import SecretStore, load_or_create_secret_key
 from catalog_api.services.jobs import InProcessJobRunner, JobRunner
 from catalog_api.settings import Settings
+from events import InProcessBus
 
 
 @dataclass
@@ -19,6 +20,8 @@ class ServiceContext:
     db: Database
     secrets: SecretStore
     jobs: JobRunner = field(default=None)  # type: ignore[assignment]
+    bus: InProcessBus = field(default_factory=InProcessBus)
+    """This process's live feed of published events (GraphQL subscriptions, SSE); the relay feeds it."""
 
     @classmethod
     def create(
@@ -39,5 +42,6 @@ class ServiceContext:
         return context
 
     def close(self) -> None:
+        self.bus.close()
         self.jobs.shutdown()
         self.db.dispose()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
+from catalog_api.services.outbox import record_events
 from catalog_api.services.sources import build_connector, get_source
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers import diff
@@ -31,6 +32,8 @@ from crawlers.snapshot import (
     TableSnapshot,
     UniqueConstraint,
 )
+from events import CatalogEvent
+from events import data as payloads
 
 CRAWL = "crawl"
 _CHUNK = 500
@@ -207,6 +210,7 @@ def apply_snapshot(
     table_ids = {(schema_names.get(r.schema_id) or "", r.name): r.id for r in tables.values()}
     table_ids.update(created_ids)
     _log_changes(session, source, changeset.changes, table_ids, job_id, now)
+    record_events(session, change_events(source, changeset.changes, current, job_id, now))
     source.last_crawled_at = now
     return CrawlResult(
         tables_created=len(changeset.tables_created),
@@ -347,3 +351,54 @@ def _log_changes(
     ]
     for chunk in _chunks(rows, 5000):
         session.execute(insert(ChangeLogEntry).execution_options(render_nulls=True), list(chunk))
+
+
+# -- change events ----------------------------------------------------------------------------------------------
+
+_VIEW_KINDS = {TableKind.VIEW.value, TableKind.MATERIALIZED_VIEW.value}
+
+
+def _change_payload(change: Change, current: dict[tuple[str, str], TableSnapshot], source_name: str, dataset: str,
+                    job_id: str | None) -> payloads.EventPayload | None:
+    kind = ChangeType(change.type)
+    if kind is ChangeType.TABLE_CREATED:
+        after = change.after or {}
+        names = {"source": source_name, "schema": change.schema, "name": change.table}
+        if after.get("kind") in _VIEW_KINDS:
+            snap = current.get((change.schema, change.table or ""))
+            return payloads.ViewCreated(**names, kind=after["kind"], column_count=len(after.get("columns", [])),
+                                        definition=snap.view_definition if snap else None, job_id=job_id)
+        return payloads.TableCreated(**names, kind=after.get("kind", "table"),
+                                     column_count=len(after.get("columns", [])), job_id=job_id)
+    if kind is ChangeType.TABLE_DELETED:
+        before = change.before or {}
+        names = {"source": source_name, "schema": change.schema, "name": change.table}
+        if before.get("kind") in _VIEW_KINDS:
+            return payloads.ViewDeleted(**names, kind=before["kind"], job_id=job_id)
+        return payloads.TableDeleted(**names, kind=before.get("kind", "table"), job_id=job_id)
+    column = {"dataset": dataset, "name": change.column, "job_id": job_id}
+    if kind is ChangeType.COLUMN_ADDED:
+        after = change.after
+        return payloads.ColumnAdded(**column, ordinal=after["ordinal"], data_type=after["data_type"],
+                                    nullable=after["nullable"], default=after["default"], comment=after["comment"])
+    if kind is ChangeType.COLUMN_REMOVED:
+        return payloads.ColumnRemoved(**column, data_type=change.before["data_type"])
+    if kind is ChangeType.COLUMN_TYPE_CHANGED:
+        return payloads.ColumnTypeChanged(**column, before=change.before, after=change.after)
+    if kind is ChangeType.COLUMN_NULLABILITY_CHANGED:
+        return payloads.ColumnNullabilityChanged(**column, before=change.before, after=change.after)
+    return None  # schema, constraint, index, default and comment changes have no event type (the change log has them)
+
+
+def change_events(source: DataSource, changes: Sequence[Change], current: dict[tuple[str, str], TableSnapshot],
+                  job_id: str | None, now: datetime) -> list[CatalogEvent]:
+    """The events of a crawl's changes, in change-log order: tables/views created or deleted, column changes."""
+    events = []
+    for change in changes:
+        if change.table is None:
+            continue
+        dataset = dataset_urn(source.name, change.schema, change.table)
+        payload = _change_payload(change, current, source.name, dataset, job_id)
+        if payload is not None:
+            events.append(CatalogEvent.create(payload, subject=_entity_urn(source, change), time=now))
+    return events

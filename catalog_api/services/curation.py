@@ -10,6 +10,8 @@ from catalog_api.db.models import Tag
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import Entity, entity_by_urn
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.outbox import record_event
+from events.data import DescriptionChanged, TagsChanged
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)*$")
 MAX_TAG_LENGTH = 128
@@ -38,7 +40,11 @@ def set_description(ctx: ServiceContext, urn: str, description: str | None) -> E
         raise InvalidInput("description", f"a description has at most {MAX_DESCRIPTION} characters")
     with ctx.db.session() as session:
         entity = entity_by_urn(session, urn)
+        before = entity.description
         entity.description = description.strip() or None if description is not None else None
+        if entity.description != before:
+            record_event(session, DescriptionChanged(entity_kind=_kind(entity.urn), before=before,
+                                                     after=entity.description), entity.urn)
         return entity
 
 
@@ -46,10 +52,16 @@ def set_tags(ctx: ServiceContext, urn: str, tags: list[str]) -> list[str]:
     """Replaces the tags of an entity; returns the stored, normalised set."""
     cleaned = validate_tags(tags)
     with ctx.db.session() as session:
-        entity_by_urn(session, urn)
-        current = set(session.scalars(select(Tag.tag).where(Tag.entity_urn == urn)))
+        entity = entity_by_urn(session, urn)
+        current = set(session.scalars(select(Tag.tag).where(Tag.entity_urn == entity.urn)))
         removed = current - set(cleaned)
         if removed:
-            session.execute(delete(Tag).where(Tag.entity_urn == urn, Tag.tag.in_(removed)))
-        session.add_all(Tag(entity_urn=urn, tag=t) for t in cleaned if t not in current)
+            session.execute(delete(Tag).where(Tag.entity_urn == entity.urn, Tag.tag.in_(removed)))
+        session.add_all(Tag(entity_urn=entity.urn, tag=t) for t in cleaned if t not in current)
+        if current != set(cleaned):
+            record_event(session, TagsChanged.between(_kind(entity.urn), current, cleaned), entity.urn)
     return cleaned
+
+
+def _kind(urn: str) -> str:
+    return urn.split(":")[2]  # a stored entity's canonical URN: urn:catalog:<kind>:...

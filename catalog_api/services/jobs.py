@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ACTIVE_JOB_STATUSES, DataSource, Job, utcnow
 from catalog_api.errors import CatalogError, InvalidInput, NotFound, error_payload
+from catalog_api.services.outbox import record_event
 from crawlers.errors import ConnectorError
+from events.data import JobFailed, JobSucceeded
 
 if TYPE_CHECKING:
     from catalog_api.services.context import ServiceContext
@@ -388,6 +390,25 @@ def _finish(ctx: ServiceContext, job_id: str, status: JobStatus, *, result=None,
                 job.progress_done = job.progress_total
         if job.source_id is not None and job.kind == "crawl" and status != JobStatus.CANCELLED:
             _record_outcome(ctx, session.get(DataSource, job.source_id), status)
+        if job.source_id is not None and status != JobStatus.CANCELLED:
+            _record_job_event(session, job)
+
+
+def _record_job_event(session: Session, job: Job) -> None:
+    """`catalog.job.succeeded` or `catalog.job.failed`, in the transaction that finishes the job."""
+    source = session.get(DataSource, job.source_id)
+    if source is None:
+        return
+    common = {
+        "job_id": job.id, "kind": job.kind, "trigger": job.trigger if job.trigger == "schedule" else "manual",
+        "attempts": max(job.attempts, 1), "started_at": job.started_at, "finished_at": job.finished_at,
+        "duration_s": round((job.finished_at - job.started_at).total_seconds(), 3) if job.started_at else None,
+    }
+    if job.status == JobStatus.SUCCEEDED:
+        payload = JobSucceeded(**common, result=job.result)
+    else:
+        payload = JobFailed(**common, error_code=job.error_code or "failed", error_message=job.error_message or "")
+    record_event(session, payload, source.urn, time=job.finished_at)
 
 
 def _record_outcome(ctx: ServiceContext, source: DataSource | None, status: JobStatus) -> None:

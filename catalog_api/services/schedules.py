@@ -15,11 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job, utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import add_job, resubmit_stranded_jobs
+from catalog_api.services.outbox import record_event
+from events.data import SourceUpdated
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +63,19 @@ def set_schedule(ctx: ServiceContext, source_ref: int | str, cron: str | None, t
     cron, timezone_name = validate_schedule(cron, timezone_name)
     with ctx.db.session() as session:
         source = get_source(ctx, source_ref, session)
+        changed = (source.schedule_cron, source.schedule_timezone) != (cron, timezone_name)
+        changed = changed or source.schedule_paused_at is not None
         source.schedule_cron, source.schedule_timezone = cron, timezone_name
         source.next_run_at = next_run(cron, timezone_name, utcnow()) if cron else None
         source.schedule_paused_at = source.schedule_paused_reason = None
         source.consecutive_failures = 0
+        if changed:
+            _record_schedule_change(session, source)
         return source
+
+
+def _record_schedule_change(session: Session, source: DataSource) -> None:
+    record_event(session, SourceUpdated(name=source.name, kind=source.kind, changed_fields=["schedule"]), source.urn)
 
 
 def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> DataSource:
@@ -73,10 +84,13 @@ def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> DataSource:
 
     with ctx.db.session() as session:
         source = get_source(ctx, source_ref, session)
+        was_paused = source.schedule_paused_at is not None
         source.schedule_paused_at = source.schedule_paused_reason = None
         source.consecutive_failures = 0
         if source.schedule_cron:
             source.next_run_at = next_run(source.schedule_cron, source.schedule_timezone, utcnow())
+        if was_paused:
+            _record_schedule_change(session, source)
         return source
 
 

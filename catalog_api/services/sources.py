@@ -14,11 +14,13 @@ from catalog_api.db.models import DataSource, Tag, utcnow
 from catalog_api.errors import Conflict, FieldProblem, clean_reason, InvalidInput, NotFound, SourceCheckFailed
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.outbox import record_event
 from catalog_api.services.schedules import next_run, validate_schedule
 from catalog_api.urns import source_urn
 from crawlers import get_connector_class
 from crawlers.connector import Connector
 from crawlers.errors import ConnectorError
+from events.data import SourceDeleted, SourceRegistered, SourceUpdated
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_SOURCE_NAME = 128
@@ -200,6 +202,8 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> Da
         )
         session.add(source)
         session.flush()
+        record_event(session, SourceRegistered(name=source.name, kind=source.kind, description=source.description),
+                     source.urn)
         return source
 
 
@@ -250,12 +254,21 @@ def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> 
         for key, old in source.secret_refs.items():
             if refs.get(key) != old:
                 ctx.secrets.delete(session, old)
+        stored = _stored_config(config, cls.secret_fields)
+        changed = [name for name, differs in (
+            ("description", update.description is not None and update.description != source.description),
+            ("config", stored != source.config),
+            ("secrets", refs != source.secret_refs),
+        ) if differs]
         if update.description is not None:
             source.description = update.description
-        source.config = _stored_config(config, cls.secret_fields)
+        source.config = stored
         source.secret_refs = refs
         source.lineage_namespace, source.lineage_name_prefix = namespace, prefix
         session.flush()
+        if changed:
+            record_event(session, SourceUpdated(name=source.name, kind=source.kind, changed_fields=changed),
+                         source.urn)
         return source
 
 
@@ -273,6 +286,7 @@ def delete_source(ctx: ServiceContext, ref: int | str) -> None:
                 or_(Tag.entity_urn == source.urn, *(Tag.entity_urn.like(p, escape="\\") for p in child_urns))
             )
         )
+        record_event(session, SourceDeleted(name=source.name, kind=source.kind), source.urn)
         session.delete(source)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 23:32:19.132449
+Create Date: 2026-11-24 23:51:33.919080
 """
 
 from __future__ import annotations
@@ -45,6 +45,27 @@ def upgrade() -> None:
     with op.batch_alter_table('data_sources', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_data_sources_next_run_at'), ['next_run_at'], unique=False)
 
+    op.create_table('event_outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('source_urn', sa.String(length=2048), nullable=False),
+    sa.Column('type', sa.String(length=64), nullable=False),
+    sa.Column('subject', sa.String(length=2048), nullable=False),
+    sa.Column('event', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('delivered_to', sa.JSON(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_outbox')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_event_outbox_event_id'))
+    )
+    with op.batch_alter_table('event_outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_outbox_source_urn_status'), ['source_urn', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_outbox_status_id'), ['status', 'id'], unique=False)
+
     op.create_table('local_secrets',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('ciphertext', sa.LargeBinary(), nullable=False),
@@ -62,6 +83,18 @@ def upgrade() -> None:
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tags_tag'), ['tag'], unique=False)
 
+    op.create_table('webhook_subscriptions',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('secret_ref', sa.String(length=300), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('urn_prefix', sa.String(length=2048), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
+    )
     op.create_table('jobs',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
@@ -107,6 +140,25 @@ def upgrade() -> None:
     sa.UniqueConstraint('source_id', 'name', name=op.f('uq_schemas_source_id_name')),
     sa.UniqueConstraint('urn', name=op.f('uq_schemas_urn'))
     )
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('subscription_id', sa.String(length=36), nullable=False),
+    sa.Column('event_id', sa.String(length=36), nullable=False),
+    sa.Column('event_type', sa.String(length=64), nullable=False),
+    sa.Column('delivered', sa.Boolean(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('response_excerpt', sa.Text(), nullable=True),
+    sa.Column('duration_ms', sa.Double(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_subscription_id_id'), ['subscription_id', 'id'], unique=False)
+
     op.create_table('tables',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=False),
@@ -213,6 +265,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tables_source_id_deleted_at'))
 
     op.drop_table('tables')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_subscription_id_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_event_id'))
+
+    op.drop_table('webhook_deliveries')
     op.drop_table('schemas')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('uq_jobs_active_per_source', postgresql_where=sa.text("status IN ('queued', 'running')"), sqlite_where=sa.text("status IN ('queued', 'running')"))
@@ -220,11 +277,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_jobs_kind_status'))
 
     op.drop_table('jobs')
+    op.drop_table('webhook_subscriptions')
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tags_tag'))
 
     op.drop_table('tags')
     op.drop_table('local_secrets')
+    with op.batch_alter_table('event_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_outbox_status_id'))
+        batch_op.drop_index(batch_op.f('ix_event_outbox_source_urn_status'))
+
+    op.drop_table('event_outbox')
     with op.batch_alter_table('data_sources', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_data_sources_next_run_at'))
 

@@ -1,0 +1,220 @@
+"""Webhook subscriptions: CRUD, their signing secrets (encrypted in the local secret store) and delivery logs.
+
+The secret is returned once, when a subscription is created or its secret rotated; afterwards no API shows it.
+URLs must be absolute http(s) URLs without credentials; link-local and unspecified addresses (cloud metadata
+endpoints such as 169.254.169.254) are always refused, and with `CATALOG_WEBHOOK_BLOCK_PRIVATE_NETWORKS=true`
+loopback and private addresses too, also when a host name resolves to one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog_api.db.models import WebhookDeliveryRow, WebhookSubscriptionRow, utcnow
+from catalog_api.db.session import Database
+from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.services.context import ServiceContext
+from events import (
+    EventFilter,
+    InvalidFilter,
+    WebhookPublisher,
+    WebhookRetryPolicy,
+    WebhookSubscription,
+)
+from events.webhooks import MIN_SECRET_LENGTH, generate_secret
+
+MAX_URL_LENGTH = 2048
+MAX_SECRET_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedSubscription:
+    """A subscription just created (or with a rotated secret), with its secret: the only time it is shown."""
+
+    subscription: WebhookSubscriptionRow
+    secret: str
+
+
+def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address, private_too: bool) -> str | None:
+    if address.is_unspecified or address.is_link_local or address.is_multicast or address.is_reserved:
+        return "a link-local, unspecified, multicast or reserved address"
+    if private_too and (address.is_loopback or address.is_private):
+        return "a loopback or private address (CATALOG_WEBHOOK_BLOCK_PRIVATE_NETWORKS is on)"
+    return None
+
+
+def validate_url(url: str, *, block_private: bool = False) -> str:
+    """An absolute http(s) URL, without credentials or fragment, not aimed at link-local/metadata addresses."""
+    if not url or len(url) > MAX_URL_LENGTH:
+        raise InvalidInput("url", f"a webhook URL has 1 to {MAX_URL_LENGTH} characters")
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, TypeError) as error:
+        raise InvalidInput("url", f"not a URL: {error}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise InvalidInput("url", f"only http and https URLs are allowed, got {parsed.scheme or 'none'!r}")
+    if not parsed.host:
+        raise InvalidInput("url", "an absolute URL with a host is required, e.g. https://hooks.example.com/catalog")
+    if parsed.userinfo:
+        raise InvalidInput("url", "credentials in the URL are refused; the request is signed with the secret")
+    if parsed.fragment:
+        raise InvalidInput("url", "a fragment (#...) is never sent to the server; remove it")
+    host = parsed.host
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        reason = _blocked(literal, block_private)
+        if reason:
+            raise InvalidInput("url", f"{host} is {reason}")
+    elif block_private:
+        try:
+            infos = socket.getaddrinfo(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+        except OSError as error:
+            raise InvalidInput("url", f"cannot resolve {host}: {error.strerror or error}") from None
+        for info in infos:
+            reason = _blocked(ipaddress.ip_address(info[4][0]), True)
+            if reason:
+                raise InvalidInput("url", f"{host} resolves to {info[4][0]}, {reason}")
+    return str(parsed)
+
+
+def _filter(event_types: list[str] | None, urn_prefix: str | None) -> EventFilter:
+    try:
+        return EventFilter.of(event_types or [], urn_prefix or "")
+    except InvalidFilter as error:
+        raise InvalidInput(error.field, error.reason) from None
+
+
+def _secret(secret: str | None) -> str:
+    if secret is None:
+        return generate_secret()
+    if not MIN_SECRET_LENGTH <= len(secret) <= MAX_SECRET_LENGTH:
+        raise InvalidInput("secret", f"a signing secret has {MIN_SECRET_LENGTH} to {MAX_SECRET_LENGTH} characters; "
+                                     "omit it to get a generated one")
+    return secret
+
+
+def _get(session: Session, subscription_id: str) -> WebhookSubscriptionRow:
+    row = session.get(WebhookSubscriptionRow, subscription_id)
+    if row is None:
+        raise NotFound(f"no webhook subscription {subscription_id!r}", field="id")
+    return row
+
+
+def create_subscription(ctx: ServiceContext, url: str, *, event_types: list[str] | None = None,
+                        urn_prefix: str | None = None, description: str | None = None, secret: str | None = None,
+                        active: bool = True) -> CreatedSubscription:
+    """Stores a subscription; its secret (given or generated) is encrypted and returned this once."""
+    url = validate_url(url, block_private=ctx.settings.webhook_block_private_networks)
+    chosen = _filter(event_types, urn_prefix)
+    value = _secret(secret)
+    with ctx.db.session() as session:
+        row = WebhookSubscriptionRow(
+            url=url, secret_ref=ctx.secrets.put(session, value), description=description, active=active,
+            event_types=sorted(t.value for t in chosen.event_types), urn_prefix=chosen.urn_prefix,
+        )
+        session.add(row)
+        session.flush()
+        return CreatedSubscription(row, value)
+
+
+def list_subscriptions(ctx: ServiceContext) -> list[WebhookSubscriptionRow]:
+    with ctx.db.session() as session:
+        return list(session.scalars(select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.created_at)))
+
+
+def get_subscription(ctx: ServiceContext, subscription_id: str) -> WebhookSubscriptionRow:
+    with ctx.db.session() as session:
+        return _get(session, subscription_id)
+
+
+_UNSET: Any = object()
+
+
+def update_subscription(ctx: ServiceContext, subscription_id: str, *, url: str | None = None,
+                        event_types: list[str] | None = None, urn_prefix: str | None = None,
+                        description: str | None = _UNSET, active: bool | None = None) -> WebhookSubscriptionRow:
+    """Changes the given fields; omitted (None) fields keep their value."""
+    if url is not None:
+        url = validate_url(url, block_private=ctx.settings.webhook_block_private_networks)
+    with ctx.db.session() as session:
+        row = _get(session, subscription_id)
+        chosen = _filter(event_types if event_types is not None else row.event_types,
+                         urn_prefix if urn_prefix is not None else row.urn_prefix)
+        if url is not None:
+            row.url = url
+        row.event_types, row.urn_prefix = sorted(t.value for t in chosen.event_types), chosen.urn_prefix
+        if description is not _UNSET:
+            row.description = description
+        if active is not None:
+            row.active = active
+        row.updated_at = utcnow()
+        return row
+
+
+def rotate_secret(ctx: ServiceContext, subscription_id: str, secret: str | None = None) -> CreatedSubscription:
+    """Replaces the signing secret (given or generated); the new one is returned this once."""
+    value = _secret(secret)
+    with ctx.db.session() as session:
+        row = _get(session, subscription_id)
+        old = row.secret_ref
+        row.secret_ref = ctx.secrets.put(session, value)
+        ctx.secrets.delete(session, old)
+        row.updated_at = utcnow()
+        return CreatedSubscription(row, value)
+
+
+def delete_subscription(ctx: ServiceContext, subscription_id: str) -> None:
+    """Removes the subscription, its secret and its delivery log."""
+    with ctx.db.session() as session:
+        row = _get(session, subscription_id)
+        ctx.secrets.delete(session, row.secret_ref)
+        session.delete(row)
+
+
+def list_deliveries(ctx: ServiceContext, subscription_id: str, *, limit: int = 100, event_id: str | None = None,
+                    failed_only: bool = False) -> list[WebhookDeliveryRow]:
+    """The subscription's delivery log, newest first."""
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit", "between 1 and 1000")
+    with ctx.db.session() as session:
+        _get(session, subscription_id)
+        query = (select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
+                 .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
+        if event_id is not None:
+            query = query.where(WebhookDeliveryRow.event_id == event_id)
+        if failed_only:
+            query = query.where(WebhookDeliveryRow.delivered.is_(False))
+        return list(session.scalars(query))
+
+
+# -- what the relay publishes to -------------------------------------------------------------------------------
+
+def active_subscriptions(ctx: ServiceContext, db: Database | None = None) -> list[WebhookSubscription]:
+    """The active subscriptions with their secrets decrypted, for one relay round."""
+    with (db or ctx.db).session() as session:
+        rows = session.scalars(select(WebhookSubscriptionRow).where(WebhookSubscriptionRow.active.is_(True))
+                               .order_by(WebhookSubscriptionRow.created_at))
+        return [
+            WebhookSubscription(id=row.id, url=row.url, secret=ctx.secrets.resolve(session, row.secret_ref),
+                                event_types=frozenset(row.event_types), urn_prefix=row.urn_prefix)
+            for row in rows
+        ]
+
+
+def webhook_publisher(ctx: ServiceContext, db: Database | None = None) -> WebhookPublisher:
+    """A `WebhookPublisher` over the catalog's active subscriptions, with the retry policy from the settings."""
+    settings = ctx.settings
+    retry = WebhookRetryPolicy(attempts=settings.webhook_attempts, initial_wait_s=settings.webhook_initial_wait_s,
+                               max_wait_s=settings.webhook_max_wait_s, jitter_s=min(1.0, settings.webhook_initial_wait_s),
+                               timeout_s=settings.webhook_timeout_s)
+    return WebhookPublisher(lambda: active_subscriptions(ctx, db), retry=retry)
