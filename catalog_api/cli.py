@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +38,28 @@ def _context():
     from catalog_api.services.context import ServiceContext
 
     return ServiceContext.create(get_settings())
+
+
+@contextmanager
+def _service() -> Iterator[Any]:
+    """A service context for one command; typed errors become a clear message and exit code 1."""
+    ctx = None
+    try:
+        ctx = _context()
+        yield ctx
+    except (CatalogError, ConnectorError) as exc:
+        raise _fail(exc) from None
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def _wait_for_signal() -> None:
+    """Blocks until SIGINT or SIGTERM, so a long-running command can stop its threads cleanly."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -99,18 +125,12 @@ def source_add(
     from catalog_api.services.sources import SourceRegistration, register_source
 
     secrets = {key: typer.prompt(f"{key}", hide_input=True) for key in prompt_secret}
-    try:
-        registration = SourceRegistration(
-            name=name, kind=kind, description=description, config=_pairs(config, "--config"), secrets=secrets,
-            secret_refs={k: str(v) for k, v in _pairs(secret_ref, "--secret-ref").items()}, test_connection=test,
-        )
-        ctx = _context()
-        try:
-            source = register_source(ctx, registration)
-        finally:
-            ctx.close()
-    except (CatalogError, ConnectorError) as exc:
-        raise _fail(exc) from None
+    registration = SourceRegistration(
+        name=name, kind=kind, description=description, config=_pairs(config, "--config"), secrets=secrets,
+        secret_refs={k: str(v) for k, v in _pairs(secret_ref, "--secret-ref").items()}, test_connection=test,
+    )
+    with _service() as ctx:
+        source = register_source(ctx, registration)
     console.print(f"registered [bold]{source.name}[/bold] ({source.kind}) as {source.urn}")
 
 
@@ -119,11 +139,8 @@ def source_list() -> None:
     """List registered sources."""
     from catalog_api.services.sources import list_sources
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         found = list_sources(ctx)
-    finally:
-        ctx.close()
     table = RichTable("id", "name", "kind", "last crawled", "urn")
     for s in found:
         table.add_row(str(s.id), s.name, s.kind, str(s.last_crawled_at or "never"), s.urn)
@@ -135,13 +152,8 @@ def source_test(source: Annotated[str, typer.Argument(help="Source name or id.")
     """Test a registered source's connection."""
     from catalog_api.services.sources import test_source
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         result = test_source(ctx, source)
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
     if result.ok:
         console.print(f"[green]ok[/green]: {result.server} ({result.elapsed_ms:.0f} ms)")
         return
@@ -179,16 +191,11 @@ def crawl(
     """Crawl a source: discover its schema and record every change."""
     from catalog_api.services.crawl import request_crawl
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         job = request_crawl(ctx, source)
         console.print(f"crawl job {job.id}")
         if wait:
             _follow(ctx, job.id)
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
 
 
 @app.command()
@@ -200,16 +207,11 @@ def extract(
     """Extract the source's new rows into the lake as Parquet (incrementally, per table)."""
     from catalog_api.services.extraction import request_extract
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         job = request_extract(ctx, source, table or None)
         console.print(f"extract job {job.id}")
         if wait:
             _follow(ctx, job.id)
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
 
 
 @app.command()
@@ -242,20 +244,13 @@ def scheduler(
     interval: Annotated[float | None, typer.Option(help="Seconds between looks for due schedules.")] = None,
 ) -> None:
     """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
-    import signal
-    import threading
-
     from catalog_api.services.schedules import Scheduler
 
-    ctx = _context()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    running = Scheduler(ctx, interval).start()
-    console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
-    stop.wait()
-    running.stop()
-    ctx.close()
+    with _service() as ctx:
+        running = Scheduler(ctx, interval).start()
+        console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
+        _wait_for_signal()
+        running.stop()
 
 
 @app.command()
@@ -266,23 +261,13 @@ def relay() -> None:
     One relay leads per catalog; the others wait and take over. Live GraphQL/SSE feeds are served only by the
     process whose relay leads.
     """
-    import signal
-    import threading
-
     from catalog_api.services.relay import Relay
 
-    ctx = _context()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
+    with _service() as ctx:
         running = Relay(ctx).start()
-    except CatalogError as error:
-        raise _fail(error) from None
-    console.print("relay running; Ctrl-C stops it")
-    stop.wait()
-    running.close()
-    ctx.close()
+        console.print("relay running; Ctrl-C stops it")
+        _wait_for_signal()
+        running.close()
 
 
 @jobs_app.command("list")
@@ -295,14 +280,9 @@ def jobs_list(
     from catalog_api.services.jobs import list_jobs
     from catalog_api.services.sources import get_source
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         source_id = get_source(ctx, source).id if source else None
         found = list_jobs(ctx, source_id=source_id, status=status, limit=limit)
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
     table = RichTable("id", "kind", "source", "status", "attempts", "progress", "created", "error")
     for j in found:
         progress = f"{j.progress_done}/{j.progress_total}" if j.progress_total else ""
@@ -319,18 +299,13 @@ def jobs_show(
     """One job; with --wait, a live progress bar until it ends."""
     from catalog_api.services.jobs import get_job
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         if wait:
             _follow(ctx, job_id)
             return
         job = get_job(ctx, job_id)
         console.print_json(json.dumps({c: str(getattr(job, c)) if getattr(job, c) is not None else None
                                        for c in job.__table__.columns.keys()}))
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
 
 
 @jobs_app.command("cancel")
@@ -338,13 +313,8 @@ def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
     """Cancel a job: at once when queued, at its next progress report when running."""
     from catalog_api.services.jobs import cancel_job
 
-    ctx = _context()
-    try:
+    with _service() as ctx:
         job = cancel_job(ctx, job_id)
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
     console.print(f"job {job.id}: {job.status}" + (" (cancellation requested)" if job.status == "running" else ""))
 
 
@@ -362,8 +332,7 @@ def demo(
     settings = get_settings()
     path = build_demo_database(Path(settings.home).resolve() / "demo" / "erp.db")
     console.print(f"demo ERP database at {path}")
-    ctx = _context()
-    try:
+    with _service() as ctx:
         try:
             get_source(ctx, DEMO_SOURCE)
         except CatalogError:
@@ -373,10 +342,6 @@ def demo(
             ))
         job = request_crawl(ctx, DEMO_SOURCE)
         _follow(ctx, job.id)
-    except CatalogError as exc:
-        raise _fail(exc) from None
-    finally:
-        ctx.close()
     if serve_after:
         serve(host=host, port=port)
 
