@@ -15,6 +15,8 @@ from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
 from catalog_api.rest.events import router as events_router
+from catalog_api.rest.lineage import router as lineage_router
+from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.relay import Relay
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     app.include_router(rest_router)
     app.include_router(events_router)
+    app.include_router(lineage_router)
+    app.include_router(lineage_ui_router)
     app.include_router(graphql_router(ctx), prefix="/graphql")
 
     @app.get("/", include_in_schema=False)

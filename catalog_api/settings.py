@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         default=False,
         description="Refuse webhook URLs whose host is (or resolves to) a loopback or private address.",
     )
+    lineage_events_enabled: bool = Field(
+        default=False,
+        description="Emit `catalog.lineage.changed` when lineage edges change (off until every consumer expects it).",
+    )
+    lineage_max_depth: int = Field(default=20, ge=1, le=100, description="Deepest lineage query allowed.")
+    lineage_max_nodes: int = Field(
+        default=2000, ge=10, description="A lineage query stops (and says it was truncated) past this many nodes."
+    )
 
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)

@@ -1,4 +1,85 @@
 """Spark-backed column profiler (a library: plain inputs, typed outputs, no catalog database access).
 
-Its capability lands with the profiler issue; the package exists so the layout matches the architecture.
+- `get_spark(SparkConfig(...))`: the process's one Spark session (`profiler.session`).
+- `profile_parquet`, `profile_arrow`, `profile_dataframe`: a `TableProfile` from one aggregation pass, one sample
+  and one value-count/histogram pass, whatever the column count (`profiler.stats`).
+- `analyse_values`: shapes, semantic types and PII tags of sampled strings (`profiler.patterns`).
+- `candidate_primary_keys`, `candidate_foreign_keys`: keys verified on the data (`profiler.keys`).
+- `detect_anomalies`: a pure function from profile history to anomalies (`profiler.anomalies`).
+- `render_report`: ydata-profiling HTML from a bounded pandas sample (`profiler.report`).
+
+Importing the package does not import PySpark; the Spark-backed names load on first use.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from profiler.anomalies import AnomalyThresholds, detect_anomalies
+from profiler.errors import InvalidProfileInput, ProfilerError, ProfilerUnavailable
+from profiler.model import (
+    Anomaly,
+    AnomalyKind,
+    CandidateForeignKey,
+    CandidateKey,
+    ColumnKind,
+    ColumnProfile,
+    Histogram,
+    PatternCount,
+    SampleInfo,
+    SemanticType,
+    TableProfile,
+    TopValue,
+)
+from profiler.patterns import analyse_values
+from profiler.session import SparkConfig, find_java, get_spark, stop_spark
+
+_LAZY = {
+    "ProfileOptions": "profiler.stats",
+    "profile_arrow": "profiler.stats",
+    "profile_dataframe": "profiler.stats",
+    "profile_parquet": "profiler.stats",
+    "candidate_foreign_keys": "profiler.keys",
+    "candidate_primary_keys": "profiler.keys",
+    "render_report": "profiler.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'profiler' has no attribute {name!r}")
+
+
+__all__ = [
+    "Anomaly",
+    "AnomalyKind",
+    "AnomalyThresholds",
+    "CandidateForeignKey",
+    "CandidateKey",
+    "ColumnKind",
+    "ColumnProfile",
+    "Histogram",
+    "InvalidProfileInput",
+    "PatternCount",
+    "ProfileOptions",
+    "ProfilerError",
+    "ProfilerUnavailable",
+    "SampleInfo",
+    "SemanticType",
+    "SparkConfig",
+    "TableProfile",
+    "TopValue",
+    "analyse_values",
+    "candidate_foreign_keys",
+    "candidate_primary_keys",
+    "detect_anomalies",
+    "find_java",
+    "get_spark",
+    "profile_arrow",
+    "profile_dataframe",
+    "profile_parquet",
+    "render_report",
+    "stop_spark",
+]

@@ -341,3 +341,72 @@ class WebhookDeliveryRow(Base):
     response_excerpt: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column()
     started_at: Mapped[datetime] = mapped_column()
+
+
+# -- lineage ----------------------------------------------------------------------------------------------------
+
+class LineageEdge(Base):
+    """`upstream` feeds `downstream`: dataset to dataset, or column to column when both column names are set.
+
+    Datasets are addressed by URN (not only by table id) so an edge can point at something the catalog has not
+    crawled yet (an OpenLineage placeholder, a lake dataset) and still join up once it is crawled; the table ids
+    are filled in when known. `edge_key` identifies the edge within its origin (a hash of origin, both ends and
+    both columns), so re-recording the same edge refreshes `last_seen_at` instead of duplicating it. Edges are
+    soft-deleted: history survives a view that changes or disappears.
+    """
+
+    __tablename__ = "lineage_edges"
+    __table_args__ = (
+        Index(None, "upstream_urn", "deleted_at"),
+        Index(None, "downstream_urn", "deleted_at"),
+        Index(None, "owner_urn", "origin"),
+    )
+
+    id: Mapped[int] = mapped_column(_OutboxId, primary_key=True, autoincrement=True)
+    edge_key: Mapped[str] = mapped_column(String(64), unique=True)
+    upstream_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    downstream_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    upstream_table_id: Mapped[int | None] = mapped_column(ForeignKey("tables.id", ondelete="SET NULL"))
+    downstream_table_id: Mapped[int | None] = mapped_column(ForeignKey("tables.id", ondelete="SET NULL"))
+    upstream_column: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    downstream_column: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    transformation: Mapped[str | None] = mapped_column(String(16))
+    """`identity` or `expression` for column edges; null when unknown."""
+    origin: Mapped[str] = mapped_column(String(16))
+    """`view_sql`, `openlineage`, `manual` or `extraction`."""
+    owner_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    """What the edge is re-derived from: the view for `view_sql`, the OpenLineage job for `openlineage`, ..."""
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class LineageUnresolved(Base):
+    """A reference in a view's definition that lineage could not resolve, and why (never silently dropped)."""
+
+    __tablename__ = "lineage_unresolved"
+    __table_args__ = (Index(None, "view_urn"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    view_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    reference: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LineageRun(Base):
+    """An OpenLineage run as last reported: its job, state and time (the edges point at it by `run_id`)."""
+
+    __tablename__ = "lineage_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    job_namespace: Mapped[str] = mapped_column(String(1024))
+    job_name: Mapped[str] = mapped_column(String(1024))
+    state: Mapped[str] = mapped_column(String(16))
+    event_time: Mapped[datetime]
+    producer: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -29,6 +29,7 @@ from catalog_api.graphql.events import (
     WebhookUpdateInput,
 )
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
+from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.types import (
     SCALARS,
@@ -58,7 +59,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query:
+class Query(LineageQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -140,7 +141,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(LineageMutation):
     """Changing the catalog. A failed mutation stores nothing."""
 
     @strawberry.mutation(description="Validates, tests (unless `testConnection: false`) and stores a new source.")

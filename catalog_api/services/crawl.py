@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
+from catalog_api.services.lineage import link_crawled_tables
+from catalog_api.services.lineage_views import record_view_lineage
 from catalog_api.services.outbox import record_events
 from catalog_api.services.sources import build_connector, get_source
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
@@ -68,7 +70,8 @@ def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     snapshot = connector.discover(progress=job.progress)
     job.progress(0, len(snapshot.tables), "applying to the catalog")
     with ctx.db.session() as session:
-        result = apply_snapshot(session, session.get(DataSource, source_id), snapshot, job_id=job.job_id)
+        result = apply_snapshot(session, session.get(DataSource, source_id), snapshot, job_id=job.job_id,
+                                lineage_events=ctx.settings.lineage_events_enabled)
         job.check()  # cancelled or out of time: leaving the block with the exception rolls every change back
     return result.as_dict()
 
@@ -161,7 +164,8 @@ def _columns_by_table(session: Session, table_ids: Sequence[int], live_only: boo
 # -- applying a snapshot ---------------------------------------------------------------------------------------
 
 def apply_snapshot(
-    session: Session, source: DataSource, snapshot: SourceSnapshot, *, job_id: str | None = None
+    session: Session, source: DataSource, snapshot: SourceSnapshot, *, job_id: str | None = None,
+    lineage_events: bool = False,
 ) -> CrawlResult:
     """Brings the catalog of `source` in line with `snapshot` and records every change, inside `session`."""
     now = utcnow()
@@ -211,6 +215,12 @@ def apply_snapshot(
     table_ids.update(created_ids)
     _log_changes(session, source, changeset.changes, table_ids, job_id, now)
     record_events(session, change_events(source, changeset.changes, current, job_id, now))
+    # Lineage after the change events, so a consumer sees a view created before the lineage into it.
+    record_view_lineage(session, source, snapshot, created=changeset.tables_created,
+                        changed=changeset.tables_changed, deleted=changeset.tables_deleted, job_id=job_id, now=now,
+                        events=lineage_events)
+    if created:
+        link_crawled_tables(session, [dataset_urn(source.name, *t.key) for t in created])
     source.last_crawled_at = now
     return CrawlResult(
         tables_created=len(changeset.tables_created),

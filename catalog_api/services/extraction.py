@@ -19,6 +19,7 @@ from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
 from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
+from catalog_api.services.lineage import record_extraction
 from catalog_api.services.sources import build_connector, get_source
 from catalog_api.urns import EntityType
 from crawlers.extract import extract_increment
@@ -171,6 +172,9 @@ def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
             state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table_id)).one()
             state.lake_path = target.dataset_path(source_name, request.table.schema, request.table.name)
             state.last_run_id, state.last_job_id, state.last_extracted_at = outcome.run_id, job.job_id, utcnow()
+            record_extraction(session, source_name, request.table.schema, request.table.name,
+                              [c.name for c in request.table.columns], job_id=job.job_id, run_id=outcome.run_id,
+                              events=ctx.settings.lineage_events_enabled)
             if not outcome.reused:
                 state.rows_extracted += outcome.rows
                 state.bytes_extracted += outcome.bytes

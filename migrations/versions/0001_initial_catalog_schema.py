@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 23:51:33.919080
+Create Date: 2026-11-24 23:58:28.295693
 """
 
 from __future__ import annotations
@@ -66,6 +66,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_event_outbox_source_urn_status'), ['source_urn', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_outbox_status_id'), ['status', 'id'], unique=False)
 
+    op.create_table('lineage_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.String(length=64), nullable=False),
+    sa.Column('job_namespace', sa.String(length=1024), nullable=False),
+    sa.Column('job_name', sa.String(length=1024), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('event_time', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('producer', sa.Text(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lineage_runs')),
+    sa.UniqueConstraint('run_id', name=op.f('uq_lineage_runs_run_id'))
+    )
     op.create_table('local_secrets',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('ciphertext', sa.LargeBinary(), nullable=False),
@@ -124,6 +136,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_jobs_kind_status'), ['kind', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_source_id_status'), ['source_id', 'status'], unique=False)
         batch_op.create_index('uq_jobs_active_per_source', ['kind', 'source_id'], unique=True, postgresql_where=sa.text("status IN ('queued', 'running')"), sqlite_where=sa.text("status IN ('queued', 'running')"))
+
+    op.create_table('lineage_unresolved',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('view_urn', sa.String(length=2048), nullable=False),
+    sa.Column('reference', sa.Text(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['source_id'], ['data_sources.id'], name=op.f('fk_lineage_unresolved_source_id_data_sources'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lineage_unresolved'))
+    )
+    with op.batch_alter_table('lineage_unresolved', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lineage_unresolved_view_urn'), ['view_urn'], unique=False)
 
     op.create_table('schemas',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -248,11 +273,44 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_extraction_state')),
     sa.UniqueConstraint('table_id', name=op.f('uq_extraction_state_table_id'))
     )
+    op.create_table('lineage_edges',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('edge_key', sa.String(length=64), nullable=False),
+    sa.Column('upstream_urn', sa.String(length=2048), nullable=False),
+    sa.Column('downstream_urn', sa.String(length=2048), nullable=False),
+    sa.Column('upstream_table_id', sa.Integer(), nullable=True),
+    sa.Column('downstream_table_id', sa.Integer(), nullable=True),
+    sa.Column('upstream_column', sa.String(length=512), nullable=True),
+    sa.Column('downstream_column', sa.String(length=512), nullable=True),
+    sa.Column('transformation', sa.String(length=16), nullable=True),
+    sa.Column('origin', sa.String(length=16), nullable=False),
+    sa.Column('owner_urn', sa.String(length=2048), nullable=False),
+    sa.Column('job_id', sa.String(length=36), nullable=True),
+    sa.Column('run_id', sa.String(length=64), nullable=True),
+    sa.Column('first_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['downstream_table_id'], ['tables.id'], name=op.f('fk_lineage_edges_downstream_table_id_tables'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['upstream_table_id'], ['tables.id'], name=op.f('fk_lineage_edges_upstream_table_id_tables'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lineage_edges')),
+    sa.UniqueConstraint('edge_key', name=op.f('uq_lineage_edges_edge_key'))
+    )
+    with op.batch_alter_table('lineage_edges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lineage_edges_downstream_urn_deleted_at'), ['downstream_urn', 'deleted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lineage_edges_owner_urn_origin'), ['owner_urn', 'origin'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lineage_edges_upstream_urn_deleted_at'), ['upstream_urn', 'deleted_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('lineage_edges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lineage_edges_upstream_urn_deleted_at'))
+        batch_op.drop_index(batch_op.f('ix_lineage_edges_owner_urn_origin'))
+        batch_op.drop_index(batch_op.f('ix_lineage_edges_downstream_urn_deleted_at'))
+
+    op.drop_table('lineage_edges')
     op.drop_table('extraction_state')
     op.drop_table('columns')
     with op.batch_alter_table('change_log', schema=None) as batch_op:
@@ -271,6 +329,10 @@ def downgrade() -> None:
 
     op.drop_table('webhook_deliveries')
     op.drop_table('schemas')
+    with op.batch_alter_table('lineage_unresolved', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lineage_unresolved_view_urn'))
+
+    op.drop_table('lineage_unresolved')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('uq_jobs_active_per_source', postgresql_where=sa.text("status IN ('queued', 'running')"), sqlite_where=sa.text("status IN ('queued', 'running')"))
         batch_op.drop_index(batch_op.f('ix_jobs_source_id_status'))
@@ -283,6 +345,7 @@ def downgrade() -> None:
 
     op.drop_table('tags')
     op.drop_table('local_secrets')
+    op.drop_table('lineage_runs')
     with op.batch_alter_table('event_outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_outbox_status_id'))
         batch_op.drop_index(batch_op.f('ix_event_outbox_source_urn_status'))

@@ -1,0 +1,125 @@
+"""GraphQL lineage: the `lineage` query (with exports) and the manual-edge mutations.
+
+The Query and Mutation types of `catalog_api.graphql.schema` inherit these fields; resolvers only translate
+arguments into calls of `catalog_api.services.lineage*`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from catalog_api.graphql.context import Info
+from catalog_api.services import lineage as lineage_service
+from catalog_api.services.lineage_export import export_graph
+from catalog_api.services.lineage_graph import GraphEdge, LineageGraph, lineage
+
+
+@strawberry.enum(description="Which way a lineage query walks from its start.")
+class LineageDirection(Enum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+@strawberry.enum(description="Export formats of a lineage result.")
+class LineageFormat(Enum):
+    OPENLINEAGE = "openlineage"
+    MERMAID = "mermaid"
+    DOT = "dot"
+
+
+@strawberry.type(name="LineageNode", description="A dataset in a lineage result; `placeholder` when the catalog has not crawled it.")
+class LineageNodeType:
+    urn: str
+    source: str
+    schema: str
+    name: str
+    kind: str | None
+    placeholder: bool
+    distance: int = strawberry.field(description="Levels from the start: negative upstream, positive downstream.")
+
+
+@strawberry.type(name="LineageEdge", description="An edge; the column fields are set on column-level edges.")
+class LineageEdgeType:
+    upstream: str
+    downstream: str
+    upstream_column: str | None
+    downstream_column: str | None
+    upstream_column_urn: str | None
+    downstream_column_urn: str | None
+    transformation: str | None
+    origin: str = strawberry.field(description="view_sql, openlineage, manual or extraction.")
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    @classmethod
+    def of(cls, edge: GraphEdge) -> LineageEdgeType:
+        return cls(upstream=edge.upstream, downstream=edge.downstream, upstream_column=edge.upstream_column,
+                   downstream_column=edge.downstream_column, upstream_column_urn=edge.upstream_column_urn,
+                   downstream_column_urn=edge.downstream_column_urn, transformation=edge.transformation,
+                   origin=edge.origin, first_seen_at=edge.first_seen_at, last_seen_at=edge.last_seen_at)
+
+
+@strawberry.type(description="A lineage result; `truncated` (with the reason) when a limit cut the walk short.")
+class LineageResult:
+    urn: str
+    direction: LineageDirection
+    depth: int
+    column_level: bool
+    nodes: list[LineageNodeType]
+    edges: list[LineageEdgeType]
+    truncated: bool
+    truncated_reason: str | None
+    graph: strawberry.Private[LineageGraph]
+
+    @strawberry.field(description="This result as OpenLineage JSON (an array of RunEvents), Mermaid or DOT text.")
+    async def export(self, info: Info, format: LineageFormat) -> str:
+        return await asyncio.to_thread(export_graph, info.context.ctx, self.graph, format.value)
+
+    @classmethod
+    def of(cls, graph: LineageGraph) -> LineageResult:
+        return cls(
+            urn=graph.urn, direction=LineageDirection(graph.direction.value), depth=graph.depth,
+            column_level=graph.column_level,
+            nodes=[LineageNodeType(urn=n.urn, source=n.source, schema=n.schema, name=n.name, kind=n.kind,
+                                   placeholder=n.placeholder, distance=n.distance) for n in graph.nodes],
+            edges=[LineageEdgeType.of(e) for e in graph.edges],
+            truncated=graph.truncated, truncated_reason=graph.truncated_reason, graph=graph,
+        )
+
+
+@strawberry.type
+class LineageQuery:
+    """Lineage queries (inherited by `Query`)."""
+
+    @strawberry.field(description="The lineage around a dataset URN, or around a column URN (impact analysis): "
+                                  "nodes and edges within `depth` levels, `truncated` when a limit cut it short.")
+    async def lineage(
+        self, info: Info, urn: str, direction: LineageDirection = LineageDirection.BOTH, depth: int = 3,
+        column_level: bool = False, limit: int | None = None,
+    ) -> LineageResult:
+        graph = await asyncio.to_thread(lineage, info.context.ctx, urn, direction=direction.value, depth=depth,
+                                        column_level=column_level, limit=limit)
+        return LineageResult.of(graph)
+
+
+@strawberry.type
+class LineageMutation:
+    """Manual lineage edges (inherited by `Mutation`)."""
+
+    @strawberry.mutation(description="Adds a manual edge between two dataset URNs or two column URNs "
+                                     "(`transformation`: identity or expression, column edges only).")
+    async def add_lineage_edge(self, info: Info, upstream: str, downstream: str,
+                               transformation: str | None = None) -> bool:
+        await asyncio.to_thread(lineage_service.add_manual_edge, info.context.ctx, upstream, downstream,
+                                transformation)
+        return True
+
+    @strawberry.mutation(description="Removes a manual edge (kept as history).")
+    async def remove_lineage_edge(self, info: Info, upstream: str, downstream: str) -> bool:
+        await asyncio.to_thread(lineage_service.remove_manual_edge, info.context.ctx, upstream, downstream)
+        return True

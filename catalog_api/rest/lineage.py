@@ -1,0 +1,165 @@
+"""REST routes for lineage: graph queries with exports, manual edges, and the OpenLineage endpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog_api.db.models import LineageEdge
+from catalog_api.services import lineage as lineage_service
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.lineage_export import export_graph
+from catalog_api.services.lineage_graph import GraphEdge, LineageGraph, lineage
+from catalog_api.services.lineage_openlineage import ingest_run_event
+
+router = APIRouter(prefix="/api/v1", tags=["lineage"])
+
+_MEDIA = {"mermaid": "text/vnd.mermaid; charset=utf-8", "dot": "text/vnd.graphviz; charset=utf-8",
+          "openlineage": "application/json"}
+
+
+def context(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+class NodeOut(BaseModel):
+    """A dataset in a lineage result; `placeholder` when the catalog has not crawled it."""
+
+    urn: str
+    source: str
+    schema_name: str = Field(serialization_alias="schema")
+    name: str
+    kind: str | None
+    placeholder: bool
+    distance: int = Field(description="Levels from the start: negative upstream, positive downstream.")
+
+
+class EdgeOut(BaseModel):
+    """An edge; the column fields are set on column-level edges."""
+
+    upstream: str
+    downstream: str
+    upstream_column: str | None = None
+    downstream_column: str | None = None
+    upstream_column_urn: str | None = None
+    downstream_column_urn: str | None = None
+    transformation: str | None = None
+    origin: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    @classmethod
+    def of(cls, edge: GraphEdge) -> EdgeOut:
+        return cls(
+            upstream=edge.upstream, downstream=edge.downstream, upstream_column=edge.upstream_column,
+            downstream_column=edge.downstream_column, upstream_column_urn=edge.upstream_column_urn,
+            downstream_column_urn=edge.downstream_column_urn, transformation=edge.transformation,
+            origin=edge.origin, first_seen_at=edge.first_seen_at, last_seen_at=edge.last_seen_at,
+        )
+
+
+class LineageOut(BaseModel):
+    """A lineage result. `truncated` (with the reason) when the walk stopped before the graph ended."""
+
+    urn: str
+    direction: str
+    depth: int
+    column_level: bool
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+    truncated: bool
+    truncated_reason: str | None
+
+    @classmethod
+    def of(cls, graph: LineageGraph) -> LineageOut:
+        return cls(
+            urn=graph.urn, direction=graph.direction.value, depth=graph.depth, column_level=graph.column_level,
+            nodes=[NodeOut(urn=n.urn, source=n.source, schema_name=n.schema, name=n.name, kind=n.kind,
+                           placeholder=n.placeholder, distance=n.distance) for n in graph.nodes],
+            edges=[EdgeOut.of(e) for e in graph.edges],
+            truncated=graph.truncated, truncated_reason=graph.truncated_reason,
+        )
+
+
+class ManualEdgeIn(BaseModel):
+    """A manual edge between two dataset URNs or two column URNs."""
+
+    model_config = ConfigDict(extra="forbid")
+    upstream: str = Field(max_length=2048, examples=["urn:catalog:dataset:erp:sales:orders"])
+    downstream: str = Field(max_length=2048, examples=["urn:catalog:dataset:dwh:mart:revenue"])
+    transformation: str | None = Field(default=None, description="Column edges: identity or expression.")
+
+
+class ManualEdgeOut(BaseModel):
+    """A stored manual edge."""
+
+    upstream: str
+    downstream: str
+    upstream_column: str | None
+    downstream_column: str | None
+    transformation: str | None
+    origin: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    @classmethod
+    def of(cls, edge: LineageEdge) -> ManualEdgeOut:
+        return cls(upstream=edge.upstream_urn, downstream=edge.downstream_urn, upstream_column=edge.upstream_column,
+                   downstream_column=edge.downstream_column, transformation=edge.transformation, origin=edge.origin,
+                   first_seen_at=edge.first_seen_at, last_seen_at=edge.last_seen_at)
+
+
+@router.get("/lineage", response_model=None, responses={200: {"model": LineageOut}})
+def get_lineage(
+    urn: str = Query(max_length=2048, description="A dataset URN, or a column URN for column impact analysis."),
+    direction: str = Query(default="BOTH", description="UPSTREAM, DOWNSTREAM or BOTH."),
+    depth: int = Query(default=3, description="Levels to walk, 1 to 20."),
+    column_level: bool = Query(default=False, description="Include column-level edges."),
+    limit: int | None = Query(default=None, description="At most this many nodes and edges."),
+    format: str | None = Query(default=None, description="openlineage, mermaid or dot; JSON graph when absent."),
+    ctx: ServiceContext = Depends(context),
+) -> Any:
+    """The lineage around a dataset or a column; `truncated` says when a limit cut it short."""
+    graph = lineage(ctx, urn, direction=direction, depth=depth, column_level=column_level, limit=limit)
+    if format is None:
+        return LineageOut.of(graph).model_dump(mode="json", by_alias=True)
+    text = export_graph(ctx, graph, format)
+    return Response(text, media_type=_MEDIA[format])
+
+
+@router.post("/lineage/edges", status_code=status.HTTP_201_CREATED)
+def add_edge(body: ManualEdgeIn, ctx: ServiceContext = Depends(context)) -> ManualEdgeOut:
+    """Adds a manual edge (or refreshes the same one)."""
+    return ManualEdgeOut.of(lineage_service.add_manual_edge(ctx, body.upstream, body.downstream,
+                                                            body.transformation))
+
+
+@router.delete("/lineage/edges", status_code=status.HTTP_204_NO_CONTENT)
+def remove_edge(
+    upstream: str = Query(max_length=2048), downstream: str = Query(max_length=2048),
+    ctx: ServiceContext = Depends(context),
+) -> Response:
+    """Removes a manual edge (kept as history, soft-deleted). Edges from crawls or OpenLineage cannot be removed."""
+    lineage_service.remove_manual_edge(ctx, upstream, downstream)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class OpenLineageAccepted(BaseModel):
+    """What the catalog recorded from an OpenLineage event."""
+
+    run_id: str
+    inputs: list[str] = Field(description="Catalog URNs of the event's input datasets.")
+    outputs: list[str] = Field(description="Catalog URNs of the event's output datasets.")
+    edges: int
+
+
+@router.post("/lineage", status_code=status.HTTP_201_CREATED)
+def post_openlineage(body: dict[str, Any] = Body(...), ctx: ServiceContext = Depends(context)) -> OpenLineageAccepted:
+    """Receives an OpenLineage RunEvent, as Marquez's endpoint does: point the OpenLineage HTTP transport (Airflow,
+    Spark, dbt, openlineage-python) at the catalog's base URL."""
+    result = ingest_run_event(ctx, body)
+    return OpenLineageAccepted(run_id=result.run_id, inputs=list(result.inputs), outputs=list(result.outputs),
+                               edges=result.edges)

@@ -1,0 +1,163 @@
+"""OpenLineage run events in: jobs and runs recorded, datasets mapped to catalog URNs, edges from inputs to outputs.
+
+A dataset's (namespace, name) becomes a catalog URN through the sources' lineage naming (docs/urns.md): the source
+whose `lineage_namespace` is the namespace and whose `lineage_name_prefix` starts the name (the longest such
+prefix) owns it, and the rest of the name is `<schema>.<table>` (split at the first dot). The URN is the same one a
+crawl gives the table, so a dataset reported before it was crawled is a placeholder that turns into the crawled
+table by itself. A namespace no source has maps to `urn:catalog:dataset:_openlineage:<namespace>:<name>`.
+
+Each job owns its edges (owner `openlineage:<namespace>:<name>`). A COMPLETE event replaces the job's edges with
+what it reports (an input the job stopped reading disappears); other events only add, since START events
+often carry no outputs yet. The `columnLineage` output facet becomes column edges (`identity` for an IDENTITY
+transformation, `expression` otherwise, null when the event does not say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from catalog_api.db.models import DataSource, LineageRun, utcnow
+from catalog_api.errors import InvalidInput, invalid_input_from_validation
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.lineage import (
+    EdgeSpec,
+    Origin,
+    change_events,
+    openlineage_placeholder_urn,
+    sync_edges,
+)
+from catalog_api.services.outbox import record_events
+from catalog_api.urns import dataset_urn
+
+EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+
+
+class _Dataset(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    namespace: str = Field(min_length=1, max_length=1024)
+    name: str = Field(min_length=1, max_length=1024)
+    facets: dict[str, Any] | None = None
+
+
+class _Job(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    namespace: str = Field(min_length=1, max_length=1024)
+    name: str = Field(min_length=1, max_length=1024)
+
+
+class _Run(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    runId: str = Field(min_length=1, max_length=64)
+
+
+class RunEvent(BaseModel):
+    """The parts of an OpenLineage RunEvent the catalog reads; the rest is accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    eventType: str = "OTHER"
+    eventTime: datetime
+    producer: str | None = None
+    run: _Run
+    job: _Job
+    inputs: list[_Dataset] = Field(default_factory=list, max_length=10_000)
+    outputs: list[_Dataset] = Field(default_factory=list, max_length=10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one event recorded."""
+
+    run_id: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    edges: int
+
+
+class DatasetNamer:
+    """OpenLineage (namespace, name) -> catalog dataset URN, from the registered sources' lineage naming."""
+
+    def __init__(self, sources: list[tuple[str, str, str]]) -> None:
+        self._by_namespace: dict[str, list[tuple[str, str]]] = {}
+        for name, namespace, prefix in sources:
+            self._by_namespace.setdefault(namespace, []).append((prefix, name))
+        for candidates in self._by_namespace.values():
+            candidates.sort(key=lambda c: -len(c[0]))
+
+    def urn(self, namespace: str, name: str) -> str:
+        for prefix, source in self._by_namespace.get(namespace, ()):
+            rest = name[len(prefix):] if name.startswith(prefix) else None
+            if rest and "." in rest.strip("."):
+                schema, _, table = rest.partition(".")
+                if schema and table:
+                    return dataset_urn(source, schema, table)
+        return openlineage_placeholder_urn(namespace, name)
+
+
+def _transformation(field: dict[str, Any], source: dict[str, Any]) -> str | None:
+    kinds = [t.get("subtype") or t.get("type") for t in source.get("transformations") or [] if isinstance(t, dict)]
+    if not kinds and field.get("transformationType"):
+        kinds = [field["transformationType"]]
+    if not kinds:
+        return None
+    return "identity" if all(str(k).upper() == "IDENTITY" for k in kinds) else "expression"
+
+
+def parse_run_event(body: Any) -> RunEvent:
+    """Validates a RunEvent; `InvalidInput` naming the field otherwise."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "an OpenLineage RunEvent (a JSON object)")
+    if "run" not in body or "job" not in body:
+        raise InvalidInput("run" if "run" not in body else "job",
+                           "required: the catalog accepts OpenLineage RunEvents (with run and job)")
+    try:
+        event = RunEvent.model_validate(body)
+    except ValidationError as error:
+        raise invalid_input_from_validation(list(error.errors())) from None
+    if event.eventType.upper() not in EVENT_TYPES:
+        raise InvalidInput("eventType", f"one of {', '.join(EVENT_TYPES)}")
+    if event.eventTime.tzinfo is None:
+        event.eventTime = event.eventTime.replace(tzinfo=UTC)
+    return event
+
+
+def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
+    """Records the run and its job's edges from one OpenLineage RunEvent, in one transaction."""
+    event = parse_run_event(body)
+    state = event.eventType.upper()
+    with ctx.db.session() as session:
+        namer = DatasetNamer([tuple(r) for r in session.execute(
+            select(DataSource.name, DataSource.lineage_namespace, DataSource.lineage_name_prefix))])
+        run = session.scalars(select(LineageRun).where(LineageRun.run_id == event.run.runId)).first()
+        if run is None:
+            run = LineageRun(run_id=event.run.runId, job_namespace=event.job.namespace, job_name=event.job.name,
+                             state=state, event_time=event.eventTime, producer=event.producer)
+            session.add(run)
+        elif event.eventTime >= run.event_time:  # events can arrive out of order: the latest state wins
+            run.state, run.event_time = state, event.eventTime
+        inputs = {(d.namespace, d.name): namer.urn(d.namespace, d.name) for d in event.inputs}
+        outputs = [(d, namer.urn(d.namespace, d.name)) for d in event.outputs]
+        specs: list[EdgeSpec] = []
+        for dataset, out_urn in outputs:
+            specs += [EdgeSpec(in_urn, out_urn) for in_urn in inputs.values() if in_urn != out_urn]
+            facet = (dataset.facets or {}).get("columnLineage") or {}
+            for column, field in (facet.get("fields") or {}).items():
+                for source in (field or {}).get("inputFields") or []:
+                    key = (source.get("namespace"), source.get("name"))
+                    if not all(key) or not source.get("field"):
+                        continue
+                    in_urn = inputs.get(key) or namer.urn(*key)
+                    specs.append(EdgeSpec(in_urn, out_urn, source["field"], column, _transformation(field, source)))
+                    if in_urn not in inputs.values():
+                        specs.append(EdgeSpec(in_urn, out_urn))
+        owner = f"openlineage:{event.job.namespace}:{event.job.name}"
+        if specs or state == "COMPLETE":
+            changes = sync_edges(session, Origin.OPENLINEAGE, {owner: specs}, now=utcnow(),
+                                 run_id=event.run.runId, replace=state == "COMPLETE")
+            if ctx.settings.lineage_events_enabled:
+                record_events(session, change_events(Origin.OPENLINEAGE, changes, run_id=event.run.runId))
+        return IngestResult(event.run.runId, tuple(inputs.values()), tuple(u for _, u in outputs), len(specs))

@@ -1,0 +1,190 @@
+"""One Spark session per process, built from plain settings and reused by every profile the process runs.
+
+Spark allows a single SparkContext per process, and starting one costs seconds, so `get_spark` caches the session
+and hands the same one back. The first configuration wins: asking again with different settings logs a warning
+instead of silently restarting the JVM under a running profile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from profiler.errors import InvalidProfileInput, ProfilerUnavailable
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+MIN_JAVA_VERSION = 17
+"""Spark 4 runs on Java 17 or newer."""
+
+_MEMORY = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
+_LOCAL = re.compile(r"^local(?:\[(\*|\d+)(?:,\s*\d+)?\])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class SparkConfig:
+    """How to start Spark: master URL, driver memory, application name and any extra `spark.*` settings.
+
+    `shuffle_partitions` defaults to twice the local cores in local mode (Spark's default of 200 is meant for
+    clusters and makes small profiles slow); on a cluster master Spark's own default applies unless set.
+    """
+
+    master: str = "local[*]"
+    driver_memory: str = "2g"
+    app_name: str = "catalog-profiler"
+    shuffle_partitions: int | None = None
+    extra_conf: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.master or not isinstance(self.master, str):
+            raise InvalidProfileInput("master must be a Spark master URL such as local[*]", field="master")
+        if self.master.startswith("local") and not _LOCAL.match(self.master):
+            raise InvalidProfileInput(
+                f"master {self.master!r} is not a valid local master (local, local[N], local[*])", field="master")
+        if not _MEMORY.match(self.driver_memory or ""):
+            raise InvalidProfileInput(
+                f"driver_memory {self.driver_memory!r} must be a JVM size such as 2g or 1536m", field="driver_memory")
+        if self.shuffle_partitions is not None and self.shuffle_partitions < 1:
+            raise InvalidProfileInput("shuffle_partitions must be at least 1", field="shuffle_partitions")
+        for key in self.extra_conf:
+            if not key.startswith("spark."):
+                raise InvalidProfileInput(f"extra_conf key {key!r} is not a spark.* setting", field="extra_conf")
+
+    @property
+    def local_cores(self) -> int | None:
+        """Cores of a local master, None on a cluster."""
+        match = _LOCAL.match(self.master)
+        if not match:
+            return None
+        cores = match.group(1)
+        if cores is None:
+            return 1
+        return (os.cpu_count() or 1) if cores == "*" else int(cores)
+
+    def spark_conf(self) -> dict[str, str]:
+        conf = {
+            "spark.driver.memory": self.driver_memory,
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.sql.execution.arrow.pyspark.fallback.enabled": "true",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            # Profiles collect one row per column; the driver must not refuse a wide result.
+            "spark.driver.maxResultSize": "1g",
+        }
+        partitions = self.shuffle_partitions
+        if partitions is None and self.local_cores is not None:
+            partitions = max(2, 2 * self.local_cores)
+        if partitions is not None:
+            conf["spark.sql.shuffle.partitions"] = str(partitions)
+        conf.update({str(k): str(v) for k, v in self.extra_conf.items()})
+        return conf
+
+
+def find_java(env: Mapping[str, str] | None = None) -> Path:
+    """The `java` executable Spark will launch: `$JAVA_HOME/bin/java`, else `java` on PATH, of version 17+."""
+    env = os.environ if env is None else env
+    candidate: Path | None = None
+    java_home = env.get("JAVA_HOME")
+    if java_home:
+        path = Path(java_home) / "bin" / "java"
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ProfilerUnavailable(
+                f"JAVA_HOME is {java_home!r} but {path} is not an executable Java runtime; point JAVA_HOME at a "
+                f"JDK {MIN_JAVA_VERSION}+ or unset it to use `java` from PATH", field="JAVA_HOME")
+        candidate = path
+    else:
+        found = shutil.which("java", path=env.get("PATH"))
+        if not found:
+            raise ProfilerUnavailable(
+                f"No Java runtime found: the profiler runs on Spark, which needs a JDK {MIN_JAVA_VERSION}+. "
+                "Install one (e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME.", field="JAVA_HOME")
+        candidate = Path(found)
+    version = java_major_version(candidate)
+    if version is not None and version < MIN_JAVA_VERSION:
+        raise ProfilerUnavailable(
+            f"{candidate} is Java {version}; Spark 4 needs Java {MIN_JAVA_VERSION} or newer", field="JAVA_HOME")
+    return candidate
+
+
+def java_major_version(java: Path) -> int | None:
+    """The major version `java -version` reports, None when it cannot be read (the launch will tell)."""
+    try:
+        result = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ProfilerUnavailable(f"{java} does not run: {error}", field="JAVA_HOME") from error
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    # Java 8 and older report "1.8.0_x".
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+_lock = threading.Lock()
+_session: SparkSession | None = None
+_session_config: SparkConfig | None = None
+_session_pid: int | None = None
+
+
+def get_spark(config: SparkConfig | None = None) -> SparkSession:
+    """The process's Spark session, started on first use with `config` (default `SparkConfig()`) and reused."""
+    global _session, _session_config, _session_pid
+    config = config or SparkConfig()
+    with _lock:
+        # A forked worker inherits the parent's handle to a JVM it cannot talk to.
+        if _session is not None and _session_pid == os.getpid() and _alive(_session):
+            if _session_config != config:
+                log.warning("Spark is already running with %s; ignoring the different %s", _session_config, config)
+            return _session
+        _session = _start(config)
+        _session_config = config
+        _session_pid = os.getpid()
+        return _session
+
+
+def stop_spark() -> None:
+    """Stops the cached session (tests, shutdown hooks). The next `get_spark` starts a new one."""
+    global _session, _session_config, _session_pid
+    with _lock:
+        if _session is not None and _session_pid == os.getpid():
+            _session.stop()
+        _session = _session_config = _session_pid = None
+
+
+def _alive(session: SparkSession) -> bool:
+    try:
+        return not session.sparkContext._jsc.sc().isStopped()  # type: ignore[union-attr]
+    except Exception:  # a dead py4j gateway raises anything
+        return False
+
+
+def _start(config: SparkConfig) -> SparkSession:
+    find_java()
+    # The machine's hostname may resolve to an address Spark cannot bind; loopback always works for local mode.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:  # pragma: no cover - pyspark is a dependency
+        raise ProfilerUnavailable(f"pyspark is not installed: {error}") from error
+    builder = SparkSession.builder.master(config.master).appName(config.app_name)
+    for key, value in config.spark_conf().items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as error:
+        raise ProfilerUnavailable(f"Spark did not start on master {config.master!r}: {error}",
+                                  field="master") from error
+    session.sparkContext.setLogLevel("ERROR")
+    return session
