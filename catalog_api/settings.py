@@ -112,8 +112,7 @@ class Settings(BaseSettings):
         description="Refuse webhook URLs whose host is (or resolves to) a loopback or private address.",
     )
     lineage_events_enabled: bool = Field(
-        default=False,
-        description="Emit `catalog.lineage.changed` when lineage edges change (off until every consumer expects it).",
+        default=True, description="Emit `catalog.lineage.changed` when lineage edges change."
     )
     lineage_max_depth: int = Field(default=20, ge=1, le=100, description="Deepest lineage query allowed.")
     lineage_max_nodes: int = Field(

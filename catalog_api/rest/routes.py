@@ -197,7 +197,9 @@ def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, c
         encoded = quote(d.table.urn, safe="")
         return TableOut.of(
             d.table, d.schema, d.source, [ColumnOut.of(c, d.tags[c.urn]) for c in d.columns], d.tags[d.table.urn],
-            links={"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes"},
+            links={"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes",
+                   "extraction": f"/api/v1/tables/{encoded}/extraction", "lineage": f"/api/v1/lineage?urn={encoded}",
+                   "lineage_viewer": f"/ui/lineage?urn={encoded}"},
         )
 
 

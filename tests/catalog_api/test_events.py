@@ -160,7 +160,8 @@ create table app.gone (x int);
 create view app.open_orders as select id, total from app.orders where status = 'open';
 """
 
-PRODUCED = set(EventType) - {EventType.PROFILE_COMPLETED, EventType.ANOMALY_DETECTED, EventType.LINEAGE_CHANGED}
+# Profiles and anomalies are not produced by the application yet (the profiler is not wired in).
+PRODUCED = set(EventType) - {EventType.PROFILE_COMPLETED, EventType.ANOMALY_DETECTED}
 
 
 @pytest.mark.postgres
