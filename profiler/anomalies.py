@@ -7,14 +7,14 @@ entries handed in by the caller).
 How a metric is judged depends on how much history there is:
 
 - **Short history** (fewer than `min_history` earlier profiles): a percentage rule against the previous run -
-  the symmetric relative change `|x - prev| / max(|x|, |prev|)` for counts and levels, the absolute difference
-  for rates.
-- **Enough history**: robust z-scores from the median and the MAD (scaled by 1.4826), computed twice - around
-  the median level, and around the trend (previous value plus the median run-to-run change). A value is
-  anomalous only when both scores exceed `z_threshold`, so a steadily growing table is normal, and so is the
-  first normal run after an outlier. The scale never drops below a floor (`rate_scale_floor` for rates,
-  `relative_scale_floor` times the level otherwise), so a perfectly constant history does not turn noise into
-  alarms.
+  the symmetric relative change `|x - prev| / max(|x|, |prev|)` for counts (for a column's mean/min/max the
+  denominator also includes its standard deviation or range), the absolute difference for rates.
+- **Enough history**: a robust trend - Theil-Sen (the median of pairwise slopes over profile time, so a growing
+  table is normal and one earlier outlier does not bend the line) - and a robust z-score of the current value
+  against it, scaled by the MAD of the history's residuals (times 1.4826). The scale never drops below a floor
+  (`rate_scale_floor` for rates; `relative_scale_floor` times the predicted level, and for a column's mean, min
+  and max `spread_scale_floor` times its standard deviation), so a perfectly constant history does not turn
+  noise into alarms.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ class AnomalyThresholds:
 
     min_history: int = 5
     """Earlier profiles needed before robust statistics replace the percentage rules."""
+    max_history: int = 60
+    """Most recent earlier profiles the robust trend looks at."""
     z_threshold: float = 4.0
     volume_change: float = 0.3
     """Short history: relative row-count change that is an anomaly."""
@@ -55,7 +57,11 @@ class AnomalyThresholds:
     shift_change: float = 0.5
     """Short history: relative change of a numeric column's mean, min or max."""
     rate_scale_floor: float = 0.01
+    """Robust scale floor of rates (null rate, distinct ratio), in absolute terms."""
     relative_scale_floor: float = 0.02
+    """Robust scale floor of counts and values, relative to the expected value."""
+    spread_scale_floor: float = 0.25
+    """Robust scale floor of a column's mean/min/max, relative to its standard deviation (else range)."""
     freshness_max_age_seconds: float | None = None
     """Latest timestamp older than this at profile time is an anomaly; None disables the check."""
     freshness_columns: frozenset[str] | None = None
@@ -66,7 +72,7 @@ class AnomalyThresholds:
 
     def __post_init__(self) -> None:
         positive = ("z_threshold", "volume_change", "null_rate_change", "distinct_ratio_change", "shift_change",
-                    "rate_scale_floor", "relative_scale_floor")
+                    "rate_scale_floor", "relative_scale_floor", "spread_scale_floor")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
@@ -74,6 +80,9 @@ class AnomalyThresholds:
         if not isinstance(self.min_history, int) or self.min_history < 2:
             raise InvalidProfileInput(f"min_history must be an integer >= 2, got {self.min_history!r}",
                                       field="min_history")
+        if not isinstance(self.max_history, int) or self.max_history < self.min_history:
+            raise InvalidProfileInput(f"max_history must be an integer >= min_history, got {self.max_history!r}",
+                                      field="max_history")
         age = self.freshness_max_age_seconds
         if age is not None and (not isinstance(age, (int, float)) or age <= 0):
             raise InvalidProfileInput(f"freshness_max_age_seconds must be positive or null, got {age!r}",
@@ -110,14 +119,17 @@ def detect_anomalies(history: Sequence[TableProfile | Mapping[str, Any]], curren
     now = _as_profile(current)
     past = sorted((_as_profile(p) for p in history), key=lambda p: p.started_at)
     found: list[Anomaly] = []
+    origin = past[0].started_at if past else now.started_at
+    moments = [(p.started_at - origin).total_seconds() for p in past]
+    moment = (now.started_at - origin).total_seconds()
     if AnomalyKind.VOLUME in t.checks:
-        found += _judge(AnomalyKind.VOLUME, None, [p.row_count for p in past], now.row_count, t, rate=False,
-                        what="row count", threshold=t.volume_change)
+        found += _judge(AnomalyKind.VOLUME, None, list(zip(moments, (p.row_count for p in past), strict=True)),
+                        moment, now.row_count, t, rate=False, what="row count", threshold=t.volume_change)
     for column in now.columns:
         if column.name in t.ignore_columns:
             continue
-        earlier = [_column(p, column.name) for p in past]
-        found += _column_anomalies(column, earlier, t)
+        earlier = [(m, _column(p, column.name)) for m, p in zip(moments, past, strict=True)]
+        found += _column_anomalies(column, earlier, moment, t)
     found += _freshness(now, past, t)
     if AnomalyKind.SCHEMA_DRIFT in t.checks:
         found += _schema_drift(schema_changes, t)
@@ -144,10 +156,11 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _column_anomalies(column: ColumnProfile, earlier: list[ColumnProfile | None],
+def _column_anomalies(column: ColumnProfile, earlier: list[tuple[float, ColumnProfile | None]], moment: float,
                       t: AnomalyThresholds) -> list[Anomaly]:
     found: list[Anomaly] = []
-    present = [c for c in earlier if c is not None]
+    # A column whose type family changed starts a new history (the schema drift check reports the change).
+    present = [(m, c) for m, c in earlier if c is not None and c.kind == column.kind]
     metrics: list[tuple[AnomalyKind, str, Callable[[ColumnProfile], float | None], bool, float]] = [
         (AnomalyKind.NULL_RATE, "null rate", lambda c: c.null_rate, True, t.null_rate_change),
         (AnomalyKind.DISTINCT_RATIO, "distinct ratio", lambda c: c.distinct_ratio, True, t.distinct_ratio_change),
@@ -158,33 +171,54 @@ def _column_anomalies(column: ColumnProfile, earlier: list[ColumnProfile | None]
             (AnomalyKind.MIN_SHIFT, "min", lambda c: _number(c.min), False, t.shift_change),
             (AnomalyKind.MAX_SHIFT, "max", lambda c: _number(c.max), False, t.shift_change),
         ]
+    spread = _spread(present[-1][1]) if present else 0.0
     for kind, what, metric, rate, threshold in metrics:
         if kind not in t.checks:
             continue
         value = metric(column)
         if value is None:
             continue
-        series = [v for v in (metric(c) for c in present if c.kind == column.kind) if v is not None]
-        found += _judge(kind, column.name, series, value, t, rate=rate, what=what, threshold=threshold)
+        series = [(m, v) for m, v in ((m, metric(c)) for m, c in present) if v is not None]
+        found += _judge(kind, column.name, series, moment, value, t, rate=rate, what=what, threshold=threshold,
+                        spread=0.0 if rate else spread)
     return found
 
 
-def _mad(values: Sequence[float]) -> tuple[float, float]:
-    median = statistics.median(values)
-    return median, statistics.median(abs(v - median) for v in values)
+def _spread(column: ColumnProfile) -> float:
+    """A numeric column's standard deviation, else its range, else 0."""
+    stddev = _number(column.stddev)
+    if stddev:
+        return stddev
+    low, high = _number(column.min), _number(column.max)
+    return high - low if low is not None and high is not None else 0.0
 
 
-def _judge(kind: AnomalyKind, column: str | None, series: Sequence[float], value: float, t: AnomalyThresholds,
-           *, rate: bool, what: str, threshold: float) -> list[Anomaly]:
+def _theil_sen(points: Sequence[tuple[float, float]]) -> tuple[float, float, float]:
+    """Slope, intercept and median absolute residual of a robust line through `(time, value)` points."""
+    slopes = [(vb - va) / (tb - ta) for i, (ta, va) in enumerate(points) for tb, vb in points[i + 1:] if tb != ta]
+    slope = statistics.median(slopes) if slopes else 0.0
+    intercept = statistics.median(v - slope * t for t, v in points)
+    residual = statistics.median(abs(v - intercept - slope * t) for t, v in points)
+    return slope, intercept, residual
+
+
+def _judge(kind: AnomalyKind, column: str | None, series: Sequence[tuple[float, float]], moment: float,
+           value: float, t: AnomalyThresholds, *, rate: bool, what: str, threshold: float,
+           spread: float = 0.0) -> list[Anomaly]:
+    """`series` holds `(seconds, value)` of earlier runs, oldest first; `moment` is the current run's time.
+
+    `spread` is the column's own spread (standard deviation, else range) for shifts of its values: a minimum
+    moving from 4 to 505 is 99 % of itself but nothing for keys spread over a billion.
+    """
     if not series:
         return []
     subject = f"{what} of {column}" if column else what
     if len(series) < t.min_history:
-        previous = series[-1]
+        previous = series[-1][1]
         if rate:
             change = abs(value - previous)
         else:
-            largest = max(abs(value), abs(previous))
+            largest = max(abs(value), abs(previous), spread)
             change = abs(value - previous) / largest if largest else 0.0
         if change <= threshold:
             return []
@@ -194,17 +228,15 @@ def _judge(kind: AnomalyKind, column: str | None, series: Sequence[float], value
                         column=column, observed=value, expected=previous, score=change, method="percentage",
                         severity=_severity(kind, value, previous, change / threshold))]
 
-    level, level_mad = _mad(series)
-    deltas = [b - a for a, b in zip(series, series[1:], strict=False)]
-    step, step_mad = _mad(deltas)
-    predicted = series[-1] + step
-    floor = t.rate_scale_floor if rate else max(t.relative_scale_floor * max(abs(level), abs(series[-1])), 1e-12)
-    z_level = (value - level) / max(MAD_SCALE * level_mad, floor)
-    z_trend = (value - predicted) / max(MAD_SCALE * step_mad, floor)
-    if abs(z_level) <= t.z_threshold or abs(z_trend) <= t.z_threshold:
+    # Recent history only: a table's behaviour from a year ago says little about today, and Theil-Sen is O(n^2).
+    points = series[-t.max_history:]
+    slope, intercept, residual = _theil_sen(points)
+    expected = intercept + slope * moment
+    floor = t.rate_scale_floor if rate else max(t.relative_scale_floor * abs(expected),
+                                                 t.spread_scale_floor * spread, 1e-12)
+    score = (value - expected) / max(MAD_SCALE * residual, floor)
+    if abs(score) <= t.z_threshold:
         return []
-    # Report the milder of the two views: the one a reviewer would have to beat to call it normal.
-    score, expected = (z_level, level) if abs(z_level) <= abs(z_trend) else (z_trend, predicted)
     direction = "above" if score > 0 else "below"
     return [Anomaly(kind, f"{subject} is {value:.6g}, {abs(score):.1f} robust deviations {direction} the expected "
                           f"{expected:.6g}",

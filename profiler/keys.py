@@ -126,8 +126,9 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
                            include_rejected: bool = False) -> list[CandidateForeignKey]:
     """Single-column foreign keys between tables of one source, confirmed by containment on the data.
 
-    Parents are the single-column keys in `parent_keys` (e.g. from `candidate_primary_keys`) or, without it,
-    the columns each profile shows unique and non-null. A child column qualifies when its kind is compatible,
+    Parents are the verified single-column keys in `parent_keys` (from `candidate_primary_keys`); without it,
+    `candidate_primary_keys` runs on every table first (one aggregation each), since a HyperLogLog estimate
+    cannot tell a unique column from an almost unique one. A child column qualifies when its kind is compatible,
     it has at least `min_child_distinct` distinct values (a constant column is contained in anything), no more
     distinct values than the parent, and its min/max lie inside the parent's. One Spark query then counts, per
     pair, the child's distinct non-null values absent from the parent; zero confirms the foreign key.
@@ -136,13 +137,13 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
     if missing:
         raise InvalidProfileInput(f"tables and profiles must name the same tables; {sorted(missing)[0]!r} is in "
                                   "only one", field="tables")
+    if parent_keys is None:
+        parent_keys = {name: candidate_primary_keys(tables[name], profile, estimate_slack=estimate_slack)
+                       for name, profile in profiles.items()}
     parents: list[tuple[str, ColumnProfile]] = []
     for table, profile in profiles.items():
         for column in profile.columns:
-            if parent_keys is not None:
-                keyed = any(k.verified and k.columns == (column.name,) for k in parent_keys.get(table, ()))
-            else:
-                keyed = _looks_unique(column, profile.row_count, estimate_slack)
+            keyed = any(k.verified and k.columns == (column.name,) for k in parent_keys.get(table, ()))
             if keyed and column.kind in FK_KINDS:
                 parents.append((table, column))
 

@@ -4,7 +4,8 @@ A profile runs three Spark actions:
 
 1. **Aggregate pass** - one `df.agg(...)` over every column: counts, nulls, min/max, exact sums, standard
    deviation, zeros/negatives, NaN/infinities, string lengths, empty/blank strings, true/false counts,
-   HyperLogLog distinct counts, `percentile_approx` quantiles and a HyperLogLog count of distinct row hashes.
+   HyperLogLog distinct counts (DataSketches `hll_sketch_agg` over xxhash64 values), `percentile_approx`
+   quantiles and a HyperLogLog count of distinct row hashes.
 2. **Sample** - one `df.sample(...)` collected through Arrow: at most `sample_rows` rows for patterns and
    semantic types, the HTML report, and the frequent-value candidates of high-cardinality columns.
 3. **Values pass** - one query over the table exploded into `(column, bucket, value)` entries: exact value counts
@@ -62,7 +63,7 @@ class ProfileOptions:
     exact_distinct_threshold: int = 100_000
     """Columns with at most this many (estimated) distinct values get exact distinct counts and exact top-k."""
     distinct_rsd: float = 0.02
-    """Relative standard deviation of the HyperLogLog distinct estimates (Spark's `approx_count_distinct`)."""
+    """Relative standard error of the HyperLogLog distinct estimates (sets the sketch size, see `hll_lg_k`)."""
     duplicate_rsd: float = 0.01
     """Relative standard deviation of the distinct-row estimate behind `duplicate_rows_estimate`."""
     quantile_accuracy: int = 1000
@@ -284,6 +285,22 @@ def _finite(column: Column) -> Column:
     return F.when(~F.isnan(column) & (F.abs(column) != F.lit(math.inf)), column)
 
 
+def hll_lg_k(rsd: float) -> int:
+    """The DataSketches HLL size (log2 of its registers) whose relative standard error is at most `rsd`."""
+    return min(21, max(4, math.ceil(math.log2((1.04 / rsd) ** 2))))
+
+
+def _approx_distinct(hashed: Column, rsd: float) -> Column:
+    """A HyperLogLog distinct count of 64-bit value hashes.
+
+    DataSketches' `hll_sketch_agg` keeps its registers in one binary buffer; Spark's `approx_count_distinct`
+    keeps one aggregation-buffer field per 10 registers, and with a few hundred columns the generated code for
+    those tens of thousands of fields took longer to compile than the data took to read. Hashing first lets one
+    sketch type serve every column type.
+    """
+    return F.hll_sketch_estimate(F.hll_sketch_agg(hashed, hll_lg_k(rsd)))
+
+
 def _aggregate_pass(work: DataFrame, cols: list[_Col], opts: ProfileOptions) -> tuple[int, int | None]:
     agg = _Aggregates()
     agg.add(-1, "rows", F.count(F.lit(1)))
@@ -328,10 +345,10 @@ def _aggregate_pass(work: DataFrame, cols: list[_Col], opts: ProfileOptions) -> 
             agg.add(c.index, "max_length", F.max(length))
             agg.add(c.index, "sum_length", F.try_sum(length))
         if c.kind not in (ColumnKind.BOOLEAN, ColumnKind.OTHER) and hashable(c.data_type):
-            agg.add(c.index, "distinct", F.approx_count_distinct(x, opts.distinct_rsd))
+            agg.add(c.index, "distinct", _approx_distinct(F.when(x.isNotNull(), F.xxhash64(x)), opts.distinct_rsd))
     hashed = [c.col for c in cols if hashable(c.data_type)]
     if hashed:
-        agg.add(-1, "distinct_rows", F.approx_count_distinct(F.xxhash64(*hashed), opts.duplicate_rsd))
+        agg.add(-1, "distinct_rows", _approx_distinct(F.xxhash64(*hashed), opts.duplicate_rsd))
 
     row = work.agg(*agg.exprs).collect()[0]
     table: dict[str, Any] = {}

@@ -78,7 +78,7 @@ def rich_table(rows: int = 3000, seed: int = 7) -> pa.Table:
         "amount": pa.array(amounts, pa.decimal128(38, 18)),
         "name": pa.array(names, pa.string()),
         "long_text": pa.array(long_text, pa.string()),
-        "email": pa.array([f"user{i % 500}@example{i % 7}.com" for i in range(rows)], pa.string()),
+        "email": pa.array([f"user{i % 500}@example{i % 500 % 7}.com" for i in range(rows)], pa.string()),
         "category": pa.array(category, pa.string()),
         "created_at": pa.array(created, pa.timestamp("us", tz="Europe/Paris")),
         "day": pa.array([dt.date(2024, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 366, rows)],
