@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from profiler.errors import InvalidProfileInput
-from profiler.model import Anomaly, AnomalyKind, ColumnKind, ColumnProfile, TableProfile
+from profiler.model import Anomaly, AnomalyKind, ColumnProfile, TableProfile
 
 MAD_SCALE = 1.4826
 """Makes the MAD a consistent estimator of the standard deviation for normal data."""
