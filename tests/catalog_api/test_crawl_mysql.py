@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from catalog_api.db.models import ChangeLogEntry, Column, Schema, Table
+from catalog_api.db.models import Column, Schema, Table
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
@@ -18,6 +18,10 @@ from tests.support.mariadb import (  # noqa: F401  (fixtures)
     mariadb_server,
     quote,
 )
+from tests.support.catalog import catalog_columns as _catalog_columns
+from tests.support.catalog import changes as _changes
+from tests.support.catalog import crawl as _crawl
+from tests.support.catalog import last_change_id as _last_change_id
 
 SHOP_DDL = """
 create table customers (
@@ -67,36 +71,12 @@ def _server_source(ctx, shop: dict) -> int:
     return _register(ctx, config)
 
 
-def _crawl(ctx, source_id: int) -> dict:
-    job = wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=120)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    return job.result
 
 
-def _catalog_columns(ctx, source_id: int) -> dict[tuple[str, str, str], Column]:
-    with ctx.db.session() as session:
-        rows = session.execute(
-            select(Schema.name, Table.name, Column)
-            .join(Table, Table.schema_id == Schema.id)
-            .join(Column, Column.table_id == Table.id)
-            .where(Table.source_id == source_id, Table.deleted_at.is_(None), Column.deleted_at.is_(None))
-        ).all()
-    return {(s, t, c.name): c for s, t, c in rows}
 
 
-def _changes(ctx, source_id: int, since_id: int = 0) -> list[tuple[str, str, object, object]]:
-    with ctx.db.session() as session:
-        entries = session.scalars(
-            select(ChangeLogEntry)
-            .where(ChangeLogEntry.source_id == source_id, ChangeLogEntry.id > since_id)
-            .order_by(ChangeLogEntry.id)
-        ).all()
-    return [(e.change_type, e.entity_urn, e.before, e.after) for e in entries]
 
 
-def _last_change_id(ctx) -> int:
-    with ctx.db.session() as session:
-        return session.scalar(select(ChangeLogEntry.id).order_by(ChangeLogEntry.id.desc()).limit(1)) or 0
 
 
 def _oracle_columns(shop: dict) -> list[tuple]:

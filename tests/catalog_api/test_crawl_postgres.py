@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from catalog_api.db.models import ChangeLogEntry, Column, Schema, Table
+from catalog_api.db.models import Column, Schema, Table
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
 from tests.conftest import pg_execute, pg_query
+from tests.support.catalog import catalog_columns as _catalog_columns
+from tests.support.catalog import changes as _changes
+from tests.support.catalog import crawl as _crawl
+from tests.support.catalog import last_change_id as _last_change_id
 
 pytestmark = pytest.mark.postgres
 
@@ -55,36 +59,12 @@ def _register(ctx, config: dict, name: str = "shop", **scope) -> int:
     return source.id
 
 
-def _crawl(ctx, source_id: int) -> dict:
-    job = wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=120)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    return job.result
 
 
-def _catalog_columns(ctx, source_id: int) -> dict[tuple[str, str, str], Column]:
-    with ctx.db.session() as session:
-        rows = session.execute(
-            select(Schema.name, Table.name, Column)
-            .join(Table, Table.schema_id == Schema.id)
-            .join(Column, Column.table_id == Table.id)
-            .where(Table.source_id == source_id, Table.deleted_at.is_(None), Column.deleted_at.is_(None))
-        ).all()
-    return {(s, t, c.name): c for s, t, c in rows}
 
 
-def _changes(ctx, source_id: int, since_id: int = 0) -> list[tuple[str, str, object, object]]:
-    with ctx.db.session() as session:
-        entries = session.scalars(
-            select(ChangeLogEntry)
-            .where(ChangeLogEntry.source_id == source_id, ChangeLogEntry.id > since_id)
-            .order_by(ChangeLogEntry.id)
-        ).all()
-    return [(e.change_type, e.entity_urn, e.before, e.after) for e in entries]
 
 
-def _last_change_id(ctx) -> int:
-    with ctx.db.session() as session:
-        return session.scalar(select(ChangeLogEntry.id).order_by(ChangeLogEntry.id.desc()).limit(1)) or 0
 
 
 def test_crawl_matches_information_schema_column_by_column(catalog_ctx, shop):

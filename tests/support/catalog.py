@@ -1,0 +1,44 @@
+"""Reading back what a crawl did to the catalog: shared by the per-connector crawl tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from catalog_api.db.models import ChangeLogEntry, Column, Schema, Table
+from catalog_api.services.crawl import request_crawl
+from catalog_api.services.jobs import wait_for_job
+
+
+def crawl(ctx, source_id: int) -> dict:
+    """Runs a crawl to its end and returns its result; fails the test with the job's error otherwise."""
+    job = wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=120)
+    assert job.status == "succeeded", (job.error_code, job.error_message)
+    return job.result
+
+
+def catalog_columns(ctx, source_id: int) -> dict[tuple[str, str, str], Column]:
+    """The live columns of a source, keyed by (schema, table, column)."""
+    with ctx.db.session() as session:
+        rows = session.execute(
+            select(Schema.name, Table.name, Column)
+            .join(Table, Table.schema_id == Schema.id)
+            .join(Column, Column.table_id == Table.id)
+            .where(Table.source_id == source_id, Table.deleted_at.is_(None), Column.deleted_at.is_(None))
+        ).all()
+    return {(s, t, c.name): c for s, t, c in rows}
+
+
+def changes(ctx, source_id: int, since_id: int = 0) -> list[tuple[str, str, object, object]]:
+    """Change-log rows of a source after `since_id`, oldest first, as (type, urn, before, after)."""
+    with ctx.db.session() as session:
+        entries = session.scalars(
+            select(ChangeLogEntry)
+            .where(ChangeLogEntry.source_id == source_id, ChangeLogEntry.id > since_id)
+            .order_by(ChangeLogEntry.id)
+        ).all()
+    return [(e.change_type, e.entity_urn, e.before, e.after) for e in entries]
+
+
+def last_change_id(ctx) -> int:
+    with ctx.db.session() as session:
+        return session.scalar(select(ChangeLogEntry.id).order_by(ChangeLogEntry.id.desc()).limit(1)) or 0
