@@ -48,10 +48,11 @@ class Settings(BaseSettings):
     job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
     job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")
     job_time_limits_s: dict[str, float] = Field(
-        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0}, description="Time limit per job kind, in seconds."
+        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0, "profile": 6 * 3600.0}, description="Time limit per job kind, in seconds."
     )
     job_concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"crawl": 4, "extract": 2}, description="How many jobs of a kind may run at once, service-wide."
+        default_factory=lambda: {"crawl": 4, "extract": 2, "profile": 1},
+        description="How many jobs of a kind may run at once, service-wide (a profile already uses every core).",
     )
     job_heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a running job says it lives.")
     job_stale_after_s: float = Field(
@@ -117,6 +118,29 @@ class Settings(BaseSettings):
     lineage_max_depth: int = Field(default=20, ge=1, le=100, description="Deepest lineage query allowed.")
     lineage_max_nodes: int = Field(
         default=2000, ge=10, description="A lineage query stops (and says it was truncated) past this many nodes."
+    )
+
+    # -- profiling (docs/operations.md#profiling) --
+    spark_master: str = Field(
+        default="local[*]", description="Spark master URL of the profiler: `local[*]`, `local[N]`, `spark://…`, …"
+    )
+    spark_driver_memory: str = Field(default="2g", description="JVM heap of the Spark driver (e.g. 2g, 1536m).")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra `spark.*` settings of the profiler's Spark session."
+    )
+    profile_read_from: Literal["auto", "lake", "source"] = Field(
+        default="auto",
+        description="Where a profile reads a table: `lake` (extracted Parquet), `source` (live, through the "
+                    "connector) or `auto` (the lake when it holds the whole table, else the source).",
+    )
+    profile_sample_rows: int = Field(
+        default=10_000, ge=0, le=1_000_000,
+        description="Rows of the bounded sample behind patterns, PII detection and the HTML report.",
+    )
+    profile_reports_enabled: bool = Field(default=True, description="Render a ydata-profiling HTML report per profile.")
+    profile_reports_kept: int = Field(default=5, ge=1, description="HTML reports kept per table (newest first).")
+    profile_history: int = Field(
+        default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )
 
     def time_limit_s(self, kind: str) -> float | None:

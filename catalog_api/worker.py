@@ -17,7 +17,7 @@ from catalog_api.errors import InvalidInput
 from catalog_api.settings import Settings, get_settings
 
 # Job kinds and the actor (queue) that runs each; a kind without its own queue shares the default one.
-QUEUES = {"crawl": "crawl", "extract": "extract", "ping": "default"}
+QUEUES = {"crawl": "crawl", "extract": "extract", "profile": "profile", "ping": "default"}
 
 
 def create_broker(settings: Settings) -> dramatiq.Broker:

@@ -222,11 +222,13 @@ def _judge(kind: AnomalyKind, column: str | None, series: Sequence[tuple[float, 
             change = abs(value - previous) / largest if largest else 0.0
         if change <= threshold:
             return []
+        low, high = _percentage_range(previous, threshold, rate=rate, spread=spread)
         return [Anomaly(kind, f"{subject} changed from {previous:g} to {value:g} ({change:.0%} > {threshold:.0%})"
                         if not rate else
                         f"{subject} changed from {previous:.4g} to {value:.4g} (by {change:.4g} > {threshold:g})",
                         column=column, observed=value, expected=previous, score=change, method="percentage",
-                        severity=_severity(kind, value, previous, change / threshold))]
+                        severity=_severity(kind, value, previous, change / threshold),
+                        expected_min=low, expected_max=high)]
 
     # Recent history only: a table's behaviour from a year ago says little about today, and Theil-Sen is O(n^2).
     points = series[-t.max_history:]
@@ -234,14 +236,32 @@ def _judge(kind: AnomalyKind, column: str | None, series: Sequence[tuple[float, 
     expected = intercept + slope * moment
     floor = t.rate_scale_floor if rate else max(t.relative_scale_floor * abs(expected),
                                                  t.spread_scale_floor * spread, 1e-12)
-    score = (value - expected) / max(MAD_SCALE * residual, floor)
+    scale = max(MAD_SCALE * residual, floor)
+    score = (value - expected) / scale
     if abs(score) <= t.z_threshold:
         return []
     direction = "above" if score > 0 else "below"
     return [Anomaly(kind, f"{subject} is {value:.6g}, {abs(score):.1f} robust deviations {direction} the expected "
                           f"{expected:.6g}",
                     column=column, observed=value, expected=expected, score=score, method="robust_z",
-                    severity=_severity(kind, value, expected, abs(score) / t.z_threshold))]
+                    severity=_severity(kind, value, expected, abs(score) / t.z_threshold),
+                    expected_min=expected - t.z_threshold * scale, expected_max=expected + t.z_threshold * scale)]
+
+
+def _percentage_range(previous: float, threshold: float, *, rate: bool, spread: float) -> tuple[float, float | None]:
+    """The values a percentage rule would have accepted around `previous` (the upper edge None when unbounded).
+
+    For counts the rule divides by the larger of the two values (and the spread), so the accepted range is
+    asymmetric: from `previous * (1 - t)` up to `previous / (1 - t)` for a non-negative previous value.
+    """
+    if rate:
+        return max(0.0, previous - threshold), min(1.0, previous + threshold)
+    reach = threshold * max(abs(previous), spread)
+    if threshold >= 1:
+        return previous - reach, None
+    if previous >= 0:
+        return previous - reach, max(previous + threshold * spread, previous / (1 - threshold))
+    return min(previous - threshold * spread, previous / (1 - threshold)), previous + reach
 
 
 def _severity(kind: AnomalyKind, value: float, expected: float, excess: float) -> str:

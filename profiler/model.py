@@ -371,6 +371,10 @@ class Anomaly:
     score: float | None = None
     method: str = "rule"
     severity: str = "warning"
+    expected_min: float | None = None
+    """Lower edge of the range the observed value was judged against (None: unbounded or not numeric)."""
+    expected_max: float | None = None
+    """Upper edge of that range."""
 
     def to_dict(self) -> dict[str, Any]:
         out = _plain(self)

@@ -86,6 +86,8 @@ def catalog_settings(tmp_path):
         # Retries keep their shape (exponential, jittered, bounded) but in tenths of seconds, so tests stay quick.
         job_retry_min_backoff_s=0.05, job_retry_max_backoff_s=0.2, job_max_attempts=3,
         job_heartbeat_interval_s=0.2, job_stale_after_s=2.0, scheduler_enabled=False, broker_url=None,
+        spark_master=SPARK_MASTER, spark_driver_memory=SPARK_DRIVER_MEMORY, spark_conf=dict(SPARK_CONF),
+        profile_sample_rows=2000,
     )
 
 
@@ -156,3 +158,33 @@ def pg_password_server() -> Iterator[dict]:
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# -- Spark --------------------------------------------------------------------------------------------------------
+
+# Tests and the catalog's profile jobs share one Spark session (one per process; starting one costs ~6 s): the
+# catalog settings above ask for exactly this configuration, so a job reuses the session the fixture started.
+SPARK_MASTER = "local[2]"
+SPARK_DRIVER_MEMORY = "1g"
+SPARK_CONF = {"spark.sql.shuffle.partitions": "4"}
+
+
+def _java_missing(error: Exception) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"a Java runtime is required under CI=true: {error}")
+    pytest.skip(f"no Java runtime for Spark: {error}")
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """The process's Spark session; without a Java runtime the test skips, except under `CI=true`."""
+    from profiler.errors import ProfilerUnavailable
+    from profiler.session import SparkConfig, get_spark, stop_spark
+
+    try:
+        session = get_spark(SparkConfig(master=SPARK_MASTER, driver_memory=SPARK_DRIVER_MEMORY,
+                                        extra_conf=dict(SPARK_CONF)))
+    except ProfilerUnavailable as error:
+        _java_missing(error)
+    yield session
+    stop_spark()

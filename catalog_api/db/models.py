@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -146,6 +147,8 @@ class Table(Timestamped, Base):
     foreign_keys: Mapped[list[Any]] = mapped_column(default=list)
     indexes: Mapped[list[Any]] = mapped_column(default=list)
     row_estimate: Mapped[int | None] = mapped_column(BigInteger)
+    anomaly_thresholds: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Curated per-table settings of anomaly detection (`profiler.AnomalyThresholds` fields); None: defaults."""
     definition_hash: Mapped[str | None] = mapped_column(String(64))
     last_seen_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
@@ -280,7 +283,7 @@ class LocalSecret(Base):
 # -- change events ----------------------------------------------------------------------------------------------
 
 # SQLite makes only an INTEGER PRIMARY KEY an auto-incrementing rowid; PostgreSQL gets a bigint identity.
-_OutboxId = BigInteger().with_variant(Integer, "sqlite")
+_BigSerial = BigInteger().with_variant(Integer, "sqlite")
 
 
 class OutboxEvent(Base):
@@ -293,7 +296,7 @@ class OutboxEvent(Base):
     __tablename__ = "event_outbox"
     __table_args__ = (Index(None, "status", "id"), Index(None, "source_urn", "status"))
 
-    id: Mapped[int] = mapped_column(_OutboxId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     source_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
     type: Mapped[str] = mapped_column(String(64))
@@ -330,7 +333,7 @@ class WebhookDeliveryRow(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index(None, "subscription_id", "id"),)
 
-    id: Mapped[int] = mapped_column(_OutboxId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
     event_id: Mapped[str] = mapped_column(String(36), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
@@ -362,7 +365,7 @@ class LineageEdge(Base):
         Index(None, "owner_urn", "origin"),
     )
 
-    id: Mapped[int] = mapped_column(_OutboxId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
     edge_key: Mapped[str] = mapped_column(String(64), unique=True)
     upstream_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
     downstream_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
@@ -410,3 +413,86 @@ class LineageRun(Base):
     event_time: Mapped[datetime]
     producer: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# -- profiles -----------------------------------------------------------------------------------------------------
+
+class TableProfileRow(Base):
+    """One profile run of one table: table-level figures, candidate keys, and where the data was read from.
+
+    Column statistics live in `ColumnProfileRow` (one row per run and column), anomalies in `ProfileAnomalyRow`.
+    """
+
+    __tablename__ = "table_profiles"
+    __table_args__ = (Index(None, "table_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    job_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    column_count: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duplicate_rows_estimate: Mapped[int | None] = mapped_column(BigInteger)
+    spark_jobs: Mapped[int | None] = mapped_column(Integer)
+    read_from: Mapped[str] = mapped_column(String(16))
+    """`lake` (Parquet written by extraction) or `source` (read live through the connector)."""
+    lake_runs: Mapped[list[Any]] = mapped_column(default=list)
+    """The lake runs the data came from, when read from the lake."""
+    sample_rows: Mapped[int | None] = mapped_column(Integer)
+    """Rows in the bounded sample behind patterns, semantic types and the HTML report."""
+    candidate_keys: Mapped[list[Any]] = mapped_column(default=list)
+    foreign_keys: Mapped[list[Any]] = mapped_column(default=list)
+    """Candidate foreign keys with this table as the child, confirmed or rejected on the data."""
+    anomaly_count: Mapped[int] = mapped_column(Integer, default=0)
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The table-level part of `profiler.TableProfile.to_dict()` (columns are in `column_profiles`)."""
+
+
+class ColumnProfileRow(Base):
+    """One column's statistics in one profile run (`profiler.ColumnProfile.to_dict()`)."""
+
+    __tablename__ = "column_profiles"
+    __table_args__ = (UniqueConstraint("table_profile_id", "name"), Index(None, "column_urn", "table_profile_id"))
+
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
+    table_profile_id: Mapped[int] = mapped_column(ForeignKey("table_profiles.id", ondelete="CASCADE"))
+    column_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ProfileAnomalyRow(Base):
+    """An anomaly found when a profile was compared with the table's profile history (`profiler.Anomaly`)."""
+
+    __tablename__ = "profile_anomalies"
+    __table_args__ = (Index(None, "table_id", "detected_at"),)
+
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
+    table_profile_id: Mapped[int] = mapped_column(ForeignKey("table_profiles.id", ondelete="CASCADE"), index=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    subject_urn: Mapped[str] = mapped_column(String(URN_LENGTH))
+    """The column's URN for a column metric, else the table's."""
+    column: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    observed: Mapped[Any | None] = mapped_column(JSON)
+    expected: Mapped[Any | None] = mapped_column(JSON)
+    expected_min: Mapped[float | None] = mapped_column(Float)
+    expected_max: Mapped[float | None] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProfileReportRow(Base):
+    """The ydata-profiling HTML report of a profile run; only the latest few per table are kept."""
+
+    __tablename__ = "profile_reports"
+
+    table_profile_id: Mapped[int] = mapped_column(
+        ForeignKey("table_profiles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

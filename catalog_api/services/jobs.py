@@ -98,7 +98,7 @@ class JobControl:
 JobHandler = Callable[["ServiceContext", JobControl], dict[str, Any]]
 _HANDLERS: dict[str, JobHandler] = {}
 # Modules whose import registers job handlers; a worker process imports them before running anything.
-HANDLER_MODULES = ("catalog_api.services.crawl", "catalog_api.services.extraction")
+HANDLER_MODULES = ("catalog_api.services.crawl", "catalog_api.services.extraction", "catalog_api.services.profiling")
 
 
 def _handlers() -> dict[str, JobHandler]:

@@ -1,42 +1,19 @@
 """One Spark session for all profiler tests (starting one costs ~6 s), plus data factories.
 
-Spark allows one SparkContext per process, and `profiler.get_spark` caches it, so the session is shared by every
-profiler test module and stopped once at the end. Without a Java runtime the tests skip, except under `CI=true`
-where they fail.
+The `spark` fixture itself lives in `tests/conftest.py`: the catalog's profile jobs use the same session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
 from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from profiler.errors import ProfilerUnavailable
 
 UNICODE_WORDS = ["Ærøskøbing", "naïve café", "日本語のテキスト", "Привет мир", "emoji 🎉🚀", "ascii", "ß", "Ωmega"]
-
-
-def _java_missing(error: Exception) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"a Java runtime is required under CI=true: {error}")
-    pytest.skip(f"no Java runtime for Spark: {error}")
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[object]:
-    from profiler.session import SparkConfig, get_spark, stop_spark
-
-    try:
-        session = get_spark(SparkConfig(master="local[2]", driver_memory="1g", shuffle_partitions=4))
-    except ProfilerUnavailable as error:
-        _java_missing(error)
-    yield session
-    stop_spark()
 
 
 def rich_table(rows: int = 3000, seed: int = 7) -> pa.Table:

@@ -9,10 +9,12 @@ import pytest
 
 from profiler.errors import InvalidProfileInput, ProfilerUnavailable
 from profiler.session import SparkConfig, find_java, get_spark
+from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 
 
 def test_one_session_per_process_with_the_profiler_settings(spark):
-    assert get_spark(SparkConfig(master="local[2]", driver_memory="1g", shuffle_partitions=4)) is spark
+    assert get_spark(SparkConfig(master=SPARK_MASTER, driver_memory=SPARK_DRIVER_MEMORY,
+                                 extra_conf=dict(SPARK_CONF))) is spark
     conf = spark.conf
     assert conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
     assert conf.get("spark.sql.session.timeZone") == "UTC"
