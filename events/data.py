@@ -298,8 +298,11 @@ class AnomalyDetected(EventPayload):
 
     dataset: DatasetUrn
     column: str | None = Field(default=None, description="Column name; null for a table-level metric.")
-    metric: str = Field(min_length=1, description="The metric, e.g. `row_count`, `null_fraction`, `distinct_count`.")
-    observed: float | None = Field(description="The value in this profile.")
+    metric: str = Field(min_length=1, description="The check that fired: `volume` (row count), `null_rate`, "
+                        "`distinct_ratio`, `mean_shift`, `min_shift`, `max_shift`, `freshness_stall`, "
+                        "`freshness_age` or `schema_drift`.")
+    observed: float | None = Field(description="The value in this profile; null when it is not a number (a "
+                                               "timestamp that stalled, a schema change).")
     expected_min: float | None = Field(default=None, description="Lower bound of the expected range.")
     expected_max: float | None = Field(default=None, description="Upper bound of the expected range.")
     severity: Literal["info", "warning", "critical"] = Field(description="How far outside the range it is.")
