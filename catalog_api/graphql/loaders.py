@@ -21,6 +21,7 @@ from catalog_api.errors import NotFound
 from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.profiling import ColumnProfileView, latest_column_profiles
 
 R = TypeVar("R")
 M = TypeVar("M")
@@ -101,6 +102,15 @@ def _changes_loader(ctx: ServiceContext) -> DataLoader[ChangeKey, Page[ChangeLog
     return DataLoader(load)
 
 
+def _column_profile_loader(ctx: ServiceContext) -> DataLoader[str, ColumnProfileView | None]:
+    async def load(urns: list[str]) -> list[ColumnProfileView | None]:
+        # One statement for a whole page of columns, however many of them were profiled.
+        found = await asyncio.to_thread(latest_column_profiles, ctx, list(dict.fromkeys(urns)))
+        return [found.get(urn) for urn in urns]
+
+    return DataLoader(load)
+
+
 class Loaders:
     """The DataLoaders of one request. Their caches live as long as the request, never longer."""
 
@@ -115,6 +125,7 @@ class Loaders:
         self.schema: DataLoader[int, Schema] = _by_id_loader(ctx, Schema)
         self.table: DataLoader[int, Table] = _by_id_loader(ctx, Table)
         self.changes: DataLoader[ChangeKey, Page[ChangeLogEntry]] = _changes_loader(ctx)
+        self.column_profile: DataLoader[str, ColumnProfileView | None] = _column_profile_loader(ctx)
 
     def clear(self) -> None:
         """Forgets everything loaded so far: a mutation may have changed it."""

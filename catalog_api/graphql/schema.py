@@ -31,6 +31,7 @@ from catalog_api.graphql.events import (
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
+from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
 from catalog_api.graphql.types import (
     SCALARS,
     ColumnNode,
@@ -59,7 +60,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery):
+class Query(LineageQuery, ProfileQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -141,7 +142,7 @@ class Query(LineageQuery):
 
 
 @strawberry.type
-class Mutation(LineageMutation):
+class Mutation(LineageMutation, ProfileMutation):
     """Changing the catalog. A failed mutation stores nothing."""
 
     @strawberry.mutation(description="Validates, tests (unless `testConnection: false`) and stores a new source.")

@@ -6,9 +6,10 @@ no lazy load can hide a statement). Child lists and parents are resolved through
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, NewType, TypeVar
+from typing import TYPE_CHECKING, Annotated, Generic, NewType, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,11 +18,22 @@ from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schem
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.loaders import child_key
 from catalog_api.services.browse import Entity as EntityRow
+from catalog_api.services import profiling
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
 
+if TYPE_CHECKING:
+    from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+# The profile types live in `catalog_api.graphql.profiles`, which needs `BigInt` and `JobNode` from here: lazy
+# references break the import cycle.
+_PROFILES = "catalog_api.graphql.profiles"
+LazyTableProfile = Annotated["TableProfileNode", strawberry.lazy(_PROFILES)]
+LazyColumnProfile = Annotated["ColumnProfileNode", strawberry.lazy(_PROFILES)]
+LazyAnomaly = Annotated["AnomalyNode", strawberry.lazy(_PROFILES)]
 
 # Row estimates and similar counts outgrow GraphQL's 32-bit Int; JSON numbers carry them exactly up to 2^53.
 BigInt = NewType("BigInt", int)
@@ -203,8 +215,6 @@ class TableNode(Entity):
 
     @strawberry.field(description="How the table is extracted into the lake: plan, watermark, last run.")
     async def extraction(self, info: Info) -> ExtractionNode:
-        import asyncio
-
         from catalog_api.services.extraction import get_extraction
 
         return ExtractionNode.of(await asyncio.to_thread(get_extraction, info.context.ctx, self.urn))
@@ -226,6 +236,32 @@ class TableNode(Entity):
         PageRequest(first, after).validated()
         found = await info.context.loaders.changes.load((self.id, since, until, first, after))
         return to_connection(found, ChangeNode.of)
+
+    @strawberry.field(description="The newest profile with column statistics and anomalies; null before the first.")
+    async def profile(self, info: Info) -> LazyTableProfile | None:
+        from catalog_api.graphql.profiles import TableProfileNode
+
+        view = await asyncio.to_thread(profiling.latest_profile, info.context.ctx, self.urn)
+        return None if view is None else TableProfileNode.of(view)
+
+    @strawberry.field(description="Profile runs, newest first (at most `limit`, up to 500).")
+    async def profiles(self, info: Info, limit: int = 50) -> list[LazyTableProfile]:
+        from catalog_api.graphql.profiles import TableProfileNode
+
+        return [TableProfileNode.of(v) for v in
+                await asyncio.to_thread(profiling.profile_history, info.context.ctx, self.urn, limit=limit)]
+
+    @strawberry.field(description="Anomalies found in the table's profiles, newest first.")
+    async def anomalies(self, info: Info, limit: int = 100) -> list[LazyAnomaly]:
+        from catalog_api.graphql.profiles import AnomalyNode
+
+        return [AnomalyNode.of(a) for a in
+                await asyncio.to_thread(profiling.list_anomalies, info.context.ctx, table_urn=self.urn,
+                                        limit=limit)]
+
+    @strawberry.field(description="The anomaly settings in force: the table's own merged over the defaults.")
+    async def anomaly_thresholds(self, info: Info) -> JSON:
+        return await asyncio.to_thread(profiling.get_anomaly_thresholds, info.context.ctx, self.urn)
 
 
 @strawberry.type(name="Column")
@@ -253,6 +289,20 @@ class ColumnNode(Entity):
     @strawberry.field
     async def table(self, info: Info) -> TableNode:
         return TableNode.of(await info.context.loaders.table.load(self.table_id))
+
+    @strawberry.field(description="The column's statistics in its table's newest profile; null before the first.")
+    async def profile(self, info: Info) -> LazyColumnProfile | None:
+        from catalog_api.graphql.profiles import ColumnProfileNode
+
+        view = await info.context.loaders.column_profile.load(self.urn)
+        return None if view is None else ColumnProfileNode.of(view)
+
+    @strawberry.field(description="The column's statistics in each profile run that covered it, newest first.")
+    async def profile_history(self, info: Info, limit: int = 50) -> list[LazyColumnProfile]:
+        from catalog_api.graphql.profiles import ColumnProfileNode
+
+        return [ColumnProfileNode.of(v) for v in
+                await asyncio.to_thread(profiling.column_profile_history, info.context.ctx, self.urn, limit=limit)]
 
 
 _NODE_OF: dict[type, Callable[[EntityRow], Entity]] = {

@@ -1,0 +1,320 @@
+"""GraphQL profiles: table and column statistics, their history, anomalies, and the profile mutations.
+
+The Query and Mutation types of `catalog_api.graphql.schema` inherit the fields here; `Table.profile` and
+`Column.profile` (in `catalog_api.graphql.types`) return these types. Resolvers only translate arguments into calls
+of `catalog_api.services.profiling`.
+
+Statistics such as min, max, sum and quantiles keep the type of their column (decimals, dates, strings, numbers),
+which one GraphQL scalar cannot carry: they are exposed as the text of their JSON value (a decimal stays exact,
+a timestamp is ISO 8601), and the whole statistics dict is also available untouched in `stats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import strawberry
+from strawberry.scalars import JSON
+
+from catalog_api.graphql.context import Info
+from catalog_api.graphql.types import BigInt, JobNode
+from catalog_api.services import profiling
+from catalog_api.services.jobs import wait_for_job
+from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
+
+
+def statistic_text(value: Any) -> str | None:
+    """A statistic's JSON value as text: strings as they are, numbers and booleans as JSON writes them."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def report_url(table_urn: str) -> str:
+    """The REST path of a table's HTML profile report (the URN is one URL-encoded path segment)."""
+    return f"/api/v1/tables/{quote(table_urn, safe='')}/profile/report"
+
+
+# -- column statistics --------------------------------------------------------------------------------------------
+
+@strawberry.type(name="Quantile", description="One quantile of a numeric or temporal column, e.g. `p50`.")
+class QuantileNode:
+    name: str
+    value: str | None
+
+
+@strawberry.type(name="Histogram", description="Equal-width bins: `counts[i]` values in [edges[i], edges[i+1]).")
+class HistogramNode:
+    edges: list[float]
+    counts: list[BigInt]
+
+
+@strawberry.type(name="TopValue", description="A frequent value (as text) and how often it occurs.")
+class TopValueNode:
+    value: str | None
+    count: BigInt
+
+
+@strawberry.type(name="ValuePattern", description="A character-class shape (`Aa9` classes) of sampled values.")
+class PatternNode:
+    pattern: str
+    count: BigInt
+    ratio: float
+
+
+@strawberry.type(name="SemanticType", description="A detected meaning of a column's values, with the PII tag it "
+                                                  "implies, if any.")
+class SemanticTypeNode:
+    name: str
+    match_ratio: float
+    sample_size: int
+    pii_tag: str | None
+
+
+@strawberry.type(name="ColumnProfile")
+class ColumnProfileNode:
+    """One column's statistics in one profile run. Fields that do not apply to the column's kind are null;
+    `min`, `max`, `sum` and quantile values are the text of their JSON value (exact decimals, ISO dates)."""
+
+    profile_id: int
+    column_urn: str
+    name: str
+    profiled_at: datetime
+    kind: str
+    data_type: str
+    count: BigInt = strawberry.field(description="Non-null values.")
+    null_count: BigInt
+    null_rate: float | None = strawberry.field(description="Nulls over all rows; null for an empty table.")
+    distinct_count: BigInt | None
+    distinct_exact: bool = strawberry.field(description="False when `distinctCount` is a HyperLogLog estimate.")
+    min: str | None
+    max: str | None
+    sum: str | None
+    mean: float | None
+    stddev: float | None = strawberry.field(description="Sample standard deviation.")
+    zero_count: BigInt | None
+    negative_count: BigInt | None
+    nan_count: BigInt | None
+    infinite_count: BigInt | None
+    quantiles: list[QuantileNode] | None
+    histogram: HistogramNode | None
+    min_length: int | None
+    max_length: int | None
+    mean_length: float | None
+    empty_count: BigInt | None
+    blank_count: BigInt | None = strawberry.field(description="Non-empty strings made only of whitespace.")
+    true_count: BigInt | None
+    false_count: BigInt | None
+    freshness_seconds: float | None = strawberry.field(
+        description="Seconds from the latest value to the start of the profile run.")
+    top_values: list[TopValueNode]
+    top_values_complete: bool = strawberry.field(
+        description="False when the top values come from the sample because the column has too many distinct values.")
+    patterns: list[PatternNode]
+    semantic_types: list[SemanticTypeNode]
+    tags: list[str] = strawberry.field(description="Classification tags the profile detected, e.g. `pii.email`.")
+    stats: JSON = strawberry.field(description="Every statistic as stored, in the profiler's own field names.")
+
+    @classmethod
+    def of(cls, view: ColumnProfileView) -> ColumnProfileNode:
+        s = view.stats
+        count, nulls = s.get("count") or 0, s.get("null_count") or 0
+        quantiles = s.get("quantiles")
+        histogram = s.get("histogram")
+        return cls(
+            profile_id=view.profile_id, column_urn=view.column_urn, name=view.name, profiled_at=view.started_at,
+            kind=s.get("kind"), data_type=s.get("data_type"), count=count, null_count=nulls,
+            null_rate=nulls / (count + nulls) if count + nulls else None,
+            distinct_count=s.get("distinct_count"), distinct_exact=bool(s.get("distinct_exact")),
+            min=statistic_text(s.get("min")), max=statistic_text(s.get("max")), sum=statistic_text(s.get("sum")),
+            mean=s.get("mean"), stddev=s.get("stddev"), zero_count=s.get("zero_count"),
+            negative_count=s.get("negative_count"), nan_count=s.get("nan_count"),
+            infinite_count=s.get("infinite_count"),
+            quantiles=None if quantiles is None else [QuantileNode(name=k, value=statistic_text(v))
+                                                      for k, v in quantiles.items()],
+            histogram=None if histogram is None else HistogramNode(edges=list(histogram["edges"]),
+                                                                   counts=list(histogram["counts"])),
+            min_length=s.get("min_length"), max_length=s.get("max_length"), mean_length=s.get("mean_length"),
+            empty_count=s.get("empty_count"), blank_count=s.get("blank_count"), true_count=s.get("true_count"),
+            false_count=s.get("false_count"), freshness_seconds=s.get("freshness_seconds"),
+            top_values=[TopValueNode(value=statistic_text(v["value"]), count=v["count"])
+                        for v in s.get("top_values") or []],
+            top_values_complete=bool(s.get("top_values_complete", True)),
+            patterns=[PatternNode(pattern=p["pattern"], count=p["count"], ratio=p["ratio"])
+                      for p in s.get("patterns") or []],
+            semantic_types=[SemanticTypeNode(name=t["name"], match_ratio=t["match_ratio"],
+                                             sample_size=t["sample_size"], pii_tag=t.get("pii_tag"))
+                            for t in s.get("semantic_types") or []],
+            tags=list(s.get("tags") or []), stats=s,
+        )
+
+
+# -- anomalies and keys -------------------------------------------------------------------------------------------
+
+@strawberry.type(name="Anomaly")
+class AnomalyNode:
+    """A profile figure outside what the table's history predicts; `subjectUrn` is the column's URN for a column
+    anomaly, else the table's."""
+
+    id: int
+    profile_id: int
+    table_urn: str
+    subject_urn: str
+    column: str | None
+    kind: str = strawberry.field(description="volume, null_rate, distinct_ratio, mean_shift, min_shift, max_shift, "
+                                             "freshness_stall, freshness_age or schema_drift.")
+    severity: str = strawberry.field(description="warning or critical.")
+    method: str = strawberry.field(description="`robust_z`, `percentage` (short history) or `rule`.")
+    message: str
+    observed: JSON | None
+    expected: JSON | None
+    expected_min: float | None
+    expected_max: float | None
+    score: float | None
+    detected_at: datetime
+
+    @classmethod
+    def of(cls, view: AnomalyView) -> AnomalyNode:
+        return cls(
+            id=view.id, profile_id=view.profile_id, table_urn=view.table_urn, subject_urn=view.subject_urn,
+            column=view.column, kind=view.kind, severity=view.severity, method=view.method, message=view.message,
+            observed=view.observed, expected=view.expected, expected_min=view.expected_min,
+            expected_max=view.expected_max, score=view.score, detected_at=view.detected_at,
+        )
+
+
+@strawberry.type(name="CandidateKey", description="Columns unique and non-null in the data (`verified`: checked "
+                                                  "exactly); `declared` when the source declares the key.")
+class CandidateKeyNode:
+    columns: list[str]
+    verified: bool
+    declared: bool
+
+
+@strawberry.type(name="ForeignKeyCandidate", description="Child columns whose values are contained in a unique "
+                                                         "parent column; `confirmed` when no orphan value was found.")
+class ForeignKeyCandidateNode:
+    child_columns: list[str]
+    parent_table: str
+    parent_columns: list[str]
+    confirmed: bool
+    orphan_values: BigInt
+
+
+# -- table profiles -----------------------------------------------------------------------------------------------
+
+@strawberry.type(name="TableProfile")
+class TableProfileNode:
+    """One profile run of a table: table-level figures, keys found on the data, column statistics and anomalies."""
+
+    id: int
+    table_urn: str
+    job_id: str | None
+    started_at: datetime
+    finished_at: datetime
+    duration_seconds: float
+    row_count: BigInt
+    column_count: int
+    size_bytes: BigInt | None
+    duplicate_rows_estimate: BigInt | None
+    spark_jobs: int | None
+    read_from: str = strawberry.field(description="`lake` or `source`: where the profiled data was read.")
+    lake_runs: list[str]
+    sample_rows: int | None
+    candidate_keys: list[CandidateKeyNode]
+    foreign_keys: list[ForeignKeyCandidateNode]
+    anomaly_count: int
+    report_url: str | None = strawberry.field(
+        description="REST path of the run's HTML report; null when it has none (only the newest runs keep one).")
+    view: strawberry.Private[ProfileView]
+
+    @classmethod
+    def of(cls, view: ProfileView) -> TableProfileNode:
+        return cls(
+            id=view.id, table_urn=view.table_urn, job_id=view.job_id, started_at=view.started_at,
+            finished_at=view.finished_at, duration_seconds=view.duration_s, row_count=view.row_count,
+            column_count=view.column_count, size_bytes=view.size_bytes,
+            duplicate_rows_estimate=view.duplicate_rows_estimate, spark_jobs=view.spark_jobs,
+            read_from=view.read_from, lake_runs=list(view.lake_runs), sample_rows=view.sample_rows,
+            candidate_keys=[CandidateKeyNode(columns=list(k["columns"]), verified=bool(k["verified"]),
+                                             declared=bool(k.get("declared"))) for k in view.candidate_keys],
+            foreign_keys=[ForeignKeyCandidateNode(child_columns=list(f["child_columns"]),
+                                                  parent_table=f["parent_table"],
+                                                  parent_columns=list(f["parent_columns"]),
+                                                  confirmed=bool(f["confirmed"]),
+                                                  orphan_values=f.get("orphan_values") or 0)
+                          for f in view.foreign_keys],
+            anomaly_count=view.anomaly_count,
+            report_url=report_url(view.table_urn) if view.has_report else None, view=view,
+        )
+
+    async def _detailed(self, info: Info) -> ProfileView:
+        # History lists carry table-level figures only; a run's columns and anomalies are read when asked for.
+        if self.view.columns or self.view.anomalies or self.column_count == 0:
+            return self.view
+        return await asyncio.to_thread(profiling.get_profile, info.context.ctx, self.id)
+
+    @strawberry.field(description="Statistics of each column, in the table's column order.")
+    async def columns(self, info: Info) -> list[ColumnProfileNode]:
+        return [ColumnProfileNode.of(c) for c in (await self._detailed(info)).columns]
+
+    @strawberry.field(description="Anomalies this run found.")
+    async def anomalies(self, info: Info) -> list[AnomalyNode]:
+        if self.anomaly_count == 0:
+            return []
+        return [AnomalyNode.of(a) for a in (await self._detailed(info)).anomalies]
+
+
+# -- queries and mutations ----------------------------------------------------------------------------------------
+
+@strawberry.type
+class ProfileQuery:
+    """Profile queries (inherited by `Query`)."""
+
+    @strawberry.field(description="One profile run by id, with its column statistics and anomalies.")
+    async def profile(self, info: Info, profile_id: Annotated[int, strawberry.argument(name="id")]
+                      ) -> TableProfileNode:
+        return TableProfileNode.of(await asyncio.to_thread(profiling.get_profile, info.context.ctx, profile_id))
+
+    @strawberry.field(description="Stored anomalies, newest first: of one table (dataset URN), of one source "
+                                  "(name or id), or of the whole catalog; `severity`: warning or critical.")
+    async def anomalies(self, info: Info, table: str | None = None, source: str | None = None,
+                        severity: str | None = None, limit: int = 100) -> list[AnomalyNode]:
+        found = await asyncio.to_thread(profiling.list_anomalies, info.context.ctx, table_urn=table,
+                                        source_ref=source, severity=severity, limit=limit)
+        return [AnomalyNode.of(a) for a in found]
+
+
+@strawberry.type
+class ProfileMutation:
+    """Profile jobs and anomaly settings (inherited by `Mutation`)."""
+
+    @strawberry.mutation(description="Queues a profile of the source's tables (or of `tables`, views included), or "
+                                     "returns the one already active; with `wait: true` answers once it finished.")
+    async def profile_source(self, info: Info, source_id: Annotated[int, strawberry.argument(name="id")],
+                             tables: list[str] | None = None, wait: bool = False) -> JobNode:
+        ctx = info.context.ctx
+        job = await asyncio.to_thread(profiling.request_profile, ctx, source_id, tables)
+        if wait:
+            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
+        info.context.loaders.clear()
+        return JobNode.of(job)
+
+    @strawberry.mutation(description="Queues a profile of one table or view; with `wait: true` answers once the "
+                                     "job has finished.")
+    async def profile_table(self, info: Info, urn: str, wait: bool = False) -> JobNode:
+        ctx = info.context.ctx
+        job = await asyncio.to_thread(profiling.request_table_profile, ctx, urn)
+        if wait:
+            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
+        info.context.loaders.clear()
+        return JobNode.of(job)
+
+    @strawberry.mutation(description="Replaces a table's anomaly settings (null or {} returns to the defaults) and "
+                                     "answers with the settings in force; a bad value names `thresholds.<setting>`.")
+    async def set_anomaly_thresholds(self, info: Info, urn: str, thresholds: JSON | None = None) -> JSON:
+        return await asyncio.to_thread(profiling.set_anomaly_thresholds, info.context.ctx, urn, thresholds)
