@@ -1,4 +1,4 @@
-"""The `catalog` command line: serve, migrate, register and test sources, crawl, and the demo."""
+"""The `catalog` command line: serve, migrate, register and test sources, crawl, extract, profile, and the demo."""
 
 from __future__ import annotations
 
@@ -162,8 +162,9 @@ def source_test(source: Annotated[str, typer.Argument(help="Source name or id.")
     raise typer.Exit(code=1)
 
 
-def _follow(ctx, job_id: str) -> None:
-    """Shows a job's progress until it ends; exits non-zero when it fails."""
+def _track(ctx, job_id: str) -> Any:
+    """Shows a job's progress bar until the job ends and returns it; exits non-zero with its error when it did not
+    succeed, so each command only has to summarise a success."""
     from catalog_api.services.jobs import JobStatus, get_job
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
@@ -180,6 +181,12 @@ def _follow(ctx, job_id: str) -> None:
     if job.status != JobStatus.SUCCEEDED:
         errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
         raise typer.Exit(code=1)
+    return job
+
+
+def _follow(ctx, job_id: str) -> None:
+    """Shows a job's progress until it ends, then its result as JSON; exits non-zero when it fails."""
+    job = _track(ctx, job_id)
     console.print(f"[green]{job.kind} succeeded[/green]: {json.dumps(job.result)}")
 
 
@@ -212,6 +219,41 @@ def extract(
         console.print(f"extract job {job.id}")
         if wait:
             _follow(ctx, job.id)
+
+
+TABLE_URN_PREFIX = "urn:catalog:dataset:"
+
+
+@app.command()
+def profile(
+    source_or_table: Annotated[str, typer.Argument(
+        help="Source name or id, or a table URN (urn:catalog:dataset:…).")],
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job with a progress bar.")] = True,
+) -> None:
+    """Profile a source's tables (or one table) with Spark: statistics, keys, anomalies, PII tags, HTML report."""
+    from catalog_api.services.profiling import request_profile, request_table_profile
+
+    with _service() as ctx:
+        if source_or_table.startswith(TABLE_URN_PREFIX):
+            job = request_table_profile(ctx, source_or_table)
+        else:
+            job = request_profile(ctx, source_or_table)
+        console.print(f"profile job {job.id}")
+        if not wait:
+            return
+        done = _track(ctx, job.id)
+    summary = RichTable("table", "rows", "columns", "anomalies", "read from", title="profile succeeded")
+    for table in (done.result or {}).get("tables", []):
+        summary.add_row(_table_label(table["urn"]), str(table["rows"]), str(table["columns"]),
+                        str(table["anomalies"]), table["read_from"])
+    console.print(summary)
+
+
+def _table_label(urn: str) -> str:
+    """`schema.table` of a dataset URN, the way a user names the table (the URN itself is long)."""
+    from catalog_api.urns import parse_urn
+
+    return ".".join(parse_urn(urn).names[-2:])
 
 
 @app.command()

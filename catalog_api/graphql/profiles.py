@@ -34,9 +34,9 @@ def statistic_text(value: Any) -> str | None:
     return json.dumps(value)
 
 
-def report_url(table_urn: str) -> str:
-    """The REST path of a table's HTML profile report (the URN is one URL-encoded path segment)."""
-    return f"/api/v1/tables/{quote(table_urn, safe='')}/profile/report"
+def report_url(table_urn: str, profile_id: int) -> str:
+    """The REST path of one profile run's HTML report (the URN is one URL-encoded path segment)."""
+    return f"/api/v1/tables/{quote(table_urn, safe='')}/profile/report?profile_id={profile_id}"
 
 
 # -- column statistics --------------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ class TableProfileNode:
                                                   orphan_values=f.get("orphan_values") or 0)
                           for f in view.foreign_keys],
             anomaly_count=view.anomaly_count,
-            report_url=report_url(view.table_urn) if view.has_report else None, view=view,
+            report_url=report_url(view.table_urn, view.id) if view.has_report else None, view=view,
         )
 
     async def _detailed(self, info: Info) -> ProfileView:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table
+from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
 from catalog_api.services.sources import ConnectionTestResult
 
 
@@ -224,3 +226,102 @@ class ExtractionOut(BaseModel):
     last_extracted_at: datetime | None
     rows_extracted: int
     bytes_extracted: int
+
+
+class ColumnProfileOut(BaseModel):
+    """One column's statistics in one profile run. `stats` holds the profiler's figures (counts, min/max, mean,
+    quantiles, histogram, top values, patterns, semantic types); decimals are strings, timestamps ISO 8601."""
+
+    profile_id: int
+    column_urn: str
+    name: str
+    profiled_at: datetime
+    stats: dict[str, Any]
+
+    @classmethod
+    def of(cls, c: ColumnProfileView) -> "ColumnProfileOut":
+        return cls(profile_id=c.profile_id, column_urn=c.column_urn, name=c.name, profiled_at=c.started_at,
+                   stats=c.stats)
+
+
+class AnomalyOut(BaseModel):
+    """A departure from a table's profile history: what was observed against the expected range, and how bad."""
+
+    id: int
+    profile_id: int
+    table_urn: str
+    subject_urn: str
+    column: str | None
+    kind: str
+    severity: str
+    method: str
+    message: str
+    observed: Any
+    expected: Any
+    expected_min: float | None
+    expected_max: float | None
+    score: float | None
+    detected_at: datetime
+
+    @classmethod
+    def of(cls, a: AnomalyView) -> "AnomalyOut":
+        return cls.model_validate(a, from_attributes=True)
+
+
+class ProfileSummaryOut(BaseModel):
+    """One profile run of a table with its table-level figures (an entry of the profile history)."""
+
+    id: int
+    table_urn: str
+    job_id: str | None
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    row_count: int
+    column_count: int
+    size_bytes: int | None
+    duplicate_rows_estimate: int | None
+    spark_jobs: int | None
+    read_from: str
+    lake_runs: list[str]
+    sample_rows: int | None
+    candidate_keys: list[dict[str, Any]]
+    foreign_keys: list[dict[str, Any]]
+    anomaly_count: int
+    has_report: bool
+    report_url: str | None
+
+    @classmethod
+    def fields_of(cls, p: ProfileView) -> dict[str, Any]:
+        report = f"/api/v1/tables/{quote(p.table_urn, safe='')}/profile/report?profile_id={p.id}"
+        return dict(
+            id=p.id, table_urn=p.table_urn, job_id=p.job_id, started_at=p.started_at, finished_at=p.finished_at,
+            duration_s=p.duration_s, row_count=p.row_count, column_count=p.column_count, size_bytes=p.size_bytes,
+            duplicate_rows_estimate=p.duplicate_rows_estimate, spark_jobs=p.spark_jobs, read_from=p.read_from,
+            lake_runs=p.lake_runs, sample_rows=p.sample_rows, candidate_keys=p.candidate_keys,
+            foreign_keys=p.foreign_keys, anomaly_count=p.anomaly_count, has_report=p.has_report,
+            report_url=report if p.has_report else None,
+        )
+
+    @classmethod
+    def of(cls, p: ProfileView) -> "ProfileSummaryOut":
+        return cls(**cls.fields_of(p))
+
+
+class ProfileOut(ProfileSummaryOut):
+    """One profile run with every column's statistics and the anomalies it found."""
+
+    columns: list[ColumnProfileOut]
+    anomalies: list[AnomalyOut]
+
+    @classmethod
+    def of(cls, p: ProfileView) -> "ProfileOut":
+        return cls(**cls.fields_of(p), columns=[ColumnProfileOut.of(c) for c in p.columns],
+                   anomalies=[AnomalyOut.of(a) for a in p.anomalies])
+
+
+class AnomalyThresholdsOut(BaseModel):
+    """The anomaly-detection settings in force for a table: its own overrides merged over the defaults."""
+
+    urn: str
+    thresholds: dict[str, Any]

@@ -5,19 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import quote, unquote
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_api.services import browse, crawl, curation, extraction, jobs, schedules, sources
+from catalog_api.errors import NotFound
+from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, schedules, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.rest.models import (
+    AnomalyOut,
+    AnomalyThresholdsOut,
     ChangeOut,
     ChangePage,
     ColumnOut,
+    ColumnProfileOut,
     ConnectionTestOut,
     EntityOut,
     ExtractionOut,
     JobOut,
+    ProfileOut,
+    ProfileSummaryOut,
     SearchHitOut,
     SourceOut,
     TableOut,
@@ -74,6 +83,20 @@ class ExtractionPlanIn(BaseModel):
     column: str | None = None
 
 
+class ProfileIn(BaseModel):
+    """Which tables (or views) to profile; none means every table of the source (views only when named)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tables: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class AnomalyThresholdsIn(BaseModel):
+    """A table's own anomaly settings, e.g. `{"volume_change": 0.5}`; null or `{}` returns to the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    thresholds: dict[str, Any] | None
+
+
 class TagsIn(BaseModel):
     """The full new set of tags of an entity."""
 
@@ -124,6 +147,13 @@ def crawl_source(source_id: int, ctx: ServiceContext = Depends(context)) -> JobO
 def extract_source(source_id: int, body: ExtractIn | None = None, ctx: ServiceContext = Depends(context)) -> JobOut:
     """Queues an incremental extraction of the source's tables into the lake (or returns the active one)."""
     return JobOut.of(extraction.request_extract(ctx, source_id, body.tables if body else None))
+
+
+@router.post("/sources/{source_id}/profile", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             tags=["profiles"])
+def profile_source(source_id: int, body: ProfileIn | None = None, ctx: ServiceContext = Depends(context)) -> JobOut:
+    """Queues a profile of the source's tables, or of the given ones (or returns the active profile job)."""
+    return JobOut.of(profiling.request_profile(ctx, source_id, body.tables if body and body.tables else None))
 
 
 @router.put("/sources/{source_id}/schedule", response_model=SourceOut, tags=["sources"])
@@ -189,6 +219,54 @@ def set_table_extraction(body: ExtractionPlanIn, urn: str = Depends(path_urn),
     return ExtractionOut.model_validate(view, from_attributes=True)
 
 
+@router.post("/tables/{urn:path}/profile", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+             tags=["profiles"])
+def profile_table(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> JobOut:
+    """Queues a profile of this table (or view) alone."""
+    return JobOut.of(profiling.request_table_profile(ctx, urn))
+
+
+@router.get("/tables/{urn:path}/profile", response_model=ProfileOut, tags=["profiles"])
+def table_profile(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> ProfileOut:
+    """The table's newest profile with every column's statistics and the anomalies it found."""
+    profile = profiling.latest_profile(ctx, urn)
+    if profile is None:
+        raise NotFound(f"{urn} has not been profiled yet: POST /api/v1/tables/{{urn}}/profile queues a profile",
+                       field="urn")
+    return ProfileOut.of(profile)
+
+
+@router.get("/tables/{urn:path}/profile/report", response_class=HTMLResponse, tags=["profiles"],
+            responses={200: {"content": {"text/html": {}}, "description": "The ydata-profiling HTML report."}})
+def table_profile_report(urn: str = Depends(path_urn), profile_id: int | None = None,
+                         ctx: ServiceContext = Depends(context)) -> HTMLResponse:
+    """The HTML report of the table's newest profile (or of `profile_id`); 404 when none is kept."""
+    html = profiling.profile_report(ctx, urn, profile_id)
+    # The report embeds sampled values and its own scripts: a sandbox keeps it from acting as this origin.
+    return HTMLResponse(html, headers={"Content-Security-Policy": "sandbox allow-scripts allow-popups"})
+
+
+@router.get("/tables/{urn:path}/profiles", response_model=list[ProfileSummaryOut], tags=["profiles"])
+def table_profiles(urn: str = Depends(path_urn), limit: int = 50,
+                   ctx: ServiceContext = Depends(context)) -> list[ProfileSummaryOut]:
+    """The table's profile runs, newest first, with table-level figures."""
+    return [ProfileSummaryOut.of(p) for p in profiling.profile_history(ctx, urn, limit=limit)]
+
+
+@router.get("/tables/{urn:path}/anomaly-thresholds", response_model=AnomalyThresholdsOut, tags=["profiles"])
+def table_anomaly_thresholds(urn: str = Depends(path_urn),
+                             ctx: ServiceContext = Depends(context)) -> AnomalyThresholdsOut:
+    """The anomaly settings in force for the table: its own overrides merged over the defaults."""
+    return AnomalyThresholdsOut(urn=urn, thresholds=profiling.get_anomaly_thresholds(ctx, urn))
+
+
+@router.put("/tables/{urn:path}/anomaly-thresholds", response_model=AnomalyThresholdsOut, tags=["profiles"])
+def set_table_anomaly_thresholds(body: AnomalyThresholdsIn, urn: str = Depends(path_urn),
+                                 ctx: ServiceContext = Depends(context)) -> AnomalyThresholdsOut:
+    """Replaces the table's own anomaly settings (null or `{}` returns to the defaults); answers the ones in force."""
+    return AnomalyThresholdsOut(urn=urn, thresholds=profiling.set_anomaly_thresholds(ctx, urn, body.thresholds))
+
+
 @router.get("/tables/{urn:path}", response_model=TableOut, tags=["tables"])
 def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, ctx: ServiceContext = Depends(context)) -> TableOut:
     """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
@@ -199,8 +277,30 @@ def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, c
             d.table, d.schema, d.source, [ColumnOut.of(c, d.tags[c.urn]) for c in d.columns], d.tags[d.table.urn],
             links={"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes",
                    "extraction": f"/api/v1/tables/{encoded}/extraction", "lineage": f"/api/v1/lineage?urn={encoded}",
-                   "lineage_viewer": f"/ui/lineage?urn={encoded}"},
+                   "lineage_viewer": f"/ui/lineage?urn={encoded}", "profile": f"/api/v1/tables/{encoded}/profile",
+                   "report": f"/api/v1/tables/{encoded}/profile/report"},
         )
+
+
+@router.get("/profiles/{profile_id}", response_model=ProfileOut, tags=["profiles"])
+def profile(profile_id: int, ctx: ServiceContext = Depends(context)) -> ProfileOut:
+    """One profile run by id, with every column's statistics and its anomalies."""
+    return ProfileOut.of(profiling.get_profile(ctx, profile_id))
+
+
+@router.get("/columns/{urn:path}/profiles", response_model=list[ColumnProfileOut], tags=["profiles"])
+def column_profiles(urn: str = Depends(path_urn), limit: int = 50,
+                    ctx: ServiceContext = Depends(context)) -> list[ColumnProfileOut]:
+    """A column's statistics in each profile run that covered it, newest first."""
+    return [ColumnProfileOut.of(c) for c in profiling.column_profile_history(ctx, urn, limit=limit)]
+
+
+@router.get("/anomalies", response_model=list[AnomalyOut], tags=["profiles"])
+def anomalies(table: str | None = None, source: str | None = None, severity: str | None = None,
+              limit: int = 100, ctx: ServiceContext = Depends(context)) -> list[AnomalyOut]:
+    """Anomalies found by profiles, newest first: of one table (URN), one source (name or id), or everywhere."""
+    found = profiling.list_anomalies(ctx, table_urn=table, source_ref=source, severity=severity, limit=limit)
+    return [AnomalyOut.of(a) for a in found]
 
 
 @router.put("/entities/{urn:path}/description", response_model=EntityOut, tags=["curation"])

@@ -70,3 +70,72 @@ def test_demo_builds_registers_and_crawls(run_cli, tmp_path):
     again = json.loads(run_cli("demo", "--no-serve").stdout.split("crawl succeeded: ", 1)[1].strip())
     assert again["tables_created"] == 0 and again["changes_recorded"] == 0
     assert again["tables_unchanged"] == result["tables_created"]
+
+
+PROFILED = """
+create schema shop;
+create table shop.customers (id bigint primary key, email text);
+insert into shop.customers select g, 'user' || g || '@example.com' from generate_series(1, 250) g;
+"""
+
+
+@pytest.fixture
+def cli_in_process(tmp_path, monkeypatch):
+    """Runs `catalog` commands in this process (so a profile reuses the tests' Spark session) on a fresh catalog.
+
+    The settings come from `CATALOG_*` variables exactly as for a user; retries are kept short.
+    """
+    from typer.testing import CliRunner
+
+    from catalog_api.cli import app
+    from catalog_api.settings import get_settings
+    from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in {"HOME": str(tmp_path / "home"), "SECRET_KEY": "cli-test-key", "SCHEDULER_ENABLED": "false",
+                        "SPARK_MASTER": SPARK_MASTER, "SPARK_DRIVER_MEMORY": SPARK_DRIVER_MEMORY,
+                        "SPARK_CONF": json.dumps(SPARK_CONF), "PROFILE_SAMPLE_ROWS": "2000",
+                        "JOB_RETRY_MIN_BACKOFF_S": "0.05", "JOB_RETRY_MAX_BACKOFF_S": "0.2"}.items():
+        monkeypatch.setenv(f"CATALOG_{name}", value)
+    monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CATALOG_BROKER_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):
+        done = runner.invoke(app, list(args))
+        if ok:
+            assert done.exit_code == 0, (done.output, done.exception)
+        return done
+
+    yield run
+    get_settings.cache_clear()
+
+
+@pytest.mark.postgres
+def test_profile_a_table_then_fail_on_an_unreachable_source(cli_in_process, make_pg_database, spark):
+    from catalog_api.services.context import ServiceContext
+    from catalog_api.services.sources import SourceUpdate, update_source
+    from catalog_api.settings import get_settings
+    from catalog_api.urns import dataset_urn
+    from tests.conftest import pg_query
+
+    config = make_pg_database(PROFILED)
+    cli_in_process("source", "add", "shop", "--kind", "postgres",
+                   *[arg for key, value in config.items() for arg in ("--config", f"{key}={value}")])
+    cli_in_process("crawl", "shop")
+    done = cli_in_process("profile", dataset_urn("shop", "shop", "customers"))
+    ((rows,),) = pg_query(config, "select count(*) from shop.customers")
+    summary = next(line for line in done.stdout.splitlines() if "shop.customers" in line)
+    assert [cell.strip() for cell in summary.strip("│| ").split("│")][:4] == ["shop.customers", str(rows), "2", "0"]
+
+    ctx = ServiceContext.create(get_settings())
+    try:
+        update_source(ctx, "shop", SourceUpdate(config={**config, "port": 1}, test_connection=False))
+    finally:
+        ctx.close()
+    failed = cli_in_process("profile", "shop", ok=False)
+    assert failed.exit_code == 1
+    assert "profile failed (source_unreachable)" in failed.stderr and "127.0.0.1:1" in failed.stderr

@@ -95,7 +95,7 @@ def check_against_postgres(client: TestClient, config: dict) -> dict:
                min(id), max(id)
         from shop.orders""")
     assert profile["rowCount"] == rows and profile["columnCount"] == len(ORDER_COLUMNS)
-    assert profile["reportUrl"] == f"/api/v1/tables/{quote(ORDERS, safe='')}/profile/report"
+    assert profile["reportUrl"] == f"/api/v1/tables/{quote(ORDERS, safe='')}/profile/report?profile_id={profile['id']}"
     assert {"columns": ["id"], "verified": True, "declared": True} in profile["candidateKeys"]
 
     expected = pg_column_figures(config, "orders", ORDER_COLUMNS)
