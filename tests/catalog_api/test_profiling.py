@@ -32,8 +32,9 @@ create table shop.orders (
 insert into shop.customers
     select g, 'user' || g || '@example.com', 'Customer ' || g, timestamptz '2026-01-01' + g * interval '1 hour'
     from generate_series(1, 400) g;
+-- Order ids start far above customer ids, so customer_id is contained in customers.id only.
 insert into shop.orders
-    select g, 1 + (g * 7) % 400, case when g % 10 = 0 then null else (g % 97) * 1.5 end,
+    select 100000 + g, 1 + (g * 7) % 400, case when g % 10 = 0 then null else (g % 97) * 1.5 end,
            timestamptz '2026-02-01' + g * interval '1 minute'
     from generate_series(1, 3000) g;
 """
@@ -165,7 +166,7 @@ def test_a_fully_extracted_table_is_profiled_from_the_lake(catalog_ctx, shop):
     extract = _run(catalog_ctx, request_extract(catalog_ctx, source.id, [orders]))
     assert extract.status == "succeeded"
     (run,) = [t["run_id"] for t in extract.result["tables"]]
-    pg_execute(config, "delete from shop.orders where id > 10")  # the lake still holds what was extracted
+    pg_execute(config, "delete from shop.orders where id > 100010")  # the lake still holds what was extracted
     _profile(catalog_ctx, source.id, [orders])
     profile = profiling.latest_profile(catalog_ctx, orders)
     assert (profile.read_from, profile.lake_runs, profile.row_count) == ("lake", [run], 3000)
