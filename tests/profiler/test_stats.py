@@ -6,6 +6,7 @@ rank error. The Spark job count of a profile must not depend on the number of co
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from datetime import datetime, timezone
@@ -89,6 +90,13 @@ def test_decimal_38_18_statistics_are_exact(rich):
     assert c.sum == total  # every one of the 38 digits
     assert (c.min, c.max) == (min(values), max(values))
     assert isinstance(c.min, Decimal) and c.min.as_tuple().exponent == -18
+    # Quantiles come from a sketch of doubles: decimals again at the column's scale, within 1 % rank error.
+    ordered = sorted(values)
+    for p in QUANTILES:
+        value = c.quantiles[quantile_key(p)]
+        assert isinstance(value, Decimal) and value.as_tuple().exponent == -18
+        rank = bisect.bisect_left(ordered, value) / len(ordered)
+        assert abs(rank - p) <= 0.01 + 1 / len(ordered), (p, value, rank)
     mean, std = one(rich["db"], "select avg(amount::double), stddev_samp(amount::double) from t")
     close(c.mean, mean_oracle)
     close(c.mean, mean)
