@@ -20,7 +20,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
 from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
 from catalog_api.services.lineage import record_extraction
-from catalog_api.services.sources import build_connector, get_source
+from catalog_api.services.sources import build_connector, check_source_tables, get_source
 from catalog_api.urns import EntityType
 from crawlers.extract import extract_increment
 from crawlers.increment import (
@@ -117,10 +117,7 @@ def request_extract(ctx: ServiceContext, source_ref: int | str, table_urns: list
     """Queues an extraction of the source's tables (or of the given ones), or returns the one already active."""
     with ctx.db.session() as session:
         source = get_source(ctx, source_ref, session)
-        for index, urn in enumerate(table_urns or []):
-            table = entity_by_urn(session, urn, field=f"tables.{index}", expected=EntityType.DATASET)
-            if table.source_id != source.id:
-                raise InvalidInput(f"tables.{index}", f"{urn} does not belong to source {source.name!r}")
+        check_source_tables(session, source, table_urns)
         source_id = source.id
     return enqueue_job(ctx, EXTRACT, source_id, params={"tables": list(table_urns)} if table_urns else None)
 

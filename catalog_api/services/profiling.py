@@ -45,7 +45,7 @@ from catalog_api.services.crawl import table_snapshot
 from catalog_api.services.extraction import lake
 from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
 from catalog_api.services.outbox import record_event
-from catalog_api.services.sources import build_connector, get_source
+from catalog_api.services.sources import build_connector, check_source_tables, get_source
 from catalog_api.urns import EntityType, parse_urn
 from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy
 from crawlers.lake import Lake, RunManifest
@@ -153,8 +153,10 @@ def _anomaly_view(row: ProfileAnomalyRow, table_urn: str) -> AnomalyView:
         score=row.score, detected_at=row.detected_at)
 
 
-def _profile_view(session: Session, row: TableProfileRow, table_urn: str, *, detailed: bool) -> ProfileView:
-    has_report = session.get(ProfileReportRow, row.id) is not None
+def _profile_view(session: Session, row: TableProfileRow, table_urn: str, *, detailed: bool,
+                  has_report: bool | None = None) -> ProfileView:
+    if has_report is None:
+        has_report = _reported(session, [row.id])[row.id]
     columns: list[ColumnProfileView] = []
     anomalies: list[AnomalyView] = []
     if detailed:
@@ -175,6 +177,13 @@ def _profile_view(session: Session, row: TableProfileRow, table_urn: str, *, det
         lake_runs=list(row.lake_runs or []), sample_rows=row.sample_rows, candidate_keys=list(row.candidate_keys),
         foreign_keys=list(row.foreign_keys), anomaly_count=row.anomaly_count, has_report=has_report,
         columns=columns, anomalies=anomalies)
+
+
+def _reported(session: Session, profile_ids: list[int]) -> dict[int, bool]:
+    """Which of these profile runs still keep an HTML report, in one query (the HTML itself is not loaded)."""
+    found = set(session.scalars(select(ProfileReportRow.table_profile_id)
+                                .where(ProfileReportRow.table_profile_id.in_(profile_ids))))
+    return {pid: pid in found for pid in profile_ids}
 
 
 def _check_limit(limit: int, most: int = 500) -> None:
@@ -206,8 +215,10 @@ def profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[P
     with ctx.db.session() as session:
         table = entity_by_urn(session, urn, expected=EntityType.DATASET)
         rows = session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
-                               .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()).limit(limit))
-        return [_profile_view(session, row, table.urn, detailed=False) for row in rows]
+                               .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
+                               .limit(limit)).all()
+        reported = _reported(session, [row.id for row in rows])
+        return [_profile_view(session, row, table.urn, detailed=False, has_report=reported[row.id]) for row in rows]
 
 
 def column_profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[ColumnProfileView]:
@@ -319,12 +330,7 @@ def request_profile(ctx: ServiceContext, source_ref: int | str, table_urns: list
     """Queues a profile of the source's tables (or of the given tables and views), or returns the active one."""
     with ctx.db.session() as session:
         source = get_source(ctx, source_ref, session)
-        for index, urn in enumerate(table_urns or []):
-            table = entity_by_urn(session, urn, field=f"tables.{index}", expected=EntityType.DATASET)
-            if table.source_id != source.id:
-                raise InvalidInput(f"tables.{index}", f"{urn} does not belong to source {source.name!r}")
-            if table.deleted_at is not None:
-                raise InvalidInput(f"tables.{index}", f"{urn} no longer exists in its source")
+        check_source_tables(session, source, table_urns)
         source_id = source.id
     return enqueue_job(ctx, PROFILE, source_id, params={"tables": list(table_urns)} if table_urns else None)
 
@@ -612,12 +618,13 @@ def _store(ctx: ServiceContext, job_id: str, target: _Target, profile: TableProf
                         for c in profile.columns)
         if report is not None:
             session.add(ProfileReportRow(table_profile_id=row.id, html=report))
-            kept = select(TableProfileRow.id).where(TableProfileRow.table_id == table.id).order_by(
-                TableProfileRow.started_at.desc(), TableProfileRow.id.desc()).limit(ctx.settings.profile_reports_kept)
-            older = [pid for pid in session.scalars(
-                select(ProfileReportRow.table_profile_id).join(
-                    TableProfileRow, TableProfileRow.id == ProfileReportRow.table_profile_id)
-                .where(TableProfileRow.table_id == table.id)) if pid not in set(session.scalars(kept))]
+            session.flush()
+            with_reports = session.scalars(
+                select(ProfileReportRow.table_profile_id)
+                .join(TableProfileRow, TableProfileRow.id == ProfileReportRow.table_profile_id)
+                .where(TableProfileRow.table_id == table.id)
+                .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())).all()
+            older = with_reports[ctx.settings.profile_reports_kept:]
             if older:
                 session.execute(delete(ProfileReportRow).where(ProfileReportRow.table_profile_id.in_(older)))
         record_event(session, ProfileCompleted(

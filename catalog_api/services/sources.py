@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import DataSource, Tag, utcnow
 from catalog_api.errors import Conflict, FieldProblem, clean_reason, InvalidInput, NotFound, SourceCheckFailed
 from catalog_api.security.secrets import validate_reference
+from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.outbox import record_event
 from catalog_api.services.schedules import next_run, validate_schedule
-from catalog_api.urns import source_urn
+from catalog_api.urns import EntityType, source_urn
 from crawlers import get_connector_class
 from crawlers.connector import Connector
 from crawlers.errors import ConnectorError
@@ -227,6 +228,16 @@ def get_source(
     if source is None:
         raise NotFound(f"no source {ref!r}", field="id")
     return source
+
+
+def check_source_tables(session: Session, source: DataSource, table_urns: list[str] | None) -> None:
+    """Refuses a job's table list unless every URN names a live table or view of `source` (field `tables.N`)."""
+    for index, urn in enumerate(table_urns or []):
+        table = entity_by_urn(session, urn, field=f"tables.{index}", expected=EntityType.DATASET)
+        if table.source_id != source.id:
+            raise InvalidInput(f"tables.{index}", f"{urn} does not belong to source {source.name!r}")
+        if table.deleted_at is not None:
+            raise InvalidInput(f"tables.{index}", f"{urn} no longer exists in its source")
 
 
 def list_sources(ctx: ServiceContext) -> list[DataSource]:

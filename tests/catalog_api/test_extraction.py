@@ -112,3 +112,18 @@ def test_plan_override_and_validation(api_client, source):
     foreign = api_client.post(f"/api/v1/sources/{created['id']}/extract",
                               json={"tables": ["urn:catalog:dataset:other:s:t"]})
     assert foreign.status_code in (404, 422)
+
+
+def test_extract_and_profile_refuse_a_dropped_table_and_queue_nothing(api_client, source):
+    created, config = source
+    codes = dataset_urn("app", "app", "codes")
+    pg_execute(config, "drop table app.codes")
+    crawled = api_client.post(f"/api/v1/sources/{created['id']}/crawl").json()
+    assert _wait(api_client, crawled)["status"] == "succeeded"
+    jobs_before = api_client.get("/api/v1/jobs").json()
+    for action in ("extract", "profile"):
+        refused = api_client.post(f"/api/v1/sources/{created['id']}/{action}", json={"tables": [codes]})
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["field"] == "tables.0" and "no longer exists" in error["message"]
+    assert api_client.get("/api/v1/jobs").json() == jobs_before

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from catalog_api.db.models import OutboxEvent, TableProfileRow, Tag
+from catalog_api.errors import NotFound
 from catalog_api.services import jobs, profiling
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.extraction import request_extract, set_extraction_plan
@@ -119,6 +120,7 @@ def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ct
 def test_anomalies_from_a_series_of_profiles_are_stored_and_become_events(catalog_ctx, shop):
     source, config = shop
     customers = dataset_urn("shop", "shop", "customers")
+    catalog_ctx.settings.profile_reports_kept = 2  # the in-process worker reads the same settings object
     for _ in range(2):  # a stable history raises nothing
         _profile(catalog_ctx, source.id, [customers])
     assert profiling.list_anomalies(catalog_ctx, table_urn=customers) == []
@@ -144,6 +146,11 @@ def test_anomalies_from_a_series_of_profiles_are_stored_and_become_events(catalo
     assert latest.anomaly_count == len(found) == len(latest.anomalies)
     history = profiling.profile_history(catalog_ctx, customers)
     assert [p.row_count for p in history] == [100, 400, 400]
+    # Only the newest reports are kept; the oldest run keeps its statistics without one.
+    assert [p.has_report for p in history] == [True, True, False]
+    assert "<html" in profiling.profile_report(catalog_ctx, customers, history[1].id).lower()
+    with pytest.raises(NotFound):
+        profiling.profile_report(catalog_ctx, customers, history[2].id)
     column_history = profiling.column_profile_history(catalog_ctx, column_urn("shop", "shop", "customers", "email"))
     assert [c.stats["null_count"] for c in column_history] == [50, 0, 0]
 
