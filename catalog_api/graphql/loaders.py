@@ -21,7 +21,7 @@ from catalog_api.errors import NotFound
 from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.profiling import ColumnProfileView, latest_column_profiles
+from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
 
 R = TypeVar("R")
 M = TypeVar("M")
@@ -111,6 +111,14 @@ def _column_profile_loader(ctx: ServiceContext) -> DataLoader[str, ColumnProfile
     return DataLoader(load)
 
 
+def _table_profile_loader(ctx: ServiceContext) -> DataLoader[int, ProfileView | None]:
+    async def load(table_ids: list[int]) -> list[ProfileView | None]:
+        found = await asyncio.to_thread(latest_profiles, ctx, list(dict.fromkeys(table_ids)))
+        return [found.get(table_id) for table_id in table_ids]
+
+    return DataLoader(load)
+
+
 class Loaders:
     """The DataLoaders of one request. Their caches live as long as the request, never longer."""
 
@@ -126,6 +134,7 @@ class Loaders:
         self.table: DataLoader[int, Table] = _by_id_loader(ctx, Table)
         self.changes: DataLoader[ChangeKey, Page[ChangeLogEntry]] = _changes_loader(ctx)
         self.column_profile: DataLoader[str, ColumnProfileView | None] = _column_profile_loader(ctx)
+        self.table_profile: DataLoader[int, ProfileView | None] = _table_profile_loader(ctx)
 
     def clear(self) -> None:
         """Forgets everything loaded so far: a mutation may have changed it."""

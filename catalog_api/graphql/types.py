@@ -241,7 +241,7 @@ class TableNode(Entity):
     async def profile(self, info: Info) -> LazyTableProfile | None:
         from catalog_api.graphql.profiles import TableProfileNode
 
-        view = await asyncio.to_thread(profiling.latest_profile, info.context.ctx, self.urn)
+        view = await info.context.loaders.table_profile.load(self.id)
         return None if view is None else TableProfileNode.of(view)
 
     @strawberry.field(description="Profile runs, newest first (at most `limit`, up to 500).")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fsspec.implementations.local import LocalFileSystem
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import (
@@ -153,30 +154,33 @@ def _anomaly_view(row: ProfileAnomalyRow, table_urn: str) -> AnomalyView:
         score=row.score, detected_at=row.detected_at)
 
 
-def _profile_view(session: Session, row: TableProfileRow, table_urn: str, *, detailed: bool,
-                  has_report: bool | None = None) -> ProfileView:
-    if has_report is None:
-        has_report = _reported(session, [row.id])[row.id]
-    columns: list[ColumnProfileView] = []
-    anomalies: list[AnomalyView] = []
+def _profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bool) -> list[ProfileView]:
+    """Views of profile runs of any tables, in a fixed number of queries however many runs (for lists and
+    DataLoaders). `detailed` adds each run's column statistics and anomalies."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    reported = _reported(session, ids)
+    urns = dict(session.execute(select(Table.id, Table.urn).where(Table.id.in_({row.table_id for row in rows}))).all())
+    columns: dict[int, list[ColumnProfileRow]] = defaultdict(list)
+    anomalies: dict[int, list[ProfileAnomalyRow]] = defaultdict(list)
     if detailed:
-        columns = [
-            ColumnProfileView(row.id, c.column_urn, c.name, row.started_at, c.stats)
-            for c in session.scalars(select(ColumnProfileRow).where(ColumnProfileRow.table_profile_id == row.id)
-                                     .order_by(ColumnProfileRow.id))
-        ]
-        anomalies = [
-            _anomaly_view(a, table_urn)
-            for a in session.scalars(select(ProfileAnomalyRow).where(ProfileAnomalyRow.table_profile_id == row.id)
-                                     .order_by(ProfileAnomalyRow.id))
-        ]
-    return ProfileView(
-        id=row.id, table_urn=table_urn, job_id=row.job_id, started_at=row.started_at, finished_at=row.finished_at,
-        row_count=row.row_count, column_count=row.column_count, size_bytes=row.size_bytes,
-        duplicate_rows_estimate=row.duplicate_rows_estimate, spark_jobs=row.spark_jobs, read_from=row.read_from,
-        lake_runs=list(row.lake_runs or []), sample_rows=row.sample_rows, candidate_keys=list(row.candidate_keys),
-        foreign_keys=list(row.foreign_keys), anomaly_count=row.anomaly_count, has_report=has_report,
-        columns=columns, anomalies=anomalies)
+        for c in session.scalars(select(ColumnProfileRow).where(ColumnProfileRow.table_profile_id.in_(ids))
+                                 .order_by(ColumnProfileRow.id)):
+            columns[c.table_profile_id].append(c)
+        for a in session.scalars(select(ProfileAnomalyRow).where(ProfileAnomalyRow.table_profile_id.in_(ids))
+                                 .order_by(ProfileAnomalyRow.id)):
+            anomalies[a.table_profile_id].append(a)
+    return [ProfileView(
+        id=row.id, table_urn=urns[row.table_id], job_id=row.job_id, started_at=row.started_at,
+        finished_at=row.finished_at, row_count=row.row_count, column_count=row.column_count,
+        size_bytes=row.size_bytes, duplicate_rows_estimate=row.duplicate_rows_estimate, spark_jobs=row.spark_jobs,
+        read_from=row.read_from, lake_runs=list(row.lake_runs or []), sample_rows=row.sample_rows,
+        candidate_keys=list(row.candidate_keys), foreign_keys=list(row.foreign_keys),
+        anomaly_count=row.anomaly_count, has_report=reported[row.id],
+        columns=[ColumnProfileView(row.id, c.column_urn, c.name, row.started_at, c.stats) for c in columns[row.id]],
+        anomalies=[_anomaly_view(a, urns[row.table_id]) for a in anomalies[row.id]],
+    ) for row in rows]
 
 
 def _reported(session: Session, profile_ids: list[int]) -> dict[int, bool]:
@@ -195,9 +199,23 @@ def latest_profile(ctx: ServiceContext, urn: str) -> ProfileView | None:
     """The newest profile of a table with its column statistics and anomalies; None before the first profile."""
     with ctx.db.session() as session:
         table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-        row = session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
-                              .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())).first()
-        return None if row is None else _profile_view(session, row, table.urn, detailed=True)
+    return latest_profiles(ctx, [table.id]).get(table.id)
+
+
+def latest_profiles(ctx: ServiceContext, table_ids: list[int]) -> dict[int, ProfileView]:
+    """The newest profile of each of the given tables (by id), detailed, in a fixed number of queries; tables never
+    profiled are left out."""
+    if not table_ids:
+        return {}
+    with ctx.db.session() as session:
+        newest_first = (TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
+        ranked = (select(TableProfileRow.id, func.row_number().over(
+            partition_by=TableProfileRow.table_id, order_by=newest_first).label("position"))
+            .where(TableProfileRow.table_id.in_(set(table_ids))).subquery())
+        rows = list(session.scalars(select(TableProfileRow).join(ranked, ranked.c.id == TableProfileRow.id)
+                                    .where(ranked.c.position == 1)))
+        return {row.table_id: view for row, view in zip(rows, _profile_views(session, rows, detailed=True),
+                                                        strict=True)}
 
 
 def get_profile(ctx: ServiceContext, profile_id: int) -> ProfileView:
@@ -206,7 +224,7 @@ def get_profile(ctx: ServiceContext, profile_id: int) -> ProfileView:
         row = session.get(TableProfileRow, profile_id)
         if row is None:
             raise NotFound(f"no profile with id {profile_id}", field="id")
-        return _profile_view(session, row, session.get(Table, row.table_id).urn, detailed=True)
+        return _profile_views(session, [row], detailed=True)[0]
 
 
 def profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[ProfileView]:
@@ -217,8 +235,7 @@ def profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[P
         rows = session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
                                .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
                                .limit(limit)).all()
-        reported = _reported(session, [row.id for row in rows])
-        return [_profile_view(session, row, table.urn, detailed=False, has_report=reported[row.id]) for row in rows]
+        return _profile_views(session, list(rows), detailed=False)
 
 
 def column_profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[ColumnProfileView]:

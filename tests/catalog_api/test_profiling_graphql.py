@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
-from catalog_api.urns import column_urn, dataset_urn
+from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers.snapshot import SchemaSnapshot, SourceSnapshot
 from tests.catalog_api.test_graphql import apply, counted_statements, data, error, make_source, make_table
 from tests.conftest import pg_execute, pg_query
@@ -179,6 +179,21 @@ def test_profiles_through_graphql_match_postgres_and_keep_history(api_client, ca
     expected = pg_column_figures(config, "wide", wide_columns)
     shown = {e["node"]["name"]: e["node"]["profile"] for e in large["table"]["columns"]["edges"]}
     assert {n: (p["count"], p["nullCount"]) for n, p in shown.items()} == expected
+
+    # Table profiles over a page of tables are batched too: one table and two cost the same statements.
+    tables = """query($urn: String!, $first: Int!) { node(urn: $urn) { ... on Schema {
+                  tables(first: $first) { edges { node { urn profile { rowCount columns { name } } } } } } } }"""
+    schema = schema_urn("shop", "shop")
+    with counted_statements(catalog_ctx.db.engine) as one_table:
+        data(api_client, tables, urn=schema, first=1)
+    with counted_statements(catalog_ctx.db.engine) as two_tables:
+        both = data(api_client, tables, urn=schema, first=2)["node"]["tables"]["edges"]
+    assert len(one_table) == len(two_tables)
+    profiles = {e["node"]["urn"]: e["node"]["profile"] for e in both}
+    ((orders_rows, wide_rows),) = pg_query(
+        config, "select (select count(*) from shop.orders), (select count(*) from shop.wide)")
+    assert {urn: p["rowCount"] for urn, p in profiles.items()} == {ORDERS: orders_rows, WIDE: wide_rows}
+    assert [c["name"] for c in profiles[WIDE]["columns"]] == wide_columns
 
 
 def test_anomaly_thresholds_are_validated_and_name_the_bad_setting(api_client, catalog_ctx):
