@@ -239,7 +239,8 @@ def bench_table(label: str, path: Path, args: argparse.Namespace) -> dict:
         raise SystemExit(f"duckdb failed:\n{err}")
     print(f"duckdb SUMMARIZE           {duck['seconds']:8.1f} s   threads={duck['threads']}  "
           f"peak {_mb(duck_peak)}", flush=True)
-    result = {"label": label, "rows": spark["rows"], "profile_first_s": first, "profile_warm_s": min(rest) if rest else None,
+    result = {"label": label, "rows": spark["rows"], "profile_first_s": first,
+              "profile_warm_s": min(rest) if rest else None,
               "session_s": spark["session_s"], "jobs": spark["jobs"][0], "spark_peak": spark_peak,
               "duckdb_s": duck["seconds"], "duckdb_peak": duck_peak}
     if not args.skip_ydata:
