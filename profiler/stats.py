@@ -2,7 +2,8 @@
 
 A profile runs three Spark actions:
 
-1. **Aggregate pass** - one `df.agg(...)` over every column: counts, nulls, min/max, exact sums, standard
+1. **Aggregate pass** - one aggregation over every column (wide tables stacked into chunks of about 20 columns,
+   grouped by chunk; see `_aggregate_pass`): counts, nulls, min/max, exact sums, standard
    deviation, zeros/negatives, NaN/infinities, string lengths, empty/blank strings, true/false counts,
    HyperLogLog distinct counts (DataSketches `hll_sketch_agg` over xxhash64 values), KLL quantile sketches
    (DataSketches `kll_sketch_agg_*`) and a HyperLogLog count of distinct row hashes.
@@ -328,61 +329,120 @@ def _quantiles(c: _Col, value: Column, k: int) -> Column:
     return F.when(F.count(value) > 0, quantiles)
 
 
+def _column_aggregates(agg: _Aggregates, c: _Col, opts: ProfileOptions) -> None:
+    x = c.col
+    agg.add(c.index, "count", F.count(x))
+    if c.kind in (ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.FLOAT):
+        v = _finite(x) if c.kind is ColumnKind.FLOAT else x
+        if c.kind is ColumnKind.FLOAT:
+            agg.add(c.index, "finite", F.count(v))
+            agg.add(c.index, "nan", F.count_if(F.isnan(x)))
+            agg.add(c.index, "pos_inf", F.count_if(x == F.lit(math.inf)))
+            agg.add(c.index, "neg_inf", F.count_if(x == F.lit(-math.inf)))
+        agg.add(c.index, "min", F.min(v))
+        agg.add(c.index, "max", F.max(v))
+        # try_sum: an overflowing sum becomes null instead of failing the profile (ANSI mode).
+        agg.add(c.index, "sum", F.try_sum(v))
+        agg.add(c.index, "stddev", F.stddev_samp(v))
+        agg.add(c.index, "zeros", F.count_if(v == F.lit(0)))
+        agg.add(c.index, "negatives", F.count_if(v < F.lit(0)))
+        sketched = agg.input(v.cast("long" if c.kind is ColumnKind.INTEGER else "double"))
+        agg.add(c.index, "quantiles", _quantiles(c, sketched, opts.quantile_sketch_k))
+    elif c.kind is ColumnKind.STRING:
+        length = F.length(x)
+        agg.add(c.index, "min", F.min(x))
+        agg.add(c.index, "max", F.max(x))
+        agg.add(c.index, "min_length", F.min(length))
+        agg.add(c.index, "max_length", F.max(length))
+        agg.add(c.index, "sum_length", F.try_sum(length))
+        agg.add(c.index, "empty", F.count_if(x == F.lit("")))
+        agg.add(c.index, "blank", F.count_if((x != F.lit("")) & (F.btrim(x, F.lit(" \t\n\r\f\u000b")) == F.lit(""))))
+    elif c.kind is ColumnKind.BOOLEAN:
+        agg.add(c.index, "true", F.count_if(x))
+    elif c.kind is ColumnKind.DATE:
+        agg.add(c.index, "min", F.unix_date(F.min(x)))
+        agg.add(c.index, "max", F.unix_date(F.max(x)))
+    elif c.kind is ColumnKind.TIMESTAMP:
+        agg.add(c.index, "min", _micros(c, F.min(x)))
+        agg.add(c.index, "max", _micros(c, F.max(x)))
+    elif c.kind is ColumnKind.BINARY:
+        length = F.octet_length(x)
+        agg.add(c.index, "min_length", F.min(length))
+        agg.add(c.index, "max_length", F.max(length))
+        agg.add(c.index, "sum_length", F.try_sum(length))
+    if c.kind not in (ColumnKind.BOOLEAN, ColumnKind.OTHER) and hashable(c.data_type):
+        hashed = agg.input(F.when(x.isNotNull(), F.xxhash64(x)))
+        agg.add(c.index, "distinct", _approx_distinct(hashed, opts.distinct_rsd))
+
+
+_LANE_COLUMNS = 20
+"""Columns aggregated side by side. Spark compiles an aggregation into one Java class, and one over every column
+of a 200-column table (1,600 aggregates) compiled badly and ran four times slower per value than one over 20."""
+
+_COUNTS = frozenset({"rows", "count", "finite", "nan", "pos_inf", "neg_inf", "zeros", "negatives", "empty", "blank",
+                     "true", "distinct", "distinct_rows"})
+"""Aggregates that are 0, not null, over no rows."""
+
+
+def _lanes(cols: list[_Col], chunks: int) -> list[list[_Col | None]]:
+    """Slots of the stacked table: each holds, per chunk, one column (or nothing), all of one data type."""
+    by_type: dict[str, list[_Col]] = {}
+    for c in cols:
+        by_type.setdefault(c.data_type.json(), []).append(c)
+    slots: list[list[_Col | None]] = []
+    for same in by_type.values():
+        for start in range(0, len(same), chunks):
+            part: list[_Col | None] = list(same[start:start + chunks])
+            slots.append(part + [None] * (chunks - len(part)))
+    return slots
+
+
 def _aggregate_pass(work: DataFrame, cols: list[_Col], opts: ProfileOptions) -> tuple[int, int | None]:
+    """Every statistic of every column in one aggregation.
+
+    A wide table is stacked first: each row becomes `chunks` rows of about `_LANE_COLUMNS` slots, slot `s` of
+    chunk `k` holding the `k`-th column of that slot's type, and the aggregation is grouped by chunk. Each group
+    then costs what a narrow table costs (measured on 200k rows x 200 columns: 20 s against 35 s warm, 26 s
+    against 50-64 s in a fresh JVM), and it stays one aggregation whatever the number of columns.
+    """
+    chunks = max(1, math.ceil(len(cols) / _LANE_COLUMNS))
+    slots = _lanes(cols, chunks)
     agg = _Aggregates()
     agg.add(-1, "rows", F.count(F.lit(1)))
-    for c in cols:
-        x = c.col
-        agg.add(c.index, "count", F.count(x))
-        if c.kind in (ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.FLOAT):
-            v = _finite(x) if c.kind is ColumnKind.FLOAT else x
-            if c.kind is ColumnKind.FLOAT:
-                agg.add(c.index, "finite", F.count(v))
-                agg.add(c.index, "nan", F.count_if(F.isnan(x)))
-                agg.add(c.index, "pos_inf", F.count_if(x == F.lit(math.inf)))
-                agg.add(c.index, "neg_inf", F.count_if(x == F.lit(-math.inf)))
-            agg.add(c.index, "min", F.min(v))
-            agg.add(c.index, "max", F.max(v))
-            # try_sum: an overflowing sum becomes null instead of failing the profile (ANSI mode).
-            agg.add(c.index, "sum", F.try_sum(v))
-            agg.add(c.index, "stddev", F.stddev_samp(v))
-            agg.add(c.index, "zeros", F.count_if(v == F.lit(0)))
-            agg.add(c.index, "negatives", F.count_if(v < F.lit(0)))
-            sketched = agg.input(v.cast("long" if c.kind is ColumnKind.INTEGER else "double"))
-            agg.add(c.index, "quantiles", _quantiles(c, sketched, opts.quantile_sketch_k))
-        elif c.kind is ColumnKind.STRING:
-            length = F.length(x)
-            agg.add(c.index, "min", F.min(x))
-            agg.add(c.index, "max", F.max(x))
-            agg.add(c.index, "min_length", F.min(length))
-            agg.add(c.index, "max_length", F.max(length))
-            agg.add(c.index, "sum_length", F.try_sum(length))
-            agg.add(c.index, "empty", F.count_if(x == F.lit("")))
-            agg.add(c.index, "blank", F.count_if((x != F.lit("")) & (F.btrim(x, F.lit(" \t\n\r\f\u000b")) == F.lit(""))))
-        elif c.kind is ColumnKind.BOOLEAN:
-            agg.add(c.index, "true", F.count_if(x))
-        elif c.kind is ColumnKind.DATE:
-            agg.add(c.index, "min", F.unix_date(F.min(x)))
-            agg.add(c.index, "max", F.unix_date(F.max(x)))
-        elif c.kind is ColumnKind.TIMESTAMP:
-            agg.add(c.index, "min", _micros(c, F.min(x)))
-            agg.add(c.index, "max", _micros(c, F.max(x)))
-        elif c.kind is ColumnKind.BINARY:
-            length = F.octet_length(x)
-            agg.add(c.index, "min_length", F.min(length))
-            agg.add(c.index, "max_length", F.max(length))
-            agg.add(c.index, "sum_length", F.try_sum(length))
-        if c.kind not in (ColumnKind.BOOLEAN, ColumnKind.OTHER) and hashable(c.data_type):
-            hashed = agg.input(F.when(x.isNotNull(), F.xxhash64(x)))
-            agg.add(c.index, "distinct", _approx_distinct(hashed, opts.distinct_rsd))
+    for number, slot in enumerate(slots):
+        first = next(c for c in slot if c is not None)
+        _column_aggregates(agg, _Col(number, first.name, f"s{number}", first.data_type, first.kind, {}), opts)
     row_hashed = [c.col for c in cols if hashable(c.data_type)]
     if row_hashed:
-        agg.add(-1, "distinct_rows", _approx_distinct(agg.input(F.xxhash64(*row_hashed)), opts.duplicate_rsd))
+        agg.add(-1, "distinct_rows", _approx_distinct(agg.input(F.col("h")), opts.duplicate_rsd))
 
-    row = work.select("*", *agg.inputs).agg(*agg.exprs).collect()[0]
+    def lane(k: int) -> list[Column]:
+        fields = [F.lit(k).alias("chunk")]
+        for number, slot in enumerate(slots):
+            c = slot[k]
+            fields.append((c.col if c is not None else F.lit(None).cast(slot[0].data_type)).alias(f"s{number}"))
+        if row_hashed:  # the whole row is hashed once, in the first chunk
+            fields.append((F.xxhash64(*row_hashed) if k == 0 else F.lit(None).cast("long")).alias("h"))
+        return fields
+
+    if chunks == 1:
+        stacked = work.select(*lane(0))
+        result = stacked.select("*", *agg.inputs).agg(*agg.exprs).collect()
+    else:
+        stacked = work.select(F.inline(F.array(*[F.struct(*lane(k)) for k in range(chunks)])))
+        result = stacked.select("*", *agg.inputs).groupBy("chunk").agg(*agg.exprs).collect()
+    by_chunk = {(row["chunk"] if chunks > 1 else 0): row for row in result}
+
     table: dict[str, Any] = {}
-    for (index, key), value in zip(agg.keys, row, strict=True):
-        (table if index < 0 else cols[index].stats)[key] = value
+    for k in range(chunks):
+        row = by_chunk.get(k)  # no group at all when the table has no rows
+        for n, (slot, key) in enumerate(agg.keys):
+            value = row[f"m{n}"] if row is not None else (0 if key in _COUNTS else None)
+            if slot < 0:
+                if k == 0:
+                    table[key] = value
+            elif (c := slots[slot][k]) is not None:
+                c.stats[key] = value
     return int(table["rows"]), table.get("distinct_rows")
 
 

@@ -270,3 +270,30 @@ def test_started_and_finished_are_utc(rich):
     profile = rich["profile"]
     assert profile.started_at.tzinfo == timezone.utc
     assert profile.started_at <= profile.finished_at <= datetime.now(timezone.utc)
+
+
+def test_wide_table_statistics_match_pandas_for_every_column(spark):
+    # 47 columns of five types in uneven numbers: the aggregation stacks them three chunks deep, some slots empty.
+    rng = np.random.default_rng(21)
+    table = mixed_table(45, rows=700, seed=9)
+    table = table.append_column("sparse", pa.array(rng.integers(-50, 50, 700), mask=rng.random(700) < 0.3))
+    table = table.append_column("price", pa.array([Decimal(int(v)) / 100 for v in rng.integers(0, 10**6, 700)],
+                                                  pa.decimal128(10, 2)))
+    profile = profile_arrow(spark, table, sample_rows=200)
+    frame = table.to_pandas()
+    assert profile.row_count == 700 and len(profile.columns) == 47
+    for name in table.column_names:
+        c, values = profile.column(name), frame[name].dropna()
+        assert (c.count, c.null_count) == (len(values), 700 - len(values)), name
+        if values.dtype == bool:
+            assert c.true_count == int(values.sum()), name
+            continue
+        assert (c.min, c.max) == (values.min(), values.max()), name
+        if name.startswith(("int_", "float_", "sparse", "price")):
+            close(c.sum, values.sum())
+            close(c.mean, values.astype(float).mean())
+        assert c.distinct_exact and c.distinct_count == values.nunique(), name
+
+    empty = profile_arrow(spark, table.slice(0, 0))
+    assert empty.row_count == 0 and len(empty.columns) == 47
+    assert all((c.count, c.null_count, c.min, c.max) == (0, 0, None, None) for c in empty.columns)
