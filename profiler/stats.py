@@ -407,6 +407,9 @@ def _aggregate_pass(work: DataFrame, cols: list[_Col], opts: ProfileOptions) -> 
     """
     chunks = max(1, math.ceil(len(cols) / _LANE_COLUMNS))
     slots = _lanes(cols, chunks)
+    if len(slots) * chunks > 1.5 * len(cols):
+        # Too many types for the chunks to fill their slots: stacking would mostly aggregate padding.
+        chunks, slots = 1, _lanes(cols, 1)
     agg = _Aggregates()
     agg.add(-1, "rows", F.count(F.lit(1)))
     for number, slot in enumerate(slots):

@@ -294,6 +294,14 @@ def test_wide_table_statistics_match_pandas_for_every_column(spark):
             close(c.mean, values.astype(float).mean())
         assert c.distinct_exact and c.distinct_count == values.nunique(), name
 
+    # 25 columns of 25 different types would leave most stacked slots empty: aggregated side by side instead.
+    mixed = pa.table({f"d{p}": pa.array([Decimal(int(v)) / 100 for v in rng.integers(0, 10**6, 50)],
+                                        pa.decimal128(p, 2))
+                      for p in range(10, 35)})
+    by_type = profile_arrow(spark, mixed, sample_rows=50)
+    for name in mixed.column_names:
+        assert by_type.column(name).sum == sum(mixed.column(name).to_pylist()), name
+
     empty = profile_arrow(spark, table.slice(0, 0))
     assert empty.row_count == 0 and len(empty.columns) == 47
     assert all((c.count, c.null_count, c.min, c.max) == (0, 0, None, None) for c in empty.columns)
