@@ -232,10 +232,10 @@ def profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[P
     _check_limit(limit)
     with ctx.db.session() as session:
         table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-        rows = session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
-                               .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
-                               .limit(limit)).all()
-        return _profile_views(session, list(rows), detailed=False)
+        rows = list(session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
+                                    .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
+                                    .limit(limit)))
+        return _profile_views(session, rows, detailed=False)
 
 
 def column_profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[ColumnProfileView]:
