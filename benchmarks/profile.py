@@ -5,8 +5,8 @@ Generates two Parquet tables with pyarrow in a temporary folder (or `--workdir`)
 - B: 1,000,000 rows x 200 columns,
 each in ten row groups, cycling through low/high-cardinality integers, floats with nulls, low/high-cardinality
 strings, zoned timestamps, dates, booleans and decimals. For each table it prints:
-- Spark session start (seconds, reported apart) and the profile's wall time (`profile_parquet`: aggregate pass,
-  sample, values pass), first run in a fresh JVM and again warm, as a worker reusing its session would;
+- Spark session start (seconds, reported apart) and the profile's wall time (`profile_parquet`: statistics pass
+  and values pass), first run in a fresh JVM and again warm, as a worker reusing its session would;
 - the Spark job count of one profile (from Spark's status tracker);
 - DuckDB `SUMMARIZE` on the same file (reference; DuckDB uses all cores);
 - ydata-profiling `minimal=True` on the first 1,000,000 rows read into pandas (peer; load time excluded),
@@ -47,7 +47,7 @@ KINDS = ("int_low", "float", "str_low", "int_high", "ts", "float_nulls", "str_hi
 def generate(path: Path, rows: int, columns: int, *, seed: int = 7, row_groups: int = 10) -> None:
     """Writes the table in `row_groups` row groups, one chunk of rows at a time (never more in memory).
 
-    Ten row groups give every core work (a row group is the smallest unit Spark reads) and keep them near the
+    Ten row groups give every core work (a row group is the smallest unit a task reads) and keep them near the
     usual 128 MB: pyarrow's default of 1M rows per group makes the 200-column table one 1 GB group.
     """
     chunk = max(1, -(-rows // row_groups))

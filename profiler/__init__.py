@@ -1,8 +1,9 @@
 """Spark-backed column profiler (a library: plain inputs, typed outputs, no catalog database access).
 
 - `get_spark(SparkConfig(...))`: the process's one Spark session (`profiler.session`).
-- `profile_parquet`, `profile_arrow`, `profile_dataframe`: a `TableProfile` from one aggregation pass, one sample
-  and one value-count/histogram pass, whatever the column count (`profiler.stats`).
+- `profile_parquet`, `profile_arrow`, `profile_dataframe`: a `TableProfile` from a statistics pass and a values
+  pass, two Spark jobs whatever the column count (`profiler.stats`, on the partial statistics of
+  `profiler.partial`).
 - `analyse_values`: shapes, semantic types and PII tags of sampled strings (`profiler.patterns`).
 - `candidate_primary_keys`, `candidate_foreign_keys`: keys verified on the data (`profiler.keys`).
 - `detect_anomalies`: a pure function from profile history to anomalies (`profiler.anomalies`).

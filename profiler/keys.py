@@ -1,6 +1,6 @@
 """Candidate keys found in the data: primary keys (unique, non-null) and foreign keys (value containment).
 
-Profiles propose, the data decides. A profile's distinct counts may be HyperLogLog estimates, so every candidate
+Profiles propose, the data decides. A profile's distinct counts may be sketch estimates, so every candidate
 is verified exactly on the data before it is reported as verified:
 
 - primary keys: one aggregation computes, for every candidate (single columns the profile suggests plus the
@@ -55,7 +55,7 @@ def candidate_primary_keys(df: DataFrame, profile: TableProfile, *, declared: Se
                            estimate_slack: float = 0.1) -> list[CandidateKey]:
     """Verified single-column keys suggested by the profile, plus every declared key with its verdict.
 
-    `estimate_slack` is how far below the row count a HyperLogLog distinct estimate may be for the column to be
+    `estimate_slack` is how far below the row count a sketch's distinct estimate may be for the column to be
     worth checking (estimates are within a few percent). One Spark aggregation checks all candidates.
     """
     if not 0 <= estimate_slack < 1:
@@ -127,7 +127,7 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
     """Single-column foreign keys between tables of one source, confirmed by containment on the data.
 
     Parents are the verified single-column keys in `parent_keys` (from `candidate_primary_keys`); without it,
-    `candidate_primary_keys` runs on every table first (one aggregation each), since a HyperLogLog estimate
+    `candidate_primary_keys` runs on every table first (one aggregation each), since a distinct estimate
     cannot tell a unique column from an almost unique one. A child column qualifies when its kind is compatible,
     it has at least `min_child_distinct` distinct values (a constant column is contained in anything), no more
     distinct values than the parent, and its min/max lie inside the parent's. One Spark query then counts, per

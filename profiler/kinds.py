@@ -34,17 +34,6 @@ def column_kind(data_type: T.DataType) -> ColumnKind:
     return ColumnKind.OTHER
 
 
-def hashable(data_type: T.DataType) -> bool:
-    """Whether Spark can hash the type (xxhash64 and approx_count_distinct refuse maps and variants)."""
-    if isinstance(data_type, (T.MapType, T.VariantType, T.NullType)):
-        return False
-    if isinstance(data_type, T.ArrayType):
-        return hashable(data_type.elementType)
-    if isinstance(data_type, T.StructType):
-        return all(hashable(f.dataType) for f in data_type.fields)
-    return True
-
-
 def micros_to_datetime(micros: int | None, *, aware: bool) -> datetime | None:
     """Epoch microseconds → datetime, UTC-aware for TIMESTAMP and naive for TIMESTAMP_NTZ.
 

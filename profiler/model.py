@@ -164,7 +164,7 @@ class ColumnProfile:
     null_count: int
     distinct_count: int | None = None
     distinct_exact: bool = False
-    """True when `distinct_count` was counted exactly, False for a HyperLogLog estimate."""
+    """True when `distinct_count` was counted exactly, False for a bottom-k sketch estimate."""
     min: Any = None
     max: Any = None
     sum: Any = None
@@ -264,7 +264,7 @@ class TableProfile:
     finished_at: datetime
     size_bytes: int | None = None
     duplicate_rows_estimate: int | None = None
-    """Rows minus a HyperLogLog estimate of distinct rows (relative error `duplicate_rows_rsd`), never negative."""
+    """Rows minus a sketch estimate of distinct rows (relative error `duplicate_rows_rsd`), never negative."""
     duplicate_rows_rsd: float | None = None
     spark_jobs: int | None = None
     """Spark jobs this run started, read from Spark's status tracker."""

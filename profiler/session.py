@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,6 +224,9 @@ def _start(config: SparkConfig) -> SparkSession:
         os.environ["JAVA_HOME"] = str(java.parent.parent)
     # The machine's hostname may resolve to an address Spark cannot bind; loopback always works for local mode.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # The statistics run in Python tasks: they need this interpreter's packages (pyarrow, numpy, datasketches),
+    # not whatever `python3` is first on PATH. A cluster sets its own.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         from pyspark.sql import SparkSession
     except ImportError as error:  # pragma: no cover - pyspark is a dependency

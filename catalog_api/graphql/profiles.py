@@ -90,7 +90,7 @@ class ColumnProfileNode:
     null_count: BigInt
     null_rate: float | None = strawberry.field(description="Nulls over all rows; null for an empty table.")
     distinct_count: BigInt | None
-    distinct_exact: bool = strawberry.field(description="False when `distinctCount` is a HyperLogLog estimate.")
+    distinct_exact: bool = strawberry.field(description="False when `distinctCount` is a sketch estimate (relative error about 2 %).")
     min: str | None
     max: str | None
     sum: str | None

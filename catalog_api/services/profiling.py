@@ -3,9 +3,9 @@
 A profile job works through a source's tables (or the ones it was given). Each table is read from the lake when
 the lake holds the whole table (its newest extraction was a full snapshot, or an append-only key plan since the
 last complete read), else live through the source's connector into a temporary Parquet file; Spark then profiles
-it in one aggregation pass (see `profiler`). Each table's results are committed in one transaction: the profile
-and its column rows, the anomalies found against the table's history, the PII tags its values imply, the HTML
-report, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A crash mid-job leaves the
+it in two Spark jobs whatever its width (see `profiler`). Each table's results are committed in one transaction:
+the profile and its column rows, the anomalies found against the table's history, the PII tags its values imply,
+the HTML report, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A crash mid-job leaves the
 tables already done committed and the others as they were.
 """
 
@@ -413,6 +413,8 @@ class _Target:
 @dataclass
 class _Read:
     frame: DataFrame
+    """The same files as a Spark DataFrame, for the key checks."""
+    files: list[str]
     read_from: str
     lake_runs: list[str]
     size_bytes: int | None
@@ -430,7 +432,7 @@ def _read_lake(spark: SparkSession, target_lake: Lake, runs: list[RunManifest], 
             local.append(str(destination))
         files = local
     frame = spark.read.option("mergeSchema", "true").parquet(*files)
-    return _Read(frame, "lake", [run.run_id for run in runs], size)
+    return _Read(frame, files, "lake", [run.run_id for run in runs], size)
 
 
 def _read_source(spark: SparkSession, connector: Connector, target: _Target, workdir: Path) -> _Read:
@@ -454,7 +456,7 @@ def _read_source(spark: SparkSession, connector: Connector, target: _Target, wor
         empty = pa.table({c.name: pa.array([], pa.string()) for c in target.request.table.columns})
         pq.write_table(empty, path)
     frame = spark.read.parquet(str(path))
-    return _Read(frame, "source", [], path.stat().st_size)
+    return _Read(frame, [str(path)], "source", [], path.stat().st_size)
 
 
 # -- the job ------------------------------------------------------------------------------------------------------
@@ -499,7 +501,7 @@ def _spark(ctx: ServiceContext) -> SparkSession:
 
 @job_handler(PROFILE)
 def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
-    from profiler import ProfileOptions, candidate_foreign_keys, candidate_primary_keys, profile_dataframe
+    from profiler import ProfileOptions, candidate_foreign_keys, candidate_primary_keys, profile_parquet
 
     with ctx.db.session() as session:
         record = session.get(Job, job.job_id)
@@ -532,8 +534,8 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                                             "extract it with a full or key plan first", code="not_in_lake")
                 read = (_read_lake(spark, target_lake, runs, tabledir) if runs
                         else _read_source(spark, connector, target, tabledir))
-                profile, sample = profile_dataframe(read.frame, options=options, size_bytes=read.size_bytes,
-                                                    source=target.urn, with_sample=True)
+                profile, sample = profile_parquet(spark, read.files, options=options, size_bytes=read.size_bytes,
+                                                  source=target.urn, with_sample=True)
                 primary = candidate_primary_keys(read.frame, profile, declared=target.declared_keys)
             except ProfilerError as error:
                 log.warning("profile of %s failed: %s", target.urn, error.message)

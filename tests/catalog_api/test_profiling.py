@@ -90,7 +90,7 @@ def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ct
     assert stats["customer_id"]["distinct_count"] == customers
     assert (stats["placed_at"]["min"], stats["placed_at"]["max"]) == (first.isoformat(), last.isoformat())
     assert orders.columns[0].column_urn == column_urn("shop", "shop", "orders", "id")
-    assert 3 <= orders.spark_jobs <= 10  # a fixed number of passes, not one per column or metric
+    assert orders.spark_jobs in (1, 2)  # the statistics pass, and the values pass when a column needs it
 
     # Keys found on the data: the primary keys, and orders.customer_id -> customers.id by containment.
     # placed_at is one order per minute: unique on the data, though not declared.

@@ -19,7 +19,7 @@ def shop(spark) -> dict:
     rng = np.random.default_rng(21)
     ids = np.arange(1000, 1000 + 2 * CUSTOMERS, 2)  # even numbers: odd ones inside the range are orphans
     near_unique = np.arange(CUSTOMERS)
-    near_unique[-1] = 0  # one duplicate among 400: a HyperLogLog estimate cannot tell
+    near_unique[-1] = 0  # one duplicate among 400: a distinct-count sketch cannot tell
     customers = pa.table({
         "id": rng.permutation(ids),
         "email": [f"c{i}@shop.example" for i in range(CUSTOMERS)],
@@ -38,7 +38,7 @@ def shop(spark) -> dict:
         "quantity": rng.integers(1, 6, ORDERS),
     })
     frames = {"customers": spark.createDataFrame(customers), "orders": spark.createDataFrame(orders)}
-    # exact_distinct_threshold=0: distinct counts stay HyperLogLog estimates, so verification has work to do.
+    # exact_distinct_threshold=0: distinct counts stay sketch estimates, so verification has work to do.
     profiles = {name: profile_dataframe(df, exact_distinct_threshold=0, top_k=3) for name, df in frames.items()}
     return {"frames": frames, "profiles": profiles, "bad_values": len(set(bad[:40]))}
 
