@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` (service with the demo crawled) and `make test` (all tests).
+# Two commands on a fresh machine: `make run` (service with the demo crawled and profiled) and `make test` (all tests).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

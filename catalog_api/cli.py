@@ -363,12 +363,15 @@ def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
 @app.command()
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+    profile_after: Annotated[bool, typer.Option(
+        "--profile/--no-profile", help="Profile the tables after the crawl (starts Spark).")] = True,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Build the sample ERP database, register it as `demo_erp`, crawl it, and serve the API."""
+    """Build the sample ERP database, register it as `demo_erp`, crawl and profile it, and serve the API."""
     from catalog_api.demo.builder import build_demo_database
     from catalog_api.services.crawl import request_crawl
+    from catalog_api.services.profiling import request_profile
     from catalog_api.services.sources import SourceRegistration, get_source, register_source
 
     settings = get_settings()
@@ -384,6 +387,8 @@ def demo(
             ))
         job = request_crawl(ctx, DEMO_SOURCE)
         _follow(ctx, job.id)
+        if profile_after:
+            _follow(ctx, request_profile(ctx, DEMO_SOURCE).id)
     if serve_after:
         serve(host=host, port=port)
 

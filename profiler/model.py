@@ -244,7 +244,8 @@ class ColumnProfile:
 
 @dataclass(frozen=True, slots=True)
 class SampleInfo:
-    """The bounded sample behind patterns, semantic types, heavy-hitter candidates and the HTML report."""
+    """The bounded sample behind patterns, semantic types, heavy-hitter candidates and the HTML report: a uniform
+    sample without replacement of `rows` rows, `fraction` of the table, drawn with `seed`."""
 
     rows: int
     fraction: float

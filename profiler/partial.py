@@ -7,9 +7,9 @@ by row, with sketches outside its code generation: on one million rows x 200 col
 84 s on two cores, where these kernels need a few seconds.
 
 Every exact statistic stays exact across merges: integer and decimal sums are carried as Python integers,
-standard deviations as (count, mean, M2) triples merged with Chan's formula, value counts as Arrow tables summed
-by value. Distinct counts beyond `ProfileOptions.exact_distinct_threshold` come from a bottom-k sketch of 64-bit
-value hashes, quantiles of such columns from DataSketches KLL sketches.
+standard deviations as (count, mean, M2) triples merged with Chan's formula, value counts (the values pass) as
+Arrow tables summed by value. Distinct counts come from bottom-k sketches of 64-bit value hashes until the values
+pass counts them exactly, quantiles from DataSketches KLL sketches unless exact counts give them.
 """
 
 from __future__ import annotations

@@ -319,10 +319,11 @@ def _read_row_group(path: str, group: int, schema: pa.Schema) -> Iterator[pa.Tab
 
 
 def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = [table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+    """`table` in the merged schema: its types widened where another file needs it (int32 next to int64, decimal
+    scales), so that values hash and count alike in every file."""
+    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
                for f in schema]
-    return pa.Table.from_arrays(columns, schema=pa.schema([pa.field(f.name, c.type) for f, c in
-                                                         zip(schema, columns, strict=True)]))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 class _ArrowShares(_Shares):

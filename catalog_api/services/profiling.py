@@ -199,7 +199,7 @@ def latest_profile(ctx: ServiceContext, urn: str) -> ProfileView | None:
     """The newest profile of a table with its column statistics and anomalies; None before the first profile."""
     with ctx.db.session() as session:
         table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-    return latest_profiles(ctx, [table.id]).get(table.id)
+        return _latest_profiles(session, [table.id]).get(table.id)
 
 
 def latest_profiles(ctx: ServiceContext, table_ids: list[int]) -> dict[int, ProfileView]:
@@ -208,14 +208,18 @@ def latest_profiles(ctx: ServiceContext, table_ids: list[int]) -> dict[int, Prof
     if not table_ids:
         return {}
     with ctx.db.session() as session:
-        newest_first = (TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
-        ranked = (select(TableProfileRow.id, func.row_number().over(
-            partition_by=TableProfileRow.table_id, order_by=newest_first).label("position"))
-            .where(TableProfileRow.table_id.in_(set(table_ids))).subquery())
-        rows = list(session.scalars(select(TableProfileRow).join(ranked, ranked.c.id == TableProfileRow.id)
-                                    .where(ranked.c.position == 1)))
-        return {row.table_id: view for row, view in zip(rows, _profile_views(session, rows, detailed=True),
-                                                        strict=True)}
+        return _latest_profiles(session, table_ids)
+
+
+def _latest_profiles(session: Session, table_ids: list[int]) -> dict[int, ProfileView]:
+    newest_first = (TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
+    ranked = (select(TableProfileRow.id, func.row_number().over(
+        partition_by=TableProfileRow.table_id, order_by=newest_first).label("position"))
+        .where(TableProfileRow.table_id.in_(set(table_ids))).subquery())
+    rows = list(session.scalars(select(TableProfileRow).join(ranked, ranked.c.id == TableProfileRow.id)
+                                .where(ranked.c.position == 1)))
+    return {row.table_id: view for row, view in zip(rows, _profile_views(session, rows, detailed=True),
+                                                    strict=True)}
 
 
 def get_profile(ctx: ServiceContext, profile_id: int) -> ProfileView:

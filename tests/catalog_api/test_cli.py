@@ -63,13 +63,23 @@ def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
     assert nothing.returncode == 1 and "no source 'ghost'" in nothing.stderr
 
 
-def test_demo_builds_registers_and_crawls(run_cli, tmp_path):
+def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):
     done = run_cli("demo", "--no-serve")
-    result = json.loads(done.stdout.split("crawl succeeded: ", 1)[1].strip())
+    result = json.loads(done.stdout.split("crawl succeeded: ", 1)[1].split("\n", 1)[0].strip())
     assert result["tables_created"] >= 8
-    again = json.loads(run_cli("demo", "--no-serve").stdout.split("crawl succeeded: ", 1)[1].strip())
-    assert again["tables_created"] == 0 and again["changes_recorded"] == 0
-    assert again["tables_unchanged"] == result["tables_created"]
+    # Every table of the demo database (its views are profiled only on request), with its real row count.
+    database = done.stdout.split("demo ERP database at ", 1)[1].split("\n", 1)[0].strip()
+    with sqlite3.connect(database) as db:
+        names = [n for (n,) in db.execute("select name from sqlite_master where type = 'table' "
+                                          "and name not like 'sqlite_%'")]
+        rows = {n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
+    profiled = json.loads(done.stdout.split("profile succeeded: ", 1)[1].strip())
+    assert {t["urn"].rsplit(":", 1)[1]: t["rows"] for t in profiled["tables"]} == rows
+    again = run_cli("demo", "--no-serve", "--no-profile").stdout
+    crawled = json.loads(again.split("crawl succeeded: ", 1)[1].strip())
+    assert crawled["tables_created"] == 0 and crawled["changes_recorded"] == 0
+    assert crawled["tables_unchanged"] == result["tables_created"]
+    assert "profile succeeded" not in again
 
 
 PROFILED = """
