@@ -1,17 +1,17 @@
-"""Column and table statistics: Spark distributes the work, Arrow kernels compute it, in at most two Spark jobs.
+"""Column and table statistics: Spark distributes the work, Arrow kernels compute it, in two Spark jobs.
 
-1. **Statistics pass** - one Spark job. Every task turns its share of the rows (a Parquet row group it reads
-   itself, a slice of an Arrow table, or a DataFrame partition handed over by `mapInArrow`) into a mergeable
+1. **Statistics pass.** Every task turns its share of the rows (a Parquet row group it reads itself, a slice of
+   an Arrow table, or a DataFrame partition handed over by `mapInArrow`) into a mergeable
    `profiler.partial.TablePartial`: counts, nulls, min/max, exact sums, standard deviation, zeros/negatives,
-   NaN/infinities, string lengths, empty/blank strings, true/false counts, exact value counts of every column with
-   at most `exact_distinct_threshold` distinct values, bottom-k distinct sketches, KLL quantile sketches of the
-   others, a distinct-row sketch and a uniform sample of `sample_rows` rows. Spark's tree aggregation merges them.
-2. **Values pass** - one more Spark job, only when a column needs it: equi-width histograms of numeric columns
-   whose values were not counted exactly (the others get theirs from their counts), and exact counts of the
-   frequent-value candidates (the sample's repeats) of high-cardinality columns.
+   NaN/infinities, string lengths, empty/blank strings, true/false counts, bottom-k distinct sketches, KLL
+   quantile sketches, a distinct-row sketch and a uniform sample of `sample_rows` rows. Spark's tree aggregation
+   merges the partials.
+2. **Values pass.** Exact value counts (top-k, exact distinct, exact quantiles) of every column whose estimated
+   distinct count is at most `exact_distinct_threshold`, exact counts of the sample's repeated values for the
+   other columns, and equi-width histograms of numeric columns, between the minimum and maximum of the first
+   pass. It is skipped when no column has values to count (a table without rows, only booleans...).
 
-The number of Spark jobs depends on the data's shape, never on the number of columns; `TableProfile.spark_jobs`
-reports it from Spark's status tracker.
+More columns never mean more Spark jobs; `TableProfile.spark_jobs` reports them from Spark's status tracker.
 """
 
 from __future__ import annotations
