@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
-import pytest
 
 
 UNICODE_WORDS = ["Ærøskøbing", "naïve café", "日本語のテキスト", "Привет мир", "emoji 🎉🚀", "ascii", "ß", "Ωmega"]
