@@ -160,9 +160,12 @@ def tracked(array: pa.Array | pa.ChunkedArray, kind: ColumnKind) -> pa.Array:
     """The values whose distinct count, top values and histogram a profile reports: the domain, with the NaN and
     infinities of float columns set aside (they are counted apart) and -0.0 folded into 0.0."""
     x = domain(array, kind)
-    if kind is ColumnKind.FLOAT:
-        x = pc.add(pc.if_else(pc.is_finite(x), x, pa.scalar(None, pa.float64())), 0.0)
-    return x
+    return _finite_only(x) if kind is ColumnKind.FLOAT else x
+
+
+def _finite_only(x: pa.Array) -> pa.Array:
+    """A float64 array with NaN and infinities turned into nulls and -0.0 into 0.0."""
+    return pc.add(pc.if_else(pc.is_finite(x), x, pa.scalar(None, pa.float64())), 0.0)
 
 
 def _exact_int_sum(values: np.ndarray) -> int:
@@ -313,7 +316,7 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
             inf = pc.is_inf(x)
             p.pos_inf = pc.sum(pc.and_(inf, pc.greater(x, 0.0))).as_py() or 0
             p.neg_inf = pc.sum(pc.and_(inf, pc.less(x, 0.0))).as_py() or 0
-            values = tracked(x, kind)
+            values = _finite_only(x)  # x is already in its domain
             p.finite = len(values) - values.null_count
         present = values.drop_null()
         numbers = present.cast(pa.float64()).to_numpy(zero_copy_only=False)
