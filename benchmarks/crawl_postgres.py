@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from catalog_api.bootstrap import build_context
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
@@ -86,7 +87,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home), database_url=args.catalog_url, secret_key="benchmark")
-        ctx = ServiceContext.create(settings, migrate=True)
+        ctx = build_context(settings, migrate=True)
         try:
             for name, config in (("bench", big), ("bench_small", small)):
                 register_source(ctx, SourceRegistration(name=name, kind="postgres", config=config))

@@ -22,13 +22,15 @@ import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 from pathlib import Path
 
-from catalog_api.services import crawl, jobs, sources, webhooks
+from catalog_api.bootstrap import build_context
+from catalog_api.services import crawl, jobs, sources
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.outbox import record_events
-from catalog_api.services.relay import NamedPublisher, Relay
+from catalog_api.services.events import webhooks
+from catalog_api.services.events.outbox import record_events
+from catalog_api.services.events.publishers import NamedPublisher
+from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import CatalogEvent, JsonLinesPublisher
 from events.data import DescriptionChanged
@@ -37,7 +39,7 @@ from events.data import DescriptionChanged
 def _context(home: Path, **overrides: object) -> ServiceContext:
     settings = Settings(home=home, secret_key="bench-secret-key", scheduler_enabled=False, broker_url=None,
                         job_max_attempts=1, events_relay_enabled=False, **overrides)
-    return ServiceContext.create(settings, migrate=True)
+    return build_context(settings, migrate=True)
 
 
 def _fill(ctx: ServiceContext, count: int, sources_n: int = 10) -> None:

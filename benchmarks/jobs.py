@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crawl_postgres import build_ddl, recreate  # noqa: E402 - the crawl benchmark's database builder
 
+from catalog_api.bootstrap import build_context  # noqa: E402
 from catalog_api.db.models import Job  # noqa: E402
 from catalog_api.services.context import ServiceContext  # noqa: E402
 from catalog_api.services.crawl import request_crawl  # noqa: E402
@@ -79,7 +80,7 @@ def context(home: Path, url: str, broker: str | None) -> tuple[ServiceContext, d
            "CATALOG_JOB_CONCURRENCY": '{"crawl": 8, "ping": 64}'}
     if broker:
         env["CATALOG_BROKER_URL"] = broker
-    return ServiceContext.create(settings, migrate=True), env
+    return build_context(settings, migrate=True), env
 
 
 def throughput(home: Path, runtime: str, jobs: int) -> float:

@@ -22,10 +22,10 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import insert
 
+from catalog_api.bootstrap import build_context
 from catalog_api.db.models import LineageEdge, utcnow
-from catalog_api.services.context import ServiceContext
 from catalog_api.services.lineage import EdgeSpec, edge_key
-from catalog_api.services.lineage_graph import lineage_graph
+from catalog_api.services.lineage.graph import lineage_graph
 from catalog_api.settings import Settings
 from catalog_api.urns import dataset_urn
 
@@ -58,7 +58,7 @@ def build_edges(seed: int = 7) -> list[dict]:
 
 
 def run(label: str, settings: Settings, edges: list[dict], queries: int) -> None:
-    ctx = ServiceContext.create(settings, migrate=True)
+    ctx = build_context(settings, migrate=True)
     try:
         started = time.perf_counter()
         with ctx.db.session() as session:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
 from catalog_api import __version__
+from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
@@ -19,8 +20,8 @@ from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.relay import Relay
-from catalog_api.services.schedules import Scheduler
+from catalog_api.services.events.relay import Relay
+from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from crawlers.errors import ConnectorError
 
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> FastAPI:
     """Builds the application around a service context (created from settings when not given)."""
     owns_context = ctx is None
-    ctx = ctx or ServiceContext.create(settings or get_settings())
+    ctx = ctx or build_context(settings or get_settings())
 
     run_scheduler = ctx.settings.scheduler_enabled
     if run_scheduler is None:  # embedded default: without a broker the service schedules its own crawls
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         scheduler = Scheduler(ctx).start() if run_scheduler else None
         fanout = None
         if ctx.settings.events_fanout != "none":
-            from catalog_api.services.fanout import FanoutListener
+            from catalog_api.services.events.fanout import FanoutListener
 
             fanout = FanoutListener(ctx).start()
         # The relay runs here, in the process whose bus feeds this app's subscriptions and SSE streams.

@@ -35,9 +35,9 @@ DEMO_SOURCE = "demo_erp"
 
 
 def _context():
-    from catalog_api.services.context import ServiceContext
+    from catalog_api.bootstrap import build_context
 
-    return ServiceContext.create(get_settings())
+    return build_context(get_settings())
 
 
 @contextmanager
@@ -286,7 +286,7 @@ def scheduler(
     interval: Annotated[float | None, typer.Option(help="Seconds between looks for due schedules.")] = None,
 ) -> None:
     """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
-    from catalog_api.services.schedules import Scheduler
+    from catalog_api.services.jobs.schedules import Scheduler
 
     with _service() as ctx:
         running = Scheduler(ctx, interval).start()
@@ -303,7 +303,7 @@ def relay() -> None:
     One relay leads per catalog; the others wait and take over. Live GraphQL/SSE feeds are served only by the
     process whose relay leads.
     """
-    from catalog_api.services.relay import Relay
+    from catalog_api.services.events.relay import Relay
 
     with _service() as ctx:
         running = Relay(ctx).start()

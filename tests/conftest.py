@@ -94,9 +94,9 @@ def catalog_settings(tmp_path):
 @pytest.fixture
 def catalog_ctx(catalog_settings):
     """A service context on a freshly migrated SQLite catalog in a temporary folder."""
-    from catalog_api.services.context import ServiceContext
+    from catalog_api.bootstrap import build_context
 
-    ctx = ServiceContext.create(catalog_settings, migrate=True)
+    ctx = build_context(catalog_settings, migrate=True)
     yield ctx
     ctx.close()
 

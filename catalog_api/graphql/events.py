@@ -13,7 +13,7 @@ from catalog_api.db.models import (
     WebhookDeliveryRow,
     WebhookSubscriptionRow,
 )
-from catalog_api.services.webhooks import CreatedSubscription
+from catalog_api.services.events.webhooks import CreatedSubscription
 from events import CatalogEvent
 
 

@@ -14,8 +14,8 @@ import strawberry
 
 from catalog_api.graphql.context import Info
 from catalog_api.services import lineage as lineage_service
-from catalog_api.services.lineage_export import export_graph
-from catalog_api.services.lineage_graph import GraphEdge, LineageGraph, lineage
+from catalog_api.services.lineage.export import export_graph
+from catalog_api.services.lineage.graph import GraphEdge, LineageGraph, lineage
 
 
 @strawberry.enum(description="Which way a lineage query walks from its start.")

@@ -21,7 +21,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
-from catalog_api.graphql.types import BigInt, JobNode
+from catalog_api.graphql.jobs import JobNode
+from catalog_api.graphql.scalars import BigInt
 from catalog_api.services import profiling
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView

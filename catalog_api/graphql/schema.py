@@ -29,27 +29,28 @@ from catalog_api.graphql.events import (
     WebhookUpdateInput,
 )
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
+from catalog_api.graphql.jobs import JobNode
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
+from catalog_api.graphql.scalars import SCALARS
 from catalog_api.graphql.types import (
-    SCALARS,
     ColumnNode,
     Connection,
     ConnectionTestNode,
     Entity,
     ExtractionNode,
-    JobNode,
     SearchHitNode,
     SourceNode,
     TableNode,
     entity_node,
     to_connection,
 )
-from catalog_api.services import browse, crawl, curation, extraction, jobs, outbox, schedules, sources, webhooks
+from catalog_api.services import browse, crawl, curation, extraction, jobs, sources
 from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs import get_job, wait_for_job
+from catalog_api.services.events import outbox, webhooks
+from catalog_api.services.jobs import get_job, schedules, wait_for_job
 from events import InvalidFilter
 
 # Types reference each other in cycles (table → schema → tables …); bounding the depth bounds a request's cost.

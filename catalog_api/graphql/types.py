@@ -9,44 +9,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Generic, NewType, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
-from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.loaders import child_key
-from catalog_api.services.browse import Entity as EntityRow
+from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
+from catalog_api.graphql.scalars import BigInt
 from catalog_api.services import profiling
+from catalog_api.services.browse import Entity as EntityRow
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
 
-if TYPE_CHECKING:
-    from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
-
 T = TypeVar("T")
 R = TypeVar("R")
-
-# The profile types live in `catalog_api.graphql.profiles`, which needs `BigInt` and `JobNode` from here: lazy
-# references break the import cycle.
-_PROFILES = "catalog_api.graphql.profiles"
-LazyTableProfile = Annotated["TableProfileNode", strawberry.lazy(_PROFILES)]
-LazyColumnProfile = Annotated["ColumnProfileNode", strawberry.lazy(_PROFILES)]
-LazyAnomaly = Annotated["AnomalyNode", strawberry.lazy(_PROFILES)]
-
-# Row estimates and similar counts outgrow GraphQL's 32-bit Int; JSON numbers carry them exactly up to 2^53.
-BigInt = NewType("BigInt", int)
-
-SCALARS = {
-    BigInt: strawberry.scalar(
-        name="BigInt",
-        serialize=int,
-        parse_value=int,
-        description="An integer that may exceed 32 bits (exact up to 2^53 in JSON clients).",
-    ),
-}
-"""Custom scalars, for `StrawberryConfig.scalar_map`."""
 
 
 # -- connections -------------------------------------------------------------------------------------------------
@@ -238,23 +217,17 @@ class TableNode(Entity):
         return to_connection(found, ChangeNode.of)
 
     @strawberry.field(description="The newest profile with column statistics and anomalies; null before the first.")
-    async def profile(self, info: Info) -> LazyTableProfile | None:
-        from catalog_api.graphql.profiles import TableProfileNode
-
+    async def profile(self, info: Info) -> TableProfileNode | None:
         view = await info.context.loaders.table_profile.load(self.id)
         return None if view is None else TableProfileNode.of(view)
 
     @strawberry.field(description="Profile runs, newest first (at most `limit`, up to 500).")
-    async def profiles(self, info: Info, limit: int = 50) -> list[LazyTableProfile]:
-        from catalog_api.graphql.profiles import TableProfileNode
-
+    async def profiles(self, info: Info, limit: int = 50) -> list[TableProfileNode]:
         return [TableProfileNode.of(v) for v in
                 await asyncio.to_thread(profiling.profile_history, info.context.ctx, self.urn, limit=limit)]
 
     @strawberry.field(description="Anomalies found in the table's profiles, newest first.")
-    async def anomalies(self, info: Info, limit: int = 100) -> list[LazyAnomaly]:
-        from catalog_api.graphql.profiles import AnomalyNode
-
+    async def anomalies(self, info: Info, limit: int = 100) -> list[AnomalyNode]:
         return [AnomalyNode.of(a) for a in
                 await asyncio.to_thread(profiling.list_anomalies, info.context.ctx, table_urn=self.urn,
                                         limit=limit)]
@@ -291,16 +264,12 @@ class ColumnNode(Entity):
         return TableNode.of(await info.context.loaders.table.load(self.table_id))
 
     @strawberry.field(description="The column's statistics in its table's newest profile; null before the first.")
-    async def profile(self, info: Info) -> LazyColumnProfile | None:
-        from catalog_api.graphql.profiles import ColumnProfileNode
-
+    async def profile(self, info: Info) -> ColumnProfileNode | None:
         view = await info.context.loaders.column_profile.load(self.urn)
         return None if view is None else ColumnProfileNode.of(view)
 
     @strawberry.field(description="The column's statistics in each profile run that covered it, newest first.")
-    async def profile_history(self, info: Info, limit: int = 50) -> list[LazyColumnProfile]:
-        from catalog_api.graphql.profiles import ColumnProfileNode
-
+    async def profile_history(self, info: Info, limit: int = 50) -> list[ColumnProfileNode]:
         return [ColumnProfileNode.of(v) for v in
                 await asyncio.to_thread(profiling.column_profile_history, info.context.ctx, self.urn, limit=limit)]
 
@@ -334,44 +303,6 @@ class ChangeNode:
         return cls(
             id=row.id, entity_urn=row.entity_urn, change_type=row.change_type, before=row.before, after=row.after,
             job_id=row.job_id, detected_at=row.detected_at,
-        )
-
-
-@strawberry.type(name="Job")
-class JobNode:
-    """A crawl job: status, progress, timings, error and result summary."""
-
-    id: str
-    kind: str
-    source_id: int | None
-    status: str
-    attempts: int
-    progress_done: int
-    progress_total: int
-    progress_message: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    error_code: str | None
-    error_message: str | None
-    worker: str | None
-    result: JSON | None
-    max_attempts: int
-    next_attempt_at: datetime | None
-    heartbeat_at: datetime | None
-    cancel_requested_at: datetime | None
-    trigger: str
-
-    @classmethod
-    def of(cls, row: Job) -> JobNode:
-        return cls(
-            id=row.id, kind=row.kind, source_id=row.source_id, status=row.status, attempts=row.attempts,
-            progress_done=row.progress_done, progress_total=row.progress_total,
-            progress_message=row.progress_message, created_at=row.created_at, started_at=row.started_at,
-            finished_at=row.finished_at, error_code=row.error_code, error_message=row.error_message,
-            worker=row.worker, result=row.result, max_attempts=row.max_attempts,
-            next_attempt_at=row.next_attempt_at, heartbeat_at=row.heartbeat_at,
-            cancel_requested_at=row.cancel_requested_at, trigger=row.trigger,
         )
 
 

@@ -19,8 +19,8 @@ from catalog_api.db.models import (
     WebhookSubscriptionRow,
 )
 from catalog_api.errors import InvalidInput
-from catalog_api.services import outbox, webhooks
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.events import outbox, webhooks
 from events import InvalidFilter
 
 router = APIRouter(prefix="/api/v1")

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from catalog_api.db.models import LineageEdge
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.lineage_export import export_graph
-from catalog_api.services.lineage_graph import GraphEdge, LineageGraph, lineage
-from catalog_api.services.lineage_openlineage import ingest_run_event
+from catalog_api.services.lineage.export import export_graph
+from catalog_api.services.lineage.graph import GraphEdge, LineageGraph, lineage
+from catalog_api.services.lineage.openlineage import ingest_run_event
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
 

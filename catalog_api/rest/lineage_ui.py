@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.lineage_graph import GraphNode, LineageGraph, lineage
+from catalog_api.services.lineage.graph import GraphNode, LineageGraph, lineage
 
 router = APIRouter(tags=["lineage"])
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import quote, unquote
-
 from typing import Any
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog_api.errors import NotFound
-from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, schedules, sources
-from catalog_api.services.context import ServiceContext
 from catalog_api.rest.models import (
     AnomalyOut,
     AnomalyThresholdsOut,
@@ -31,6 +28,9 @@ from catalog_api.rest.models import (
     SourceOut,
     TableOut,
 )
+from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, sources
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs import schedules
 
 router = APIRouter(prefix="/api/v1")
 

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
-from catalog_api.services.lineage import link_crawled_tables
-from catalog_api.services.lineage_views import record_view_lineage
-from catalog_api.services.outbox import record_events
+from catalog_api.services.events.outbox import record_events
+from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.jobs.running import JobControl
+from catalog_api.services.lineage.edges import link_crawled_tables
+from catalog_api.services.lineage.views import record_view_lineage
 from catalog_api.services.sources import build_connector, get_source
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers import diff
@@ -61,7 +62,6 @@ def request_crawl(ctx: ServiceContext, ref: int | str, *, trigger: str = "manual
     return enqueue_job(ctx, CRAWL, get_source(ctx, ref).id, trigger=trigger)
 
 
-@job_handler(CRAWL)
 def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     with ctx.db.session() as session:
         source_id = session.get(Job, job.job_id).source_id

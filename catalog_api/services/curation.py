@@ -10,7 +10,7 @@ from catalog_api.db.models import Tag
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import Entity, entity_by_urn
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.outbox import record_event
+from catalog_api.services.events.outbox import record_event
 from events.data import DescriptionChanged, TagsChanged
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)*$")

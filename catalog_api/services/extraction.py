@@ -18,8 +18,9 @@ from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
-from catalog_api.services.jobs import JobControl, enqueue_job, job_handler
-from catalog_api.services.lineage import record_extraction
+from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.jobs.running import JobControl
+from catalog_api.services.lineage.edges import record_extraction
 from catalog_api.services.sources import build_connector, check_source_tables, get_source
 from catalog_api.urns import EntityType
 from crawlers.extract import extract_increment
@@ -129,7 +130,6 @@ def _save_watermark(ctx: ServiceContext, table_id: int, plan: IncrementPlan, wat
         state.plan_strategy, state.plan_column = plan.strategy.value, plan.column
 
 
-@job_handler(EXTRACT)
 def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     with ctx.db.session() as session:
         record = session.get(Job, job.job_id)

@@ -11,12 +11,12 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Tag, utcnow
-from catalog_api.errors import Conflict, FieldProblem, clean_reason, InvalidInput, NotFound, SourceCheckFailed
+from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, SourceCheckFailed, clean_reason
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.outbox import record_event
-from catalog_api.services.schedules import next_run, validate_schedule
+from catalog_api.services.events.outbox import record_event
+from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.urns import EntityType, source_urn
 from crawlers import get_connector_class
 from crawlers.connector import Connector

@@ -25,12 +25,12 @@ from crawlers.snapshot import (
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, catalog_settings):
     """A migrated catalog on each supported store: the embedded SQLite and PostgreSQL."""
-    from catalog_api.services.context import ServiceContext
+    from catalog_api.bootstrap import build_context
 
     settings = catalog_settings
     if request.param == "postgres":
         settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_catalog_url")})
-    ctx = ServiceContext.create(settings, migrate=True)
+    ctx = build_context(settings, migrate=True)
     yield ctx
     ctx.close()
 

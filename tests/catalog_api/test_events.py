@@ -26,16 +26,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from catalog_api.app import create_app
+from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, OutboxEvent, utcnow
 from catalog_api.errors import InvalidInput
-from catalog_api.services import crawl, curation, jobs, profiling, sources, webhooks
+from catalog_api.services import crawl, curation, jobs, profiling, sources
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.relay import (
-    NamedPublisher,
-    Relay,
-    build_publishers,
-    eventhub_publisher,
-)
+from catalog_api.services.events import webhooks
+from catalog_api.services.events.publishers import NamedPublisher, build_publishers, eventhub_publisher
+from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import (
     CatalogEvent,
@@ -123,7 +121,7 @@ def ctx(tmp_path) -> Iterator[ServiceContext]:
                         scheduler_enabled=False, broker_url=None, job_max_attempts=1, **FAST_EVENTS,
                         spark_master=SPARK_MASTER, spark_driver_memory=SPARK_DRIVER_MEMORY,
                         spark_conf=dict(SPARK_CONF), profile_sample_rows=1000)
-    context = ServiceContext.create(settings, migrate=True)
+    context = build_context(settings, migrate=True)
     yield context
     context.close()
 
@@ -256,7 +254,7 @@ def test_a_change_that_rolls_back_leaves_no_event(ctx, tmp_path):
         curation.set_tags(ctx, "urn:catalog:source:shop", ["NOT A TAG!"])
     with pytest.raises(RuntimeError), ctx.db.session() as session:
         curation_source = sources.get_source(ctx, source_id, session)
-        from catalog_api.services.outbox import record_event
+        from catalog_api.services.events.outbox import record_event
         from events.data import DescriptionChanged
 
         record_event(session, DescriptionChanged(entity_kind="source", before=None, after="x"), curation_source.urn)
@@ -271,8 +269,9 @@ def test_a_change_that_rolls_back_leaves_no_event(ctx, tmp_path):
 
 CRASHING_RELAY = """
 import os, signal, sys
-from catalog_api.services.context import ServiceContext
-from catalog_api.services.relay import NamedPublisher, Relay
+from catalog_api.bootstrap import build_context
+from catalog_api.services.events.publishers import NamedPublisher
+from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import JsonLinesPublisher
 
@@ -284,7 +283,7 @@ class CrashAfterPublish:
         self.inner.publish(events)
         os.kill(os.getpid(), signal.SIGKILL)
 
-ctx = ServiceContext.create(Settings(home=sys.argv[1], secret_key=sys.argv[2], events_relay_enabled=False),
+ctx = build_context(Settings(home=sys.argv[1], secret_key=sys.argv[2], events_relay_enabled=False),
                             migrate=False)
 Relay(ctx, [NamedPublisher("jsonl", CrashAfterPublish(JsonLinesPublisher(sys.argv[3])))]).run_once()
 """
@@ -570,7 +569,7 @@ def test_event_hub_is_wired_from_settings(ctx, monkeypatch):
 
 
 def test_only_one_relay_leads_at_a_time(ctx):
-    from catalog_api.services.relay import RelayLock
+    from catalog_api.services.events.relay import RelayLock
 
     first, second = RelayLock(ctx), RelayLock(ctx)
     assert first.acquire() and first.acquire()
@@ -582,11 +581,11 @@ def test_only_one_relay_leads_at_a_time(ctx):
 
 @pytest.mark.postgres
 def test_only_one_relay_leads_on_postgres(pg_catalog_url, tmp_path):
-    from catalog_api.services.relay import RelayLock
+    from catalog_api.services.events.relay import RelayLock
 
     settings = Settings(home=tmp_path / "pg", database_url=pg_catalog_url, secret_key="k" * 20, **FAST_EVENTS)
-    one = ServiceContext.create(settings, migrate=True)
-    two = ServiceContext.create(settings, migrate=False)
+    one = build_context(settings, migrate=True)
+    two = build_context(settings, migrate=False)
     try:
         first, second = RelayLock(one), RelayLock(two)
         assert first.acquire() and not second.acquire()

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from catalog_api.bootstrap import build_context
 from catalog_api.db.models import OutboxEvent
 from catalog_api.errors import InvalidInput
 from catalog_api.services import sources
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.fanout import FanoutListener, check_fanout
-from catalog_api.services.relay import Relay
+from catalog_api.services.events.fanout import FanoutListener, check_fanout
+from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import CatalogEvent, InProcessBus
 from tests.conftest import _service_missing
@@ -44,8 +45,8 @@ class Feed:
 
 
 def _instances(settings: Settings) -> Iterator[tuple[ServiceContext, ServiceContext]]:
-    first = ServiceContext.create(settings, migrate=True)
-    second = ServiceContext.create(settings, migrate=False)
+    first = build_context(settings, migrate=True)
+    second = build_context(settings, migrate=False)
     listeners = [FanoutListener(first, poll_s=0.1).start(), FanoutListener(second, poll_s=0.1).start()]
     try:
         for listener in listeners:

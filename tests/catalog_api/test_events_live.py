@@ -23,6 +23,7 @@ import uvicorn
 from websockets.sync.client import connect
 
 from catalog_api.app import create_app
+from catalog_api.bootstrap import build_context
 from catalog_api.services import crawl, jobs, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.settings import Settings
@@ -58,7 +59,7 @@ class Live:
 def live(tmp_path) -> Iterator[Live]:
     settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production",
                         scheduler_enabled=False, broker_url=None, job_max_attempts=1)
-    ctx = ServiceContext.create(settings, migrate=True)
+    ctx = build_context(settings, migrate=True)
     database = tmp_path / "shop.db"
     with sqlite3.connect(database) as conn:
         conn.execute("create table orders (id integer primary key, total real)")

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from catalog_api.app import create_app
+from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, Column, Table
-from catalog_api.services.context import ServiceContext
 from catalog_api.settings import Settings
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _service_missing, pg_admin_connection
 
@@ -53,7 +53,7 @@ BROKERS = {"redis": "redis://127.0.0.1:6379/9", "rabbitmq": "amqp://guest:guest@
 
 
 def _check_broker(name: str, url: str) -> None:
-    from catalog_api.worker import create_broker
+    from catalog_api.services.jobs.broker import create_broker
 
     try:
         broker = create_broker(Settings(broker_url=url))
@@ -85,7 +85,7 @@ class Runtime:
             self.env["CATALOG_BROKER_URL"] = self.broker_url
         settings = Settings(home=home, database_url=_pg_url(database), secret_key="jobs-test-key",
                             broker_url=self.broker_url, **FAST)
-        self.ctx = ServiceContext.create(settings, migrate=True)
+        self.ctx = build_context(settings, migrate=True)
         self.workers: list[subprocess.Popen] = []
         self.client = TestClient(create_app(ctx=self.ctx))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from catalog_api.bootstrap import build_context
 from catalog_api.db.models import LineageEdge, LineageUnresolved, OutboxEvent
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import request_crawl
@@ -62,7 +63,7 @@ def _column_edges(edges: list[LineageEdge]) -> set[tuple[str, str, str, str, str
 
 @pytest.fixture
 def lineage_ctx(catalog_settings):
-    ctx = ServiceContext.create(catalog_settings.model_copy(update={"lineage_events_enabled": True}), migrate=True)
+    ctx = build_context(catalog_settings.model_copy(update={"lineage_events_enabled": True}), migrate=True)
     yield ctx
     ctx.close()
 

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
+from catalog_api.bootstrap import build_context
 from catalog_api.db.models import DataSource, Job
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
-from catalog_api.services.schedules import next_run, set_schedule, tick
+from catalog_api.services.jobs.schedules import next_run, set_schedule, tick
 from catalog_api.services.sources import SourceRegistration, register_source
-from tests.catalog_api.test_jobs import SHOP, blocked_discovery, _wait_until_blocked
+from tests.catalog_api.test_jobs import SHOP, _wait_until_blocked, blocked_discovery
 
 pytestmark = pytest.mark.postgres
 
@@ -70,8 +71,8 @@ def _schedule_jobs(ctx: ServiceContext) -> list[Job]:
 
 
 def test_two_schedulers_on_one_postgres_catalog_fire_a_slot_once(pg_settings, make_pg_database):
-    first = ServiceContext.create(pg_settings, migrate=True)
-    second = ServiceContext.create(pg_settings, migrate=False)  # another instance: its own engine and pool
+    first = build_context(pg_settings, migrate=True)
+    second = build_context(pg_settings, migrate=False)  # another instance: its own engine and pool
     try:
         source_id = _scheduled_source(first, make_pg_database(SHOP), overdue=timedelta(seconds=1))
         fired: list[tuple[str, ...]] = []
@@ -99,7 +100,7 @@ def test_two_schedulers_on_one_postgres_catalog_fire_a_slot_once(pg_settings, ma
 
 
 def test_missed_slots_after_downtime_fire_once(pg_settings, make_pg_database):
-    ctx = ServiceContext.create(pg_settings, migrate=True)
+    ctx = build_context(pg_settings, migrate=True)
     try:
         # Down for three hours: 36 slots of a five-minute schedule were missed.
         source_id = _scheduled_source(ctx, make_pg_database(SHOP), overdue=timedelta(hours=3))
@@ -116,7 +117,7 @@ def test_missed_slots_after_downtime_fire_once(pg_settings, make_pg_database):
 
 
 def test_paused_schedule_does_not_fire_until_set_again(pg_settings, make_pg_database):
-    ctx = ServiceContext.create(pg_settings, migrate=True)
+    ctx = build_context(pg_settings, migrate=True)
     try:
         source_id = _scheduled_source(ctx, make_pg_database(SHOP), overdue=timedelta(minutes=1))
         with ctx.db.session() as session:
@@ -131,7 +132,7 @@ def test_paused_schedule_does_not_fire_until_set_again(pg_settings, make_pg_data
 
 def test_concurrency_limit_and_time_limit_per_kind(pg_settings, make_pg_database):
     settings = pg_settings.model_copy(update={"job_concurrency": {"crawl": 1}, "job_workers": 4})
-    ctx = ServiceContext.create(settings, migrate=True)
+    ctx = build_context(settings, migrate=True)
     try:
         blocked, free = make_pg_database(SHOP), make_pg_database(SHOP)
         for name, config in (("blocked", blocked), ("free", free)):
@@ -149,7 +150,7 @@ def test_concurrency_limit_and_time_limit_per_kind(pg_settings, make_pg_database
     finally:
         ctx.close()
 
-    limited = ServiceContext.create(pg_settings.model_copy(update={"job_time_limits_s": {"crawl": 0.5}}),
+    limited = build_context(pg_settings.model_copy(update={"job_time_limits_s": {"crawl": 0.5}}),
                                     migrate=False)
     try:
         config = make_pg_database(SHOP)

@@ -8,7 +8,7 @@ import time
 import psycopg
 import pytest
 
-from catalog_api.services.context import ServiceContext
+from catalog_api.bootstrap import build_context
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.settings import Settings
@@ -88,13 +88,13 @@ def test_changed_secret_key_fails_the_crawl_clearly(catalog_settings, pg_passwor
     password = server.pop("password")
     from catalog_api.services.sources import SourceRegistration, register_source
 
-    ctx = ServiceContext.create(catalog_settings, migrate=True)
+    ctx = build_context(catalog_settings, migrate=True)
     try:
         register_source(ctx, SourceRegistration(name="vault", kind="postgres", config=server,
                                                 secrets={"password": password}))
     finally:
         ctx.close()
-    rotated = ServiceContext.create(catalog_settings.model_copy(update={"secret_key": "another-key"}), migrate=True)
+    rotated = build_context(catalog_settings.model_copy(update={"secret_key": "another-key"}), migrate=True)
     try:
         job = wait_for_job(rotated, request_crawl(rotated, "vault").id)
     finally:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import LineageEdge, LineageUnresolved, Table, utcnow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.outbox import record_events
+from catalog_api.services.events.outbox import record_events
 from catalog_api.urns import (
     EntityType,
     Urn,

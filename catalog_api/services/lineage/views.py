@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, LineageUnresolved
-from catalog_api.services.lineage import (
+from catalog_api.services.events.outbox import record_events
+from catalog_api.services.lineage.edges import (
     EdgeSpec,
     Origin,
     change_events,
     replace_unresolved,
     sync_edges,
 )
-from catalog_api.services.outbox import record_events
 from catalog_api.urns import dataset_urn
 from crawlers.lineage import DIALECTS, ViewAnalyser
 from crawlers.lineage.views import VIEW_KINDS

@@ -2,7 +2,7 @@
 
 `record_event(session, payload, subject)` (or `record_events` for many at once, one bulk INSERT) is the only way
 the application emits an event: nothing publishes directly. An event therefore exists if and only if its change
-was committed; the relay (`catalog_api.services.relay`) publishes it afterwards, at least once.
+was committed; the relay (`catalog_api.services.events.relay`) publishes it afterwards, at least once.
 
 The outbox can also be read and repaired through the API: dead events (that kept failing) are listed and can be
 replayed, i.e. put back to `pending` with a fresh attempt count.

@@ -11,17 +11,17 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job, utcnow
-from catalog_api.errors import InvalidInput
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs import add_job, resubmit_stranded_jobs
-from catalog_api.services.outbox import record_event
+from catalog_api.services.crawl import CRAWL
+from catalog_api.services.events.outbox import record_event
+from catalog_api.services.jobs.cron import next_run, validate_schedule
+from catalog_api.services.jobs.records import add_job, resubmit_stranded_jobs
+from catalog_api.services.sources import get_source
 from events.data import SourceUpdated
 
 log = logging.getLogger(__name__)
@@ -30,36 +30,9 @@ log = logging.getLogger(__name__)
 SCHEDULER_LOCK_KEY = 0x6361745F73636864
 
 
-def validate_schedule(cron: str | None, timezone_name: str) -> tuple[str | None, str]:
-    """A five-field cron expression (or None to clear) and an IANA time zone; errors name the field."""
-    try:
-        ZoneInfo(timezone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("schedule_timezone", f"unknown time zone {timezone_name!r}; use an IANA name such as "
-                                                "'Europe/Berlin' or 'UTC'") from None
-    if cron is None or not cron.strip():
-        return None, timezone_name
-    cron = " ".join(cron.split())
-    if len(cron.split()) != 5:
-        raise InvalidInput("schedule_cron", "a schedule has five fields: minute hour day-of-month month day-of-week")
-    try:
-        croniter(cron)
-    except (CroniterBadCronError, CroniterNotAlphaError, CroniterBadDateError, ValueError) as error:
-        raise InvalidInput("schedule_cron", f"not a valid cron expression: {error}") from None
-    return cron, timezone_name
-
-
-def next_run(cron: str, timezone_name: str, after: datetime) -> datetime:
-    """The first slot strictly after `after`, evaluated in the schedule's time zone, returned in UTC."""
-    zone = ZoneInfo(timezone_name)
-    return croniter(cron, after.astimezone(zone)).get_next(datetime).astimezone(ZoneInfo("UTC"))
-
-
 def set_schedule(ctx: ServiceContext, source_ref: int | str, cron: str | None, timezone_name: str = "UTC"
                  ) -> DataSource:
     """Sets (or clears) a source's schedule; setting one also resumes a schedule the circuit breaker paused."""
-    from catalog_api.services.sources import get_source
-
     cron, timezone_name = validate_schedule(cron, timezone_name)
     with ctx.db.session() as session:
         source = get_source(ctx, source_ref, session)
@@ -80,8 +53,6 @@ def _record_schedule_change(session: Session, source: DataSource) -> None:
 
 def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> DataSource:
     """Resumes a paused schedule from the next slot after now (missed slots are not replayed)."""
-    from catalog_api.services.sources import get_source
-
     with ctx.db.session() as session:
         source = get_source(ctx, source_ref, session)
         was_paused = source.schedule_paused_at is not None
@@ -108,8 +79,6 @@ def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
     The claim of a slot and the crawl job it starts are written in one transaction, so a slot can neither fire
     twice nor be claimed without its job.
     """
-    from catalog_api.services.crawl import CRAWL
-
     now = now or utcnow()
     due: list[tuple[str, str, Job]] = []
     with ctx.db.session() as session:

@@ -1,12 +1,10 @@
-"""Job records and how jobs run. A job record is the single truth about a job, wherever it runs.
-
-Every runner (in-process threads, dramatiq workers on Redis or RabbitMQ) calls `run_job`, so retries, time limits,
-cancellation, concurrency limits and take-over after a crashed worker behave the same everywhere.
+"""How one attempt of a job runs. Every runner (in-process threads, dramatiq workers on Redis or RabbitMQ) calls
+`run_job`, so retries, time limits, cancellation, concurrency limits and take-over after a crashed worker behave
+the same everywhere. The handler for a job's kind comes from the context's registry (`catalog_api.bootstrap`).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
@@ -14,51 +12,24 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ACTIVE_JOB_STATUSES, DataSource, Job, utcnow
-from catalog_api.errors import CatalogError, InvalidInput, NotFound, error_payload
-from catalog_api.services.outbox import record_event
+from catalog_api.db.models import DataSource, Job, utcnow
+from catalog_api.errors import CatalogError, error_payload
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.events.outbox import record_event
+from catalog_api.services.jobs.records import JobStatus, get_job
 from crawlers.errors import ConnectorError
 from events.data import JobFailed, JobSucceeded
 
-if TYPE_CHECKING:
-    from catalog_api.services.context import ServiceContext
-
 log = logging.getLogger(__name__)
-
-
-class JobStatus(StrEnum):
-    """Life cycle of a job."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class JobRunner(Protocol):
-    """Delivers job ids to `run_job`: the in-process thread pool, or dramatiq workers through a broker."""
-
-    name: str
-
-    def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None: ...
-
-    def shutdown(self) -> None: ...
 
 
 class JobCancelled(Exception):
@@ -95,156 +66,19 @@ class JobControl:
             raise JobTimedOut("ran past its time limit")
 
 
-JobHandler = Callable[["ServiceContext", JobControl], dict[str, Any]]
-_HANDLERS: dict[str, JobHandler] = {}
-# Modules whose import registers job handlers; a worker process imports them before running anything.
-HANDLER_MODULES = ("catalog_api.services.crawl", "catalog_api.services.extraction", "catalog_api.services.profiling")
+JobHandler = Callable[[ServiceContext, JobControl], dict[str, Any]]
+"""Runs one job of a kind and returns its result summary; registered per kind in `catalog_api.bootstrap`."""
 
 
-def _handlers() -> dict[str, JobHandler]:
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
-    return _HANDLERS
-
-
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Registers the function that runs jobs of `kind`; it returns the job's result summary."""
-
-    def register(handler: JobHandler) -> JobHandler:
-        _HANDLERS[kind] = handler
-        return handler
-
-    return register
-
-
-@job_handler("ping")
-def _ping(_ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
+def run_ping_job(_ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     """A job that does nothing but travel through the runner: checks a worker is alive, and measures throughput."""
     job.check(False)
     return {"pong": True}
 
 
-def job_kinds() -> list[str]:
-    return sorted(_handlers())
-
-
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
-
-# -- records ----------------------------------------------------------------------------------------------------
-
-def get_job(ctx: ServiceContext, job_id: str) -> Job:
-    with ctx.db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"no job with id {job_id!r}", field="id")
-        return job
-
-
-def list_jobs(ctx: ServiceContext, *, source_id: int | None = None, status: str | None = None,
-              limit: int = 50) -> list[Job]:
-    if status is not None and status not in {s.value for s in JobStatus}:
-        raise InvalidInput("status", f"one of {', '.join(s.value for s in JobStatus)}")
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit", "between 1 and 500")
-    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
-    if source_id is not None:
-        query = query.where(Job.source_id == source_id)
-    if status is not None:
-        query = query.where(Job.status == status)
-    with ctx.db.session() as session:
-        return list(session.scalars(query))
-
-
-def active_job(ctx: ServiceContext, kind: str, source_id: int) -> Job | None:
-    with ctx.db.session() as session:
-        return session.scalars(
-            select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
-        ).first()
-
-
-def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | None, *,
-            trigger: str = "manual", params: dict[str, Any] | None = None) -> tuple[Job, bool]:
-    """Inside the caller's transaction: the kind's queued or running job for the source, or a new one.
-
-    Returns (job, created). The caller submits a created job once its transaction has committed.
-    """
-    if kind not in _handlers():
-        raise InvalidInput("kind", f"unknown job kind {kind!r}; known: {', '.join(job_kinds())}")
-
-    def existing() -> Job | None:
-        if source_id is None:
-            return None
-        return session.scalars(
-            select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
-        ).first()
-
-    found = existing()
-    if found is not None:
-        return found, False
-    job = Job(kind=kind, source_id=source_id, status=JobStatus.QUEUED, trigger=trigger, params=params,
-              max_attempts=ctx.settings.job_max_attempts)
-    try:
-        with session.begin_nested():
-            session.add(job)
-    except IntegrityError:
-        # Another request created the source's job between our look and our insert: that one is the job.
-        found = existing()
-        if found is None:
-            raise
-        return found, False
-    return job, True
-
-
-def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigger: str = "manual",
-                params: dict[str, Any] | None = None) -> Job:
-    """Creates and submits a job, or returns the kind's queued or running job for the source (one at a time)."""
-    with ctx.db.session() as session:
-        job, created = add_job(session, ctx, kind, source_id, trigger=trigger, params=params)
-    if created:
-        ctx.jobs.submit(job.id, kind)
-    return job
-
-
-def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str]:
-    """Submits again jobs nobody is working on: queued ones nobody picked up (their runner died after they were
-    recorded) and running ones whose worker stopped beating (killed mid-job).
-
-    A duplicate delivery is harmless: `run_job` claims a job once, and takes a running one over only when its
-    heartbeat is stale, so this is a safety net under the broker's own redelivery.
-    """
-    now = utcnow()
-    cutoff = now - timedelta(seconds=older_than_s)
-    silent = now - timedelta(seconds=ctx.settings.job_stale_after_s)
-    with ctx.db.session() as session:
-        stranded = session.execute(
-            select(Job.id, Job.kind).where(
-                ((Job.status == JobStatus.QUEUED) & (func.coalesce(Job.next_attempt_at, Job.created_at) < cutoff))
-                | ((Job.status == JobStatus.RUNNING) & (func.coalesce(Job.heartbeat_at, Job.started_at) < silent))
-            )
-        ).all()
-    for job_id, kind in stranded:
-        ctx.jobs.submit(job_id, kind)
-    return [job_id for job_id, _ in stranded]
-
-
-def cancel_job(ctx: ServiceContext, job_id: str) -> Job:
-    """Cancels a queued job at once; a running one stops at its next progress report and rolls back."""
-    with ctx.db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"no job with id {job_id!r}", field="id")
-        if JobStatus(job.status).finished:
-            return job
-        job.cancel_requested_at = utcnow()
-        if job.status == JobStatus.QUEUED:
-            job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
-            job.error_code, job.error_message = "cancelled", "cancelled before it started"
-        return job
-
-
-# -- running ----------------------------------------------------------------------------------------------------
 
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying: the source or the catalog database was unavailable, not wrong."""
@@ -342,7 +176,7 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
     control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None)
     try:
         with _Heartbeat(ctx, job_id):
-            result = _handlers()[claim.kind](ctx, control)
+            result = ctx.handlers[claim.kind](ctx, control)
     except JobCancelled:
         _finish(ctx, job_id, JobStatus.CANCELLED, error=("cancelled", "cancelled on request"))
     except JobTimedOut:
@@ -425,51 +259,3 @@ def _record_outcome(ctx: ServiceContext, source: DataSource | None, status: JobS
         source.schedule_paused_reason = (
             f"paused after {source.consecutive_failures} consecutive failed crawls; fix the source and resume"
         )
-
-
-def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> Job:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = get_job(ctx, job_id)
-        if JobStatus(job.status).finished or time.monotonic() > deadline:
-            return job
-        time.sleep(poll)
-
-
-class InProcessJobRunner:
-    """Runs jobs on a thread pool inside the service process: the embedded default, when no broker is configured."""
-
-    name = "in-process"
-
-    def __init__(self, ctx: ServiceContext, max_workers: int = 2) -> None:
-        self._ctx = ctx
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="catalog-job")
-        self._timers: set[threading.Timer] = set()
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None:
-        if delay_s <= 0:
-            self._pool.submit(run_job, self._ctx, job_id)
-            return
-        timer = threading.Timer(delay_s, self._fire, args=(job_id, kind))
-        timer.daemon = True
-        with self._lock:
-            if self._closed:
-                return
-            self._timers.add(timer)
-        timer.start()
-
-    def _fire(self, job_id: str, kind: str) -> None:
-        with self._lock:
-            self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
-            if self._closed:
-                return
-        self.submit(job_id, kind)
-
-    def shutdown(self) -> None:
-        with self._lock:
-            self._closed = True
-            for timer in self._timers:
-                timer.cancel()
-        self._pool.shutdown(wait=True, cancel_futures=False)

@@ -17,8 +17,8 @@ from typing import Any
 from catalog_api.db.models import utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.lineage import LAKE_SOURCE, OPENLINEAGE_SOURCE
-from catalog_api.services.lineage_graph import (
+from catalog_api.services.lineage.edges import LAKE_SOURCE, OPENLINEAGE_SOURCE
+from catalog_api.services.lineage.graph import (
     GraphNode,
     LineageGraph,
     source_lineage_names,

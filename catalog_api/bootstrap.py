@@ -1,0 +1,63 @@
+"""The composition root: the one place that builds a process's services from its settings.
+
+It migrates the catalog database (when asked), opens it, loads the secret store, registers the handler of every
+job kind and picks the job runner. Transports (`app`, `cli`, `worker`) call `build_context`; nothing else
+constructs a `ServiceContext`, a runner or a handler registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from catalog_api.db.migrate import upgrade
+from catalog_api.db.session import Database
+from catalog_api.security.secrets import SecretStore, load_or_create_secret_key
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.crawl import CRAWL, run_crawl_job
+from catalog_api.services.extraction import EXTRACT, run_extract_job
+from catalog_api.services.jobs.runners import InProcessJobRunner
+from catalog_api.services.jobs.running import JobHandler, run_job, run_ping_job
+from catalog_api.services.profiling.jobs import PROFILE, run_profile_job
+from catalog_api.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    """How jobs of one kind run: the handler, and the broker queue its messages travel on."""
+
+    handler: JobHandler
+    queue: str
+
+
+JOB_KINDS: Mapping[str, JobKind] = {
+    CRAWL: JobKind(run_crawl_job, queue="crawl"),
+    EXTRACT: JobKind(run_extract_job, queue="extract"),
+    PROFILE: JobKind(run_profile_job, queue="profile"),
+    # Travels through the runner and does nothing: checks that a worker is alive, and measures throughput.
+    "ping": JobKind(run_ping_job, queue="default"),
+}
+JOB_QUEUES: Mapping[str, str] = {kind: spec.queue for kind, spec in JOB_KINDS.items()}
+
+
+def build_context(settings: Settings, *, migrate: bool | None = None,
+                  runner: Literal["in-process", "broker"] | None = None) -> ServiceContext:
+    """Builds a process's services. `migrate` defaults to `settings.auto_migrate`; `runner` to "broker" when a broker
+    URL is set, else "in-process" (jobs run on this process's thread pool)."""
+    url = settings.effective_database_url
+    if settings.auto_migrate if migrate is None else migrate:
+        upgrade(url)
+    secret_key = load_or_create_secret_key(settings.secret_key, settings.home)
+    context = ServiceContext(settings=settings, db=Database(url), secrets=SecretStore(secret_key),
+                             handlers={kind: spec.handler for kind, spec in JOB_KINDS.items()})
+    if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
+        from catalog_api.services.jobs.broker import DramatiqJobRunner  # imports dramatiq's brokers only when used
+
+        def run(job_id: str) -> None:
+            run_job(context, job_id)
+
+        context.jobs = DramatiqJobRunner(settings, JOB_QUEUES, run)
+    else:
+        context.jobs = InProcessJobRunner(context, max_workers=settings.job_workers)
+    return context

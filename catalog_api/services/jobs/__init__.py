@@ -1,0 +1,33 @@
+"""Jobs: records (`records`), one attempt of a job (`running`), the runners that deliver job ids (`runners` in
+process, `broker` through dramatiq), and cron schedules (`cron`, `schedules`).
+
+The names below are the domain's public face for transports; modules inside services import the submodules.
+"""
+
+from catalog_api.services.jobs.records import (
+    JobStatus,
+    active_job,
+    add_job,
+    cancel_job,
+    enqueue_job,
+    get_job,
+    list_jobs,
+    resubmit_stranded_jobs,
+    wait_for_job,
+)
+from catalog_api.services.jobs.runners import InProcessJobRunner
+from catalog_api.services.jobs.running import (
+    JobCancelled,
+    JobControl,
+    JobHandler,
+    JobTimedOut,
+    backoff_s,
+    is_transient,
+    run_job,
+)
+
+__all__ = [
+    "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut", "active_job",
+    "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "is_transient", "list_jobs",
+    "resubmit_stranded_jobs", "run_job", "wait_for_job",
+]

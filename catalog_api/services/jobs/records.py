@@ -1,0 +1,153 @@
+"""Job records: the single truth about a job, wherever it runs. Create, find, list, cancel and wait for jobs.
+
+A job's kind must be one the context's handler registry knows (built by `catalog_api.bootstrap`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog_api.db.models import ACTIVE_JOB_STATUSES, Job, utcnow
+from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.services.context import ServiceContext
+
+
+class JobStatus(StrEnum):
+    """Life cycle of a job."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def get_job(ctx: ServiceContext, job_id: str) -> Job:
+    with ctx.db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job with id {job_id!r}", field="id")
+        return job
+
+
+def list_jobs(ctx: ServiceContext, *, source_id: int | None = None, status: str | None = None,
+              limit: int = 50) -> list[Job]:
+    if status is not None and status not in {s.value for s in JobStatus}:
+        raise InvalidInput("status", f"one of {', '.join(s.value for s in JobStatus)}")
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit", "between 1 and 500")
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if source_id is not None:
+        query = query.where(Job.source_id == source_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    with ctx.db.session() as session:
+        return list(session.scalars(query))
+
+
+def active_job(ctx: ServiceContext, kind: str, source_id: int) -> Job | None:
+    with ctx.db.session() as session:
+        return session.scalars(
+            select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+        ).first()
+
+
+def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | None, *,
+            trigger: str = "manual", params: dict[str, Any] | None = None) -> tuple[Job, bool]:
+    """Inside the caller's transaction: the kind's queued or running job for the source, or a new one.
+
+    Returns (job, created). The caller submits a created job once its transaction has committed.
+    """
+    if kind not in ctx.handlers:
+        raise InvalidInput("kind", f"unknown job kind {kind!r}; known: {', '.join(sorted(ctx.handlers))}")
+
+    def existing() -> Job | None:
+        if source_id is None:
+            return None
+        return session.scalars(
+            select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+        ).first()
+
+    found = existing()
+    if found is not None:
+        return found, False
+    job = Job(kind=kind, source_id=source_id, status=JobStatus.QUEUED, trigger=trigger, params=params,
+              max_attempts=ctx.settings.job_max_attempts)
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        # Another request created the source's job between our look and our insert: that one is the job.
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return job, True
+
+
+def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigger: str = "manual",
+                params: dict[str, Any] | None = None) -> Job:
+    """Creates and submits a job, or returns the kind's queued or running job for the source (one at a time)."""
+    with ctx.db.session() as session:
+        job, created = add_job(session, ctx, kind, source_id, trigger=trigger, params=params)
+    if created:
+        ctx.jobs.submit(job.id, kind)
+    return job
+
+
+def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str]:
+    """Submits again jobs nobody is working on: queued ones nobody picked up (their runner died after they were
+    recorded) and running ones whose worker stopped beating (killed mid-job).
+
+    A duplicate delivery is harmless: `run_job` claims a job once, and takes a running one over only when its
+    heartbeat is stale, so this is a safety net under the broker's own redelivery.
+    """
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_s)
+    silent = now - timedelta(seconds=ctx.settings.job_stale_after_s)
+    with ctx.db.session() as session:
+        stranded = session.execute(
+            select(Job.id, Job.kind).where(
+                ((Job.status == JobStatus.QUEUED) & (func.coalesce(Job.next_attempt_at, Job.created_at) < cutoff))
+                | ((Job.status == JobStatus.RUNNING) & (func.coalesce(Job.heartbeat_at, Job.started_at) < silent))
+            )
+        ).all()
+    for job_id, kind in stranded:
+        ctx.jobs.submit(job_id, kind)
+    return [job_id for job_id, _ in stranded]
+
+
+def cancel_job(ctx: ServiceContext, job_id: str) -> Job:
+    """Cancels a queued job at once; a running one stops at its next progress report and rolls back."""
+    with ctx.db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"no job with id {job_id!r}", field="id")
+        if JobStatus(job.status).finished:
+            return job
+        job.cancel_requested_at = utcnow()
+        if job.status == JobStatus.QUEUED:
+            job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
+            job.error_code, job.error_message = "cancelled", "cancelled before it started"
+        return job
+
+
+def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> Job:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = get_job(ctx, job_id)
+        if JobStatus(job.status).finished or time.monotonic() > deadline:
+            return job
+        time.sleep(poll)
+

@@ -1,0 +1,48 @@
+"""How job ids reach `run_job` inside the service process: the embedded default when no broker is configured."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs.running import run_job
+
+
+class InProcessJobRunner:
+    """Runs jobs on a thread pool inside the service process: the embedded default, when no broker is configured."""
+
+    name = "in-process"
+
+    def __init__(self, ctx: ServiceContext, max_workers: int = 2) -> None:
+        self._ctx = ctx
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="catalog-job")
+        self._timers: set[threading.Timer] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None:
+        if delay_s <= 0:
+            self._pool.submit(run_job, self._ctx, job_id)
+            return
+        timer = threading.Timer(delay_s, self._fire, args=(job_id, kind))
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def _fire(self, job_id: str, kind: str) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
+            if self._closed:
+                return
+        self.submit(job_id, kind)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            for timer in self._timers:
+                timer.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,41 @@
+"""Profiling tables with the Spark profiler: the `profile` job, profile history, anomalies, PII tags and reports.
+
+A profile job (`jobs`) works through a source's tables (or the ones it was given). Each table is read (`reading`)
+from the lake when the lake holds the whole table (its newest extraction was a full snapshot, or an append-only key
+plan since the last complete read), else live through the source's connector into a temporary Parquet file; Spark
+then profiles it in two Spark jobs whatever its width (see `profiler`). Each table's results are committed in one
+transaction (`store`): the profile and its column rows, the anomalies found against the table's history, the PII
+tags its values imply, the HTML report, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A
+crash mid-job leaves the tables already done committed and the others as they were. Profiles are read back as
+views (`views`, `history`); anomaly settings are per table (`thresholds`).
+
+The names below are the domain's public face for transports; modules inside services import the submodules.
+"""
+
+from catalog_api.services.profiling.history import (
+    column_profile_history,
+    get_profile,
+    latest_column_profiles,
+    latest_profile,
+    latest_profiles,
+    list_anomalies,
+    profile_history,
+    profile_report,
+)
+from catalog_api.services.profiling.jobs import (
+    PROFILE,
+    ProfileFailed,
+    request_profile,
+    request_table_profile,
+    spark_config,
+)
+from catalog_api.services.profiling.reading import complete_lake_runs
+from catalog_api.services.profiling.thresholds import get_anomaly_thresholds, set_anomaly_thresholds
+from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, ProfileView
+
+__all__ = [
+    "PROFILE", "AnomalyView", "ColumnProfileView", "ProfileFailed", "ProfileView", "column_profile_history",
+    "complete_lake_runs", "get_anomaly_thresholds", "get_profile", "latest_column_profiles", "latest_profile",
+    "latest_profiles", "list_anomalies", "profile_history", "profile_report", "request_profile",
+    "request_table_profile", "set_anomaly_thresholds", "spark_config",
+]

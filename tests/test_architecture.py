@@ -1,0 +1,126 @@
+"""The layering of docs/architecture.md, checked on the source: import cycles, library boundaries, thin transports.
+
+Imports are read statically (every `import` statement, including those inside functions and `TYPE_CHECKING`
+blocks), because a lazy import hides a cycle from Python but not from a reader.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("catalog_api", "crawlers", "profiler", "events")
+LIBRARIES = ("crawlers", "profiler", "events")
+TRANSPORTS = ("catalog_api.rest", "catalog_api.graphql")
+# Transport modules that still read ORM rows directly. The view layer retires them one by one: this set may only
+# shrink; a new transport module must read views from the services.
+TRANSPORTS_READING_ROWS = {
+    "catalog_api.rest.events", "catalog_api.rest.lineage", "catalog_api.rest.models",
+    "catalog_api.graphql.events", "catalog_api.graphql.jobs", "catalog_api.graphql.loaders",
+    "catalog_api.graphql.types",
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imported(module: str) -> Iterator[str]:
+    """Every module name an import statement of `module` names (a `from X import y` names X and X.y)."""
+    path = MODULES[module]
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1] + [node.module or ""]) if node.level else (
+                node.module or "")
+            base = base.rstrip(".")
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _graph() -> dict[str, set[str]]:
+    return {m: {t for t in _imported(m) if t in MODULES and t != m} for m in MODULES}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles_among_the_modules():
+    assert _cycles(_graph()) == []
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_libraries_never_import_the_application(library):
+    offenders = {m: sorted(t for t in _imported(m) if t.split(".")[0] == "catalog_api")
+                 for m in MODULES if m.split(".")[0] == library}
+    assert {m: t for m, t in offenders.items() if t} == {}
+
+
+def test_no_new_transport_reads_orm_rows():
+    reading = {m for m in MODULES if m.startswith(TRANSPORTS)
+               and any(t == "catalog_api.db" or t.startswith("catalog_api.db.") for t in _imported(m))}
+    assert reading <= TRANSPORTS_READING_ROWS, f"read views from the services instead: {reading - TRANSPORTS_READING_ROWS}"
+
+
+def test_services_never_import_a_transport():
+    transports = ("catalog_api.rest", "catalog_api.graphql", "catalog_api.cli", "catalog_api.app")
+    offenders = {m: sorted(t for t in _imported(m) if t.startswith(transports))
+                 for m in MODULES if m.startswith("catalog_api.services")}
+    assert {m: t for m, t in offenders.items() if t} == {}
+
+
+def test_only_the_composition_root_builds_a_service_context():
+    builders = {m for m, path in MODULES.items() if "ServiceContext(" in path.read_text()}
+    assert builders == {"catalog_api.bootstrap"}
