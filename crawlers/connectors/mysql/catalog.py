@@ -16,13 +16,7 @@ from crawlers.connectors.mysql.dialect import ServerFlavour, quote_identifier
 from crawlers.connectors.sql import Session
 from crawlers.scope import Scope
 from crawlers.snapshot import (
-    ColumnSnapshot,
-    ForeignKey,
-    IndexSnapshot,
-    SchemaSnapshot,
-    SourceSnapshot,
-    TableKind,
-    TableSnapshot,
+    ColumnSnapshot, ForeignKey, IndexSnapshot, SchemaSnapshot, SourceSnapshot, TableKind, TableSnapshot,
     UniqueConstraint,
 )
 

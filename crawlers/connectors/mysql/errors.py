@@ -8,12 +8,7 @@ import pymysql
 
 from crawlers.connectors.mysql.config import MysqlConfig
 from crawlers.errors import (
-    AuthenticationFailed,
-    ConnectorError,
-    InvalidSourceConfig,
-    PermissionDenied,
-    SourceNotFound,
-    SourceUnreachable,
+    AuthenticationFailed, ConnectorError, InvalidSourceConfig, PermissionDenied, SourceNotFound, SourceUnreachable
 )
 
 _UNREACHABLE_CODES = {1040, 1053, 1129, 1203, 2002, 2003, 2005, 2006, 2013, 2055}

@@ -12,13 +12,7 @@ from crawlers.connector import ProgressCallback
 from crawlers.connectors.sql import Session
 from crawlers.scope import Scope
 from crawlers.snapshot import (
-    ColumnSnapshot,
-    ForeignKey,
-    IndexSnapshot,
-    SchemaSnapshot,
-    SourceSnapshot,
-    TableKind,
-    TableSnapshot,
+    ColumnSnapshot, ForeignKey, IndexSnapshot, SchemaSnapshot, SourceSnapshot, TableKind, TableSnapshot,
     UniqueConstraint,
 )
 

@@ -8,12 +8,7 @@ import psycopg
 
 from crawlers.connectors.postgres.config import PostgresConfig
 from crawlers.errors import (
-    AuthenticationFailed,
-    ConnectorError,
-    InvalidSourceConfig,
-    PermissionDenied,
-    SourceNotFound,
-    SourceUnreachable,
+    AuthenticationFailed, ConnectorError, InvalidSourceConfig, PermissionDenied, SourceNotFound, SourceUnreachable
 )
 
 # libpq reports connection failures as text only (psycopg's OperationalError carries no sqlstate for them), so
