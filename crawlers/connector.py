@@ -1,4 +1,19 @@
-"""The interface every source connector implements."""
+"""The interface every source connector implements, and what every connector guarantees to its callers.
+
+Every connector:
+
+* reads a source's catalog in **bulk**: the number of statements (or requests) one discovery sends is bounded by
+  the connector, never by the size of the source, and `SourceSnapshot.queries` reports it honestly;
+* bounds every statement with a **timeout** (`statement_timeout_ms` where the source has statements) and reports
+  one that outlives it as `SourceUnreachable`;
+* only **reads**: SQL sources run discovery in one short read-only transaction, files are opened read-only;
+* raises only **typed errors** (`crawlers.errors`: `SourceUnreachable`, `AuthenticationFailed`, `SourceNotFound`,
+  `PermissionDenied`, `InvalidSourceConfig`, `ConnectorError`), each naming the field to fix, and never repeats the
+  value of a secret field (passwords are masked).
+
+SQL connectors get these guarantees from one skeleton, `crawlers.connectors.sql.SqlConnector`, and
+`tests/crawlers/connectors/test_contract.py` holds every one of them to it.
+"""
 
 from __future__ import annotations
 

@@ -48,6 +48,7 @@ from tests.support.mariadb import (  # noqa: F401  (fixtures)
     mariadb_server,
     quote,
 )
+from tests.support.secrets import assert_password_hidden, secret
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 UNICODE_SUFFIX = "_Kunden Übersicht"
@@ -162,17 +163,6 @@ def varied(make_mariadb_module_database) -> dict:
 
 def in_list(values) -> str:
     return ", ".join(["%s"] * len(values))
-
-
-def build_many_tables(count: int) -> str:
-    statements = []
-    for i in range(count):
-        cols = ", ".join(f"c{j} varchar({10 + j}) default 'v{j}'" for j in range(i % 7 + 1))
-        fk = f", parent_id int, constraint t{i}_fk foreign key (parent_id) references t{i - 1} (id)" if i else ""
-        statements.append(f"create table t{i} (id int primary key, {cols}{fk}, key t{i}_c0_idx (c0)) comment 't{i}';")
-        if i % 10 == 0:
-            statements.append(f"create view v{i} as select id, c0 from t{i};")
-    return "\n".join(statements)
 
 
 # -- discovery vs. independent oracles --------------------------------------------------------------------------
@@ -518,59 +508,7 @@ def test_table_patterns_with_and_without_schema(varied):
     assert nothing.schemas == () and nothing.tables == () and nothing.queries == STATEMENTS_PER_DISCOVERY
 
 
-# -- bulk reading ----------------------------------------------------------------------------------------------
-
-
-def test_statement_count_does_not_grow_with_table_count(make_mariadb_database):
-    small = connector_for(make_mariadb_database(build_many_tables(5))).discover()
-    large = connector_for(make_mariadb_database(build_many_tables(60))).discover()
-    assert len([t for t in small.tables if t.kind == TableKind.TABLE]) == 5
-    assert len([t for t in large.tables if t.kind == TableKind.TABLE]) == 60
-    assert small.queries == large.queries == STATEMENTS_PER_DISCOVERY
-    t59 = large.table_map()[(large.schemas[0].name, "t59")]
-    assert t59.foreign_keys[0].referred_table == "t58" and len(t59.columns) == 1 + 4 + 1
-
-
-def test_progress_is_reported(varied):
-    calls: list[tuple[int, int, str]] = []
-    connector_for(varied["config"]).discover(progress=lambda done, total, message: calls.append((done, total, message)))
-    assert [done for done, _, _ in calls] == list(range(1, len(calls) + 1))
-    assert all(total == len(calls) for _, total, _ in calls)
-
-
-def test_discovery_transaction_is_read_only_with_the_configured_timeout(make_mariadb_database):
-    config = make_mariadb_database("create table t (id int)")
-    connector = connector_for(config, statement_timeout_ms=1500)
-    with connector._connect() as conn:
-        flavour = ServerFlavour.parse(conn.get_server_info())
-        with connector._read_only_transaction(conn, flavour) as session:
-            assert session.fetch("select @@session.max_statement_time") == [(1.5,)]
-            with pytest.raises(pymysql.OperationalError) as caught:
-                session.fetch("insert into t values (1)")
-            assert caught.value.args[0] == 1792  # cannot execute statement in a READ ONLY transaction
-    assert mariadb_query(config, "select count(*) from t") == [(0,)]
-
-
-def test_statement_timeout_is_enforced_and_mapped(make_mariadb_database):
-    connector = connector_for(make_mariadb_database(), statement_timeout_ms=200)
-    with pytest.raises(SourceUnreachable) as caught, connector._errors_mapped(), connector._connect() as conn:
-        flavour = ServerFlavour.parse(conn.get_server_info())
-        with connector._read_only_transaction(conn, flavour) as session:
-            session.fetch("select sleep(5)")  # the server interrupts it after 200 ms (error 1969)
-    assert caught.value.field == "config.statement_timeout_ms"
-    assert "200 ms" in caught.value.message and caught.value.transient
-
-
 # -- connection test and error mapping -------------------------------------------------------------------------
-
-
-def secret() -> str:
-    return f"S3cr3t-{uuid.uuid4().hex}"
-
-
-def assert_password_hidden(error: Exception, password: str) -> None:
-    for text in (str(error), repr(error), getattr(error, "message", ""), str(error.__cause__ or "")):
-        assert password not in text
 
 
 def test_connection_reports_server_version(make_mariadb_database):
@@ -625,22 +563,6 @@ def test_unknown_database_is_not_found(mariadb_server):
             call()
         assert caught.value.field == "config.database"
         assert connector.config.database in caught.value.message
-
-
-@pytest.mark.parametrize(
-    ("host", "port", "fragment"),
-    [("127.0.0.1", 1, "127.0.0.1:1"), ("no-such-host.invalid", 3306, "no-such-host.invalid")],
-)
-def test_unreachable_server(host, port, fragment):
-    password = secret()
-    connector = connector_for({"user": "root"}, host=host, port=port, password=password, connect_timeout_s=3)
-    for call in (connector.test_connection, connector.discover):
-        with pytest.raises(SourceUnreachable) as caught:
-            call()
-        assert caught.value.field == "config.host"
-        assert caught.value.transient
-        assert fragment in caught.value.message
-        assert_password_hidden(caught.value, password)
 
 
 def test_required_tls_against_a_server_without_tls(mariadb_server):

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import crawlers.connectors.sqlite as sqlite_module
 from crawlers import diff, get_connector_class
 from crawlers.connector import ConnectionCheck
 from crawlers.connectors.sqlite import SqliteConfig, SqliteConnector
 from crawlers.errors import InvalidSourceConfig, SourceNotFound, SourceUnreachable
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot, TableKind, TableSnapshot
+from tests.support.sqlite import build_database, oracle, quote
 
 UNICODE_TABLE = 'Größe "quoted" table'
 
@@ -79,33 +79,6 @@ INSERT INTO order_lines VALUES (1, 1, 'A', 1), (1, 2, 'B', 2), (2, 1, 'A', 3);
 # -- factories --------------------------------------------------------------------------------------------------------
 
 
-def build_database(path: Path, ddl: str, data: str = "", *, analyze: bool = False) -> Path:
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(ddl)
-        if data:
-            conn.executescript(data)
-        if analyze:
-            conn.execute("ANALYZE")
-        conn.commit()
-    finally:
-        conn.close()
-    return path
-
-
-def numbered_tables_ddl(count: int) -> str:
-    """`count` tables in a chain of foreign keys, each with a unique constraint and an index, plus a view."""
-    parts = ["CREATE TABLE t000 (id INTEGER PRIMARY KEY, code TEXT UNIQUE, v REAL);"]
-    for i in range(1, count):
-        parts.append(
-            f"CREATE TABLE t{i:03d} (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES t{i - 1:03d} (id), "
-            f"code TEXT UNIQUE, v REAL DEFAULT {i});"
-            f"CREATE INDEX ix_t{i:03d}_v ON t{i:03d} (v);"
-        )
-    parts.append("CREATE VIEW v_all AS SELECT id FROM t000;")
-    return "\n".join(parts)
-
-
 @pytest.fixture
 def make_connector() -> Callable[..., SqliteConnector]:
     def make(path: Path, **config) -> SqliteConnector:
@@ -125,18 +98,6 @@ def shop_snapshot(shop_db: Path, make_connector) -> SourceSnapshot:
 
 
 # -- the oracle: SQLite's own per-table pragmas, asked one table at a time --------------------------------------------
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def oracle(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def oracle_relations(path: Path) -> dict[str, tuple[str, str]]:
@@ -429,42 +390,6 @@ def test_foreign_key_to_a_table_out_of_scope_is_still_resolved(shop_db: Path, ma
     assert table(snapshot, "shipments").foreign_keys[0].referred_columns == ("order_id", "line_no")
 
 
-# -- bulk reads -----------------------------------------------------------------------------------------------------
-
-
-def test_statement_count_does_not_depend_on_table_count(tmp_path: Path, make_connector) -> None:
-    small = build_database(tmp_path / "small.db", numbered_tables_ddl(5), analyze=True)
-    large = build_database(tmp_path / "large.db", numbered_tables_ddl(60), analyze=True)
-    small_snapshot = make_connector(small).discover()
-    large_snapshot = make_connector(large).discover()
-    assert len(small_snapshot.tables) == 6 and len(large_snapshot.tables) == 61
-    assert small_snapshot.queries == large_snapshot.queries
-    assert large_snapshot.queries <= 8
-    assert table(large_snapshot, "t059").foreign_keys[0].referred_table == "t058"
-
-
-def test_statement_count_is_honest(tmp_path: Path, make_connector, monkeypatch) -> None:
-    path = build_database(tmp_path / "count.db", numbered_tables_ddl(3), analyze=True)
-    sent: list[str] = []
-    real_run = sqlite_module._Session.run
-
-    def counting_run(self, sql, params=()):
-        sent.append(sql)
-        return real_run(self, sql, params)
-
-    monkeypatch.setattr(sqlite_module._Session, "run", counting_run)
-    snapshot = make_connector(path).discover()
-    assert snapshot.queries == len(sent)
-    assert sent[0] == "BEGIN" and sent[-1] == "COMMIT"
-
-
-def test_progress_is_reported(shop_db: Path, make_connector) -> None:
-    calls: list[tuple[int, int, str]] = []
-    make_connector(shop_db).discover(progress=lambda done, total, message: calls.append((done, total, message)))
-    assert calls and calls[-1][0] == calls[-1][1]
-    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
-
-
 # -- read-only ------------------------------------------------------------------------------------------------------
 
 
@@ -552,28 +477,6 @@ def test_home_directory_is_expanded_but_stored_as_given(tmp_path: Path, monkeypa
 
 
 # -- timeouts and locks ---------------------------------------------------------------------------------------------
-
-
-def test_statement_timeout_interrupts_a_real_slow_statement(shop_db: Path, make_connector) -> None:
-    connector = make_connector(shop_db, statement_timeout_ms=100)
-    with connector._session() as session:
-        with pytest.raises(SourceUnreachable) as caught:
-            session.query(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
-            )
-    assert "100 ms" in caught.value.message and "timeout" in caught.value.message
-    assert caught.value.transient is True
-
-
-def test_discovery_past_its_deadline_is_interrupted(shop_db: Path, make_connector, monkeypatch) -> None:
-    # Every call to the clock is an hour later, and the handler runs at every instruction: any statement that
-    # does real work is past its deadline.
-    ticks = iter(range(0, 10**9, 3600))
-    monkeypatch.setattr(sqlite_module, "_clock", lambda: next(ticks))
-    monkeypatch.setattr(sqlite_module, "_PROGRESS_STEPS", 1)
-    with pytest.raises(SourceUnreachable) as caught:
-        make_connector(shop_db, statement_timeout_ms=100).discover()
-    assert caught.value.field == "config.statement_timeout_ms"
 
 
 def test_a_locked_database_is_unreachable_within_the_timeout(shop_db: Path, make_connector) -> None:

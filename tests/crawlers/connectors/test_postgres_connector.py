@@ -13,12 +13,13 @@ from collections import defaultdict
 import psycopg
 import pytest
 
-from crawlers.connectors.postgres import STATEMENTS_PER_DISCOVERY, PostgresConfig, PostgresConnector
-from crawlers.errors import AuthenticationFailed, PermissionDenied, SourceNotFound, SourceUnreachable
+from crawlers.connectors.postgres import PostgresConfig, PostgresConnector
+from crawlers.errors import AuthenticationFailed, PermissionDenied, SourceNotFound
 from crawlers.registry import get_connector_class
 from crawlers.scope import Scope
 from crawlers.snapshot import SchemaSnapshot, TableKind
 from tests.conftest import pg_execute, pg_query
+from tests.support.secrets import assert_password_hidden, secret
 
 pytestmark = pytest.mark.postgres
 
@@ -179,19 +180,6 @@ def expected_type(data_type: str, char_len: int | None, precision: int | None, s
 
 def _unparenthesized(sql: str | None) -> str | None:
     return None if sql is None else "".join(ch for ch in sql if ch not in "() \n\t")
-
-
-def build_many_tables(count: int, schema: str = "bulk") -> str:
-    statements = [f"create schema {schema};"]
-    for i in range(count):
-        cols = ", ".join(f"c{j} varchar({10 + j}) default 'v{j}'" for j in range(i % 7 + 1))
-        fk = f", parent_id int references {schema}.t{i - 1} (id) on delete cascade" if i else ""
-        statements.append(f"create table {schema}.t{i} (id int primary key, {cols}{fk});")
-        statements.append(f"create index t{i}_c0_idx on {schema}.t{i} (lower(c0));")
-        statements.append(f"comment on table {schema}.t{i} is 'table {i}';")
-        if i % 10 == 0:
-            statements.append(f"create view {schema}.v{i} as select id, c0 from {schema}.t{i};")
-    return "\n".join(statements)
 
 
 # -- discovery vs. independent oracles --------------------------------------------------------------------------
@@ -538,64 +526,7 @@ def test_table_patterns_with_and_without_schema(varied):
     assert [t.name for t in lines] == ["order_lines"] and lines[0].foreign_keys[0].referred_table == "orders"
 
 
-# -- bulk reading ----------------------------------------------------------------------------------------------
-
-
-def test_statement_count_does_not_grow_with_table_count(make_pg_database):
-    small = connector_for(make_pg_database(build_many_tables(5))).discover()
-    large = connector_for(make_pg_database(build_many_tables(60))).discover()
-    assert len([t for t in small.tables if t.kind == TableKind.TABLE]) == 5
-    assert len([t for t in large.tables if t.kind == TableKind.TABLE]) == 60
-    assert small.queries == large.queries == STATEMENTS_PER_DISCOVERY <= 8
-    assert large.table_map()[("bulk", "t59")].foreign_keys[0].referred_table == "t58"
-
-
-def test_progress_is_reported(varied):
-    calls: list[tuple[int, int, str]] = []
-    connector_for(varied["config"]).discover(progress=lambda done, total, message: calls.append((done, total, message)))
-    assert [done for done, _, _ in calls] == list(range(1, len(calls) + 1))
-    assert all(total == len(calls) for _, total, _ in calls)
-
-
-def test_discovery_transaction_is_read_only_with_the_configured_timeout(make_pg_database):
-    config = make_pg_database("create table t (id int)")
-    connector = connector_for(config, statement_timeout_ms=1500)
-    with connector._connect() as conn, connector._read_only_transaction(conn) as session:
-        assert session.fetch("show transaction_read_only") == [("on",)]
-        assert session.fetch("show statement_timeout") == [("1500ms",)]
-        assert session.fetch("show transaction_isolation") == [("repeatable read",)]
-        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            session.fetch("insert into t values (1)")
-    # the timeout was transaction-local
-    with connector._connect() as conn:
-        assert conn.execute("show statement_timeout").fetchone() != ("1500ms",)
-
-
-def test_statement_timeout_is_enforced_and_mapped(make_pg_database):
-    # Printing a view's SQL takes a share lock on the tables it reads; a concurrent ACCESS EXCLUSIVE lock makes
-    # discovery wait until the statement timeout cancels it.
-    config = make_pg_database("create table t (id int); create view v as select id from t;")
-    with psycopg.connect(
-        host=config["host"], port=config["port"], user=config["user"], dbname=config["database"]
-    ) as blocker:
-        blocker.execute("lock table t in access exclusive mode")
-        with pytest.raises(SourceUnreachable) as caught:
-            connector_for(config, statement_timeout_ms=200).discover()
-        blocker.rollback()
-    assert caught.value.field == "config.statement_timeout_ms"
-    assert "200 ms" in caught.value.message
-
-
 # -- connection test and error mapping -------------------------------------------------------------------------
-
-
-def secret() -> str:
-    return f"S3cr3t-{uuid.uuid4().hex}"
-
-
-def assert_password_hidden(error: Exception, password: str) -> None:
-    for text in (str(error), repr(error), getattr(error, "message", ""), str(error.__cause__ or "")):
-        assert password not in text
 
 
 def test_connection_reports_server_version(pg_server, make_pg_database):
@@ -606,7 +537,7 @@ def test_connection_reports_server_version(pg_server, make_pg_database):
 
 def test_unknown_role_is_an_authentication_failure(make_pg_database):
     # The test server trusts 127.0.0.1 (any password is accepted over TCP), so a role that does not exist is the
-    # authentication failure we can provoke for real (FATAL 28000); see the wrong-password tests below.
+    # authentication failure we can provoke for real (FATAL 28000); see the wrong-password test of the contract suite.
     password = secret()
     role = f"cat_missing_{uuid.uuid4().hex[:8]}"
     with pytest.raises(AuthenticationFailed) as caught:
@@ -614,17 +545,6 @@ def test_unknown_role_is_an_authentication_failure(make_pg_database):
     assert caught.value.field == "config.user"
     assert role in caught.value.message and "127.0.0.1:" in caught.value.message
     assert_password_hidden(caught.value, password)
-
-
-def test_wrong_password_is_an_authentication_failure(pg_password_server):
-    # The machine's server trusts 127.0.0.1, so this runs against a throw-away cluster that demands scram passwords.
-    server = {k: v for k, v in pg_password_server.items() if k != "password"}
-    wrong = secret()
-    with pytest.raises(AuthenticationFailed) as caught:
-        connector_for(server, password=wrong).test_connection()
-    assert caught.value.field == "secrets.password"
-    assert_password_hidden(caught.value, wrong)
-    assert connector_for(server, password=pg_password_server["password"]).test_connection().server
 
 
 def test_libpq_password_failure_text_is_classified():
@@ -654,24 +574,6 @@ def test_unknown_database_is_not_found(pg_server):
             call()
         assert caught.value.field == "config.database"
         assert connector.config.database in caught.value.message
-        assert_password_hidden(caught.value, password)
-
-
-@pytest.mark.parametrize(
-    ("host", "port", "fragment"),
-    [("127.0.0.1", 1, "127.0.0.1:1"), ("no-such-host.invalid", 5432, "no-such-host.invalid")],
-)
-def test_unreachable_server(host, port, fragment):
-    password = secret()
-    connector = connector_for(
-        {"database": "postgres", "user": "postgres"}, host=host, port=port, password=password, connect_timeout_s=3
-    )
-    for call in (connector.test_connection, connector.discover):
-        with pytest.raises(SourceUnreachable) as caught:
-            call()
-        assert caught.value.field == "config.host"
-        assert caught.value.transient
-        assert fragment in caught.value.message
         assert_password_hidden(caught.value, password)
 
 

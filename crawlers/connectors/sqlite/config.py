@@ -1,0 +1,35 @@
+"""Where the SQLite file is and how long one discovery statement may run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from crawlers.scope import ScopedConfig
+
+
+class SqliteConfig(ScopedConfig):
+    """Where the SQLite file is and how long one discovery statement may run.
+
+    `path` is stored as the user typed it; `~` is expanded and a relative path made absolute only when the
+    connector opens the file, so a registration does not silently change meaning when it is edited.
+    """
+
+    path: str = Field(min_length=1, max_length=4096, description="Path of the SQLite database file.")
+    statement_timeout_ms: int = Field(
+        default=30_000, ge=100, le=3_600_000, description="A discovery statement running longer is interrupted."
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _no_nul(cls, path: str) -> str:
+        # A NUL byte cannot be part of a file name; letting it through would surface later as an obscure OS error.
+        if "\x00" in path:
+            raise ValueError("a path cannot contain a NUL character")
+        return path
+
+    def resolved_path(self) -> Path:
+        """The absolute path the connector opens: `~` expanded, `.`/`..` folded, symbolic links kept."""
+        return Path(os.path.abspath(os.path.expanduser(self.path)))
