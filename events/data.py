@@ -79,67 +79,56 @@ class SourceDeleted(EventPayload):
 
 # -- tables and views -------------------------------------------------------------------------------------------
 
-class TableCreated(EventPayload):
-    """A crawl found a new table, foreign table or file. Subject: the dataset URN."""
+class _RelationPayload(EventPayload):
+    """A table, view or file of a source; subject: its dataset URN. Subclasses add their kind, facts and job id
+    after these fields, so every relation event starts with the same three."""
 
-    event_type: ClassVar[EventType] = EventType.TABLE_CREATED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
 
     source: str = Field(min_length=1, description="Source name.")
     schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
     name: Name
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class TableCreated(_RelationPayload):
+    """A crawl found a new table, foreign table or file. Subject: the dataset URN."""
+
+    event_type: ClassVar[EventType] = EventType.TABLE_CREATED
+
     kind: TableKind = Field(description="What kind of relation it is.")
     column_count: int = Field(ge=0, description="Number of columns.")
     job_id: JobId = None
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
-
-class TableDeleted(EventPayload):
+class TableDeleted(_RelationPayload):
     """A table disappeared from its source; the catalog keeps it soft-deleted with its history. Subject: dataset URN."""
 
     event_type: ClassVar[EventType] = EventType.TABLE_DELETED
-    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
 
-    source: str = Field(min_length=1, description="Source name.")
-    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
-    name: Name
     kind: TableKind = Field(description="What kind of relation it was.")
     job_id: JobId = None
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
-
-class ViewCreated(EventPayload):
+class ViewCreated(_RelationPayload):
     """A crawl found a new view or materialized view. Subject: the dataset URN."""
 
     event_type: ClassVar[EventType] = EventType.VIEW_CREATED
-    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
 
-    source: str = Field(min_length=1, description="Source name.")
-    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
-    name: Name
     kind: ViewKind = Field(description="View or materialized view.")
     column_count: int = Field(ge=0, description="Number of columns.")
     definition: str | None = Field(default=None, description="The view's SQL, when the source exposes it.")
     job_id: JobId = None
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
-
-class ViewDeleted(EventPayload):
+class ViewDeleted(_RelationPayload):
     """A view disappeared from its source (kept soft-deleted). Subject: the dataset URN."""
 
     event_type: ClassVar[EventType] = EventType.VIEW_DELETED
-    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
 
-    source: str = Field(min_length=1, description="Source name.")
-    schema_: str = Field(alias="schema", min_length=1, description="Schema name.")
-    name: Name
     kind: ViewKind = Field(description="View or materialized view.")
     job_id: JobId = None
-
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
 # -- columns ----------------------------------------------------------------------------------------------------

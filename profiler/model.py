@@ -93,6 +93,16 @@ def _plain(obj: Any) -> dict[str, Any]:
     return out
 
 
+class _Plain:
+    """Gives a frozen dataclass of plain values its `to_dict()`: every field as JSON (`to_json_value`), nested
+    values through their own `to_dict()`."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(self)
+
+
 # -- column statistics ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +133,16 @@ class TopValue:
 
 
 @dataclass(frozen=True, slots=True)
-class PatternCount:
+class PatternCount(_Plain):
     """A character-class shape (`Aa9` classes, runs collapsed) and how many sampled values have it."""
 
     pattern: str
     count: int
     ratio: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
-
 
 @dataclass(frozen=True, slots=True)
-class SemanticType:
+class SemanticType(_Plain):
     """A detected meaning of a column's values (email, uuid, ...), with the share of sampled non-null values that
     matched and the PII tag it implies, if any."""
 
@@ -143,9 +150,6 @@ class SemanticType:
     match_ratio: float
     sample_size: int
     pii_tag: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +247,7 @@ class ColumnProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class SampleInfo:
+class SampleInfo(_Plain):
     """The bounded sample behind patterns, semantic types, heavy-hitter candidates and the HTML report: a uniform
     sample without replacement of `rows` rows, `fraction` of the table, drawn with `seed`."""
 
@@ -251,12 +255,9 @@ class SampleInfo:
     fraction: float
     seed: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
-
 
 @dataclass(frozen=True, slots=True)
-class TableProfile:
+class TableProfile(_Plain):
     """One profile run of one table."""
 
     row_count: int
@@ -282,9 +283,6 @@ class TableProfile:
     def duration_seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
 
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableProfile:
         sample = data.get("sample")
@@ -305,7 +303,7 @@ class TableProfile:
 # -- keys ---------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class CandidateKey:
+class CandidateKey(_Plain):
     """Columns whose values are unique and non-null in the data (`verified`: checked exactly on the data)."""
 
     columns: tuple[str, ...]
@@ -316,12 +314,9 @@ class CandidateKey:
     null_rows: int = 0
     """Rows where at least one key column is null."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
-
 
 @dataclass(frozen=True, slots=True)
-class CandidateForeignKey:
+class CandidateForeignKey(_Plain):
     """Child columns whose distinct non-null values are all contained in a unique parent column.
 
     `confirmed` is True only when a left-anti join on the data found no orphan value; rejected candidates keep
@@ -335,9 +330,6 @@ class CandidateForeignKey:
     confirmed: bool
     child_distinct: int
     orphan_values: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
 
 
 # -- anomalies ----------------------------------------------------------------------------------------------------

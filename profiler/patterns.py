@@ -145,30 +145,23 @@ def is_number(value: str) -> bool:
 
 
 def is_iso_date(value: str) -> bool:
-    if not _ISO_DATE.match(value):
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    return _iso(value, _ISO_DATE, date.fromisoformat)
 
 
 def is_iso_datetime(value: str) -> bool:
-    if not _ISO_DATETIME.match(value):
-        return False
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    return _iso(value, _ISO_DATETIME, datetime.fromisoformat)
 
 
 def is_iso_time(value: str) -> bool:
-    if not _ISO_TIME.match(value):
+    return _iso(value, _ISO_TIME, time.fromisoformat)
+
+
+def _iso(value: str, form: re.Pattern[str], parse: Callable[[str], object]) -> bool:
+    """ISO 8601 text: `form` matches its shape and `parse` accepts the value (no 30 February, no hour 25)."""
+    if not form.match(value):
         return False
     try:
-        time.fromisoformat(value)
+        parse(value)
     except ValueError:
         return False
     return True

@@ -1,0 +1,161 @@
+"""One column in one share of the rows: the per-kind Arrow kernels and the mergeable `ColumnPartial` they fill."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from profiler.model import ColumnKind
+from profiler.partial.domain import domain, finite_only
+from profiler.partial.exact import Moments, exact_decimal_sum, exact_int_sum
+from profiler.partial.hashing import fold_into_rows, row_value_hashes
+from profiler.partial.sketches import bottom_k, kll_sketch, merge_bottom_k, merge_kll
+
+_BLANK = " \t\n\r\f\v"
+"""The characters a blank string consists of (Spark's and Python's ASCII whitespace)."""
+
+
+@dataclass(slots=True)
+class ColumnPartial:
+    """What a share of the rows says about one column. Fields a kind does not use stay at their defaults."""
+
+    count: int = 0
+    finite: int = 0
+    nan: int = 0
+    pos_inf: int = 0
+    neg_inf: int = 0
+    min: Any = None
+    max: Any = None
+    sum: Any = 0
+    moments: Moments = field(default_factory=Moments)
+    zeros: int = 0
+    negatives: int = 0
+    min_length: int | None = None
+    max_length: int | None = None
+    sum_length: int = 0
+    empty: int = 0
+    blank: int = 0
+    true: int = 0
+    bottom: np.ndarray | None = None
+    """The bottom-k sketch of the tracked values' hashes."""
+    kll: bytes | None = None
+    """The KLL quantile sketch of a numeric column's finite values."""
+
+    def merge(self, other: ColumnPartial, *, k: int) -> ColumnPartial:
+        return ColumnPartial(
+            count=self.count + other.count, finite=self.finite + other.finite, nan=self.nan + other.nan,
+            pos_inf=self.pos_inf + other.pos_inf, neg_inf=self.neg_inf + other.neg_inf,
+            min=_pick(min, self.min, other.min), max=_pick(max, self.max, other.max),
+            sum=None if self.sum is None or other.sum is None else self.sum + other.sum,
+            moments=self.moments.merge(other.moments), zeros=self.zeros + other.zeros,
+            negatives=self.negatives + other.negatives,
+            min_length=_pick(min, self.min_length, other.min_length),
+            max_length=_pick(max, self.max_length, other.max_length),
+            sum_length=self.sum_length + other.sum_length, empty=self.empty + other.empty,
+            blank=self.blank + other.blank, true=self.true + other.true,
+            bottom=merge_bottom_k(self.bottom, other.bottom, k),
+            kll=merge_kll(self.kll, other.kll),
+        )
+
+
+def _pick(choose: Any, first: Any, second: Any) -> Any:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return choose(first, second)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """How to profile one column: its kind, and whether its values are hashed (distinct counts, duplicate rows)."""
+
+    kind: ColumnKind
+    hashed: bool
+
+
+def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: int, kll_k: int,
+                   row_hashes: np.ndarray | None) -> ColumnPartial:
+    """The statistics of one column in one share of the rows; mixes the column into `row_hashes`."""
+    kind = spec.kind
+    x = domain(array, kind)
+    p = ColumnPartial(count=len(x) - x.null_count)
+    values = x  # what the distinct sketch and the row hashes see
+    if kind.numeric:
+        values = _numeric(p, x, kind, kll_k)
+    elif kind is ColumnKind.STRING:
+        _string(p, x)
+    elif kind is ColumnKind.BINARY:
+        if p.count:
+            _lengths(p, pc.binary_length(x))
+    elif kind is ColumnKind.BOOLEAN:
+        p.true = pc.sum(x).as_py() or 0
+        values = x.cast(pa.int8())
+    elif kind.temporal:
+        if p.count:
+            p.min, p.max = _extremes(x)
+
+    if spec.hashed:
+        hashes = row_value_hashes(values)
+        if kind is not ColumnKind.BOOLEAN:
+            valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else slice(None)
+            p.bottom = bottom_k(hashes[valid], k)
+        if row_hashes is not None:
+            fold_into_rows(row_hashes, hashes)
+    return p
+
+
+# -- the kernels of each kind -------------------------------------------------------------------------------------
+
+def _extremes(x: pa.Array) -> tuple[Any, Any]:
+    """The smallest and largest non-null value of `x`."""
+    extremes = pc.min_max(x).as_py()
+    return extremes["min"], extremes["max"]
+
+
+def _numeric(p: ColumnPartial, x: pa.Array, kind: ColumnKind, kll_k: int) -> pa.Array:
+    """Integers, floats and decimals: the statistics of their finite values, NaN and infinities counted apart.
+    Returns the values the distinct sketch tracks."""
+    values = x
+    if kind is ColumnKind.FLOAT:
+        p.nan = pc.sum(pc.is_nan(x)).as_py() or 0
+        inf = pc.is_inf(x)
+        p.pos_inf = pc.sum(pc.and_(inf, pc.greater(x, 0.0))).as_py() or 0
+        p.neg_inf = pc.sum(pc.and_(inf, pc.less(x, 0.0))).as_py() or 0
+        values = finite_only(x)  # x is already in its domain
+        p.finite = len(values) - values.null_count
+    present = values.drop_null()
+    numbers = present.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if len(present):
+        p.min, p.max = _extremes(present)
+    if kind is ColumnKind.INTEGER:
+        p.sum = exact_int_sum(present.to_numpy(zero_copy_only=False))
+    elif kind is ColumnKind.DECIMAL:
+        p.sum = exact_decimal_sum(present)
+    else:
+        p.sum = float(numbers.sum())
+    p.moments = Moments.of(numbers)
+    p.zeros = int((numbers == 0).sum())
+    p.negatives = int((numbers < 0).sum())
+    p.kll = kll_sketch(numbers, kll_k)
+    return values
+
+
+def _string(p: ColumnPartial, x: pa.Array) -> None:
+    """Strings: extremes, lengths in characters, empty and blank values."""
+    if not p.count:
+        return
+    p.min, p.max = _extremes(x)
+    _lengths(p, pc.utf8_length(x))
+    empty = pc.equal(x, "")
+    p.empty = pc.sum(empty).as_py() or 0
+    p.blank = pc.sum(pc.and_(pc.invert(empty), pc.equal(pc.utf8_trim(x, characters=_BLANK), ""))).as_py() or 0
+
+
+def _lengths(p: ColumnPartial, lengths: pa.Array) -> None:
+    p.min_length, p.max_length = _extremes(lengths)
+    p.sum_length = pc.sum(lengths).as_py() or 0

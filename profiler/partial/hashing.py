@@ -1,0 +1,101 @@
+"""64-bit hashes of column values, vectorised: what distinct-count sketches and the distinct-row sketch keep.
+
+Values hash alike in every share of a table (strings by their bytes, numbers by their bits in the statistics
+domain), so sketches built in different tasks merge into the sketch of the whole. A row's hash folds its columns'
+value hashes in column order, nulls included (they share one hash).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_PRIME = np.uint64(0x100000001B3)
+_NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: spreads every input bit over the whole 64-bit word."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * _MIX1
+        x = x ^ (x >> np.uint64(27))
+        x = x * _MIX2
+        return x ^ (x >> np.uint64(31))
+
+
+def _bytes_hash(array: pa.Array) -> np.ndarray:
+    """64-bit hashes of the values of a string or binary array without nulls: a polynomial over the bytes,
+    computed for all values at once, then mixed with the length."""
+    if len(array) == 0:
+        return np.zeros(0, np.uint64)
+    wide = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
+    offsets = np.frombuffer(array.buffers()[1], np.int64 if wide else np.int32)
+    offsets = offsets[array.offset:array.offset + len(array) + 1].astype(np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    lengths = np.diff(offsets)
+    sums = np.zeros(len(array), np.uint64)
+    if last == first:  # empty strings only
+        return mix(sums ^ mix(lengths.astype(np.uint64)))
+    data = np.frombuffer(array.buffers()[2], np.uint8)[first:last].astype(np.uint64) + np.uint64(1)
+    starts = offsets[:-1] - first
+    position = np.arange(last - first, dtype=np.int64) - np.repeat(starts, lengths)
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(int(lengths.max()), _PRIME, np.uint64))
+        terms = data * powers[position]
+    filled = lengths > 0
+    sums[filled] = np.add.reduceat(terms, starts[filled])
+    return mix(sums ^ mix(lengths.astype(np.uint64)))
+
+
+def value_hashes(values: pa.Array) -> np.ndarray:
+    """64-bit hashes of non-null values in a statistics domain (int64, float64, decimal, string, binary)."""
+    kind = values.type
+    if _is_text(kind):
+        return _bytes_hash(values)
+    if pa.types.is_decimal128(kind):
+        words = np.frombuffer(values.buffers()[1], np.uint64).reshape(-1, 2)[values.offset:values.offset + len(values)]
+        return mix(words[:, 0] ^ mix(words[:, 1]))
+    if pa.types.is_decimal(kind):
+        return _bytes_hash(values.cast(pa.string()))
+    if pa.types.is_floating(kind):
+        return mix(values.to_numpy(zero_copy_only=False).astype(np.float64).view(np.uint64))
+    return mix(values.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64))
+
+
+def row_value_hashes(values: pa.Array) -> np.ndarray:
+    """64-bit hashes of every slot of `values`, nulls included (they share one hash)."""
+    if values.null_count:
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        kind = values.type
+        zero: Any = (b"" if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) else "" if _is_text(kind)
+                     else Decimal(0) if pa.types.is_decimal(kind) else 0)
+        hashes = value_hashes(pc.fill_null(values, pa.scalar(zero, values.type)))
+        hashes[~valid] = _NULL_HASH
+        return hashes
+    return value_hashes(values)
+
+
+def _is_text(data_type: pa.DataType) -> bool:
+    return (pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or pa.types.is_binary(data_type)
+            or pa.types.is_large_binary(data_type))
+
+
+# -- row hashes ---------------------------------------------------------------------------------------------------
+
+def new_row_hashes(rows: int) -> np.ndarray:
+    """The running hashes of `rows` rows before any column is folded in."""
+    return np.full(rows, _NULL_HASH, np.uint64)
+
+
+def fold_into_rows(row_hashes: np.ndarray, hashes: np.ndarray) -> None:
+    """Folds one column's slot hashes (`row_value_hashes`) into the running row hashes, in place."""
+    with np.errstate(over="ignore"):
+        row_hashes *= _PRIME
+        row_hashes ^= hashes

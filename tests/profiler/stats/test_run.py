@@ -1,0 +1,91 @@
+"""A profile run as a whole: what it reports about the table and the run, its options and inputs checked, and a
+Spark job count that does not depend on the number of columns.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from profiler.errors import InvalidProfileInput
+from profiler.model import TableProfile
+from profiler.stats import ProfileOptions, profile_arrow, profile_dataframe, profile_parquet
+from tests.profiler.conftest import mixed_table, rich_table
+
+
+def test_parquet_profile_reports_file_size_and_source(rich):
+    profile = rich["profile"]
+    assert profile.size_bytes == Path(rich["path"]).stat().st_size
+    assert profile.source == str(rich["path"])
+    assert profile.row_count == rich["table"].num_rows
+    assert [c.name for c in profile.columns] == rich["table"].column_names
+    assert list(rich["sample"].columns) == rich["table"].column_names
+
+
+def test_profile_round_trips_through_json(rich):
+    profile = rich["profile"]
+    restored = TableProfile.from_dict(json.loads(json.dumps(profile.to_dict())))
+    assert restored == profile
+
+
+def test_started_and_finished_are_utc(rich):
+    profile = rich["profile"]
+    assert profile.started_at.tzinfo == timezone.utc
+    assert profile.started_at <= profile.finished_at <= datetime.now(timezone.utc)
+
+
+def test_duplicate_rows_estimate_and_awkward_column_names(spark):
+    rng = np.random.default_rng(5)
+    base = pa.table({"a.b c": rng.integers(0, 10**9, 2000), "`x`": [f"s{i}" for i in range(2000)]})
+    table = pa.concat_tables([base, base.slice(0, 150)])
+    profile = profile_arrow(spark, table)
+    assert profile.row_count == 2150
+    assert abs(profile.duplicate_rows_estimate - 150) <= 0.01 * 2150
+    assert profile.column("a.b c").count == 2150
+    assert profile.column("`x`").distinct_count == 2000
+
+
+def test_empty_table(spark):
+    table = rich_table(rows=10).slice(0, 0).append_column("void", pa.array([], pa.null()))
+    profile = profile_arrow(spark, table)
+    assert profile.row_count == 0 and profile.duplicate_rows_estimate == 0
+    for c in profile.columns:
+        assert (c.count, c.null_count, c.min, c.max, c.top_values) == (0, 0, None, None, ())
+    assert profile.sample.rows == 0
+
+
+def test_spark_job_count_does_not_grow_with_columns(spark, tmp_path):
+    # Two jobs (statistics, then values), whatever the number of columns, whichever way the data reaches Spark,
+    # and whether columns are counted exactly (threshold 100,000) or are high-cardinality ones (threshold 100).
+    counted = {}
+    for columns in (5, 50):
+        table = mixed_table(columns)
+        pq.write_table(table, tmp_path / f"t{columns}.parquet", row_group_size=200)
+        for threshold in (100_000, 100):
+            counted[columns, threshold] = [
+                profile_arrow(spark, table, exact_distinct_threshold=threshold).spark_jobs,
+                profile_parquet(spark, str(tmp_path / f"t{columns}.parquet"), exact_distinct_threshold=threshold
+                                ).spark_jobs,
+                profile_dataframe(spark.createDataFrame(table), exact_distinct_threshold=threshold).spark_jobs,
+            ]
+    assert set(map(tuple, counted.values())) == {(2, 2, 2)}
+    # A table without rows has no values to count: the statistics pass alone.
+    assert profile_arrow(spark, mixed_table(50).slice(0, 0)).spark_jobs == 1
+
+
+def test_invalid_options_and_paths_name_the_field(spark, tmp_path):
+    with pytest.raises(InvalidProfileInput) as error:
+        ProfileOptions(distinct_rsd=0)
+    assert error.value.field == "distinct_rsd"
+    with pytest.raises(InvalidProfileInput) as error:
+        profile_arrow(spark, mixed_table(1), top_kk=3)
+    assert error.value.field == "top_kk"
+    with pytest.raises(InvalidProfileInput) as error:
+        profile_parquet(spark, str(tmp_path / "missing.parquet"))
+    assert error.value.field == "path"
