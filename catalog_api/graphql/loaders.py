@@ -16,15 +16,15 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
-from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table
 from catalog_api.errors import NotFound
 from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
+from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
+from catalog_api.urns import EntityType
 
 R = TypeVar("R")
-M = TypeVar("M")
 
 ChildKey = tuple[int, int, str | None, bool]
 """(parent id, first, after, include deleted): one page of a parent's children."""
@@ -65,11 +65,11 @@ def _child_pages_loader(ctx: ServiceContext, fetch: ChildPages) -> DataLoader[Ch
     return DataLoader(load)
 
 
-def _by_id_loader(ctx: ServiceContext, model: type[M]) -> DataLoader[int, M]:
-    async def load(ids: list[int]) -> list[M | BaseException]:
-        found = await in_session(ctx, lambda session: browse.by_ids(session, model, ids))
+def _by_id_loader(ctx: ServiceContext, kind: EntityType) -> DataLoader[int, EntityView]:
+    async def load(ids: list[int]) -> list[EntityView | BaseException]:
+        found = await in_session(ctx, lambda session: browse.by_ids(session, kind, ids))
         # A parent can vanish between two statements of one request (a concurrent delete); say so for that item.
-        return [found.get(i) or NotFound(f"{model.__name__.lower()} {i} no longer exists") for i in ids]
+        return [found.get(i) or NotFound(f"{kind} {i} no longer exists") for i in ids]
 
     return DataLoader(load)
 
@@ -82,14 +82,14 @@ def _tags_loader(ctx: ServiceContext) -> DataLoader[str, list[str]]:
     return DataLoader(load)
 
 
-def _changes_loader(ctx: ServiceContext) -> DataLoader[ChangeKey, Page[ChangeLogEntry]]:
-    async def load(keys: list[ChangeKey]) -> list[Page[ChangeLogEntry]]:
+def _changes_loader(ctx: ServiceContext) -> DataLoader[ChangeKey, Page[ChangeView]]:
+    async def load(keys: list[ChangeKey]) -> list[Page[ChangeView]]:
         # Tables asking with the same window and page share one statement.
         groups: dict[tuple, list[int]] = defaultdict(list)
         for table_id, since, until, first, after in keys:
             groups[(since, until, first, after)].append(table_id)
 
-        def work(session: Session) -> dict[tuple, dict[int, Page[ChangeLogEntry]]]:
+        def work(session: Session) -> dict[tuple, dict[int, Page[ChangeView]]]:
             return {
                 args: browse.change_histories(session, list(dict.fromkeys(ids)), since=args[0], until=args[1],
                                               first=args[2], after=args[3])
@@ -123,16 +123,17 @@ class Loaders:
     """The DataLoaders of one request. Their caches live as long as the request, never longer."""
 
     def __init__(self, ctx: ServiceContext) -> None:
-        self.schemas_of_source: DataLoader[ChildKey, Page[Schema]] = _child_pages_loader(
+        self.schemas_of_source: DataLoader[ChildKey, Page[SchemaView]] = _child_pages_loader(
             ctx, browse.schemas_of_sources)
-        self.tables_of_schema: DataLoader[ChildKey, Page[Table]] = _child_pages_loader(ctx, browse.tables_of_schemas)
-        self.columns_of_table: DataLoader[ChildKey, Page[Column]] = _child_pages_loader(
+        self.tables_of_schema: DataLoader[ChildKey, Page[TableView]] = _child_pages_loader(
+            ctx, browse.tables_of_schemas)
+        self.columns_of_table: DataLoader[ChildKey, Page[ColumnView]] = _child_pages_loader(
             ctx, browse.columns_of_tables)
         self.tags: DataLoader[str, list[str]] = _tags_loader(ctx)
-        self.source: DataLoader[int, DataSource] = _by_id_loader(ctx, DataSource)
-        self.schema: DataLoader[int, Schema] = _by_id_loader(ctx, Schema)
-        self.table: DataLoader[int, Table] = _by_id_loader(ctx, Table)
-        self.changes: DataLoader[ChangeKey, Page[ChangeLogEntry]] = _changes_loader(ctx)
+        self.source: DataLoader[int, SourceView] = _by_id_loader(ctx, EntityType.SOURCE)
+        self.schema: DataLoader[int, SchemaView] = _by_id_loader(ctx, EntityType.SCHEMA)
+        self.table: DataLoader[int, TableView] = _by_id_loader(ctx, EntityType.DATASET)
+        self.changes: DataLoader[ChangeKey, Page[ChangeView]] = _changes_loader(ctx)
         self.column_profile: DataLoader[str, ColumnProfileView | None] = _column_profile_loader(ctx)
         self.table_profile: DataLoader[int, ProfileView | None] = _table_profile_loader(ctx)
 

@@ -15,16 +15,15 @@ import asyncio
 import json
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import strawberry
 from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
-from catalog_api.graphql.jobs import JobNode
+from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.scalars import BigInt
+from catalog_api.graphql.views import graphql_type
 from catalog_api.services import profiling
-from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
 
 
@@ -33,11 +32,6 @@ def statistic_text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return json.dumps(value)
-
-
-def report_url(table_urn: str, profile_id: int) -> str:
-    """The REST path of one profile run's HTML report (the URN is one URL-encoded path segment)."""
-    return f"/api/v1/tables/{quote(table_urn, safe='')}/profile/report?profile_id={profile_id}"
 
 
 # -- column statistics --------------------------------------------------------------------------------------------
@@ -127,7 +121,7 @@ class ColumnProfileNode:
         quantiles = s.get("quantiles")
         histogram = s.get("histogram")
         return cls(
-            profile_id=view.profile_id, column_urn=view.column_urn, name=view.name, profiled_at=view.started_at,
+            profile_id=view.profile_id, column_urn=view.column_urn, name=view.name, profiled_at=view.profiled_at,
             kind=s.get("kind"), data_type=s.get("data_type"), count=count, null_count=nulls,
             null_rate=nulls / (count + nulls) if count + nulls else None,
             distinct_count=s.get("distinct_count"), distinct_exact=bool(s.get("distinct_exact")),
@@ -156,36 +150,13 @@ class ColumnProfileNode:
 
 # -- anomalies and keys -------------------------------------------------------------------------------------------
 
-@strawberry.type(name="Anomaly")
-class AnomalyNode:
-    """A profile figure outside what the table's history predicts; `subjectUrn` is the column's URN for a column
-    anomaly, else the table's."""
-
-    id: int
-    profile_id: int
-    table_urn: str
-    subject_urn: str
-    column: str | None
-    kind: str = strawberry.field(description="volume, null_rate, distinct_ratio, mean_shift, min_shift, max_shift, "
-                                             "freshness_stall, freshness_age or schema_drift.")
-    severity: str = strawberry.field(description="warning or critical.")
-    method: str = strawberry.field(description="`robust_z`, `percentage` (short history) or `rule`.")
-    message: str
-    observed: JSON | None
-    expected: JSON | None
-    expected_min: float | None
-    expected_max: float | None
-    score: float | None
-    detected_at: datetime
-
-    @classmethod
-    def of(cls, view: AnomalyView) -> AnomalyNode:
-        return cls(
-            id=view.id, profile_id=view.profile_id, table_urn=view.table_urn, subject_urn=view.subject_urn,
-            column=view.column, kind=view.kind, severity=view.severity, method=view.method, message=view.message,
-            observed=view.observed, expected=view.expected, expected_min=view.expected_min,
-            expected_max=view.expected_max, score=view.score, detected_at=view.detected_at,
-        )
+AnomalyNode = graphql_type(
+    AnomalyView, "Anomaly", "A profile figure outside what the table's history predicts; `subjectUrn` is the column's "
+    "URN for a column anomaly, else the table's.",
+    descriptions={"kind": "volume, null_rate, distinct_ratio, mean_shift, min_shift, max_shift, freshness_stall, "
+                          "freshness_age or schema_drift.",
+                  "severity": "warning or critical.",
+                  "method": "`robust_z`, `percentage` (short history) or `rule`."})
 
 
 @strawberry.type(name="CandidateKey", description="Columns unique and non-null in the data (`verified`: checked "
@@ -250,7 +221,7 @@ class TableProfileNode:
                                                   orphan_values=f.get("orphan_values") or 0)
                           for f in view.foreign_keys],
             anomaly_count=view.anomaly_count,
-            report_url=report_url(view.table_urn, view.id) if view.has_report else None, view=view,
+            report_url=view.report_url, view=view,
         )
 
     async def _detailed(self, info: Info) -> ProfileView:
@@ -298,22 +269,12 @@ class ProfileMutation:
                                      "returns the one already active; with `wait: true` answers once it finished.")
     async def profile_source(self, info: Info, source_id: Annotated[int, strawberry.argument(name="id")],
                              tables: list[str] | None = None, wait: bool = False) -> JobNode:
-        ctx = info.context.ctx
-        job = await asyncio.to_thread(profiling.request_profile, ctx, source_id, tables)
-        if wait:
-            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
-        info.context.loaders.clear()
-        return JobNode.of(job)
+        return await queued_job(info, wait, profiling.request_profile, source_id, tables)
 
     @strawberry.mutation(description="Queues a profile of one table or view; with `wait: true` answers once the "
                                      "job has finished.")
     async def profile_table(self, info: Info, urn: str, wait: bool = False) -> JobNode:
-        ctx = info.context.ctx
-        job = await asyncio.to_thread(profiling.request_table_profile, ctx, urn)
-        if wait:
-            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
-        info.context.loaders.clear()
-        return JobNode.of(job)
+        return await queued_job(info, wait, profiling.request_table_profile, urn)
 
     @strawberry.mutation(description="Replaces a table's anomaly settings (null or {} returns to the defaults) and "
                                      "answers with the settings in force; a bad value names `thresholds.<setting>`.")

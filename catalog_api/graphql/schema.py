@@ -29,7 +29,7 @@ from catalog_api.graphql.events import (
     WebhookUpdateInput,
 )
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
-from catalog_api.graphql.jobs import JobNode
+from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
@@ -50,7 +50,7 @@ from catalog_api.services import browse, crawl, curation, extraction, jobs, sour
 from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
-from catalog_api.services.jobs import get_job, schedules, wait_for_job
+from catalog_api.services.jobs import get_job, schedules
 from events import InvalidFilter
 
 # Types reference each other in cycles (table → schema → tables …); bounding the depth bounds a request's cost.
@@ -85,19 +85,19 @@ class Query(LineageQuery, ProfileQuery):
 
     @strawberry.field(description="Any entity by URN: a source, schema, table (dataset) or column.")
     async def node(self, info: Info, urn: str) -> Entity:
-        row = await in_session(info.context.ctx, lambda session: browse.entity_by_urn(session, urn))
+        row = await in_session(info.context.ctx, lambda session: browse.entity(session, urn))
         return entity_node(row)
 
     @strawberry.field(description="A table by its dataset URN, e.g. `urn:catalog:dataset:erp:public:orders`.")
     async def table(self, info: Info, urn: str) -> TableNode:
         row = await in_session(
-            info.context.ctx, lambda session: browse.entity_by_urn(session, urn, expected=EntityType.DATASET))
+            info.context.ctx, lambda session: browse.entity(session, urn, expected=EntityType.DATASET))
         return TableNode.of(row)
 
     @strawberry.field(description="A column by its URN, e.g. `urn:catalog:column:erp:public:orders:id`.")
     async def column(self, info: Info, urn: str) -> ColumnNode:
         row = await in_session(
-            info.context.ctx, lambda session: browse.entity_by_urn(session, urn, expected=EntityType.COLUMN))
+            info.context.ctx, lambda session: browse.entity(session, urn, expected=EntityType.COLUMN))
         return ColumnNode.of(row)
 
     @strawberry.field(description="Tables and columns whose name, description or comment contains `q`.")
@@ -175,23 +175,13 @@ class Mutation(LineageMutation, ProfileMutation):
     @strawberry.mutation(description="Queues a crawl (or returns the one already queued or running); "
                                      "with `wait: true` answers once the job has finished.")
     async def crawl_source(self, info: Info, source_id: SourceId, wait: bool = False) -> JobNode:
-        ctx = info.context.ctx
-        job = await asyncio.to_thread(crawl.request_crawl, ctx, source_id)
-        if wait:
-            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
-        info.context.loaders.clear()
-        return JobNode.of(job)
+        return await queued_job(info, wait, crawl.request_crawl, source_id)
 
     @strawberry.mutation(description="Queues an incremental extraction of the source's tables (or of `tables`) "
                                      "into the lake; with `wait: true` answers once the job has finished.")
     async def extract_source(self, info: Info, source_id: SourceId, tables: list[str] | None = None,
                              wait: bool = False) -> JobNode:
-        ctx = info.context.ctx
-        job = await asyncio.to_thread(extraction.request_extract, ctx, source_id, tables)
-        if wait:
-            job = await asyncio.to_thread(wait_for_job, ctx, job.id)
-        info.context.loaders.clear()
-        return JobNode.of(job)
+        return await queued_job(info, wait, extraction.request_extract, source_id, tables)
 
     @strawberry.mutation(description="Overrides a table's extraction plan (`timestamp`/`key` with a column, "
                                      "`full`); a null strategy returns to the suggested plan.")
@@ -229,7 +219,7 @@ class Mutation(LineageMutation, ProfileMutation):
         ctx = info.context.ctx
         await asyncio.to_thread(curation.set_tags, ctx, urn, tags)
         info.context.loaders.clear()
-        return entity_node(await in_session(ctx, lambda session: browse.entity_by_urn(session, urn)))
+        return entity_node(await in_session(ctx, lambda session: browse.entity(session, urn)))
 
     @strawberry.mutation(description="Puts dead outbox events (by outbox id, or all when `ids` is null) back to "
                                      "pending; the relay publishes them again with their original event ids.")

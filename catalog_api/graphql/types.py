@@ -14,15 +14,15 @@ from typing import Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.loaders import child_key
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.scalars import BigInt
+from catalog_api.graphql.views import FromView, graphql_type
 from catalog_api.services import profiling
-from catalog_api.services.browse import Entity as EntityRow
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
+from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -81,7 +81,7 @@ class Entity:
 
 
 @strawberry.type(name="Source")
-class SourceNode(Entity):
+class SourceNode(Entity, FromView):
     """A registered source. `secretRefs` are references (`env:NAME`, `local:ID`), never secret values."""
 
     id: int
@@ -101,18 +101,6 @@ class SourceNode(Entity):
     schedule_paused_reason: str | None
     consecutive_failures: int
 
-    @classmethod
-    def of(cls, row: DataSource) -> SourceNode:
-        return cls(
-            id=row.id, urn=row.urn, name=row.name, kind=row.kind, description=row.description, config=row.config,
-            secret_refs=row.secret_refs, lineage_namespace=row.lineage_namespace,
-            lineage_name_prefix=row.lineage_name_prefix, created_at=row.created_at, updated_at=row.updated_at,
-            last_crawled_at=row.last_crawled_at, schedule_cron=row.schedule_cron,
-            schedule_timezone=row.schedule_timezone,
-            next_run_at=row.next_run_at if row.schedule_paused_at is None else None,
-            schedule_paused_at=row.schedule_paused_at, schedule_paused_reason=row.schedule_paused_reason,
-            consecutive_failures=row.consecutive_failures,
-        )
 
     @strawberry.field(description="The source's schemas in name order.")
     async def schemas(
@@ -124,7 +112,7 @@ class SourceNode(Entity):
 
 
 @strawberry.type(name="Schema")
-class SchemaNode(Entity):
+class SchemaNode(Entity, FromView):
     """A namespace of a source; `deletedAt` is set once it disappeared from the source."""
 
     id: int
@@ -132,12 +120,6 @@ class SchemaNode(Entity):
     deleted_at: datetime | None
     source_id: strawberry.Private[int]
 
-    @classmethod
-    def of(cls, row: Schema) -> SchemaNode:
-        return cls(
-            id=row.id, urn=row.urn, name=row.name, comment=row.comment, description=row.description,
-            deleted_at=row.deleted_at, source_id=row.source_id,
-        )
 
     @strawberry.field
     async def source(self, info: Info) -> SourceNode:
@@ -153,7 +135,7 @@ class SchemaNode(Entity):
 
 
 @strawberry.type(name="Table")
-class TableNode(Entity):
+class TableNode(Entity, FromView):
     """A table, view, materialized view, foreign table or file. `comment` is the source's own."""
 
     id: int
@@ -173,16 +155,6 @@ class TableNode(Entity):
     schema_id: strawberry.Private[int]
     source_id: strawberry.Private[int]
 
-    @classmethod
-    def of(cls, row: Table) -> TableNode:
-        return cls(
-            id=row.id, urn=row.urn, name=row.name, kind=row.kind, comment=row.comment, description=row.description,
-            view_definition=row.view_definition, partition_key=row.partition_key, primary_key=row.primary_key,
-            unique_constraints=row.unique_constraints, foreign_keys=row.foreign_keys, indexes=row.indexes,
-            row_estimate=row.row_estimate, created_at=row.created_at, updated_at=row.updated_at,
-            last_seen_at=row.last_seen_at, deleted_at=row.deleted_at, schema_id=row.schema_id,
-            source_id=row.source_id,
-        )
 
     @strawberry.field
     async def schema(self, info: Info) -> SchemaNode:
@@ -238,7 +210,7 @@ class TableNode(Entity):
 
 
 @strawberry.type(name="Column")
-class ColumnNode(Entity):
+class ColumnNode(Entity, FromView):
     """A column as the source defines it, with its curated description."""
 
     id: int
@@ -251,13 +223,6 @@ class ColumnNode(Entity):
     deleted_at: datetime | None
     table_id: strawberry.Private[int]
 
-    @classmethod
-    def of(cls, row: Column) -> ColumnNode:
-        return cls(
-            id=row.id, urn=row.urn, name=row.name, ordinal=row.ordinal, data_type=row.data_type,
-            nullable=row.nullable, default=row.default, comment=row.comment, generated=row.generated,
-            description=row.description, deleted_at=row.deleted_at, table_id=row.table_id,
-        )
 
     @strawberry.field
     async def table(self, info: Info) -> TableNode:
@@ -274,69 +239,28 @@ class ColumnNode(Entity):
                 await asyncio.to_thread(profiling.column_profile_history, info.context.ctx, self.urn, limit=limit)]
 
 
-_NODE_OF: dict[type, Callable[[EntityRow], Entity]] = {
-    DataSource: SourceNode.of, Schema: SchemaNode.of, Table: TableNode.of, Column: ColumnNode.of,
+_NODE_OF: dict[type, Callable[[EntityView], Entity]] = {
+    SourceView: SourceNode.of, SchemaView: SchemaNode.of, TableView: TableNode.of, ColumnView: ColumnNode.of,
 }
 
 
-def entity_node(row: EntityRow) -> Entity:
-    """The GraphQL object for any catalog entity row."""
-    return _NODE_OF[type(row)](row)
+def entity_node(view: EntityView) -> Entity:
+    """The GraphQL object for any catalog entity."""
+    return _NODE_OF[type(view)](view)
 
 
 # -- everything else ---------------------------------------------------------------------------------------------
 
-@strawberry.type(name="Change")
-class ChangeNode:
-    """One detected change of a table or one of its columns, with the values before and after."""
-
-    id: int
-    entity_urn: str
-    change_type: str
-    before: JSON | None
-    after: JSON | None
-    job_id: str | None
-    detected_at: datetime
-
-    @classmethod
-    def of(cls, row: ChangeLogEntry) -> ChangeNode:
-        return cls(
-            id=row.id, entity_urn=row.entity_urn, change_type=row.change_type, before=row.before, after=row.after,
-            job_id=row.job_id, detected_at=row.detected_at,
-        )
+ChangeNode = graphql_type(ChangeView, "Change",
+                          "One detected change of a table or one of its columns, with the values before and after.")
 
 
-@strawberry.type(name="ConnectionTest")
-class ConnectionTestNode:
-    """The outcome of testing a source's connection: `server` when it worked, an error code and message if not."""
-
-    ok: bool
-    server: str | None
-    elapsed_ms: float | None
-    error_code: str | None
-    error_message: str | None
-    error_field: str | None
-
-    @classmethod
-    def of(cls, result: ConnectionTestResult) -> ConnectionTestNode:
-        return cls(
-            ok=result.ok, server=result.server, elapsed_ms=result.elapsed_ms, error_code=result.error_code,
-            error_message=result.error_message, error_field=result.error_field,
-        )
+ConnectionTestNode = graphql_type(ConnectionTestResult, "ConnectionTest", "The outcome of testing a source's "
+                                  "connection: `server` when it worked, an error code and message if not.")
 
 
-@strawberry.type(name="SearchHit")
-class SearchHitNode:
-    """A table (`type` dataset) or column whose name, description or comment matches the search text."""
-
-    urn: str
-    type: str
-    name: str
-    description: str | None
-
-    @classmethod
-    def of(cls, hit: SearchHit) -> SearchHitNode:
-        return cls(urn=hit.urn, type=hit.type, name=hit.name, description=hit.description)
+SearchHitNode = graphql_type(SearchHit, "SearchHit", "A table (`type` dataset) or column whose name, description or "
+                             "comment matches the search text.")
 
 
 @strawberry.type(name="Extraction")

@@ -4,23 +4,17 @@ logs, and the live server-sent-events stream at /api/v1/events/stream."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_api.db.models import (
-    OutboxEvent,
-    WebhookDeliveryRow,
-    WebhookSubscriptionRow,
-)
 from catalog_api.errors import InvalidInput
+from catalog_api.rest.models import rest_model
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
+from catalog_api.services.events.views import CreatedSubscription, DeliveryView, OutboxEventView, SubscriptionView
 from events import InvalidFilter
 
 router = APIRouter(prefix="/api/v1")
@@ -33,29 +27,15 @@ def context(request: Request) -> ServiceContext:
 
 # -- bodies -----------------------------------------------------------------------------------------------------
 
-class OutboxEventOut(BaseModel):
-    """One outbox row: the event and where its publication stands."""
-
-    id: int
-    event_id: str
-    type: str
-    subject: str
-    source_urn: str
-    status: str
-    attempts: int
-    last_error: str | None
-    delivered_to: list[str]
-    next_attempt_at: datetime | None
-    created_at: datetime
-    sent_at: datetime | None
-    event: dict[str, Any]
-
-    @classmethod
-    def of(cls, row: OutboxEvent) -> OutboxEventOut:
-        return cls(id=row.id, event_id=row.event_id, type=row.type, subject=row.subject, source_urn=row.source_urn,
-                   status=row.status, attempts=row.attempts, last_error=row.last_error,
-                   delivered_to=list(row.delivered_to or []), next_attempt_at=row.next_attempt_at,
-                   created_at=row.created_at, sent_at=row.sent_at, event=json.loads(row.event))
+OutboxEventOut = rest_model("OutboxEventOut", OutboxEventView,
+                            "One outbox row: the event and where its publication stands.")
+WebhookOut = rest_model("WebhookOut", SubscriptionView, "A webhook subscription. The secret is never shown here (only "
+                                                        "once, when created or rotated).")
+WebhookWithSecretOut = rest_model("WebhookWithSecretOut", CreatedSubscription, "A subscription just created or "
+                                  "re-keyed, with its signing secret: store it now, it is not shown again.",
+                                  base=WebhookOut)
+DeliveryOut = rest_model("DeliveryOut", DeliveryView, "One delivery of one event to the subscription (the last "
+                                                      "attempt's status and error).")
 
 
 class ReplayIn(BaseModel):
@@ -102,52 +82,6 @@ class SecretIn(BaseModel):
     secret: str | None = None
 
 
-class WebhookOut(BaseModel):
-    """A webhook subscription. The secret is never shown here (only once, when created or rotated)."""
-
-    id: str
-    url: str
-    event_types: list[str]
-    urn_prefix: str
-    description: str | None
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: WebhookSubscriptionRow) -> WebhookOut:
-        return cls(id=row.id, url=row.url, event_types=list(row.event_types), urn_prefix=row.urn_prefix,
-                   description=row.description, active=row.active, created_at=row.created_at,
-                   updated_at=row.updated_at)
-
-
-class WebhookWithSecretOut(WebhookOut):
-    """A subscription just created or re-keyed, with its signing secret: store it now, it is not shown again."""
-
-    secret: str
-
-
-class DeliveryOut(BaseModel):
-    """One delivery of one event to the subscription (the last attempt's status and error)."""
-
-    id: int
-    event_id: str
-    event_type: str
-    delivered: bool
-    attempts: int
-    status_code: int | None
-    error: str | None
-    response_excerpt: str | None
-    duration_ms: float
-    started_at: datetime
-
-    @classmethod
-    def of(cls, row: WebhookDeliveryRow) -> DeliveryOut:
-        return cls(id=row.id, event_id=row.event_id, event_type=row.event_type, delivered=row.delivered,
-                   attempts=row.attempts, status_code=row.status_code, error=row.error,
-                   response_excerpt=row.response_excerpt, duration_ms=row.duration_ms, started_at=row.started_at)
-
-
 # -- outbox -----------------------------------------------------------------------------------------------------
 
 @router.get("/events/outbox", response_model=list[OutboxEventOut], tags=["events"])
@@ -180,7 +114,7 @@ def create_webhook(body: WebhookIn, ctx: ServiceContext = Depends(context)) -> W
     """Subscribes a URL to events (filtered by type and URN prefix); answers with the signing secret, once."""
     created = webhooks.create_subscription(ctx, body.url, event_types=body.event_types, urn_prefix=body.urn_prefix,
                                            description=body.description, secret=body.secret, active=body.active)
-    return WebhookWithSecretOut(**WebhookOut.of(created.subscription).model_dump(), secret=created.secret)
+    return WebhookWithSecretOut.of(created)
 
 
 @router.get("/webhooks/{subscription_id}", response_model=WebhookOut, tags=["webhooks"])
@@ -198,8 +132,7 @@ def update_webhook(subscription_id: str, body: WebhookUpdateIn, ctx: ServiceCont
 def rotate_webhook_secret(subscription_id: str, body: SecretIn | None = None,
                           ctx: ServiceContext = Depends(context)) -> WebhookWithSecretOut:
     """Replaces the signing secret; answers with the new one, once."""
-    rotated = webhooks.rotate_secret(ctx, subscription_id, body.secret if body else None)
-    return WebhookWithSecretOut(**WebhookOut.of(rotated.subscription).model_dump(), secret=rotated.secret)
+    return WebhookWithSecretOut.of(webhooks.rotate_secret(ctx, subscription_id, body.secret if body else None))
 
 
 @router.delete("/webhooks/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["webhooks"])

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog_api.db.models import LineageEdge
+from catalog_api.rest.models import ViewModel, rest_model
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.lineage.export import export_graph
-from catalog_api.services.lineage.graph import GraphEdge, LineageGraph, lineage
+from catalog_api.services.lineage.graph import GraphEdge, lineage
 from catalog_api.services.lineage.openlineage import ingest_run_event
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
@@ -25,19 +25,19 @@ def context(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-class NodeOut(BaseModel):
+class NodeOut(ViewModel):
     """A dataset in a lineage result; `placeholder` when the catalog has not crawled it."""
 
     urn: str
     source: str
-    schema_name: str = Field(serialization_alias="schema")
+    schema_name: str = Field(validation_alias="schema", serialization_alias="schema")
     name: str
     kind: str | None
     placeholder: bool
     distance: int = Field(description="Levels from the start: negative upstream, positive downstream.")
 
 
-class EdgeOut(BaseModel):
+class EdgeOut(ViewModel):
     """An edge; the column fields are set on column-level edges."""
 
     upstream: str
@@ -51,17 +51,8 @@ class EdgeOut(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
 
-    @classmethod
-    def of(cls, edge: GraphEdge) -> EdgeOut:
-        return cls(
-            upstream=edge.upstream, downstream=edge.downstream, upstream_column=edge.upstream_column,
-            downstream_column=edge.downstream_column, upstream_column_urn=edge.upstream_column_urn,
-            downstream_column_urn=edge.downstream_column_urn, transformation=edge.transformation,
-            origin=edge.origin, first_seen_at=edge.first_seen_at, last_seen_at=edge.last_seen_at,
-        )
 
-
-class LineageOut(BaseModel):
+class LineageOut(ViewModel):
     """A lineage result. `truncated` (with the reason) when the walk stopped before the graph ended."""
 
     urn: str
@@ -73,16 +64,6 @@ class LineageOut(BaseModel):
     truncated: bool
     truncated_reason: str | None
 
-    @classmethod
-    def of(cls, graph: LineageGraph) -> LineageOut:
-        return cls(
-            urn=graph.urn, direction=graph.direction.value, depth=graph.depth, column_level=graph.column_level,
-            nodes=[NodeOut(urn=n.urn, source=n.source, schema_name=n.schema, name=n.name, kind=n.kind,
-                           placeholder=n.placeholder, distance=n.distance) for n in graph.nodes],
-            edges=[EdgeOut.of(e) for e in graph.edges],
-            truncated=graph.truncated, truncated_reason=graph.truncated_reason,
-        )
-
 
 class ManualEdgeIn(BaseModel):
     """A manual edge between two dataset URNs or two column URNs."""
@@ -93,23 +74,7 @@ class ManualEdgeIn(BaseModel):
     transformation: str | None = Field(default=None, description="Column edges: identity or expression.")
 
 
-class ManualEdgeOut(BaseModel):
-    """A stored manual edge."""
-
-    upstream: str
-    downstream: str
-    upstream_column: str | None
-    downstream_column: str | None
-    transformation: str | None
-    origin: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-
-    @classmethod
-    def of(cls, edge: LineageEdge) -> ManualEdgeOut:
-        return cls(upstream=edge.upstream_urn, downstream=edge.downstream_urn, upstream_column=edge.upstream_column,
-                   downstream_column=edge.downstream_column, transformation=edge.transformation, origin=edge.origin,
-                   first_seen_at=edge.first_seen_at, last_seen_at=edge.last_seen_at)
+ManualEdgeOut = rest_model("ManualEdgeOut", GraphEdge, "A stored manual edge.")
 
 
 @router.get("/lineage", response_model=None, responses={200: {"model": LineageOut}})

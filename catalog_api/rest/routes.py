@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
@@ -14,9 +14,7 @@ from catalog_api.errors import NotFound
 from catalog_api.rest.models import (
     AnomalyOut,
     AnomalyThresholdsOut,
-    ChangeOut,
     ChangePage,
-    ColumnOut,
     ColumnProfileOut,
     ConnectionTestOut,
     EntityOut,
@@ -197,26 +195,20 @@ def table_changes(
 ) -> ChangePage:
     """The table's change history (its columns' changes included), newest first, within [since, until)."""
     with ctx.db.session() as session:
-        table = browse.entity_by_urn(session, urn, expected=browse.EntityType.DATASET)
-        page = browse.change_history(session, table, since=since, until=until, first=first, after=after)
-        return ChangePage(
-            items=[ChangeOut.of(e) for e in page.items], total=page.total,
-            next_cursor=page.cursors[-1] if page.has_next else None,
-        )
+        return ChangePage.of(browse.change_history(session, urn, since=since, until=until, first=first, after=after))
 
 
 @router.get("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
 def table_extraction(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> ExtractionOut:
     """The table's extraction plan (suggested or overridden), watermark, last run and lake path."""
-    return ExtractionOut.model_validate(extraction.get_extraction(ctx, urn), from_attributes=True)
+    return ExtractionOut.of(extraction.get_extraction(ctx, urn))
 
 
 @router.put("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
 def set_table_extraction(body: ExtractionPlanIn, urn: str = Depends(path_urn),
                          ctx: ServiceContext = Depends(context)) -> ExtractionOut:
     """Overrides the extraction plan; `{"strategy": null}` returns to the suggested one."""
-    view = extraction.set_extraction_plan(ctx, urn, body.strategy, body.column)
-    return ExtractionOut.model_validate(view, from_attributes=True)
+    return ExtractionOut.of(extraction.set_extraction_plan(ctx, urn, body.strategy, body.column))
 
 
 @router.post("/tables/{urn:path}/profile", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
@@ -271,15 +263,7 @@ def set_table_anomaly_thresholds(body: AnomalyThresholdsIn, urn: str = Depends(p
 def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, ctx: ServiceContext = Depends(context)) -> TableOut:
     """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
     with ctx.db.session() as session:
-        d = browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns)
-        encoded = quote(d.table.urn, safe="")
-        return TableOut.of(
-            d.table, d.schema, d.source, [ColumnOut.of(c, d.tags[c.urn]) for c in d.columns], d.tags[d.table.urn],
-            links={"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes",
-                   "extraction": f"/api/v1/tables/{encoded}/extraction", "lineage": f"/api/v1/lineage?urn={encoded}",
-                   "lineage_viewer": f"/ui/lineage?urn={encoded}", "profile": f"/api/v1/tables/{encoded}/profile",
-                   "report": f"/api/v1/tables/{encoded}/profile/report"},
-        )
+        return TableOut.of(browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns))
 
 
 @router.get("/profiles/{profile_id}", response_model=ProfileOut, tags=["profiles"])
@@ -305,21 +289,19 @@ def anomalies(table: str | None = None, source: str | None = None, severity: str
 
 @router.put("/entities/{urn:path}/description", response_model=EntityOut, tags=["curation"])
 def set_description(body: DescriptionIn, urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> EntityOut:
-    entity = curation.set_description(ctx, urn, body.description)
+    curation.set_description(ctx, urn, body.description)
     with ctx.db.session() as session:
-        tags = browse.tags_of(session, [entity.urn])[entity.urn]
-    return EntityOut(urn=entity.urn, name=entity.name, description=entity.description, tags=tags)
+        return EntityOut.of(browse.tagged_entity(session, urn))
 
 
 @router.put("/entities/{urn:path}/tags", response_model=EntityOut, tags=["curation"])
 def set_tags(body: TagsIn, urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> EntityOut:
-    tags = curation.set_tags(ctx, urn, body.tags)
+    curation.set_tags(ctx, urn, body.tags)
     with ctx.db.session() as session:
-        entity = browse.entity_by_urn(session, urn)
-    return EntityOut(urn=entity.urn, name=entity.name, description=entity.description, tags=tags)
+        return EntityOut.of(browse.tagged_entity(session, urn))
 
 
 @router.get("/search", response_model=list[SearchHitOut], tags=["search"])
 def search(q: str, limit: int = 50, ctx: ServiceContext = Depends(context)) -> list[SearchHitOut]:
     with ctx.db.session() as session:
-        return [SearchHitOut.model_validate(h, from_attributes=True) for h in browse.search(session, q, limit)]
+        return [SearchHitOut.of(h) for h in browse.search(session, q, limit)]

@@ -20,6 +20,20 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, Tag
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.services.views import (
+    ChangeView,
+    ColumnView,
+    EntityView,
+    SchemaView,
+    SourceView,
+    TableDetailView,
+    TableView,
+    TaggedEntityView,
+    change_view,
+    entity_view,
+    source_view,
+    table_detail_view,
+)
 from catalog_api.urns import EntityType, parse_urn  # noqa: F401 - EntityType is part of this API
 
 T = TypeVar("T")
@@ -78,15 +92,15 @@ def decode_cursor(cursor: str, field_name: str = "after") -> list[Any]:
 def _child_pages(
     session: Session, model: type, parent: ColumnElement, order: ColumnElement,
     parent_ids: Sequence[int], page: PageRequest, extra: Sequence[ColumnElement] = (),
-) -> dict[int, Page]:
+) -> dict[int, Page[EntityView]]:
     """Pages of children for many parents in one statement: window functions number the rows per parent."""
     if len(parent_ids) > MAX_BOUND_PARAMETERS:
-        merged: dict[int, Page] = {}
+        merged: dict[int, Page[EntityView]] = {}
         for start in range(0, len(parent_ids), MAX_BOUND_PARAMETERS):
             chunk = parent_ids[start:start + MAX_BOUND_PARAMETERS]
             merged.update(_child_pages(session, model, parent, order, chunk, page, extra))
         return merged
-    pages: dict[int, Page] = {pid: Page() for pid in parent_ids}
+    pages: dict[int, Page[EntityView]] = {pid: Page() for pid in parent_ids}
     if not parent_ids:
         return pages
     conditions = [parent.in_(list(parent_ids)), *extra]
@@ -121,7 +135,7 @@ def _child_pages(
         if position > page.first:
             target.has_next = True
             continue
-        target.items.append(entity)
+        target.items.append(entity_view(entity))
         target.cursors.append(encode_cursor([sort_key, entity.id]))
     missing = [pid for pid in parent_ids if pid not in totals]
     if missing:  # parents whose page came back empty (no children, or a cursor past the end) still need a total
@@ -135,19 +149,21 @@ def _child_pages(
     return pages
 
 
-def schemas_of_sources(session: Session, source_ids: Sequence[int], page: PageRequest) -> dict[int, Page[Schema]]:
+def schemas_of_sources(session: Session, source_ids: Sequence[int], page: PageRequest
+                       ) -> dict[int, Page[SchemaView]]:
     return _child_pages(session, Schema, Schema.source_id, Schema.name, source_ids, page)
 
 
-def tables_of_schemas(session: Session, schema_ids: Sequence[int], page: PageRequest) -> dict[int, Page[Table]]:
+def tables_of_schemas(session: Session, schema_ids: Sequence[int], page: PageRequest) -> dict[int, Page[TableView]]:
     return _child_pages(session, Table, Table.schema_id, Table.name, schema_ids, page)
 
 
-def columns_of_tables(session: Session, table_ids: Sequence[int], page: PageRequest) -> dict[int, Page[Column]]:
+def columns_of_tables(session: Session, table_ids: Sequence[int], page: PageRequest
+                      ) -> dict[int, Page[ColumnView]]:
     return _child_pages(session, Column, Column.table_id, Column.ordinal, table_ids, page)
 
 
-def sources_page(session: Session, page: PageRequest) -> Page[DataSource]:
+def sources_page(session: Session, page: PageRequest) -> Page[SourceView]:
     query = select(DataSource).order_by(DataSource.name, DataSource.id)
     if page.after is not None:
         name, last_id = decode_cursor(page.after)
@@ -155,13 +171,16 @@ def sources_page(session: Session, page: PageRequest) -> Page[DataSource]:
     found = list(session.scalars(query.limit(page.first + 1)))
     total = session.scalar(select(func.count()).select_from(DataSource)) or 0
     items = found[: page.first]
-    return Page(items, len(found) > page.first, total, [encode_cursor([s.name, s.id]) for s in items])
+    return Page([source_view(s) for s in items], len(found) > page.first, total,
+                [encode_cursor([s.name, s.id]) for s in items])
 
 
-def by_ids(session: Session, model: type[T], ids: Sequence[int]) -> dict[int, T]:
+def by_ids(session: Session, kind: EntityType, ids: Sequence[int]) -> dict[int, EntityView]:
+    """Views of the entities of one kind with these ids (ids that name nothing are left out)."""
     if not ids:
         return {}
-    return {e.id: e for e in session.scalars(select(model).where(model.id.in_(list(ids))))}
+    model = _ENTITY_MODELS[kind]
+    return {e.id: entity_view(e) for e in session.scalars(select(model).where(model.id.in_(list(ids))))}
 
 
 def tags_of(session: Session, urns: Sequence[str]) -> dict[str, list[str]]:
@@ -177,13 +196,25 @@ def tags_of(session: Session, urns: Sequence[str]) -> dict[str, list[str]]:
 
 
 def entity_by_urn(session: Session, urn: str, *, field: str = "urn", expected: EntityType | None = None) -> Entity:
-    """The entity a URN names (soft-deleted ones included: their history stays reachable)."""
+    """The row of the entity a URN names (soft-deleted ones included: their history stays reachable)."""
     parsed = parse_urn(urn, field=field, expected=expected)
     model = _ENTITY_MODELS[parsed.type]
     entity = session.scalars(select(model).where(model.urn == urn)).first()
     if entity is None:
         raise NotFound(f"nothing in the catalog has the URN {urn}", field=field)
     return entity
+
+
+def entity(session: Session, urn: str, *, field: str = "urn", expected: EntityType | None = None) -> EntityView:
+    """The view of the entity a URN names (soft-deleted ones included)."""
+    return entity_view(entity_by_urn(session, urn, field=field, expected=expected))
+
+
+def tagged_entity(session: Session, urn: str) -> TaggedEntityView:
+    """The entity a URN names with its tags."""
+    row = entity_by_urn(session, urn)
+    return TaggedEntityView(urn=row.urn, name=row.name, description=row.description,
+                            tags=tags_of(session, [row.urn])[row.urn])
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +267,13 @@ def as_utc(moment: datetime | None) -> datetime | None:
 def change_histories(
     session: Session, table_ids: Sequence[int], *, since: datetime | None = None, until: datetime | None = None,
     first: int = 100, after: str | None = None,
-) -> dict[int, Page[ChangeLogEntry]]:
+) -> dict[int, Page[ChangeView]]:
     """The change logs of many tables (their columns' changes included), newest first, within [since, until).
 
     One statement numbers each table's rows with a window function, whatever the number of tables.
     """
     PageRequest(first, after).validated()
-    pages: dict[int, Page[ChangeLogEntry]] = {tid: Page() for tid in table_ids}
+    pages: dict[int, Page[ChangeView]] = {tid: Page() for tid in table_ids}
     if not table_ids:
         return pages
     conditions = [ChangeLogEntry.table_id.in_(list(table_ids))]
@@ -276,7 +307,7 @@ def change_histories(
         if position > first:
             target.has_next = True
             continue
-        target.items.append(entry)
+        target.items.append(change_view(entry))
         target.cursors.append(encode_cursor([0, entry.id]))
     missing = [tid for tid in table_ids if tid not in totals]
     if missing and after is not None:  # a cursor past the end still reports the table's total
@@ -288,25 +319,16 @@ def change_histories(
 
 
 def change_history(
-    session: Session, table: Table, *, since: datetime | None = None, until: datetime | None = None,
+    session: Session, urn: str, *, since: datetime | None = None, until: datetime | None = None,
     first: int = 100, after: str | None = None,
-) -> Page[ChangeLogEntry]:
+) -> Page[ChangeView]:
     """One table's change log, newest first, optionally within [since, until)."""
+    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
     return change_histories(session, [table.id], since=since, until=until, first=first, after=after)[table.id]
 
 
-@dataclass(frozen=True, slots=True)
-class TableDetail:
-    """A table with its schema, source, live columns and the tags of the table and of each column."""
-
-    table: Table
-    schema: Schema
-    source: DataSource
-    columns: list[Column]
-    tags: dict[str, list[str]]
-
-
-def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = False) -> TableDetail:
+def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = False) -> TableDetailView:
+    """A table with its schema and source names, its columns, the tags of each, and its links."""
     table = entity_by_urn(session, urn, expected=EntityType.DATASET)
     schema = session.get(Schema, table.schema_id)
     source = session.get(DataSource, table.source_id)
@@ -315,4 +337,4 @@ def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = 
         query = query.where(Column.deleted_at.is_(None))
     columns = list(session.scalars(query.order_by(Column.ordinal, Column.id)))
     tags = tags_of(session, [table.urn, *(c.urn for c in columns)])
-    return TableDetail(table, schema, source, columns, tags)
+    return table_detail_view(table, schema, source, columns, tags)

@@ -18,6 +18,7 @@ from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schem
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.views import JobView
 from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.lineage.edges import link_crawled_tables
 from catalog_api.services.lineage.views import record_view_lineage
@@ -57,7 +58,7 @@ class CrawlResult:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def request_crawl(ctx: ServiceContext, ref: int | str, *, trigger: str = "manual") -> Job:
+def request_crawl(ctx: ServiceContext, ref: int | str, *, trigger: str = "manual") -> JobView:
     """Queues a crawl of the source, or returns the crawl already queued or running for it."""
     return enqueue_job(ctx, CRAWL, get_source(ctx, ref).id, trigger=trigger)
 

@@ -8,9 +8,10 @@ from sqlalchemy import delete, select
 
 from catalog_api.db.models import Tag
 from catalog_api.errors import InvalidInput
-from catalog_api.services.browse import Entity, entity_by_urn
+from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.views import EntityView, entity_view
 from events.data import DescriptionChanged, TagsChanged
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_\-]*(\.[a-z0-9][a-z0-9_\-]*)*$")
@@ -34,7 +35,7 @@ def validate_tags(tags: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
-def set_description(ctx: ServiceContext, urn: str, description: str | None) -> Entity:
+def set_description(ctx: ServiceContext, urn: str, description: str | None) -> EntityView:
     """Sets (or clears, with None or blank) the curated description of any entity."""
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise InvalidInput("description", f"a description has at most {MAX_DESCRIPTION} characters")
@@ -45,7 +46,8 @@ def set_description(ctx: ServiceContext, urn: str, description: str | None) -> E
         if entity.description != before:
             record_event(session, DescriptionChanged(entity_kind=_kind(entity.urn), before=before,
                                                      after=entity.description), entity.urn)
-        return entity
+        session.flush()
+        return entity_view(entity)
 
 
 def set_tags(ctx: ServiceContext, urn: str, tags: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from the last saved watermark and the library repairs the crashed run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,9 +20,10 @@ from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
 from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.views import JobView
 from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.lineage.edges import record_extraction
-from catalog_api.services.sources import build_connector, check_source_tables, get_source
+from catalog_api.services.sources import build_connector, check_source_tables, source_row
 from catalog_api.urns import EntityType
 from crawlers.extract import extract_increment
 from crawlers.increment import (
@@ -49,7 +51,7 @@ class ExtractionView:
     lake_path: str | None
     last_run_id: str | None
     last_job_id: str | None
-    last_extracted_at: Any
+    last_extracted_at: datetime | None
     rows_extracted: int
     bytes_extracted: int
 
@@ -114,10 +116,10 @@ def set_extraction_plan(ctx: ServiceContext, urn: str, strategy: str | None, col
         return _view(session, table)
 
 
-def request_extract(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> Job:
+def request_extract(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> JobView:
     """Queues an extraction of the source's tables (or of the given ones), or returns the one already active."""
     with ctx.db.session() as session:
-        source = get_source(ctx, source_ref, session)
+        source = source_row(session, source_ref)
         check_source_tables(session, source, table_urns)
         source_id = source.id
     return enqueue_job(ctx, EXTRACT, source_id, params={"tables": list(table_urns)} if table_urns else None)

@@ -16,6 +16,7 @@ from catalog_api.security.secrets import validate_reference
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.views import SourceView, source_view
 from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.urns import EntityType, source_urn
 from crawlers import get_connector_class
@@ -170,7 +171,7 @@ def _assert_unique_namespace(session: Session, connector: Connector, exclude_id:
     return lineage.namespace, lineage.name_prefix
 
 
-def register_source(ctx: ServiceContext, registration: SourceRegistration) -> DataSource:
+def register_source(ctx: ServiceContext, registration: SourceRegistration) -> SourceView:
     """Validates, tests (unless opted out) and stores a source. On any error nothing is stored."""
     validate_source_name(registration.name)
     cron, zone = validate_schedule(registration.schedule_cron, registration.schedule_timezone)
@@ -205,29 +206,28 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> Da
         session.flush()
         record_event(session, SourceRegistered(name=source.name, kind=source.kind, description=source.description),
                      source.urn)
-        return source
+        return source_view(source)
 
 
-def get_source(
-    ctx: ServiceContext, ref: int | str, session: Session | None = None, *, by: Literal["id", "name"] | None = None
-) -> DataSource:
-    """A source by id or by name. Without `by`, an int is an id and a string is a name, or else an id if digits."""
-
-    def find(s: Session) -> DataSource | None:
-        if by == "name" or (by is None and isinstance(ref, str)):
-            found = s.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
-            if found is not None or by == "name" or not str(ref).isdigit():
-                return found
-        return s.get(DataSource, int(ref))
-
-    if session is not None:
-        source = find(session)
+def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None) -> DataSource:
+    """A source's row by id or by name. Without `by`, an int is an id and a string is a name, or else an id if
+    digits."""
+    source = None
+    if by == "name" or (by is None and isinstance(ref, str)):
+        source = session.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
+        if source is None and by != "name" and str(ref).isdigit():
+            source = session.get(DataSource, int(ref))
     else:
-        with ctx.db.session() as own:
-            source = find(own)
+        source = session.get(DataSource, int(ref))
     if source is None:
         raise NotFound(f"no source {ref!r}", field="id")
     return source
+
+
+def get_source(ctx: ServiceContext, ref: int | str, *, by: Literal["id", "name"] | None = None) -> SourceView:
+    """A source by id or by name (see `source_row`)."""
+    with ctx.db.session() as session:
+        return source_view(source_row(session, ref, by=by))
 
 
 def check_source_tables(session: Session, source: DataSource, table_urns: list[str] | None) -> None:
@@ -240,14 +240,14 @@ def check_source_tables(session: Session, source: DataSource, table_urns: list[s
             raise InvalidInput(f"tables.{index}", f"{urn} no longer exists in its source")
 
 
-def list_sources(ctx: ServiceContext) -> list[DataSource]:
+def list_sources(ctx: ServiceContext) -> list[SourceView]:
     with ctx.db.session() as session:
-        return list(session.scalars(select(DataSource).order_by(DataSource.name)))
+        return [source_view(s) for s in session.scalars(select(DataSource).order_by(DataSource.name))]
 
 
-def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> DataSource:
+def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> SourceView:
     with ctx.db.session() as session:
-        source = get_source(ctx, ref, session)
+        source = source_row(session, ref)
         cls = _connector_class(source.kind)
         config_in = update.config if update.config is not None else dict(source.config)
         _check_secret_fields(cls, config_in, update.secrets, update.secret_refs)
@@ -280,13 +280,14 @@ def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> 
         if changed:
             record_event(session, SourceUpdated(name=source.name, kind=source.kind, changed_fields=changed),
                          source.urn)
-        return source
+        session.flush()
+        return source_view(source)
 
 
 def delete_source(ctx: ServiceContext, ref: int | str) -> None:
     """Removes the source with everything catalogued under it, its tags and its locally stored secrets."""
     with ctx.db.session() as session:
-        source = get_source(ctx, ref, session)
+        source = source_row(session, ref)
         for reference in source.secret_refs.values():
             ctx.secrets.delete(session, reference)
         # Source names hold no '%' but may hold '_', a LIKE wildcard; escape it.
@@ -304,7 +305,7 @@ def delete_source(ctx: ServiceContext, ref: int | str) -> None:
 def test_source(ctx: ServiceContext, ref: int | str) -> ConnectionTestResult:
     """Tests a registered source's connection; a failure is a result, not an error."""
     with ctx.db.session() as session:
-        source = get_source(ctx, ref, session)
+        source = source_row(session, ref)
         try:
             connector = build_connector(ctx, session, source)
         except Exception as error:  # unresolvable secret or a config the connector no longer accepts

@@ -253,7 +253,7 @@ def test_a_change_that_rolls_back_leaves_no_event(ctx, tmp_path):
     with pytest.raises(InvalidInput):
         curation.set_tags(ctx, "urn:catalog:source:shop", ["NOT A TAG!"])
     with pytest.raises(RuntimeError), ctx.db.session() as session:
-        curation_source = sources.get_source(ctx, source_id, session)
+        curation_source = sources.source_row(session, source_id)
         from catalog_api.services.events.outbox import record_event
         from events.data import DescriptionChanged
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import OutboxEvent, utcnow
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.services.events.views import OutboxEventView, outbox_event_view
 from events import CatalogEvent, EventPayload
 
 _CHUNK = 2000
@@ -79,7 +80,7 @@ def record_event(session: Session, payload: EventPayload, subject: str, *, time:
 # -- reading and repairing --------------------------------------------------------------------------------------
 
 def list_outbox(session: Session, *, status: str | None = None, source_urn: str | None = None, limit: int = 100,
-                after_id: int | None = None) -> list[OutboxEvent]:
+                after_id: int | None = None) -> list[OutboxEventView]:
     """Outbox rows in publication order (oldest first), optionally of one status or source."""
     if status is not None and status not in {s.value for s in OutboxStatus}:
         raise InvalidInput("status", f"one of {', '.join(s.value for s in OutboxStatus)}")
@@ -92,10 +93,10 @@ def list_outbox(session: Session, *, status: str | None = None, source_urn: str 
         query = query.where(OutboxEvent.source_urn == source_urn)
     if after_id is not None:
         query = query.where(OutboxEvent.id > after_id)
-    return list(session.scalars(query))
+    return [outbox_event_view(row) for row in session.scalars(query)]
 
 
-def replay(session: Session, ids: Iterable[int] | None = None) -> list[OutboxEvent]:
+def replay(session: Session, ids: Iterable[int] | None = None) -> list[OutboxEventView]:
     """Puts dead events (the given ids, or every dead one) back to pending with a fresh attempt count.
 
     A replayed event keeps its event id, so a consumer that got it before deduplicates it. Later events of its
@@ -120,4 +121,4 @@ def replay(session: Session, ids: Iterable[int] | None = None) -> list[OutboxEve
             .execution_options(synchronize_session="fetch")
         )
         session.info[_NEW_EVENTS] = True
-    return rows
+    return [outbox_event_view(row) for row in rows]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +20,14 @@ from catalog_api.db.models import WebhookDeliveryRow, WebhookSubscriptionRow, ut
 from catalog_api.db.session import Database
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.events.views import (
+    CreatedSubscription,
+    DeliveryView,
+    SubscriptionView,
+    delivery_view,
+    subscription_view,
+)
+from catalog_api.services.views import from_row
 from events import (
     EventFilter,
     InvalidFilter,
@@ -32,14 +39,6 @@ from events.webhooks import MIN_SECRET_LENGTH, generate_secret
 
 MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 512
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedSubscription:
-    """A subscription just created (or with a rotated secret), with its secret: the only time it is shown."""
-
-    subscription: WebhookSubscriptionRow
-    secret: str
 
 
 def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address, private_too: bool) -> str | None:
@@ -124,17 +123,18 @@ def create_subscription(ctx: ServiceContext, url: str, *, event_types: list[str]
         )
         session.add(row)
         session.flush()
-        return CreatedSubscription(row, value)
+        return from_row(CreatedSubscription, row, event_types=list(row.event_types), secret=value)
 
 
-def list_subscriptions(ctx: ServiceContext) -> list[WebhookSubscriptionRow]:
+def list_subscriptions(ctx: ServiceContext) -> list[SubscriptionView]:
     with ctx.db.session() as session:
-        return list(session.scalars(select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.created_at)))
+        return [subscription_view(row) for row in
+                session.scalars(select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.created_at))]
 
 
-def get_subscription(ctx: ServiceContext, subscription_id: str) -> WebhookSubscriptionRow:
+def get_subscription(ctx: ServiceContext, subscription_id: str) -> SubscriptionView:
     with ctx.db.session() as session:
-        return _get(session, subscription_id)
+        return subscription_view(_get(session, subscription_id))
 
 
 _UNSET: Any = object()
@@ -142,7 +142,7 @@ _UNSET: Any = object()
 
 def update_subscription(ctx: ServiceContext, subscription_id: str, *, url: str | None = None,
                         event_types: list[str] | None = None, urn_prefix: str | None = None,
-                        description: str | None = _UNSET, active: bool | None = None) -> WebhookSubscriptionRow:
+                        description: str | None = _UNSET, active: bool | None = None) -> SubscriptionView:
     """Changes the given fields; omitted (None) fields keep their value."""
     if url is not None:
         url = validate_url(url, block_private=ctx.settings.webhook_block_private_networks)
@@ -158,7 +158,7 @@ def update_subscription(ctx: ServiceContext, subscription_id: str, *, url: str |
         if active is not None:
             row.active = active
         row.updated_at = utcnow()
-        return row
+        return subscription_view(row)
 
 
 def rotate_secret(ctx: ServiceContext, subscription_id: str, secret: str | None = None) -> CreatedSubscription:
@@ -170,7 +170,7 @@ def rotate_secret(ctx: ServiceContext, subscription_id: str, secret: str | None 
         row.secret_ref = ctx.secrets.put(session, value)
         ctx.secrets.delete(session, old)
         row.updated_at = utcnow()
-        return CreatedSubscription(row, value)
+        return from_row(CreatedSubscription, row, event_types=list(row.event_types), secret=value)
 
 
 def delete_subscription(ctx: ServiceContext, subscription_id: str) -> None:
@@ -182,7 +182,7 @@ def delete_subscription(ctx: ServiceContext, subscription_id: str) -> None:
 
 
 def list_deliveries(ctx: ServiceContext, subscription_id: str, *, limit: int = 100, event_id: str | None = None,
-                    failed_only: bool = False) -> list[WebhookDeliveryRow]:
+                    failed_only: bool = False) -> list[DeliveryView]:
     """The subscription's delivery log, newest first."""
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit", "between 1 and 1000")
@@ -194,7 +194,7 @@ def list_deliveries(ctx: ServiceContext, subscription_id: str, *, limit: int = 1
             query = query.where(WebhookDeliveryRow.event_id == event_id)
         if failed_only:
             query = query.where(WebhookDeliveryRow.delivered.is_(False))
-        return list(session.scalars(query))
+        return [delivery_view(row) for row in session.scalars(query)]
 
 
 # -- what the relay publishes to -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import ACTIVE_JOB_STATUSES, Job, utcnow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.views import JobView, job_view
 
 
 class JobStatus(StrEnum):
@@ -33,16 +34,16 @@ class JobStatus(StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-def get_job(ctx: ServiceContext, job_id: str) -> Job:
+def get_job(ctx: ServiceContext, job_id: str) -> JobView:
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise NotFound(f"no job with id {job_id!r}", field="id")
-        return job
+        return job_view(job)
 
 
 def list_jobs(ctx: ServiceContext, *, source_id: int | None = None, status: str | None = None,
-              limit: int = 50) -> list[Job]:
+              limit: int = 50) -> list[JobView]:
     if status is not None and status not in {s.value for s in JobStatus}:
         raise InvalidInput("status", f"one of {', '.join(s.value for s in JobStatus)}")
     if not 1 <= limit <= 500:
@@ -53,14 +54,15 @@ def list_jobs(ctx: ServiceContext, *, source_id: int | None = None, status: str 
     if status is not None:
         query = query.where(Job.status == status)
     with ctx.db.session() as session:
-        return list(session.scalars(query))
+        return [job_view(job) for job in session.scalars(query)]
 
 
-def active_job(ctx: ServiceContext, kind: str, source_id: int) -> Job | None:
+def active_job(ctx: ServiceContext, kind: str, source_id: int) -> JobView | None:
     with ctx.db.session() as session:
-        return session.scalars(
+        job = session.scalars(
             select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
         ).first()
+        return None if job is None else job_view(job)
 
 
 def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | None, *,
@@ -97,13 +99,14 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
 
 
 def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigger: str = "manual",
-                params: dict[str, Any] | None = None) -> Job:
+                params: dict[str, Any] | None = None) -> JobView:
     """Creates and submits a job, or returns the kind's queued or running job for the source (one at a time)."""
     with ctx.db.session() as session:
         job, created = add_job(session, ctx, kind, source_id, trigger=trigger, params=params)
+        view = job_view(job)
     if created:
-        ctx.jobs.submit(job.id, kind)
-    return job
+        ctx.jobs.submit(view.id, kind)
+    return view
 
 
 def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str]:
@@ -128,22 +131,21 @@ def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str
     return [job_id for job_id, _ in stranded]
 
 
-def cancel_job(ctx: ServiceContext, job_id: str) -> Job:
+def cancel_job(ctx: ServiceContext, job_id: str) -> JobView:
     """Cancels a queued job at once; a running one stops at its next progress report and rolls back."""
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise NotFound(f"no job with id {job_id!r}", field="id")
-        if JobStatus(job.status).finished:
-            return job
-        job.cancel_requested_at = utcnow()
-        if job.status == JobStatus.QUEUED:
-            job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
-            job.error_code, job.error_message = "cancelled", "cancelled before it started"
-        return job
+        if not JobStatus(job.status).finished:
+            job.cancel_requested_at = utcnow()
+            if job.status == JobStatus.QUEUED:
+                job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
+                job.error_code, job.error_message = "cancelled", "cancelled before it started"
+        return job_view(job)
 
 
-def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> Job:
+def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> JobView:
     deadline = time.monotonic() + timeout
     while True:
         job = get_job(ctx, job_id)

@@ -21,7 +21,8 @@ from catalog_api.services.crawl import CRAWL
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import add_job, resubmit_stranded_jobs
-from catalog_api.services.sources import get_source
+from catalog_api.services.sources import source_row
+from catalog_api.services.views import SourceView, source_view
 from events.data import SourceUpdated
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,11 @@ SCHEDULER_LOCK_KEY = 0x6361745F73636864
 
 
 def set_schedule(ctx: ServiceContext, source_ref: int | str, cron: str | None, timezone_name: str = "UTC"
-                 ) -> DataSource:
+                 ) -> SourceView:
     """Sets (or clears) a source's schedule; setting one also resumes a schedule the circuit breaker paused."""
     cron, timezone_name = validate_schedule(cron, timezone_name)
     with ctx.db.session() as session:
-        source = get_source(ctx, source_ref, session)
+        source = source_row(session, source_ref)
         changed = (source.schedule_cron, source.schedule_timezone) != (cron, timezone_name)
         changed = changed or source.schedule_paused_at is not None
         source.schedule_cron, source.schedule_timezone = cron, timezone_name
@@ -44,17 +45,18 @@ def set_schedule(ctx: ServiceContext, source_ref: int | str, cron: str | None, t
         source.consecutive_failures = 0
         if changed:
             _record_schedule_change(session, source)
-        return source
+        session.flush()
+        return source_view(source)
 
 
 def _record_schedule_change(session: Session, source: DataSource) -> None:
     record_event(session, SourceUpdated(name=source.name, kind=source.kind, changed_fields=["schedule"]), source.urn)
 
 
-def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> DataSource:
+def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> SourceView:
     """Resumes a paused schedule from the next slot after now (missed slots are not replayed)."""
     with ctx.db.session() as session:
-        source = get_source(ctx, source_ref, session)
+        source = source_row(session, source_ref)
         was_paused = source.schedule_paused_at is not None
         source.schedule_paused_at = source.schedule_paused_reason = None
         source.consecutive_failures = 0
@@ -62,7 +64,8 @@ def resume_schedule(ctx: ServiceContext, source_ref: int | str) -> DataSource:
             source.next_run_at = next_run(source.schedule_cron, source.schedule_timezone, utcnow())
         if was_paused:
             _record_schedule_change(session, source)
-        return source
+        session.flush()
+        return source_view(source)
 
 
 @dataclass(frozen=True, slots=True)

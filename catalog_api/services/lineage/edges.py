@@ -27,6 +27,7 @@ from catalog_api.db.models import LineageEdge, LineageUnresolved, Table, utcnow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
+from catalog_api.services.lineage.graph import GraphEdge, edge_view
 from catalog_api.urns import (
     EntityType,
     Urn,
@@ -284,7 +285,7 @@ def _manual_spec(upstream: str, downstream: str, transformation: str | None) -> 
 
 
 def add_manual_edge(ctx: ServiceContext, upstream: str, downstream: str,
-                    transformation: str | None = None) -> LineageEdge:
+                    transformation: str | None = None) -> GraphEdge:
     """Adds (or refreshes) a manual edge between two dataset URNs or two column URNs; returns the stored edge.
 
     The ends need not be crawled yet: an edge to a URN the catalog does not know is kept and joins up when the
@@ -295,10 +296,8 @@ def add_manual_edge(ctx: ServiceContext, upstream: str, downstream: str,
         changes = sync_edges(session, Origin.MANUAL, {MANUAL_OWNER: [spec]}, replace=False)
         if ctx.settings.lineage_events_enabled:
             record_events(session, change_events(Origin.MANUAL, changes))
-        edge = session.scalars(select(LineageEdge).where(
-            LineageEdge.edge_key == edge_key(Origin.MANUAL.value, MANUAL_OWNER, spec))).one()
-        session.expunge(edge)
-        return edge
+        return edge_view(session.scalars(select(LineageEdge).where(
+            LineageEdge.edge_key == edge_key(Origin.MANUAL.value, MANUAL_OWNER, spec))).one())
 
 
 def remove_manual_edge(ctx: ServiceContext, upstream: str, downstream: str) -> None:

@@ -86,6 +86,11 @@ class LineageGraph:
     truncated_reason: str | None = None
 
 
+def edge_view(row: LineageEdge) -> GraphEdge:
+    return GraphEdge(row.upstream_urn, row.downstream_urn, row.upstream_column, row.downstream_column,
+                     row.transformation, row.origin, row.first_seen_at, row.last_seen_at)
+
+
 def _column_urn(dataset: str, column: str) -> str:
     return column_urn(*(unescape(n) for n in dataset.split(":")[3:]), column)
 
@@ -201,9 +206,7 @@ def lineage_graph(
         urn=urn, direction=direction, depth=depth, column_level=column_mode or column_level,
         nodes=tuple(_nodes(session, distance)),
         edges=tuple(
-            GraphEdge(e.upstream_urn, e.downstream_urn, e.upstream_column, e.downstream_column, e.transformation,
-                      e.origin, e.first_seen_at, e.last_seen_at)
-            for e in sorted(edges.values(), key=lambda e: e.id)
+            edge_view(e) for e in sorted(edges.values(), key=lambda e: e.id)
         ),
         truncated=bool(reasons), truncated_reason="; ".join(dict.fromkeys(reasons)) or None,
     )

@@ -16,7 +16,7 @@ from catalog_api.services.profiling.views import (
     anomaly_view,
     profile_views,
 )
-from catalog_api.services.sources import get_source
+from catalog_api.services.sources import source_row
 from catalog_api.urns import EntityType
 
 
@@ -116,7 +116,7 @@ def list_anomalies(ctx: ServiceContext, *, table_urn: str | None = None, source_
             table = entity_by_urn(session, table_urn, field="table", expected=EntityType.DATASET)
             query = query.where(ProfileAnomalyRow.table_id == table.id)
         if source_ref is not None:
-            query = query.where(Table.source_id == get_source(ctx, source_ref, session).id)
+            query = query.where(Table.source_id == source_row(session, source_ref).id)
         if severity is not None:
             query = query.where(ProfileAnomalyRow.severity == severity)
         return [anomaly_view(row, urn) for row, urn in session.execute(query).all()]

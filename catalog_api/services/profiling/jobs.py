@@ -11,10 +11,11 @@ from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.extraction import lake
 from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.views import JobView
 from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.profiling.reading import complete_lake_runs, profile_targets, read_lake, read_source, workdir
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
-from catalog_api.services.sources import build_connector, check_source_tables, get_source
+from catalog_api.services.sources import build_connector, check_source_tables, source_row
 from catalog_api.urns import EntityType
 from profiler import InvalidProfileInput, ProfilerError, SparkConfig, TableProfile
 
@@ -37,16 +38,16 @@ class ProfileFailed(CatalogError):
         self.code = code
 
 
-def request_profile(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> Job:
+def request_profile(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> JobView:
     """Queues a profile of the source's tables (or of the given tables and views), or returns the active one."""
     with ctx.db.session() as session:
-        source = get_source(ctx, source_ref, session)
+        source = source_row(session, source_ref)
         check_source_tables(session, source, table_urns)
         source_id = source.id
     return enqueue_job(ctx, PROFILE, source_id, params={"tables": list(table_urns)} if table_urns else None)
 
 
-def request_table_profile(ctx: ServiceContext, urn: str) -> Job:
+def request_table_profile(ctx: ServiceContext, urn: str) -> JobView:
     """Queues a profile of one table (or view)."""
     with ctx.db.session() as session:
         source_id = entity_by_urn(session, urn, expected=EntityType.DATASET).source_id

@@ -7,11 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
+from catalog_api.services.views import from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +23,8 @@ class ColumnProfileView:
     profile_id: int
     column_urn: str
     name: str
-    started_at: datetime
+    profiled_at: datetime
+    """When the profile run that measured these statistics started."""
     stats: dict[str, Any]
 
 
@@ -55,6 +58,7 @@ class ProfileView:
     job_id: str | None
     started_at: datetime
     finished_at: datetime
+    duration_s: float
     row_count: int
     column_count: int
     size_bytes: int | None
@@ -67,20 +71,19 @@ class ProfileView:
     foreign_keys: list[dict[str, Any]]
     anomaly_count: int
     has_report: bool
+    report_url: str | None
+    """The REST path of the run's HTML report; None when it keeps none (only the newest runs do)."""
     columns: list[ColumnProfileView] = field(default_factory=list)
     anomalies: list[AnomalyView] = field(default_factory=list)
 
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
+
+def report_url(table_urn: str, profile_id: int) -> str:
+    """The REST path of one profile run's HTML report (the URN is one URL-encoded path segment)."""
+    return f"/api/v1/tables/{quote(table_urn, safe='')}/profile/report?profile_id={profile_id}"
 
 
 def anomaly_view(row: ProfileAnomalyRow, table_urn: str) -> AnomalyView:
-    return AnomalyView(
-        id=row.id, profile_id=row.table_profile_id, table_urn=table_urn, subject_urn=row.subject_urn,
-        column=row.column, kind=row.kind, severity=row.severity, method=row.method, message=row.message,
-        observed=row.observed, expected=row.expected, expected_min=row.expected_min, expected_max=row.expected_max,
-        score=row.score, detected_at=row.detected_at)
+    return from_row(AnomalyView, row, profile_id=row.table_profile_id, table_urn=table_urn)
 
 
 def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bool) -> list[ProfileView]:
@@ -100,13 +103,11 @@ def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bo
         for a in session.scalars(select(ProfileAnomalyRow).where(ProfileAnomalyRow.table_profile_id.in_(ids))
                                  .order_by(ProfileAnomalyRow.id)):
             anomalies[a.table_profile_id].append(a)
-    return [ProfileView(
-        id=row.id, table_urn=urns[row.table_id], job_id=row.job_id, started_at=row.started_at,
-        finished_at=row.finished_at, row_count=row.row_count, column_count=row.column_count,
-        size_bytes=row.size_bytes, duplicate_rows_estimate=row.duplicate_rows_estimate, spark_jobs=row.spark_jobs,
-        read_from=row.read_from, lake_runs=list(row.lake_runs or []), sample_rows=row.sample_rows,
-        candidate_keys=list(row.candidate_keys), foreign_keys=list(row.foreign_keys),
-        anomaly_count=row.anomaly_count, has_report=reported[row.id],
+    return [from_row(
+        ProfileView, row, table_urn=urns[row.table_id],
+        duration_s=(row.finished_at - row.started_at).total_seconds(), lake_runs=list(row.lake_runs or []),
+        candidate_keys=list(row.candidate_keys), foreign_keys=list(row.foreign_keys), has_report=reported[row.id],
+        report_url=report_url(urns[row.table_id], row.id) if reported[row.id] else None,
         columns=[ColumnProfileView(row.id, c.column_urn, c.name, row.started_at, c.stats) for c in columns[row.id]],
         anomalies=[anomaly_view(a, urns[row.table_id]) for a in anomalies[row.id]],
     ) for row in rows]

@@ -1,0 +1,92 @@
+"""GraphQL objects derived from the services' views in one generic way.
+
+`graphql_type` declares the object type of a view: the view's fields, in order, with free-form values as JSON.
+Any type that mixes in `FromView` (derived or declared, where GraphQL shapes an entity its own way) is built by
+`Type.of(view)`: each of its fields (private ones included) takes the view's attribute of the same name, and a field
+whose type is another `FromView` object type (or a list or optional of one) converts the nested view the same way.
+So whatever a view shows (or hides) reaches GraphQL unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, Self, Union
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
+
+Convert = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(field_type: Any) -> Convert:
+    if isinstance(field_type, StrawberryOptional):
+        inner = _converter(field_type.of_type)
+        return _identity if inner is _identity else (lambda value: None if value is None else inner(value))
+    if isinstance(field_type, StrawberryList):
+        inner = _converter(field_type.of_type)
+        return _identity if inner is _identity else (lambda values: [inner(v) for v in values])
+    if isinstance(field_type, type) and has_object_definition(field_type) and issubclass(field_type, FromView):
+        return field_type.of
+    return _identity
+
+
+@cache
+def _fields(cls: type) -> tuple[tuple[str, Convert], ...]:
+    """The constructor arguments of a strawberry type with the conversion each needs."""
+    types = {f.python_name: f.type for f in cls.__strawberry_definition__.fields if f.base_resolver is None}
+    return tuple((f.name, _converter(types[f.name]) if f.name in types else _identity)
+                 for f in dataclasses.fields(cls) if f.init)
+
+
+class FromView:
+    """Mixed into a strawberry type whose fields are read, by name, from a service view."""
+
+    @classmethod
+    def of(cls, view: Any) -> Self:
+        return cls(**{name: convert(getattr(view, name)) for name, convert in _fields(cls)})
+
+
+_DERIVED: dict[type, type] = {}
+
+
+def _graphql_type(hint: Any) -> Any:
+    """A view's field type as GraphQL shows it: nested views as their derived types, free-form values as JSON."""
+    if hint in _DERIVED:
+        return _DERIVED[hint]
+    if hint is Any:
+        return JSON | None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is dict:
+        return JSON
+    if origin is list:
+        return list[_graphql_type(args[0])]
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_graphql_type(a) for a in args)]  # noqa: UP007 - built from a tuple
+    return hint
+
+
+def graphql_type(view: type, name: str, doc: str, *, descriptions: Mapping[str, str] | None = None,
+                 exclude: frozenset[str] = frozenset()) -> type[FromView]:
+    """The GraphQL object type `name` of `view`: its fields (less `exclude`) in order, documented by `doc` and
+    `descriptions`; built from a view by `Type.of(view)`."""
+    hints = typing.get_type_hints(view)
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__doc__": doc, "__module__": __name__, "__annotations__": annotations}
+    for f in dataclasses.fields(view):
+        if f.name in exclude:
+            continue
+        annotations[f.name] = _graphql_type(hints[f.name])
+        if descriptions and f.name in descriptions:
+            namespace[f.name] = strawberry.field(description=descriptions[f.name])
+    derived = strawberry.type(type(f"{name}Node", (FromView,), namespace), name=name)
+    _DERIVED.setdefault(view, derived)
+    return derived

@@ -1,0 +1,301 @@
+"""What callers see of the catalog's entities: immutable views of sources, schemas, tables, columns, changes and
+jobs, built from the stored rows here and nowhere else.
+
+Services return these views, never ORM rows; REST models and GraphQL types are derived from them generically
+(`catalog_api.rest.models.ViewModel`, `catalog_api.graphql.views.node_of`). A rule that shapes what a caller sees
+(a schedule's next run hidden while it is paused, the links of a table) is applied once, in a builder below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table
+
+V = TypeVar("V")
+
+
+def from_row(view: type[V], row: Any, **extra: Any) -> V:
+    """The view of `row`: each of the view's fields read from the row's attribute of the same name, unless given."""
+    return view(**{f.name: extra[f.name] if f.name in extra else getattr(row, f.name) for f in fields(view)})
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleView:
+    """A source's crawl schedule; `next_run_at` is None while the circuit breaker keeps it paused."""
+
+    cron: str | None
+    timezone: str
+    next_run_at: datetime | None
+    paused_at: datetime | None
+    paused_reason: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNamingView:
+    """How a source's datasets are named in OpenLineage."""
+
+    namespace: str
+    name_prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """A registered source. `secret_refs` are references (`env:NAME`, `local:ID`), never secret values."""
+
+    id: int
+    urn: str
+    name: str
+    kind: str
+    description: str | None
+    config: dict[str, Any]
+    secret_refs: dict[str, str]
+    lineage: LineageNamingView
+    schedule: ScheduleView
+    created_at: datetime
+    updated_at: datetime
+    last_crawled_at: datetime | None
+
+    # The schedule and lineage naming flattened, as GraphQL's `Source` shows them.
+    @property
+    def lineage_namespace(self) -> str:
+        return self.lineage.namespace
+
+    @property
+    def lineage_name_prefix(self) -> str:
+        return self.lineage.name_prefix
+
+    @property
+    def schedule_cron(self) -> str | None:
+        return self.schedule.cron
+
+    @property
+    def schedule_timezone(self) -> str:
+        return self.schedule.timezone
+
+    @property
+    def next_run_at(self) -> datetime | None:
+        return self.schedule.next_run_at
+
+    @property
+    def schedule_paused_at(self) -> datetime | None:
+        return self.schedule.paused_at
+
+    @property
+    def schedule_paused_reason(self) -> str | None:
+        return self.schedule.paused_reason
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self.schedule.consecutive_failures
+
+
+def source_view(row: DataSource) -> SourceView:
+    schedule = ScheduleView(
+        cron=row.schedule_cron, timezone=row.schedule_timezone,
+        next_run_at=row.next_run_at if row.schedule_paused_at is None else None,
+        paused_at=row.schedule_paused_at, paused_reason=row.schedule_paused_reason,
+        consecutive_failures=row.consecutive_failures)
+    return from_row(SourceView, row, schedule=schedule,
+                    lineage=LineageNamingView(row.lineage_namespace, row.lineage_name_prefix))
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaView:
+    """A namespace of a source; `deleted_at` is set once it disappeared from the source."""
+
+    id: int
+    urn: str
+    name: str
+    comment: str | None
+    description: str | None
+    deleted_at: datetime | None
+    source_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TableView:
+    """A table, view, materialized view, foreign table or file. `comment` is the source's own."""
+
+    id: int
+    urn: str
+    name: str
+    kind: str
+    comment: str | None
+    description: str | None
+    view_definition: str | None
+    partition_key: str | None
+    primary_key: dict[str, Any] | None
+    unique_constraints: list[dict[str, Any]]
+    foreign_keys: list[dict[str, Any]]
+    indexes: list[dict[str, Any]]
+    row_estimate: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime | None
+    deleted_at: datetime | None
+    schema_id: int
+    source_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnView:
+    """A column as the source defines it, with its curated description."""
+
+    id: int
+    urn: str
+    name: str
+    ordinal: int
+    data_type: str
+    nullable: bool
+    default: str | None
+    comment: str | None
+    generated: str | None
+    description: str | None
+    deleted_at: datetime | None
+    table_id: int
+
+
+EntityView = SourceView | SchemaView | TableView | ColumnView
+"""Anything the catalog names with a URN."""
+
+
+def schema_view(row: Schema) -> SchemaView:
+    return from_row(SchemaView, row)
+
+
+def table_view(row: Table) -> TableView:
+    return from_row(TableView, row)
+
+
+def column_view(row: Column) -> ColumnView:
+    return from_row(ColumnView, row)
+
+
+_ENTITY_VIEWS = {DataSource: source_view, Schema: schema_view, Table: table_view, Column: column_view}
+
+
+def entity_view(row: DataSource | Schema | Table | Column) -> EntityView:
+    """The view of any catalog entity row."""
+    return _ENTITY_VIEWS[type(row)](row)
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedColumnView:
+    """A column with its tags, as a table's detail lists it."""
+
+    urn: str
+    name: str
+    ordinal: int
+    data_type: str
+    nullable: bool
+    default: str | None
+    comment: str | None
+    generated: str | None
+    description: str | None
+    tags: list[str]
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TableDetailView:
+    """A table with its source and schema names, its columns and tags, and the links to everything about it."""
+
+    urn: str
+    source: str
+    schema_name: str
+    name: str
+    kind: str
+    comment: str | None
+    description: str | None
+    view_definition: str | None
+    partition_key: str | None
+    primary_key: dict[str, Any] | None
+    unique_constraints: list[dict[str, Any]]
+    foreign_keys: list[dict[str, Any]]
+    indexes: list[dict[str, Any]]
+    row_estimate: int | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime | None
+    deleted_at: datetime | None
+    columns: list[TaggedColumnView]
+    links: dict[str, str]
+
+
+def table_links(urn: str) -> dict[str, str]:
+    """Where everything about a table lives in the API and the UI."""
+    encoded = quote(urn, safe="")
+    return {"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes",
+            "extraction": f"/api/v1/tables/{encoded}/extraction", "lineage": f"/api/v1/lineage?urn={encoded}",
+            "lineage_viewer": f"/ui/lineage?urn={encoded}", "profile": f"/api/v1/tables/{encoded}/profile",
+            "report": f"/api/v1/tables/{encoded}/profile/report"}
+
+
+def table_detail_view(table: Table, schema: Schema, source: DataSource, columns: list[Column],
+                      tags: dict[str, list[str]]) -> TableDetailView:
+    tagged = [from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns]
+    return from_row(TableDetailView, table, source=source.name, schema_name=schema.name, tags=tags[table.urn],
+                    columns=tagged, links=table_links(table.urn))
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedEntityView:
+    """Any entity by URN with its tags, as a curation call answers."""
+
+    urn: str
+    name: str
+    description: str | None
+    tags: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    """One detected change of a table or one of its columns, with the values before and after."""
+
+    id: int
+    entity_urn: str
+    change_type: str
+    before: Any
+    after: Any
+    job_id: str | None
+    detected_at: datetime
+
+
+def change_view(row: ChangeLogEntry) -> ChangeView:
+    return from_row(ChangeView, row)
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job record: status, progress, timings, error and result summary."""
+
+    id: str
+    kind: str
+    source_id: int | None
+    status: str
+    attempts: int
+    progress_done: int
+    progress_total: int
+    progress_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    worker: str | None
+    result: dict[str, Any] | None
+    max_attempts: int
+    next_attempt_at: datetime | None
+    heartbeat_at: datetime | None
+    cancel_requested_at: datetime | None
+    trigger: str
+
+
+def job_view(row: Job) -> JobView:
+    return from_row(JobView, row)
