@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import threading
@@ -139,8 +140,8 @@ def source_list() -> None:
     """List registered sources."""
     from catalog_api.services.sources import list_sources
 
-    with _service() as ctx:
-        found = list_sources(ctx)
+    with _service() as ctx, ctx.db.session() as session:
+        found = list_sources(session)
     table = RichTable("id", "name", "kind", "last crawled", "urn")
     for s in found:
         table.add_row(str(s.id), s.name, s.kind, str(s.last_crawled_at or "never"), s.urn)
@@ -171,7 +172,8 @@ def _track(ctx, job_id: str) -> Any:
                   TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("queued", total=None, counts="")
         while True:
-            job = get_job(ctx, job_id)
+            with ctx.db.session() as session:
+                job = get_job(session, job_id)
             counts = f"{job.progress_done}/{job.progress_total}" if job.progress_total else ""
             progress.update(task, description=job.progress_message or job.status,
                             completed=job.progress_done, total=job.progress_total or None, counts=counts)
@@ -322,9 +324,9 @@ def jobs_list(
     from catalog_api.services.jobs import list_jobs
     from catalog_api.services.sources import get_source
 
-    with _service() as ctx:
-        source_id = get_source(ctx, source).id if source else None
-        found = list_jobs(ctx, source_id=source_id, status=status, limit=limit)
+    with _service() as ctx, ctx.db.session() as session:
+        source_id = get_source(session, source).id if source else None
+        found = list_jobs(session, source_id=source_id, status=status, limit=limit)
     table = RichTable("id", "kind", "source", "status", "attempts", "progress", "created", "error")
     for j in found:
         progress = f"{j.progress_done}/{j.progress_total}" if j.progress_total else ""
@@ -345,9 +347,10 @@ def jobs_show(
         if wait:
             _follow(ctx, job_id)
             return
-        job = get_job(ctx, job_id)
-        console.print_json(json.dumps({c: str(getattr(job, c)) if getattr(job, c) is not None else None
-                                       for c in job.__table__.columns.keys()}))
+        with ctx.db.session() as session:
+            job = get_job(session, job_id)
+        console.print_json(json.dumps({f.name: None if getattr(job, f.name) is None else str(getattr(job, f.name))
+                                       for f in dataclasses.fields(job)}))
 
 
 @jobs_app.command("cancel")
@@ -372,14 +375,19 @@ def demo(
     from catalog_api.demo.builder import build_demo_database
     from catalog_api.services.crawl import request_crawl
     from catalog_api.services.profiling import request_profile
-    from catalog_api.services.sources import SourceRegistration, get_source, register_source
+    from catalog_api.services.sources import (
+        SourceRegistration,
+        get_source,
+        register_source,
+    )
 
     settings = get_settings()
     path = build_demo_database(Path(settings.home).resolve() / "demo" / "erp.db")
     console.print(f"demo ERP database at {path}")
     with _service() as ctx:
         try:
-            get_source(ctx, DEMO_SOURCE)
+            with ctx.db.session() as session:
+                get_source(session, DEMO_SOURCE)
         except CatalogError:
             register_source(ctx, SourceRegistration(
                 name=DEMO_SOURCE, kind="sqlite", config={"path": str(path)},

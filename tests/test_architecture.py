@@ -1,7 +1,8 @@
 """The layering of docs/architecture.md, checked on the source: import cycles, library boundaries, thin transports.
 
 Imports are read statically (every `import` statement, including those inside functions and `TYPE_CHECKING`
-blocks), because a lazy import hides a cycle from Python but not from a reader.
+blocks), because a lazy import hides a cycle from Python but not from a reader; importing `a.b.c` counts as
+importing the packages `a` and `a.b` too, since Python runs their `__init__` first.
 """
 
 from __future__ import annotations
@@ -47,8 +48,19 @@ def _imported(module: str) -> Iterator[str]:
             yield from (f"{base}.{alias.name}" for alias in node.names)
 
 
+def _with_packages(name: str) -> Iterator[str]:
+    """A module and the packages Python initialises to import it (`a.b.c` runs `a/__init__` and `a/b/__init__`)."""
+    parts = name.split(".")
+    for end in range(1, len(parts) + 1):
+        yield ".".join(parts[:end])
+
+
 def _graph() -> dict[str, set[str]]:
-    return {m: {t for t in _imported(m) if t in MODULES and t != m} for m in MODULES}
+    graph = {}
+    for m in MODULES:
+        own = set(_with_packages(m))  # a module's own packages are initialised before it, never by it
+        graph[m] = {t for name in _imported(m) for t in _with_packages(name) if t in MODULES and t not in own}
+    return graph
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

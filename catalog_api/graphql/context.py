@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
-from catalog_api.graphql.loaders import Loaders
+from catalog_api.graphql.loaders import Loaders, in_session
 from catalog_api.services.context import ServiceContext
+
+R = TypeVar("R")
 
 
 class GraphQLContext(BaseContext):
-    """Per-request context: `ctx` for service calls, `loaders` for batched reads (fresh for every request)."""
+    """Per-request context: `ctx` for service commands, `query` for service queries, `loaders` for batched reads
+    (fresh for every request)."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.loaders = Loaders(ctx)
+
+    async def query(self, query: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Runs a service query (`query(session, *args, **kwargs)`) in one catalog session on a worker thread."""
+        return await in_session(self.ctx, lambda session: query(session, *args, **kwargs))
 
 
 Info = StrawberryInfo[GraphQLContext, None]

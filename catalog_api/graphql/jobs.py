@@ -11,8 +11,8 @@ from catalog_api.graphql.views import graphql_type
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.views import JobView
 
-
-JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.")
+JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.",
+                       exclude=frozenset({"params"}))
 
 
 async def queued_job(info: Info, wait: bool, request: Callable[..., JobView], *args: Any) -> JobNode:

@@ -78,7 +78,7 @@ class LineageResult:
 
     @strawberry.field(description="This result as OpenLineage JSON (an array of RunEvents), Mermaid or DOT text.")
     async def export(self, info: Info, format: LineageFormat) -> str:
-        return await asyncio.to_thread(export_graph, info.context.ctx, self.graph, format.value)
+        return await info.context.query(export_graph, info.context.ctx.settings, self.graph, format.value)
 
     @classmethod
     def of(cls, graph: LineageGraph) -> LineageResult:
@@ -102,8 +102,8 @@ class LineageQuery:
         self, info: Info, urn: str, direction: LineageDirection = LineageDirection.BOTH, depth: int = 3,
         column_level: bool = False, limit: int | None = None,
     ) -> LineageResult:
-        graph = await asyncio.to_thread(lineage, info.context.ctx, urn, direction=direction.value, depth=depth,
-                                        column_level=column_level, limit=limit)
+        graph = await info.context.query(lineage, info.context.ctx.settings, urn, direction=direction.value,
+                                         depth=depth, column_level=column_level, limit=limit)
         return LineageResult.of(graph)
 
 

@@ -20,8 +20,20 @@ from catalog_api.errors import NotFound
 from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
-from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
+from catalog_api.services.profiling import (
+    ColumnProfileView,
+    ProfileView,
+    latest_column_profiles,
+    latest_profiles,
+)
+from catalog_api.services.views import (
+    ChangeView,
+    ColumnView,
+    EntityView,
+    SchemaView,
+    SourceView,
+    TableView,
+)
 from catalog_api.urns import EntityType
 
 R = TypeVar("R")
@@ -105,7 +117,7 @@ def _changes_loader(ctx: ServiceContext) -> DataLoader[ChangeKey, Page[ChangeVie
 def _column_profile_loader(ctx: ServiceContext) -> DataLoader[str, ColumnProfileView | None]:
     async def load(urns: list[str]) -> list[ColumnProfileView | None]:
         # One statement for a whole page of columns, however many of them were profiled.
-        found = await asyncio.to_thread(latest_column_profiles, ctx, list(dict.fromkeys(urns)))
+        found = await in_session(ctx, lambda session: latest_column_profiles(session, list(dict.fromkeys(urns))))
         return [found.get(urn) for urn in urns]
 
     return DataLoader(load)
@@ -113,7 +125,7 @@ def _column_profile_loader(ctx: ServiceContext) -> DataLoader[str, ColumnProfile
 
 def _table_profile_loader(ctx: ServiceContext) -> DataLoader[int, ProfileView | None]:
     async def load(table_ids: list[int]) -> list[ProfileView | None]:
-        found = await asyncio.to_thread(latest_profiles, ctx, list(dict.fromkeys(table_ids)))
+        found = await in_session(ctx, lambda session: latest_profiles(session, list(dict.fromkeys(table_ids))))
         return [found.get(table_id) for table_id in table_ids]
 
     return DataLoader(load)

@@ -228,7 +228,7 @@ class TableProfileNode:
         # History lists carry table-level figures only; a run's columns and anomalies are read when asked for.
         if self.view.columns or self.view.anomalies or self.column_count == 0:
             return self.view
-        return await asyncio.to_thread(profiling.get_profile, info.context.ctx, self.id)
+        return await info.context.query(profiling.get_profile, self.id)
 
     @strawberry.field(description="Statistics of each column, in the table's column order.")
     async def columns(self, info: Info) -> list[ColumnProfileNode]:
@@ -250,13 +250,13 @@ class ProfileQuery:
     @strawberry.field(description="One profile run by id, with its column statistics and anomalies.")
     async def profile(self, info: Info, profile_id: Annotated[int, strawberry.argument(name="id")]
                       ) -> TableProfileNode:
-        return TableProfileNode.of(await asyncio.to_thread(profiling.get_profile, info.context.ctx, profile_id))
+        return TableProfileNode.of(await info.context.query(profiling.get_profile, profile_id))
 
     @strawberry.field(description="Stored anomalies, newest first: of one table (dataset URN), of one source "
                                   "(name or id), or of the whole catalog; `severity`: warning or critical.")
     async def anomalies(self, info: Info, table: str | None = None, source: str | None = None,
                         severity: str | None = None, limit: int = 100) -> list[AnomalyNode]:
-        found = await asyncio.to_thread(profiling.list_anomalies, info.context.ctx, table_urn=table,
+        found = await info.context.query(profiling.list_anomalies, table_urn=table,
                                         source_ref=source, severity=severity, limit=limit)
         return [AnomalyNode.of(a) for a in found]
 

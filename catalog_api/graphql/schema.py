@@ -28,7 +28,12 @@ from catalog_api.graphql.events import (
     WebhookSubscriptionNode,
     WebhookUpdateInput,
 )
-from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
+from catalog_api.graphql.inputs import (
+    RegisterSourceInput,
+    UpdateSourceInput,
+    registration,
+    source_update,
+)
 from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
@@ -78,9 +83,9 @@ class Query(LineageQuery, ProfileQuery):
         if (source_id is None) == (name is None):
             raise InvalidInput("id", "give either `id` or `name` of the source")
         if name is not None:
-            found = await asyncio.to_thread(sources.get_source, info.context.ctx, name, by="name")
+            found = await info.context.query(sources.get_source, name, by="name")
         else:
-            found = await asyncio.to_thread(sources.get_source, info.context.ctx, source_id, by="id")
+            found = await info.context.query(sources.get_source, source_id, by="id")
         return SourceNode.of(found)
 
     @strawberry.field(description="Any entity by URN: a source, schema, table (dataset) or column.")
@@ -107,12 +112,12 @@ class Query(LineageQuery, ProfileQuery):
 
     @strawberry.field(description="A job by id.")
     async def job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
-        return JobNode.of(await asyncio.to_thread(get_job, info.context.ctx, job_id))
+        return JobNode.of(await info.context.query(get_job, job_id))
 
     @strawberry.field(description="Recent jobs, newest first, optionally of one source or in one status.")
     async def jobs(self, info: Info, source_id: int | None = None, status: str | None = None,
                    limit: int = 50) -> list[JobNode]:
-        found = await asyncio.to_thread(jobs.list_jobs, info.context.ctx, source_id=source_id, status=status,
+        found = await info.context.query(jobs.list_jobs, source_id=source_id, status=status,
                                         limit=limit)
         return [JobNode.of(j) for j in found]
 
@@ -125,19 +130,19 @@ class Query(LineageQuery, ProfileQuery):
 
     @strawberry.field(description="Webhook subscriptions (secrets are never shown).")
     async def webhooks(self, info: Info) -> list[WebhookSubscriptionNode]:
-        rows = await asyncio.to_thread(webhooks.list_subscriptions, info.context.ctx)
+        rows = await info.context.query(webhooks.list_subscriptions)
         return [WebhookSubscriptionNode.of(r) for r in rows]
 
     @strawberry.field(description="One webhook subscription by id.")
     async def webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]
                       ) -> WebhookSubscriptionNode:
-        return WebhookSubscriptionNode.of(await asyncio.to_thread(webhooks.get_subscription, info.context.ctx,
+        return WebhookSubscriptionNode.of(await info.context.query(webhooks.get_subscription,
                                                                   webhook_id))
 
     @strawberry.field(description="A webhook subscription's delivery log, newest first.")
     async def webhook_deliveries(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
                                  limit: int = 100, failed_only: bool = False) -> list[WebhookDeliveryNode]:
-        rows = await asyncio.to_thread(webhooks.list_deliveries, info.context.ctx, webhook_id, limit=limit,
+        rows = await info.context.query(webhooks.list_deliveries, webhook_id, limit=limit,
                                        failed_only=failed_only)
         return [WebhookDeliveryNode.of(r) for r in rows]
 

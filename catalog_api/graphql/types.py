@@ -6,7 +6,6 @@ no lazy load can hide a statement). Child lists and parents are resolved through
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -16,13 +15,24 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.loaders import child_key
-from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
+from catalog_api.graphql.profiles import (
+    AnomalyNode,
+    ColumnProfileNode,
+    TableProfileNode,
+)
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
 from catalog_api.services import profiling
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
-from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
+from catalog_api.services.views import (
+    ChangeView,
+    ColumnView,
+    EntityView,
+    SchemaView,
+    SourceView,
+    TableView,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -168,7 +178,7 @@ class TableNode(Entity, FromView):
     async def extraction(self, info: Info) -> ExtractionNode:
         from catalog_api.services.extraction import get_extraction
 
-        return ExtractionNode.of(await asyncio.to_thread(get_extraction, info.context.ctx, self.urn))
+        return ExtractionNode.of(await info.context.query(get_extraction, self.urn))
 
     @strawberry.field(description="The table's columns in ordinal order.")
     async def columns(
@@ -196,17 +206,17 @@ class TableNode(Entity, FromView):
     @strawberry.field(description="Profile runs, newest first (at most `limit`, up to 500).")
     async def profiles(self, info: Info, limit: int = 50) -> list[TableProfileNode]:
         return [TableProfileNode.of(v) for v in
-                await asyncio.to_thread(profiling.profile_history, info.context.ctx, self.urn, limit=limit)]
+                await info.context.query(profiling.profile_history, self.urn, limit=limit)]
 
     @strawberry.field(description="Anomalies found in the table's profiles, newest first.")
     async def anomalies(self, info: Info, limit: int = 100) -> list[AnomalyNode]:
         return [AnomalyNode.of(a) for a in
-                await asyncio.to_thread(profiling.list_anomalies, info.context.ctx, table_urn=self.urn,
+                await info.context.query(profiling.list_anomalies, table_urn=self.urn,
                                         limit=limit)]
 
     @strawberry.field(description="The anomaly settings in force: the table's own merged over the defaults.")
     async def anomaly_thresholds(self, info: Info) -> JSON:
-        return await asyncio.to_thread(profiling.get_anomaly_thresholds, info.context.ctx, self.urn)
+        return await info.context.query(profiling.get_anomaly_thresholds, self.urn)
 
 
 @strawberry.type(name="Column")
@@ -236,7 +246,7 @@ class ColumnNode(Entity, FromView):
     @strawberry.field(description="The column's statistics in each profile run that covered it, newest first.")
     async def profile_history(self, info: Info, limit: int = 50) -> list[ColumnProfileNode]:
         return [ColumnProfileNode.of(v) for v in
-                await asyncio.to_thread(profiling.column_profile_history, info.context.ctx, self.urn, limit=limit)]
+                await info.context.query(profiling.column_profile_history, self.urn, limit=limit)]
 
 
 _NODE_OF: dict[type, Callable[[EntityView], Entity]] = {

@@ -9,20 +9,24 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from catalog_api.errors import InvalidInput
+from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
-from catalog_api.services.events.views import CreatedSubscription, DeliveryView, OutboxEventView, SubscriptionView
+from catalog_api.services.events.views import (
+    CreatedSubscription,
+    DeliveryView,
+    OutboxEventView,
+    SubscriptionView,
+)
 from events import InvalidFilter
 
 router = APIRouter(prefix="/api/v1")
 KEEPALIVE_S = 15.0
 
-
-def context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
 
 
 # -- bodies -----------------------------------------------------------------------------------------------------
@@ -86,26 +90,24 @@ class SecretIn(BaseModel):
 
 @router.get("/events/outbox", response_model=list[OutboxEventOut], tags=["events"])
 def list_outbox(status: str | None = None, source_urn: str | None = None, after_id: int | None = None,
-                limit: int = Query(100, ge=1, le=1000), ctx: ServiceContext = Depends(context)) -> list[OutboxEventOut]:
+                limit: int = Query(100, ge=1, le=1000), session: Session = QUERY_SESSION) -> list[OutboxEventOut]:
     """Outbox events, oldest first; `status=dead` lists the dead letters (events that kept failing)."""
-    with ctx.db.session() as session:
-        rows = outbox.list_outbox(session, status=status, source_urn=source_urn, limit=limit, after_id=after_id)
-        return [OutboxEventOut.of(r) for r in rows]
+    rows = outbox.list_outbox(session, status=status, source_urn=source_urn, limit=limit, after_id=after_id)
+    return [OutboxEventOut.of(r) for r in rows]
 
 
 @router.post("/events/outbox/replay", response_model=ReplayOut, tags=["events"])
-def replay_outbox(body: ReplayIn | None = None, ctx: ServiceContext = Depends(context)) -> ReplayOut:
+def replay_outbox(body: ReplayIn | None = None, session: Session = QUERY_SESSION) -> ReplayOut:
     """Puts dead events back to pending (same event id, fresh attempt count); the relay publishes them again."""
-    with ctx.db.session() as session:
-        rows = outbox.replay(session, body.ids if body else None)
-        return ReplayOut(replayed=len(rows), ids=[r.id for r in rows])
+    rows = outbox.replay(session, body.ids if body else None)
+    return ReplayOut(replayed=len(rows), ids=[r.id for r in rows])
 
 
 # -- webhooks ---------------------------------------------------------------------------------------------------
 
 @router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
-def list_webhooks(ctx: ServiceContext = Depends(context)) -> list[WebhookOut]:
-    return [WebhookOut.of(r) for r in webhooks.list_subscriptions(ctx)]
+def list_webhooks(session: Session = QUERY_SESSION) -> list[WebhookOut]:
+    return [WebhookOut.of(r) for r in webhooks.list_subscriptions(session)]
 
 
 @router.post("/webhooks", response_model=WebhookWithSecretOut, status_code=status.HTTP_201_CREATED,
@@ -118,8 +120,8 @@ def create_webhook(body: WebhookIn, ctx: ServiceContext = Depends(context)) -> W
 
 
 @router.get("/webhooks/{subscription_id}", response_model=WebhookOut, tags=["webhooks"])
-def get_webhook(subscription_id: str, ctx: ServiceContext = Depends(context)) -> WebhookOut:
-    return WebhookOut.of(webhooks.get_subscription(ctx, subscription_id))
+def get_webhook(subscription_id: str, session: Session = QUERY_SESSION) -> WebhookOut:
+    return WebhookOut.of(webhooks.get_subscription(session, subscription_id))
 
 
 @router.patch("/webhooks/{subscription_id}", response_model=WebhookOut, tags=["webhooks"])
@@ -143,9 +145,9 @@ def delete_webhook(subscription_id: str, ctx: ServiceContext = Depends(context))
 
 @router.get("/webhooks/{subscription_id}/deliveries", response_model=list[DeliveryOut], tags=["webhooks"])
 def webhook_deliveries(subscription_id: str, limit: int = Query(100, ge=1, le=1000), event_id: str | None = None,
-                       failed_only: bool = False, ctx: ServiceContext = Depends(context)) -> list[DeliveryOut]:
+                       failed_only: bool = False, session: Session = QUERY_SESSION) -> list[DeliveryOut]:
     """The subscription's delivery log, newest first: one entry per event per relay round."""
-    rows = webhooks.list_deliveries(ctx, subscription_id, limit=limit, event_id=event_id, failed_only=failed_only)
+    rows = webhooks.list_deliveries(session, subscription_id, limit=limit, event_id=event_id, failed_only=failed_only)
     return [DeliveryOut.of(r) for r in rows]
 
 

@@ -5,24 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from catalog_api.rest.deps import QUERY_SESSION, context
+from catalog_api.rest.deps import settings as app_settings
 from catalog_api.rest.models import ViewModel, rest_model
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.lineage.export import export_graph
 from catalog_api.services.lineage.graph import GraphEdge, lineage
 from catalog_api.services.lineage.openlineage import ingest_run_event
+from catalog_api.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["lineage"])
 
 _MEDIA = {"mermaid": "text/vnd.mermaid; charset=utf-8", "dot": "text/vnd.graphviz; charset=utf-8",
           "openlineage": "application/json"}
 
-
-def context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
 
 
 class NodeOut(ViewModel):
@@ -85,13 +86,13 @@ def get_lineage(
     column_level: bool = Query(default=False, description="Include column-level edges."),
     limit: int | None = Query(default=None, description="At most this many nodes and edges."),
     format: str | None = Query(default=None, description="openlineage, mermaid or dot; JSON graph when absent."),
-    ctx: ServiceContext = Depends(context),
+    session: Session = QUERY_SESSION, settings: Settings = Depends(app_settings),
 ) -> Any:
     """The lineage around a dataset or a column; `truncated` says when a limit cut it short."""
-    graph = lineage(ctx, urn, direction=direction, depth=depth, column_level=column_level, limit=limit)
+    graph = lineage(session, settings, urn, direction=direction, depth=depth, column_level=column_level, limit=limit)
     if format is None:
         return LineageOut.of(graph).model_dump(mode="json", by_alias=True)
-    text = export_graph(ctx, graph, format)
+    text = export_graph(session, settings, graph, format)
     return Response(text, media_type=_MEDIA[format])
 
 

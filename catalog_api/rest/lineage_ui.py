@@ -11,19 +11,19 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
-from catalog_api.services.context import ServiceContext
+from catalog_api.rest.deps import QUERY_SESSION
+from catalog_api.rest.deps import settings as app_settings
 from catalog_api.services.lineage.graph import GraphNode, LineageGraph, lineage
+from catalog_api.settings import Settings
 
 router = APIRouter(tags=["lineage"])
 
 _W, _H, _GAP_X, _GAP_Y, _ROW = 220, 34, 110, 26, 18
 
-
-def context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
 
 
 def _link(urn: str, depth: int, column_level: bool) -> str:
@@ -143,8 +143,8 @@ svg {{ width: 100vw; height: calc(100vh - 70px); cursor: grab; display: block; }
 @router.get("/ui/lineage", response_class=HTMLResponse, include_in_schema=False)
 def lineage_page(
     urn: str = Query(max_length=2048), depth: int = Query(default=2), column_level: bool = Query(default=False),
-    ctx: ServiceContext = Depends(context),
+    session: Session = QUERY_SESSION, settings: Settings = Depends(app_settings),
 ) -> HTMLResponse:
     """The interactive lineage graph (both directions) of a dataset or column."""
-    graph = lineage(ctx, urn, direction="BOTH", depth=depth, column_level=column_level)
+    graph = lineage(session, settings, urn, direction="BOTH", depth=depth, column_level=column_level)
     return HTMLResponse(render(graph, depth))

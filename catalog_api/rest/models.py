@@ -76,7 +76,8 @@ ScheduleOut = rest_model("ScheduleOut", ScheduleView, "A source's crawl schedule
                                                       "circuit breaker paused it.")
 SourceOut = rest_model("SourceOut", SourceView, "A registered source. `secret_refs` are references (`env:NAME`, "
                                                 "`local:ID`), never secret values.")
-JobOut = rest_model("JobOut", JobView, "A job record: status, progress, timings, error and result summary.")
+JobOut = rest_model("JobOut", JobView, "A job record: status, progress, timings, error and result summary.",
+                    exclude=frozenset({"params"}))
 ConnectionTestOut = rest_model("ConnectionTestOut", ConnectionTestResult, "The outcome of a connection test.")
 ColumnOut = rest_model("ColumnOut", TaggedColumnView, "A column as the source defines it, with its curated "
                                                       "description and tags.")

@@ -9,8 +9,11 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from catalog_api.errors import NotFound
+from catalog_api.rest.deps import QUERY_SESSION, context
+from catalog_api.rest.deps import settings as app_settings
 from catalog_api.rest.models import (
     AnomalyOut,
     AnomalyThresholdsOut,
@@ -26,15 +29,21 @@ from catalog_api.rest.models import (
     SourceOut,
     TableOut,
 )
-from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, sources
+from catalog_api.services import (
+    browse,
+    crawl,
+    curation,
+    extraction,
+    jobs,
+    profiling,
+    sources,
+)
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import schedules
+from catalog_api.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 
-
-def context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
 
 
 def path_urn(request: Request, urn: str) -> str:
@@ -103,8 +112,8 @@ class TagsIn(BaseModel):
 
 
 @router.get("/sources", response_model=list[SourceOut], tags=["sources"])
-def list_sources(ctx: ServiceContext = Depends(context)) -> list[SourceOut]:
-    return [SourceOut.of(s) for s in sources.list_sources(ctx)]
+def list_sources(session: Session = QUERY_SESSION) -> list[SourceOut]:
+    return [SourceOut.of(s) for s in sources.list_sources(session)]
 
 
 @router.post("/sources", response_model=SourceOut, status_code=status.HTTP_201_CREATED, tags=["sources"])
@@ -113,8 +122,8 @@ def register_source(body: sources.SourceRegistration, ctx: ServiceContext = Depe
 
 
 @router.get("/sources/{source_id}", response_model=SourceOut, tags=["sources"])
-def get_source(source_id: int, ctx: ServiceContext = Depends(context)) -> SourceOut:
-    return SourceOut.of(sources.get_source(ctx, source_id))
+def get_source(source_id: int, session: Session = QUERY_SESSION) -> SourceOut:
+    return SourceOut.of(sources.get_source(session, source_id))
 
 
 @router.patch("/sources/{source_id}", response_model=SourceOut, tags=["sources"])
@@ -168,14 +177,14 @@ def resume_schedule(source_id: int, ctx: ServiceContext = Depends(context)) -> S
 
 @router.get("/jobs", response_model=list[JobOut], tags=["jobs"])
 def list_jobs(source_id: int | None = None, status: str | None = None, limit: int = 50,
-              ctx: ServiceContext = Depends(context)) -> list[JobOut]:
+              session: Session = QUERY_SESSION) -> list[JobOut]:
     """Recent jobs, newest first."""
-    return [JobOut.of(j) for j in jobs.list_jobs(ctx, source_id=source_id, status=status, limit=limit)]
+    return [JobOut.of(j) for j in jobs.list_jobs(session, source_id=source_id, status=status, limit=limit)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
-def job(job_id: str, ctx: ServiceContext = Depends(context)) -> JobOut:
-    return JobOut.of(jobs.get_job(ctx, job_id))
+def job(job_id: str, session: Session = QUERY_SESSION) -> JobOut:
+    return JobOut.of(jobs.get_job(session, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
@@ -191,17 +200,16 @@ def table_changes(
     until: datetime | None = None,
     first: int = Query(100, ge=1, le=1000),
     after: str | None = None,
-    ctx: ServiceContext = Depends(context),
+    session: Session = QUERY_SESSION,
 ) -> ChangePage:
     """The table's change history (its columns' changes included), newest first, within [since, until)."""
-    with ctx.db.session() as session:
-        return ChangePage.of(browse.change_history(session, urn, since=since, until=until, first=first, after=after))
+    return ChangePage.of(browse.change_history(session, urn, since=since, until=until, first=first, after=after))
 
 
 @router.get("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
-def table_extraction(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> ExtractionOut:
+def table_extraction(urn: str = Depends(path_urn), session: Session = QUERY_SESSION) -> ExtractionOut:
     """The table's extraction plan (suggested or overridden), watermark, last run and lake path."""
-    return ExtractionOut.of(extraction.get_extraction(ctx, urn))
+    return ExtractionOut.of(extraction.get_extraction(session, urn))
 
 
 @router.put("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
@@ -219,9 +227,9 @@ def profile_table(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(co
 
 
 @router.get("/tables/{urn:path}/profile", response_model=ProfileOut, tags=["profiles"])
-def table_profile(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> ProfileOut:
+def table_profile(urn: str = Depends(path_urn), session: Session = QUERY_SESSION) -> ProfileOut:
     """The table's newest profile with every column's statistics and the anomalies it found."""
-    profile = profiling.latest_profile(ctx, urn)
+    profile = profiling.latest_profile(session, urn)
     if profile is None:
         raise NotFound(f"{urn} has not been profiled yet: POST /api/v1/tables/{{urn}}/profile queues a profile",
                        field="urn")
@@ -231,25 +239,26 @@ def table_profile(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(co
 @router.get("/tables/{urn:path}/profile/report", response_class=HTMLResponse, tags=["profiles"],
             responses={200: {"content": {"text/html": {}}, "description": "The ydata-profiling HTML report."}})
 def table_profile_report(urn: str = Depends(path_urn), profile_id: int | None = None,
-                         ctx: ServiceContext = Depends(context)) -> HTMLResponse:
+                         session: Session = QUERY_SESSION, settings: Settings = Depends(app_settings)
+                         ) -> HTMLResponse:
     """The HTML report of the table's newest profile (or of `profile_id`); 404 when none is kept."""
-    html = profiling.profile_report(ctx, urn, profile_id)
+    html = profiling.profile_report(session, settings, urn, profile_id)
     # The report embeds sampled values and its own scripts: a sandbox keeps it from acting as this origin.
     return HTMLResponse(html, headers={"Content-Security-Policy": "sandbox allow-scripts allow-popups"})
 
 
 @router.get("/tables/{urn:path}/profiles", response_model=list[ProfileSummaryOut], tags=["profiles"])
 def table_profiles(urn: str = Depends(path_urn), limit: int = 50,
-                   ctx: ServiceContext = Depends(context)) -> list[ProfileSummaryOut]:
+                   session: Session = QUERY_SESSION) -> list[ProfileSummaryOut]:
     """The table's profile runs, newest first, with table-level figures."""
-    return [ProfileSummaryOut.of(p) for p in profiling.profile_history(ctx, urn, limit=limit)]
+    return [ProfileSummaryOut.of(p) for p in profiling.profile_history(session, urn, limit=limit)]
 
 
 @router.get("/tables/{urn:path}/anomaly-thresholds", response_model=AnomalyThresholdsOut, tags=["profiles"])
 def table_anomaly_thresholds(urn: str = Depends(path_urn),
-                             ctx: ServiceContext = Depends(context)) -> AnomalyThresholdsOut:
+                             session: Session = QUERY_SESSION) -> AnomalyThresholdsOut:
     """The anomaly settings in force for the table: its own overrides merged over the defaults."""
-    return AnomalyThresholdsOut(urn=urn, thresholds=profiling.get_anomaly_thresholds(ctx, urn))
+    return AnomalyThresholdsOut(urn=urn, thresholds=profiling.get_anomaly_thresholds(session, urn))
 
 
 @router.put("/tables/{urn:path}/anomaly-thresholds", response_model=AnomalyThresholdsOut, tags=["profiles"])
@@ -260,30 +269,29 @@ def set_table_anomaly_thresholds(body: AnomalyThresholdsIn, urn: str = Depends(p
 
 
 @router.get("/tables/{urn:path}", response_model=TableOut, tags=["tables"])
-def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, ctx: ServiceContext = Depends(context)) -> TableOut:
+def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, session: Session = QUERY_SESSION) -> TableOut:
     """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
-    with ctx.db.session() as session:
-        return TableOut.of(browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns))
+    return TableOut.of(browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns))
 
 
 @router.get("/profiles/{profile_id}", response_model=ProfileOut, tags=["profiles"])
-def profile(profile_id: int, ctx: ServiceContext = Depends(context)) -> ProfileOut:
+def profile(profile_id: int, session: Session = QUERY_SESSION) -> ProfileOut:
     """One profile run by id, with every column's statistics and its anomalies."""
-    return ProfileOut.of(profiling.get_profile(ctx, profile_id))
+    return ProfileOut.of(profiling.get_profile(session, profile_id))
 
 
 @router.get("/columns/{urn:path}/profiles", response_model=list[ColumnProfileOut], tags=["profiles"])
 def column_profiles(urn: str = Depends(path_urn), limit: int = 50,
-                    ctx: ServiceContext = Depends(context)) -> list[ColumnProfileOut]:
+                    session: Session = QUERY_SESSION) -> list[ColumnProfileOut]:
     """A column's statistics in each profile run that covered it, newest first."""
-    return [ColumnProfileOut.of(c) for c in profiling.column_profile_history(ctx, urn, limit=limit)]
+    return [ColumnProfileOut.of(c) for c in profiling.column_profile_history(session, urn, limit=limit)]
 
 
 @router.get("/anomalies", response_model=list[AnomalyOut], tags=["profiles"])
 def anomalies(table: str | None = None, source: str | None = None, severity: str | None = None,
-              limit: int = 100, ctx: ServiceContext = Depends(context)) -> list[AnomalyOut]:
+              limit: int = 100, session: Session = QUERY_SESSION) -> list[AnomalyOut]:
     """Anomalies found by profiles, newest first: of one table (URN), one source (name or id), or everywhere."""
-    found = profiling.list_anomalies(ctx, table_urn=table, source_ref=source, severity=severity, limit=limit)
+    found = profiling.list_anomalies(session, table_urn=table, source_ref=source, severity=severity, limit=limit)
     return [AnomalyOut.of(a) for a in found]
 
 
@@ -302,6 +310,5 @@ def set_tags(body: TagsIn, urn: str = Depends(path_urn), ctx: ServiceContext = D
 
 
 @router.get("/search", response_model=list[SearchHitOut], tags=["search"])
-def search(q: str, limit: int = 50, ctx: ServiceContext = Depends(context)) -> list[SearchHitOut]:
-    with ctx.db.session() as session:
-        return [SearchHitOut.of(h) for h in browse.search(session, q, limit)]
+def search(q: str, limit: int = 50, session: Session = QUERY_SESSION) -> list[SearchHitOut]:
+    return [SearchHitOut.of(h) for h in browse.search(session, q, limit)]

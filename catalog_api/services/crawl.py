@@ -14,15 +14,22 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
+from catalog_api.db.models import (
+    ChangeLogEntry,
+    Column,
+    DataSource,
+    Job,
+    Schema,
+    Table,
+    utcnow,
+)
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
-from catalog_api.services.jobs.records import enqueue_job
-from catalog_api.services.views import JobView
 from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.lineage.edges import link_crawled_tables
 from catalog_api.services.lineage.views import record_view_lineage
-from catalog_api.services.sources import build_connector, get_source
+from catalog_api.services.sources import build_connector, enqueue_source_job
+from catalog_api.services.views import JobView
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers import diff
 from crawlers.diff import Change, ChangeType
@@ -60,7 +67,7 @@ class CrawlResult:
 
 def request_crawl(ctx: ServiceContext, ref: int | str, *, trigger: str = "manual") -> JobView:
     """Queues a crawl of the source, or returns the crawl already queued or running for it."""
-    return enqueue_job(ctx, CRAWL, get_source(ctx, ref).id, trigger=trigger)
+    return enqueue_source_job(ctx, CRAWL, ref, trigger=trigger)
 
 
 def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:

@@ -14,16 +14,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import Column, DataSource, ExtractionState, Job, Schema, Table, utcnow
+from catalog_api.db.models import (
+    Column,
+    DataSource,
+    ExtractionState,
+    Job,
+    Schema,
+    Table,
+    utcnow,
+)
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
-from catalog_api.services.jobs.records import enqueue_job
-from catalog_api.services.views import JobView
 from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.lineage.edges import record_extraction
-from catalog_api.services.sources import build_connector, check_source_tables, source_row
+from catalog_api.services.sources import build_connector, enqueue_source_job
+from catalog_api.services.views import JobView
 from catalog_api.urns import EntityType
 from crawlers.extract import extract_increment
 from crawlers.increment import (
@@ -84,9 +91,8 @@ def _view(session: Session, table: Table) -> ExtractionView:
     )
 
 
-def get_extraction(ctx: ServiceContext, urn: str) -> ExtractionView:
-    with ctx.db.session() as session:
-        return _view(session, entity_by_urn(session, urn, expected=EntityType.DATASET))
+def get_extraction(session: Session, urn: str) -> ExtractionView:
+    return _view(session, entity_by_urn(session, urn, expected=EntityType.DATASET))
 
 
 def set_extraction_plan(ctx: ServiceContext, urn: str, strategy: str | None, column: str | None) -> ExtractionView:
@@ -118,11 +124,7 @@ def set_extraction_plan(ctx: ServiceContext, urn: str, strategy: str | None, col
 
 def request_extract(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> JobView:
     """Queues an extraction of the source's tables (or of the given ones), or returns the one already active."""
-    with ctx.db.session() as session:
-        source = source_row(session, source_ref)
-        check_source_tables(session, source, table_urns)
-        source_id = source.id
-    return enqueue_job(ctx, EXTRACT, source_id, params={"tables": list(table_urns)} if table_urns else None)
+    return enqueue_source_job(ctx, EXTRACT, source_ref, table_urns)
 
 
 def _save_watermark(ctx: ServiceContext, table_id: int, plan: IncrementPlan, watermark: Any) -> None:

@@ -11,13 +11,21 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Tag, utcnow
-from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, SourceCheckFailed, clean_reason
+from catalog_api.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    SourceCheckFailed,
+    clean_reason,
+)
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
-from catalog_api.services.views import SourceView, source_view
 from catalog_api.services.jobs.cron import next_run, validate_schedule
+from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.views import JobView, SourceView, source_view
 from catalog_api.urns import EntityType, source_urn
 from crawlers import get_connector_class
 from crawlers.connector import Connector
@@ -224,10 +232,9 @@ def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | 
     return source
 
 
-def get_source(ctx: ServiceContext, ref: int | str, *, by: Literal["id", "name"] | None = None) -> SourceView:
+def get_source(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None) -> SourceView:
     """A source by id or by name (see `source_row`)."""
-    with ctx.db.session() as session:
-        return source_view(source_row(session, ref, by=by))
+    return source_view(source_row(session, ref, by=by))
 
 
 def check_source_tables(session: Session, source: DataSource, table_urns: list[str] | None) -> None:
@@ -240,9 +247,19 @@ def check_source_tables(session: Session, source: DataSource, table_urns: list[s
             raise InvalidInput(f"tables.{index}", f"{urn} no longer exists in its source")
 
 
-def list_sources(ctx: ServiceContext) -> list[SourceView]:
+def enqueue_source_job(ctx: ServiceContext, kind: str, source_ref: int | str, table_urns: list[str] | None = None, *,
+                       trigger: str = "manual") -> JobView:
+    """Queues a job of `kind` for a source (by id or name), of all its tables or of `table_urns`, each of which must
+    be a live table of the source; or returns the kind's queued or running job for the source."""
     with ctx.db.session() as session:
-        return [source_view(s) for s in session.scalars(select(DataSource).order_by(DataSource.name))]
+        source = source_row(session, source_ref)
+        check_source_tables(session, source, table_urns)
+        source_id = source.id
+    return enqueue_job(ctx, kind, source_id, trigger=trigger, params={"tables": list(table_urns)} if table_urns else None)
+
+
+def list_sources(session: Session) -> list[SourceView]:
+    return [source_view(s) for s in session.scalars(select(DataSource).order_by(DataSource.name))]
 
 
 def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> SourceView:

@@ -295,6 +295,8 @@ class JobView:
     heartbeat_at: datetime | None
     cancel_requested_at: datetime | None
     trigger: str
+    params: dict[str, Any] | None
+    """Kind-specific arguments, e.g. the tables a profile is limited to (the CLI shows them; the APIs do not)."""
 
 
 def job_view(row: Job) -> JobView:

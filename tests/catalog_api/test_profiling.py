@@ -19,6 +19,7 @@ from catalog_api.urns import column_urn, dataset_urn
 from crawlers.lake import RunManifest
 from events.schemas import validate
 from tests.conftest import pg_execute, pg_query
+from tests.support.catalog import query
 
 pytestmark = pytest.mark.postgres
 
@@ -74,7 +75,7 @@ def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ct
                                                         dataset_urn("shop", "shop", "orders")}
     assert all(t["read_from"] == "source" for t in job.result["tables"])
 
-    orders = profiling.latest_profile(catalog_ctx, dataset_urn("shop", "shop", "orders"))
+    orders = query(catalog_ctx, profiling.latest_profile, dataset_urn("shop", "shop", "orders"))
     (expected,) = pg_query(config, """
         select count(*), count(total), count(distinct total), min(total), max(total), sum(total), avg(total),
                stddev_samp(total), count(distinct customer_id), min(placed_at), max(placed_at)
@@ -113,7 +114,7 @@ def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ct
         assert event["data"]["job_id"] == job.id and event["data"]["anomaly_count"] == 0
     assert next(e for e in completed if e["subject"].endswith(":orders"))["data"]["row_count"] == rows
 
-    html = profiling.profile_report(catalog_ctx, dataset_urn("shop", "shop", "orders"))
+    html = query(catalog_ctx, profiling.profile_report, catalog_ctx.settings, dataset_urn("shop", "shop", "orders"))
     assert "<html" in html.lower() and "customer_id" in html
 
 
@@ -123,12 +124,12 @@ def test_anomalies_from_a_series_of_profiles_are_stored_and_become_events(catalo
     catalog_ctx.settings.profile_reports_kept = 2  # the in-process worker reads the same settings object
     for _ in range(2):  # a stable history raises nothing
         _profile(catalog_ctx, source.id, [customers])
-    assert profiling.list_anomalies(catalog_ctx, table_urn=customers) == []
+    assert query(catalog_ctx, profiling.list_anomalies, table_urn=customers) == []
 
     pg_execute(config, "delete from shop.customers where id > 100; update shop.customers set email = null "
                        "where id % 2 = 0")
     job = _profile(catalog_ctx, source.id, [customers])
-    found = profiling.list_anomalies(catalog_ctx, table_urn=customers)
+    found = query(catalog_ctx, profiling.list_anomalies, table_urn=customers)
     assert {(a.kind, a.column) for a in found} >= {("volume", None), ("null_rate", "email")}
     volume = next(a for a in found if a.kind == "volume")
     assert (volume.observed, volume.expected) == (100, 400) and volume.subject_urn == customers
@@ -142,16 +143,18 @@ def test_anomalies_from_a_series_of_profiles_are_stored_and_become_events(catalo
         (a.kind, a.subject_urn) for a in found)
     for event in events:
         validate(event)
-    latest = profiling.latest_profile(catalog_ctx, customers)
+    latest = query(catalog_ctx, profiling.latest_profile, customers)
     assert latest.anomaly_count == len(found) == len(latest.anomalies)
-    history = profiling.profile_history(catalog_ctx, customers)
+    history = query(catalog_ctx, profiling.profile_history, customers)
     assert [p.row_count for p in history] == [100, 400, 400]
     # Only the newest reports are kept; the oldest run keeps its statistics without one.
     assert [p.has_report for p in history] == [True, True, False]
-    assert "<html" in profiling.profile_report(catalog_ctx, customers, history[1].id).lower()
+    older = query(catalog_ctx, profiling.profile_report, catalog_ctx.settings, customers, history[1].id)
+    assert "<html" in older.lower()
     with pytest.raises(NotFound):
-        profiling.profile_report(catalog_ctx, customers, history[2].id)
-    column_history = profiling.column_profile_history(catalog_ctx, column_urn("shop", "shop", "customers", "email"))
+        query(catalog_ctx, profiling.profile_report, catalog_ctx.settings, customers, history[2].id)
+    email = column_urn("shop", "shop", "customers", "email")
+    column_history = query(catalog_ctx, profiling.column_profile_history, email)
     assert [c.stats["null_count"] for c in column_history] == [50, 0, 0]
 
 
@@ -162,7 +165,7 @@ def test_schema_drift_between_profiles_is_an_anomaly(catalog_ctx, shop):
     pg_execute(config, "alter table shop.orders drop column total")
     assert _run(catalog_ctx, request_crawl(catalog_ctx, source.id)).status == "succeeded"
     _profile(catalog_ctx, source.id, [orders])
-    drift = [a for a in profiling.list_anomalies(catalog_ctx, table_urn=orders) if a.kind == "schema_drift"]
+    drift = [a for a in query(catalog_ctx, profiling.list_anomalies, table_urn=orders) if a.kind == "schema_drift"]
     assert [(a.column, a.severity) for a in drift] == [("total", "critical")]
 
 
@@ -175,7 +178,7 @@ def test_a_fully_extracted_table_is_profiled_from_the_lake(catalog_ctx, shop):
     (run,) = [t["run_id"] for t in extract.result["tables"]]
     pg_execute(config, "delete from shop.orders where id > 100010")  # the lake still holds what was extracted
     _profile(catalog_ctx, source.id, [orders])
-    profile = profiling.latest_profile(catalog_ctx, orders)
+    profile = query(catalog_ctx, profiling.latest_profile, orders)
     assert (profile.read_from, profile.lake_runs, profile.row_count) == ("lake", [run], 3000)
 
 
@@ -193,7 +196,7 @@ def test_thresholds_per_table_are_validated_and_used(catalog_ctx, shop):
     _profile(catalog_ctx, source.id, [customers])
     pg_execute(config, "delete from shop.customers where id > 200")  # -50 %: normal for this table now
     _profile(catalog_ctx, source.id, [customers])
-    assert [a.kind for a in profiling.list_anomalies(catalog_ctx, table_urn=customers)] == []
+    assert [a.kind for a in query(catalog_ctx, profiling.list_anomalies, table_urn=customers)] == []
 
 
 def test_an_unreachable_source_fails_the_job_with_its_cause_and_stores_nothing(catalog_ctx, shop, pg_server):

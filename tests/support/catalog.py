@@ -42,3 +42,9 @@ def changes(ctx, source_id: int, since_id: int = 0) -> list[tuple[str, str, obje
 def last_change_id(ctx) -> int:
     with ctx.db.session() as session:
         return session.scalar(select(ChangeLogEntry.id).order_by(ChangeLogEntry.id.desc()).limit(1)) or 0
+
+
+def query(ctx, service_query, *args, **kwargs):
+    """Runs a service query (which takes a session first) in one catalog session, as a transport would."""
+    with ctx.db.session() as session:
+        return service_query(session, *args, **kwargs)

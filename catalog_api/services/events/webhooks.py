@@ -126,15 +126,13 @@ def create_subscription(ctx: ServiceContext, url: str, *, event_types: list[str]
         return from_row(CreatedSubscription, row, event_types=list(row.event_types), secret=value)
 
 
-def list_subscriptions(ctx: ServiceContext) -> list[SubscriptionView]:
-    with ctx.db.session() as session:
-        return [subscription_view(row) for row in
-                session.scalars(select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.created_at))]
+def list_subscriptions(session: Session) -> list[SubscriptionView]:
+    return [subscription_view(row) for row in
+            session.scalars(select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.created_at))]
 
 
-def get_subscription(ctx: ServiceContext, subscription_id: str) -> SubscriptionView:
-    with ctx.db.session() as session:
-        return subscription_view(_get(session, subscription_id))
+def get_subscription(session: Session, subscription_id: str) -> SubscriptionView:
+    return subscription_view(_get(session, subscription_id))
 
 
 _UNSET: Any = object()
@@ -181,20 +179,19 @@ def delete_subscription(ctx: ServiceContext, subscription_id: str) -> None:
         session.delete(row)
 
 
-def list_deliveries(ctx: ServiceContext, subscription_id: str, *, limit: int = 100, event_id: str | None = None,
+def list_deliveries(session: Session, subscription_id: str, *, limit: int = 100, event_id: str | None = None,
                     failed_only: bool = False) -> list[DeliveryView]:
     """The subscription's delivery log, newest first."""
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit", "between 1 and 1000")
-    with ctx.db.session() as session:
-        _get(session, subscription_id)
-        query = (select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
-                 .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
-        if event_id is not None:
-            query = query.where(WebhookDeliveryRow.event_id == event_id)
-        if failed_only:
-            query = query.where(WebhookDeliveryRow.delivered.is_(False))
-        return [delivery_view(row) for row in session.scalars(query)]
+    _get(session, subscription_id)
+    query = (select(WebhookDeliveryRow).where(WebhookDeliveryRow.subscription_id == subscription_id)
+             .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
+    if event_id is not None:
+        query = query.where(WebhookDeliveryRow.event_id == event_id)
+    if failed_only:
+        query = query.where(WebhookDeliveryRow.delivered.is_(False))
+    return [delivery_view(row) for row in session.scalars(query)]
 
 
 # -- what the relay publishes to -------------------------------------------------------------------------------

@@ -34,15 +34,14 @@ class JobStatus(StrEnum):
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-def get_job(ctx: ServiceContext, job_id: str) -> JobView:
-    with ctx.db.session() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"no job with id {job_id!r}", field="id")
-        return job_view(job)
+def get_job(session: Session, job_id: str) -> JobView:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id!r}", field="id")
+    return job_view(job)
 
 
-def list_jobs(ctx: ServiceContext, *, source_id: int | None = None, status: str | None = None,
+def list_jobs(session: Session, *, source_id: int | None = None, status: str | None = None,
               limit: int = 50) -> list[JobView]:
     if status is not None and status not in {s.value for s in JobStatus}:
         raise InvalidInput("status", f"one of {', '.join(s.value for s in JobStatus)}")
@@ -53,16 +52,14 @@ def list_jobs(ctx: ServiceContext, *, source_id: int | None = None, status: str 
         query = query.where(Job.source_id == source_id)
     if status is not None:
         query = query.where(Job.status == status)
-    with ctx.db.session() as session:
-        return [job_view(job) for job in session.scalars(query)]
+    return [job_view(job) for job in session.scalars(query)]
 
 
-def active_job(ctx: ServiceContext, kind: str, source_id: int) -> JobView | None:
-    with ctx.db.session() as session:
-        job = session.scalars(
-            select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
-        ).first()
-        return None if job is None else job_view(job)
+def active_job(session: Session, kind: str, source_id: int) -> JobView | None:
+    job = session.scalars(
+        select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
+    ).first()
+    return None if job is None else job_view(job)
 
 
 def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | None, *,
@@ -148,7 +145,8 @@ def cancel_job(ctx: ServiceContext, job_id: str) -> JobView:
 def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> JobView:
     deadline = time.monotonic() + timeout
     while True:
-        job = get_job(ctx, job_id)
+        with ctx.db.session() as session:
+            job = get_job(session, job_id)
         if JobStatus(job.status).finished or time.monotonic() > deadline:
             return job
         time.sleep(poll)

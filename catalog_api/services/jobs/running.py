@@ -170,7 +170,9 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
     if claim is None:
         return
     if isinstance(claim, float):
-        ctx.jobs.submit(job_id, get_job(ctx, job_id).kind, delay_s=claim)
+        with ctx.db.session() as session:
+            kind = get_job(session, job_id).kind
+        ctx.jobs.submit(job_id, kind, delay_s=claim)
         return
     limit = ctx.settings.time_limit_s(claim.kind)
     control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None)

@@ -14,15 +14,17 @@ from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from catalog_api.db.models import utcnow
 from catalog_api.errors import InvalidInput
-from catalog_api.services.context import ServiceContext
 from catalog_api.services.lineage.edges import LAKE_SOURCE, OPENLINEAGE_SOURCE
 from catalog_api.services.lineage.graph import (
     GraphNode,
     LineageGraph,
     source_lineage_names,
 )
+from catalog_api.settings import Settings
 
 PRODUCER = "https://github.com/catalog/catalog"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
@@ -142,8 +144,7 @@ def export(graph: LineageGraph, fmt: str, sources: dict[str, tuple[str, str]], l
 
 
 
-def export_graph(ctx: ServiceContext, graph: LineageGraph, fmt: str) -> str:
+def export_graph(session: Session, settings: Settings, graph: LineageGraph, fmt: str) -> str:
     """`export` with the OpenLineage names of the graph's sources and the lake's URL from the catalog."""
-    with ctx.db.session() as session:
-        sources = source_lineage_names(session, {n.source for n in graph.nodes})
-    return export(graph, fmt, sources, ctx.settings.effective_lake_url)
+    sources = source_lineage_names(session, {n.source for n in graph.nodes})
+    return export(graph, fmt, sources, settings.effective_lake_url)

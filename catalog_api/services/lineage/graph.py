@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, LineageEdge, Table
 from catalog_api.errors import InvalidInput
-from catalog_api.services.context import ServiceContext
+from catalog_api.settings import Settings
 from catalog_api.urns import EntityType, column_urn, dataset_urn, parse_urn, unescape
 
 _CHUNK = 500
@@ -225,16 +225,15 @@ def _nodes(session: Session, distance: dict[str, int]) -> list[GraphNode]:
 
 
 def lineage(
-    ctx: ServiceContext, urn: str, *, direction: Direction | str = Direction.BOTH, depth: int = 3,
+    session: Session, settings: Settings, urn: str, *, direction: Direction | str = Direction.BOTH, depth: int = 3,
     column_level: bool = False, limit: int | None = None,
 ) -> LineageGraph:
-    """`lineage_graph` in its own read transaction, with the limits from settings."""
-    cap = ctx.settings.lineage_max_nodes
+    """`lineage_graph` within the limits the settings allow (`limit` at most `lineage_max_nodes`)."""
+    cap = settings.lineage_max_nodes
     if limit is not None and not 1 <= limit <= cap:
         raise InvalidInput("limit", f"between 1 and {cap}")
-    with ctx.db.session() as session:
-        return lineage_graph(session, urn, direction=direction, depth=depth, column_level=column_level,
-                             limit=limit or cap, max_depth=ctx.settings.lineage_max_depth)
+    return lineage_graph(session, urn, direction=direction, depth=depth, column_level=column_level,
+                         limit=limit or cap, max_depth=settings.lineage_max_depth)
 
 
 def source_lineage_names(session: Session, names: Iterable[str]) -> dict[str, tuple[str, str]]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
+from catalog_api.db.models import (
+    ColumnProfileRow,
+    ProfileAnomalyRow,
+    ProfileReportRow,
+    Table,
+    TableProfileRow,
+)
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.browse import entity_by_urn
-from catalog_api.services.context import ServiceContext
 from catalog_api.services.profiling.views import (
     AnomalyView,
     ColumnProfileView,
@@ -17,6 +22,7 @@ from catalog_api.services.profiling.views import (
     profile_views,
 )
 from catalog_api.services.sources import source_row
+from catalog_api.settings import Settings
 from catalog_api.urns import EntityType
 
 
@@ -25,23 +31,17 @@ def _check_limit(limit: int, most: int = 500) -> None:
         raise InvalidInput("limit", f"between 1 and {most}")
 
 
-def latest_profile(ctx: ServiceContext, urn: str) -> ProfileView | None:
+def latest_profile(session: Session, urn: str) -> ProfileView | None:
     """The newest profile of a table with its column statistics and anomalies; None before the first profile."""
-    with ctx.db.session() as session:
-        table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-        return _latest_profiles(session, [table.id]).get(table.id)
+    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    return latest_profiles(session, [table.id]).get(table.id)
 
 
-def latest_profiles(ctx: ServiceContext, table_ids: list[int]) -> dict[int, ProfileView]:
+def latest_profiles(session: Session, table_ids: list[int]) -> dict[int, ProfileView]:
     """The newest profile of each of the given tables (by id), detailed, in a fixed number of queries; tables never
     profiled are left out."""
     if not table_ids:
         return {}
-    with ctx.db.session() as session:
-        return _latest_profiles(session, table_ids)
-
-
-def _latest_profiles(session: Session, table_ids: list[int]) -> dict[int, ProfileView]:
     newest_first = (TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
     ranked = (select(TableProfileRow.id, func.row_number().over(
         partition_by=TableProfileRow.table_id, order_by=newest_first).label("position"))
@@ -52,89 +52,83 @@ def _latest_profiles(session: Session, table_ids: list[int]) -> dict[int, Profil
                                                     strict=True)}
 
 
-def get_profile(ctx: ServiceContext, profile_id: int) -> ProfileView:
+def get_profile(session: Session, profile_id: int) -> ProfileView:
     """One profile run by id, with its column statistics and anomalies."""
-    with ctx.db.session() as session:
-        row = session.get(TableProfileRow, profile_id)
-        if row is None:
-            raise NotFound(f"no profile with id {profile_id}", field="id")
-        return profile_views(session, [row], detailed=True)[0]
+    row = session.get(TableProfileRow, profile_id)
+    if row is None:
+        raise NotFound(f"no profile with id {profile_id}", field="id")
+    return profile_views(session, [row], detailed=True)[0]
 
 
-def profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[ProfileView]:
+def profile_history(session: Session, urn: str, *, limit: int = 50) -> list[ProfileView]:
     """A table's profile runs, newest first (table-level figures only)."""
     _check_limit(limit)
-    with ctx.db.session() as session:
-        table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-        rows = list(session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
-                                    .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
-                                    .limit(limit)))
-        return profile_views(session, rows, detailed=False)
+    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    rows = list(session.scalars(select(TableProfileRow).where(TableProfileRow.table_id == table.id)
+                                .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
+                                .limit(limit)))
+    return profile_views(session, rows, detailed=False)
 
 
-def column_profile_history(ctx: ServiceContext, urn: str, *, limit: int = 50) -> list[ColumnProfileView]:
+def column_profile_history(session: Session, urn: str, *, limit: int = 50) -> list[ColumnProfileView]:
     """A column's statistics in each profile run that covered it, newest first."""
     _check_limit(limit)
-    with ctx.db.session() as session:
-        column = entity_by_urn(session, urn, expected=EntityType.COLUMN)
-        rows = session.execute(
-            select(ColumnProfileRow, TableProfileRow.started_at)
-            .join(TableProfileRow, TableProfileRow.id == ColumnProfileRow.table_profile_id)
-            .where(ColumnProfileRow.column_urn == column.urn)
-            .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()).limit(limit)
-        ).all()
-        return [ColumnProfileView(r.table_profile_id, r.column_urn, r.name, started, r.stats) for r, started in rows]
+    column = entity_by_urn(session, urn, expected=EntityType.COLUMN)
+    rows = session.execute(
+        select(ColumnProfileRow, TableProfileRow.started_at)
+        .join(TableProfileRow, TableProfileRow.id == ColumnProfileRow.table_profile_id)
+        .where(ColumnProfileRow.column_urn == column.urn)
+        .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()).limit(limit)
+    ).all()
+    return [ColumnProfileView(r.table_profile_id, r.column_urn, r.name, started, r.stats) for r, started in rows]
 
 
-def latest_column_profiles(ctx: ServiceContext, column_urns: list[str]) -> dict[str, ColumnProfileView]:
+def latest_column_profiles(session: Session, column_urns: list[str]) -> dict[str, ColumnProfileView]:
     """The newest statistics of each of the given columns (one query, for DataLoaders)."""
     if not column_urns:
         return {}
-    with ctx.db.session() as session:
-        rows = session.execute(
-            select(ColumnProfileRow, TableProfileRow.started_at)
-            .join(TableProfileRow, TableProfileRow.id == ColumnProfileRow.table_profile_id)
-            .where(ColumnProfileRow.column_urn.in_(column_urns))
-            .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
-        ).all()
+    rows = session.execute(
+        select(ColumnProfileRow, TableProfileRow.started_at)
+        .join(TableProfileRow, TableProfileRow.id == ColumnProfileRow.table_profile_id)
+        .where(ColumnProfileRow.column_urn.in_(column_urns))
+        .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
+    ).all()
     found: dict[str, ColumnProfileView] = {}
     for r, started in rows:
         found.setdefault(r.column_urn, ColumnProfileView(r.table_profile_id, r.column_urn, r.name, started, r.stats))
     return found
 
 
-def list_anomalies(ctx: ServiceContext, *, table_urn: str | None = None, source_ref: int | str | None = None,
+def list_anomalies(session: Session, *, table_urn: str | None = None, source_ref: int | str | None = None,
                    severity: str | None = None, limit: int = 100) -> list[AnomalyView]:
     """Stored anomalies, newest first, of one table, of one source, or of the whole catalog."""
     _check_limit(limit, 1000)
     if severity is not None and severity not in ("warning", "critical"):
         raise InvalidInput("severity", "warning or critical")
-    with ctx.db.session() as session:
-        query = (select(ProfileAnomalyRow, Table.urn).join(Table, Table.id == ProfileAnomalyRow.table_id)
-                 .order_by(ProfileAnomalyRow.detected_at.desc(), ProfileAnomalyRow.id.desc()).limit(limit))
-        if table_urn is not None:
-            table = entity_by_urn(session, table_urn, field="table", expected=EntityType.DATASET)
-            query = query.where(ProfileAnomalyRow.table_id == table.id)
-        if source_ref is not None:
-            query = query.where(Table.source_id == source_row(session, source_ref).id)
-        if severity is not None:
-            query = query.where(ProfileAnomalyRow.severity == severity)
-        return [anomaly_view(row, urn) for row, urn in session.execute(query).all()]
+    query = (select(ProfileAnomalyRow, Table.urn).join(Table, Table.id == ProfileAnomalyRow.table_id)
+             .order_by(ProfileAnomalyRow.detected_at.desc(), ProfileAnomalyRow.id.desc()).limit(limit))
+    if table_urn is not None:
+        table = entity_by_urn(session, table_urn, field="table", expected=EntityType.DATASET)
+        query = query.where(ProfileAnomalyRow.table_id == table.id)
+    if source_ref is not None:
+        query = query.where(Table.source_id == source_row(session, source_ref).id)
+    if severity is not None:
+        query = query.where(ProfileAnomalyRow.severity == severity)
+    return [anomaly_view(row, urn) for row, urn in session.execute(query).all()]
 
 
-def profile_report(ctx: ServiceContext, urn: str, profile_id: int | None = None) -> str:
+def profile_report(session: Session, settings: Settings, urn: str, profile_id: int | None = None) -> str:
     """The HTML report of the table's newest profile that has one (or of the given profile)."""
-    with ctx.db.session() as session:
-        table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-        query = (select(ProfileReportRow.html).join(TableProfileRow,
-                                                    TableProfileRow.id == ProfileReportRow.table_profile_id)
-                 .where(TableProfileRow.table_id == table.id)
-                 .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()))
-        if profile_id is not None:
-            query = query.where(TableProfileRow.id == profile_id)
-        html = session.scalars(query).first()
+    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    query = (select(ProfileReportRow.html).join(TableProfileRow,
+                                                TableProfileRow.id == ProfileReportRow.table_profile_id)
+             .where(TableProfileRow.table_id == table.id)
+             .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()))
+    if profile_id is not None:
+        query = query.where(TableProfileRow.id == profile_id)
+    html = session.scalars(query).first()
     if html is None:
         which = f"profile {profile_id} of {urn}" if profile_id is not None else urn
         raise NotFound(f"no HTML report for {which}: profile the table first (reports are kept for the newest "
-                       f"{ctx.settings.profile_reports_kept} profiles)", field="urn")
+                       f"{settings.profile_reports_kept} profiles)", field="urn")
     return html

@@ -10,12 +10,17 @@ from catalog_api.errors import CatalogError
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.extraction import lake
-from catalog_api.services.jobs.records import enqueue_job
-from catalog_api.services.views import JobView
 from catalog_api.services.jobs.running import JobControl
-from catalog_api.services.profiling.reading import complete_lake_runs, profile_targets, read_lake, read_source, workdir
+from catalog_api.services.profiling.reading import (
+    complete_lake_runs,
+    profile_targets,
+    read_lake,
+    read_source,
+    workdir,
+)
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
-from catalog_api.services.sources import build_connector, check_source_tables, source_row
+from catalog_api.services.sources import build_connector, enqueue_source_job
+from catalog_api.services.views import JobView
 from catalog_api.urns import EntityType
 from profiler import InvalidProfileInput, ProfilerError, SparkConfig, TableProfile
 
@@ -40,11 +45,7 @@ class ProfileFailed(CatalogError):
 
 def request_profile(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> JobView:
     """Queues a profile of the source's tables (or of the given tables and views), or returns the active one."""
-    with ctx.db.session() as session:
-        source = source_row(session, source_ref)
-        check_source_tables(session, source, table_urns)
-        source_id = source.id
-    return enqueue_job(ctx, PROFILE, source_id, params={"tables": list(table_urns)} if table_urns else None)
+    return enqueue_source_job(ctx, PROFILE, source_ref, table_urns)
 
 
 def request_table_profile(ctx: ServiceContext, urn: str) -> JobView:
@@ -74,7 +75,12 @@ def _spark(ctx: ServiceContext) -> SparkSession:
 
 
 def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
-    from profiler import ProfileOptions, candidate_foreign_keys, candidate_primary_keys, profile_parquet
+    from profiler import (
+        ProfileOptions,
+        candidate_foreign_keys,
+        candidate_primary_keys,
+        profile_parquet,
+    )
 
     with ctx.db.session() as session:
         record = session.get(Job, job.job_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from catalog_api.db.models import Table
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import entity_by_urn
@@ -12,11 +14,10 @@ from catalog_api.urns import EntityType
 from profiler import AnomalyThresholds, InvalidProfileInput
 
 
-def get_anomaly_thresholds(ctx: ServiceContext, urn: str) -> dict[str, Any]:
+def get_anomaly_thresholds(session: Session, urn: str) -> dict[str, Any]:
     """The table's own anomaly settings merged over the defaults, as JSON."""
-    with ctx.db.session() as session:
-        table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-        return _thresholds_json(table_thresholds(table))
+    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    return _thresholds_json(table_thresholds(table))
 
 
 def set_anomaly_thresholds(ctx: ServiceContext, urn: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
