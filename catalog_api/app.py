@@ -13,11 +13,7 @@ from sqlalchemy import text
 from catalog_api import __version__
 from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
-from catalog_api.errors import (
-    CatalogError,
-    error_payload,
-    invalid_input_from_validation,
-)
+from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
 from catalog_api.rest.events import router as events_router
 from catalog_api.rest.lineage import router as lineage_router

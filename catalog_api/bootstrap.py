@@ -52,9 +52,7 @@ def build_context(settings: Settings, *, migrate: bool | None = None,
     context = ServiceContext(settings=settings, db=Database(url), secrets=SecretStore(secret_key),
                              handlers={kind: spec.handler for kind, spec in JOB_KINDS.items()})
     if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
-        from catalog_api.services.jobs.broker import (
-            DramatiqJobRunner,  # imports dramatiq's brokers only when used
-        )
+        from catalog_api.services.jobs.broker import DramatiqJobRunner  # imports dramatiq's brokers only when used
 
         def run(job_id: str) -> None:
             run_job(context, job_id)

@@ -375,11 +375,7 @@ def demo(
     from catalog_api.demo.builder import build_demo_database
     from catalog_api.services.crawl import request_crawl
     from catalog_api.services.profiling import request_profile
-    from catalog_api.services.sources import (
-        SourceRegistration,
-        get_source,
-        register_source,
-    )
+    from catalog_api.services.sources import SourceRegistration, get_source, register_source
 
     settings = get_settings()
     path = build_demo_database(Path(settings.home).resolve() / "demo" / "erp.db")

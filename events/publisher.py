@@ -1,12 +1,19 @@
 """`EventPublisher`: what the outbox relay hands events to, and what it gets back.
 
-The protocol is synchronous on purpose: the relay is a dramatiq actor working through a synchronous SQLAlchemy
-session (read a page of the outbox, publish, mark sent, commit), and the Azure SDK's sync producer is the
-mature one. Asynchronous consumers (GraphQL subscriptions, SSE) are served by `InProcessBus`, whose `publish`
+The protocol is synchronous on purpose: the relay (a thread of `catalog serve` or `catalog relay`) works through a
+synchronous SQLAlchemy session (read a page of the outbox, publish, mark sent, commit), and the Azure SDK's sync
+producer is the mature one. Asynchronous consumers (GraphQL subscriptions, SSE) are served by `InProcessBus`, whose `publish`
 is thread-safe and hands events over to their event loops.
 
-Delivery is at least once: the relay marks `delivered` ids sent and keeps `failed` ones for a later attempt
-(or parks them when `retryable` is false). Consumers deduplicate by event id.
+What every publisher guarantees:
+- **At least once.** `publish` reports every event it was given exactly once, in `delivered` or in `failed`; the
+  relay marks `delivered` ids sent and keeps `failed` ones for a later attempt (or parks them when `retryable` is
+  false). A crash between publishing and marking publishes again with the same id: consumers deduplicate by id.
+- **Order per source.** The relay hands over a source's events in outbox order and holds a source's later events
+  behind one that waits for a retry; a publisher keeps the order of the events it is given for one source
+  (Event Hubs: the source URN is the partition key; webhooks: one subscription's events are sent one by one).
+- **No exception for a failed event.** A failure is a `PublishFailure`; `publish` raises only for a programming
+  error, which the relay logs and retries like a failure of the whole batch.
 """
 
 from __future__ import annotations

@@ -8,11 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from catalog_api.graphql.views import FromView, graphql_type
-from catalog_api.services.events.views import (
-    DeliveryView,
-    OutboxEventView,
-    SubscriptionView,
-)
+from catalog_api.services.events.views import DeliveryView, OutboxEventView, SubscriptionView
 from events import CatalogEvent
 
 

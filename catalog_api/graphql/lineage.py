@@ -13,9 +13,10 @@ from enum import Enum
 import strawberry
 
 from catalog_api.graphql.context import Info
+from catalog_api.graphql.views import FromView
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.lineage.export import export_graph
-from catalog_api.services.lineage.graph import GraphEdge, LineageGraph, lineage
+from catalog_api.services.lineage.graph import LineageGraph, lineage
 
 
 @strawberry.enum(description="Which way a lineage query walks from its start.")
@@ -33,7 +34,7 @@ class LineageFormat(Enum):
 
 
 @strawberry.type(name="LineageNode", description="A dataset in a lineage result; `placeholder` when the catalog has not crawled it.")
-class LineageNodeType:
+class LineageNodeType(FromView):
     urn: str
     source: str
     schema: str
@@ -44,7 +45,7 @@ class LineageNodeType:
 
 
 @strawberry.type(name="LineageEdge", description="An edge; the column fields are set on column-level edges.")
-class LineageEdgeType:
+class LineageEdgeType(FromView):
     upstream: str
     downstream: str
     upstream_column: str | None
@@ -55,13 +56,6 @@ class LineageEdgeType:
     origin: str = strawberry.field(description="view_sql, openlineage, manual or extraction.")
     first_seen_at: datetime
     last_seen_at: datetime
-
-    @classmethod
-    def of(cls, edge: GraphEdge) -> LineageEdgeType:
-        return cls(upstream=edge.upstream, downstream=edge.downstream, upstream_column=edge.upstream_column,
-                   downstream_column=edge.downstream_column, upstream_column_urn=edge.upstream_column_urn,
-                   downstream_column_urn=edge.downstream_column_urn, transformation=edge.transformation,
-                   origin=edge.origin, first_seen_at=edge.first_seen_at, last_seen_at=edge.last_seen_at)
 
 
 @strawberry.type(description="A lineage result; `truncated` (with the reason) when a limit cut the walk short.")
@@ -85,8 +79,7 @@ class LineageResult:
         return cls(
             urn=graph.urn, direction=LineageDirection(graph.direction.value), depth=graph.depth,
             column_level=graph.column_level,
-            nodes=[LineageNodeType(urn=n.urn, source=n.source, schema=n.schema, name=n.name, kind=n.kind,
-                                   placeholder=n.placeholder, distance=n.distance) for n in graph.nodes],
+            nodes=[LineageNodeType.of(n) for n in graph.nodes],
             edges=[LineageEdgeType.of(e) for e in graph.edges],
             truncated=graph.truncated, truncated_reason=graph.truncated_reason, graph=graph,
         )

@@ -20,20 +20,8 @@ from catalog_api.errors import NotFound
 from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.profiling import (
-    ColumnProfileView,
-    ProfileView,
-    latest_column_profiles,
-    latest_profiles,
-)
-from catalog_api.services.views import (
-    ChangeView,
-    ColumnView,
-    EntityView,
-    SchemaView,
-    SourceView,
-    TableView,
-)
+from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
+from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
 from catalog_api.urns import EntityType
 
 R = TypeVar("R")

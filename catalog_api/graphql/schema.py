@@ -28,12 +28,7 @@ from catalog_api.graphql.events import (
     WebhookSubscriptionNode,
     WebhookUpdateInput,
 )
-from catalog_api.graphql.inputs import (
-    RegisterSourceInput,
-    UpdateSourceInput,
-    registration,
-    source_update,
-)
+from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session

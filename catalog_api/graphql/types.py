@@ -15,24 +15,13 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.loaders import child_key
-from catalog_api.graphql.profiles import (
-    AnomalyNode,
-    ColumnProfileNode,
-    TableProfileNode,
-)
+from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
 from catalog_api.services import profiling
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
-from catalog_api.services.views import (
-    ChangeView,
-    ColumnView,
-    EntityView,
-    SchemaView,
-    SourceView,
-    TableView,
-)
+from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
 
 T = TypeVar("T")
 R = TypeVar("R")

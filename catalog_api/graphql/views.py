@@ -18,11 +18,7 @@ from typing import Any, Self, Union
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types.base import (
-    StrawberryList,
-    StrawberryOptional,
-    has_object_definition,
-)
+from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 
 Convert = Callable[[Any], Any]
 

@@ -16,12 +16,7 @@ from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
-from catalog_api.services.events.views import (
-    CreatedSubscription,
-    DeliveryView,
-    OutboxEventView,
-    SubscriptionView,
-)
+from catalog_api.services.events.views import CreatedSubscription, DeliveryView, OutboxEventView, SubscriptionView
 from events import InvalidFilter
 
 router = APIRouter(prefix="/api/v1")

@@ -29,15 +29,7 @@ from catalog_api.rest.models import (
     SourceOut,
     TableOut,
 )
-from catalog_api.services import (
-    browse,
-    crawl,
-    curation,
-    extraction,
-    jobs,
-    profiling,
-    sources,
-)
+from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import schedules
 from catalog_api.settings import Settings

@@ -14,15 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import (
-    ChangeLogEntry,
-    Column,
-    DataSource,
-    Job,
-    Schema,
-    Table,
-    utcnow,
-)
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.jobs.running import JobControl

@@ -14,15 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import (
-    Column,
-    DataSource,
-    ExtractionState,
-    Job,
-    Schema,
-    Table,
-    utcnow,
-)
+from catalog_api.db.models import Column, DataSource, ExtractionState, Job, Schema, Table, utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext

@@ -11,14 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Tag, utcnow
-from catalog_api.errors import (
-    Conflict,
-    FieldProblem,
-    InvalidInput,
-    NotFound,
-    SourceCheckFailed,
-    clean_reason,
-)
+from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, SourceCheckFailed, clean_reason
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext

@@ -35,13 +35,7 @@ from catalog_api.services.events import webhooks
 from catalog_api.services.events.publishers import NamedPublisher, build_publishers, eventhub_publisher
 from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
-from events import (
-    CatalogEvent,
-    EventType,
-    JsonLinesPublisher,
-    PublishResult,
-    read_events,
-)
+from events import CatalogEvent, EventType, JsonLinesPublisher, PublishResult, read_events
 from events.schemas import validate
 from events.webhooks import SIGNATURE_HEADER, SignatureError, verify
 from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER, pg_execute

@@ -32,21 +32,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection, make_url
 
-from catalog_api.db.models import (
-    OutboxEvent,
-    WebhookDeliveryRow,
-    WebhookSubscriptionRow,
-    utcnow,
-)
+from catalog_api.db.models import OutboxEvent, WebhookDeliveryRow, WebhookSubscriptionRow, utcnow
 from catalog_api.db.session import Database
 from catalog_api.services.events.outbox import OutboxStatus, wakeup
 from catalog_api.services.events.publishers import NamedPublisher, build_publishers
-from events import (
-    CatalogEvent,
-    EventType,
-    PublishFailure,
-    PublishResult,
-)
+from events import CatalogEvent, EventType, PublishFailure, PublishResult
 from events.webhooks import WebhookPublishResult
 
 if TYPE_CHECKING:

@@ -8,11 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from catalog_api.db.models import (
-    OutboxEvent,
-    WebhookDeliveryRow,
-    WebhookSubscriptionRow,
-)
+from catalog_api.db.models import OutboxEvent, WebhookDeliveryRow, WebhookSubscriptionRow
 from catalog_api.services.views import from_row
 
 

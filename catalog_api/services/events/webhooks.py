@@ -28,13 +28,7 @@ from catalog_api.services.events.views import (
     subscription_view,
 )
 from catalog_api.services.views import from_row
-from events import (
-    EventFilter,
-    InvalidFilter,
-    WebhookPublisher,
-    WebhookRetryPolicy,
-    WebhookSubscription,
-)
+from events import EventFilter, InvalidFilter, WebhookPublisher, WebhookRetryPolicy, WebhookSubscription
 from events.webhooks import MIN_SECRET_LENGTH, generate_secret
 
 MAX_URL_LENGTH = 2048

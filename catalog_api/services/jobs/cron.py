@@ -5,12 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import (
-    CroniterBadCronError,
-    CroniterBadDateError,
-    CroniterNotAlphaError,
-    croniter,
-)
+from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 
 from catalog_api.errors import InvalidInput
 

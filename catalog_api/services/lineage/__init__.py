@@ -16,14 +16,7 @@ from catalog_api.services.lineage.edges import (
     remove_manual_edge,
 )
 from catalog_api.services.lineage.export import ExportFormat, export_graph
-from catalog_api.services.lineage.graph import (
-    Direction,
-    GraphEdge,
-    GraphNode,
-    LineageGraph,
-    lineage,
-    lineage_graph,
-)
+from catalog_api.services.lineage.graph import Direction, GraphEdge, GraphNode, LineageGraph, lineage, lineage_graph
 from catalog_api.services.lineage.openlineage import IngestResult, ingest_run_event
 
 __all__ = [

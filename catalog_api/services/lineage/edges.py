@@ -28,14 +28,7 @@ from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.lineage.graph import GraphEdge, edge_view
-from catalog_api.urns import (
-    EntityType,
-    Urn,
-    column_urn,
-    dataset_urn,
-    parse_urn,
-    unescape,
-)
+from catalog_api.urns import EntityType, Urn, column_urn, dataset_urn, parse_urn, unescape
 from events import CatalogEvent
 from events import data as payloads
 

@@ -19,11 +19,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.lineage.edges import LAKE_SOURCE, OPENLINEAGE_SOURCE
-from catalog_api.services.lineage.graph import (
-    GraphNode,
-    LineageGraph,
-    source_lineage_names,
-)
+from catalog_api.services.lineage.graph import GraphNode, LineageGraph, source_lineage_names
 from catalog_api.settings import Settings
 
 PRODUCER = "https://github.com/catalog/catalog"

@@ -25,13 +25,7 @@ from catalog_api.db.models import DataSource, LineageRun, utcnow
 from catalog_api.errors import InvalidInput, invalid_input_from_validation
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
-from catalog_api.services.lineage.edges import (
-    EdgeSpec,
-    Origin,
-    change_events,
-    openlineage_placeholder_urn,
-    sync_edges,
-)
+from catalog_api.services.lineage.edges import EdgeSpec, Origin, change_events, openlineage_placeholder_urn, sync_edges
 from catalog_api.urns import dataset_urn
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")

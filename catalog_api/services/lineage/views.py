@@ -16,13 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, LineageUnresolved
 from catalog_api.services.events.outbox import record_events
-from catalog_api.services.lineage.edges import (
-    EdgeSpec,
-    Origin,
-    change_events,
-    replace_unresolved,
-    sync_edges,
-)
+from catalog_api.services.lineage.edges import EdgeSpec, Origin, change_events, replace_unresolved, sync_edges
 from catalog_api.urns import dataset_urn
 from crawlers.lineage import DIALECTS, ViewAnalyser
 from crawlers.lineage.views import VIEW_KINDS

@@ -30,15 +30,8 @@ from catalog_api.services.profiling.jobs import (
     spark_config,
 )
 from catalog_api.services.profiling.reading import complete_lake_runs
-from catalog_api.services.profiling.thresholds import (
-    get_anomaly_thresholds,
-    set_anomaly_thresholds,
-)
-from catalog_api.services.profiling.views import (
-    AnomalyView,
-    ColumnProfileView,
-    ProfileView,
-)
+from catalog_api.services.profiling.thresholds import get_anomaly_thresholds, set_anomaly_thresholds
+from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, ProfileView
 
 __all__ = [
     "PROFILE", "AnomalyView", "ColumnProfileView", "ProfileFailed", "ProfileView", "column_profile_history",

@@ -5,13 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import (
-    ColumnProfileRow,
-    ProfileAnomalyRow,
-    ProfileReportRow,
-    Table,
-    TableProfileRow,
-)
+from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.profiling.views import (

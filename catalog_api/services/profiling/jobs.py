@@ -11,13 +11,7 @@ from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.extraction import lake
 from catalog_api.services.jobs.running import JobControl
-from catalog_api.services.profiling.reading import (
-    complete_lake_runs,
-    profile_targets,
-    read_lake,
-    read_source,
-    workdir,
-)
+from catalog_api.services.profiling.reading import complete_lake_runs, profile_targets, read_lake, read_source, workdir
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
@@ -75,12 +69,7 @@ def _spark(ctx: ServiceContext) -> SparkSession:
 
 
 def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
-    from profiler import (
-        ProfileOptions,
-        candidate_foreign_keys,
-        candidate_primary_keys,
-        profile_parquet,
-    )
+    from profiler import ProfileOptions, candidate_foreign_keys, candidate_primary_keys, profile_parquet
 
     with ctx.db.session() as session:
         record = session.get(Job, job.job_id)

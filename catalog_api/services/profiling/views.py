@@ -12,13 +12,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import (
-    ColumnProfileRow,
-    ProfileAnomalyRow,
-    ProfileReportRow,
-    Table,
-    TableProfileRow,
-)
+from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
 from catalog_api.services.views import from_row
 
 
