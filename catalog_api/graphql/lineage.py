@@ -13,10 +13,10 @@ from enum import Enum
 import strawberry
 
 from catalog_api.graphql.context import Info
-from catalog_api.graphql.views import FromView
+from catalog_api.graphql.views import FromView, graphql_type
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.lineage.export import export_graph
-from catalog_api.services.lineage.graph import LineageGraph, lineage
+from catalog_api.services.lineage.graph import GraphNode, LineageGraph, lineage
 
 
 @strawberry.enum(description="Which way a lineage query walks from its start.")
@@ -33,15 +33,10 @@ class LineageFormat(Enum):
     DOT = "dot"
 
 
-@strawberry.type(name="LineageNode", description="A dataset in a lineage result; `placeholder` when the catalog has not crawled it.")
-class LineageNodeType(FromView):
-    urn: str
-    source: str
-    schema: str
-    name: str
-    kind: str | None
-    placeholder: bool
-    distance: int = strawberry.field(description="Levels from the start: negative upstream, positive downstream.")
+LineageNodeType = graphql_type(
+    GraphNode, "LineageNode", "A dataset in a lineage result.",
+    description="A dataset in a lineage result; `placeholder` when the catalog has not crawled it.",
+    descriptions={"distance": "Levels from the start: negative upstream, positive downstream."})
 
 
 @strawberry.type(name="LineageEdge", description="An edge; the column fields are set on column-level edges.")

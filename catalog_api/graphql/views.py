@@ -74,10 +74,12 @@ def _graphql_type(hint: Any) -> Any:
     return hint
 
 
-def graphql_type(view: type, name: str, doc: str, *, descriptions: Mapping[str, str] | None = None,
-                 exclude: frozenset[str] = frozenset()) -> type[FromView]:
-    """The GraphQL object type `name` of `view`: its fields (less `exclude`) in order, documented by `doc` and
-    `descriptions`; built from a view by `Type.of(view)`."""
+def graphql_type(view: type, name: str, doc: str, *, description: str | None = None,
+                 descriptions: Mapping[str, str] | None = None, exclude: frozenset[str] = frozenset()
+                 ) -> type[FromView]:
+    """The GraphQL object type `name` of `view`: its fields (less `exclude`) in order, documented by `doc` (for
+    readers of the code), `description` (the schema's description of the type) and `descriptions` (of fields);
+    built from a view by `Type.of(view)`."""
     hints = typing.get_type_hints(view)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__doc__": doc, "__module__": __name__, "__annotations__": annotations}
@@ -87,6 +89,6 @@ def graphql_type(view: type, name: str, doc: str, *, descriptions: Mapping[str, 
         annotations[f.name] = _graphql_type(hints[f.name])
         if descriptions and f.name in descriptions:
             namespace[f.name] = strawberry.field(description=descriptions[f.name])
-    derived = strawberry.type(type(f"{name}Node", (FromView,), namespace), name=name)
+    derived = strawberry.type(type(f"{name}Node", (FromView,), namespace), name=name, description=description)
     _DERIVED.setdefault(view, derived)
     return derived
