@@ -12,20 +12,13 @@ import catalog_api.demo.builder as builder
 from catalog_api.demo import build_demo_database
 from crawlers.connectors.sqlite import SqliteConnector
 from crawlers.snapshot import SourceSnapshot, TableKind
+from tests.support.sqlite import oracle as query
 
 TABLES = {
     "item_categories", "customers", "vendors", "items", "sales_orders", "sales_order_lines", "invoices",
     "invoice_lines", "payments", "purchase_orders", "purchase_order_lines",
 }
 VIEWS = {"sales_order_totals", "customer_balances", "open_invoices", "monthly_revenue", "vendor_spend"}
-
-
-def query(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def row_counts(path: Path) -> dict[str, int]:

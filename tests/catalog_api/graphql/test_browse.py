@@ -1,118 +1,25 @@
-"""The GraphQL API at /graphql over a real, migrated SQLite catalog.
+"""The GraphQL API at /graphql over a real, migrated SQLite catalog: browsing (a constant number of statements,
+cursor pagination, look-ups by URN, change history, search).
 
 Catalog content is built without a live source: a `DataSource` row plus synthetic snapshots applied with
-`crawl.apply_snapshot`, exactly as a crawl would store them.
+`crawl.apply_snapshot`, exactly as a crawl would store them (tests/support/factories.py).
 """
 
 from __future__ import annotations
 
-import random
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, func, select
 
-from catalog_api.db.models import DataSource
-from catalog_api.services import browse, crawl, curation
+from catalog_api.services import curation
 from catalog_api.services.context import ServiceContext
 from catalog_api.urns import column_urn, dataset_urn, schema_urn, source_urn
-from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot, TableSnapshot
-
-# -- helpers -----------------------------------------------------------------------------------------------------
-
-
-def post(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def data(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
-    body = post(client, query, **variables)
-    assert not body.get("errors"), body["errors"]
-    return body["data"]
-
-
-def error(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
-    """The first error of a request that must fail."""
-    body = post(client, query, **variables)
-    assert body.get("errors"), f"expected an error, got {body}"
-    return body["errors"][0]
-
-
-@contextmanager
-def counted_statements(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-# -- factories ---------------------------------------------------------------------------------------------------
-
-
-def make_source(ctx: ServiceContext, name: str = "warehouse") -> int:
-    """A registered source row (no live database behind it); returns its id."""
-    with ctx.db.session() as session:
-        source = DataSource(
-            name=name, urn=source_urn(name), kind="sqlite", config={"path": f"/nowhere/{name}.db"},
-            secret_refs={}, lineage_namespace=f"test://{name}",
-        )
-        session.add(source)
-        session.flush()
-        return source.id
-
-
-def make_columns(count: int, seed: int = 0) -> tuple[ColumnSnapshot, ...]:
-    """`count` columns whose name order differs from their ordinal order."""
-    names = [f"col_{n:03d}" for n in range(count)]
-    random.Random(seed).shuffle(names)
-    return tuple(
-        ColumnSnapshot(name, ordinal, "integer" if ordinal % 2 else "text", nullable=ordinal != 1)
-        for ordinal, name in enumerate(names, start=1)
-    )
-
-
-def make_table(schema: str, name: str, columns: int | tuple[ColumnSnapshot, ...] = 5, seed: int = 0,
-               **fields: Any) -> TableSnapshot:
-    cols = make_columns(columns, seed) if isinstance(columns, int) else columns
-    return TableSnapshot(schema=schema, name=name, columns=cols, **fields)
-
-
-def make_catalog(tables: int, schemas: int, seed: int = 0, prefix: str = "table") -> SourceSnapshot:
-    """`tables` tables spread round-robin over `schemas` schemas, with 5 to 20 columns each, in shuffled order."""
-    schema_names = [f"schema_{s}" for s in range(schemas)]
-    names = [f"{prefix}_{t:04d}" for t in range(tables)]
-    random.Random(seed).shuffle(names)
-    return SourceSnapshot(
-        schemas=tuple(SchemaSnapshot(s) for s in schema_names),
-        tables=tuple(
-            make_table(schema_names[i % schemas], name, 5 + (i * 7) % 16, seed=i, row_estimate=i * 1000)
-            for i, name in enumerate(names)
-        ),
-    )
-
-
-def apply(ctx: ServiceContext, source_id: int, snapshot: SourceSnapshot) -> None:
-    with ctx.db.session() as session:
-        crawl.apply_snapshot(session, session.get(DataSource, source_id), snapshot)
-
-
-def source_count(ctx: ServiceContext) -> int:
-    with ctx.db.session() as session:
-        return session.scalar(select(func.count()).select_from(DataSource))
-
+from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
+from tests.support.factories import apply, make_catalog, make_columns, make_source, make_table
+from tests.support.graphql import data, error
+from tests.support.statements import counted_statements
 
 # -- (1) a constant number of statements -------------------------------------------------------------------------
 
@@ -329,190 +236,6 @@ def test_unknown_urn_is_not_found_and_wrong_kind_is_invalid(api_client, catalog_
     assert (wrong_kind["extensions"]["code"], wrong_kind["extensions"]["field"]) == ("invalid_input", "urn")
 
 
-# -- (4) curation ------------------------------------------------------------------------------------------------
-
-SET_DESCRIPTION = """
-mutation($urn: String!, $text: String) {
-  setDescription(urn: $urn, description: $text) { __typename urn description tags }
-}
-"""
-SET_TAGS = "mutation($urn: String!, $tags: [String!]!) { setTags(urn: $urn, tags: $tags) { __typename urn tags } }"
-TABLE_CURATION = """
-query($urn: String!) {
-  table(urn: $urn) { description tags columns { edges { node { name description tags } } } }
-}
-"""
-
-
-def test_descriptions_and_tags_round_trip(api_client, catalog_ctx):
-    source_id = make_source(catalog_ctx, "erp")
-    apply(catalog_ctx, source_id, make_catalog(1, 1))
-    table = dataset_urn("erp", "schema_0", "table_0000")
-    first_column = make_catalog(1, 1).tables[0].columns[0].name
-    column = column_urn("erp", "schema_0", "table_0000", first_column)
-
-    described = data(api_client, SET_DESCRIPTION, urn=table, text="  Orders placed in the web shop. ")
-    assert described["setDescription"] == {"__typename": "Table", "urn": table,
-                                           "description": "Orders placed in the web shop.", "tags": []}
-    data(api_client, SET_DESCRIPTION, urn=column, text="Customer e-mail")
-    tagged = data(api_client, SET_TAGS, urn=column, tags=["PII.Email", "gdpr", "gdpr"])
-    assert tagged["setTags"] == {"__typename": "Column", "urn": column, "tags": ["gdpr", "pii.email"]}
-    data(api_client, SET_TAGS, urn=table, tags=["finance"])
-
-    later = data(api_client, TABLE_CURATION, urn=table)["table"]
-    assert later["description"] == "Orders placed in the web shop."
-    assert later["tags"] == ["finance"]
-    first = later["columns"]["edges"][0]["node"]
-    assert first == {"name": first_column, "description": "Customer e-mail", "tags": ["gdpr", "pii.email"]}
-
-    cleared = data(api_client, SET_DESCRIPTION, urn=table, text=None)
-    assert cleared["setDescription"]["description"] is None
-
-
-def test_two_curations_in_one_request_each_see_their_own_result(api_client, catalog_ctx):
-    source_id = make_source(catalog_ctx, "erp")
-    apply(catalog_ctx, source_id, make_catalog(1, 1))
-    table = dataset_urn("erp", "schema_0", "table_0000")
-    both = data(api_client, """
-        mutation($urn: String!) { a: setTags(urn: $urn, tags: ["one"]) { tags }
-                                  b: setTags(urn: $urn, tags: ["two"]) { tags } }""", urn=table)
-    assert both == {"a": {"tags": ["one"]}, "b": {"tags": ["two"]}}
-
-
-def test_invalid_tag_names_the_field_and_changes_nothing(api_client, catalog_ctx):
-    source_id = make_source(catalog_ctx, "erp")
-    apply(catalog_ctx, source_id, make_catalog(1, 1))
-    table = dataset_urn("erp", "schema_0", "table_0000")
-    data(api_client, SET_TAGS, urn=table, tags=["finance"])
-
-    found = error(api_client, SET_TAGS, urn=table, tags=["ok", "Bad Tag!"])
-    assert found["extensions"]["code"] == "invalid_input"
-    assert found["extensions"]["field"] == "tags.1"
-    assert found["message"].startswith("tags.1:")
-    assert data(api_client, TABLE_CURATION, urn=table)["table"]["tags"] == ["finance"]
-
-    unknown = error(api_client, SET_TAGS, urn=dataset_urn("erp", "schema_0", "gone"), tags=["x"])
-    assert unknown["extensions"]["code"] == "not_found"
-
-
-# -- (5) sources -------------------------------------------------------------------------------------------------
-
-REGISTER = """
-mutation($input: RegisterSourceInput!) {
-  registerSource(input: $input) { id urn name kind description config secretRefs lineageNamespace }
-}
-"""
-
-
-def test_register_with_unknown_kind_stores_nothing(api_client, catalog_ctx):
-    found = error(api_client, REGISTER, input={"name": "lake", "kind": "oracle-9i", "config": {}})
-    assert found["extensions"]["code"] == "invalid_input"
-    assert found["extensions"]["field"] == "kind"
-    assert found["extensions"]["status"] == 422
-    assert source_count(catalog_ctx) == 0
-    assert data(api_client, "{ sources { totalCount } }")["sources"]["totalCount"] == 0
-
-
-def test_register_reports_config_and_input_fields(api_client, catalog_ctx):
-    missing_path = error(api_client, REGISTER, input={"name": "lite", "kind": "sqlite", "config": {}})
-    assert missing_path["extensions"]["code"] == "invalid_input"
-    assert missing_path["extensions"]["field"] == "config.path"
-
-    bad_secret = error(api_client, REGISTER, input={"name": "lite", "kind": "sqlite", "config": {"path": "/x.db"},
-                                                    "secrets": {"password": 5}})
-    assert (bad_secret["extensions"]["code"], bad_secret["extensions"]["field"]) == ("invalid_input",
-                                                                                      "secrets.password")
-    not_an_object = error(api_client, REGISTER, input={"name": "lite", "kind": "sqlite", "config": [1, 2]})
-    assert not_an_object["extensions"]["field"] == "config"
-    bad_name = error(api_client, REGISTER, input={"name": "no spaces please", "kind": "sqlite",
-                                                  "config": {"path": "/x.db"}})
-    assert bad_name["extensions"]["field"] == "name"
-    assert source_count(catalog_ctx) == 0
-
-
-def test_register_fails_on_a_failing_connection_test_and_stores_nothing(api_client, catalog_ctx, tmp_path):
-    pytest.importorskip("crawlers.connectors.sqlite")
-    found = error(api_client, REGISTER, input={"name": "lite", "kind": "sqlite",
-                                               "config": {"path": str(tmp_path / "missing.db")}})
-    assert found["extensions"]["code"] not in ("internal_error", "invalid_input")
-    assert found["extensions"]["status"] == 422
-    assert found["extensions"]["field"] == "config.path"
-    assert source_count(catalog_ctx) == 0
-
-
-def make_sqlite_file(path) -> str:
-    """A small SQLite database: two related tables and a view."""
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT);
-            CREATE TABLE orders (
-                id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),
-                amount NUMERIC(12, 2) DEFAULT 0, placed_at TEXT
-            );
-            CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100;
-        """)
-    conn.close()
-    return str(path)
-
-
-SOURCE_TREE = """
-query($id: Int!) {
-  source(id: $id) { name lastCrawledAt schemas { edges { node { name tables { totalCount edges { node {
-    name kind viewDefinition primaryKey foreignKeys columns { edges { node { name dataType nullable } } }
-  } } } } } } }
-}
-"""
-
-
-def test_register_crawl_and_delete_a_sqlite_source(api_client, catalog_ctx, tmp_path):
-    pytest.importorskip("crawlers.connectors.sqlite")  # written alongside; runs once it exists
-    path = make_sqlite_file(tmp_path / "shop.db")
-
-    source = data(api_client, REGISTER, input={"name": "shop", "kind": "sqlite", "description": "Web shop",
-                                               "config": {"path": path}})["registerSource"]
-    assert (source["name"], source["kind"], source["urn"]) == ("shop", "sqlite", "urn:catalog:source:shop")
-    assert source["config"]["path"] == path and source["secretRefs"] == {}
-
-    tested = data(api_client, "mutation($id: Int!) { testSource(id: $id) { ok server errorCode } }",
-                  id=source["id"])["testSource"]
-    assert tested["ok"] and tested["server"].startswith("SQLite")
-
-    job = data(api_client, "mutation($id: Int!) { crawlSource(id: $id, wait: true) { id kind status errorCode "
-                           "errorMessage result sourceId finishedAt } }", id=source["id"])["crawlSource"]
-    assert job["status"] == "succeeded", job
-    assert job["kind"] == "crawl" and job["sourceId"] == source["id"] and job["finishedAt"]
-    assert job["result"]["tables_created"] == 3
-    assert data(api_client, "query($id: String!) { job(id: $id) { status } }", id=job["id"])["job"]["status"] == \
-        "succeeded"
-
-    tree = data(api_client, SOURCE_TREE, id=source["id"])["source"]
-    assert tree["lastCrawledAt"]
-    tables = {t["node"]["name"]: t["node"] for t in tree["schemas"]["edges"][0]["node"]["tables"]["edges"]}
-    assert sorted(tables) == ["big_orders", "customers", "orders"]
-    assert tables["big_orders"]["kind"] == "view" and "amount > 100" in tables["big_orders"]["viewDefinition"]
-    assert [c["node"]["name"] for c in tables["orders"]["columns"]["edges"]] == \
-        ["id", "customer_id", "amount", "placed_at"]
-    assert tables["orders"]["foreignKeys"][0]["referred_table"] == "customers"
-    by_name = data(api_client, '{ source(name: "shop") { id } }')["source"]
-    assert by_name["id"] == source["id"]
-
-    updated = data(api_client, """mutation($id: Int!) { updateSource(id: $id, input: {description: "Shop DB"}) {
-        description } }""", id=source["id"])
-    assert updated["updateSource"]["description"] == "Shop DB"
-
-    assert data(api_client, "mutation($id: Int!) { deleteSource(id: $id) }", id=source["id"]) == {"deleteSource": True}
-    assert source_count(catalog_ctx) == 0
-    gone = error(api_client, "query($id: Int!) { source(id: $id) { name } }", id=source["id"])
-    assert gone["extensions"]["code"] == "not_found"
-    assert error(api_client, "query($urn: String!) { table(urn: $urn) { name } }",
-                 urn=dataset_urn("shop", "main", "orders"))["extensions"]["code"] == "not_found"
-
-
-def test_source_needs_exactly_one_of_id_and_name(api_client):
-    found = error(api_client, "{ source { name } }")
-    assert (found["extensions"]["code"], found["extensions"]["field"]) == ("invalid_input", "id")
-
-
 # -- (6) change history ------------------------------------------------------------------------------------------
 
 CHANGES = """
@@ -555,25 +278,7 @@ def test_change_history_of_a_table(api_client, catalog_ctx):
     assert data(api_client, CHANGES, urn=urn, first=10, since=future)["table"]["changes"]["totalCount"] == 0
 
 
-# -- (7) GraphiQL and error masking -------------------------------------------------------------------------------
-
-
-def test_graphiql_is_served_to_browsers(api_client):
-    response = api_client.get("/graphql", headers={"Accept": "text/html"})
-    assert response.status_code == 200
-    assert "text/html" in response.headers["content-type"]
-    assert "graphiql" in response.text.lower()
-
-
-def test_unexpected_errors_are_masked(api_client, monkeypatch):
-    def broken(*_args, **_kwargs):
-        raise RuntimeError("connection to postgres://admin:hunter2@db failed")
-
-    monkeypatch.setattr(browse, "search", broken)
-    found = error(api_client, '{ search(q: "orders") { urn } }')
-    assert "hunter2" not in found["message"]
-    assert found["extensions"] == {"code": "internal_error", "status": 500, "field": None, "problems": []}
-
+# -- (7) search ------------------------------------------------------------------------------------------------
 
 def test_search_finds_tables_and_columns(api_client, catalog_ctx):
     source_id = make_source(catalog_ctx, "erp")

@@ -3,7 +3,6 @@ aggregates, history, anomalies, per-table anomaly settings, and column profiles 
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -15,8 +14,11 @@ from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers.snapshot import SchemaSnapshot, SourceSnapshot
-from tests.catalog_api.test_graphql import apply, counted_statements, data, error, make_source, make_table
 from tests.conftest import pg_execute, pg_query
+from tests.support.factories import apply, make_source, make_table
+from tests.support.graphql import data, error
+from tests.support.jobs import graphql_job_succeeded
+from tests.support.statements import counted_statements
 
 WIDE_COLUMNS = [f"c{k:02d}" for k in range(1, 50)]
 
@@ -42,7 +44,6 @@ ORDER_COLUMNS = ["id", "customer_id", "total", "placed_at", "note"]
 
 PROFILE_TABLE = "mutation($urn: String!) { profileTable(urn: $urn) { id kind status } }"
 PROFILE_SOURCE = "mutation($id: Int!, $tables: [String!]) { profileSource(id: $id, tables: $tables) { id kind } }"
-JOB = "query($id: String!) { job(id: $id) { status errorCode errorMessage } }"
 
 LATEST = """
 query($urn: String!) {
@@ -57,18 +58,6 @@ query($urn: String!) {
   }
 }
 """
-
-
-def wait_for(client: TestClient, job_id: str) -> None:
-    """Polls the `job` query until the job has finished; it must have succeeded."""
-    deadline = time.monotonic() + 300
-    while True:
-        job = data(client, JOB, id=job_id)["job"]
-        if job["status"] in ("succeeded", "failed", "cancelled"):
-            break
-        assert time.monotonic() < deadline, f"job {job_id} still {job['status']} after 300 s"
-        time.sleep(0.2)
-    assert job["status"] == "succeeded", job
 
 
 def pg_column_figures(config: dict, table: str, columns: list[str]) -> dict[str, tuple[int, int]]:
@@ -126,14 +115,14 @@ def test_profiles_through_graphql_match_postgres_and_keep_history(api_client, ca
 
     job = data(api_client, PROFILE_TABLE, urn=ORDERS)["profileTable"]
     assert job["kind"] == "profile"
-    wait_for(api_client, job["id"])
+    graphql_job_succeeded(api_client, job["id"])
     first = check_against_postgres(api_client, config)
     assert first["anomalies"] == [] and first["anomalyCount"] == 0
 
     # Four in five orders disappear: the second run (of the source's two tables) reports the drop in volume.
     pg_execute(config, "delete from shop.orders where id > 200")
     job = data(api_client, PROFILE_SOURCE, id=source_id, tables=[ORDERS, WIDE])["profileSource"]
-    wait_for(api_client, job["id"])
+    graphql_job_succeeded(api_client, job["id"])
     second = check_against_postgres(api_client, config)
     assert second["id"] != first["id"]
     assert ("volume", None, ORDERS) in {(a["kind"], a["column"], a["subjectUrn"]) for a in second["anomalies"]}

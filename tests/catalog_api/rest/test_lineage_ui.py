@@ -1,29 +1,29 @@
-"""The lineage viewer in a real headless Chromium: the page loads, its script runs without errors, the neighbours
-are drawn, and a screenshot is saved to test-artifacts/ for a person to look at."""
+"""The lineage viewer page (/ui/lineage): the SVG it draws, and the page in a real headless Chromium (it loads,
+its script runs without errors, the neighbours are drawn, and a screenshot is saved to test-artifacts/ for a
+person to look at)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import socket
-import sqlite3
 import subprocess
-import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 
 from catalog_api.app import create_app
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
-from catalog_api.services.sources import SourceRegistration, register_source
-from catalog_api.urns import dataset_urn
+from catalog_api.urns import column_urn, dataset_urn
 from tests.conftest import _service_missing
+from tests.support.lineage import add_edge, chain, ds  # noqa: F401  (chain: fixture)
+from tests.support.paths import REPO
+from tests.support.server import serve
+from tests.support.sources import register_sqlite
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = REPO / "test-artifacts"
 
 
 def _chromium() -> str:
@@ -37,33 +37,18 @@ def _chromium() -> str:
 @pytest.fixture
 def served(catalog_ctx, tmp_path):
     """A crawled SQLite source (orders -> order_totals -> big_customers, orders -> recent) behind a real server."""
-    path = tmp_path / "shop.db"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            create table customers (id integer primary key, name text);
-            create table orders (id integer primary key, customer_id integer references customers(id), total real,
-                                 created text);
-            create view order_totals as select customer_id, sum(total) as total from orders group by customer_id;
-            create view big_customers as select c.name, t.total from order_totals t
-                join customers c on c.id = t.customer_id where t.total > 100;
-            create view recent as select id, created from orders where created > '2026-01-01';
-        """)
-    register_source(catalog_ctx, SourceRegistration(name="shop", kind="sqlite", config={"path": str(path)}))
+    register_sqlite(catalog_ctx, tmp_path, "shop", """
+        create table customers (id integer primary key, name text);
+        create table orders (id integer primary key, customer_id integer references customers(id), total real,
+                             created text);
+        create view order_totals as select customer_id, sum(total) as total from orders group by customer_id;
+        create view big_customers as select c.name, t.total from order_totals t
+            join customers c on c.id = t.customer_id where t.total > 100;
+        create view recent as select id, created from orders where created > '2026-01-01';
+    """)
     assert wait_for_job(catalog_ctx, request_crawl(catalog_ctx, "shop").id).status == "succeeded"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx=catalog_ctx), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(create_app(ctx=catalog_ctx)) as url:
+        yield url
 
 
 def _browser(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
@@ -94,3 +79,21 @@ def test_viewer_draws_upstream_and_downstream_neighbours(served, tmp_path):
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 5_000
     os.environ.get("CI") and print(f"screenshot saved to {screenshot}")
+
+
+def test_viewer_page_draws_the_neighbours(api_client, chain):
+    import xml.etree.ElementTree as ET
+
+    add_edge(api_client, column_urn("erp", "sales", "b", "k"), column_urn("erp", "sales", "c", "k"),
+             transformation="identity")
+    page = api_client.get("/ui/lineage", params={"urn": ds("c"), "depth": 1, "column_level": "true"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    svg = re.search(r"<svg .*</svg>", page.text, re.DOTALL).group(0)
+    root = ET.fromstring(svg)  # well-formed SVG
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    drawn = {g.get("data-urn") for g in root.iterfind(".//s:g[@data-urn]", ns)}
+    assert drawn == {ds("b"), ds("c"), ds("d"), ds("x")}
+    assert len(root.findall(".//s:path[@class]", ns)) == 3  # b.k -> c.k replaces b -> c; c -> d, c -> x
+    assert "Cut short: depth 1 reached" in page.text
+    assert "/ui/lineage?urn=" + quote(ds("d"), safe="") in page.text.replace("&amp;", "&")
+    assert api_client.get("/ui/lineage", params={"urn": "nope"}).status_code == 422

@@ -3,13 +3,14 @@ history, column history, the HTML report, anomalies and per-table thresholds; an
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
 import pytest
 
 from catalog_api.urns import column_urn, dataset_urn
 from tests.conftest import pg_execute, pg_query
+from tests.support.api import register
+from tests.support.jobs import rest_job
 
 pytestmark = pytest.mark.postgres
 
@@ -35,22 +36,13 @@ def _path(kind: str, urn: str, rest: str = "") -> str:
     return f"/api/v1/{kind}/{quote(urn, safe='')}{rest}"
 
 
-def _wait(client, job: dict, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while job["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
-        job = client.get(f"/api/v1/jobs/{job['id']}").json()
-    return job
-
-
 def _queued(response) -> dict:
     assert response.status_code == 202, response.text
     return response.json()
 
 
 def _succeeded(client, response) -> dict:
-    job = _wait(client, _queued(response))
+    job = rest_job(client, _queued(response), timeout=300)
     assert job["status"] == "succeeded", (job["error_code"], job["error_message"])
     return job
 
@@ -59,9 +51,7 @@ def _succeeded(client, response) -> dict:
 def shop(api_client, make_pg_database) -> tuple[dict, dict]:
     """The shop database registered and crawled through REST."""
     config = make_pg_database(SHOP)
-    response = api_client.post("/api/v1/sources", json={"name": "shop", "kind": "postgres", "config": config})
-    assert response.status_code == 201, response.text
-    source = response.json()
+    source = register(api_client, config, name="shop")
     _succeeded(api_client, api_client.post(f"/api/v1/sources/{source['id']}/crawl"))
     return source, config
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import psycopg
 import pytest
@@ -12,15 +11,9 @@ from catalog_api.bootstrap import build_context
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.settings import Settings
+from tests.support.jobs import rest_job
 
 pytestmark = pytest.mark.postgres
-
-
-def _wait(client, job: dict) -> dict:
-    while job["status"] in ("queued", "running"):
-        time.sleep(0.05)
-        job = client.get(f"/api/v1/jobs/{job['id']}").json()
-    return job
 
 
 def _dump_catalog_files(settings: Settings) -> bytes:
@@ -41,7 +34,7 @@ def test_raw_password_is_encrypted_used_and_never_shown(api_client, catalog_ctx,
     assert created.status_code == 201, created.text
     source = created.json()
     assert source["secret_refs"]["password"].startswith("local:")
-    job = _wait(api_client, api_client.post(f"/api/v1/sources/{source['id']}/crawl").json())
+    job = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/crawl").json())
     assert job["status"] == "succeeded", job  # the stored secret really decrypts to the right password
     responses = [
         created.text,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from catalog_api.db.models import Column, DataSource, Schema, Table
-from catalog_api.services.crawl import apply_snapshot, table_snapshot
-from catalog_api.urns import source_urn
+from catalog_api.services.crawl import table_snapshot
 from crawlers.snapshot import (
     ColumnSnapshot,
     ForeignKey,
@@ -20,6 +19,8 @@ from crawlers.snapshot import (
     TableSnapshot,
     UniqueConstraint,
 )
+from tests.support.factories import apply, make_source
+from tests.support.statements import counted_statements
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -52,15 +53,6 @@ def rich_table(schema: str, name: str, width: int = 6) -> TableSnapshot:
     )
 
 
-def catalog_source(ctx, name: str = "synthetic") -> int:
-    with ctx.db.session() as session:
-        source = DataSource(name=name, urn=source_urn(name), kind="sqlite", config={}, secret_refs={},
-                            lineage_namespace=f"test://{name}")
-        session.add(source)
-        session.flush()
-        return source.id
-
-
 def snapshot_of(tables: int, schemas: int = 3) -> SourceSnapshot:
     names = [f"schema_{s}" for s in range(schemas)]
     return SourceSnapshot(
@@ -69,13 +61,8 @@ def snapshot_of(tables: int, schemas: int = 3) -> SourceSnapshot:
     )
 
 
-def apply(ctx, source_id: int, snapshot: SourceSnapshot):
-    with ctx.db.session() as session:
-        return apply_snapshot(session, session.get(DataSource, source_id), snapshot)
-
-
 def test_catalog_rows_rebuild_the_exact_snapshot(store):
-    source_id = catalog_source(store)
+    source_id = make_source(store)
     snapshot = snapshot_of(5)
     apply(store, source_id, snapshot)
     with store.db.session() as session:
@@ -88,7 +75,7 @@ def test_catalog_rows_rebuild_the_exact_snapshot(store):
 
 
 def test_unchanged_reapply_skips_every_table_and_records_nothing(store):
-    source_id = catalog_source(store)
+    source_id = make_source(store)
     first = apply(store, source_id, snapshot_of(30))
     assert first.tables_created == 30 and first.changes_recorded == 30 + 3
     again = apply(store, source_id, snapshot_of(30))
@@ -96,24 +83,15 @@ def test_unchanged_reapply_skips_every_table_and_records_nothing(store):
 
 
 def _statements(ctx, action) -> int:
-    count = 0
-
-    def counter(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(ctx.db.engine, "before_cursor_execute", counter)
-    try:
+    with counted_statements(ctx.db.engine) as statements:
         action()
-    finally:
-        event.remove(ctx.db.engine, "before_cursor_execute", counter)
-    return count
+    return len(statements)
 
 
 def test_statement_counts_do_not_grow_with_tables(store):
     counts = {}
     for size in (10, 300):
-        source_id = catalog_source(store, f"s{size}")
+        source_id = make_source(store, f"s{size}")
         created = _statements(store, lambda: apply(store, source_id, snapshot_of(size)))
         unchanged = _statements(store, lambda: apply(store, source_id, snapshot_of(size)))
         counts[size] = (created, unchanged)
@@ -121,7 +99,7 @@ def test_statement_counts_do_not_grow_with_tables(store):
 
 
 def test_changed_tables_keep_curation_and_soft_delete_columns(store):
-    source_id = catalog_source(store)
+    source_id = make_source(store)
     snapshot = snapshot_of(2, schemas=1)
     apply(store, source_id, snapshot)
     with store.db.session() as session:
@@ -139,7 +117,7 @@ def test_changed_tables_keep_curation_and_soft_delete_columns(store):
 
 
 def test_timestamps_come_back_in_utc_on_every_store(store):
-    source_id = catalog_source(store)
+    source_id = make_source(store)
     apply(store, source_id, snapshot_of(1, schemas=1))
     with store.db.session() as session:
         table = session.scalars(select(Table)).one()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -10,22 +9,8 @@ import pyarrow.parquet as pq
 
 from catalog_api.services.extraction import lake
 from catalog_api.urns import column_urn, dataset_urn
-from tests.crawlers.test_netsuite_connector import TBA, account
-
-
-def _wait(client, job: dict, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while job["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-        job = client.get(f"/api/v1/jobs/{job['id']}").json()
-    return job
-
-
-def _crawl(client, source_id: int) -> dict:
-    job = _wait(client, client.post(f"/api/v1/sources/{source_id}/crawl").json())
-    assert job["status"] == "succeeded", job
-    return job["result"]
+from tests.support.jobs import rest_crawl, rest_job
+from tests.support.netsuite_accounts import TBA, account
 
 
 def test_files_source_crawl_schema_change_and_extract(api_client, catalog_ctx, tmp_path):
@@ -35,19 +20,19 @@ def test_files_source_crawl_schema_change_and_extract(api_client, catalog_ctx, t
     (root / "sales" / "customers.csv").write_text("id,email\n1,a@example.com\n2,b@example.com\n")
     source = api_client.post("/api/v1/sources", json={"name": "drop", "kind": "files",
                                                       "config": {"url": str(root)}}).json()
-    assert _crawl(api_client, source["id"])["tables_created"] == 2
+    assert rest_crawl(api_client, source["id"])["tables_created"] == 2
     orders = dataset_urn("drop", "sales", "orders")
     table = api_client.get("/api/v1/tables/" + quote(orders, safe="")).json()
     assert table["kind"] == "file" and [c["name"] for c in table["columns"]] == ["id", "amount"]
 
     pq.write_table(pa.table({"id": [1, 2, 3], "amount": [1.5, 2.5, 3.5], "currency": ["EUR", "EUR", "USD"]}),
                    root / "sales" / "orders.parquet")
-    assert _crawl(api_client, source["id"])["tables_changed"] == 1
+    assert rest_crawl(api_client, source["id"])["tables_changed"] == 1
     changes = api_client.get("/api/v1/tables/" + quote(orders, safe="") + "/changes").json()["items"]
     assert changes[0]["change_type"] == "column_added"
     assert changes[0]["entity_urn"] == column_urn("drop", "sales", "orders", "currency")
 
-    job = _wait(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract").json())
+    job = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract").json())
     assert job["status"] == "succeeded", job
     extracted = lake(catalog_ctx).read_dataset("drop", "sales", "orders")
     assert sorted(extracted.column("currency").to_pylist()) == ["EUR", "EUR", "USD"]
@@ -69,11 +54,11 @@ def test_netsuite_source_with_tba_secrets_crawls_and_extracts(api_client, catalo
         source = response.json()
         assert set(source["secret_refs"]) == {"consumer_secret", "token_secret"}
         assert TBA["token_secret"] not in response.text
-        assert _crawl(api_client, source["id"])["tables_created"] == 2
+        assert rest_crawl(api_client, source["id"])["tables_created"] == 2
         customer = dataset_urn("erp", "record", "customer")
         plan = api_client.get("/api/v1/tables/" + quote(customer, safe="") + "/extraction").json()
         assert plan["strategy"] == "timestamp"
-        job = _wait(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract",
+        job = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract",
                                                 json={"tables": [customer]}).json())
         assert job["status"] == "succeeded", job
         assert job["result"]["rows"] == len(server.types["customer"].rows) > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from collections import Counter
 from urllib.parse import quote
@@ -12,6 +11,8 @@ import pytest
 from catalog_api.services.extraction import lake
 from catalog_api.urns import dataset_urn
 from tests.conftest import pg_execute, pg_query
+from tests.support.api import register
+from tests.support.jobs import rest_job
 
 pytestmark = pytest.mark.postgres
 
@@ -29,15 +30,6 @@ insert into app.codes values ('a', 'alpha'), ('b', 'beta');
 """
 
 
-def _wait(client, job: dict, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while job["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-        job = client.get(f"/api/v1/jobs/{job['id']}").json()
-    return job
-
-
 def _path(urn: str) -> str:
     return "/api/v1/tables/" + quote(urn, safe="") + "/extraction"
 
@@ -45,8 +37,8 @@ def _path(urn: str) -> str:
 @pytest.fixture
 def source(api_client, make_pg_database):
     config = make_pg_database(DDL)
-    created = api_client.post("/api/v1/sources", json={"name": "app", "kind": "postgres", "config": config}).json()
-    assert _wait(api_client, api_client.post(f"/api/v1/sources/{created['id']}/crawl").json())["status"] == \
+    created = register(api_client, config, name="app")
+    assert rest_job(api_client, api_client.post(f"/api/v1/sources/{created['id']}/crawl").json())["status"] == \
         "succeeded"
     return created, config
 
@@ -54,7 +46,7 @@ def source(api_client, make_pg_database):
 def _extract(api_client, source_id: int, **body) -> dict:
     response = api_client.post(f"/api/v1/sources/{source_id}/extract", json=body or None)
     assert response.status_code == 202, response.text
-    job = _wait(api_client, response.json())
+    job = rest_job(api_client, response.json())
     assert job["status"] == "succeeded", job
     return job
 
@@ -119,7 +111,7 @@ def test_extract_and_profile_refuse_a_dropped_table_and_queue_nothing(api_client
     codes = dataset_urn("app", "app", "codes")
     pg_execute(config, "drop table app.codes")
     crawled = api_client.post(f"/api/v1/sources/{created['id']}/crawl").json()
-    assert _wait(api_client, crawled)["status"] == "succeeded"
+    assert rest_job(api_client, crawled)["status"] == "succeeded"
     jobs_before = api_client.get("/api/v1/jobs").json()
     for action in ("extract", "profile"):
         refused = api_client.post(f"/api/v1/sources/{created['id']}/{action}", json={"tables": [codes]})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,13 @@ from sqlalchemy import select
 from catalog_api.bootstrap import build_context
 from catalog_api.db.models import OutboxEvent
 from catalog_api.errors import InvalidInput
-from catalog_api.services import sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.fanout import FanoutListener, check_fanout
 from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import CatalogEvent, InProcessBus
 from tests.conftest import _service_missing
+from tests.support.sources import register_sqlite
 
 REDIS_URL = "redis://127.0.0.1:6379/9"
 
@@ -60,10 +59,7 @@ def _instances(settings: Settings) -> Iterator[tuple[ServiceContext, ServiceCont
 
 
 def _register(ctx: ServiceContext, tmp_path: Path) -> str:
-    path = tmp_path / "shop.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("create table t (id integer primary key)")
-    sources.register_source(ctx, sources.SourceRegistration(name="shop", kind="sqlite", config={"path": str(path)}))
+    register_sqlite(ctx, tmp_path, "shop")
     with ctx.db.session() as session:
         return session.scalars(select(OutboxEvent.event_id)).one()
 

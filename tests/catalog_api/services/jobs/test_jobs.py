@@ -7,17 +7,14 @@ trips the circuit breaker, a second request returns the running job, and cancell
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -27,15 +24,11 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, Column, Table
 from catalog_api.settings import Settings
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _service_missing, pg_admin_connection
+from tests.support.api import register
+from tests.support.jobs import rest_job, rest_job_in
+from tests.support.sources import PG_SHOP, blocked_discovery, wait_until_blocked
 
 pytestmark = pytest.mark.postgres
-
-SHOP = """
-create schema app;
-create table app.users (id int primary key, email text not null);
-create table app.orders (id int primary key, user_id int references app.users(id), total numeric(10,2));
-create view app.big_orders as select o.id, u.email from app.orders o join app.users u on u.id = o.user_id;
-"""
 
 # Tight timings so retries, take-overs and the breaker show within seconds; their shape is the production one.
 FAST = {
@@ -131,57 +124,11 @@ def runtime(request, tmp_path) -> Iterator[Runtime]:
             admin.execute(f'drop database if exists "{database}" with (force)')
 
 
-def _wait(client: TestClient, job: dict, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while job["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-        job = client.get(f"/api/v1/jobs/{job['id']}").json()
-    return job
-
-
-def _wait_for(client: TestClient, job_id: str, status: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while (job := client.get(f"/api/v1/jobs/{job_id}").json())["status"] != status:
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-    return job
-
-
-def _register(client: TestClient, config: dict, name: str = "shop", **extra) -> dict:
-    response = client.post("/api/v1/sources", json={"name": name, "kind": "postgres", "config": config, **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-@contextlib.contextmanager
-def blocked_discovery(config: dict) -> Iterator[None]:
-    """Holds an exclusive lock on a table a view reads, so discovery waits (printing view SQL needs a share lock)."""
-    with psycopg.connect(host=config["host"], port=config["port"], user=config["user"],
-                         dbname=config["database"]) as conn:
-        conn.execute("lock table app.users in access exclusive mode")
-        yield
-        conn.rollback()
-
-
-def _wait_until_blocked(config: dict, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with pg_admin_connection() as admin:
-            waiting = admin.execute(
-                "select count(*) from pg_stat_activity where datname = %s and wait_event_type = 'Lock' "
-                "and application_name = 'catalog-crawler'", (config["database"],)).fetchone()[0]
-        if waiting:
-            return
-        assert time.monotonic() < deadline, "discovery never reached the locked table"
-        time.sleep(0.05)
-
-
 def test_crawl_requested_through_rest_runs_on_the_runtime(runtime, make_pg_database):
-    source = _register(runtime.client, make_pg_database(SHOP))
+    source = register(runtime.client, make_pg_database(PG_SHOP), name="shop")
     response = runtime.client.post(f"/api/v1/sources/{source['id']}/crawl")
     assert response.status_code == 202 and response.json()["status"] == "queued"
-    job = _wait(runtime.client, response.json())
+    job = rest_job(runtime.client, response.json())
     assert job["status"] == "succeeded", job
     assert job["attempts"] == 1 and job["result"]["tables_created"] == 3
     worker_pid = int(job["worker"].split(":")[1])
@@ -199,8 +146,9 @@ def _process_tree(pid: int) -> set[int]:
 
 def test_wrong_password_fails_at_once_without_retries(runtime, pg_password_server):
     server = {k: v for k, v in pg_password_server.items() if k != "password"}
-    source = _register(runtime.client, server, secrets={"password": "not-the-password"}, test_connection=False)
-    job = _wait(runtime.client, runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json())
+    source = register(runtime.client, server, name="shop", secrets={"password": "not-the-password"},
+                      test_connection=False)
+    job = rest_job(runtime.client, runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json())
     assert job["status"] == "failed" and job["error_code"] == "authentication_failed"
     assert job["attempts"] == 1
     assert "not-the-password" not in job["error_message"]
@@ -208,11 +156,11 @@ def test_wrong_password_fails_at_once_without_retries(runtime, pg_password_serve
 
 def test_unreachable_source_retries_with_backoff_then_fails_and_pauses_its_schedule(runtime):
     config = {"host": "127.0.0.1", "port": 1, "database": "shop", "user": "reader", "connect_timeout_s": 1}
-    source = _register(runtime.client, config, test_connection=False, schedule_cron="0 3 * * *",
+    source = register(runtime.client, config, name="shop", test_connection=False, schedule_cron="0 3 * * *",
                        schedule_timezone="Europe/Berlin")
     assert source["schedule"]["next_run_at"] is not None and source["schedule"]["paused_at"] is None
     for failure in (1, 2):
-        job = _wait(runtime.client, runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json())
+        job = rest_job(runtime.client, runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json())
         assert job["status"] == "failed" and job["error_code"] == "source_unreachable"
         assert job["attempts"] == job["max_attempts"] == 3  # retried, then gave up
         assert "127.0.0.1:1" in job["error_message"]
@@ -226,16 +174,16 @@ def test_unreachable_source_retries_with_backoff_then_fails_and_pauses_its_sched
 
 
 def test_second_request_returns_the_running_job_and_cancel_rolls_back(runtime, make_pg_database):
-    config = make_pg_database(SHOP)
-    source = _register(runtime.client, config)
+    config = make_pg_database(PG_SHOP)
+    source = register(runtime.client, config, name="shop")
     with blocked_discovery(config):
         first = runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json()
-        _wait_until_blocked(config)
+        wait_until_blocked(config)
         second = runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json()
         assert second["id"] == first["id"] and second["status"] == "running"
         cancelled = runtime.client.post(f"/api/v1/jobs/{first['id']}/cancel").json()
         assert cancelled["cancel_requested_at"] is not None
-    job = _wait(runtime.client, first)
+    job = rest_job(runtime.client, first)
     assert job["status"] == "cancelled"
     with runtime.ctx.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Table)) == 0
@@ -247,15 +195,15 @@ def test_second_request_returns_the_running_job_and_cancel_rolls_back(runtime, m
 def test_killed_worker_mid_crawl_is_taken_over_and_the_catalog_ends_as_after_one_crawl(runtime, make_pg_database):
     if not runtime.broker_url:
         pytest.skip("in-process jobs die with the service; take-over is a worker matter")
-    config = make_pg_database(SHOP)
-    source = _register(runtime.client, config)
+    config = make_pg_database(PG_SHOP)
+    source = register(runtime.client, config, name="shop")
     with blocked_discovery(config):
         job = runtime.client.post(f"/api/v1/sources/{source['id']}/crawl").json()
-        _wait_until_blocked(config)
-        running = _wait_for(runtime.client, job["id"], "running")
+        wait_until_blocked(config)
+        running = rest_job_in(runtime.client, job["id"], "running")
         runtime.kill(runtime.workers[0])
     runtime.start_worker()
-    job = _wait(runtime.client, running, timeout=90)
+    job = rest_job(runtime.client, running, timeout=90)
     assert job["status"] == "succeeded", job
     assert job["attempts"] == 2 and job["worker"] != running["worker"]
     with runtime.ctx.db.session() as session:

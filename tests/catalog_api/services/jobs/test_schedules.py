@@ -16,7 +16,7 @@ from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.jobs.schedules import next_run, set_schedule, tick
 from catalog_api.services.sources import SourceRegistration, register_source
-from tests.catalog_api.test_jobs import SHOP, _wait_until_blocked, blocked_discovery
+from tests.support.sources import PG_SHOP, blocked_discovery, wait_until_blocked
 
 pytestmark = pytest.mark.postgres
 
@@ -74,7 +74,7 @@ def test_two_schedulers_on_one_postgres_catalog_fire_a_slot_once(pg_settings, ma
     first = build_context(pg_settings, migrate=True)
     second = build_context(pg_settings, migrate=False)  # another instance: its own engine and pool
     try:
-        source_id = _scheduled_source(first, make_pg_database(SHOP), overdue=timedelta(seconds=1))
+        source_id = _scheduled_source(first, make_pg_database(PG_SHOP), overdue=timedelta(seconds=1))
         fired: list[tuple[str, ...]] = []
         start = threading.Barrier(2)
 
@@ -103,7 +103,7 @@ def test_missed_slots_after_downtime_fire_once(pg_settings, make_pg_database):
     ctx = build_context(pg_settings, migrate=True)
     try:
         # Down for three hours: 36 slots of a five-minute schedule were missed.
-        source_id = _scheduled_source(ctx, make_pg_database(SHOP), overdue=timedelta(hours=3))
+        source_id = _scheduled_source(ctx, make_pg_database(PG_SHOP), overdue=timedelta(hours=3))
         assert tick(ctx).fired == ("nightly",)
         assert tick(ctx).fired == ()
         assert len(_schedule_jobs(ctx)) == 1
@@ -119,7 +119,7 @@ def test_missed_slots_after_downtime_fire_once(pg_settings, make_pg_database):
 def test_paused_schedule_does_not_fire_until_set_again(pg_settings, make_pg_database):
     ctx = build_context(pg_settings, migrate=True)
     try:
-        source_id = _scheduled_source(ctx, make_pg_database(SHOP), overdue=timedelta(minutes=1))
+        source_id = _scheduled_source(ctx, make_pg_database(PG_SHOP), overdue=timedelta(minutes=1))
         with ctx.db.session() as session:
             session.get(DataSource, source_id).schedule_paused_at = datetime.now(timezone.utc)
         assert tick(ctx).fired == ()
@@ -134,12 +134,12 @@ def test_concurrency_limit_and_time_limit_per_kind(pg_settings, make_pg_database
     settings = pg_settings.model_copy(update={"job_concurrency": {"crawl": 1}, "job_workers": 4})
     ctx = build_context(settings, migrate=True)
     try:
-        blocked, free = make_pg_database(SHOP), make_pg_database(SHOP)
+        blocked, free = make_pg_database(PG_SHOP), make_pg_database(PG_SHOP)
         for name, config in (("blocked", blocked), ("free", free)):
             register_source(ctx, SourceRegistration(name=name, kind="postgres", config=config))
         with blocked_discovery(blocked):
             first = request_crawl(ctx, "blocked")
-            _wait_until_blocked(blocked)
+            wait_until_blocked(blocked)
             second = request_crawl(ctx, "free")
             time.sleep(1.0)
             with ctx.db.session() as session:
@@ -153,11 +153,11 @@ def test_concurrency_limit_and_time_limit_per_kind(pg_settings, make_pg_database
     limited = build_context(pg_settings.model_copy(update={"job_time_limits_s": {"crawl": 0.5}}),
                                     migrate=False)
     try:
-        config = make_pg_database(SHOP)
+        config = make_pg_database(PG_SHOP)
         register_source(limited, SourceRegistration(name="slow", kind="postgres", config=config))
         with blocked_discovery(config):
             job = request_crawl(limited, "slow")
-            _wait_until_blocked(config)
+            wait_until_blocked(config)
             time.sleep(1.0)
         job = wait_for_job(limited, job.id)
         assert job.status == "failed" and job.error_code == "time_limit_exceeded"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +10,8 @@ from sqlalchemy import select
 from catalog_api.db.models import ExtractionState, LineageEdge, Table
 from catalog_api.services.lineage import lake_dataset_urn
 from catalog_api.urns import dataset_urn
+from tests.support.api import register
+from tests.support.jobs import rest_job
 
 pytestmark = pytest.mark.postgres
 
@@ -22,21 +23,13 @@ create view app.labels as select label from app.codes;
 """
 
 
-def _wait(client, job: dict, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while job["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-        job = client.get(f"/api/v1/jobs/{job['id']}").json()
-    return job
-
-
 def test_extraction_links_table_to_lake_dataset(api_client, catalog_ctx, make_pg_database):
     config = make_pg_database(DDL)
-    source = api_client.post("/api/v1/sources", json={"name": "app", "kind": "postgres", "config": config}).json()
-    assert _wait(api_client, api_client.post(f"/api/v1/sources/{source['id']}/crawl").json())["status"] == "succeeded"
+    source = register(api_client, config, name="app")
+    crawled = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/crawl").json())
+    assert crawled["status"] == "succeeded"
     codes = dataset_urn("app", "app", "codes")
-    job = _wait(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract",
+    job = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract",
                                             json={"tables": [codes]}).json())
     assert job["status"] == "succeeded", job
 

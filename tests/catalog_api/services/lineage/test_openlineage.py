@@ -6,16 +6,12 @@ Airflow or Spark integration pointed at the catalog would.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-import uvicorn
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import (
     InputDataset,
@@ -34,6 +30,7 @@ from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.lineage import openlineage_placeholder_urn
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
+from tests.support.server import serve
 
 pytestmark = pytest.mark.postgres
 
@@ -56,20 +53,8 @@ query ($urn: String!) {
 
 @pytest.fixture
 def server(catalog_ctx) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(ctx=catalog_ctx)
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(ctx=catalog_ctx)) as url:
+        yield url
 
 
 def _graph(base: str, urn: str) -> dict:

@@ -8,11 +8,10 @@ from sqlalchemy import select
 from catalog_api.bootstrap import build_context
 from catalog_api.db.models import LineageEdge, LineageUnresolved, OutboxEvent
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.crawl import request_crawl
-from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
 from tests.conftest import pg_execute, pg_query
+from tests.support.jobs import crawled
 
 pytestmark = pytest.mark.postgres
 
@@ -37,9 +36,7 @@ create view shop.with_secret as select s.v, o.id from hidden.secret s join shop.
 
 
 def _crawl(ctx: ServiceContext, source_id: int) -> str:
-    job = wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=120)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    return job.id
+    return crawled(ctx, source_id).id
 
 
 def _edges(ctx: ServiceContext, *, live: bool = True) -> list[LineageEdge]:

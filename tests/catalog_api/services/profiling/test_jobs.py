@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 
 from catalog_api.db.models import OutboxEvent, TableProfileRow, Tag
 from catalog_api.errors import NotFound
-from catalog_api.services import jobs, profiling
+from catalog_api.services import profiling
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.extraction import request_extract, set_extraction_plan
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import column_urn, dataset_urn
-from crawlers.lake import RunManifest
 from events.schemas import validate
 from tests.conftest import pg_execute, pg_query
+from tests.support.jobs import finished as _run
 
 pytestmark = pytest.mark.postgres
 
@@ -39,12 +39,6 @@ insert into shop.orders
            timestamptz '2026-02-01' + g * interval '1 minute'
     from generate_series(1, 3000) g;
 """
-
-
-def _run(ctx, job) -> object:
-    finished = jobs.wait_for_job(ctx, job.id, timeout=300)
-    assert jobs.JobStatus(finished.status).finished, finished.status
-    return finished
 
 
 @pytest.fixture
@@ -207,22 +201,3 @@ def test_an_unreachable_source_fails_the_job_with_its_cause_and_stores_nothing(c
     with catalog_ctx.db.session() as session:
         assert session.scalar(select(func.count()).select_from(TableProfileRow)) == 0
     assert _events(catalog_ctx, "catalog.profile.completed") == []
-
-
-def _run_manifest(run_id: str, strategy: str, watermark_from) -> RunManifest:
-    from datetime import UTC, datetime
-
-    return RunManifest(run_id, (), strategy, None, watermark_from, None, datetime.now(UTC))
-
-
-def test_which_lake_runs_hold_a_whole_table():
-    full, key1, key2 = (_run_manifest("f", "full", None), _run_manifest("k1", "key", 10),
-                        _run_manifest("k2", "key", 20))
-    first_key = _run_manifest("k0", "key", None)
-    stamp = _run_manifest("t", "timestamp", "2026-01-01")
-    assert profiling.complete_lake_runs([]) is None
-    assert [r.run_id for r in profiling.complete_lake_runs([key1, full])] == ["f"]
-    assert [r.run_id for r in profiling.complete_lake_runs([full, key1, key2])] == ["f", "k1", "k2"]
-    assert [r.run_id for r in profiling.complete_lake_runs([stamp, first_key, key1])] == ["k0", "k1"]
-    assert profiling.complete_lake_runs([full, stamp]) is None  # updated rows come again: a change history
-    assert profiling.complete_lake_runs([key1, key2]) is None  # no complete read to start from
