@@ -7,9 +7,10 @@ import os
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from tests.support.sources import sqlite_shop
 
 
 @pytest.fixture
@@ -30,19 +31,9 @@ def run_cli(tmp_path):
     return run
 
 
-def make_sqlite(path: Path) -> Path:
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            create table customers (id integer primary key, email text not null unique);
-            create table orders (id integer primary key, customer_id integer references customers(id), total real);
-            create view big_orders as select * from orders where total > 100;
-        """)
-    return path
-
-
 def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
     assert "revision head" in run_cli("db", "upgrade").stdout
-    db = make_sqlite(tmp_path / "shop.db")
+    db = sqlite_shop(tmp_path / "shop.db")
     added = run_cli("source", "add", "shop", "--kind", "sqlite", "--config", f"path={db}")
     assert "urn:catalog:source:shop" in added.stdout
     listed = run_cli("source", "list").stdout

@@ -1,10 +1,22 @@
-"""`diff` is pure: it reports every change between two snapshots, and nothing when they are equal."""
+"""`diff` is pure: it reports every change between two snapshots, and nothing when they are equal.
+
+The cases are data (tests/crawlers/diff_cases/*.json): two snapshots and what `diff` must report. A table in a
+case starts as `orders` in schema `s` with integer columns c1 (not null, the primary key `pk`), c2 and c3; a case
+states only what differs. Expected changes are compared on the fields they name (`after[0].on_delete` reaches
+into a value), in order when `changes_in_order` is set and as a multiset otherwise; no other change may appear.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from crawlers.diff import ChangeType, diff
+import pytest
+
+from crawlers.diff import Change, ChangeType, diff
 from crawlers.snapshot import (
     ColumnSnapshot,
     ForeignKey,
@@ -15,6 +27,8 @@ from crawlers.snapshot import (
     TableSnapshot,
     UniqueConstraint,
 )
+
+CASES = sorted((Path(__file__).parent / "diff_cases").glob("*.json"))
 
 
 def make_table(name: str = "orders", schema: str = "s", columns: int = 3, **fields) -> TableSnapshot:
@@ -27,71 +41,88 @@ def make_source(*tables: TableSnapshot, schemas: tuple[str, ...] = ("s",)) -> So
     return SourceSnapshot(schemas=tuple(SchemaSnapshot(s) for s in schemas), tables=tables)
 
 
-def test_equal_snapshots_have_no_changes():
-    table = make_table(indexes=(IndexSnapshot("ix", ("c2",)),))
-    result = diff(make_source(table), make_source(make_table(indexes=(IndexSnapshot("ix", ("c2",)),))))
-    assert result.empty and result.changes == ()
+# -- reading a case ---------------------------------------------------------------------------------------------
+
+def _table(spec: dict[str, Any]) -> TableSnapshot:
+    spec = dict(spec)
+    columns = spec.pop("columns", 3)
+    fields: dict[str, Any] = {}
+    if "kind" in spec:
+        fields["kind"] = TableKind(spec.pop("kind"))
+    if "primary_key" in spec:
+        key = spec.pop("primary_key")
+        fields["primary_key"] = key and UniqueConstraint(key["name"], tuple(key["columns"]))
+    if "indexes" in spec:
+        fields["indexes"] = tuple(IndexSnapshot(**{**i, "columns": tuple(i["columns"])}) for i in spec.pop("indexes"))
+    if "foreign_keys" in spec:
+        fields["foreign_keys"] = tuple(
+            ForeignKey(**{**fk, "columns": tuple(fk["columns"]), "referred_columns": tuple(fk["referred_columns"])})
+            for fk in spec.pop("foreign_keys"))
+    key = fields.pop("primary_key", None) if "primary_key" in fields else make_table().primary_key
+    table = replace(make_table(spec.pop("name", "orders"), spec.pop("schema", "s"),
+                               columns if isinstance(columns, int) else 0, **spec, **fields), primary_key=key)
+    if not isinstance(columns, int):
+        table = replace(table, columns=tuple(ColumnSnapshot(**c) for c in columns))
+    return table
 
 
-def test_row_estimate_is_not_a_change():
-    assert diff(make_source(make_table(row_estimate=1)), make_source(make_table(row_estimate=99))).empty
+def _source(spec: dict[str, Any]) -> SourceSnapshot:
+    return make_source(*(_table(t) for t in spec.get("tables", [])), schemas=tuple(spec.get("schemas", ["s"])))
 
 
-def test_created_deleted_tables_and_schemas():
-    before = make_source(make_table("a"), make_table("b"), schemas=("s", "old"))
-    after = make_source(make_table("b"), make_table("c", schema="new"), schemas=("s", "new"))
+def _field(change: Change, path: str) -> Any:
+    """A change's field, or a part of one: `after[0].on_delete`."""
+    value: Any = change
+    for part in path.split("."):
+        name, *indexes = re.findall(r"[^\[\]]+", part)
+        value = getattr(value, name) if isinstance(value, Change) else value[name]
+        for index in indexes:
+            value = value[int(index)]
+    return value.value if isinstance(value, ChangeType) else value
+
+
+def _shown(change: Change, expected: dict[str, Any]) -> dict[str, Any] | None:
+    """The fields of `change` that `expected` names; None when the change has no such field (another shape)."""
+    try:
+        return {path: _field(change, path) for path in expected}
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_diff_case(path: Path):
+    case = json.loads(path.read_text())
+    before, after = _source(case["before"]), _source(case["after"])
     result = diff(before, after)
-    kinds = [(c.type, c.schema, c.table) for c in result.changes]
-    assert kinds == [
-        (ChangeType.SCHEMA_CREATED, "new", None),
-        (ChangeType.TABLE_CREATED, "new", "c"),
-        (ChangeType.TABLE_DELETED, "s", "a"),
-        (ChangeType.SCHEMA_DELETED, "old", None),
-    ]
-    assert [t.key for t in result.tables_created] == [("new", "c")]
-    assert result.tables_deleted == (("s", "a"),)
+
+    if "empty" in case:
+        assert result.empty is case["empty"]
+    if "changes" in case:
+        expected = case["changes"]
+        if case.get("changes_in_order"):
+            assert [_shown(c, e) for c, e in zip(result.changes, expected, strict=False)] == expected
+            assert len(result.changes) == len(expected), result.changes
+        else:
+            unmatched = list(result.changes)
+            for wanted in expected:
+                match = next((c for c in unmatched if _shown(c, wanted) == wanted), None)
+                assert match is not None, (wanted, unmatched)
+                unmatched.remove(match)
+            assert unmatched == [], unmatched
+    if "tables_created" in case:
+        assert [t.key for t in result.tables_created] == [tuple(k) for k in case["tables_created"]]
+    if "tables_deleted" in case:
+        assert result.tables_deleted == tuple(tuple(k) for k in case["tables_deleted"])
+    if "tables_changed" in case:
+        tables = after.table_map()
+        assert result.tables_changed == tuple(tables[tuple(k)] for k in case["tables_changed"])
 
 
-def test_column_level_changes_carry_before_and_after():
-    before = make_table()
-    cols = list(before.columns)
-    cols[1] = replace(cols[1], data_type="bigint", nullable=False, default="0", comment="n")
-    cols[2] = ColumnSnapshot("c4", 3, "text")
-    after = replace(before, columns=tuple(cols))
-    changes = {(c.type, c.column): (c.before, c.after) for c in diff(make_source(before), make_source(after)).changes}
-    assert changes == {
-        (ChangeType.COLUMN_TYPE_CHANGED, "c2"): ("integer", "bigint"),
-        (ChangeType.COLUMN_NULLABILITY_CHANGED, "c2"): (True, False),
-        (ChangeType.COLUMN_DEFAULT_CHANGED, "c2"): (None, "0"),
-        (ChangeType.COLUMN_COMMENT_CHANGED, "c2"): (None, "n"),
-        (ChangeType.COLUMN_ADDED, "c4"): (None, {"data_type": "text", "nullable": True, "default": None,
-                                                 "comment": None, "ordinal": 3}),
-        (ChangeType.COLUMN_REMOVED, "c3"): ({"data_type": "integer", "nullable": True, "default": None,
-                                             "comment": None, "ordinal": 3}, None),
-    }
+def test_there_are_diff_cases():
+    assert len(CASES) >= 6
 
 
-def test_table_level_changes():
-    before = make_table(kind=TableKind.VIEW, view_definition="select 1")
-    fk = ForeignKey("fk", ("c2",), "s", "other", ("id",), "CASCADE", "NO ACTION")
-    after = replace(before, view_definition="select 2", comment="hi", foreign_keys=(fk,),
-                    primary_key=UniqueConstraint("pk", ("c1", "c2")))
-    result = diff(make_source(before), make_source(after))
-    by_type = {c.type: c for c in result.changes}
-    assert set(by_type) == {ChangeType.VIEW_DEFINITION_CHANGED, ChangeType.TABLE_COMMENT_CHANGED,
-                            ChangeType.FOREIGN_KEYS_CHANGED, ChangeType.PRIMARY_KEY_CHANGED}
-    assert by_type[ChangeType.PRIMARY_KEY_CHANGED].after == {"name": "pk", "columns": ["c1", "c2"]}
-    assert by_type[ChangeType.FOREIGN_KEYS_CHANGED].after[0]["on_delete"] == "CASCADE"
-    assert result.tables_changed == (after,)
-
-
-def test_moved_column_updates_the_table_without_a_change_row():
-    before = make_table()
-    a, b, c = before.columns
-    after = replace(before, columns=(a, replace(c, ordinal=2), replace(b, ordinal=3)))
-    result = diff(make_source(before), make_source(after))
-    assert result.changes == () and result.tables_changed == (after,)
-
+# -- procedural ---------------------------------------------------------------------------------------------------
 
 def test_definition_hash_ignores_volatile_fields_only():
     table = make_table(row_estimate=5)

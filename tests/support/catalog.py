@@ -5,15 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from catalog_api.db.models import ChangeLogEntry, Column, Schema, Table
-from catalog_api.services.crawl import request_crawl
-from catalog_api.services.jobs import wait_for_job
+from tests.support.jobs import crawled
 
 
 def crawl(ctx, source_id: int) -> dict:
     """Runs a crawl to its end and returns its result; fails the test with the job's error otherwise."""
-    job = wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=120)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    return job.result
+    return crawled(ctx, source_id).result
 
 
 def catalog_columns(ctx, source_id: int) -> dict[tuple[str, str, str], Column]:

@@ -1,0 +1,71 @@
+"""Curation through GraphQL: descriptions and tags round trip, one result per mutation, invalid tags refused."""
+
+from __future__ import annotations
+
+from catalog_api.urns import column_urn, dataset_urn
+from tests.support.factories import apply, make_catalog, make_source
+from tests.support.graphql import data, error
+
+
+SET_DESCRIPTION = """
+mutation($urn: String!, $text: String) {
+  setDescription(urn: $urn, description: $text) { __typename urn description tags }
+}
+"""
+SET_TAGS = "mutation($urn: String!, $tags: [String!]!) { setTags(urn: $urn, tags: $tags) { __typename urn tags } }"
+TABLE_CURATION = """
+query($urn: String!) {
+  table(urn: $urn) { description tags columns { edges { node { name description tags } } } }
+}
+"""
+
+
+def test_descriptions_and_tags_round_trip(api_client, catalog_ctx):
+    source_id = make_source(catalog_ctx, "erp")
+    apply(catalog_ctx, source_id, make_catalog(1, 1))
+    table = dataset_urn("erp", "schema_0", "table_0000")
+    first_column = make_catalog(1, 1).tables[0].columns[0].name
+    column = column_urn("erp", "schema_0", "table_0000", first_column)
+
+    described = data(api_client, SET_DESCRIPTION, urn=table, text="  Orders placed in the web shop. ")
+    assert described["setDescription"] == {"__typename": "Table", "urn": table,
+                                           "description": "Orders placed in the web shop.", "tags": []}
+    data(api_client, SET_DESCRIPTION, urn=column, text="Customer e-mail")
+    tagged = data(api_client, SET_TAGS, urn=column, tags=["PII.Email", "gdpr", "gdpr"])
+    assert tagged["setTags"] == {"__typename": "Column", "urn": column, "tags": ["gdpr", "pii.email"]}
+    data(api_client, SET_TAGS, urn=table, tags=["finance"])
+
+    later = data(api_client, TABLE_CURATION, urn=table)["table"]
+    assert later["description"] == "Orders placed in the web shop."
+    assert later["tags"] == ["finance"]
+    first = later["columns"]["edges"][0]["node"]
+    assert first == {"name": first_column, "description": "Customer e-mail", "tags": ["gdpr", "pii.email"]}
+
+    cleared = data(api_client, SET_DESCRIPTION, urn=table, text=None)
+    assert cleared["setDescription"]["description"] is None
+
+
+def test_two_curations_in_one_request_each_see_their_own_result(api_client, catalog_ctx):
+    source_id = make_source(catalog_ctx, "erp")
+    apply(catalog_ctx, source_id, make_catalog(1, 1))
+    table = dataset_urn("erp", "schema_0", "table_0000")
+    both = data(api_client, """
+        mutation($urn: String!) { a: setTags(urn: $urn, tags: ["one"]) { tags }
+                                  b: setTags(urn: $urn, tags: ["two"]) { tags } }""", urn=table)
+    assert both == {"a": {"tags": ["one"]}, "b": {"tags": ["two"]}}
+
+
+def test_invalid_tag_names_the_field_and_changes_nothing(api_client, catalog_ctx):
+    source_id = make_source(catalog_ctx, "erp")
+    apply(catalog_ctx, source_id, make_catalog(1, 1))
+    table = dataset_urn("erp", "schema_0", "table_0000")
+    data(api_client, SET_TAGS, urn=table, tags=["finance"])
+
+    found = error(api_client, SET_TAGS, urn=table, tags=["ok", "Bad Tag!"])
+    assert found["extensions"]["code"] == "invalid_input"
+    assert found["extensions"]["field"] == "tags.1"
+    assert found["message"].startswith("tags.1:")
+    assert data(api_client, TABLE_CURATION, urn=table)["table"]["tags"] == ["finance"]
+
+    unknown = error(api_client, SET_TAGS, urn=dataset_urn("erp", "schema_0", "gone"), tags=["x"])
+    assert unknown["extensions"]["code"] == "not_found"

@@ -1,0 +1,143 @@
+"""Signed webhooks to a real local HTTP receiver: retries and the delivery log, secret rotation, URL checks, and
+the webhook and outbox APIs through REST and GraphQL.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from catalog_api.errors import InvalidInput
+from catalog_api.services import curation
+from catalog_api.services.events import webhooks
+from catalog_api.services.events.relay import Relay
+from events import CatalogEvent, EventType
+from events.webhooks import SIGNATURE_HEADER, verify
+from tests.support.events import Receiver
+from tests.support.graphql import data
+from tests.support.sources import register_sqlite
+
+def test_signed_webhooks_reach_a_real_receiver_with_retries_on_500_and_a_delivery_log(ctx, client, tmp_path):
+    receiver = Receiver()
+    try:
+        created = client.post("/api/v1/webhooks", json={
+            "url": receiver.url, "event_types": ["catalog.description.changed"], "urn_prefix": "urn:catalog:source:shop"})
+        assert created.status_code == 201, created.text
+        body = created.json()
+        receiver.secret = body["secret"]
+        assert len(body["secret"]) >= 16
+        assert "secret" not in client.get(f"/api/v1/webhooks/{body['id']}").json()
+        register_sqlite(ctx, tmp_path)
+        curation.set_description(ctx, "urn:catalog:source:shop", "Shop")
+        receiver.script = [500]  # the first request fails, the retry succeeds
+        relay = Relay(ctx)
+        assert relay.run_once().sent == 2
+        statuses = [status for status, _, _ in receiver.requests]
+        assert statuses == [500, 200]  # only the matching event; the registration did not match the filter
+        _, headers, raw = receiver.requests[-1]
+        assert headers["Content-Type"].startswith("application/cloudevents+json")
+        verify(raw, headers[SIGNATURE_HEADER], body["secret"])
+        event = CatalogEvent.from_json(raw)
+        assert event.type == EventType.DESCRIPTION_CHANGED and event.data["after"] == "Shop"
+
+        # A tampered body with the genuine signature header is refused by the receiver's check.
+        tampered = raw.replace(b"Shop", b"Evil")
+        refused = httpx.post(receiver.url, content=tampered, headers={SIGNATURE_HEADER: headers[SIGNATURE_HEADER]})
+        assert refused.status_code == 401
+
+        log = client.get(f"/api/v1/webhooks/{body['id']}/deliveries").json()
+        assert [(d["event_id"], d["delivered"], d["attempts"], d["status_code"]) for d in log] == [
+            (event.id, True, 2, 200)]
+        relay.close()
+    finally:
+        receiver.close()
+
+
+def test_rotating_the_secret_signs_with_the_new_one(ctx, client, tmp_path):
+    receiver = Receiver()
+    try:
+        hook = client.post("/api/v1/webhooks", json={"url": receiver.url}).json()
+        rotated = client.post(f"/api/v1/webhooks/{hook['id']}/secret", json={})
+        assert rotated.status_code == 200 and rotated.json()["secret"] != hook["secret"]
+        receiver.secret = hook["secret"]  # the receiver still expects the old secret: refused, final
+        register_sqlite(ctx, tmp_path)
+        relay = Relay(ctx)
+        relay.run_once()
+        assert [status for status, _, _ in receiver.requests] == [401]
+        log = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", params={"failed_only": True}).json()
+        assert log[0]["status_code"] == 401 and not log[0]["delivered"]
+        receiver.secret = rotated.json()["secret"]
+        client.post("/api/v1/events/outbox/replay")
+        relay.run_once()
+        assert [status for status, _, _ in receiver.requests] == [401, 200]
+        relay.close()
+    finally:
+        receiver.close()
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("ftp://example.com/hook", "only http and https"),
+    ("file:///etc/passwd", "only http and https"),
+    ("http://169.254.169.254/latest/meta-data", "link-local"),
+    ("http://0.0.0.0:8080/", "unspecified"),
+    ("https://user:pw@example.com/hook", "credentials"),
+    ("/relative/hook", "only http and https"),
+])
+def test_webhook_urls_are_checked(client, url, reason):
+    answer = client.post("/api/v1/webhooks", json={"url": url})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["field"] == "url" and reason in answer.json()["error"]["message"]
+
+
+def test_private_networks_can_be_refused(ctx):
+    ctx.settings.webhook_block_private_networks = True
+    with pytest.raises(InvalidInput, match="loopback or private") as error:
+        webhooks.create_subscription(ctx, "http://127.0.0.1:9/hook")
+    assert error.value.field == "url"
+    with pytest.raises(InvalidInput, match="resolves to"):
+        webhooks.create_subscription(ctx, "http://localhost:9/hook")
+
+
+def test_webhook_rest_crud_and_filter_errors(client):
+    bad = client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/x", "event_types": ["catalog.nope"]})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "event_types"
+    bad = client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/x", "urn_prefix": "erp"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "urn_prefix"
+    short = client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/x", "secret": "short"})
+    assert short.status_code == 422 and short.json()["error"]["field"] == "secret"
+
+    hook = client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/x", "description": "ops"}).json()
+    changed = client.patch(f"/api/v1/webhooks/{hook['id']}", json={
+        "event_types": ["catalog.column.added"], "active": False})
+    assert changed.status_code == 200
+    assert changed.json()["event_types"] == ["catalog.column.added"] and changed.json()["active"] is False
+    assert changed.json()["description"] == "ops"
+    assert [h["id"] for h in client.get("/api/v1/webhooks").json()] == [hook["id"]]
+    assert client.delete(f"/api/v1/webhooks/{hook['id']}").status_code == 204
+    assert client.get(f"/api/v1/webhooks/{hook['id']}").status_code == 404
+
+
+def test_webhook_graphql_crud_and_outbox_queries(ctx, client, tmp_path):
+    def gql(query: str, **variables: object) -> dict:
+        return data(client, query, **variables)
+
+    created = gql("""mutation($url: String!) { createWebhook(input: {url: $url, eventTypes: ["catalog.source.registered"]})
+                     { secret subscription { id url eventTypes active } } }""", url="https://hooks.example.com/g")
+    hook = created["createWebhook"]["subscription"]
+    assert created["createWebhook"]["secret"] and hook["eventTypes"] == ["catalog.source.registered"]
+    updated = gql("""mutation($id: String!) { updateWebhook(id: $id, input: {urnPrefix: "urn:catalog:source:shop"})
+                     { urnPrefix eventTypes } }""", id=hook["id"])
+    assert updated["updateWebhook"] == {"urnPrefix": "urn:catalog:source:shop",
+                                        "eventTypes": ["catalog.source.registered"]}
+    assert gql("{ webhooks { id } }")["webhooks"] == [{"id": hook["id"]}]
+    assert gql("""query($id: String!) { webhookDeliveries(id: $id) { eventId } }""", id=hook["id"]) == {
+        "webhookDeliveries": []}
+    bad = client.post("/graphql", json={"query": 'mutation { createWebhook(input: {url: "gopher://x"}) { secret } }'})
+    assert bad.json()["errors"][0]["extensions"]["field"] == "url"
+
+    register_sqlite(ctx, tmp_path)
+    pending = gql('{ outboxEvents(status: "pending") { id type status event } }')["outboxEvents"]
+    assert [(e["type"], e["status"]) for e in pending] == [("catalog.source.registered", "pending")]
+    assert pending[0]["event"]["subject"] == "urn:catalog:source:shop"
+    assert gql("mutation { replayEvents { id } }") == {"replayEvents": []}
+    assert gql("""mutation($id: String!) { deleteWebhook(id: $id) }""", id=hook["id"]) == {"deleteWebhook": True}

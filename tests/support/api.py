@@ -1,0 +1,10 @@
+"""Registering a source through the REST API, as a user would."""
+
+from __future__ import annotations
+
+
+def register(client, config: dict, name: str = "app_db", kind: str = "postgres", **extra) -> dict:
+    """`POST /api/v1/sources`; the registration must succeed (201). Returns the source's body."""
+    response = client.post("/api/v1/sources", json={"name": name, "kind": kind, "config": config, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -1,0 +1,87 @@
+"""Consumers of catalog events for tests: a collecting publisher, a real signed-webhook receiver, the outbox rows."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sqlalchemy import select
+
+from catalog_api.db.models import OutboxEvent
+from catalog_api.services.context import ServiceContext
+from events import CatalogEvent, PublishResult
+from events.webhooks import SIGNATURE_HEADER, SignatureError, verify
+
+FAST_EVENTS = {
+    "webhook_attempts": 2, "webhook_initial_wait_s": 0.01, "webhook_max_wait_s": 0.02, "webhook_timeout_s": 5,
+    "events_retry_min_backoff_s": 0.5, "events_retry_max_backoff_s": 2, "events_max_attempts": 3,
+    "events_relay_enabled": False,
+}
+"""Quick retry timings and no background relay: a test drives `Relay.run_once` itself."""
+
+
+class Collector:
+    """A publisher that keeps what it was given, like a consumer would."""
+
+    def __init__(self) -> None:
+        self.events: list[CatalogEvent] = []
+
+    def publish(self, events: Sequence[CatalogEvent]) -> PublishResult:
+        self.events.extend(events)
+        return PublishResult(delivered=tuple(e.id for e in events))
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 that verifies signatures and answers with scripted statuses."""
+
+    def __init__(self, secret: str | None = None, port: int = 0) -> None:
+        self.secret = secret
+        self.script: list[int] = []  # statuses for the next requests; 200 once it is empty
+        self.requests: list[tuple[int, dict, bytes]] = []  # (status answered, headers, body)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver.script.pop(0) if receiver.script else 200
+                if receiver.secret is not None:
+                    try:
+                        verify(body, self.headers.get(SIGNATURE_HEADER), receiver.secret)
+                    except SignatureError:
+                        status = 401
+                receiver.requests.append((status, dict(self.headers), body))
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def accepted_ids(self) -> list[str]:
+        return [json.loads(body)["id"] for status, _, body in self.requests if status == 200]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def outbox(ctx: ServiceContext) -> list[OutboxEvent]:
+    """Every outbox row, oldest first."""
+    with ctx.db.session() as session:
+        return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))

@@ -1,0 +1,74 @@
+"""Waiting for a job: through the service (the context), through REST (`GET /api/v1/jobs/{id}`) and through
+GraphQL (the `job` query). Every test that waits for a job uses one of these, never its own loop."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from catalog_api.services import jobs
+from catalog_api.services.crawl import request_crawl
+from tests.support.graphql import data
+
+ACTIVE = ("queued", "running")
+
+
+# -- through the service ----------------------------------------------------------------------------------------
+
+def finished(ctx, job, timeout: float = 300) -> Any:
+    """Waits for `job` (a view or an id) through the service and returns it; it must have finished."""
+    done = jobs.wait_for_job(ctx, getattr(job, "id", job), timeout=timeout)
+    assert jobs.JobStatus(done.status).finished, done.status
+    return done
+
+
+def crawled(ctx, source_id: int | str, expect: str = "succeeded", timeout: float = 120) -> Any:
+    """Requests a crawl of a source, waits for it through the service and checks its outcome; returns the job."""
+    job = jobs.wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=timeout)
+    assert job.status == expect, (job.error_code, job.error_message)
+    return job
+
+
+# -- through REST -----------------------------------------------------------------------------------------------
+
+def rest_job(client, job: dict, timeout: float = 60, interval: float = 0.05) -> dict:
+    """Polls `GET /api/v1/jobs/{id}` until the job is neither queued nor running, and returns its body."""
+    deadline = time.monotonic() + timeout
+    while job["status"] in ACTIVE:
+        assert time.monotonic() < deadline, job
+        time.sleep(interval)
+        job = client.get(f"/api/v1/jobs/{job['id']}").json()
+    return job
+
+
+def rest_job_in(client, job_id: str, status: str, timeout: float = 30) -> dict:
+    """Polls `GET /api/v1/jobs/{id}` until the job has reached `status`."""
+    deadline = time.monotonic() + timeout
+    while (job := client.get(f"/api/v1/jobs/{job_id}").json())["status"] != status:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+    return job
+
+
+def rest_crawl(client, source_id: int) -> dict:
+    """Requests a crawl through REST and waits for it; it must succeed. Returns the job's result."""
+    job = rest_job(client, client.post(f"/api/v1/sources/{source_id}/crawl").json())
+    assert job["status"] == "succeeded", job
+    return job["result"]
+
+
+# -- through GraphQL --------------------------------------------------------------------------------------------
+
+JOB = "query($id: String!) { job(id: $id) { status errorCode errorMessage } }"
+
+
+def graphql_job_succeeded(client, job_id: str, timeout: float = 300) -> None:
+    """Polls the `job` query until the job has finished; it must have succeeded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = data(client, JOB, id=job_id)["job"]
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        assert time.monotonic() < deadline, f"job {job_id} still {job['status']} after {timeout:g} s"
+        time.sleep(0.2)
+    assert job["status"] == "succeeded", job

@@ -1,0 +1,58 @@
+"""The live feed's test bed: a real server over a catalog whose SQLite source `shop` was crawled once."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from catalog_api.app import create_app
+from catalog_api.bootstrap import build_context
+from catalog_api.services import crawl, jobs
+from catalog_api.services.context import ServiceContext
+from catalog_api.settings import Settings
+from tests.support.server import serve
+from tests.support.sources import register_sqlite
+
+
+@dataclass
+class Live:
+    """A running server over `ctx`, with a SQLite source `shop` already crawled once."""
+
+    ctx: ServiceContext
+    base: str
+    source_id: int
+    database: Path
+
+    def add_column_and_crawl(self, column: str) -> float:
+        """Adds a column at the source, crawls, and returns the wall-clock time the crawl job finished."""
+        with sqlite3.connect(self.database) as conn:
+            conn.execute(f"alter table orders add column {column} text")
+        job = jobs.wait_for_job(self.ctx, crawl.request_crawl(self.ctx, self.source_id).id, timeout=60, poll=0.01)
+        assert job.status == "succeeded", job.error_message
+        return job.finished_at.timestamp()
+
+    def wait_for_subscribers(self, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.ctx.bus.subscriber_count < count:
+            assert time.monotonic() < deadline, "the subscription never reached the bus"
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def live(tmp_path) -> Iterator[Live]:
+    settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production",
+                        scheduler_enabled=False, broker_url=None, job_max_attempts=1)
+    ctx = build_context(settings, migrate=True)
+    source_id = register_sqlite(ctx, tmp_path, "shop")
+    first = jobs.wait_for_job(ctx, crawl.request_crawl(ctx, source_id).id, timeout=60)
+    assert first.status == "succeeded"
+    try:
+        with serve(create_app(ctx=ctx), timeout_graceful_shutdown=2, ws="websockets-sansio") as url:
+            yield Live(ctx, url.removeprefix("http://"), source_id, tmp_path / "shop.db")
+    finally:
+        ctx.close()
