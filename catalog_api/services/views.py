@@ -23,6 +23,11 @@ def from_row(view: type[V], row: Any, **extra: Any) -> V:
     return view(**{f.name: extra[f.name] if f.name in extra else getattr(row, f.name) for f in fields(view)})
 
 
+def _nested(part: str, name: str) -> property:
+    """A read-only attribute that shows `self.<part>.<name>` one level up."""
+    return property(lambda self: getattr(getattr(self, part), name), doc=f"`{part}.{name}`")
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduleView:
     """A source's crawl schedule; `next_run_at` is None while the circuit breaker keeps it paused."""
@@ -61,37 +66,14 @@ class SourceView:
     last_crawled_at: datetime | None
 
     # The schedule and lineage naming flattened, as GraphQL's `Source` shows them.
-    @property
-    def lineage_namespace(self) -> str:
-        return self.lineage.namespace
-
-    @property
-    def lineage_name_prefix(self) -> str:
-        return self.lineage.name_prefix
-
-    @property
-    def schedule_cron(self) -> str | None:
-        return self.schedule.cron
-
-    @property
-    def schedule_timezone(self) -> str:
-        return self.schedule.timezone
-
-    @property
-    def next_run_at(self) -> datetime | None:
-        return self.schedule.next_run_at
-
-    @property
-    def schedule_paused_at(self) -> datetime | None:
-        return self.schedule.paused_at
-
-    @property
-    def schedule_paused_reason(self) -> str | None:
-        return self.schedule.paused_reason
-
-    @property
-    def consecutive_failures(self) -> int:
-        return self.schedule.consecutive_failures
+    lineage_namespace = _nested("lineage", "namespace")
+    lineage_name_prefix = _nested("lineage", "name_prefix")
+    schedule_cron = _nested("schedule", "cron")
+    schedule_timezone = _nested("schedule", "timezone")
+    next_run_at = _nested("schedule", "next_run_at")
+    schedule_paused_at = _nested("schedule", "paused_at")
+    schedule_paused_reason = _nested("schedule", "paused_reason")
+    consecutive_failures = _nested("schedule", "consecutive_failures")
 
 
 def source_view(row: DataSource) -> SourceView:
