@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from functools import cache
+from operator import attrgetter
 from typing import Any, Self, Union
 
 import strawberry
@@ -47,11 +48,26 @@ def _fields(cls: type) -> tuple[tuple[str, Convert], ...]:
                  for f in dataclasses.fields(cls) if f.init)
 
 
+@cache
+def _plain(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
+    """For a type whose fields all pass through unchanged: their names and one reader of all of them."""
+    fields = _fields(cls)
+    if any(convert is not _identity for _, convert in fields):
+        return None
+    names = tuple(name for name, _ in fields)
+    get = attrgetter(*names)
+    return names, (get if len(names) > 1 else (lambda view: (get(view),)))
+
+
 class FromView:
     """Mixed into a strawberry type whose fields are read, by name, from a service view."""
 
     @classmethod
     def of(cls, view: Any) -> Self:
+        plain = _plain(cls)
+        if plain is not None:  # the hot path of every page
+            names, read = plain
+            return cls(**dict(zip(names, read(view), strict=True)))
         return cls(**{name: convert(getattr(view, name)) for name, convert in _fields(cls)})
 
 
