@@ -23,6 +23,7 @@ from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.lineage.edges import record_extraction
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
+from catalog_api.settings import Settings
 from catalog_api.urns import EntityType
 from crawlers.extract import extract_increment
 from crawlers.increment import (
@@ -55,8 +56,9 @@ class ExtractionView:
     bytes_extracted: int
 
 
-def lake(ctx: ServiceContext) -> Lake:
-    return Lake(ctx.settings.effective_lake_url, **ctx.settings.lake_storage_options)
+def lake(settings: Settings) -> Lake:
+    """The Parquet lake the settings name (a local folder by default, `abfs://` in production)."""
+    return Lake(settings.effective_lake_url, **settings.lake_storage_options)
 
 
 def _live_columns(session: Session, table: Table) -> list[Column]:
@@ -151,7 +153,7 @@ def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
             snapshot = table_snapshot(schema, table, _live_columns(session, table))
             work.append((table.id, table.urn, IncrementRequest(snapshot, plan, watermark)))
         source_name = source.name
-    target = lake(ctx)
+    target = lake(ctx.settings)
     results = []
     for done, (table_id, urn, request) in enumerate(work):
         job.progress(done, len(work), f"extracting {request.table.schema}.{request.table.name}")

@@ -26,6 +26,7 @@ from catalog_api.errors import CatalogError, error_payload
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.records import JobStatus, get_job
+from catalog_api.settings import Settings
 from crawlers.errors import ConnectorError
 from events.data import JobFailed, JobSucceeded
 
@@ -91,9 +92,8 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (TimeoutError, ConnectionError))
 
 
-def backoff_s(ctx: ServiceContext, attempt: int) -> float:
+def backoff_s(settings: Settings, attempt: int) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(max, min * 2^(attempt-1))], never below min/2."""
-    settings = ctx.settings
     ceiling = min(settings.job_retry_max_backoff_s, settings.job_retry_min_backoff_s * 2 ** (attempt - 1))
     return max(settings.job_retry_min_backoff_s / 2, random.uniform(0, ceiling))
 
@@ -204,7 +204,7 @@ def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseEx
         job = session.get(Job, job_id)
         retry = is_transient(exc) and job.attempts < job.max_attempts and job.cancel_requested_at is None
         if retry:
-            delay = backoff_s(ctx, job.attempts)
+            delay = backoff_s(ctx.settings, job.attempts)
             job.status, job.next_attempt_at = JobStatus.QUEUED, utcnow() + timedelta(seconds=delay)
             job.error_code, job.error_message = code, f"attempt {job.attempts} of {job.max_attempts}: {message}"
             log.info("job %s attempt %s failed (%s); retrying in %.1f s", job_id, job.attempts, code, delay)

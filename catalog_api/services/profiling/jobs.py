@@ -15,6 +15,7 @@ from catalog_api.services.profiling.reading import complete_lake_runs, profile_t
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
+from catalog_api.settings import Settings
 from catalog_api.urns import EntityType
 from profiler import InvalidProfileInput, ProfilerError, SparkConfig, TableProfile
 
@@ -49,8 +50,7 @@ def request_table_profile(ctx: ServiceContext, urn: str) -> JobView:
     return request_profile(ctx, source_id, [urn])
 
 
-def spark_config(ctx: ServiceContext) -> SparkConfig:
-    settings = ctx.settings
+def spark_config(settings: Settings) -> SparkConfig:
     try:
         return SparkConfig(master=settings.spark_master, driver_memory=settings.spark_driver_memory,
                            extra_conf=dict(settings.spark_conf))
@@ -63,7 +63,7 @@ def _spark(ctx: ServiceContext) -> SparkSession:
     from profiler import get_spark
 
     try:
-        return get_spark(spark_config(ctx))
+        return get_spark(spark_config(ctx.settings))
     except ProfilerError as error:
         raise ProfileFailed(error.message, code=error.code, field=error.field) from error
 
@@ -80,7 +80,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     job.progress(0, len(targets), "starting Spark")
     spark = _spark(ctx)
     options = ProfileOptions(sample_rows=ctx.settings.profile_sample_rows)
-    target_lake = lake(ctx)
+    target_lake = lake(ctx.settings)
     mode = ctx.settings.profile_read_from
     done: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []

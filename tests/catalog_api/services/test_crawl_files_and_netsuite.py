@@ -34,7 +34,7 @@ def test_files_source_crawl_schema_change_and_extract(api_client, catalog_ctx, t
 
     job = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/extract").json())
     assert job["status"] == "succeeded", job
-    extracted = lake(catalog_ctx).read_dataset("drop", "sales", "orders")
+    extracted = lake(catalog_ctx.settings).read_dataset("drop", "sales", "orders")
     assert sorted(extracted.column("currency").to_pylist()) == ["EUR", "EUR", "USD"]
 
 

@@ -73,7 +73,7 @@ def test_incremental_runs_hold_each_row_version_once(api_client, catalog_ctx, so
     second = _extract(api_client, created["id"])
     assert {t["urn"]: t["rows"] for t in second["result"]["tables"]}[events] == 3
 
-    data = lake(catalog_ctx).read_dataset("app", "app", "events").to_pandas()
+    data = lake(catalog_ctx.settings).read_dataset("app", "app", "events").to_pandas()
     versions = Counter(zip(data["id"], data["updated_at"], strict=True))
     assert max(versions.values()) == 1  # no row version twice
     assert len(data) == 503 and set(data["id"]) == set(range(1, 503))
