@@ -1,9 +1,10 @@
 """What callers see of the catalog's entities: immutable views of sources, schemas, tables, columns, changes and
 jobs, built from the stored rows here and nowhere else.
 
-Services return these views, never ORM rows; REST models and GraphQL types are derived from them generically
-(`catalog_api.rest.models.ViewModel`, `catalog_api.graphql.views.node_of`). A rule that shapes what a caller sees
-(a schedule's next run hidden while it is paused, the links of a table) is applied once, in a builder below.
+Services return these views, never ORM rows; REST bodies and GraphQL types are derived from them generically
+(`catalog_api.rest.models.rest_model`, `catalog_api.graphql.views.graphql_type` and `FromView`). A rule that shapes
+what a caller sees (a schedule's next run hidden while it is paused, the links of a table) is applied once, in a
+builder below.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ The names below are the domain's public face for transports; modules inside serv
 
 from catalog_api.services.jobs.records import (
     JobStatus,
-    active_job,
     add_job,
     cancel_job,
     enqueue_job,
@@ -27,7 +26,7 @@ from catalog_api.services.jobs.running import (
 )
 
 __all__ = [
-    "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut", "active_job",
+    "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut",
     "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "is_transient", "list_jobs",
     "resubmit_stranded_jobs", "run_job", "wait_for_job",
 ]

@@ -55,13 +55,6 @@ def list_jobs(session: Session, *, source_id: int | None = None, status: str | N
     return [job_view(job) for job in session.scalars(query)]
 
 
-def active_job(session: Session, kind: str, source_id: int) -> JobView | None:
-    job = session.scalars(
-        select(Job).where(Job.kind == kind, Job.source_id == source_id, Job.status.in_(ACTIVE_JOB_STATUSES))
-    ).first()
-    return None if job is None else job_view(job)
-
-
 def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | None, *,
             trigger: str = "manual", params: dict[str, Any] | None = None) -> tuple[Job, bool]:
     """Inside the caller's transaction: the kind's queued or running job for the source, or a new one.
