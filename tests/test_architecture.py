@@ -129,3 +129,16 @@ def test_services_never_import_a_transport():
 def test_only_the_composition_root_builds_a_service_context():
     builders = {m for m, path in MODULES.items() if "ServiceContext(" in path.read_text()}
     assert builders == {"catalog_api.bootstrap"}
+
+
+def test_tests_share_helpers_only_through_tests_support():
+    """A test module never imports another test module or a folder's conftest; shared helpers live in tests/support
+    (the root conftest's PostgreSQL helpers excepted, being the fixtures' own)."""
+    allowed = ("tests.support", "tests.conftest")
+    offenders = {}
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "tests":
+                if not node.module.startswith(allowed):
+                    offenders.setdefault(str(path.relative_to(ROOT)), []).append(node.module)
+    assert offenders == {}

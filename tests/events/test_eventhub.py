@@ -3,7 +3,7 @@
 No Event Hubs emulator runs here (it ships only as a container image and no container engine runs on these
 machines). So these tests build the SDK's real `EventHubProducerClient` from a syntactically valid connection
 string, and the publisher fills real `EventDataBatch`es and calls the real `send_batch`; only the vendored AMQP
-client's socket-level methods are replaced by `EventHubEdge` (tests/events/amqp_edge.py), which records each
+client's socket-level methods are replaced by `EventHubEdge` (tests/support/amqp_edge.py), which records each
 transfer exactly as it would go on the wire and decodes it with the SDK's own AMQP decoder, or fails it the way
 the service would.
 """
@@ -26,7 +26,7 @@ from azure.eventhub import EventDataBatch
 from events import CatalogEvent, EventHubPublisher, InvalidEventHubConfig
 from events.data import DescriptionChanged
 from events.eventhub import to_event_data
-from tests.events.amqp_edge import EventHubEdge, rejected, unauthorized, unreachable
+from tests.support.amqp_edge import EventHubEdge, rejected, unauthorized, unreachable
 
 KEY = base64.b64encode(b"catalog-test-signing-key").decode()
 CONNECTION_STRING = (

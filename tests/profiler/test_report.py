@@ -8,7 +8,7 @@ import pytest
 from profiler.errors import InvalidProfileInput
 from profiler.report import render_report
 from profiler.stats import profile_arrow
-from tests.profiler.conftest import rich_table
+from tests.support.profiler_tables import rich_table
 
 
 def test_report_renders_the_sample_of_a_profile(spark, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from profiler.partial import distinct_estimate, table_partial
-from tests.profiler.partial.conftest import OPTIONS, specs_of
+from tests.support.partials import OPTIONS, specs_of
 
 
 def test_string_hashes_keep_near_identical_values_apart():

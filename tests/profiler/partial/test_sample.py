@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from profiler.partial import table_partial
-from tests.profiler.partial.conftest import OPTIONS, shares, specs_of
+from tests.support.partials import OPTIONS, shares, specs_of
 
 
 def test_sample_takes_each_share_in_proportion_to_its_size():

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from profiler.partial import empty_partial, table_partial
-from tests.profiler.conftest import rich_table
-from tests.profiler.partial.conftest import OPTIONS, shares, specs_of
+from tests.support.partials import OPTIONS, shares, specs_of
+from tests.support.profiler_tables import rich_table
 
 EXACT = ("count", "finite", "nan", "pos_inf", "neg_inf", "min", "max", "sum", "zeros", "negatives", "min_length",
          "max_length", "sum_length", "empty", "blank", "true")

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from profiler.model import ColumnKind
 from profiler.partial import ValuesRequest, empty_values, merge_values, values_partial
-from tests.profiler.partial.conftest import shares
+from tests.support.partials import shares
 
 
 def test_values_pass_counts_exactly_and_gives_up_beyond_its_limit():

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from profiler.stats import profile_parquet
-from tests.profiler.conftest import rich_table
+from tests.support.profiler_tables import rich_table
 
 
 @pytest.fixture(scope="package")

@@ -18,7 +18,7 @@ import pytest
 
 from profiler.model import QUANTILES, ColumnKind, quantile_key
 from profiler.stats import profile_arrow
-from tests.profiler.conftest import mixed_table
+from tests.support.profiler_tables import mixed_table
 
 
 def close(actual: object, expected: object, rel: float = 1e-9) -> None:

@@ -16,7 +16,7 @@ import pytest
 from profiler.errors import InvalidProfileInput
 from profiler.model import TableProfile
 from profiler.stats import ProfileOptions, profile_arrow, profile_dataframe, profile_parquet
-from tests.profiler.conftest import mixed_table, rich_table
+from tests.support.profiler_tables import mixed_table, rich_table
 
 
 def test_parquet_profile_reports_file_size_and_source(rich):

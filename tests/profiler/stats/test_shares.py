@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from profiler.stats import profile_arrow, profile_dataframe, profile_parquet
-from tests.profiler.conftest import rich_table
+from tests.support.profiler_tables import rich_table
 
 
 def test_parquet_files_with_different_columns_are_merged_by_name(spark, tmp_path):

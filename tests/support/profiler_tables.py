@@ -1,6 +1,6 @@
-"""One Spark session for all profiler tests (starting one costs ~6 s), plus data factories.
+"""Arrow tables the profiler tests profile: every kind of column (`rich_table`) and wide tables (`mixed_table`).
 
-The `spark` fixture itself lives in `tests/conftest.py`: the catalog's profile jobs use the same session.
+The `spark` fixture lives in `tests/conftest.py`: the catalog's profile jobs use the same session.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
-
 
 UNICODE_WORDS = ["Ærøskøbing", "naïve café", "日本語のテキスト", "Привет мир", "emoji 🎉🚀", "ascii", "ß", "Ωmega"]
 
