@@ -13,19 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-PG_HOST = os.environ.get("CATALOG_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("CATALOG_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("CATALOG_TEST_PG_USER", "postgres")
-
-
-def _service_missing(name: str, error: Exception) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} is required under CI=true but is not reachable: {error}")
-    pytest.skip(f"{name} not reachable: {error}")
-
-
-def pg_admin_connection() -> psycopg.Connection:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True)
+from tests.support.postgres import PG_HOST, PG_PORT, PG_USER, pg_admin_connection, service_missing
+from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +23,7 @@ def pg_server() -> dict:
         with pg_admin_connection() as conn:
             conn.execute("select 1")
     except psycopg.OperationalError as error:
-        _service_missing("PostgreSQL", error)
+        service_missing("PostgreSQL", error)
     return {"host": PG_HOST, "port": PG_PORT, "user": PG_USER}
 
 
@@ -58,21 +47,6 @@ def make_pg_database(pg_server: dict) -> Iterator[Callable[..., dict]]:
     with pg_admin_connection() as conn:
         for name in created:
             conn.execute(f'drop database if exists "{name}" with (force)')
-
-
-def pg_execute(config: dict, sql: str) -> None:
-    """Runs DDL/DML against a test database."""
-    with psycopg.connect(
-        host=config["host"], port=config["port"], user=config["user"], dbname=config["database"], autocommit=True
-    ) as conn:
-        conn.execute(sql)
-
-
-def pg_query(config: dict, sql: str, params: tuple | None = None) -> list[tuple]:
-    with psycopg.connect(
-        host=config["host"], port=config["port"], user=config["user"], dbname=config["database"], autocommit=True
-    ) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 # -- the catalog itself -----------------------------------------------------------------------------------------
@@ -134,7 +108,7 @@ def pg_password_server() -> Iterator[dict]:
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     initdb = shutil.which("initdb") or (binaries[-1] if binaries else None)
     if initdb is None:
-        _service_missing("PostgreSQL server binaries (initdb)", RuntimeError("initdb not found"))
+        service_missing("PostgreSQL server binaries (initdb)", RuntimeError("initdb not found"))
     pg_ctl = str(Path(initdb).with_name("pg_ctl"))
     # Not under pytest's tmp folder: its parents are private to root, and the server runs as `postgres`.
     base = Path(tempfile.mkdtemp(prefix="catalog-pgpw-"))
@@ -164,11 +138,6 @@ def pg_password_server() -> Iterator[dict]:
 
 # Tests and the catalog's profile jobs share one Spark session (one per process; starting one costs ~6 s): the
 # catalog settings above ask for exactly this configuration, so a job reuses the session the fixture started.
-SPARK_MASTER = "local[2]"
-SPARK_DRIVER_MEMORY = "1g"
-SPARK_CONF = {"spark.sql.shuffle.partitions": "4"}
-
-
 def _java_missing(error: Exception) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"a Java runtime is required under CI=true: {error}")

@@ -133,8 +133,8 @@ def test_only_the_composition_root_builds_a_service_context():
 
 def test_tests_share_helpers_only_through_tests_support():
     """A test module never imports another test module or a folder's conftest; shared helpers live in tests/support
-    (the root conftest's PostgreSQL helpers excepted, being the fixtures' own)."""
-    allowed = ("tests.support", "tests.conftest")
+    (conftest files hold fixtures only)."""
+    allowed = ("tests.support",)
     offenders = {}
     for path in (ROOT / "tests").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

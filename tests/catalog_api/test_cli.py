@@ -92,7 +92,7 @@ def cli_in_process(tmp_path, monkeypatch):
 
     from catalog_api.cli import app
     from catalog_api.settings import get_settings
-    from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
+    from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 
     monkeypatch.chdir(tmp_path)
     for name, value in {"HOME": str(tmp_path / "home"), "SECRET_KEY": "cli-test-key", "SCHEDULER_ENABLED": "false",
@@ -123,7 +123,7 @@ def test_profile_a_table_then_fail_on_an_unreachable_source(cli_in_process, make
     from catalog_api.services.sources import SourceUpdate, update_source
     from catalog_api.settings import get_settings
     from catalog_api.urns import dataset_urn
-    from tests.conftest import pg_query
+    from tests.support.postgres import pg_query
 
     config = make_pg_database(PROFILED)
     cli_in_process("source", "add", "shop", "--kind", "postgres",

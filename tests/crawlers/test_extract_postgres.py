@@ -34,7 +34,7 @@ from crawlers.increment import (
     suggest_plan,
 )
 from crawlers.lake import MANIFEST_NAME, Lake
-from tests.conftest import pg_execute, pg_query
+from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 

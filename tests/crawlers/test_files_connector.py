@@ -26,23 +26,12 @@ from azure.storage.blob import ContainerClient
 
 from crawlers.connectors.files import FilesConnector
 from crawlers.diff import ChangeType, diff
-from crawlers.errors import (
-    AuthenticationFailed,
-    ConnectorError,
-    InvalidSourceConfig,
-    SourceNotFound,
-    SourceUnreachable,
-)
+from crawlers.errors import AuthenticationFailed, ConnectorError, InvalidSourceConfig, SourceNotFound, SourceUnreachable
 from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy
 from crawlers.registry import get_connector_class
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot, TableKind, TableSnapshot
-from tests.support.azurite import (  # noqa: F401  (fixtures)
-    ACCOUNT_NAME,
-    azurite,
-    azurite_container,
-    connection_string,
-)
+from tests.support.azurite import ACCOUNT_NAME, azurite, azurite_container, connection_string  # noqa: F401  (fixtures)
 
 # -- fixture data factories -------------------------------------------------------------------------------------
 

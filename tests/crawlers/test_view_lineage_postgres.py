@@ -24,7 +24,7 @@ from crawlers.connectors.postgres import PostgresConfig, PostgresConnector
 from crawlers.lineage import Transformation, ViewLineage, view_lineage
 from crawlers.lineage.scopes import MISSING_RELATION
 from crawlers.snapshot import SourceSnapshot, TableKind
-from tests.conftest import pg_admin_connection, pg_execute, pg_query
+from tests.support.postgres import pg_admin_connection, pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ import pytest
 
 from profiler.errors import InvalidProfileInput, ProfilerUnavailable
 from profiler.session import SparkConfig, find_java, get_spark
-from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
+from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 
 
 def test_one_session_per_process_with_the_profiler_settings(spark):

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from tests.conftest import _service_missing
+from tests.support.postgres import service_missing
 
 AZURITE_HOST = os.environ.get("CATALOG_TEST_AZURITE_HOST", "127.0.0.1")
 AZURITE_PORT = int(os.environ.get("CATALOG_TEST_AZURITE_PORT", "10000"))
@@ -80,9 +80,9 @@ def azurite() -> Azurite:
             )
         except (OSError, subprocess.SubprocessError) as error:
             detail = getattr(error, "stderr", None) or error
-            _service_missing("Azurite", RuntimeError(f"{START_SCRIPT.name} failed: {detail}"))
+            service_missing("Azurite", RuntimeError(f"{START_SCRIPT.name} failed: {detail}"))
         if not _answers(AZURITE_HOST, AZURITE_PORT):
-            _service_missing("Azurite", RuntimeError(f"nothing answers on {AZURITE_HOST}:{AZURITE_PORT}"))
+            service_missing("Azurite", RuntimeError(f"nothing answers on {AZURITE_HOST}:{AZURITE_PORT}"))
     return Azurite(AZURITE_HOST, AZURITE_PORT)
 
 

@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from pymysql.constants import CLIENT
 
-from tests.conftest import _service_missing
+from tests.support.postgres import service_missing
 
 MARIADB_HOST = os.environ.get("CATALOG_TEST_MARIADB_HOST", "127.0.0.1")
 MARIADB_PORT = int(os.environ.get("CATALOG_TEST_MARIADB_PORT", "3306"))
@@ -64,7 +64,7 @@ def mariadb_server() -> dict:
         with mariadb_connection() as conn, conn.cursor() as cursor:
             cursor.execute("select 1")
     except pymysql.Error as error:
-        _service_missing("MariaDB", error)
+        service_missing("MariaDB", error)
     return {"host": MARIADB_HOST, "port": MARIADB_PORT, "user": MARIADB_USER}
 
 

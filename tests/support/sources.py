@@ -12,7 +12,7 @@ import psycopg
 
 from catalog_api.services import sources
 from catalog_api.services.context import ServiceContext
-from tests.conftest import pg_admin_connection
+from tests.support.postgres import pg_admin_connection
 from tests.support.sqlite import build_database
 
 # -- SQLite -----------------------------------------------------------------------------------------------------

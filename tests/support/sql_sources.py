@@ -28,8 +28,8 @@ from crawlers.connectors.sql import Session, SqlConnector
 from crawlers.connectors.sqlite import SqliteConnector, SqliteSession
 from crawlers.errors import SourceNotFound, SourceUnreachable
 from crawlers.snapshot import TableKind
-from tests.conftest import pg_execute, pg_query
 from tests.support.mariadb import mariadb_execute, mariadb_query, quote
+from tests.support.postgres import pg_execute, pg_query
 from tests.support.sqlite import build_database, oracle
 from tests.support.sqlite import quote as sqlite_quote
 

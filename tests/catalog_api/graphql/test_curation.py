@@ -6,7 +6,6 @@ from catalog_api.urns import column_urn, dataset_urn
 from tests.support.factories import apply, make_catalog, make_source
 from tests.support.graphql import data, error
 
-
 SET_DESCRIPTION = """
 mutation($urn: String!, $text: String) {
   setDescription(urn: $urn, description: $text) { __typename urn description tags }

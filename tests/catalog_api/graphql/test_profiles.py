@@ -14,10 +14,10 @@ from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
 from crawlers.snapshot import SchemaSnapshot, SourceSnapshot
-from tests.conftest import pg_execute, pg_query
 from tests.support.factories import apply, make_source, make_table
 from tests.support.graphql import data, error
 from tests.support.jobs import graphql_job_succeeded
+from tests.support.postgres import pg_execute, pg_query
 from tests.support.statements import counted_statements
 
 WIDE_COLUMNS = [f"c{k:02d}" for k in range(1, 50)]

@@ -13,7 +13,6 @@ from tests.support.factories import source_count
 from tests.support.graphql import data, error
 from tests.support.sources import sqlite_shop
 
-
 REGISTER = """
 mutation($input: RegisterSourceInput!) {
   registerSource(input: $input) { id urn name kind description config secretRefs lineageNamespace }

@@ -17,9 +17,9 @@ from catalog_api.app import create_app
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.urns import column_urn, dataset_urn
-from tests.conftest import _service_missing
 from tests.support.lineage import add_edge, chain, ds  # noqa: F401  (chain: fixture)
 from tests.support.paths import REPO
+from tests.support.postgres import service_missing
 from tests.support.server import serve
 from tests.support.sources import register_sqlite
 
@@ -30,7 +30,7 @@ def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if path := shutil.which(name):
             return path
-    _service_missing("Chromium", RuntimeError("no chromium on PATH (apt-get install chromium)"))
+    service_missing("Chromium", RuntimeError("no chromium on PATH (apt-get install chromium)"))
     raise AssertionError("unreachable")
 
 

@@ -8,9 +8,9 @@ from urllib.parse import quote
 import pytest
 
 from catalog_api.urns import column_urn, dataset_urn
-from tests.conftest import pg_execute, pg_query
 from tests.support.api import register
 from tests.support.jobs import rest_job
+from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 

@@ -11,17 +11,11 @@ from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
 from crawlers.connectors.mysql import STATEMENTS_PER_DISCOVERY
-from tests.support.mariadb import (  # noqa: F401  (fixtures)
-    make_mariadb_database,
-    mariadb_execute,
-    mariadb_query,
-    mariadb_server,
-    quote,
-)
 from tests.support.catalog import catalog_columns as _catalog_columns
 from tests.support.catalog import changes as _changes
 from tests.support.catalog import crawl as _crawl
 from tests.support.catalog import last_change_id as _last_change_id
+from tests.support.mariadb import make_mariadb_database, mariadb_execute, mariadb_query, mariadb_server, quote  # noqa: F401  (fixtures)
 
 SHOP_DDL = """
 create table customers (

@@ -10,11 +10,11 @@ from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
-from tests.conftest import pg_execute, pg_query
 from tests.support.catalog import catalog_columns as _catalog_columns
 from tests.support.catalog import changes as _changes
 from tests.support.catalog import crawl as _crawl
 from tests.support.catalog import last_change_id as _last_change_id
+from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 
@@ -191,7 +191,7 @@ def test_failed_crawl_leaves_catalog_unchanged(catalog_ctx, shop, pg_server):
     snapshot_before = {k: (c.data_type, c.nullable) for k, c in _catalog_columns(catalog_ctx, source_id).items()}
     before = _last_change_id(catalog_ctx)
     pg_execute(shop, "alter table sales.orders add column note text")
-    from tests.conftest import pg_admin_connection
+    from tests.support.postgres import pg_admin_connection
 
     with pg_admin_connection() as admin:  # the database vanishes between crawls
         admin.execute(f'alter database "{shop["database"]}" rename to "{shop["database"]}_gone"')

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections import Counter
+from datetime import datetime
 from urllib.parse import quote
 
 import pytest
 
 from catalog_api.services.extraction import lake
 from catalog_api.urns import dataset_urn
-from tests.conftest import pg_execute, pg_query
 from tests.support.api import register
 from tests.support.jobs import rest_job
+from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 

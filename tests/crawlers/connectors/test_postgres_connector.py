@@ -18,7 +18,7 @@ from crawlers.errors import AuthenticationFailed, PermissionDenied, SourceNotFou
 from crawlers.registry import get_connector_class
 from crawlers.scope import Scope
 from crawlers.snapshot import SchemaSnapshot, TableKind
-from tests.conftest import pg_execute, pg_query
+from tests.support.postgres import pg_execute, pg_query
 from tests.support.secrets import assert_password_hidden, secret
 
 pytestmark = pytest.mark.postgres

@@ -11,8 +11,8 @@ from catalog_api.app import create_app
 from catalog_api.bootstrap import build_context
 from catalog_api.services.context import ServiceContext
 from catalog_api.settings import Settings
-from tests.conftest import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 from tests.support.events import FAST_EVENTS
+from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from catalog_api.services.events.fanout import FanoutListener, check_fanout
 from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import CatalogEvent, InProcessBus
-from tests.conftest import _service_missing
+from tests.support.postgres import service_missing
 from tests.support.sources import register_sqlite
 
 REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -93,7 +93,7 @@ def test_redis_pub_sub_feeds_every_instance(tmp_path):
     try:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.RedisError as error:
-        _service_missing("Redis", error)
+        service_missing("Redis", error)
     for first, second in _instances(_settings(tmp_path, events_fanout="redis", events_fanout_redis_url=REDIS_URL)):
         _assert_both_instances_see_it(first, second, tmp_path)
 

@@ -15,9 +15,9 @@ from catalog_api.services.events.publishers import NamedPublisher
 from catalog_api.services.events.relay import Relay
 from events import CatalogEvent, EventType
 from events.schemas import validate
-from tests.conftest import pg_execute
 from tests.support.events import Collector, outbox
 from tests.support.jobs import crawled
+from tests.support.postgres import pg_execute
 from tests.support.sources import register_sqlite
 
 

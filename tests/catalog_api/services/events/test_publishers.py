@@ -12,6 +12,7 @@ from catalog_api.errors import InvalidInput
 from catalog_api.services.events.publishers import build_publishers, eventhub_publisher
 from catalog_api.settings import Settings
 
+
 def test_the_embedded_default_publishes_to_the_bus_and_a_json_lines_file(ctx):
     names = [p.name for p in build_publishers(ctx)]
     assert names == ["bus", "jsonl", "webhooks"]

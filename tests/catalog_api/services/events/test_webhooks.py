@@ -17,6 +17,7 @@ from tests.support.events import Receiver
 from tests.support.graphql import data
 from tests.support.sources import register_sqlite
 
+
 def test_signed_webhooks_reach_a_real_receiver_with_retries_on_500_and_a_delivery_log(ctx, client, tmp_path):
     receiver = Receiver()
     try:

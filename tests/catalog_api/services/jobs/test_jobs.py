@@ -23,9 +23,9 @@ from catalog_api.app import create_app
 from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, Column, Table
 from catalog_api.settings import Settings
-from tests.conftest import PG_HOST, PG_PORT, PG_USER, _service_missing, pg_admin_connection
 from tests.support.api import register
 from tests.support.jobs import rest_job, rest_job_in
+from tests.support.postgres import PG_HOST, PG_PORT, PG_USER, pg_admin_connection, service_missing
 from tests.support.sources import PG_SHOP, blocked_discovery, wait_until_blocked
 
 pytestmark = pytest.mark.postgres
@@ -54,7 +54,7 @@ def _check_broker(name: str, url: str) -> None:
         broker.flush_all()  # nothing left over from an earlier run
         broker.close()
     except Exception as error:  # any failure to reach the broker
-        _service_missing(name, error)
+        service_missing(name, error)
 
 
 def _pg_url(database: str) -> str:

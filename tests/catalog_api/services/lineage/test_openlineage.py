@@ -13,14 +13,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from openlineage.client import OpenLineageClient
-from openlineage.client.event_v2 import (
-    InputDataset,
-    Job,
-    OutputDataset,
-    Run,
-    RunEvent,
-    RunState,
-)
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import column_lineage_dataset
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 

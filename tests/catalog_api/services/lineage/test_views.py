@@ -10,8 +10,8 @@ from catalog_api.db.models import LineageEdge, LineageUnresolved, OutboxEvent
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
-from tests.conftest import pg_execute, pg_query
 from tests.support.jobs import crawled
+from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 

@@ -17,9 +17,9 @@ from catalog_api.services.extraction import request_extract, set_extraction_plan
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import column_urn, dataset_urn
 from events.schemas import validate
-from tests.conftest import pg_execute, pg_query
 from tests.support.catalog import query
 from tests.support.jobs import finished as _run
+from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
 
