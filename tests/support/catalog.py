@@ -45,3 +45,15 @@ def query(ctx, service_query, *args, **kwargs):
     """Runs a service query (which takes a session first) in one catalog session, as a transport would."""
     with ctx.db.session() as session:
         return service_query(session, *args, **kwargs)
+
+
+def assert_dropped_and_stable(ctx, source_id: int, table: str, column_urn_suffix: str) -> None:
+    """A table and a column gone from the source are soft-deleted (kept with their history, no longer live), and
+    crawling the unchanged source once more records no change."""
+    with ctx.db.session() as session:
+        assert session.scalars(select(Table).where(Table.name == table)).one().deleted_at is not None
+        pattern = "%" + column_urn_suffix.replace("_", "\\_")
+        assert session.scalars(select(Column).where(Column.urn.like(pattern, escape="\\"))).one().deleted_at is not None
+    before = last_change_id(ctx)
+    crawl(ctx, source_id)
+    assert changes(ctx, source_id, before) == []

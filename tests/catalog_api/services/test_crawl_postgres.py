@@ -10,6 +10,7 @@ from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
+from tests.support.catalog import assert_dropped_and_stable
 from tests.support.catalog import catalog_columns as _catalog_columns
 from tests.support.catalog import changes as _changes
 from tests.support.catalog import crawl as _crawl
@@ -155,15 +156,7 @@ def test_recrawl_after_ddl_records_exactly_the_changes(catalog_ctx, shop):
         "Login e-mail", "Primary e-mail")
 
     # The dropped table is soft-deleted: still reachable with its history, no longer live.
-    with catalog_ctx.db.session() as session:
-        dropped = session.scalars(select(Table).where(Table.name == "MixedCase Table")).one()
-        assert dropped.deleted_at is not None
-        removed = session.scalars(select(Column).where(Column.urn.like("%customers:created\\_at", escape="\\"))).one()
-        assert removed.deleted_at is not None
-
-    before = _last_change_id(catalog_ctx)
-    _crawl(catalog_ctx, source_id)
-    assert _changes(catalog_ctx, source_id, before) == []
+    assert_dropped_and_stable(catalog_ctx, source_id, "MixedCase Table", "customers:created_at")
 
 
 def test_table_comment_change_and_reappearing_table(catalog_ctx, shop):
