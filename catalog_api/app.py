@@ -91,8 +91,9 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         return RedirectResponse("/graphql")
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict:
+    async def healthz() -> dict:
         """The process is up."""
+        # On the event loop, not the thread pool: the probe answers even when slow routes hold every pool thread.
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])

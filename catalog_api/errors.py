@@ -68,6 +68,35 @@ class Conflict(CatalogError):
     status = 409
 
 
+class QueryTooComplex(CatalogError):
+    """A GraphQL document over one of the limits (tokens, aliases, depth, cost); it was refused before running."""
+
+    code = "query_too_complex"
+    status = 400
+
+
+class RequestTooLarge(CatalogError):
+    """A request body (or WebSocket message) larger than `max_request_body_bytes`; it was not read further."""
+
+    code = "request_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(CatalogError):
+    """A state-changing request that a browser could send from another site without asking: no JSON body and no
+    credentials header."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class StatementTimeout(CatalogError):
+    """A statement on the catalog database ran past `catalog_statement_timeout_ms` and was cancelled."""
+
+    code = "statement_timeout"
+    status = 503
+
+
 class SourceCheckFailed(CatalogError):
     """Registering or updating a source failed because its connection test failed; nothing was stored."""
 

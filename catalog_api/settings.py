@@ -143,6 +143,48 @@ class Settings(BaseSettings):
         default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )
 
+    # -- request limits and browser safety (docs/security.md) --
+    graphql_max_tokens: int = Field(
+        default=2_000, ge=100,
+        description="GraphQL documents with more lexical tokens (comments included) are refused while parsing, "
+                    "before any syntax tree is built.",
+    )
+    graphql_max_aliases: int = Field(
+        default=100, ge=0, description="GraphQL documents with more aliased fields are refused before they run."
+    )
+    graphql_max_depth: int = Field(
+        # sources → schemas → tables → columns → tags is 13 levels; introspection is not counted.
+        default=20, ge=1, le=100, description="Deepest GraphQL selection allowed (introspection not counted).",
+    )
+    graphql_max_fields: int = Field(
+        default=2_000, ge=10,
+        description="Fields a GraphQL operation may select once its fragments are expanded; a field repeated n "
+                    "times under one parent counts n² (validation compares every pair).",
+    )
+    graphql_max_cost: int = Field(
+        default=10_000_000_000, ge=1,
+        description="Budget of a GraphQL operation's estimated cost: each field counts 1, and a list or connection "
+                    "field multiplies its selection by its `first`/`limit` (or the list size below).",
+    )
+    graphql_default_list_size: int = Field(
+        default=100, ge=1,
+        description="Items the GraphQL cost assumes for a list field without a `first`/`limit` argument value.",
+    )
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Largest request body (streamed or not) and GraphQL WebSocket message accepted; larger: 413.",
+    )
+    catalog_statement_timeout_ms: int = Field(
+        default=30_000, ge=0,
+        description="Statements on the catalog database taking longer are cancelled (0: no limit). Migrations "
+                    "and the event fan-out's LISTEN connection are not limited.",
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins (e.g. `https://catalog.example.com`) allowed to call the API cross-origin "
+                    "and open GraphQL WebSockets; empty: none (no CORS headers are sent).",
+    )
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
-from strawberry.extensions import QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
@@ -30,6 +29,7 @@ from catalog_api.graphql.events import (
 )
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.limits import GraphQLLimits, QueryLimits, refusal_status
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
@@ -51,11 +51,8 @@ from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
 from catalog_api.services.jobs import get_job, schedules
+from catalog_api.settings import Settings
 from events import InvalidFilter
-
-# Types reference each other in cycles (table → schema → tables …); bounding the depth bounds a request's cost.
-# Walking sources → schemas → tables → columns → tags needs 13 levels; introspection is not counted.
-MAX_QUERY_DEPTH = 20
 
 SourceId = Annotated[int, strawberry.argument(name="id", description="The source's id.")]
 
@@ -273,19 +270,36 @@ class Subscription:
                 yield CatalogEventNode.of(event)
 
 
-schema = CatalogSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[CatalogErrors, lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)],
-    config=StrawberryConfig(scalar_map=SCALARS),
-)
+def build_schema(limits: GraphQLLimits) -> CatalogSchema:
+    """The schema, refusing documents over `limits` (types reference each other in cycles, table → schema →
+    tables …, so only limits bound what one request costs)."""
+    return CatalogSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[CatalogErrors, lambda: QueryLimits(limits)],
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
+
+
+# The schema with the default limits: docs/schema.graphql is printed from it.
+schema = build_schema(GraphQLLimits.of(Settings.model_construct()))
+
+
+class CatalogGraphQLRouter(GraphQLRouter):
+    """Strawberry's router, answering a document refused over a limit with a 4xx status instead of 200."""
+
+    def create_response(self, response_data, sub_response):
+        sub_response.status_code = refusal_status(response_data) or sub_response.status_code
+        return super().create_response(response_data, sub_response)
 
 
 def graphql_router(ctx: ServiceContext) -> GraphQLRouter:
-    """The /graphql router over `ctx`: POST and GET queries, GraphiQL for browsers, fresh DataLoaders per request."""
+    """The /graphql router over `ctx`: POST and GET queries, GraphiQL for browsers, subscriptions over WebSocket
+    (from this origin or `cors_allow_origins`), fresh DataLoaders per request."""
 
     async def context_getter() -> GraphQLContext:
         return GraphQLContext(ctx)
 
-    return GraphQLRouter(schema, context_getter=context_getter, graphql_ide="graphiql")
+    return CatalogGraphQLRouter(build_schema(GraphQLLimits.of(ctx.settings)), context_getter=context_getter,
+                                graphql_ide="graphiql", allowed_origins=ctx.settings.cors_allow_origins)

@@ -24,3 +24,21 @@ def error(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
     body = post(client, query, **variables)
     assert body.get("errors"), f"expected an error, got {body}"
     return body["errors"][0]
+
+
+def page_query() -> str:
+    """The frontend's page query of README.md, as benchmarks/graphql.py sends it (read from there, so both agree)."""
+    import importlib.util
+
+    from tests.support.paths import REPO
+
+    spec = importlib.util.spec_from_file_location("graphql_benchmark", REPO / "benchmarks" / "graphql.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PAGE_QUERY
+
+
+def alias_flood(query: str, copies: int) -> str:
+    """One document asking `copies` times, each under its own alias, for the top-level field of `query`."""
+    body = query.strip()[1:-1].strip()
+    return "{" + " ".join(f"a{i}: {body}" for i in range(copies)) + "}"
