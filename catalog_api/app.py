@@ -23,6 +23,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
+from catalog_api.web.body_limit import BodySizeLimit
 from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+
+    # -- request limits and browser safety (catalog_api/web, docs/security.md) -----------------------------------
+    # Starlette runs the middleware added last first.
+    app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_request_body_bytes)
 
     @app.exception_handler(CatalogError)
     @app.exception_handler(ConnectorError)

@@ -99,7 +99,9 @@ def serve(
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     console.print(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # The server itself refuses larger WebSocket frames before buffering them (the app's limit applies behind it).
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                ws_max_size=settings.max_request_body_bytes)
 
 
 @db_app.command("upgrade")

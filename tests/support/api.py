@@ -8,3 +8,12 @@ def register(client, config: dict, name: str = "app_db", kind: str = "postgres",
     response = client.post("/api/v1/sources", json={"name": name, "kind": kind, "config": config, **extra})
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def app_with(ctx, **settings):
+    """The application over `ctx` with some settings changed (the context's services are shared, not copied)."""
+    import dataclasses
+
+    from catalog_api.app import create_app
+
+    return create_app(ctx=dataclasses.replace(ctx, settings=ctx.settings.model_copy(update=settings)))

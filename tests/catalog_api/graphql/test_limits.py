@@ -4,7 +4,6 @@ flood of aliases sent again and again leaves /healthz answering. The figures: be
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import statistics
 import threading
@@ -17,6 +16,7 @@ from graphql import get_introspection_query
 from starlette.websockets import WebSocketDisconnect
 
 from catalog_api.app import create_app
+from tests.support.api import app_with
 from tests.support.graphql import alias_flood, page_query
 from tests.support.server import serve
 
@@ -32,11 +32,6 @@ def _refusal(response: httpx.Response) -> dict:
     error = body["errors"][0]
     assert error["extensions"]["code"] == "query_too_complex" and error["extensions"]["status"] == 400
     return error
-
-
-def _client(ctx, **limits) -> TestClient:
-    settings = ctx.settings.model_copy(update=limits)
-    return TestClient(create_app(ctx=dataclasses.replace(ctx, settings=settings)))
 
 
 def test_the_frontend_page_query_and_graphiql_introspection_pass(api_client):
@@ -79,12 +74,12 @@ def test_a_chain_of_fragments_spreading_the_next_twice_is_refused_at_once(api_cl
 
 
 def test_each_limit_follows_its_setting(catalog_ctx):
-    with _client(catalog_ctx, graphql_max_depth=5) as client:
+    with TestClient(app_with(catalog_ctx, graphql_max_depth=5)) as client:
         assert "exceeds maximum operation depth of 5" in _refusal(client.post("/graphql", json={
             "query": page_query()}))["message"]
-    with _client(catalog_ctx, graphql_max_cost=1000) as client:
+    with TestClient(app_with(catalog_ctx, graphql_max_cost=1000)) as client:
         _refusal(client.post("/graphql", json={"query": page_query()}))
-    with _client(catalog_ctx, graphql_max_tokens=100) as client:
+    with TestClient(app_with(catalog_ctx, graphql_max_tokens=100)) as client:
         assert client.post("/graphql", json={"query": page_query()}).status_code == 200  # 77 tokens
         _refusal(client.post("/graphql", json={"query": alias_flood(page_query(), 2)}))
 
