@@ -49,7 +49,8 @@ def build_context(settings: Settings, *, migrate: bool | None = None,
     if settings.auto_migrate if migrate is None else migrate:
         upgrade(url)
     secret_key = load_or_create_secret_key(settings.secret_key, settings.home)
-    context = ServiceContext(settings=settings, db=Database(url), secrets=SecretStore(secret_key),
+    context = ServiceContext(settings=settings, db=Database(url, settings.catalog_statement_timeout_ms),
+                             secrets=SecretStore(secret_key),
                              handlers={kind: spec.handler for kind, spec in JOB_KINDS.items()})
     if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
         from catalog_api.services.jobs.broker import DramatiqJobRunner  # imports dramatiq's brokers only when used

@@ -77,7 +77,7 @@ class Relay:
         self._ctx = ctx
         # Its own engine and pool: polling never competes with requests for connections (nor shows in their
         # statement counts), and a stuck publisher cannot exhaust the service's pool.
-        self._db = Database(ctx.db.url)
+        self._db = Database(ctx.db.url, ctx.db.statement_timeout_ms)
         self.publishers = list(publishers) if publishers is not None else build_publishers(ctx, self._db)
         names = [p.name for p in self.publishers]
         if len(set(names)) != len(names):
