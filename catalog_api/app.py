@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
@@ -24,6 +25,7 @@ from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from catalog_api.web.body_limit import BodySizeLimit
+from catalog_api.web.browser import CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
 from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,15 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.state.ctx = ctx
 
     # -- request limits and browser safety (catalog_api/web, docs/security.md) -----------------------------------
-    # Starlette runs the middleware added last first.
+    # Starlette runs the middleware added last first, so a request meets them bottom up: SecurityHeaders sees every
+    # response (refusals included), CORS answers preflights before anything asks for credentials, the cross-site
+    # guard refuses what another site's page could send unasked, and the body limit counts what is read.
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_request_body_bytes)
+    app.add_middleware(CrossSiteGuard)
+    if ctx.settings.cors_allow_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.cors_allow_origins, allow_methods=CORS_METHODS,
+                           allow_headers=CORS_HEADERS, max_age=600)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(CatalogError)
     @app.exception_handler(ConnectorError)

@@ -81,8 +81,9 @@ def api_client(catalog_ctx):
     from fastapi.testclient import TestClient
 
     from catalog_api.app import create_app
+    from tests.support.api import API_HEADERS
 
-    with TestClient(create_app(ctx=catalog_ctx)) as client:
+    with TestClient(create_app(ctx=catalog_ctx), headers=API_HEADERS) as client:
         yield client
 
 

@@ -19,10 +19,44 @@ from catalog_api.rest.deps import QUERY_SESSION
 from catalog_api.rest.deps import settings as app_settings
 from catalog_api.services.lineage.graph import GraphNode, LineageGraph, lineage
 from catalog_api.settings import Settings
+from catalog_api.web.csp import inline_source, policy
 
 router = APIRouter(tags=["lineage"])
 
 _W, _H, _GAP_X, _GAP_Y, _ROW = 220, 34, 110, 26, 18
+
+_STYLE = """
+body { font: 14px system-ui, sans-serif; margin: 0; }
+header { padding: 8px 16px; border-bottom: 1px solid #ddd; }
+header a { margin-right: 12px; }
+.truncated { color: #a60; margin: 4px 0 0; }
+svg { width: 100vw; height: calc(100vh - 70px); cursor: grab; display: block; }
+.node rect { fill: #f4f7fb; stroke: #4a6fa5; }
+.node.start rect { fill: #dfe9f7; stroke-width: 2; }
+.node.placeholder rect { stroke-dasharray: 4 3; fill: #fff; }
+.name { font-weight: 600; } .meta, .col { fill: #555; font-size: 12px; }
+.edge { fill: none; stroke: #888; stroke-width: 1.4; }
+.edge.column.expression { stroke-dasharray: 5 3; }
+"""
+
+_SCRIPT = """
+(() => {
+  const svg = document.getElementById("graph"), view = document.getElementById("viewport");
+  let scale = 1, x = 0, y = 0, drag = null;
+  const apply = () => view.setAttribute("transform", `translate(${x},${y}) scale(${scale})`);
+  svg.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const factor = e.deltaY < 0 ? 1.1 : 1 / 1.1;
+    scale = Math.min(8, Math.max(0.1, scale * factor)); apply();
+  }, {passive: false});
+  svg.addEventListener("pointerdown", (e) => { drag = [e.clientX - x, e.clientY - y]; });
+  svg.addEventListener("pointermove", (e) => { if (drag) { x = e.clientX - drag[0]; y = e.clientY - drag[1]; apply(); } });
+  window.addEventListener("pointerup", () => { drag = null; });
+})();
+"""
+
+# The page runs its own script and style and nothing else (no network, no framing).
+_POLICY = policy(script_src=[inline_source(_SCRIPT)], style_src=[inline_source(_STYLE)])
 
 
 
@@ -100,19 +134,7 @@ def render(graph: LineageGraph, depth: int) -> str:
     toggle = _link(graph.urn, depth, not graph.column_level)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Lineage of {escape(graph.urn)}</title>
-<style>
-body {{ font: 14px system-ui, sans-serif; margin: 0; }}
-header {{ padding: 8px 16px; border-bottom: 1px solid #ddd; }}
-header a {{ margin-right: 12px; }}
-.truncated {{ color: #a60; margin: 4px 0 0; }}
-svg {{ width: 100vw; height: calc(100vh - 70px); cursor: grab; display: block; }}
-.node rect {{ fill: #f4f7fb; stroke: #4a6fa5; }}
-.node.start rect {{ fill: #dfe9f7; stroke-width: 2; }}
-.node.placeholder rect {{ stroke-dasharray: 4 3; fill: #fff; }}
-.name {{ font-weight: 600; }} .meta, .col {{ fill: #555; font-size: 12px; }}
-.edge {{ fill: none; stroke: #888; stroke-width: 1.4; }}
-.edge.column.expression {{ stroke-dasharray: 5 3; }}
-</style></head>
+<style>{_STYLE}</style></head>
 <body><header><strong>{escape(graph.urn)}</strong> ·
 <a href="{escape(toggle)}">{"hide" if graph.column_level else "show"} columns</a>
 <a href="{escape(_link(graph.urn, min(depth + 1, 20), graph.column_level))}">deeper ({depth + 1 if depth < 20 else 20})</a>
@@ -122,21 +144,7 @@ svg {{ width: 100vw; height: calc(100vh - 70px); cursor: grab; display: block; }
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto">
 <path d="M0,0 L10,5 L0,10 z" fill="#888"/></marker></defs>
 <g id="viewport">{"".join(parts)}</g></svg>
-<script>
-(() => {{
-  const svg = document.getElementById("graph"), view = document.getElementById("viewport");
-  let scale = 1, x = 0, y = 0, drag = null;
-  const apply = () => view.setAttribute("transform", `translate(${{x}},${{y}}) scale(${{scale}})`);
-  svg.addEventListener("wheel", (e) => {{
-    e.preventDefault();
-    const factor = e.deltaY < 0 ? 1.1 : 1 / 1.1;
-    scale = Math.min(8, Math.max(0.1, scale * factor)); apply();
-  }}, {{passive: false}});
-  svg.addEventListener("pointerdown", (e) => {{ drag = [e.clientX - x, e.clientY - y]; }});
-  svg.addEventListener("pointermove", (e) => {{ if (drag) {{ x = e.clientX - drag[0]; y = e.clientY - drag[1]; apply(); }} }});
-  window.addEventListener("pointerup", () => {{ drag = null; }});
-}})();
-</script></body></html>
+<script>{_SCRIPT}</script></body></html>
 """
 
 
@@ -147,4 +155,4 @@ def lineage_page(
 ) -> HTMLResponse:
     """The interactive lineage graph (both directions) of a dataset or column."""
     graph = lineage(session, settings, urn, direction="BOTH", depth=depth, column_level=column_level)
-    return HTMLResponse(render(graph, depth))
+    return HTMLResponse(render(graph, depth), headers={"Content-Security-Policy": _POLICY})

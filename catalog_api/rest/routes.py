@@ -33,6 +33,7 @@ from catalog_api.services import browse, crawl, curation, extraction, jobs, prof
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import schedules
 from catalog_api.settings import Settings
+from catalog_api.web.csp import policy
 
 router = APIRouter(prefix="/api/v1")
 
@@ -228,6 +229,12 @@ def table_profile(urn: str = Depends(path_urn), session: Session = QUERY_SESSION
     return ProfileOut.of(profile)
 
 
+# The report embeds sampled values (ydata-profiling leaves some unescaped) and its own inline scripts: a sandbox
+# runs them in an opaque origin, so they cannot act as this origin, and they may fetch nothing.
+REPORT_POLICY = policy(sandbox=["allow-scripts", "allow-popups"], script_src=["'unsafe-inline'"],
+                       style_src=["'unsafe-inline'"], img_src=["data:"], font_src=["data:"])
+
+
 @router.get("/tables/{urn:path}/profile/report", response_class=HTMLResponse, tags=["profiles"],
             responses={200: {"content": {"text/html": {}}, "description": "The ydata-profiling HTML report."}})
 def table_profile_report(urn: str = Depends(path_urn), profile_id: int | None = None,
@@ -235,8 +242,7 @@ def table_profile_report(urn: str = Depends(path_urn), profile_id: int | None = 
                          ) -> HTMLResponse:
     """The HTML report of the table's newest profile (or of `profile_id`); 404 when none is kept."""
     html = profiling.profile_report(session, settings, urn, profile_id)
-    # The report embeds sampled values and its own scripts: a sandbox keeps it from acting as this origin.
-    return HTMLResponse(html, headers={"Content-Security-Policy": "sandbox allow-scripts allow-popups"})
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_POLICY})
 
 
 @router.get("/tables/{urn:path}/profiles", response_model=list[ProfileSummaryOut], tags=["profiles"])

@@ -1,6 +1,11 @@
-"""Registering a source through the REST API, as a user would."""
+"""Calling the REST API as a user's client would: the headers it sends, registering a source, the app with other
+settings."""
 
 from __future__ import annotations
+
+# Sent with every request of the tests' API clients: a body-less POST (a crawl) declares JSON too, as the cross-site
+# guard asks of requests without credentials (catalog_api/web/browser.py).
+API_HEADERS = {"Content-Type": "application/json"}
 
 
 def register(client, config: dict, name: str = "app_db", kind: str = "postgres", **extra) -> dict:

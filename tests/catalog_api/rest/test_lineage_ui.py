@@ -1,14 +1,11 @@
-"""The lineage viewer page (/ui/lineage): the SVG it draws, and the page in a real headless Chromium (it loads,
-its script runs without errors, the neighbours are drawn, and a screenshot is saved to test-artifacts/ for a
-person to look at)."""
+"""The lineage viewer page (/ui/lineage): the SVG it draws, its Content-Security-Policy, and the page in a real
+headless Chromium (it loads, its script runs without errors and without being blocked by the policy, the neighbours
+are drawn, and a screenshot is saved to test-artifacts/ for a person to look at)."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,21 +14,13 @@ from catalog_api.app import create_app
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
 from catalog_api.urns import column_urn, dataset_urn
+from tests.support.browser import chromium, open_page, run_browser
 from tests.support.lineage import add_edge, chain, ds  # noqa: F401  (chain: fixture)
 from tests.support.paths import REPO
-from tests.support.postgres import service_missing
 from tests.support.server import serve
 from tests.support.sources import register_sqlite
 
 ARTIFACTS = REPO / "test-artifacts"
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    service_missing("Chromium", RuntimeError("no chromium on PATH (apt-get install chromium)"))
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture
@@ -51,30 +40,21 @@ def served(catalog_ctx, tmp_path):
         yield url
 
 
-def _browser(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--enable-logging=stderr", "--v=0", f"--user-data-dir={profile}"]
-    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=90)
-
-
 def test_viewer_draws_upstream_and_downstream_neighbours(served, tmp_path):
-    binary = _chromium()
     urn = dataset_urn("shop", "main", "order_totals")
     url = f"{served}/ui/lineage?urn={quote(urn, safe='')}&depth=2"
 
-    dom = _browser(binary, tmp_path / "profile-dom", "--virtual-time-budget=3000", "--dump-dom", url)
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    page = open_page(url, tmp_path / "profile-dom")
     for neighbour in ("orders", "big_customers", "order_totals"):  # upstream, downstream, the dataset itself
-        assert f'data-urn="{dataset_urn("shop", "main", neighbour)}"' in dom.stdout, neighbour
-    assert "recent" not in dom.stdout.split("<svg", 1)[1]  # a sibling, neither upstream nor downstream
-    errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and "rror" in line]
-    assert not errors, errors  # the page's script ran without a JavaScript error
+        assert f'data-urn="{dataset_urn("shop", "main", neighbour)}"' in page.dom, neighbour
+    assert "recent" not in page.dom.split("<svg", 1)[1]  # a sibling, neither upstream nor downstream
+    assert not page.errors, page.errors  # the page's script ran without a JavaScript error
+    assert not page.blocked, page.blocked  # and its Content-Security-Policy let it run
 
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "lineage-viewer.png"
     screenshot.unlink(missing_ok=True)
-    shot = _browser(binary, tmp_path / "profile-shot", "--window-size=1280,800", "--virtual-time-budget=3000",
+    shot = run_browser(chromium(), tmp_path / "profile-shot", "--window-size=1280,800", "--virtual-time-budget=3000",
                     f"--screenshot={screenshot}", url)
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 5_000
@@ -97,3 +77,11 @@ def test_viewer_page_draws_the_neighbours(api_client, chain):
     assert "Cut short: depth 1 reached" in page.text
     assert "/ui/lineage?urn=" + quote(ds("d"), safe="") in page.text.replace("&amp;", "&")
     assert api_client.get("/ui/lineage", params={"urn": "nope"}).status_code == 422
+
+
+def test_viewer_page_runs_only_its_own_script_and_style(api_client, chain):
+    policy = api_client.get("/ui/lineage", params={"urn": ds("c")}).headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert directives["script-src"].startswith("'sha256-") and " " not in directives["script-src"]
+    assert directives["style-src"].startswith("'sha256-") and " " not in directives["style-src"]

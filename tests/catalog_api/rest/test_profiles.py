@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from catalog_api.urns import column_urn, dataset_urn
@@ -173,3 +174,29 @@ def test_unprofiled_tables_and_bad_requests_are_refused_with_the_reason(api_clie
     assert refused["field"] == "tables.0"
     assert _error(api_client.post("/api/v1/sources/999/profile"), 404)["code"] == "not_found"
     assert [j["kind"] for j in api_client.get("/api/v1/jobs").json()] == ["crawl"]
+
+
+def test_the_report_runs_sandboxed_and_fetches_nothing(catalog_ctx, tmp_path, monkeypatch):
+    """ydata-profiling writes some sampled values into the report unescaped: a value holding a script runs, but in
+    an opaque origin (not the API's), and the policy refuses its requests."""
+    import pandas as pd
+
+    from catalog_api.app import create_app
+    from catalog_api.services import profiling
+    from profiler.report import render_report
+    from tests.support.browser import open_page
+    from tests.support.server import serve
+
+    payload = ("<script>document.title = 'origin:' + window.origin; fetch('/api/v1/sources')"
+               ".then(() => { document.title += ' read' })</script>")
+    html = render_report(pd.DataFrame({"id": range(20), "note": [payload] * 20}), "shop.customers")
+    assert payload in html  # the premise: the value reaches the page as markup
+    monkeypatch.setattr(profiling, "profile_report", lambda *_args, **_kwargs: html)
+    with serve(create_app(ctx=catalog_ctx)) as url:
+        report_url = url + _path("tables", CUSTOMERS, "/profile/report")
+        policy = httpx.get(report_url).headers["content-security-policy"]
+        page = open_page(report_url, tmp_path / "profile")
+    assert "sandbox allow-scripts allow-popups" in policy and "allow-same-origin" not in policy
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "<title>origin:null</title>" in page.dom  # the script ran, in an origin of its own
+    assert page.blocked and all("/api/v1/sources" in line for line in page.blocked), page.blocked

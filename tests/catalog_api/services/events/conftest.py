@@ -11,6 +11,7 @@ from catalog_api.app import create_app
 from catalog_api.bootstrap import build_context
 from catalog_api.services.context import ServiceContext
 from catalog_api.settings import Settings
+from tests.support.api import API_HEADERS
 from tests.support.events import FAST_EVENTS
 from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 
@@ -29,5 +30,5 @@ def ctx(tmp_path) -> Iterator[ServiceContext]:
 
 @pytest.fixture
 def client(ctx) -> Iterator[TestClient]:
-    with TestClient(create_app(ctx=ctx)) as test_client:
+    with TestClient(create_app(ctx=ctx), headers=API_HEADERS) as test_client:
         yield test_client

@@ -23,7 +23,7 @@ from catalog_api.app import create_app
 from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, Column, Table
 from catalog_api.settings import Settings
-from tests.support.api import register
+from tests.support.api import API_HEADERS, register
 from tests.support.jobs import rest_job, rest_job_in
 from tests.support.postgres import PG_HOST, PG_PORT, PG_USER, pg_admin_connection, service_missing
 from tests.support.sources import PG_SHOP, blocked_discovery, wait_until_blocked
@@ -80,7 +80,7 @@ class Runtime:
                             broker_url=self.broker_url, **FAST)
         self.ctx = build_context(settings, migrate=True)
         self.workers: list[subprocess.Popen] = []
-        self.client = TestClient(create_app(ctx=self.ctx))
+        self.client = TestClient(create_app(ctx=self.ctx), headers=API_HEADERS)
 
     def start_worker(self) -> subprocess.Popen | None:
         if not self.broker_url:
