@@ -19,6 +19,7 @@ from catalog_api.rest.events import router as events_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
+from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buckets_for
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
@@ -28,8 +29,10 @@ from crawlers.errors import ConnectorError
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> FastAPI:
-    """Builds the application around a service context (created from settings when not given)."""
+def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None, *,
+               rate_limits: BucketStore | None = None) -> FastAPI:
+    """Builds the application around a service context (created from settings when not given); `rate_limits`
+    replaces the bucket store the settings ask for (tests pass one with their own clock)."""
     owns_context = ctx is None
     ctx = ctx or build_context(settings or get_settings())
 
@@ -68,6 +71,14 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+
+    # -- rate limits (catalog_api/security/ratelimit.py) --------------------------------------------------------------
+    # Buckets are per identity, so this middleware must sit INSIDE (run after) authentication, which leaves the
+    # caller's `Identity` in scope["state"]["identity"]. Starlette runs the middleware added last first: keep this
+    # block above authentication's `add_middleware`.
+    buckets = rate_limits or buckets_for(ctx.settings)
+    if buckets is not None:
+        app.add_middleware(RateLimitMiddleware, buckets=buckets)
 
     @app.exception_handler(CatalogError)
     @app.exception_handler(ConnectorError)
