@@ -8,6 +8,11 @@ subscriptions) one per connection attempt. A caller with no token left gets 429 
 which every metered HTTP response carries too. The probes (/healthz, /readyz) are never metered: an orchestrator must
 see the process, whatever its address has spent.
 
+Every message a client sends over an open WebSocket takes a token too, because graphql-transport-ws carries queries
+and mutations as well as subscriptions: without it one socket would bypass the limit. A message over budget is not
+dropped (the protocol has no way to say "later" for one message) but waits for its token, so a flooding socket is
+slowed to the sustained rate while a subscriber that sends a few messages never notices.
+
 Buckets live in this process (`MemoryBuckets`), or in Redis (`RedisBuckets`, `rate_limit_redis_url`) so that every
 instance behind a load balancer draws on one bucket per caller. Redis runs the whole arithmetic in one Lua script on
 the server's clock (`TIME`), so instances whose clocks disagree still agree on every bucket; a bucket's key expires
@@ -71,9 +76,14 @@ class Decision:
     limits: Limits
 
     @property
+    def wait_s(self) -> float:
+        """Seconds until the bucket holds a token again."""
+        return max(0.0, (1 - self.tokens) / self.limits.per_s)
+
+    @property
     def retry_after_s(self) -> int:
         """Whole seconds until the bucket holds a token again, rounded up so that a retry then is admitted."""
-        return max(0, math.ceil((1 - self.tokens) / self.limits.per_s))
+        return math.ceil(self.wait_s)
 
     def headers(self) -> dict[str, str]:
         headers = {"RateLimit-Limit": str(self.limits.burst), "RateLimit-Remaining": str(math.floor(self.tokens))}
@@ -239,7 +249,8 @@ def caller_key(scope: Scope) -> str:
 
 
 class RateLimitMiddleware:
-    """Pure ASGI middleware metering HTTP requests and WebSocket connection attempts against a `BucketStore`."""
+    """Pure ASGI middleware metering HTTP requests, WebSocket connection attempts and WebSocket messages against a
+    `BucketStore`."""
 
     def __init__(self, app: ASGIApp, buckets: BucketStore) -> None:
         self.app = app
@@ -252,13 +263,26 @@ class RateLimitMiddleware:
         if scope["type"] not in ("http", "websocket") or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        decision = await self.buckets.take(caller_key(scope))
+        caller = caller_key(scope)
+        decision = await self.buckets.take(caller)
         if not decision.allowed:
             await refuse(scope, receive, send, decision)
             return
         if scope["type"] == "http":
             send = _adding_headers(send, decision.headers())
+        else:
+            receive = self._metering_messages(receive, caller)
         await self.app(scope, receive, send)
+
+    def _metering_messages(self, receive: Receive, caller: str) -> Receive:
+        async def metered() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                while not (decision := await self.buckets.take(caller)).allowed:
+                    await asyncio.sleep(decision.wait_s)
+            return message
+
+        return metered
 
     def _closing_on_shutdown(self, send: Send) -> Send:
         async def closing(message: Message) -> None:

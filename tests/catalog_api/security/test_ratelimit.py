@@ -30,6 +30,7 @@ from tests.support.server import serve
 REDIS_URL = "redis://127.0.0.1:6379/9"
 SOURCES = "/api/v1/sources"
 GRAPHQL_WS = ["graphql-transport-ws"]
+SOURCE_NAMES = "{ sources { edges { node { name } } } }"
 
 
 class Clock:
@@ -104,8 +105,8 @@ def test_a_caller_gets_its_burst_then_429_with_retry_after_until_a_token_is_back
 
 def test_graphql_is_limited_like_rest(limited):
     for _ in range(5):
-        assert limited.post("/graphql", json={"query": "{ sources(first: 1) { edges { node { name } } } }"}).is_success
-    assert_rate_limited(limited.post("/graphql", json={"query": "{ sources(first: 1) { edges { node { name } } } }"}))
+        assert limited.post("/graphql", json={"query": SOURCE_NAMES}).is_success
+    assert_rate_limited(limited.post("/graphql", json={"query": SOURCE_NAMES}))
 
 
 def test_every_identity_has_its_own_bucket(limited):
@@ -137,14 +138,31 @@ def test_probes_are_never_limited(limited):
 
 def test_a_websocket_handshake_takes_a_token_and_is_refused_with_429_when_none_is_left(limited):
     with limited.websocket_connect("/graphql", subprotocols=GRAPHQL_WS) as ws:
-        ws.send_json({"type": "connection_init"})
+        ws.send_json({"type": "connection_init"})  # a message over the socket: one more token
         assert ws.receive_json()["type"] == "connection_ack"
-    assert limited.get(SOURCES).headers["RateLimit-Remaining"] == "3"
-    assert [limited.get(SOURCES).status_code for _ in range(3)] == [200] * 3
+    assert limited.get(SOURCES).headers["RateLimit-Remaining"] == "2"
+    assert [limited.get(SOURCES).status_code for _ in range(2)] == [200] * 2
     with (pytest.raises(WebSocketDenialResponse) as refused,
           limited.websocket_connect("/graphql", subprotocols=GRAPHQL_WS)):
         pass
     assert_rate_limited(refused.value, retry_after=2)
+
+
+def test_queries_over_an_open_websocket_wait_for_their_tokens_instead_of_bypassing_the_limit(catalog_ctx):
+    app = create_app(ctx=catalog_ctx, rate_limits=MemoryBuckets(Limits(per_s=5, burst=2)))
+    with TestClient(app) as client, client.websocket_connect("/graphql", subprotocols=GRAPHQL_WS) as ws:
+        ws.send_json({"type": "connection_init"})  # the handshake and this message spend the burst
+        assert ws.receive_json()["type"] == "connection_ack"
+        started = time.monotonic()
+        for n in range(10):
+            ws.send_json({"id": str(n), "type": "subscribe", "payload": {"query": SOURCE_NAMES}})
+        answers = [ws.receive_json() for _ in range(20)]  # each query: `next`, then `complete`
+        elapsed = time.monotonic() - started
+    assert sorted(a["id"] for a in answers if a["type"] == "next") == [str(n) for n in range(10)]
+    assert all("errors" not in a["payload"] for a in answers if a["type"] == "next")
+    # The bucket holds at most 2 tokens when the queries start, so 8 must be refilled: 1.6 s at 5 per second (10
+    # queries take well under that unmetered).
+    assert elapsed >= 0.95 * (10 - 2) / 5, elapsed
 
 
 def test_an_event_stream_is_refused_with_429_when_no_token_is_left(limited):
@@ -172,7 +190,7 @@ def test_websocket_and_sse_openings_are_metered_on_a_real_server(catalog_ctx, cl
 # -- the finding: "No rate limit: 300 requests in 1.8 s, all answered" ------------------------------------------
 
 FLOODS = {"rest": ("GET", SOURCES, None),
-          "graphql": ("POST", "/graphql", {"query": "{ sources { edges { node { name } } } }"})}
+          "graphql": ("POST", "/graphql", {"query": SOURCE_NAMES})}
 
 
 @pytest.mark.parametrize("flood", FLOODS)
