@@ -260,7 +260,7 @@ class RateLimitMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._closing_on_shutdown(send))
             return
-        if scope["type"] not in ("http", "websocket") or scope["path"] in EXEMPT_PATHS:
+        if scope["type"] not in ("http", "websocket") or _app_path(scope) in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
         caller = caller_key(scope)
@@ -291,6 +291,12 @@ class RateLimitMiddleware:
             await send(message)
 
         return closing
+
+
+def _app_path(scope: Scope) -> str:
+    # Behind a proxy that mounts the API under a prefix, servers put the prefix (root_path) in front of the path.
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 def _adding_headers(send: Send, headers: dict[str, str]) -> Send:

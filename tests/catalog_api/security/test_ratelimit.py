@@ -136,6 +136,14 @@ def test_probes_are_never_limited(limited):
             assert "RateLimit-Remaining" not in response.headers
 
 
+def test_probes_are_never_limited_behind_a_path_prefix(catalog_ctx, clock):
+    """uvicorn's --root-path (a proxy mounting the API under /catalog) puts the prefix in front of every path."""
+    app = create_app(ctx=catalog_ctx, rate_limits=MemoryBuckets(Limits(per_s=0.5, burst=1), clock))
+    with serve(app, root_path="/catalog") as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert [client.get(SOURCES).status_code for _ in range(2)] == [200, 429]
+        assert [client.get("/healthz").status_code for _ in range(5)] == [200] * 5
+
+
 def test_a_websocket_handshake_takes_a_token_and_is_refused_with_429_when_none_is_left(limited):
     with limited.websocket_connect("/graphql", subprotocols=GRAPHQL_WS) as ws:
         ws.send_json({"type": "connection_init"})  # a message over the socket: one more token
