@@ -1,7 +1,8 @@
 """Rate limits against the running application: a caller's burst is answered, the next request gets 429 with
 `Retry-After` until its bucket refills; callers have their own buckets; probes are never limited; WebSocket
-handshakes and SSE streams are metered when they open; Redis shares one bucket between instances, expires idle ones
-and, when it is down, the limiter fails open to per-instance buckets.
+handshakes and SSE streams are metered when they open, and messages over an open WebSocket wait for their tokens; a
+flood like the security finding's gets 429s with the default settings; Redis shares one bucket between instances,
+expires idle ones and, when it is down, the limiter fails open to per-instance buckets.
 
 In-process buckets run on a hand-moved clock, so refilling takes no waiting.
 """
