@@ -279,7 +279,7 @@ def _closed_port() -> int:
 
 
 def test_with_redis_down_the_api_answers_and_each_instance_limits_on_its_own(catalog_ctx, caplog):
-    _redis_settings(catalog_ctx, f"redis://127.0.0.1:{_closed_port()}/0", per_s=0.5, burst=3)
+    _redis_settings(catalog_ctx, f"redis://127.0.0.1:{_closed_port()}/0", per_s=0.1, burst=3)
     with caplog.at_level(logging.WARNING, logger="catalog_api.security.ratelimit"), \
             TestClient(create_app(ctx=catalog_ctx)) as client:
         assert [client.get(SOURCES).status_code for _ in range(4)] == [200, 200, 200, 429]
