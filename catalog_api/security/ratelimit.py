@@ -1,9 +1,9 @@
 """Per-caller rate limits: a token bucket per caller, answered with 429 and `Retry-After` when it runs dry.
 
-A caller is the identity authentication left in `scope["state"]["identity"]` (its `actor`), or its client address
-(`ip:<host>`) when there is none. Its bucket holds `rate_limit_burst` tokens and refills at `rate_limit_per_s` tokens
-per second. Every HTTP request takes one token, an SSE stream one when it opens, and a WebSocket (GraphQL
-subscriptions) one per connection attempt. A caller with no token left gets 429 with the error body every API uses
+A caller is the identity authentication left in `scope["state"]["identity"]` (its `actor`) when credentials vouched
+for it, else its client address (`ip:<host>`). Its bucket holds `rate_limit_burst` tokens and refills at
+`rate_limit_per_s` tokens per second. Every HTTP request takes one token, an SSE stream one when it opens, and a
+WebSocket (GraphQL subscriptions) one per connection attempt. A caller with no token left gets 429 with the error body every API uses
 (`rate_limited`), `Retry-After` (whole seconds until a token is back) and `RateLimit-Limit`/`RateLimit-Remaining`,
 which every metered HTTP response carries too. The probes (/healthz, /readyz) are never metered: an orchestrator must
 see the process, whatever its address has spent.
@@ -240,9 +240,13 @@ def buckets_for(settings: Settings) -> BucketStore | None:
 
 
 def caller_key(scope: Scope) -> str:
-    """Whose bucket a request draws on: the authenticated actor, else the client address."""
+    """Whose bucket a request draws on: the actor of a caller who presented credentials, else the client address.
+
+    An identity no credential vouched for (method `none`: an anonymous caller, or the local operator without
+    authentication) names no one in particular, so it would put every such caller in one bucket.
+    """
     identity = (scope.get("state") or {}).get("identity")
-    if identity is not None:
+    if identity is not None and identity.method != "none":
         return identity.actor
     client = scope.get("client")
     return f"ip:{client[0] if client else 'unknown'}"

@@ -45,14 +45,14 @@ class Clock:
 
 
 def identified_by_header(app):
-    """Stands in for authentication: the `X-Test-Key` header names the caller's API key."""
+    """Stands in for authentication: the `X-Test-Key` header names the caller's API key; without it the caller is
+    anonymous (an identity no credential vouched for)."""
 
     async def identified(scope, receive, send):
         key = dict(scope.get("headers", ())).get(b"x-test-key")
-        if key:
-            identity = Identity(subject=key.decode(), name="test key", method="api_key", roles=frozenset({"viewer"}))
-            scope = {**scope, "state": {**(scope.get("state") or {}), "identity": identity}}
-        await app(scope, receive, send)
+        identity = (Identity(subject=key.decode(), name="test key", method="api_key", roles=frozenset({"viewer"}))
+                    if key else Identity(subject="anonymous", name="anonymous", method="none"))
+        await app({**scope, "state": {**(scope.get("state") or {}), "identity": identity}}, receive, send)
 
     return identified
 
@@ -116,11 +116,11 @@ def test_every_identity_has_its_own_bucket(limited):
         assert limited.get(SOURCES, headers=alice).status_code == 200
     assert_rate_limited(limited.get(SOURCES, headers=alice))
     assert limited.get(SOURCES, headers=bob).headers["RateLimit-Remaining"] == "4"
-    assert limited.get(SOURCES).headers["RateLimit-Remaining"] == "4"  # no identity: the client address's bucket
+    assert limited.get(SOURCES).headers["RateLimit-Remaining"] == "4"  # anonymous: the client address's bucket
 
 
-def test_without_an_identity_every_client_address_has_its_own_bucket(catalog_ctx, clock):
-    app = create_app(ctx=catalog_ctx, rate_limits=MemoryBuckets(Limits(per_s=0.5, burst=2), clock))
+def test_anonymous_callers_have_a_bucket_per_client_address(catalog_ctx, clock):
+    app = identified_by_header(create_app(ctx=catalog_ctx, rate_limits=MemoryBuckets(Limits(0.5, burst=2), clock)))
     with TestClient(app, client=("192.0.2.1", 40000)) as first, TestClient(app, client=("192.0.2.2", 40000)) as second:
         assert [first.get(SOURCES).status_code for _ in range(3)] == [200, 200, 429]
         assert [second.get(SOURCES).status_code for _ in range(3)] == [200, 200, 429]
