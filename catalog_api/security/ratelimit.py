@@ -3,10 +3,10 @@
 A caller is the identity authentication left in `scope["state"]["identity"]` (its `actor`) when credentials vouched
 for it, else its client address (`ip:<host>`). Its bucket holds `rate_limit_burst` tokens and refills at
 `rate_limit_per_s` tokens per second. Every HTTP request takes one token, an SSE stream one when it opens, and a
-WebSocket (GraphQL subscriptions) one per connection attempt. A caller with no token left gets 429 with the error body every API uses
-(`rate_limited`), `Retry-After` (whole seconds until a token is back) and `RateLimit-Limit`/`RateLimit-Remaining`,
-which every metered HTTP response carries too. The probes (/healthz, /readyz) are never metered: an orchestrator must
-see the process, whatever its address has spent.
+WebSocket (GraphQL subscriptions) one per connection attempt. A caller with no token left gets 429 with the error
+body every API uses (`rate_limited`), `Retry-After` (whole seconds until a token is back) and `RateLimit-Limit`/
+`RateLimit-Remaining`, which every metered HTTP response carries too. The probes (/healthz, /readyz) are never
+metered: an orchestrator must see the process, whatever its address has spent.
 
 Every message a client sends over an open WebSocket takes a token too, because graphql-transport-ws carries queries
 and mutations as well as subscriptions: without it one socket would bypass the limit. A message over budget is not
