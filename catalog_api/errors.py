@@ -28,6 +28,8 @@ class CatalogError(Exception):
 
     code = "catalog_error"
     status = 500
+    transient = False
+    """Worth retrying as is (a job retries it with backoff); most errors need a change first."""
 
     def __init__(self, message: str, *, field: str | None = None, problems: list[FieldProblem] | None = None):
         super().__init__(message)
@@ -66,6 +68,23 @@ class Conflict(CatalogError):
 
     code = "conflict"
     status = 409
+
+
+class SecretUnavailable(CatalogError):
+    """A secret reference could not be resolved (variable unset, key changed, store entry or vault secret missing,
+    access to the vault denied). The message names the reference, never a value."""
+
+    code = "secret_unavailable"
+    status = 422
+
+
+class SecretStoreUnavailable(CatalogError):
+    """The store holding a secret (Azure Key Vault) throttled or did not answer, after its own retries. Nothing is
+    wrong with the reference: try again later."""
+
+    code = "secret_store_unavailable"
+    status = 503
+    transient = True
 
 
 class SourceCheckFailed(CatalogError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -142,6 +143,35 @@ class Settings(BaseSettings):
     profile_history: int = Field(
         default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )
+
+    # -- Azure Key Vault secret references (docs/operations.md#secrets) --
+    keyvault_url: str | None = Field(
+        default=None,
+        description="`https://<name>.vault.azure.net/`: resolve `keyvault:NAME` secret references from this vault "
+                    "with DefaultAzureCredential; unset, such references are refused.",
+    )
+    keyvault_cache_ttl_s: float = Field(
+        default=300, ge=0, le=86_400,
+        description="How long a value read from Key Vault is reused; a rotated secret is picked up after at most "
+                    "this long (0: read the vault for every connection).",
+    )
+    keyvault_timeout_s: float = Field(default=10, gt=0, le=300, description="Connect and read timeout per Key Vault "
+                                      "request.")
+    keyvault_retries: int = Field(
+        default=3, ge=0, le=10,
+        description="Retries of a throttled (429, waiting as its Retry-After says), failing (5xx) or unanswered Key "
+                    "Vault request before the resolution fails as transient.",
+    )
+
+    @field_validator("keyvault_url")
+    @classmethod
+    def _vault_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query or parts.username:
+            raise ValueError("the vault URL looks like https://<name>.vault.azure.net/")
+        return value
 
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)

@@ -82,11 +82,11 @@ def worker_name() -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: the source or the catalog database was unavailable, not wrong."""
+    """Worth retrying: the source, a secret store or the catalog database was unavailable, not wrong."""
     if isinstance(exc, ConnectorError):
         return exc.transient
     if isinstance(exc, CatalogError):
-        return False
+        return exc.transient
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True  # catalog database unreachable, lock timeout, "database is locked"
     return isinstance(exc, (TimeoutError, ConnectionError))
