@@ -117,7 +117,7 @@ def source_add(
     name: Annotated[str, typer.Argument(help="Unique source name; it becomes part of every URN.")],
     kind: Annotated[str, typer.Option("--kind", "-k", help="Connector kind, e.g. postgres or sqlite.")],
     config: Annotated[list[str], typer.Option("--config", "-c", help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
-    secret_ref: Annotated[list[str], typer.Option(help="KEY=env:NAME, repeatable.")] = [],  # noqa: B006
+    secret_ref: Annotated[list[str], typer.Option(help="KEY=env:NAME or KEY=keyvault:NAME[/VERSION], repeatable.")] = [],  # noqa: B006
     prompt_secret: Annotated[list[str], typer.Option(help="Ask for the secret KEY without echo.")] = [],  # noqa: B006
     description: Annotated[str | None, typer.Option(help="What this source is.")] = None,
     test: Annotated[bool, typer.Option("--test/--no-test", help="Test the connection before saving.")] = True,

@@ -75,7 +75,7 @@ LineageNaming = rest_model("LineageNaming", LineageNamingView, "How the source's
 ScheduleOut = rest_model("ScheduleOut", ScheduleView, "A source's crawl schedule, when it runs next, and whether the "
                                                       "circuit breaker paused it.")
 SourceOut = rest_model("SourceOut", SourceView, "A registered source. `secret_refs` are references (`env:NAME`, "
-                                                "`local:ID`), never secret values.")
+                                                "`keyvault:NAME[/VERSION]`, `local:ID`), never secret values.")
 JobOut = rest_model("JobOut", JobView, "A job record: status, progress, timings, error and result summary.",
                     exclude=frozenset({"params"}))
 ConnectionTestOut = rest_model("ConnectionTestOut", ConnectionTestResult, "The outcome of a connection test.")
