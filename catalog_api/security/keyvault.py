@@ -19,7 +19,6 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,17 +82,16 @@ class KeyVaultSecrets:
     """
 
     def __init__(self, vault_url: str, *, cache_ttl_s: float = 300, timeout_s: float = 10, retries: int = 3,
-                 credential: TokenCredential | None = None, clock: Callable[[], float] = time.monotonic,
-                 **client_options: Any) -> None:
+                 credential: TokenCredential | None = None, **client_options: Any) -> None:
         self.vault_url = vault_url.rstrip("/")
         self._ttl_s = cache_ttl_s
-        self._clock = clock
         self._credential = credential
         self._client_options = {
             "retry_total": retries, "retry_status": retries, "retry_connect": retries, "retry_read": retries,
             "connection_timeout": timeout_s, "read_timeout": timeout_s, **client_options,
         }
         self._client: SecretClient | None = None
+        self._owned_credential: Any = None  # the DefaultAzureCredential built here, closed with the client
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[float, str]] = {}
 
@@ -109,11 +107,11 @@ class KeyVaultSecrets:
         """The secret's value: from the cache while it is younger than the TTL (unless `fresh`), else the vault."""
         key = reference.cache_key
         cached = self._cache.get(key)
-        if cached is not None and not fresh and self._clock() < cached[0]:
+        if cached is not None and not fresh and time.monotonic() < cached[0]:
             return cached[1]
         value = self._fetch(reference)
         if self._ttl_s > 0:
-            self._cache[key] = (self._clock() + self._ttl_s, value)
+            self._cache[key] = (time.monotonic() + self._ttl_s, value)
         return value
 
     def forget(self, reference: KeyVaultReference) -> None:
@@ -122,10 +120,12 @@ class KeyVaultSecrets:
 
     def close(self) -> None:
         with self._lock:
-            client, self._client = self._client, None
+            client, credential = self._client, self._owned_credential
+            self._client = self._owned_credential = None
         self._cache.clear()
-        if client is not None:
-            client.close()
+        for resource in (client, credential):
+            if resource is not None:
+                resource.close()
 
     def _secret_client(self) -> SecretClient:
         with self._lock:
@@ -137,7 +137,7 @@ class KeyVaultSecrets:
                 if credential is None:
                     from azure.identity import DefaultAzureCredential
 
-                    credential = DefaultAzureCredential()
+                    credential = self._owned_credential = DefaultAzureCredential()
                 self._client = SecretClient(self.vault_url, credential, **self._client_options)
             return self._client
 

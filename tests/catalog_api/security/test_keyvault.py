@@ -61,7 +61,7 @@ def test_values_are_cached_until_the_ttl_and_a_rotation_shows_after_it(key_vault
     assert len(key_vault.reads("db-password")) == 2
 
 
-def test_fresh_reads_and_forget_skip_the_cache(key_vault, resolver):
+def test_fresh_reads_forget_and_close_skip_the_cache(key_vault, resolver):
     key_vault.set_secret("db-password", "before-rotation")
     vault = resolver(cache_ttl_s=3600)
     reference = KeyVaultReference("db-password")
@@ -73,6 +73,9 @@ def test_fresh_reads_and_forget_skip_the_cache(key_vault, resolver):
     assert vault.get(reference) == "third-value"
     assert vault.get(reference) == "third-value"
     assert len(key_vault.reads("db-password")) == 3
+    vault.close()  # as the service does when it stops: the cache goes with the client
+    assert vault.get(reference) == "third-value"
+    assert len(key_vault.reads("db-password")) == 4
 
 
 def test_a_missing_secret_says_so(key_vault, resolver):
