@@ -68,6 +68,20 @@ class Conflict(CatalogError):
     status = 409
 
 
+class Unauthenticated(CatalogError):
+    """No credentials, or credentials the catalog does not accept (unknown, revoked or expired key; bad token)."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(CatalogError):
+    """The caller is known but lacks the permission the operation declares."""
+
+    code = "forbidden"
+    status = 403
+
+
 class SourceCheckFailed(CatalogError):
     """Registering or updating a source failed because its connection test failed; nothing was stored."""
 

@@ -143,6 +143,18 @@ class Settings(BaseSettings):
         default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )
 
+    # -- authentication (docs/security.md) --
+    auth: Literal["required", "none"] = Field(
+        default="none",
+        description="`required`: every caller presents an API key or an Entra ID token; `none`: every caller is the "
+                    "local operator, allowed only on a loopback address (see auth_none_off_loopback).",
+    )
+    auth_none_off_loopback: bool = Field(
+        default=False,
+        description="Force `auth=none` on a non-loopback address (logged as a warning): only behind a gateway that "
+                    "authenticates for the catalog.",
+    )
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 

@@ -21,8 +21,10 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import graphql_type
+from catalog_api.security.identity import Permission
 from catalog_api.services import profiling
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
 
@@ -265,18 +267,21 @@ class ProfileQuery:
 class ProfileMutation:
     """Profile jobs and anomaly settings (inherited by `Mutation`)."""
 
-    @strawberry.mutation(description="Queues a profile of the source's tables (or of `tables`, views included), or "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a profile of the source's tables (or of `tables`, views included), or "
                                      "returns the one already active; with `wait: true` answers once it finished.")
     async def profile_source(self, info: Info, source_id: Annotated[int, strawberry.argument(name="id")],
                              tables: list[str] | None = None, wait: bool = False) -> JobNode:
         return await queued_job(info, wait, profiling.request_profile, source_id, tables)
 
-    @strawberry.mutation(description="Queues a profile of one table or view; with `wait: true` answers once the "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a profile of one table or view; with `wait: true` answers once the "
                                      "job has finished.")
     async def profile_table(self, info: Info, urn: str, wait: bool = False) -> JobNode:
         return await queued_job(info, wait, profiling.request_table_profile, urn)
 
-    @strawberry.mutation(description="Replaces a table's anomaly settings (null or {} returns to the defaults) and "
+    @strawberry.mutation(permission_classes=requires(Permission.CURATE),
+                         description="Replaces a table's anomaly settings (null or {} returns to the defaults) and "
                                      "answers with the settings in force; a bad value names `thresholds.<setting>`.")
     async def set_anomaly_thresholds(self, info: Info, urn: str, thresholds: JSON | None = None) -> JSON:
         return await asyncio.to_thread(profiling.set_anomaly_thresholds, info.context.ctx, urn, thresholds)
