@@ -80,6 +80,7 @@ class KeySet:
         # PyJWKClient's own cache is off: it would re-fetch on every request once expired while Microsoft is down,
         # and drop the keys we hold. We keep the last good set and decide when to fetch.
         self._client = PyJWKClient(url, cache_jwk_set=False, timeout=timeout_s)
+        self.url = url
         self._max_age_s = max_age_s
         self._refresh_interval_s = refresh_interval_s
         self._clock = clock
@@ -113,12 +114,12 @@ class KeySet:
             # Network or HTTP errors, a body that is not JSON or holds no usable key: PyJWT versions differ in
             # which of these they wrap in PyJWKClientError.
             log.warning("Entra ID signing keys could not be fetched from %s (%s); keeping the %d keys held",
-                        self._client.uri, error, len(self._keys))
+                        self.url, error, len(self._keys))
             return True
         fetched = {k.key_id: k for k in keys if k.key_id and k.key_type == "RSA"}
         if not fetched:
             log.warning("Entra ID signing keys at %s hold no RSA key; keeping the %d keys held",
-                        self._client.uri, len(self._keys))
+                        self.url, len(self._keys))
             return True
         self._keys = fetched
         self._fetched_at = now

@@ -298,7 +298,7 @@ def test_a_closed_port_counts_as_unavailable(clock):
 
 def test_the_default_settings_derive_the_public_cloud_endpoints(tmp_path):
     verifier = EntraVerifier.from_settings(Settings(home=tmp_path, entra_tenant_id=TENANT_ID, entra_audience=["a"]))
-    assert verifier.keys._client.uri == f"https://login.microsoftonline.com/{TENANT_ID}/discovery/v2.0/keys"
+    assert verifier.keys.url == f"https://login.microsoftonline.com/{TENANT_ID}/discovery/v2.0/keys"
     assert verifier.issuers == {f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
                                 f"https://sts.windows.net/{TENANT_ID}/"}
 
