@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from catalog_api.errors import Forbidden, Unauthenticated
+from catalog_api.security.entra import EntraVerifier, InvalidToken
 from catalog_api.security.identity import LOCAL_OPERATOR, Identity, Permission
 from catalog_api.services import api_keys
 from catalog_api.services.context import ServiceContext
@@ -70,11 +71,8 @@ class Authenticator:
         self.required = ctx.settings.auth == "required"
 
     @cached_property
-    def _entra(self):
-        from catalog_api.security.entra import EntraVerifier
-
-        settings = self._ctx.settings
-        return EntraVerifier.from_settings(settings) if getattr(settings, "entra_tenant_id", None) else None
+    def _entra(self) -> EntraVerifier | None:
+        return EntraVerifier.from_settings(self._ctx.settings) if self._ctx.settings.entra_tenant_id else None
 
     def identify(self, authorization: str | None = None, api_key: str | None = None) -> Identity:
         """The caller's identity: the local operator without authentication, `ANONYMOUS` without credentials.
@@ -96,12 +94,10 @@ class Authenticator:
             return identity
         if self._entra is None:
             raise Unauthenticated("bearer tokens are not accepted here (Entra ID is not configured); use an API key")
-        from catalog_api.security.entra import InvalidToken
-
         try:
             return self._entra.verify(credential)
         except InvalidToken as exc:
-            raise Unauthenticated(f"the access token was refused: {exc}") from None
+            raise Unauthenticated(f"the access token was refused: {exc.reason}") from None
 
 
 def scope_identity(scope: dict[str, Any]) -> Identity:
