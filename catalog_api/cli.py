@@ -97,7 +97,6 @@ def serve(
     import uvicorn
 
     from catalog_api.app import create_app
-
     from catalog_api.services.authentication import UnsafeExposure
 
     settings = get_settings()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from functools import cached_property
 from typing import Any
 
 from catalog_api.errors import Forbidden, Unauthenticated
@@ -69,10 +68,8 @@ class Authenticator:
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
         self.required = ctx.settings.auth == "required"
-
-    @cached_property
-    def _entra(self) -> EntraVerifier | None:
-        return EntraVerifier.from_settings(self._ctx.settings) if self._ctx.settings.entra_tenant_id else None
+        # Built now, so a misconfigured tenant stops the service at start rather than failing its first caller.
+        self._entra = EntraVerifier.from_settings(ctx.settings) if ctx.settings.entra_tenant_id else None
 
     def identify(self, authorization: str | None = None, api_key: str | None = None) -> Identity:
         """The caller's identity: the local operator without authentication, `ANONYMOUS` without credentials.

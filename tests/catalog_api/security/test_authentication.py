@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
@@ -176,3 +178,35 @@ def test_the_cli_creates_lists_and_revokes_keys(tmp_path, monkeypatch):
     assert key_id not in runner.invoke(app, ["keys", "list"]).output
     assert key_id in runner.invoke(app, ["keys", "list", "--all"]).output
     get_settings.cache_clear()
+
+
+def test_entra_id_tokens_authenticate_rest_graphql_and_subscriptions(tmp_path):
+    """A token of the stand-in tenant (real RS256 keys, signing keys served over local HTTP) through every transport;
+    the token's app roles decide what it may do."""
+    from tests.support.auth import secured_catalog
+    from tests.support.entra import entra_tenant
+
+    with entra_tenant() as tenant:
+        secured = secured_catalog(tmp_path, **tenant.settings())
+        try:
+            viewer = {"Authorization": f"Bearer {tenant.token(roles=['Catalog.Viewer'])}"}
+            no_role = {"Authorization": f"Bearer {tenant.token()}"}
+            expired = {"Authorization": f"Bearer {tenant.token(roles=['Catalog.Admin'], exp=int(time.time()) - 3600)}"}
+            wrong_audience = {"Authorization": f"Bearer {tenant.token(roles=['Catalog.Admin'], aud='api://other')}"}
+            with TestClient(create_app(ctx=secured.ctx)) as client:
+                me = client.get("/api/v1/me", headers=viewer).json()
+                assert me["method"] == "entra" and me["name"] == "ada@contoso.example" and me["roles"] == ["viewer"]
+                assert me["actor"].startswith("entra:")
+                assert client.post("/graphql", json=SOURCES_QUERY, headers=viewer).json()["data"] is not None
+                assert client.delete("/api/v1/sources/1", headers=viewer).status_code == 403
+                assert client.get("/api/v1/sources", headers=no_role).status_code == 403  # known, but no role
+                for refused, reason in ((expired, "token expired"), (wrong_audience, "wrong audience")):
+                    response = client.get("/api/v1/sources", headers=refused)
+                    assert response.status_code == 401 and reason in response.json()["error"]["message"]
+            with serve(create_app(ctx=secured.ctx)) as base:
+                url = base.replace("http://", "ws://") + "/graphql"
+                with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
+                    ws.send(json.dumps({"type": "connection_init", "payload": viewer}))
+                    assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        finally:
+            secured.ctx.close()
