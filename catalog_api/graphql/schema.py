@@ -32,6 +32,7 @@ from catalog_api.graphql.events import (
 )
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.keys import KeysMutation, KeysQuery
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.permissions import requires
@@ -66,7 +67,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery):
+class Query(LineageQuery, ProfileQuery, KeysQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -151,7 +152,7 @@ class Query(LineageQuery, ProfileQuery):
 
 
 @strawberry.type
-class Mutation(LineageMutation, ProfileMutation):
+class Mutation(LineageMutation, ProfileMutation, KeysMutation):
     """Changing the catalog. A failed mutation stores nothing."""
 
     @strawberry.mutation(permission_classes=requires(Permission.ADMIN),

@@ -210,3 +210,21 @@ def test_entra_id_tokens_authenticate_rest_graphql_and_subscriptions(tmp_path):
                     assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
         finally:
             secured.ctx.close()
+
+
+def test_keys_through_graphql(secured_client, secured):
+    admin = secured.headers("admin")
+    created = secured_client.post("/graphql", headers=admin, json={
+        "query": 'mutation { createApiKey(name: "bi", roles: ["viewer"]) { secret key { id roles } } }'}).json()
+    secret, key_id = created["data"]["createApiKey"]["secret"], created["data"]["createApiKey"]["key"]["id"]
+    me = secured_client.post("/graphql", headers={"Authorization": f"Bearer {secret}"},
+                             json={"query": "{ me { name method roles } }"}).json()
+    assert me == {"data": {"me": {"name": "bi", "method": "api_key", "roles": ["viewer"]}}}
+    listed = secured_client.post("/graphql", headers={"Authorization": f"Bearer {secret}"},
+                                 json={"query": "{ apiKeys { id } }"}).json()
+    assert listed["errors"][0]["extensions"]["code"] == "forbidden"
+    revoked = secured_client.post("/graphql", headers=admin, json={
+        "query": f'mutation {{ revokeApiKey(id: "{key_id}") {{ revokedAt }} }}'}).json()
+    assert revoked["data"]["revokeApiKey"]["revokedAt"] is not None
+    assert secured_client.post("/graphql", headers={"Authorization": f"Bearer {secret}"},
+                               json={"query": "{ me { name } }"}).status_code == 401
