@@ -132,3 +132,10 @@ def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: t
     if not problems:
         problems = [FieldProblem("body", "invalid request")]
     return InvalidInput(problems[0].field, problems[0].reason, problems=problems)
+
+
+class PiiWithheld(CatalogError):
+    """What was asked for shows values of columns tagged `pii.*`, which the caller may not read without `pii:read`."""
+
+    code = "pii_withheld"
+    status = 403
