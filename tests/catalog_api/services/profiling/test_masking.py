@@ -5,6 +5,7 @@ of a profile carries a PII value. The expected figures are SQLite's own aggregat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from pathlib import Path
@@ -14,12 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from catalog_api.app import create_app
-from catalog_api.services import profiling, sources
+from catalog_api.services import api_keys, profiling, sources
 from catalog_api.services.curation import set_tags
 from catalog_api.urns import column_urn, dataset_urn
 from tests.support.events import outbox
 from tests.support.graphql import data
-from tests.support.identity import PII_READER, VIEWER, as_caller
 from tests.support.jobs import crawled, finished
 from tests.support.sqlite import build_database, oracle
 
@@ -52,9 +52,12 @@ class People:
 
     def __init__(self, ctx, path: Path, source_id: int) -> None:
         self.ctx, self.path, self.source_id = ctx, path, source_id
-        app = create_app(ctx=ctx)
-        self.viewer = TestClient(as_caller(app, VIEWER))
-        self.reader = TestClient(as_caller(app, PII_READER))
+        # The same catalog served with authentication required: each client sends its own API key.
+        app = create_app(ctx=dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"auth": "required"})))
+        viewer, reader = (api_keys.create_key(ctx, name, roles).secret
+                          for name, roles in (("viewer", ["viewer"]), ("pii reader", ["viewer", "pii:read"])))
+        self.viewer = TestClient(app, headers={"Authorization": f"Bearer {viewer}"})
+        self.reader = TestClient(app, headers={"Authorization": f"Bearer {reader}"})
 
     def profile(self) -> None:
         job = finished(self.ctx, profiling.request_profile(self.ctx, self.source_id))
