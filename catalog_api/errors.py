@@ -70,6 +70,20 @@ class Conflict(CatalogError):
     status = 409
 
 
+class Unauthenticated(CatalogError):
+    """No credentials, or credentials the catalog does not accept (unknown, revoked or expired key; bad token)."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(CatalogError):
+    """The caller is known but lacks the permission the operation declares."""
+
+    code = "forbidden"
+    status = 403
+
+
 class SecretUnavailable(CatalogError):
     """A secret reference could not be resolved (variable unset, key changed, store entry or vault secret missing,
     access to the vault denied). The message names the reference, never a value."""
@@ -137,3 +151,10 @@ def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: t
     if not problems:
         problems = [FieldProblem("body", "invalid request")]
     return InvalidInput(problems[0].field, problems[0].reason, problems=problems)
+
+
+class PiiWithheld(CatalogError):
+    """What was asked for shows values of columns tagged `pii.*`, which the caller may not read without `pii:read`."""
+
+    code = "pii_withheld"
+    status = 403

@@ -91,7 +91,8 @@ ExtractionOut = rest_model("ExtractionOut", ExtractionView, "How a table is extr
 ColumnProfileOut = rest_model(
     "ColumnProfileOut", ColumnProfileView,
     "One column's statistics in one profile run. `stats` holds the profiler's figures (counts, min/max, mean,\n"
-    "quantiles, histogram, top values, patterns, semantic types); decimals are strings, timestamps ISO 8601.")
+    "quantiles, histogram, top values, patterns, semantic types); decimals are strings, timestamps ISO 8601.\n"
+    "Of a column tagged `pii.*`, a caller without `pii:read` gets the value figures null, named in `masked`.")
 AnomalyOut = rest_model("AnomalyOut", AnomalyView, "A departure from a table's profile history: what was observed "
                                                    "against the expected range, and how bad.")
 ProfileSummaryOut = rest_model("ProfileSummaryOut", ProfileView, "One profile run of a table with its table-level "
