@@ -23,7 +23,6 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from catalog_api.app import create_app
-from catalog_api.security.identity import Identity
 from catalog_api.security.ratelimit import Limits, MemoryBuckets, RedisBuckets
 from tests.support.postgres import service_missing
 from tests.support.server import serve
@@ -44,19 +43,6 @@ class Clock:
         return self.now
 
 
-def identified_by_header(app):
-    """Stands in for authentication: the `X-Test-Key` header names the caller's API key; without it the caller is
-    anonymous (an identity no credential vouched for)."""
-
-    async def identified(scope, receive, send):
-        key = dict(scope.get("headers", ())).get(b"x-test-key")
-        identity = (Identity(subject=key.decode(), name="test key", method="api_key", roles=frozenset({"viewer"}))
-                    if key else Identity(subject="anonymous", name="anonymous", method="none"))
-        await app({**scope, "state": {**(scope.get("state") or {}), "identity": identity}}, receive, send)
-
-    return identified
-
-
 def assert_rate_limited(response, retry_after: int | None = None) -> None:
     assert response.status_code == 429, response.text
     assert response.json()["error"]["code"] == "rate_limited"
@@ -75,7 +61,15 @@ def clock() -> Clock:
 def limited(catalog_ctx, clock) -> Iterator[TestClient]:
     """The application with buckets of 5 requests refilled at one every 2 s, on the test's clock."""
     app = create_app(ctx=catalog_ctx, rate_limits=MemoryBuckets(Limits(per_s=0.5, burst=5), clock))
-    with TestClient(identified_by_header(app)) as client:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def secured_limited(secured, clock) -> Iterator[TestClient]:
+    """The same, with authentication required (`secured.headers(role)` holds each role's API key)."""
+    app = create_app(ctx=secured.ctx, rate_limits=MemoryBuckets(Limits(per_s=0.5, burst=5), clock))
+    with TestClient(app) as client:
         yield client
 
 
@@ -110,20 +104,21 @@ def test_graphql_is_limited_like_rest(limited):
     assert_rate_limited(limited.post("/graphql", json={"query": SOURCE_NAMES}))
 
 
-def test_every_identity_has_its_own_bucket(limited):
-    alice, bob = {"X-Test-Key": "alice"}, {"X-Test-Key": "bob"}
+def test_every_api_key_has_its_own_bucket(secured, secured_limited):
+    viewer, curator = secured.headers("viewer"), secured.headers("curator")
     for _ in range(5):
-        assert limited.get(SOURCES, headers=alice).status_code == 200
-    assert_rate_limited(limited.get(SOURCES, headers=alice))
-    assert limited.get(SOURCES, headers=bob).headers["RateLimit-Remaining"] == "4"
-    assert limited.get(SOURCES).headers["RateLimit-Remaining"] == "4"  # anonymous: the client address's bucket
+        assert secured_limited.get(SOURCES, headers=viewer).status_code == 200
+    assert_rate_limited(secured_limited.get(SOURCES, headers=viewer))
+    assert secured_limited.get(SOURCES, headers=curator).headers["RateLimit-Remaining"] == "4"
+    anonymous = secured_limited.get(SOURCES)  # refused by authentication, metered by the client address's bucket
+    assert (anonymous.status_code, anonymous.headers["RateLimit-Remaining"]) == (401, "4")
 
 
-def test_anonymous_callers_have_a_bucket_per_client_address(catalog_ctx, clock):
-    app = identified_by_header(create_app(ctx=catalog_ctx, rate_limits=MemoryBuckets(Limits(0.5, burst=2), clock)))
+def test_anonymous_callers_have_a_bucket_per_client_address(secured, clock):
+    app = create_app(ctx=secured.ctx, rate_limits=MemoryBuckets(Limits(per_s=0.5, burst=2), clock))
     with TestClient(app, client=("192.0.2.1", 40000)) as first, TestClient(app, client=("192.0.2.2", 40000)) as second:
-        assert [first.get(SOURCES).status_code for _ in range(3)] == [200, 200, 429]
-        assert [second.get(SOURCES).status_code for _ in range(3)] == [200, 200, 429]
+        assert [first.get(SOURCES).status_code for _ in range(3)] == [401, 401, 429]
+        assert [second.get(SOURCES).status_code for _ in range(3)] == [401, 401, 429]
 
 
 def test_probes_are_never_limited(limited):
