@@ -228,3 +228,17 @@ def test_keys_through_graphql(secured_client, secured):
     assert revoked["data"]["revokeApiKey"]["revokedAt"] is not None
     assert secured_client.post("/graphql", headers={"Authorization": f"Bearer {secret}"},
                                json={"query": "{ me { name } }"}).status_code == 401
+
+
+def test_refused_credentials_are_rate_limited_by_address(tmp_path):
+    """Guessing keys or replaying bad tokens costs the guesser's own budget: the refusal happens after metering."""
+    from tests.support.auth import secured_catalog
+
+    secured = secured_catalog(tmp_path, rate_limit_burst=3, rate_limit_per_s=0.01)
+    try:
+        with TestClient(create_app(ctx=secured.ctx)) as client:
+            statuses = [client.get("/api/v1/sources", headers={"Authorization": f"Bearer cat_{i:012x}_{'z' * 43}"}
+                                   ).status_code for i in range(5)]
+            assert statuses == [401, 401, 401, 429, 429]
+    finally:
+        secured.ctx.close()
