@@ -245,7 +245,7 @@ class Job(Base):
     """What asked for the job: `manual` (API/CLI) or `schedule`."""
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Kind-specific arguments, e.g. the tables an extraction is limited to."""
-    actor: Mapped[str | None] = mapped_column(String(300))  # the requester's Identity.actor; null on jobs older than 0005
+    actor: Mapped[str | None] = mapped_column(String(300))  # the requester; null on jobs older than 0005
 
 
 class ExtractionState(Timestamped, Base):

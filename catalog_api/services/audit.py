@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
 
-UNAUTHENTICATED = Identity(subject="anonymous", name="unauthenticated caller", method="none")
+UNAUTHENTICATED = Identity(subject="anonymous", name="anonymous", method="none")
 """Whom the audit names for a request that reached no identity (authentication refused it before naming anyone)."""
 
 
