@@ -15,6 +15,8 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.rest.audit import AuditMiddleware
+from catalog_api.rest.audit import router as audit_router
 from catalog_api.rest.events import router as events_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
@@ -30,6 +32,8 @@ from catalog_api.settings import Settings, get_settings
 from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
+
+GRAPHQL_PATH = "/graphql"
 
 
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None, *,
@@ -106,11 +110,14 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(events_router)
     app.include_router(lineage_router)
     app.include_router(lineage_ui_router)
-    app.include_router(graphql_router(ctx, authenticator), prefix="/graphql")
+    app.include_router(audit_router)
+    app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH)
+    # Added last, so it wraps every other middleware (authentication included) and records what they refuse.
+    app.add_middleware(AuditMiddleware, ctx=ctx, graphql_path=GRAPHQL_PATH)
 
     @app.get("/", include_in_schema=False, dependencies=[public()])
     def _root() -> RedirectResponse:
-        return RedirectResponse("/graphql")
+        return RedirectResponse(GRAPHQL_PATH)
 
     @app.get("/healthz", tags=["health"], dependencies=[public()])
     def healthz() -> dict:

@@ -19,6 +19,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
 from catalog_api.errors import InvalidInput, Unauthenticated
+from catalog_api.graphql.audit import AuditQuery, audited
 from catalog_api.graphql.context import GraphQLContext, Info
 from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
 from catalog_api.graphql.events import (
@@ -67,7 +68,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery, KeysQuery):
+class Query(LineageQuery, ProfileQuery, KeysQuery, AuditQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -302,7 +303,7 @@ class Subscription:
 
 schema = CatalogSchema(
     query=Query,
-    mutation=Mutation,
+    mutation=audited(Mutation),
     subscription=Subscription,
     extensions=[CatalogErrors, lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)],
     config=StrawberryConfig(scalar_map=SCALARS),
