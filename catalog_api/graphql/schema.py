@@ -51,7 +51,7 @@ from catalog_api.graphql.types import (
     entity_node,
     to_connection,
 )
-from catalog_api.security.identity import Permission
+from catalog_api.security.identity import Permission, assume
 from catalog_api.services import browse, crawl, curation, extraction, jobs, sources
 from catalog_api.services.authentication import ANONYMOUS, Authenticator, require, scope_identity
 from catalog_api.services.browse import EntityType, PageRequest
@@ -330,6 +330,10 @@ class CatalogGraphQLRouter(GraphQLRouter):
         if self.authenticator.required and not context.identity.can(Permission.READ):
             code = "unauthenticated" if context.identity is ANONYMOUS else "forbidden"
             raise ConnectionRejectionError({"code": code})
+        if self.authenticator.required:
+            # Operations on this socket (subscriptions, and queries or mutations sent over it) are tasks started
+            # from here: they record and mask as this caller.
+            assume(context.identity)
         return None
 
 
