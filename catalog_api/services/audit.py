@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.audit import AuditRecord
+from catalog_api.db.access import AuditRecord
 from catalog_api.errors import InvalidInput
 from catalog_api.security.identity import SYSTEM, current_identity
 from catalog_api.services.authentication import ANONYMOUS
