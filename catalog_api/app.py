@@ -16,10 +16,16 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.rest.audit import AuditMiddleware
+from catalog_api.rest.audit import router as audit_router
 from catalog_api.rest.events import router as events_router
+from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
+from catalog_api.rest.security import WWW_AUTHENTICATE, AuthenticationMiddleware, public
+from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buckets_for
+from catalog_api.services.authentication import Authenticator, check_exposure
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
@@ -30,11 +36,17 @@ from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
+GRAPHQL_PATH = "/graphql"
 
-def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> FastAPI:
-    """Builds the application around a service context (created from settings when not given)."""
+
+def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None, *,
+               rate_limits: BucketStore | None = None) -> FastAPI:
+    """Builds the application around a service context (created from settings when not given); `rate_limits`
+    replaces the bucket store the settings ask for (tests pass one with their own clock)."""
     owns_context = ctx is None
-    ctx = ctx or build_context(settings or get_settings())
+    settings = ctx.settings if ctx is not None else settings or get_settings()
+    check_exposure(settings)
+    ctx = ctx or build_context(settings)
 
     run_scheduler = ctx.settings.scheduler_enabled
     if run_scheduler is None:  # embedded default: without a broker the service schedules its own crawls
@@ -72,10 +84,43 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     )
     app.state.ctx = ctx
 
+    # -- rate limits (catalog_api/security/ratelimit.py) --------------------------------------------------------------
+    # Buckets are per identity, so this middleware must sit INSIDE (run after) AuthenticationMiddleware, which leaves
+    # the caller's `Identity` in scope["state"]["identity"]. Starlette runs the middleware added last first: keep
+    # this block above authentication's `add_middleware` below.
+    buckets = rate_limits if rate_limits is not None else buckets_for(ctx.settings)
+    if buckets is not None:
+        app.add_middleware(RateLimitMiddleware, buckets=buckets)
+
+    @app.exception_handler(CatalogError)
+    @app.exception_handler(ConnectorError)
+    async def _typed_error(_request: Request, exc: Exception) -> JSONResponse:
+        status, body = error_payload(exc)
+        headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+        return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, body = error_payload(invalid_input_from_validation(list(exc.errors())))
+        return JSONResponse({"error": body}, status_code=status)
+
+    # Outermost: every request, whatever its transport, is identified before anything else runs.
+    authenticator = Authenticator(ctx)
+    app.add_middleware(AuthenticationMiddleware, authenticator=authenticator)
+
+    app.include_router(rest_router)
+    app.include_router(keys_router)
+    app.include_router(events_router)
+    app.include_router(lineage_router)
+    app.include_router(lineage_ui_router)
+    app.include_router(audit_router)
+    app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH)
+
     # -- request limits and browser safety (catalog_api/web, docs/security.md) -----------------------------------
-    # Starlette runs the middleware added last first, so a request meets them bottom up: SecurityHeaders sees every
-    # response (refusals included), CORS answers preflights before anything asks for credentials, the cross-site
-    # guard refuses what another site's page could send unasked, and the body limit counts what is read.
+    # Starlette runs the middleware added last first, so a request meets them bottom up, after the audit and before
+    # authentication: SecurityHeaders sees every response (429s and refusals included), CORS answers preflights
+    # before anything asks for credentials, the cross-site guard refuses what another site's page could send
+    # unasked, and the body limit counts what is read.
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_request_body_bytes)
     app.add_middleware(CrossSiteGuard)
     if ctx.settings.cors_allow_origins:
@@ -83,34 +128,19 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
                            allow_headers=CORS_HEADERS, max_age=600)
     app.add_middleware(SecurityHeaders)
 
-    @app.exception_handler(CatalogError)
-    @app.exception_handler(ConnectorError)
-    async def _typed_error(_request: Request, exc: Exception) -> JSONResponse:
-        status, body = error_payload(exc)
-        return JSONResponse({"error": body}, status_code=status)
+    # Added last, so it wraps every other middleware (authentication included) and records what they refuse.
+    app.add_middleware(AuditMiddleware, ctx=ctx, graphql_path=GRAPHQL_PATH)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, body = error_payload(invalid_input_from_validation(list(exc.errors())))
-        return JSONResponse({"error": body}, status_code=status)
-
-    app.include_router(rest_router)
-    app.include_router(events_router)
-    app.include_router(lineage_router)
-    app.include_router(lineage_ui_router)
-    app.include_router(graphql_router(ctx), prefix="/graphql")
-
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[public()])
     def _root() -> RedirectResponse:
-        return RedirectResponse("/graphql")
+        return RedirectResponse(GRAPHQL_PATH)
 
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict:
+    @app.get("/healthz", tags=["health"], dependencies=[public()])
+    def healthz() -> dict:
         """The process is up."""
-        # On the event loop, not the thread pool: the probe answers even when slow routes hold every pool thread.
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], dependencies=[public()])
     def readyz() -> JSONResponse:
         """The catalog database answers and its schema is at the latest migration."""
         try:

@@ -201,6 +201,7 @@ class ChangeLogEntry(Base):
     after: Mapped[Any | None] = mapped_column(JSON)
     job_id: Mapped[str | None] = mapped_column(String(36))
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(300))  # Identity.actor; null on rows older than migration 0005
 
 
 ACTIVE_JOB_STATUSES = ("queued", "running")
@@ -244,6 +245,7 @@ class Job(Base):
     """What asked for the job: `manual` (API/CLI) or `schedule`."""
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Kind-specific arguments, e.g. the tables an extraction is limited to."""
+    actor: Mapped[str | None] = mapped_column(String(300))  # the requester; null on jobs older than 0005
 
 
 class ExtractionState(Timestamped, Base):

@@ -81,7 +81,8 @@ class Entity:
 
 @strawberry.type(name="Source")
 class SourceNode(Entity, FromView):
-    """A registered source. `secretRefs` are references (`env:NAME`, `local:ID`), never secret values."""
+    """A registered source. `secretRefs` are references (`env:NAME`, `keyvault:NAME[/VERSION]`, `local:ID`), never
+    secret values."""
 
     id: int
     kind: str
@@ -251,7 +252,9 @@ def entity_node(view: EntityView) -> Entity:
 # -- everything else ---------------------------------------------------------------------------------------------
 
 ChangeNode = graphql_type(ChangeView, "Change",
-                          "One detected change of a table or one of its columns, with the values before and after.")
+                          "One detected change of a table or one of its columns, with the values before and after.",
+                          descriptions={"actor": "Who caused the change (the requester of the crawl that found it); "
+                                                 "null on changes older than actors."})
 
 
 ConnectionTestNode = graphql_type(ConnectionTestResult, "ConnectionTest", "The outcome of testing a source's "

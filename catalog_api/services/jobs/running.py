@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job, utcnow
 from catalog_api.errors import CatalogError, error_payload
+from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.records import JobStatus, get_job
 from catalog_api.settings import Settings
-from crawlers.errors import ConnectorError
+from crawlers.errors import AuthenticationFailed, ConnectorError
 from events.data import JobFailed, JobSucceeded
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,11 @@ def worker_name() -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: the source or the catalog database was unavailable, not wrong."""
+    """Worth retrying: the source, a secret store or the catalog database was unavailable, not wrong."""
     if isinstance(exc, ConnectorError):
         return exc.transient
     if isinstance(exc, CatalogError):
-        return False
+        return exc.transient
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True  # catalog database unreachable, lock timeout, "database is locked"
     return isinstance(exc, (TimeoutError, ConnectionError))
@@ -103,6 +104,7 @@ class _Claim:
     kind: str
     attempt: int
     started: datetime
+    actor: str
 
 
 def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
@@ -136,7 +138,7 @@ def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
         job.status, job.started_at, job.heartbeat_at, job.worker = JobStatus.RUNNING, now, now, worker_name()
         job.attempts += 1
         job.next_attempt_at = None
-        return _Claim(job.kind, job.attempts, now)
+        return _Claim(job.kind, job.attempts, now, job.actor or SYSTEM.actor)
 
 
 class _Heartbeat:
@@ -174,6 +176,12 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
             kind = get_job(session, job_id).kind
         ctx.jobs.submit(job_id, kind, delay_s=claim)
         return
+    # What the job records (changes, events, its outcome) is attributed to whoever asked for it.
+    with acting_as(job_identity(claim.actor)):
+        _run_claimed(ctx, job_id, claim)
+
+
+def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     limit = ctx.settings.time_limit_s(claim.kind)
     control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None)
     try:
@@ -202,6 +210,10 @@ def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseEx
     code, message = _describe(exc)
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
+        source = session.get(DataSource, job.source_id) if job.source_id is not None else None
+        if isinstance(exc, AuthenticationFailed) and source is not None:
+            # The source refused a cached credential: it may have been rotated; the next attempt reads it afresh.
+            ctx.secrets.forget(source.secret_refs.values())
         retry = is_transient(exc) and job.attempts < job.max_attempts and job.cancel_requested_at is None
         if retry:
             delay = backoff_s(ctx.settings, job.attempts)
