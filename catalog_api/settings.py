@@ -108,9 +108,10 @@ class Settings(BaseSettings):
     webhook_initial_wait_s: float = Field(default=0.5, ge=0, description="First wait between webhook attempts.")
     webhook_max_wait_s: float = Field(default=10.0, ge=0, description="Longest wait between webhook attempts.")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one webhook request.")
-    webhook_block_private_networks: bool = Field(
+    webhook_allow_private_networks: bool = Field(
         default=False,
-        description="Refuse webhook URLs whose host is (or resolves to) a loopback or private address.",
+        description="Let webhooks reach loopback, private (RFC 1918, fc00::/7), CGNAT, multicast and reserved "
+                    "addresses; link-local and cloud metadata addresses stay refused.",
     )
     lineage_events_enabled: bool = Field(
         default=True, description="Emit `catalog.lineage.changed` when lineage edges change."
