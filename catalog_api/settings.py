@@ -144,6 +144,14 @@ class Settings(BaseSettings):
         default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )
 
+    # -- local files sources may read (docs/operations.md#local-files) --
+    file_roots: list[Path] = Field(
+        default_factory=lambda: [Path("sources")],
+        description="Folders under which sources may read local files (a SQLite database, a files folder), as a "
+                    'JSON list, e.g. `["/srv/data", "/mnt/exports"]`; `[]` allows none. Default `./sources`. The '
+                    "catalog's own files (its home, its database, lake and events file) are refused even inside one.",
+    )
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 
