@@ -93,12 +93,8 @@ class EgressPolicy:
     allow_private: bool = False
     resolve: Resolver = system_resolver
 
-    def refusal(self, address: Address) -> str | None:
-        """Why `address` may not be reached, or None when it may."""
-        judged = self._judge(address)
-        return judged[0] if judged else None
-
     def _judge(self, address: Address) -> tuple[str, bool] | None:
+        """(why `address` may not be reached, whether allowing private networks would let it through), or None."""
         reached, deciding = _spellings(address)
         for candidate in reached:
             if candidate.is_link_local or any(candidate in network for network in _METADATA):
