@@ -16,9 +16,12 @@ from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
 from catalog_api.rest.events import router as events_router
+from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
+from catalog_api.rest.security import WWW_AUTHENTICATE, AuthenticationMiddleware, public
+from catalog_api.services.authentication import Authenticator, check_exposure
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
@@ -31,7 +34,9 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> FastAPI:
     """Builds the application around a service context (created from settings when not given)."""
     owns_context = ctx is None
-    ctx = ctx or build_context(settings or get_settings())
+    settings = ctx.settings if ctx is not None else settings or get_settings()
+    check_exposure(settings)
+    ctx = ctx or build_context(settings)
 
     run_scheduler = ctx.settings.scheduler_enabled
     if run_scheduler is None:  # embedded default: without a broker the service schedules its own crawls
@@ -73,29 +78,35 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     @app.exception_handler(ConnectorError)
     async def _typed_error(_request: Request, exc: Exception) -> JSONResponse:
         status, body = error_payload(exc)
-        return JSONResponse({"error": body}, status_code=status)
+        headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+        return JSONResponse({"error": body}, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         status, body = error_payload(invalid_input_from_validation(list(exc.errors())))
         return JSONResponse({"error": body}, status_code=status)
 
+    # Outermost: every request, whatever its transport, is identified before anything else runs.
+    authenticator = Authenticator(ctx)
+    app.add_middleware(AuthenticationMiddleware, authenticator=authenticator)
+
     app.include_router(rest_router)
+    app.include_router(keys_router)
     app.include_router(events_router)
     app.include_router(lineage_router)
     app.include_router(lineage_ui_router)
-    app.include_router(graphql_router(ctx), prefix="/graphql")
+    app.include_router(graphql_router(ctx, authenticator), prefix="/graphql")
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[public()])
     def _root() -> RedirectResponse:
         return RedirectResponse("/graphql")
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], dependencies=[public()])
     def healthz() -> dict:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], dependencies=[public()])
     def readyz() -> JSONResponse:
         """The catalog database answers and its schema is at the latest migration."""
         try:

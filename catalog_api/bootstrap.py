@@ -1,7 +1,7 @@
 """The composition root: the one place that builds a process's services from its settings.
 
-It migrates the catalog database (when asked), opens it, loads the secret store, registers the handler of every
-job kind and picks the job runner. Transports (`app`, `cli`, `worker`) call `build_context`; nothing else
+It migrates the catalog database (when asked), opens it, loads the secret store (with the Key Vault resolver when
+`CATALOG_KEYVAULT_URL` is set), registers the handler of every job kind and picks the job runner. Transports (`app`, `cli`, `worker`) call `build_context`; nothing else
 constructs a `ServiceContext`, a runner or a handler registry.
 """
 
@@ -13,6 +13,7 @@ from typing import Literal
 
 from catalog_api.db.migrate import upgrade
 from catalog_api.db.session import Database
+from catalog_api.security.keyvault import KeyVaultSecrets
 from catalog_api.security.secrets import SecretStore, load_or_create_secret_key
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import CRAWL, run_crawl_job
@@ -49,7 +50,8 @@ def build_context(settings: Settings, *, migrate: bool | None = None,
     if settings.auto_migrate if migrate is None else migrate:
         upgrade(url)
     secret_key = load_or_create_secret_key(settings.secret_key, settings.home)
-    context = ServiceContext(settings=settings, db=Database(url), secrets=SecretStore(secret_key),
+    secrets = SecretStore(secret_key, KeyVaultSecrets.from_settings(settings))
+    context = ServiceContext(settings=settings, db=Database(url), secrets=secrets,
                              handlers={kind: spec.handler for kind, spec in JOB_KINDS.items()})
     if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
         from catalog_api.services.jobs.broker import DramatiqJobRunner  # imports dramatiq's brokers only when used

@@ -26,6 +26,8 @@ app = typer.Typer(help="Metadata catalog: register sources, crawl them, browse t
 db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
 source_app = typer.Typer(help="Register, list and test sources.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Crawl and other jobs: list, follow, cancel.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (CATALOG_AUTH=required): create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(source_app, name="source")
 app.add_typer(jobs_app, name="jobs")
@@ -95,11 +97,18 @@ def serve(
     import uvicorn
 
     from catalog_api.app import create_app
+    from catalog_api.services.authentication import UnsafeExposure
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    try:
+        app_ = create_app(settings)
+    except UnsafeExposure as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     console.print(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 @db_app.command("upgrade")
@@ -117,7 +126,7 @@ def source_add(
     name: Annotated[str, typer.Argument(help="Unique source name; it becomes part of every URN.")],
     kind: Annotated[str, typer.Option("--kind", "-k", help="Connector kind, e.g. postgres or sqlite.")],
     config: Annotated[list[str], typer.Option("--config", "-c", help="KEY=VALUE, repeatable.")] = [],  # noqa: B006
-    secret_ref: Annotated[list[str], typer.Option(help="KEY=env:NAME, repeatable.")] = [],  # noqa: B006
+    secret_ref: Annotated[list[str], typer.Option(help="KEY=env:NAME or KEY=keyvault:NAME[/VERSION], repeatable.")] = [],  # noqa: B006
     prompt_secret: Annotated[list[str], typer.Option(help="Ask for the secret KEY without echo.")] = [],  # noqa: B006
     description: Annotated[str | None, typer.Option(help="What this source is.")] = None,
     test: Annotated[bool, typer.Option("--test/--no-test", help="Test the connection before saving.")] = True,
@@ -361,6 +370,51 @@ def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
     with _service() as ctx:
         job = cancel_job(ctx, job_id)
     console.print(f"job {job.id}: {job.status}" + (" (cancellation requested)" if job.status == "running" else ""))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key; shown in the audit.")],
+    role: Annotated[list[str], typer.Option(help="viewer, curator, operator, admin or pii:read (repeatable).")],
+    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Days until the key stops working.")] = None,
+) -> None:
+    """Create an API key and print it once: the catalog keeps only its hash."""
+    from datetime import datetime, timedelta, timezone
+
+    from catalog_api.services.api_keys import create_key
+
+    expires = datetime.now(timezone.utc) + timedelta(days=expires_in_days) if expires_in_days else None
+    with _service() as ctx:
+        created = create_key(ctx, name, role, expires)
+    console.print(f"API key [bold]{created.key.id}[/bold] ({created.key.name}: {', '.join(created.key.roles)})"
+                  + (f", expires {created.key.expires_at:%Y-%m-%d %H:%M} UTC" if created.key.expires_at else ""))
+    console.print("Store it now, it is not shown again:")
+    print(created.secret)
+
+
+@keys_app.command("list")
+def keys_list(all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False) -> None:
+    """List API keys (never their secrets)."""
+    from catalog_api.services.api_keys import list_keys
+
+    with _service() as ctx, ctx.db.session() as session:
+        found = list_keys(session, include_revoked=all_keys)
+    table = RichTable("id", "name", "roles", "created", "expires", "last used", "revoked")
+    for key in found:
+        table.add_row(key.id, key.name, ", ".join(key.roles), f"{key.created_at:%Y-%m-%d %H:%M}",
+                      *(f"{moment:%Y-%m-%d %H:%M}" if moment else "" for moment in
+                        (key.expires_at, key.last_used_at, key.revoked_at)))
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (the part after `cat_`).")]) -> None:
+    """Revoke an API key: requests made with it answer 401 from now on."""
+    from catalog_api.services.api_keys import revoke_key
+
+    with _service() as ctx:
+        key = revoke_key(ctx, key_id)
+    console.print(f"API key {key.id} ({key.name}) revoked")
 
 
 @app.command()

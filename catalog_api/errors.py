@@ -28,6 +28,8 @@ class CatalogError(Exception):
 
     code = "catalog_error"
     status = 500
+    transient = False
+    """Worth retrying as is (a job retries it with backoff); most errors need a change first."""
 
     def __init__(self, message: str, *, field: str | None = None, problems: list[FieldProblem] | None = None):
         super().__init__(message)
@@ -66,6 +68,37 @@ class Conflict(CatalogError):
 
     code = "conflict"
     status = 409
+
+
+class Unauthenticated(CatalogError):
+    """No credentials, or credentials the catalog does not accept (unknown, revoked or expired key; bad token)."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(CatalogError):
+    """The caller is known but lacks the permission the operation declares."""
+
+    code = "forbidden"
+    status = 403
+
+
+class SecretUnavailable(CatalogError):
+    """A secret reference could not be resolved (variable unset, key changed, store entry or vault secret missing,
+    access to the vault denied). The message names the reference, never a value."""
+
+    code = "secret_unavailable"
+    status = 422
+
+
+class SecretStoreUnavailable(CatalogError):
+    """The store holding a secret (Azure Key Vault) throttled or did not answer, after its own retries. Nothing is
+    wrong with the reference: try again later."""
+
+    code = "secret_store_unavailable"
+    status = 503
+    transient = True
 
 
 class SourceCheckFailed(CatalogError):
@@ -118,3 +151,10 @@ def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: t
     if not problems:
         problems = [FieldProblem("body", "invalid request")]
     return InvalidInput(problems[0].field, problems[0].reason, problems=problems)
+
+
+class PiiWithheld(CatalogError):
+    """What was asked for shows values of columns tagged `pii.*`, which the caller may not read without `pii:read`."""
+
+    code = "pii_withheld"
+    status = 403

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -144,6 +145,83 @@ class Settings(BaseSettings):
         default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )
 
+    # -- authentication (docs/security.md) --
+    auth: Literal["required", "none"] = Field(
+        default="none",
+        description="`required`: every caller presents an API key or an Entra ID token; `none`: every caller is the "
+                    "local operator, allowed only on a loopback address (see auth_none_off_loopback).",
+    )
+    auth_none_off_loopback: bool = Field(
+        default=False,
+        description="Force `auth=none` on a non-loopback address (logged as a warning): only behind a gateway that "
+                    "authenticates for the catalog.",
+    )
+
+    # -- Microsoft Entra ID bearer tokens (docs/security.md, catalog_api/security/entra.py) --
+    entra_tenant_id: str | None = Field(
+        default=None,
+        description="Directory (tenant) id whose access tokens the catalog accepts; unset: no Entra ID sign-in.",
+    )
+    entra_audience: list[str] = Field(
+        default_factory=list,
+        description="Accepted `aud` values (JSON list): the API's Application ID URI (v1 tokens) and/or its client id "
+                    "(v2 tokens).",
+    )
+    entra_authority: str = Field(
+        default="https://login.microsoftonline.com",
+        description="Entra ID authority host; change it for a sovereign cloud (e.g. https://login.microsoftonline.us).",
+    )
+    entra_jwks_url: str | None = Field(
+        default=None, description="The tenant's signing keys; default `{authority}/{tenant}/discovery/v2.0/keys`."
+    )
+    entra_issuers: list[str] = Field(
+        default_factory=list,
+        description="Accepted `iss` values (JSON list); default the tenant's v2 issuer `{authority}/{tenant}/v2.0` "
+                    "and v1 issuer `https://sts.windows.net/{tenant}/`.",
+    )
+    entra_role_map: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "Catalog.Viewer": ["viewer"], "Catalog.Curator": ["curator"], "Catalog.Operator": ["operator"],
+            "Catalog.Admin": ["admin"], "Catalog.PiiReader": ["pii:read"],
+        },
+        description="App role value in the token's `roles` claim → catalog roles (viewer, curator, operator, admin, "
+                    "pii:read).",
+    )
+    entra_group_map: dict[str, list[str]] = Field(
+        default_factory=dict, description="Group object id in the token's `groups` claim → catalog roles."
+    )
+    entra_jwks_cache_s: float = Field(
+        default=3600, gt=0, description="Age after which the signing keys are fetched again (a removed key is "
+                                        "refused at the latest this long after Microsoft drops it).",
+    )
+    entra_jwks_refresh_interval_s: float = Field(
+        default=300, ge=0, description="Shortest time between two fetches of the signing keys, whatever asks for "
+                                       "them (tokens naming unknown keys, a failed fetch).",
+    )
+    entra_jwks_timeout_s: float = Field(default=5, gt=0, description="Timeout of one signing-key fetch.")
+    entra_clock_leeway_s: float = Field(
+        default=60, ge=0, le=600, description="Clock skew tolerated on a token's `exp`, `nbf` and `iat`."
+    )
+
+    # -- Azure Key Vault secret references (docs/operations.md#secrets) --
+    keyvault_url: str | None = Field(
+        default=None,
+        description="`https://<name>.vault.azure.net/`: resolve `keyvault:NAME` secret references from this vault "
+                    "with DefaultAzureCredential; unset, such references are refused.",
+    )
+    keyvault_cache_ttl_s: float = Field(
+        default=300, ge=0, le=86_400,
+        description="How long a value read from Key Vault is reused; a rotated secret is picked up after at most "
+                    "this long (0: read the vault for every connection).",
+    )
+    keyvault_timeout_s: float = Field(default=10, gt=0, le=300, description="Connect and read timeout per Key Vault "
+                                      "request.")
+    keyvault_retries: int = Field(
+        default=3, ge=0, le=10,
+        description="Retries of a throttled (429, waiting as its Retry-After says), failing (5xx) or unanswered Key "
+                    "Vault request before the resolution fails as transient.",
+    )
+
     # -- local files sources may read (docs/operations.md#local-files) --
     file_roots: list[Path] = Field(
         default_factory=lambda: [Path("sources")],
@@ -151,6 +229,16 @@ class Settings(BaseSettings):
                     'JSON list, e.g. `["/srv/data", "/mnt/exports"]`; `[]` allows none. Default `./sources`. The '
                     "catalog's own files (its home, its database, lake and events file) are refused even inside one.",
     )
+
+    @field_validator("keyvault_url")
+    @classmethod
+    def _vault_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or parts.path.strip("/") or parts.query or parts.username:
+            raise ValueError("the vault URL looks like https://<name>.vault.azure.net/")
+        return value
 
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)

@@ -291,11 +291,14 @@ class AnomalyDetected(EventPayload):
                         "`distinct_ratio`, `mean_shift`, `min_shift`, `max_shift`, `freshness_stall`, "
                         "`freshness_age` or `schema_drift`.")
     observed: float | None = Field(description="The value in this profile; null when it is not a number (a "
-                                               "timestamp that stalled, a schema change).")
+                                               "timestamp that stalled, a schema change), or when it is a value of "
+                                               "a column tagged `pii.*` (see `message`).")
     expected_min: float | None = Field(default=None, description="Lower bound of the expected range.")
     expected_max: float | None = Field(default=None, description="Upper bound of the expected range.")
     severity: Literal["info", "warning", "critical"] = Field(description="How far outside the range it is.")
-    message: str = Field(min_length=1, description="Human-readable explanation.")
+    message: str = Field(min_length=1, description="Human-readable explanation. It quotes no value of a column "
+                         "tagged `pii.*`: such a shift of mean, minimum or maximum, or stalled or aged newest value, "
+                         "carries null figures and says they are withheld.")
     job_id: str | None = Field(default=None, description="The profile job.")
 
 

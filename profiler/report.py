@@ -3,6 +3,9 @@
 ydata-profiling's own Spark backend is never used: it fails on timestamp columns and is several times slower than
 its pandas path (see shared/STACK-NOTES.md). The sample is the one a profile run collected
 (`profile_*(..., with_sample=True)`), so rendering costs no Spark job.
+
+Columns named in `masked_columns` are rendered with every non-null value replaced by `MASK` before ydata-profiling
+sees them, so the report (and anything stored from it) never holds their values; their missing-value counts stay.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import io
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -22,6 +25,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_MAX_ROWS = 10_000
+
+MASK = "***"
+"""What a masked column's non-null values become in the report."""
 
 
 @contextlib.contextmanager
@@ -59,19 +65,38 @@ def _prepare(sample: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def render_report(sample: pd.DataFrame, title: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> str:
-    """The HTML report of `sample` (cut to `max_rows` random rows, seeded), titled `title`."""
+def _mask(sample: pd.DataFrame, names: Collection[str]) -> pd.DataFrame:
+    """`sample` with the non-null values of the columns called `names` (duplicates included) replaced by `MASK`."""
+    import pandas as pd
+
+    positions = [i for i, name in enumerate(sample.columns) if str(name) in names]
+    if not positions:
+        return sample
+    frame = sample.copy()
+    for position in positions:
+        column = frame.iloc[:, position]
+        frame.isetitem(position, pd.Series([None if missing else MASK for missing in column.isna()],
+                                           index=column.index, dtype=object))
+    return frame
+
+
+def render_report(sample: pd.DataFrame, title: str, *, max_rows: int = DEFAULT_MAX_ROWS,
+                  masked_columns: Collection[str] = ()) -> str:
+    """The HTML report of `sample` (cut to `max_rows` random rows, seeded), titled `title`, with the values of
+    `masked_columns` masked."""
     if max_rows < 1:
         raise InvalidProfileInput("max_rows must be >= 1", field="max_rows")
     if not title or not title.strip():
         raise InvalidProfileInput("title must not be empty", field="title")
     frame = sample if len(sample) <= max_rows else sample.sample(n=max_rows, random_state=0)
-    frame = _prepare(frame)
+    masked = sorted(set(masked_columns) & set(map(str, frame.columns)))
+    frame = _prepare(_mask(frame, masked))
     # ydata-profiling phones home on every report unless told not to.
     os.environ.setdefault("YDATA_PROFILING_NO_ANALYTICS", "True")
     logging.getLogger("ydata_profiling").setLevel(logging.ERROR)
     with _quiet():
         from ydata_profiling import ProfileReport
 
-        report = ProfileReport(frame, title=title, minimal=True, progress_bar=False)
+        notice = {"description": f"Values of {', '.join(masked)} are masked as {MASK}."} if masked else None
+        report = ProfileReport(frame, title=title, minimal=True, progress_bar=False, dataset=notice)
         return report.to_html()

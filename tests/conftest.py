@@ -158,3 +158,24 @@ def spark() -> Iterator[object]:
         _java_missing(error)
     yield session
     stop_spark()
+
+
+# -- Azure Key Vault ----------------------------------------------------------------------------------------------
+
+_AZURE_IDENTITY_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
+                       "AZURE_USERNAME", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TOKEN_CREDENTIALS", "MSI_ENDPOINT",
+                       "MSI_SECRET", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT")
+
+
+@pytest.fixture
+def key_vault(tmp_path, monkeypatch):
+    """A local Key Vault over HTTPS (tests/support/keyvault.py) and a managed-identity endpoint that
+    `DefaultAzureCredential` finds through the environment, as on App Service."""
+    from tests.support.keyvault import IDENTITY_HEADER, fake_key_vault
+
+    for name in _AZURE_IDENTITY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with fake_key_vault(tmp_path) as vault:
+        monkeypatch.setenv("IDENTITY_ENDPOINT", vault.identity_endpoint)
+        monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
+        yield vault

@@ -280,6 +280,23 @@ class LocalSecret(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiKey(Base):
+    """A key a program authenticates with: only a hash of its secret is kept; the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """Public part of the key (`cat_<id>_<secret>`), so a key is found without scanning hashes."""
+    name: Mapped[str] = mapped_column(String(128))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 # -- change events ----------------------------------------------------------------------------------------------
 
 # SQLite makes only an INTEGER PRIMARY KEY an auto-incrementing rowid; PostgreSQL gets a bigint identity.

@@ -9,6 +9,8 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from catalog_api.graphql.loaders import Loaders, in_session
+from catalog_api.security.identity import Identity
+from catalog_api.services.authentication import ANONYMOUS
 from catalog_api.services.context import ServiceContext
 
 R = TypeVar("R")
@@ -16,12 +18,13 @@ R = TypeVar("R")
 
 class GraphQLContext(BaseContext):
     """Per-request context: `ctx` for service commands, `query` for service queries, `loaders` for batched reads
-    (fresh for every request)."""
+    (fresh for every request), `identity` for the permission checks."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, identity: Identity = ANONYMOUS) -> None:
         super().__init__()
         self.ctx = ctx
         self.loaders = Loaders(ctx)
+        self.identity = identity
 
     async def query(self, query: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Runs a service query (`query(session, *args, **kwargs)`) in one catalog session on a worker thread."""

@@ -13,7 +13,9 @@ from enum import Enum
 import strawberry
 
 from catalog_api.graphql.context import Info
+from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.views import FromView, graphql_type
+from catalog_api.security.identity import Permission
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.lineage.export import export_graph
 from catalog_api.services.lineage.graph import GraphNode, LineageGraph, lineage
@@ -99,7 +101,8 @@ class LineageQuery:
 class LineageMutation:
     """Manual lineage edges (inherited by `Mutation`)."""
 
-    @strawberry.mutation(description="Adds a manual edge between two dataset URNs or two column URNs "
+    @strawberry.mutation(permission_classes=requires(Permission.CURATE),
+                         description="Adds a manual edge between two dataset URNs or two column URNs "
                                      "(`transformation`: identity or expression, column edges only).")
     async def add_lineage_edge(self, info: Info, upstream: str, downstream: str,
                                transformation: str | None = None) -> bool:
@@ -107,7 +110,8 @@ class LineageMutation:
                                 transformation)
         return True
 
-    @strawberry.mutation(description="Removes a manual edge (kept as history).")
+    @strawberry.mutation(permission_classes=requires(Permission.CURATE),
+                         description="Removes a manual edge (kept as history).")
     async def remove_lineage_edge(self, info: Info, upstream: str, downstream: str) -> bool:
         await asyncio.to_thread(lineage_service.remove_manual_edge, info.context.ctx, upstream, downstream)
         return True

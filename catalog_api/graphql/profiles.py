@@ -7,6 +7,9 @@ of `catalog_api.services.profiling`.
 Statistics such as min, max, sum and quantiles keep the type of their column (decimals, dates, strings, numbers),
 which one GraphQL scalar cannot carry: they are exposed as the text of their JSON value (a decimal stays exact,
 a timestamp is ISO 8601), and the whole statistics dict is also available untouched in `stats`.
+
+Values of PII columns reach here already masked by the service's views for callers without `pii:read` (the withheld
+statistics are null and named in `masked`), so nothing below decides what a caller may see.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import graphql_type
+from catalog_api.security.identity import Permission
 from catalog_api.services import profiling
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
 
@@ -113,6 +118,9 @@ class ColumnProfileNode:
     semantic_types: list[SemanticTypeNode]
     tags: list[str] = strawberry.field(description="Classification tags the profile detected, e.g. `pii.email`.")
     stats: JSON = strawberry.field(description="Every statistic as stored, in the profiler's own field names.")
+    masked: list[str] = strawberry.field(
+        description="Statistics withheld (null here and in `stats`) because the column is tagged `pii.*` and the "
+                    "caller lacks `pii:read`; empty when nothing is withheld.")
 
     @classmethod
     def of(cls, view: ColumnProfileView) -> ColumnProfileNode:
@@ -144,7 +152,7 @@ class ColumnProfileNode:
             semantic_types=[SemanticTypeNode(name=t["name"], match_ratio=t["match_ratio"],
                                              sample_size=t["sample_size"], pii_tag=t.get("pii_tag"))
                             for t in s.get("semantic_types") or []],
-            tags=list(s.get("tags") or []), stats=s,
+            tags=list(s.get("tags") or []), stats=s, masked=list(view.masked),
         )
 
 
@@ -156,7 +164,9 @@ AnomalyNode = graphql_type(
     descriptions={"kind": "volume, null_rate, distinct_ratio, mean_shift, min_shift, max_shift, freshness_stall, "
                           "freshness_age or schema_drift.",
                   "severity": "warning or critical.",
-                  "method": "`robust_z`, `percentage` (short history) or `rule`."})
+                  "method": "`robust_z`, `percentage` (short history) or `rule`.",
+                  "masked": "Figures withheld because the anomaly quotes values of a column tagged `pii.*` and the "
+                            "caller lacks `pii:read`: null, except `message`, replaced by one quoting nothing."})
 
 
 @strawberry.type(name="CandidateKey", description="Columns unique and non-null in the data (`verified`: checked "
@@ -265,18 +275,21 @@ class ProfileQuery:
 class ProfileMutation:
     """Profile jobs and anomaly settings (inherited by `Mutation`)."""
 
-    @strawberry.mutation(description="Queues a profile of the source's tables (or of `tables`, views included), or "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a profile of the source's tables (or of `tables`, views included), or "
                                      "returns the one already active; with `wait: true` answers once it finished.")
     async def profile_source(self, info: Info, source_id: Annotated[int, strawberry.argument(name="id")],
                              tables: list[str] | None = None, wait: bool = False) -> JobNode:
         return await queued_job(info, wait, profiling.request_profile, source_id, tables)
 
-    @strawberry.mutation(description="Queues a profile of one table or view; with `wait: true` answers once the "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a profile of one table or view; with `wait: true` answers once the "
                                      "job has finished.")
     async def profile_table(self, info: Info, urn: str, wait: bool = False) -> JobNode:
         return await queued_job(info, wait, profiling.request_table_profile, urn)
 
-    @strawberry.mutation(description="Replaces a table's anomaly settings (null or {} returns to the defaults) and "
+    @strawberry.mutation(permission_classes=requires(Permission.CURATE),
+                         description="Replaces a table's anomaly settings (null or {} returns to the defaults) and "
                                      "answers with the settings in force; a bad value names `thresholds.<setting>`.")
     async def set_anomaly_thresholds(self, info: Info, urn: str, thresholds: JSON | None = None) -> JSON:
         return await asyncio.to_thread(profiling.set_anomaly_thresholds, info.context.ctx, urn, thresholds)

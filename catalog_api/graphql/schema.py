@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
-from catalog_api.errors import InvalidInput
+from catalog_api.errors import InvalidInput, Unauthenticated
 from catalog_api.graphql.context import GraphQLContext, Info
 from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
 from catalog_api.graphql.events import (
@@ -30,8 +32,10 @@ from catalog_api.graphql.events import (
 )
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.keys import KeysMutation, KeysQuery
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
+from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
 from catalog_api.graphql.scalars import SCALARS
 from catalog_api.graphql.types import (
@@ -46,7 +50,9 @@ from catalog_api.graphql.types import (
     entity_node,
     to_connection,
 )
+from catalog_api.security.identity import Permission
 from catalog_api.services import browse, crawl, curation, extraction, jobs, sources
+from catalog_api.services.authentication import ANONYMOUS, Authenticator, require, scope_identity
 from catalog_api.services.browse import EntityType, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
@@ -61,7 +67,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery):
+class Query(LineageQuery, ProfileQuery, KeysQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -116,25 +122,28 @@ class Query(LineageQuery, ProfileQuery):
                                         limit=limit)
         return [JobNode.of(j) for j in found]
 
-    @strawberry.field(description="Outbox events, oldest first; `status: \"dead\"` lists the dead letters.")
+    @strawberry.field(permission_classes=requires(Permission.OPERATE),
+                      description="Outbox events, oldest first; `status: \"dead\"` lists the dead letters.")
     async def outbox_events(self, info: Info, status: str | None = None, source_urn: str | None = None,
                             after_id: int | None = None, limit: int = 100) -> list[OutboxEventNode]:
         rows = await in_session(info.context.ctx, lambda session: outbox.list_outbox(
             session, status=status, source_urn=source_urn, after_id=after_id, limit=limit))
         return [OutboxEventNode.of(r) for r in rows]
 
-    @strawberry.field(description="Webhook subscriptions (secrets are never shown).")
+    @strawberry.field(permission_classes=requires(Permission.OPERATE),
+                      description="Webhook subscriptions (secrets are never shown).")
     async def webhooks(self, info: Info) -> list[WebhookSubscriptionNode]:
         rows = await info.context.query(webhooks.list_subscriptions)
         return [WebhookSubscriptionNode.of(r) for r in rows]
 
-    @strawberry.field(description="One webhook subscription by id.")
+    @strawberry.field(permission_classes=requires(Permission.OPERATE), description="One webhook subscription by id.")
     async def webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]
                       ) -> WebhookSubscriptionNode:
         return WebhookSubscriptionNode.of(await info.context.query(webhooks.get_subscription,
                                                                   webhook_id))
 
-    @strawberry.field(description="A webhook subscription's delivery log, newest first.")
+    @strawberry.field(permission_classes=requires(Permission.OPERATE),
+                      description="A webhook subscription's delivery log, newest first.")
     async def webhook_deliveries(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
                                  limit: int = 100, failed_only: bool = False) -> list[WebhookDeliveryNode]:
         rows = await info.context.query(webhooks.list_deliveries, webhook_id, limit=limit,
@@ -143,10 +152,11 @@ class Query(LineageQuery, ProfileQuery):
 
 
 @strawberry.type
-class Mutation(LineageMutation, ProfileMutation):
+class Mutation(LineageMutation, ProfileMutation, KeysMutation):
     """Changing the catalog. A failed mutation stores nothing."""
 
-    @strawberry.mutation(description="Validates, tests (unless `testConnection: false`) and stores a new source.")
+    @strawberry.mutation(permission_classes=requires(Permission.ADMIN),
+                         description="Validates, tests (unless `testConnection: false`) and stores a new source.")
     async def register_source(
         self, info: Info, data: Annotated[RegisterSourceInput, strawberry.argument(name="input")]
     ) -> SourceNode:
@@ -154,7 +164,8 @@ class Mutation(LineageMutation, ProfileMutation):
         info.context.loaders.clear()
         return SourceNode.of(row)
 
-    @strawberry.mutation(description="Changes a source's description, config or credentials.")
+    @strawberry.mutation(permission_classes=requires(Permission.ADMIN),
+                         description="Changes a source's description, config or credentials.")
     async def update_source(
         self, info: Info, source_id: SourceId, data: Annotated[UpdateSourceInput, strawberry.argument(name="input")]
     ) -> SourceNode:
@@ -162,72 +173,84 @@ class Mutation(LineageMutation, ProfileMutation):
         info.context.loaders.clear()
         return SourceNode.of(row)
 
-    @strawberry.mutation(description="Removes a source with everything catalogued under it.")
+    @strawberry.mutation(permission_classes=requires(Permission.ADMIN),
+                         description="Removes a source with everything catalogued under it.")
     async def delete_source(self, info: Info, source_id: SourceId) -> bool:
         await asyncio.to_thread(sources.delete_source, info.context.ctx, source_id)
         info.context.loaders.clear()
         return True
 
-    @strawberry.mutation(description="Tests a registered source's connection; a failure is a result, not an error.")
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Tests a registered source's connection; a failure is a result, not an error.")
     async def test_source(self, info: Info, source_id: SourceId) -> ConnectionTestNode:
         return ConnectionTestNode.of(await asyncio.to_thread(sources.test_source, info.context.ctx, source_id))
 
-    @strawberry.mutation(description="Queues a crawl (or returns the one already queued or running); "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a crawl (or returns the one already queued or running); "
                                      "with `wait: true` answers once the job has finished.")
     async def crawl_source(self, info: Info, source_id: SourceId, wait: bool = False) -> JobNode:
         return await queued_job(info, wait, crawl.request_crawl, source_id)
 
-    @strawberry.mutation(description="Queues an incremental extraction of the source's tables (or of `tables`) "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues an incremental extraction of the source's tables (or of `tables`) "
                                      "into the lake; with `wait: true` answers once the job has finished.")
     async def extract_source(self, info: Info, source_id: SourceId, tables: list[str] | None = None,
                              wait: bool = False) -> JobNode:
         return await queued_job(info, wait, extraction.request_extract, source_id, tables)
 
-    @strawberry.mutation(description="Overrides a table's extraction plan (`timestamp`/`key` with a column, "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Overrides a table's extraction plan (`timestamp`/`key` with a column, "
                                      "`full`); a null strategy returns to the suggested plan.")
     async def set_extraction_plan(self, info: Info, urn: str, strategy: str | None = None,
                                   column: str | None = None) -> ExtractionNode:
         view = await asyncio.to_thread(extraction.set_extraction_plan, info.context.ctx, urn, strategy, column)
         return ExtractionNode.of(view)
 
-    @strawberry.mutation(description="Cancels a queued job at once; a running one stops at its next progress "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Cancels a queued job at once; a running one stops at its next progress "
                                      "report and changes nothing.")
     async def cancel_job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
         return JobNode.of(await asyncio.to_thread(jobs.cancel_job, info.context.ctx, job_id))
 
-    @strawberry.mutation(description="Sets (cron: null clears) a source's crawl schedule; also resumes a paused one.")
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Sets (cron: null clears) a source's crawl schedule; also resumes a paused one.")
     async def set_schedule(self, info: Info, source_id: SourceId, cron: str | None,
                            timezone: str = "UTC") -> SourceNode:
         row = await asyncio.to_thread(schedules.set_schedule, info.context.ctx, source_id, cron, timezone)
         info.context.loaders.clear()
         return SourceNode.of(row)
 
-    @strawberry.mutation(description="Resumes a schedule the circuit breaker paused, from the next slot after now.")
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Resumes a schedule the circuit breaker paused, from the next slot after now.")
     async def resume_schedule(self, info: Info, source_id: SourceId) -> SourceNode:
         row = await asyncio.to_thread(schedules.resume_schedule, info.context.ctx, source_id)
         info.context.loaders.clear()
         return SourceNode.of(row)
 
-    @strawberry.mutation(description="Sets the curated description of any entity; null or blank clears it.")
+    @strawberry.mutation(permission_classes=requires(Permission.CURATE),
+                         description="Sets the curated description of any entity; null or blank clears it.")
     async def set_description(self, info: Info, urn: str, description: str | None = None) -> Entity:
         row = await asyncio.to_thread(curation.set_description, info.context.ctx, urn, description)
         info.context.loaders.clear()
         return entity_node(row)
 
-    @strawberry.mutation(description="Replaces the tags of any entity with the given set.")
+    @strawberry.mutation(permission_classes=requires(Permission.CURATE),
+                         description="Replaces the tags of any entity with the given set.")
     async def set_tags(self, info: Info, urn: str, tags: list[str]) -> Entity:
         ctx = info.context.ctx
         await asyncio.to_thread(curation.set_tags, ctx, urn, tags)
         info.context.loaders.clear()
         return entity_node(await in_session(ctx, lambda session: browse.entity(session, urn)))
 
-    @strawberry.mutation(description="Puts dead outbox events (by outbox id, or all when `ids` is null) back to "
+    @strawberry.mutation(permission_classes=requires(Permission.ADMIN),
+                         description="Puts dead outbox events (by outbox id, or all when `ids` is null) back to "
                                      "pending; the relay publishes them again with their original event ids.")
     async def replay_events(self, info: Info, ids: list[int] | None = None) -> list[OutboxEventNode]:
         rows = await in_session(info.context.ctx, lambda session: outbox.replay(session, ids))
         return [OutboxEventNode.of(r) for r in rows]
 
-    @strawberry.mutation(description="Subscribes a URL to events; answers with the signing secret, once.")
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Subscribes a URL to events; answers with the signing secret, once.")
     async def create_webhook(self, info: Info, data: Annotated[WebhookInput, strawberry.argument(name="input")]
                              ) -> WebhookSecretPayload:
         created = await asyncio.to_thread(
@@ -235,7 +258,8 @@ class Mutation(LineageMutation, ProfileMutation):
             urn_prefix=data.urn_prefix, description=data.description, secret=data.secret, active=data.active)
         return WebhookSecretPayload.of(created)
 
-    @strawberry.mutation(description="Changes a webhook subscription; omitted fields keep their value.")
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Changes a webhook subscription; omitted fields keep their value.")
     async def update_webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
                              data: Annotated[WebhookUpdateInput, strawberry.argument(name="input")]
                              ) -> WebhookSubscriptionNode:
@@ -243,14 +267,16 @@ class Mutation(LineageMutation, ProfileMutation):
         row = await asyncio.to_thread(webhooks.update_subscription, info.context.ctx, webhook_id, **fields)
         return WebhookSubscriptionNode.of(row)
 
-    @strawberry.mutation(description="Replaces a webhook's signing secret (generated when omitted); answers with "
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Replaces a webhook's signing secret (generated when omitted); answers with "
                                      "the new secret, once.")
     async def rotate_webhook_secret(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
                                     secret: str | None = None) -> WebhookSecretPayload:
         rotated = await asyncio.to_thread(webhooks.rotate_secret, info.context.ctx, webhook_id, secret)
         return WebhookSecretPayload.of(rotated)
 
-    @strawberry.mutation(description="Removes a webhook subscription with its secret and delivery log.")
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Removes a webhook subscription with its secret and delivery log.")
     async def delete_webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]) -> bool:
         await asyncio.to_thread(webhooks.delete_subscription, info.context.ctx, webhook_id)
         return True
@@ -260,7 +286,8 @@ class Mutation(LineageMutation, ProfileMutation):
 class Subscription:
     """Live change events, as the relay publishes them (a live feed: nothing is kept while disconnected)."""
 
-    @strawberry.subscription(description="Change events as they are published, optionally only of the given "
+    @strawberry.subscription(permission_classes=requires(Permission.READ),
+                             description="Change events as they are published, optionally only of the given "
                                          "`types` and about subjects under `urnPrefix`.")
     async def catalog_events(self, info: Info, types: list[str] | None = None,
                              urn_prefix: str | None = None) -> AsyncGenerator[CatalogEventNode, None]:
@@ -282,10 +309,46 @@ schema = CatalogSchema(
 )
 
 
-def graphql_router(ctx: ServiceContext) -> GraphQLRouter:
-    """The /graphql router over `ctx`: POST and GET queries, GraphiQL for browsers, fresh DataLoaders per request."""
+class CatalogGraphQLRouter(GraphQLRouter):
+    """Authenticates graphql-transport-ws connections from their `connection_init` payload (browsers cannot set
+    headers on a WebSocket): `{"Authorization": "Bearer <key or token>"}` or `{"apiKey": "<key>"}`."""
 
-    async def context_getter() -> GraphQLContext:
-        return GraphQLContext(ctx)
+    def __init__(self, *args: Any, authenticator: Authenticator, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.authenticator = authenticator
 
-    return GraphQLRouter(schema, context_getter=context_getter, graphql_ide="graphiql")
+    async def on_ws_connect(self, context: GraphQLContext) -> None:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        authorization, api_key = params.get("Authorization") or params.get("authorization"), params.get("apiKey")
+        if context.identity is ANONYMOUS and (authorization or api_key):
+            try:
+                context.identity = await asyncio.to_thread(self.authenticator.identify, str(authorization or ""),
+                                                           str(api_key or "") or None)
+            except Unauthenticated:
+                raise ConnectionRejectionError({"code": "unauthenticated"}) from None
+        if self.authenticator.required and not context.identity.can(Permission.READ):
+            code = "unauthenticated" if context.identity is ANONYMOUS else "forbidden"
+            raise ConnectionRejectionError({"code": code})
+        return None
+
+
+def _wants_graphiql(connection: HTTPConnection) -> bool:
+    return (connection.scope["type"] == "http" and connection.scope["method"] == "GET"
+            and "query" not in connection.query_params and "text/html" in connection.headers.get("accept", ""))
+
+
+def graphql_router(ctx: ServiceContext, authenticator: Authenticator) -> GraphQLRouter:
+    """The /graphql router over `ctx`: POST and GET queries, GraphiQL for browsers, fresh DataLoaders per request.
+
+    Every operation over HTTP needs the read permission (mutations and some queries declare more); WebSocket
+    connections are checked at `connection_init`.
+    """
+
+    async def context_getter(connection: HTTPConnection) -> GraphQLContext:
+        identity = scope_identity(connection.scope)
+        if connection.scope["type"] == "http" and not _wants_graphiql(connection):
+            require(identity, Permission.READ, "query the catalog")
+        return GraphQLContext(ctx, identity)
+
+    return CatalogGraphQLRouter(schema, context_getter=context_getter, graphql_ide="graphiql",
+                                authenticator=authenticator)

@@ -81,7 +81,8 @@ class Entity:
 
 @strawberry.type(name="Source")
 class SourceNode(Entity, FromView):
-    """A registered source. `secretRefs` are references (`env:NAME`, `local:ID`), never secret values."""
+    """A registered source. `secretRefs` are references (`env:NAME`, `keyvault:NAME[/VERSION]`, `local:ID`), never
+    secret values."""
 
     id: int
     kind: str

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from catalog_api.errors import InvalidInput
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
+from catalog_api.rest.security import allow
+from catalog_api.security.identity import Permission
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
 from catalog_api.services.events.views import CreatedSubscription, DeliveryView, OutboxEventView, SubscriptionView
@@ -84,7 +86,8 @@ class SecretIn(BaseModel):
 
 # -- outbox -----------------------------------------------------------------------------------------------------
 
-@router.get("/events/outbox", response_model=list[OutboxEventOut], tags=["events"])
+@router.get("/events/outbox", dependencies=[allow(Permission.OPERATE)],
+            response_model=list[OutboxEventOut], tags=["events"])
 def list_outbox(status: str | None = None, source_urn: str | None = None, after_id: int | None = None,
                 limit: int = Query(100, ge=1, le=1000), session: Session = QUERY_SESSION) -> list[OutboxEventOut]:
     """Outbox events, oldest first; `status=dead` lists the dead letters (events that kept failing)."""
@@ -92,7 +95,7 @@ def list_outbox(status: str | None = None, source_urn: str | None = None, after_
     return [OutboxEventOut.of(r) for r in rows]
 
 
-@router.post("/events/outbox/replay", response_model=ReplayOut, tags=["events"])
+@router.post("/events/outbox/replay", dependencies=[allow(Permission.ADMIN)], response_model=ReplayOut, tags=["events"])
 def replay_outbox(body: ReplayIn | None = None, session: Session = QUERY_SESSION) -> ReplayOut:
     """Puts dead events back to pending (same event id, fresh attempt count); the relay publishes them again."""
     rows = outbox.replay(session, body.ids if body else None)
@@ -101,12 +104,13 @@ def replay_outbox(body: ReplayIn | None = None, session: Session = QUERY_SESSION
 
 # -- webhooks ---------------------------------------------------------------------------------------------------
 
-@router.get("/webhooks", response_model=list[WebhookOut], tags=["webhooks"])
+@router.get("/webhooks", dependencies=[allow(Permission.OPERATE)], response_model=list[WebhookOut], tags=["webhooks"])
 def list_webhooks(session: Session = QUERY_SESSION) -> list[WebhookOut]:
     return [WebhookOut.of(r) for r in webhooks.list_subscriptions(session)]
 
 
-@router.post("/webhooks", response_model=WebhookWithSecretOut, status_code=status.HTTP_201_CREATED,
+@router.post("/webhooks", dependencies=[allow(Permission.OPERATE)],
+             response_model=WebhookWithSecretOut, status_code=status.HTTP_201_CREATED,
              tags=["webhooks"])
 def create_webhook(body: WebhookIn, ctx: ServiceContext = Depends(context)) -> WebhookWithSecretOut:
     """Subscribes a URL to events (filtered by type and URN prefix); answers with the signing secret, once."""
@@ -115,31 +119,36 @@ def create_webhook(body: WebhookIn, ctx: ServiceContext = Depends(context)) -> W
     return WebhookWithSecretOut.of(created)
 
 
-@router.get("/webhooks/{subscription_id}", response_model=WebhookOut, tags=["webhooks"])
+@router.get("/webhooks/{subscription_id}", dependencies=[allow(Permission.OPERATE)],
+            response_model=WebhookOut, tags=["webhooks"])
 def get_webhook(subscription_id: str, session: Session = QUERY_SESSION) -> WebhookOut:
     return WebhookOut.of(webhooks.get_subscription(session, subscription_id))
 
 
-@router.patch("/webhooks/{subscription_id}", response_model=WebhookOut, tags=["webhooks"])
+@router.patch("/webhooks/{subscription_id}", dependencies=[allow(Permission.OPERATE)],
+              response_model=WebhookOut, tags=["webhooks"])
 def update_webhook(subscription_id: str, body: WebhookUpdateIn, ctx: ServiceContext = Depends(context)) -> WebhookOut:
     fields = body.model_dump(exclude_unset=True)
     return WebhookOut.of(webhooks.update_subscription(ctx, subscription_id, **fields))
 
 
-@router.post("/webhooks/{subscription_id}/secret", response_model=WebhookWithSecretOut, tags=["webhooks"])
+@router.post("/webhooks/{subscription_id}/secret", dependencies=[allow(Permission.OPERATE)],
+             response_model=WebhookWithSecretOut, tags=["webhooks"])
 def rotate_webhook_secret(subscription_id: str, body: SecretIn | None = None,
                           ctx: ServiceContext = Depends(context)) -> WebhookWithSecretOut:
     """Replaces the signing secret; answers with the new one, once."""
     return WebhookWithSecretOut.of(webhooks.rotate_secret(ctx, subscription_id, body.secret if body else None))
 
 
-@router.delete("/webhooks/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["webhooks"])
+@router.delete("/webhooks/{subscription_id}", dependencies=[allow(Permission.OPERATE)],
+               status_code=status.HTTP_204_NO_CONTENT, tags=["webhooks"])
 def delete_webhook(subscription_id: str, ctx: ServiceContext = Depends(context)) -> Response:
     webhooks.delete_subscription(ctx, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/webhooks/{subscription_id}/deliveries", response_model=list[DeliveryOut], tags=["webhooks"])
+@router.get("/webhooks/{subscription_id}/deliveries", dependencies=[allow(Permission.OPERATE)],
+            response_model=list[DeliveryOut], tags=["webhooks"])
 def webhook_deliveries(subscription_id: str, limit: int = Query(100, ge=1, le=1000), event_id: str | None = None,
                        failed_only: bool = False, session: Session = QUERY_SESSION) -> list[DeliveryOut]:
     """The subscription's delivery log, newest first: one entry per event per relay round."""
@@ -149,7 +158,7 @@ def webhook_deliveries(subscription_id: str, limit: int = Query(100, ge=1, le=10
 
 # -- live stream ------------------------------------------------------------------------------------------------
 
-@router.get("/events/stream", tags=["events"], response_class=StreamingResponse,
+@router.get("/events/stream", dependencies=[allow(Permission.READ)], tags=["events"], response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
 async def event_stream(request: Request, types: list[str] | None = Query(None),
                        urn_prefix: str | None = None) -> StreamingResponse:

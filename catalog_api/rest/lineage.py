@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.deps import settings as app_settings
 from catalog_api.rest.models import ViewModel, rest_model
+from catalog_api.rest.security import allow
+from catalog_api.security.identity import Permission
 from catalog_api.services import lineage as lineage_service
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.lineage.export import export_graph
@@ -78,7 +80,8 @@ class ManualEdgeIn(BaseModel):
 ManualEdgeOut = rest_model("ManualEdgeOut", GraphEdge, "A stored manual edge.")
 
 
-@router.get("/lineage", response_model=None, responses={200: {"model": LineageOut}})
+@router.get("/lineage", dependencies=[allow(Permission.READ)],
+            response_model=None, responses={200: {"model": LineageOut}})
 def get_lineage(
     urn: str = Query(max_length=2048, description="A dataset URN, or a column URN for column impact analysis."),
     direction: str = Query(default="BOTH", description="UPSTREAM, DOWNSTREAM or BOTH."),
@@ -96,14 +99,14 @@ def get_lineage(
     return Response(text, media_type=_MEDIA[format])
 
 
-@router.post("/lineage/edges", status_code=status.HTTP_201_CREATED)
+@router.post("/lineage/edges", dependencies=[allow(Permission.CURATE)], status_code=status.HTTP_201_CREATED)
 def add_edge(body: ManualEdgeIn, ctx: ServiceContext = Depends(context)) -> ManualEdgeOut:
     """Adds a manual edge (or refreshes the same one)."""
     return ManualEdgeOut.of(lineage_service.add_manual_edge(ctx, body.upstream, body.downstream,
                                                             body.transformation))
 
 
-@router.delete("/lineage/edges", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/lineage/edges", dependencies=[allow(Permission.CURATE)], status_code=status.HTTP_204_NO_CONTENT)
 def remove_edge(
     upstream: str = Query(max_length=2048), downstream: str = Query(max_length=2048),
     ctx: ServiceContext = Depends(context),
@@ -122,7 +125,7 @@ class OpenLineageAccepted(BaseModel):
     edges: int
 
 
-@router.post("/lineage", status_code=status.HTTP_201_CREATED)
+@router.post("/lineage", dependencies=[allow(Permission.OPERATE)], status_code=status.HTTP_201_CREATED)
 def post_openlineage(body: dict[str, Any] = Body(...), ctx: ServiceContext = Depends(context)) -> OpenLineageAccepted:
     """Receives an OpenLineage RunEvent, as Marquez's endpoint does: point the OpenLineage HTTP transport (Airflow,
     Spark, dbt, openlineage-python) at the catalog's base URL."""

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from catalog_api.rest.deps import QUERY_SESSION
 from catalog_api.rest.deps import settings as app_settings
+from catalog_api.rest.security import allow
+from catalog_api.security.identity import Permission
 from catalog_api.services.lineage.graph import GraphNode, LineageGraph, lineage
 from catalog_api.settings import Settings
 
@@ -140,7 +142,7 @@ svg {{ width: 100vw; height: calc(100vh - 70px); cursor: grab; display: block; }
 """
 
 
-@router.get("/ui/lineage", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/ui/lineage", dependencies=[allow(Permission.READ)], response_class=HTMLResponse, include_in_schema=False)
 def lineage_page(
     urn: str = Query(max_length=2048), depth: int = Query(default=2), column_level: bool = Query(default=False),
     session: Session = QUERY_SESSION, settings: Settings = Depends(app_settings),

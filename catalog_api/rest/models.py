@@ -75,7 +75,7 @@ LineageNaming = rest_model("LineageNaming", LineageNamingView, "How the source's
 ScheduleOut = rest_model("ScheduleOut", ScheduleView, "A source's crawl schedule, when it runs next, and whether the "
                                                       "circuit breaker paused it.")
 SourceOut = rest_model("SourceOut", SourceView, "A registered source. `secret_refs` are references (`env:NAME`, "
-                                                "`local:ID`), never secret values.")
+                                                "`keyvault:NAME[/VERSION]`, `local:ID`), never secret values.")
 JobOut = rest_model("JobOut", JobView, "A job record: status, progress, timings, error and result summary.",
                     exclude=frozenset({"params"}))
 ConnectionTestOut = rest_model("ConnectionTestOut", ConnectionTestResult, "The outcome of a connection test.")
@@ -91,7 +91,8 @@ ExtractionOut = rest_model("ExtractionOut", ExtractionView, "How a table is extr
 ColumnProfileOut = rest_model(
     "ColumnProfileOut", ColumnProfileView,
     "One column's statistics in one profile run. `stats` holds the profiler's figures (counts, min/max, mean,\n"
-    "quantiles, histogram, top values, patterns, semantic types); decimals are strings, timestamps ISO 8601.")
+    "quantiles, histogram, top values, patterns, semantic types); decimals are strings, timestamps ISO 8601.\n"
+    "Of a column tagged `pii.*`, a caller without `pii:read` gets the value figures null, named in `masked`.")
 AnomalyOut = rest_model("AnomalyOut", AnomalyView, "A departure from a table's profile history: what was observed "
                                                    "against the expected range, and how bad.")
 ProfileSummaryOut = rest_model("ProfileSummaryOut", ProfileView, "One profile run of a table with its table-level "

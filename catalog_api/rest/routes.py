@@ -29,6 +29,8 @@ from catalog_api.rest.models import (
     SourceOut,
     TableOut,
 )
+from catalog_api.rest.security import allow
+from catalog_api.security.identity import Permission
 from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs import schedules
@@ -103,89 +105,99 @@ class TagsIn(BaseModel):
     tags: list[str]
 
 
-@router.get("/sources", response_model=list[SourceOut], tags=["sources"])
+@router.get("/sources", dependencies=[allow(Permission.READ)], response_model=list[SourceOut], tags=["sources"])
 def list_sources(session: Session = QUERY_SESSION) -> list[SourceOut]:
     return [SourceOut.of(s) for s in sources.list_sources(session)]
 
 
-@router.post("/sources", response_model=SourceOut, status_code=status.HTTP_201_CREATED, tags=["sources"])
+@router.post("/sources", dependencies=[allow(Permission.ADMIN)],
+             response_model=SourceOut, status_code=status.HTTP_201_CREATED, tags=["sources"])
 def register_source(body: sources.SourceRegistration, ctx: ServiceContext = Depends(context)) -> SourceOut:
     return SourceOut.of(sources.register_source(ctx, body))
 
 
-@router.get("/sources/{source_id}", response_model=SourceOut, tags=["sources"])
+@router.get("/sources/{source_id}", dependencies=[allow(Permission.READ)], response_model=SourceOut, tags=["sources"])
 def get_source(source_id: int, session: Session = QUERY_SESSION) -> SourceOut:
     return SourceOut.of(sources.get_source(session, source_id))
 
 
-@router.patch("/sources/{source_id}", response_model=SourceOut, tags=["sources"])
+@router.patch("/sources/{source_id}", dependencies=[allow(Permission.ADMIN)],
+              response_model=SourceOut, tags=["sources"])
 def update_source(source_id: int, body: sources.SourceUpdate, ctx: ServiceContext = Depends(context)) -> SourceOut:
     return SourceOut.of(sources.update_source(ctx, source_id, body))
 
 
-@router.delete("/sources/{source_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["sources"])
+@router.delete("/sources/{source_id}", dependencies=[allow(Permission.ADMIN)],
+               status_code=status.HTTP_204_NO_CONTENT, tags=["sources"])
 def delete_source(source_id: int, ctx: ServiceContext = Depends(context)) -> Response:
     sources.delete_source(ctx, source_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/sources/{source_id}/test", response_model=ConnectionTestOut, tags=["sources"])
+@router.post("/sources/{source_id}/test", dependencies=[allow(Permission.OPERATE)],
+             response_model=ConnectionTestOut, tags=["sources"])
 def test_source(source_id: int, ctx: ServiceContext = Depends(context)) -> ConnectionTestOut:
     return ConnectionTestOut.of(sources.test_source(ctx, source_id))
 
 
-@router.post("/sources/{source_id}/crawl", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+@router.post("/sources/{source_id}/crawl", dependencies=[allow(Permission.OPERATE)],
+             response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              tags=["sources"])
 def crawl_source(source_id: int, ctx: ServiceContext = Depends(context)) -> JobOut:
     """Queues a crawl (or returns the one already queued or running) and answers with its job at once."""
     return JobOut.of(crawl.request_crawl(ctx, source_id))
 
 
-@router.post("/sources/{source_id}/extract", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+@router.post("/sources/{source_id}/extract", dependencies=[allow(Permission.OPERATE)],
+             response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              tags=["sources"])
 def extract_source(source_id: int, body: ExtractIn | None = None, ctx: ServiceContext = Depends(context)) -> JobOut:
     """Queues an incremental extraction of the source's tables into the lake (or returns the active one)."""
     return JobOut.of(extraction.request_extract(ctx, source_id, body.tables if body else None))
 
 
-@router.post("/sources/{source_id}/profile", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+@router.post("/sources/{source_id}/profile", dependencies=[allow(Permission.OPERATE)],
+             response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              tags=["profiles"])
 def profile_source(source_id: int, body: ProfileIn | None = None, ctx: ServiceContext = Depends(context)) -> JobOut:
     """Queues a profile of the source's tables, or of the given ones (or returns the active profile job)."""
     return JobOut.of(profiling.request_profile(ctx, source_id, body.tables if body and body.tables else None))
 
 
-@router.put("/sources/{source_id}/schedule", response_model=SourceOut, tags=["sources"])
+@router.put("/sources/{source_id}/schedule", dependencies=[allow(Permission.OPERATE)],
+            response_model=SourceOut, tags=["sources"])
 def set_schedule(source_id: int, body: ScheduleIn, ctx: ServiceContext = Depends(context)) -> SourceOut:
     """Sets or clears the crawl schedule; setting it also resumes a schedule the circuit breaker paused."""
     return SourceOut.of(schedules.set_schedule(ctx, source_id, body.cron, body.timezone))
 
 
-@router.post("/sources/{source_id}/schedule/resume", response_model=SourceOut, tags=["sources"])
+@router.post("/sources/{source_id}/schedule/resume", dependencies=[allow(Permission.OPERATE)],
+             response_model=SourceOut, tags=["sources"])
 def resume_schedule(source_id: int, ctx: ServiceContext = Depends(context)) -> SourceOut:
     """Resumes a schedule paused after consecutive failures, from the next slot after now."""
     return SourceOut.of(schedules.resume_schedule(ctx, source_id))
 
 
-@router.get("/jobs", response_model=list[JobOut], tags=["jobs"])
+@router.get("/jobs", dependencies=[allow(Permission.READ)], response_model=list[JobOut], tags=["jobs"])
 def list_jobs(source_id: int | None = None, status: str | None = None, limit: int = 50,
               session: Session = QUERY_SESSION) -> list[JobOut]:
     """Recent jobs, newest first."""
     return [JobOut.of(j) for j in jobs.list_jobs(session, source_id=source_id, status=status, limit=limit)]
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, tags=["jobs"])
+@router.get("/jobs/{job_id}", dependencies=[allow(Permission.READ)], response_model=JobOut, tags=["jobs"])
 def job(job_id: str, session: Session = QUERY_SESSION) -> JobOut:
     return JobOut.of(jobs.get_job(session, job_id))
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=JobOut, tags=["jobs"])
+@router.post("/jobs/{job_id}/cancel", dependencies=[allow(Permission.OPERATE)], response_model=JobOut, tags=["jobs"])
 def cancel_job(job_id: str, ctx: ServiceContext = Depends(context)) -> JobOut:
     """Cancels a queued job at once; a running one stops at its next progress report, changing nothing."""
     return JobOut.of(jobs.cancel_job(ctx, job_id))
 
 
-@router.get("/tables/{urn:path}/changes", response_model=ChangePage, tags=["tables"])
+@router.get("/tables/{urn:path}/changes", dependencies=[allow(Permission.READ)],
+            response_model=ChangePage, tags=["tables"])
 def table_changes(
     urn: str = Depends(path_urn),
     since: datetime | None = None,
@@ -198,27 +210,31 @@ def table_changes(
     return ChangePage.of(browse.change_history(session, urn, since=since, until=until, first=first, after=after))
 
 
-@router.get("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
+@router.get("/tables/{urn:path}/extraction", dependencies=[allow(Permission.READ)],
+            response_model=ExtractionOut, tags=["tables"])
 def table_extraction(urn: str = Depends(path_urn), session: Session = QUERY_SESSION) -> ExtractionOut:
     """The table's extraction plan (suggested or overridden), watermark, last run and lake path."""
     return ExtractionOut.of(extraction.get_extraction(session, urn))
 
 
-@router.put("/tables/{urn:path}/extraction", response_model=ExtractionOut, tags=["tables"])
+@router.put("/tables/{urn:path}/extraction", dependencies=[allow(Permission.OPERATE)],
+            response_model=ExtractionOut, tags=["tables"])
 def set_table_extraction(body: ExtractionPlanIn, urn: str = Depends(path_urn),
                          ctx: ServiceContext = Depends(context)) -> ExtractionOut:
     """Overrides the extraction plan; `{"strategy": null}` returns to the suggested one."""
     return ExtractionOut.of(extraction.set_extraction_plan(ctx, urn, body.strategy, body.column))
 
 
-@router.post("/tables/{urn:path}/profile", response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
+@router.post("/tables/{urn:path}/profile", dependencies=[allow(Permission.OPERATE)],
+             response_model=JobOut, status_code=status.HTTP_202_ACCEPTED,
              tags=["profiles"])
 def profile_table(urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> JobOut:
     """Queues a profile of this table (or view) alone."""
     return JobOut.of(profiling.request_table_profile(ctx, urn))
 
 
-@router.get("/tables/{urn:path}/profile", response_model=ProfileOut, tags=["profiles"])
+@router.get("/tables/{urn:path}/profile", dependencies=[allow(Permission.READ)],
+            response_model=ProfileOut, tags=["profiles"])
 def table_profile(urn: str = Depends(path_urn), session: Session = QUERY_SESSION) -> ProfileOut:
     """The table's newest profile with every column's statistics and the anomalies it found."""
     profile = profiling.latest_profile(session, urn)
@@ -228,7 +244,8 @@ def table_profile(urn: str = Depends(path_urn), session: Session = QUERY_SESSION
     return ProfileOut.of(profile)
 
 
-@router.get("/tables/{urn:path}/profile/report", response_class=HTMLResponse, tags=["profiles"],
+@router.get("/tables/{urn:path}/profile/report", dependencies=[allow(Permission.READ)],
+            response_class=HTMLResponse, tags=["profiles"],
             responses={200: {"content": {"text/html": {}}, "description": "The ydata-profiling HTML report."}})
 def table_profile_report(urn: str = Depends(path_urn), profile_id: int | None = None,
                          session: Session = QUERY_SESSION, settings: Settings = Depends(app_settings)
@@ -239,47 +256,52 @@ def table_profile_report(urn: str = Depends(path_urn), profile_id: int | None = 
     return HTMLResponse(html, headers={"Content-Security-Policy": "sandbox allow-scripts allow-popups"})
 
 
-@router.get("/tables/{urn:path}/profiles", response_model=list[ProfileSummaryOut], tags=["profiles"])
+@router.get("/tables/{urn:path}/profiles", dependencies=[allow(Permission.READ)],
+            response_model=list[ProfileSummaryOut], tags=["profiles"])
 def table_profiles(urn: str = Depends(path_urn), limit: int = 50,
                    session: Session = QUERY_SESSION) -> list[ProfileSummaryOut]:
     """The table's profile runs, newest first, with table-level figures."""
     return [ProfileSummaryOut.of(p) for p in profiling.profile_history(session, urn, limit=limit)]
 
 
-@router.get("/tables/{urn:path}/anomaly-thresholds", response_model=AnomalyThresholdsOut, tags=["profiles"])
+@router.get("/tables/{urn:path}/anomaly-thresholds", dependencies=[allow(Permission.READ)],
+            response_model=AnomalyThresholdsOut, tags=["profiles"])
 def table_anomaly_thresholds(urn: str = Depends(path_urn),
                              session: Session = QUERY_SESSION) -> AnomalyThresholdsOut:
     """The anomaly settings in force for the table: its own overrides merged over the defaults."""
     return AnomalyThresholdsOut(urn=urn, thresholds=profiling.get_anomaly_thresholds(session, urn))
 
 
-@router.put("/tables/{urn:path}/anomaly-thresholds", response_model=AnomalyThresholdsOut, tags=["profiles"])
+@router.put("/tables/{urn:path}/anomaly-thresholds", dependencies=[allow(Permission.CURATE)],
+            response_model=AnomalyThresholdsOut, tags=["profiles"])
 def set_table_anomaly_thresholds(body: AnomalyThresholdsIn, urn: str = Depends(path_urn),
                                  ctx: ServiceContext = Depends(context)) -> AnomalyThresholdsOut:
     """Replaces the table's own anomaly settings (null or `{}` returns to the defaults); answers the ones in force."""
     return AnomalyThresholdsOut(urn=urn, thresholds=profiling.set_anomaly_thresholds(ctx, urn, body.thresholds))
 
 
-@router.get("/tables/{urn:path}", response_model=TableOut, tags=["tables"])
+@router.get("/tables/{urn:path}", dependencies=[allow(Permission.READ)], response_model=TableOut, tags=["tables"])
 def table(urn: str = Depends(path_urn), include_deleted_columns: bool = False, session: Session = QUERY_SESSION) -> TableOut:
     """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
     return TableOut.of(browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns))
 
 
-@router.get("/profiles/{profile_id}", response_model=ProfileOut, tags=["profiles"])
+@router.get("/profiles/{profile_id}", dependencies=[allow(Permission.READ)],
+            response_model=ProfileOut, tags=["profiles"])
 def profile(profile_id: int, session: Session = QUERY_SESSION) -> ProfileOut:
     """One profile run by id, with every column's statistics and its anomalies."""
     return ProfileOut.of(profiling.get_profile(session, profile_id))
 
 
-@router.get("/columns/{urn:path}/profiles", response_model=list[ColumnProfileOut], tags=["profiles"])
+@router.get("/columns/{urn:path}/profiles", dependencies=[allow(Permission.READ)],
+            response_model=list[ColumnProfileOut], tags=["profiles"])
 def column_profiles(urn: str = Depends(path_urn), limit: int = 50,
                     session: Session = QUERY_SESSION) -> list[ColumnProfileOut]:
     """A column's statistics in each profile run that covered it, newest first."""
     return [ColumnProfileOut.of(c) for c in profiling.column_profile_history(session, urn, limit=limit)]
 
 
-@router.get("/anomalies", response_model=list[AnomalyOut], tags=["profiles"])
+@router.get("/anomalies", dependencies=[allow(Permission.READ)], response_model=list[AnomalyOut], tags=["profiles"])
 def anomalies(table: str | None = None, source: str | None = None, severity: str | None = None,
               limit: int = 100, session: Session = QUERY_SESSION) -> list[AnomalyOut]:
     """Anomalies found by profiles, newest first: of one table (URN), one source (name or id), or everywhere."""
@@ -287,20 +309,22 @@ def anomalies(table: str | None = None, source: str | None = None, severity: str
     return [AnomalyOut.of(a) for a in found]
 
 
-@router.put("/entities/{urn:path}/description", response_model=EntityOut, tags=["curation"])
+@router.put("/entities/{urn:path}/description", dependencies=[allow(Permission.CURATE)],
+            response_model=EntityOut, tags=["curation"])
 def set_description(body: DescriptionIn, urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> EntityOut:
     curation.set_description(ctx, urn, body.description)
     with ctx.db.session() as session:
         return EntityOut.of(browse.tagged_entity(session, urn))
 
 
-@router.put("/entities/{urn:path}/tags", response_model=EntityOut, tags=["curation"])
+@router.put("/entities/{urn:path}/tags", dependencies=[allow(Permission.CURATE)],
+            response_model=EntityOut, tags=["curation"])
 def set_tags(body: TagsIn, urn: str = Depends(path_urn), ctx: ServiceContext = Depends(context)) -> EntityOut:
     curation.set_tags(ctx, urn, body.tags)
     with ctx.db.session() as session:
         return EntityOut.of(browse.tagged_entity(session, urn))
 
 
-@router.get("/search", response_model=list[SearchHitOut], tags=["search"])
+@router.get("/search", dependencies=[allow(Permission.READ)], response_model=list[SearchHitOut], tags=["search"])
 def search(q: str, limit: int = 50, session: Session = QUERY_SESSION) -> list[SearchHitOut]:
     return [SearchHitOut.of(h) for h in browse.search(session, q, limit)]

@@ -15,6 +15,9 @@ Roles are cumulative: each one includes everything the role below it may do.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -83,3 +86,31 @@ LOCAL_OPERATOR = Identity(subject="local", name="local operator", method="none",
 
 SYSTEM = Identity(subject="system", name="catalog", method="none", roles=frozenset(ROLES))
 """The catalog acting on its own (scheduled crawls, the relay): the actor recorded for work nobody requested."""
+
+
+_CURRENT: ContextVar[Identity] = ContextVar("catalog_identity", default=SYSTEM)
+
+
+def current_identity() -> Identity:
+    """The caller the running request or job acts for: set by the transports (one request each) and by the job
+    runner (the job's requester). Outside both, the catalog itself (`SYSTEM`).
+
+    Services read it where a rule depends on the caller (PII masking) or a record names it (change history, events,
+    jobs, the audit); a context variable follows the request into worker threads and async tasks by itself.
+    """
+    return _CURRENT.get()
+
+
+@contextmanager
+def acting_as(identity: Identity) -> Iterator[Identity]:
+    token = _CURRENT.set(identity)
+    try:
+        yield identity
+    finally:
+        _CURRENT.reset(token)
+
+
+def job_identity(actor: str) -> Identity:
+    """Whom a job acts for while it runs: its requester's actor name, with the rights the request was checked for."""
+    return SYSTEM if actor == SYSTEM.actor else Identity(subject=actor, name=actor, method="none",
+                                                          roles=frozenset(ROLES))

@@ -42,4 +42,5 @@ class ServiceContext:
     def close(self) -> None:
         self.bus.close()
         self.jobs.shutdown()
+        self.secrets.close()
         self.db.dispose()

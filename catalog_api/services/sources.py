@@ -130,11 +130,14 @@ def _stored_config(config: BaseModel, secret_fields: frozenset[str]) -> dict[str
 
 
 def _resolve_refs(ctx: ServiceContext, session: Session, refs: dict[str, str]) -> dict[str, str]:
+    """Reads every reference now, bypassing caches: a registration proves each secret exists and is readable."""
     resolved = {}
     for key, ref in refs.items():
         try:
-            resolved[key] = ctx.secrets.resolve(session, ref)
+            resolved[key] = ctx.secrets.resolve(session, ref, fresh=True)
         except Exception as error:
+            if getattr(error, "transient", False):
+                raise  # the vault was busy or unreachable: nothing to fix in the request, try again later
             raise InvalidInput(f"secret_refs.{key}", getattr(error, "message", str(error))) from None
     return resolved
 
@@ -148,12 +151,13 @@ def open_connector(ctx: ServiceContext, cls: type[Connector], config: BaseModel)
     return connector
 
 
-def build_connector(ctx: ServiceContext, session: Session, source: DataSource) -> Connector:
-    """The source's connector with its secrets resolved; the resolved values live only in this object."""
+def build_connector(ctx: ServiceContext, session: Session, source: DataSource, *, fresh: bool = False) -> Connector:
+    """The source's connector with its secrets resolved; the resolved values live only in this object. `fresh`
+    reads them from their stores instead of any cache."""
     cls = _connector_class(source.kind)
     values = dict(source.config)
     for key, ref in source.secret_refs.items():
-        values[key] = ctx.secrets.resolve(session, ref)
+        values[key] = ctx.secrets.resolve(session, ref, fresh=fresh)
     return open_connector(ctx, cls, cls.config_model.model_validate(values))
 
 
@@ -327,7 +331,7 @@ def test_source(ctx: ServiceContext, ref: int | str) -> ConnectionTestResult:
     with ctx.db.session() as session:
         source = source_row(session, ref)
         try:
-            connector = build_connector(ctx, session, source)
+            connector = build_connector(ctx, session, source, fresh=True)
         except Exception as error:  # unresolvable secret or a config the connector no longer accepts
             return ConnectionTestResult(False, error_code=getattr(error, "code", "invalid_source_config"),
                                         error_message=getattr(error, "message", str(error)))

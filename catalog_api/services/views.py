@@ -68,7 +68,8 @@ class LineageNamingView:
 
 @dataclass(frozen=True, slots=True)
 class SourceView:
-    """A registered source. `secret_refs` are references (`env:NAME`, `local:ID`), never secret values."""
+    """A registered source. `secret_refs` are references (`env:NAME`, `keyvault:NAME[/VERSION]`, `local:ID`), never
+    secret values."""
 
     id: int
     urn: str

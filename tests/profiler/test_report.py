@@ -34,3 +34,17 @@ def test_report_bounds_its_rows_and_checks_its_input():
     with pytest.raises(InvalidProfileInput) as error:
         render_report(frame, "x", max_rows=0)
     assert error.value.field == "max_rows"
+
+
+def test_masked_columns_leave_no_value_in_the_report_and_keep_their_missing_count():
+    emails = [None if i % 4 == 0 else f"person{i}@mail.test" for i in range(40)]
+    salaries = [50_000.25 + 1000 * i for i in range(40)]
+    frame = pd.DataFrame({"id": range(40), "email": emails, "salary": salaries})
+    html = render_report(frame, "people", masked_columns={"email", "salary", "not_a_column"})
+    assert not [e for e in emails if e is not None and e in html]
+    assert not [s for s in salaries if str(s) in html or f"{s:,}" in html]
+    assert "person" not in html and "mail.test" not in html
+    assert "Values of email, salary are masked as ***." in html and "not_a_column" not in html
+    missing = sum(v is None for v in emails)
+    assert f">{missing}<" in html.replace(" ", "")  # the email column's missing values are still counted
+    assert ">39<" in html.replace(" ", "")  # the unmasked id column keeps its values (its maximum)

@@ -27,7 +27,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.records import JobStatus, get_job
 from catalog_api.settings import Settings
-from crawlers.errors import ConnectorError
+from crawlers.errors import AuthenticationFailed, ConnectorError
 from events.data import JobFailed, JobSucceeded
 
 log = logging.getLogger(__name__)
@@ -82,11 +82,11 @@ def worker_name() -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: the source or the catalog database was unavailable, not wrong."""
+    """Worth retrying: the source, a secret store or the catalog database was unavailable, not wrong."""
     if isinstance(exc, ConnectorError):
         return exc.transient
     if isinstance(exc, CatalogError):
-        return False
+        return exc.transient
     if isinstance(exc, (OperationalError, PoolTimeout)):
         return True  # catalog database unreachable, lock timeout, "database is locked"
     return isinstance(exc, (TimeoutError, ConnectionError))
@@ -202,6 +202,10 @@ def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseEx
     code, message = _describe(exc)
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
+        source = session.get(DataSource, job.source_id) if job.source_id is not None else None
+        if isinstance(exc, AuthenticationFailed) and source is not None:
+            # The source refused a cached credential: it may have been rotated; the next attempt reads it afresh.
+            ctx.secrets.forget(source.secret_refs.values())
         retry = is_transient(exc) and job.attempts < job.max_attempts and job.cancel_requested_at is None
         if retry:
             delay = backoff_s(ctx.settings, job.attempts)

@@ -7,7 +7,8 @@ then profiles it in two Spark jobs whatever its width (see `profiler`). Each tab
 transaction (`store`): the profile and its column rows, the anomalies found against the table's history, the PII
 tags its values imply, the HTML report, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A
 crash mid-job leaves the tables already done committed and the others as they were. Profiles are read back as
-views (`views`, `history`); anomaly settings are per table (`thresholds`).
+views (`views`, `history`), with the values of PII columns withheld from callers without `pii:read` (`masking`); the
+HTML report is rendered with those values masked (`reports`); anomaly settings are per table (`thresholds`).
 
 The names below are the domain's public face for transports; modules inside services import the submodules.
 """
@@ -20,7 +21,6 @@ from catalog_api.services.profiling.history import (
     latest_profiles,
     list_anomalies,
     profile_history,
-    profile_report,
 )
 from catalog_api.services.profiling.jobs import (
     PROFILE,
@@ -30,6 +30,7 @@ from catalog_api.services.profiling.jobs import (
     spark_config,
 )
 from catalog_api.services.profiling.reading import complete_lake_runs
+from catalog_api.services.profiling.reports import profile_report
 from catalog_api.services.profiling.thresholds import get_anomaly_thresholds, set_anomaly_thresholds
 from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, ProfileView
 

@@ -1,22 +1,23 @@
-"""Reading profiles back: a table's newest profile, its history, a column's history, anomalies and HTML reports."""
+"""Reading profiles back: a table's newest profile, its history, a column's history and anomalies."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
+from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, Table, TableProfileRow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.browse import entity_by_urn
+from catalog_api.services.profiling.masking import hidden_columns
 from catalog_api.services.profiling.views import (
     AnomalyView,
     ColumnProfileView,
     ProfileView,
     anomaly_view,
+    column_profile_view,
     profile_views,
 )
 from catalog_api.services.sources import source_row
-from catalog_api.settings import Settings
 from catalog_api.urns import EntityType
 
 
@@ -74,7 +75,8 @@ def column_profile_history(session: Session, urn: str, *, limit: int = 50) -> li
         .where(ColumnProfileRow.column_urn == column.urn)
         .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()).limit(limit)
     ).all()
-    return [ColumnProfileView(r.table_profile_id, r.column_urn, r.name, started, r.stats) for r, started in rows]
+    hidden = hidden_columns(session, [column.urn])
+    return [column_profile_view(r, started, hidden) for r, started in rows]
 
 
 def latest_column_profiles(session: Session, column_urns: list[str]) -> dict[str, ColumnProfileView]:
@@ -87,9 +89,11 @@ def latest_column_profiles(session: Session, column_urns: list[str]) -> dict[str
         .where(ColumnProfileRow.column_urn.in_(column_urns))
         .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())
     ).all()
+    hidden = hidden_columns(session, column_urns)
     found: dict[str, ColumnProfileView] = {}
     for r, started in rows:
-        found.setdefault(r.column_urn, ColumnProfileView(r.table_profile_id, r.column_urn, r.name, started, r.stats))
+        if r.column_urn not in found:
+            found[r.column_urn] = column_profile_view(r, started, hidden)
     return found
 
 
@@ -108,21 +112,6 @@ def list_anomalies(session: Session, *, table_urn: str | None = None, source_ref
         query = query.where(Table.source_id == source_row(session, source_ref).id)
     if severity is not None:
         query = query.where(ProfileAnomalyRow.severity == severity)
-    return [anomaly_view(row, urn) for row, urn in session.execute(query).all()]
-
-
-def profile_report(session: Session, settings: Settings, urn: str, profile_id: int | None = None) -> str:
-    """The HTML report of the table's newest profile that has one (or of the given profile)."""
-    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
-    query = (select(ProfileReportRow.html).join(TableProfileRow,
-                                                TableProfileRow.id == ProfileReportRow.table_profile_id)
-             .where(TableProfileRow.table_id == table.id)
-             .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc()))
-    if profile_id is not None:
-        query = query.where(TableProfileRow.id == profile_id)
-    html = session.scalars(query).first()
-    if html is None:
-        which = f"profile {profile_id} of {urn}" if profile_id is not None else urn
-        raise NotFound(f"no HTML report for {which}: profile the table first (reports are kept for the newest "
-                       f"{settings.profile_reports_kept} profiles)", field="urn")
-    return html
+    rows = session.execute(query).all()
+    hidden = hidden_columns(session, {row.subject_urn for row, _ in rows})
+    return [anomaly_view(row, urn, hidden) for row, urn in rows]

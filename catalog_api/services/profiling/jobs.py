@@ -12,6 +12,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.extraction import lake
 from catalog_api.services.jobs.running import JobControl
 from catalog_api.services.profiling.reading import complete_lake_runs, profile_targets, read_lake, read_source, workdir
+from catalog_api.services.profiling.reports import render_masked_report
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
@@ -20,7 +21,6 @@ from catalog_api.urns import EntityType
 from profiler import InvalidProfileInput, ProfilerError, SparkConfig, TableProfile
 
 if TYPE_CHECKING:
-    import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
             except ProfileFailed as error:
                 failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
                 continue
-            report = _render(ctx, sample, f"{source_name}.{target.schema}.{target.name}")
+            report = render_masked_report(ctx, target, profile, sample, f"{source_name}.{target.schema}.{target.name}")
             profile_id, anomalies = store_profile(ctx, job.job_id, target, profile, read, primary, report, source_urn)
             frames[target.urn], profiles[target.urn], keys[target.urn] = read.frame, profile, primary
             row_ids[target.urn] = profile_id
@@ -130,15 +130,3 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                             code="tables_failed")
     return {"tables": done, "rows": sum(t["rows"] for t in done),
             "anomalies": sum(t["anomalies"] for t in done)}
-
-
-def _render(ctx: ServiceContext, sample: pd.DataFrame, title: str) -> str | None:
-    if not ctx.settings.profile_reports_enabled:
-        return None
-    from profiler import render_report
-
-    try:
-        return render_report(sample, title, max_rows=max(1, ctx.settings.profile_sample_rows))
-    except Exception:  # a report is a convenience: its failure must not lose the profile
-        log.warning("HTML report of %s failed", title, exc_info=True)
-        return None

@@ -21,7 +21,9 @@ from catalog_api.db.models import (
 )
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.profiling.masking import detected_pii, masked_anomaly, pii_columns
 from catalog_api.services.profiling.reading import TableRead, Target
+from catalog_api.services.profiling.reports import MASKED_COLUMNS, RenderedReport
 from catalog_api.urns import EntityType, parse_urn
 from events.data import AnomalyDetected, ProfileCompleted, TagsChanged
 from profiler import TableProfile, detect_anomalies
@@ -54,8 +56,12 @@ def _float(value: Any) -> float | None:
 
 
 def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: TableProfile, read: TableRead,
-           primary: list[Any], report: str | None, source_urn: str) -> tuple[int, int]:
-    """Everything one table's profile produces, in one transaction. Returns (profile id, anomaly count)."""
+           primary: list[Any], report: RenderedReport | None, source_urn: str) -> tuple[int, int]:
+    """Everything one table's profile produces, in one transaction. Returns (profile id, anomaly count).
+
+    Events go to consumers whose rights the catalog does not know, so an anomaly event about a PII column (tagged
+    now, or found to be PII by this run) quotes none of its values, as if read without `pii:read`.
+    """
     from profiler.model import to_json_value
 
     with ctx.db.session() as session:
@@ -73,6 +79,8 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
                                      thresholds=target.thresholds)
         table_part = profile.to_dict()
         table_part.pop("columns", None)
+        if report is not None:
+            table_part[MASKED_COLUMNS] = list(report.masked_columns)
         row = TableProfileRow(
             table_id=table.id, job_id=job_id, started_at=profile.started_at, finished_at=profile.finished_at,
             row_count=profile.row_count, column_count=len(profile.columns), size_bytes=profile.size_bytes,
@@ -87,7 +95,7 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
                                          column_urn=columns.get(c.name, f"{table.urn}#{c.name}"))
                         for c in profile.columns)
         if report is not None:
-            session.add(ProfileReportRow(table_profile_id=row.id, html=report))
+            session.add(ProfileReportRow(table_profile_id=row.id, html=report.html))
             session.flush()
             with_reports = session.scalars(
                 select(ProfileReportRow.table_profile_id)
@@ -97,6 +105,7 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
             older = with_reports[ctx.settings.profile_reports_kept:]
             if older:
                 session.execute(delete(ProfileReportRow).where(ProfileReportRow.table_profile_id.in_(older)))
+        pii = pii_columns(session, columns.values()) | {columns[n] for n in detected_pii(profile) if n in columns}
         record_event(session, ProfileCompleted(
             job_id=job_id, row_count=profile.row_count, column_count=len(profile.columns), sampled=False,
             profiled_at=profile.started_at, anomaly_count=len(anomalies)), table.urn, time=profile.finished_at)
@@ -109,11 +118,13 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
                 observed=to_json_value(anomaly.observed), expected=to_json_value(anomaly.expected),
                 expected_min=_float(anomaly.expected_min), expected_max=_float(anomaly.expected_max),
                 score=_float(anomaly.score), detected_at=profile.finished_at))
+            figures = {"observed": _float(anomaly.observed), "expected_min": _float(anomaly.expected_min),
+                       "expected_max": _float(anomaly.expected_max), "message": anomaly.message}
+            if subject in pii:
+                figures, _ = masked_anomaly(anomaly.kind.value, anomaly.column, figures)
             record_event(session, AnomalyDetected(
-                dataset=table.urn, column=anomaly.column, metric=anomaly.kind.value,
-                observed=_float(anomaly.observed), expected_min=_float(anomaly.expected_min),
-                expected_max=_float(anomaly.expected_max), severity=anomaly.severity, message=anomaly.message,
-                job_id=job_id), subject, time=profile.finished_at)
+                dataset=table.urn, column=anomaly.column, metric=anomaly.kind.value, severity=anomaly.severity,
+                job_id=job_id, **figures), subject, time=profile.finished_at)
         _apply_detected_tags(session, profile, columns)
         return row.id, len(anomalies)
 

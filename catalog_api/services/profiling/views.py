@@ -1,5 +1,6 @@
 """What callers see of profiles: immutable views of profile runs, column statistics and anomalies, built from the
-stored rows in a fixed number of queries however many runs."""
+stored rows in a fixed number of queries however many runs. Values of PII columns are masked here, for callers
+without `pii:read` (see `masking`), so every transport shows the same."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
+from catalog_api.services.profiling.masking import ANOMALY_FIGURES, hidden_columns, masked_anomaly, masked_stats
 from catalog_api.services.views import from_row
 
 
@@ -26,6 +28,9 @@ class ColumnProfileView:
     profiled_at: datetime
     """When the profile run that measured these statistics started."""
     stats: dict[str, Any]
+    masked: list[str] = field(default_factory=list)
+    """Statistics withheld (null in `stats`) because the column is tagged `pii.*` and the caller lacks `pii:read`;
+    empty when nothing is withheld."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,9 @@ class AnomalyView:
     expected_max: float | None
     score: float | None
     detected_at: datetime
+    masked: list[str] = field(default_factory=list)
+    """Figures withheld because the anomaly quotes values of a column tagged `pii.*` and the caller lacks
+    `pii:read`: they are null, except `message`, which is replaced by one that quotes nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +90,20 @@ def report_url(table_urn: str, profile_id: int) -> str:
     return f"/api/v1/tables/{quote(table_urn, safe='')}/profile/report?profile_id={profile_id}"
 
 
-def anomaly_view(row: ProfileAnomalyRow, table_urn: str) -> AnomalyView:
-    return from_row(AnomalyView, row, profile_id=row.table_profile_id, table_urn=table_urn)
+def column_profile_view(row: ColumnProfileRow, profiled_at: datetime, hidden: set[str]) -> ColumnProfileView:
+    """The view of a column's statistics; `hidden` holds the column URNs whose values the caller may not see."""
+    if row.column_urn not in hidden:
+        return ColumnProfileView(row.table_profile_id, row.column_urn, row.name, profiled_at, row.stats)
+    stats, masked = masked_stats(row.stats)
+    return ColumnProfileView(row.table_profile_id, row.column_urn, row.name, profiled_at, stats, masked)
+
+
+def anomaly_view(row: ProfileAnomalyRow, table_urn: str, hidden: set[str]) -> AnomalyView:
+    """The view of a stored anomaly; `hidden` holds the column URNs whose values the caller may not see."""
+    if row.subject_urn not in hidden:
+        return from_row(AnomalyView, row, profile_id=row.table_profile_id, table_urn=table_urn, masked=[])
+    figures, masked = masked_anomaly(row.kind, row.column, {name: getattr(row, name) for name in ANOMALY_FIGURES})
+    return from_row(AnomalyView, row, profile_id=row.table_profile_id, table_urn=table_urn, masked=masked, **figures)
 
 
 def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bool) -> list[ProfileView]:
@@ -103,13 +123,15 @@ def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bo
         for a in session.scalars(select(ProfileAnomalyRow).where(ProfileAnomalyRow.table_profile_id.in_(ids))
                                  .order_by(ProfileAnomalyRow.id)):
             anomalies[a.table_profile_id].append(a)
+    hidden = hidden_columns(session, {c.column_urn for runs in columns.values() for c in runs}
+                            | {a.subject_urn for runs in anomalies.values() for a in runs})
     return [from_row(
         ProfileView, row, table_urn=urns[row.table_id],
         duration_s=(row.finished_at - row.started_at).total_seconds(), lake_runs=list(row.lake_runs or []),
         candidate_keys=list(row.candidate_keys), foreign_keys=list(row.foreign_keys), has_report=reported[row.id],
         report_url=report_url(urns[row.table_id], row.id) if reported[row.id] else None,
-        columns=[ColumnProfileView(row.id, c.column_urn, c.name, row.started_at, c.stats) for c in columns[row.id]],
-        anomalies=[anomaly_view(a, urns[row.table_id]) for a in anomalies[row.id]],
+        columns=[column_profile_view(c, row.started_at, hidden) for c in columns[row.id]],
+        anomalies=[anomaly_view(a, urns[row.table_id], hidden) for a in anomalies[row.id]],
     ) for row in rows]
 
 
