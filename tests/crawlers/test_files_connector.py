@@ -595,7 +595,7 @@ def test_without_secrets_azure_uses_default_azure_credential() -> None:
     from azure.identity.aio import DefaultAzureCredential
 
     connector = FilesConnector.from_mapping({"url": "abfs://data/lake", "account_name": "acct01"})
-    storage = open_storage(connector.location, None, retries=0, timeout_s=5)
+    storage = connector._storage()
     assert isinstance(storage.fs.credential, DefaultAzureCredential)
     assert storage.fs.service_client.url.startswith("https://acct01.blob.core.windows.net")
 
