@@ -16,7 +16,9 @@ PYTHONPATH set to the checkout to measure; `catalog` is started from that checko
 
 Target (2-core machine): the read path is not slower than before the views refactor (b0ba069): req/s and p95 at
 1 and 8 clients within the run-to-run noise of interleaved runs (one server process: 8 clients share one
-interpreter lock, so they add latency, not throughput).
+interpreter lock, so they add latency, not throughput). The server runs without rate limits
+(`CATALOG_RATE_LIMIT_PER_S=0`): its clients are one caller, and the limiter's own cost is measured by
+benchmarks/ratelimit.py.
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/graphql.py [--duration 20] [--warmup 3] [--clients 1,8]
        [--repeat 1] [--label NAME] [--no-count-statements] [--count-queries 20]
 """
@@ -86,7 +88,10 @@ def checkout_root() -> Path:
 
 def catalog_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_")}  # the embedded default, nothing else
-    env.update({"CATALOG_HOME": str(home), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"}, **extra)
+    # ...but no rate limit: every client is one caller (127.0.0.1), whose default budget (20 requests per second)
+    # would turn the figures into 429s. Older checkouts ignore the setting.
+    env.update({"CATALOG_HOME": str(home), "CATALOG_RATE_LIMIT_PER_S": "0", "NO_COLOR": "1", "TERM": "dumb",
+                "COLUMNS": "200"}, **extra)
     return env
 
 

@@ -15,12 +15,15 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.rest.audit import AuditMiddleware
+from catalog_api.rest.audit import router as audit_router
 from catalog_api.rest.events import router as events_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
 from catalog_api.rest.security import WWW_AUTHENTICATE, AuthenticationMiddleware, public
+from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buckets_for
 from catalog_api.services.authentication import Authenticator, check_exposure
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.relay import Relay
@@ -30,9 +33,13 @@ from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
+GRAPHQL_PATH = "/graphql"
 
-def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None) -> FastAPI:
-    """Builds the application around a service context (created from settings when not given)."""
+
+def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None, *,
+               rate_limits: BucketStore | None = None) -> FastAPI:
+    """Builds the application around a service context (created from settings when not given); `rate_limits`
+    replaces the bucket store the settings ask for (tests pass one with their own clock)."""
     owns_context = ctx is None
     settings = ctx.settings if ctx is not None else settings or get_settings()
     check_exposure(settings)
@@ -74,6 +81,14 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     )
     app.state.ctx = ctx
 
+    # -- rate limits (catalog_api/security/ratelimit.py) --------------------------------------------------------------
+    # Buckets are per identity, so this middleware must sit INSIDE (run after) AuthenticationMiddleware, which leaves
+    # the caller's `Identity` in scope["state"]["identity"]. Starlette runs the middleware added last first: keep
+    # this block above authentication's `add_middleware` below.
+    buckets = rate_limits if rate_limits is not None else buckets_for(ctx.settings)
+    if buckets is not None:
+        app.add_middleware(RateLimitMiddleware, buckets=buckets)
+
     @app.exception_handler(CatalogError)
     @app.exception_handler(ConnectorError)
     async def _typed_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -95,11 +110,14 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(events_router)
     app.include_router(lineage_router)
     app.include_router(lineage_ui_router)
-    app.include_router(graphql_router(ctx, authenticator), prefix="/graphql")
+    app.include_router(audit_router)
+    app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH)
+    # Added last, so it wraps every other middleware (authentication included) and records what they refuse.
+    app.add_middleware(AuditMiddleware, ctx=ctx, graphql_path=GRAPHQL_PATH)
 
     @app.get("/", include_in_schema=False, dependencies=[public()])
     def _root() -> RedirectResponse:
-        return RedirectResponse("/graphql")
+        return RedirectResponse(GRAPHQL_PATH)
 
     @app.get("/healthz", tags=["health"], dependencies=[public()])
     def healthz() -> dict:

@@ -101,6 +101,17 @@ class SecretStoreUnavailable(CatalogError):
     transient = True
 
 
+class RateLimited(CatalogError):
+    """The caller sent more requests than its rate limit allows; `retry_after_s` says when one will be accepted."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class SourceCheckFailed(CatalogError):
     """Registering or updating a source failed because its connection test failed; nothing was stored."""
 

@@ -240,6 +240,33 @@ class Settings(BaseSettings):
             raise ValueError("the vault URL looks like https://<name>.vault.azure.net/")
         return value
 
+    # -- rate limits (catalog_api/security/ratelimit.py, docs/security.md) --
+    # A caller is an authenticated identity's actor, else its client address. The defaults sit far above what a
+    # person clicking through the UI or GraphiQL sends, and above the 20 polls per second of the test helpers, but a
+    # flood of 300 requests in 1.8 s gets about 160 answers of 429.
+    rate_limit_per_s: float = Field(
+        default=20.0, ge=0,
+        description="Requests per second a caller may sustain (the refill rate of its token bucket); 0 turns rate "
+                    "limiting off.",
+    )
+    rate_limit_burst: int = Field(
+        default=100, ge=1, le=1_000_000,
+        description="Requests a caller may send at once before the sustained rate applies (the bucket's capacity).",
+    )
+    rate_limit_redis_url: str | None = Field(
+        default=None,
+        description="`redis://…` to share every caller's bucket between all instances; unset keeps buckets in this "
+                    "process (each instance then limits on its own).",
+    )
+
+    @field_validator("rate_limit_redis_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        # Checked here so that a typo stops the service at start instead of failing over on every request.
+        if url and not url.lower().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 

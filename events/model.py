@@ -5,7 +5,9 @@
      "datacontenttype": "application/json", "partitionkey": "urn:catalog:source:erp", "data": {...}}
 
 `partitionkey` is the CloudEvents partitioning extension: the URN of the subject's source, so every event about
-one source lands on one Event Hub partition and keeps its order. `data` is always checked against the type's
+one source lands on one Event Hub partition and keeps its order. `actor`, an extension attribute, names who caused
+the change (the application passes it in; this library knows nothing of identities) and is left out when unknown,
+as CloudEvents leaves out unset attributes. `data` is always checked against the type's
 payload model (events.data) and normalised to its JSON form, so a constructed event is always a valid one.
 """
 
@@ -26,6 +28,15 @@ DEFAULT_SOURCE = "/catalog"
 
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 """Media type of one event in structured mode (HTTP bodies, Event Hub messages)."""
+
+
+MAX_ACTOR_LENGTH = 300
+ACTOR_DESCRIPTION = ("Who caused the change (extension attribute): `api_key:<key id>`, `entra:<object id>`, `local`, "
+                     "or `system` for the catalog's own work such as scheduled crawls.")
+
+
+def _unset(value: Any) -> bool:
+    return value is None
 
 
 def _new_id() -> str:
@@ -55,6 +66,8 @@ class CatalogEvent(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     partitionkey: str = Field(default="", pattern=URN_PATTERNS[UrnKind.SOURCE],
                               description="URN of the subject's source (CloudEvents partitioning extension).")
+    actor: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR_LENGTH, exclude_if=_unset,
+                              description=ACTOR_DESCRIPTION)
     data: dict[str, Any]
 
     @model_validator(mode="before")
@@ -87,14 +100,12 @@ class CatalogEvent(BaseModel):
 
     @classmethod
     def create(cls, payload: EventPayload, *, subject: str, source: str = DEFAULT_SOURCE,
-               time: datetime | None = None, id: str | None = None) -> CatalogEvent:
+               time: datetime | None = None, id: str | None = None, actor: str | None = None) -> CatalogEvent:
         """Wraps a typed payload: the event's type comes from the payload's model."""
         # The payload object itself goes in: it is already valid, so it is dumped once, not validated twice.
         fields: dict[str, Any] = {"type": payload.event_type, "subject": subject, "source": source, "data": payload}
-        if time is not None:
-            fields["time"] = time
-        if id is not None:
-            fields["id"] = id
+        optional = {"time": time, "id": id, "actor": actor}
+        fields.update((name, value) for name, value in optional.items() if value is not None)
         return cls.model_validate(fields)
 
     def payload(self) -> EventPayload:

@@ -22,7 +22,7 @@ from jsonschema import ValidationError as SchemaValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from events.data import PAYLOADS
-from events.model import CatalogEvent
+from events.model import ACTOR_DESCRIPTION, MAX_ACTOR_LENGTH, CatalogEvent
 from events.types import RFC3339_UTC_PATTERN, EventType
 from events.urns import URN_PATTERNS, UrnKind, pattern_for
 
@@ -70,6 +70,8 @@ def build_schema(event_type: EventType | str) -> dict[str, Any]:
             "datacontenttype": {"const": "application/json"},
             "partitionkey": {"type": "string", "pattern": URN_PATTERNS[UrnKind.SOURCE],
                              "description": "URN of the subject's source (CloudEvents partitioning extension)."},
+            "actor": {"type": "string", "minLength": 1, "maxLength": MAX_ACTOR_LENGTH,
+                      "description": ACTOR_DESCRIPTION + " Absent on events from before the catalog kept actors."},
             "data": data_schema,
         },
     }

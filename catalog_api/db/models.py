@@ -201,6 +201,7 @@ class ChangeLogEntry(Base):
     after: Mapped[Any | None] = mapped_column(JSON)
     job_id: Mapped[str | None] = mapped_column(String(36))
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(300))  # Identity.actor; null on rows older than migration 0005
 
 
 ACTIVE_JOB_STATUSES = ("queued", "running")
@@ -244,6 +245,7 @@ class Job(Base):
     """What asked for the job: `manual` (API/CLI) or `schedule`."""
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Kind-specific arguments, e.g. the tables an extraction is limited to."""
+    actor: Mapped[str | None] = mapped_column(String(300))  # the requester; null on jobs older than 0005
 
 
 class ExtractionState(Timestamped, Base):
@@ -278,23 +280,6 @@ class LocalSecret(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ApiKey(Base):
-    """A key a program authenticates with: only a hash of its secret is kept; the key itself is shown once."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    """Public part of the key (`cat_<id>_<secret>`), so a key is found without scanning hashes."""
-    name: Mapped[str] = mapped_column(String(128))
-    secret_sha256: Mapped[str] = mapped_column(String(64))
-    roles: Mapped[list[Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(255))
-    expires_at: Mapped[datetime | None]
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
 
 
 # -- change events ----------------------------------------------------------------------------------------------

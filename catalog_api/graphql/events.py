@@ -22,12 +22,14 @@ class CatalogEventNode:
     subject: str
     time: datetime
     partition_key: str
+    actor: str | None = strawberry.field(description="Who caused the change: `api_key:<key id>`, `entra:<object id>`, "
+                                                     "`local` or `system`; null on events older than actors.")
     data: JSON
 
     @classmethod
     def of(cls, event: CatalogEvent) -> CatalogEventNode:
         return cls(id=event.id, type=event.type.value, source=event.source, subject=event.subject, time=event.time,
-                   partition_key=event.partitionkey, data=event.data)
+                   partition_key=event.partitionkey, actor=event.actor, data=event.data)
 
 
 OutboxEventNode = graphql_type(OutboxEventView, "OutboxEventNode",

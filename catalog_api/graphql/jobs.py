@@ -12,7 +12,9 @@ from catalog_api.services.jobs import wait_for_job
 from catalog_api.services.views import JobView
 
 JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.",
-                       exclude=frozenset({"params"}))
+                       exclude=frozenset({"params"}),
+                       descriptions={"actor": "Who asked for the job (`system` for scheduled runs); null on jobs "
+                                              "older than actors."})
 
 
 async def queued_job(info: Info, wait: bool, request: Callable[..., JobView], *args: Any) -> JobNode:

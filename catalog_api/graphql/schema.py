@@ -19,6 +19,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
 from catalog_api.errors import InvalidInput, Unauthenticated
+from catalog_api.graphql.audit import AuditQuery, audited
 from catalog_api.graphql.context import GraphQLContext, Info
 from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
 from catalog_api.graphql.events import (
@@ -50,7 +51,7 @@ from catalog_api.graphql.types import (
     entity_node,
     to_connection,
 )
-from catalog_api.security.identity import Permission
+from catalog_api.security.identity import Permission, assume
 from catalog_api.services import browse, crawl, curation, extraction, jobs, sources
 from catalog_api.services.authentication import ANONYMOUS, Authenticator, require, scope_identity
 from catalog_api.services.browse import EntityType, PageRequest
@@ -67,7 +68,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery, KeysQuery):
+class Query(LineageQuery, ProfileQuery, KeysQuery, AuditQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -302,7 +303,7 @@ class Subscription:
 
 schema = CatalogSchema(
     query=Query,
-    mutation=Mutation,
+    mutation=audited(Mutation),
     subscription=Subscription,
     extensions=[CatalogErrors, lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH)],
     config=StrawberryConfig(scalar_map=SCALARS),
@@ -329,6 +330,10 @@ class CatalogGraphQLRouter(GraphQLRouter):
         if self.authenticator.required and not context.identity.can(Permission.READ):
             code = "unauthenticated" if context.identity is ANONYMOUS else "forbidden"
             raise ConnectionRejectionError({"code": code})
+        if self.authenticator.required:
+            # Operations on this socket (subscriptions, and queries or mutations sent over it) are tasks started
+            # from here: they record and mask as this caller.
+            assume(context.identity)
         return None
 
 

@@ -252,7 +252,9 @@ def entity_node(view: EntityView) -> Entity:
 # -- everything else ---------------------------------------------------------------------------------------------
 
 ChangeNode = graphql_type(ChangeView, "Change",
-                          "One detected change of a table or one of its columns, with the values before and after.")
+                          "One detected change of a table or one of its columns, with the values before and after.",
+                          descriptions={"actor": "Who caused the change (the requester of the crawl that found it); "
+                                                 "null on changes older than actors."})
 
 
 ConnectionTestNode = graphql_type(ConnectionTestResult, "ConnectionTest", "The outcome of testing a source's "

@@ -8,15 +8,14 @@ the running app's routes and fails on any route without one.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from anyio import to_thread
 from fastapi import Depends, Request
 
-from catalog_api.errors import Unauthenticated, error_payload
+from catalog_api.errors import Unauthenticated
 from catalog_api.security.identity import Permission, acting_as
-from catalog_api.services.authentication import Authenticator, require, scope_identity
+from catalog_api.services.authentication import ANONYMOUS, AUTH_REFUSAL, Authenticator, require, scope_identity
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 """Reachable without credentials: probes, the redirect to GraphiQL and the API description."""
@@ -49,24 +48,21 @@ class AuthenticationMiddleware:
             else:  # no I/O: the local operator, or an anonymous caller
                 identity = self.authenticator.identify(authorization, api_key)
         except Unauthenticated as exc:
-            await _refuse(scope, send, exc)
-            return
+            if scope["type"] == "websocket":
+                await _refuse(scope, send, exc)
+                return
+            # Refused where the route checks its permission (`scope_identity`), so that the rate limiter inside
+            # meters failed attempts by address like any anonymous request.
+            scope.setdefault("state", {})[AUTH_REFUSAL] = exc
+            identity = ANONYMOUS
         scope.setdefault("state", {})["identity"] = identity
         with acting_as(identity):
             await self.app(scope, receive, send)
 
 
 async def _refuse(scope: dict[str, Any], send: Any, exc: Unauthenticated) -> None:
-    if scope["type"] == "websocket":  # before the upgrade: the handshake is answered with 403 by the server
-        await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
-        return
-    status, body = error_payload(exc)
-    payload = json.dumps({"error": body}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-        (b"www-authenticate", WWW_AUTHENTICATE.encode()),
-    ]})
-    await send({"type": "http.response.body", "body": payload})
+    """Closes a WebSocket before the upgrade: the server answers the handshake with 403."""
+    await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
 
 
 def allow(permission: Permission) -> Any:

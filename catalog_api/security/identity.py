@@ -110,6 +110,12 @@ def acting_as(identity: Identity) -> Iterator[Identity]:
         _CURRENT.reset(token)
 
 
+def assume(identity: Identity) -> None:
+    """From now on the current task, and the tasks it starts, act as `identity`: for a connection that learns who
+    its caller is after it began (a WebSocket's `connection_init`), whose operations run as tasks it starts."""
+    _CURRENT.set(identity)
+
+
 def job_identity(actor: str) -> Identity:
     """Whom a job acts for while it runs: its requester's actor name, with the rights the request was checked for."""
     return SYSTEM if actor == SYSTEM.actor else Identity(subject=actor, name=actor, method="none",

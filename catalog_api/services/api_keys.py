@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ApiKey, utcnow
+from catalog_api.db.access import ApiKey
+from catalog_api.db.models import utcnow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.security.identity import ROLE_NAMES, Identity, current_identity
 from catalog_api.services.browse import as_utc

@@ -97,9 +97,17 @@ class Authenticator:
             raise Unauthenticated(f"the access token was refused: {exc.reason}") from None
 
 
+AUTH_REFUSAL = "auth_refusal"
+"""Where the authentication middleware leaves the `Unauthenticated` error of credentials it did not accept."""
+
+
 def scope_identity(scope: dict[str, Any]) -> Identity:
-    """The identity the authentication middleware stored in an ASGI scope (anonymous when there is none)."""
-    return scope.get("state", {}).get("identity", ANONYMOUS)
+    """The identity the authentication middleware stored in an ASGI scope (anonymous when there is none); raises
+    the middleware's `Unauthenticated` when the request carried credentials it refused."""
+    state = scope.get("state", {})
+    if AUTH_REFUSAL in state:
+        raise state[AUTH_REFUSAL]
+    return state.get("identity", ANONYMOUS)
 
 
 def require(identity: Identity, permission: Permission, what: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
+from catalog_api.security.identity import current_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.jobs.running import JobControl
@@ -346,6 +347,7 @@ def _log_changes(
     session: Session, source: DataSource, changes: Sequence[Change], table_ids: dict[tuple[str, str], int],
     job_id: str | None, now: datetime,
 ) -> None:
+    actor = current_identity().actor
     rows = [
         {
             "source_id": source.id,
@@ -356,6 +358,7 @@ def _log_changes(
             "after": c.after,
             "job_id": job_id,
             "detected_at": now,
+            "actor": actor,
         }
         for c in changes
     ]

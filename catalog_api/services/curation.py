@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 
 from catalog_api.db.models import Tag
 from catalog_api.errors import InvalidInput
+from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
@@ -45,7 +46,8 @@ def set_description(ctx: ServiceContext, urn: str, description: str | None) -> E
         entity.description = description.strip() or None if description is not None else None
         if entity.description != before:
             record_event(session, DescriptionChanged(entity_kind=_kind(entity.urn), before=before,
-                                                     after=entity.description), entity.urn)
+                                                     after=entity.description, changed_by=current_identity().name),
+                         entity.urn)
         session.flush()
         return entity_view(entity)
 
@@ -61,7 +63,8 @@ def set_tags(ctx: ServiceContext, urn: str, tags: list[str]) -> list[str]:
             session.execute(delete(Tag).where(Tag.entity_urn == entity.urn, Tag.tag.in_(removed)))
         session.add_all(Tag(entity_urn=entity.urn, tag=t) for t in cleaned if t not in current)
         if current != set(cleaned):
-            record_event(session, TagsChanged.between(_kind(entity.urn), current, cleaned), entity.urn)
+            record_event(session, TagsChanged.between(_kind(entity.urn), current, cleaned,
+                                                      changed_by=current_identity().name), entity.urn)
     return cleaned
 
 

@@ -273,6 +273,9 @@ class ChangeView:
     after: Any
     job_id: str | None
     detected_at: datetime
+    actor: str | None
+    """Who caused the change (`api_key:<id>`, `entra:<oid>`, `local`, `system`: the requester of the crawl that found
+    it); null on changes recorded before the catalog kept actors."""
 
 
 def change_view(row: ChangeLogEntry) -> ChangeView:
@@ -305,6 +308,8 @@ class JobView:
     trigger: str
     params: dict[str, Any] | None
     """Kind-specific arguments, e.g. the tables a profile is limited to (the CLI shows them; the APIs do not)."""
+    actor: str | None
+    """Who asked for the job (`system` for scheduled runs); the job's changes and events name the same actor."""
 
 
 def job_view(row: Job) -> JobView:

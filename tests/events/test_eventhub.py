@@ -83,6 +83,15 @@ def test_each_event_is_one_structured_cloudevent_message_keyed_by_its_source(edg
         }
 
 
+def test_the_actor_of_an_event_is_an_application_property_too(edge: EventHubEdge) -> None:
+    event = make_event(A, 1).model_copy(update={"actor": "api_key:k-17"})
+    with publisher() as pub:
+        assert pub.publish([event]).ok
+    message = edge.sent[0].events[0]
+    assert message.properties[b"cloudEvents_actor"] == b"api_key:k-17"
+    assert CatalogEvent.from_json(message.body_as_str()).actor == "api_key:k-17"
+
+
 def test_the_sas_token_is_signed_with_the_connection_string_key(edge: EventHubEdge) -> None:
     """The token the SDK presents is a SAS token for the hub, signed as Event Hubs verifies it."""
     with publisher() as pub:

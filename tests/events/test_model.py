@@ -94,6 +94,21 @@ def test_time_is_written_in_utc_and_partition_key_derives_from_the_subject() -> 
     assert other.id != event.id  # a fresh UUID4 per event
 
 
+def test_the_actor_travels_in_the_envelope_and_is_left_out_when_unknown() -> None:
+    example = EXAMPLES[EventType.COLUMN_ADDED]
+    event = CatalogEvent.create(example.payload(), subject=example.subject, actor="entra:5f1c-oid")
+    document = json.loads(event.to_json())
+    assert list(document) == ["specversion", "id", "source", "type", "subject", "time", "datacontenttype",
+                              "partitionkey", "actor", "data"]
+    assert document["actor"] == "entra:5f1c-oid"
+    assert CatalogEvent.from_json(event.to_json()) == event
+    validate(document)
+    assert "actor" not in example.to_dict()
+    validate(example.to_dict())
+    message, _ = both_reject(document | {"actor": ""})
+    assert message.startswith("actor")
+
+
 def test_data_is_normalised_so_every_field_is_present() -> None:
     event = CatalogEvent(type=EventType.COLUMN_ADDED, subject="urn:catalog:column:shop:public:orders:total",
                          data={"dataset": "urn:catalog:dataset:shop:public:orders", "name": "total", "ordinal": 2,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import OutboxEvent, utcnow
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.security.identity import current_identity
 from catalog_api.services.events.views import OutboxEventView, outbox_event_view
 from events import CatalogEvent, EventPayload
 
@@ -60,10 +61,15 @@ def outbox_row(event: CatalogEvent) -> dict:
 
 
 def record_events(session: Session, events: Sequence[CatalogEvent]) -> None:
-    """Adds events to the outbox inside the caller's transaction, in order, with one bulk INSERT per chunk."""
+    """Adds events to the outbox inside the caller's transaction, in order, with one bulk INSERT per chunk.
+
+    An event without an `actor` gets the current identity's: the caller of the request, or the requester of the job,
+    that made the change.
+    """
     if not events:
         return
-    rows = [outbox_row(e) for e in events]
+    actor = current_identity().actor
+    rows = [outbox_row(e if e.actor else e.model_copy(update={"actor": actor})) for e in events]
     for start in range(0, len(rows), _CHUNK):
         session.execute(insert(OutboxEvent).execution_options(render_nulls=True), rows[start:start + _CHUNK])
     session.info[_NEW_EVENTS] = True
@@ -72,7 +78,7 @@ def record_events(session: Session, events: Sequence[CatalogEvent]) -> None:
 def record_event(session: Session, payload: EventPayload, subject: str, *, time: datetime | None = None
                  ) -> CatalogEvent:
     """Builds the event of `payload` about `subject` and writes it to the outbox in the caller's transaction."""
-    event = CatalogEvent.create(payload, subject=subject, time=time)
+    event = CatalogEvent.create(payload, subject=subject, time=time, actor=current_identity().actor)
     record_events(session, [event])
     return event
 

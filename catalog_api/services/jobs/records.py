@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ACTIVE_JOB_STATUSES, Job, utcnow
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.security.identity import SYSTEM, current_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.views import JobView, job_view
 
@@ -59,7 +60,8 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
             trigger: str = "manual", params: dict[str, Any] | None = None) -> tuple[Job, bool]:
     """Inside the caller's transaction: the kind's queued or running job for the source, or a new one.
 
-    Returns (job, created). The caller submits a created job once its transaction has committed.
+    Returns (job, created). The caller submits a created job once its transaction has committed. A new job records
+    its requester (the current identity; the catalog itself for a scheduled run), and runs on their behalf.
     """
     if kind not in ctx.handlers:
         raise InvalidInput("kind", f"unknown job kind {kind!r}; known: {', '.join(sorted(ctx.handlers))}")
@@ -74,8 +76,9 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
     found = existing()
     if found is not None:
         return found, False
+    actor = SYSTEM.actor if trigger == "schedule" else current_identity().actor
     job = Job(kind=kind, source_id=source_id, status=JobStatus.QUEUED, trigger=trigger, params=params,
-              max_attempts=ctx.settings.job_max_attempts)
+              max_attempts=ctx.settings.job_max_attempts, actor=actor)
     try:
         with session.begin_nested():
             session.add(job)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job, utcnow
 from catalog_api.errors import CatalogError, error_payload
+from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.records import JobStatus, get_job
@@ -103,6 +104,7 @@ class _Claim:
     kind: str
     attempt: int
     started: datetime
+    actor: str
 
 
 def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
@@ -136,7 +138,7 @@ def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
         job.status, job.started_at, job.heartbeat_at, job.worker = JobStatus.RUNNING, now, now, worker_name()
         job.attempts += 1
         job.next_attempt_at = None
-        return _Claim(job.kind, job.attempts, now)
+        return _Claim(job.kind, job.attempts, now, job.actor or SYSTEM.actor)
 
 
 class _Heartbeat:
@@ -174,6 +176,12 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
             kind = get_job(session, job_id).kind
         ctx.jobs.submit(job_id, kind, delay_s=claim)
         return
+    # What the job records (changes, events, its outcome) is attributed to whoever asked for it.
+    with acting_as(job_identity(claim.actor)):
+        _run_claimed(ctx, job_id, claim)
+
+
+def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     limit = ctx.settings.time_limit_s(claim.kind)
     control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None)
     try:

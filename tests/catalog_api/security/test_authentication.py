@@ -228,3 +228,30 @@ def test_keys_through_graphql(secured_client, secured):
     assert revoked["data"]["revokeApiKey"]["revokedAt"] is not None
     assert secured_client.post("/graphql", headers={"Authorization": f"Bearer {secret}"},
                                json={"query": "{ me { name } }"}).status_code == 401
+
+
+def test_refused_credentials_are_rate_limited_by_address(tmp_path):
+    """Guessing keys or replaying bad tokens costs the guesser's own budget: the refusal happens after metering."""
+    from tests.support.auth import secured_catalog
+
+    secured = secured_catalog(tmp_path, rate_limit_burst=3, rate_limit_per_s=0.01)
+    try:
+        with TestClient(create_app(ctx=secured.ctx)) as client:
+            statuses = [client.get("/api/v1/sources", headers={"Authorization": f"Bearer cat_{i:012x}_{'z' * 43}"}
+                                   ).status_code for i in range(5)]
+            assert statuses == [401, 401, 401, 429, 429]
+    finally:
+        secured.ctx.close()
+
+
+def test_a_mutation_sent_over_a_websocket_acts_as_the_connection_s_caller(secured):
+    mutation = 'mutation { createApiKey(name: "over-ws", roles: ["viewer"]) { key { createdBy } } }'
+    admin_key_id = secured.keys["admin"].split("_")[1]
+    with serve(create_app(ctx=secured.ctx)) as base:
+        with connect(base.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"],
+                     open_timeout=10) as ws:
+            ws.send(json.dumps({"type": "connection_init", "payload": {"apiKey": secured.keys["admin"]}}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+            ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": mutation}}))
+            answer = json.loads(ws.recv(timeout=10))
+    assert answer["payload"]["data"]["createApiKey"]["key"]["createdBy"] == f"api_key:{admin_key_id}"

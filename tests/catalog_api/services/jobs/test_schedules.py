@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from catalog_api.bootstrap import build_context
-from catalog_api.db.models import DataSource, Job
+from catalog_api.db.models import ChangeLogEntry, DataSource, Job
+from catalog_api.security.identity import Identity, acting_as
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import request_crawl
 from catalog_api.services.jobs import wait_for_job
@@ -114,6 +115,17 @@ def test_missed_slots_after_downtime_fire_once(pg_settings, make_pg_database):
         wait_for_job(ctx, _schedule_jobs(ctx)[0].id)
     finally:
         ctx.close()
+
+
+def test_a_scheduled_crawl_is_the_catalogs_own_work(catalog_ctx, make_pg_database):
+    _scheduled_source(catalog_ctx, make_pg_database(PG_SHOP), overdue=timedelta(minutes=1))
+    with acting_as(Identity(subject="k-1", name="a key", method="api_key")):  # whoever happens to be current
+        assert tick(catalog_ctx).fired == ("nightly",)
+    job = wait_for_job(catalog_ctx, _schedule_jobs(catalog_ctx)[0].id)
+    assert (job.status, job.actor) == ("succeeded", "system")
+    with catalog_ctx.db.session() as session:
+        changed_by = set(session.scalars(select(ChangeLogEntry.actor).where(ChangeLogEntry.job_id == job.id)))
+    assert changed_by == {"system"}
 
 
 def test_paused_schedule_does_not_fire_until_set_again(pg_settings, make_pg_database):
