@@ -23,4 +23,4 @@ bench: install
 	$(BIN)/python benchmarks/crawl_postgres.py
 
 clean:
-	rm -rf $(VENV) .catalog .pytest_cache
+	rm -rf $(VENV) .catalog sources .pytest_cache

@@ -38,7 +38,7 @@ from events.data import DescriptionChanged
 
 def _context(home: Path, **overrides: object) -> ServiceContext:
     settings = Settings(home=home, secret_key="bench-secret-key", scheduler_enabled=False, broker_url=None,
-                        job_max_attempts=1, events_relay_enabled=False, **overrides)
+                        job_max_attempts=1, events_relay_enabled=False, file_roots=[home.parent], **overrides)
     return build_context(settings, migrate=True)
 
 
@@ -108,7 +108,7 @@ class _Hook(BaseHTTPRequestHandler):
 def webhook_throughput(home: Path, count: int) -> tuple[float, int]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    ctx = _context(home, events_jsonl_enabled=False)
+    ctx = _context(home, events_jsonl_enabled=False, webhook_allow_private_networks=True)  # the receiver is local
     webhooks.create_subscription(ctx, f"http://127.0.0.1:{server.server_address[1]}/hook")
     _fill(ctx, count)
     relay = Relay(ctx, [NamedPublisher("webhooks", webhooks.webhook_publisher(ctx))])
@@ -122,7 +122,7 @@ def webhook_throughput(home: Path, count: int) -> tuple[float, int]:
 
 def latency(home: Path, crawls: int) -> tuple[list[float], list[float]]:
     ctx = _context(home)
-    database = home / "shop.db"
+    database = home.parent / f"{home.name}-shop.db"  # sources may not read inside the catalog's home
     with sqlite3.connect(database) as conn:
         conn.execute("create table orders (id integer primary key, total real)")
     source_id = sources.register_source(ctx, sources.SourceRegistration(

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from catalog_api.errors import CatalogError, error_payload
+from catalog_api.errors import CatalogError, InvalidInput, error_payload
 from catalog_api.settings import get_settings
 from crawlers.errors import ConnectorError
 
@@ -426,24 +426,40 @@ def demo(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Build the sample ERP database, register it as `demo_erp`, crawl and profile it, and serve the API."""
+    """Build the sample ERP database, register it as `demo_erp`, crawl and profile it, and serve the API.
+
+    The database goes to `demo/erp.db` in the first folder of CATALOG_FILE_ROOTS (default `./sources`): sources may
+    only read files there, and never inside the catalog's home.
+    """
     from catalog_api.demo.builder import build_demo_database
     from catalog_api.services.crawl import request_crawl
     from catalog_api.services.profiling import request_profile
-    from catalog_api.services.sources import SourceRegistration, get_source, register_source
+    from catalog_api.services.sources import (
+        SourceRegistration,
+        SourceUpdate,
+        get_source,
+        register_source,
+        update_source,
+    )
 
     settings = get_settings()
-    path = build_demo_database(Path(settings.home).resolve() / "demo" / "erp.db")
+    if not settings.file_roots:
+        raise _fail(InvalidInput("file_roots", "the demo writes its database under the first folder of "
+                                               "CATALOG_FILE_ROOTS, which is empty"))
+    path = build_demo_database(Path(settings.file_roots[0]).resolve() / "demo" / "erp.db")
     console.print(f"demo ERP database at {path}")
     with _service() as ctx:
         try:
             with ctx.db.session() as session:
-                get_source(session, DEMO_SOURCE)
+                registered = get_source(session, DEMO_SOURCE)
         except CatalogError:
             register_source(ctx, SourceRegistration(
                 name=DEMO_SOURCE, kind="sqlite", config={"path": str(path)},
                 description="Sample ERP: customers, vendors, items, orders, invoices and payments.",
             ))
+        else:
+            if registered.config.get("path") != str(path):  # registered by an older demo in the home, say
+                update_source(ctx, DEMO_SOURCE, SourceUpdate(config={"path": str(path)}))
         job = request_crawl(ctx, DEMO_SOURCE)
         _follow(ctx, job.id)
         if profile_after:

@@ -109,9 +109,10 @@ class Settings(BaseSettings):
     webhook_initial_wait_s: float = Field(default=0.5, ge=0, description="First wait between webhook attempts.")
     webhook_max_wait_s: float = Field(default=10.0, ge=0, description="Longest wait between webhook attempts.")
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one webhook request.")
-    webhook_block_private_networks: bool = Field(
+    webhook_allow_private_networks: bool = Field(
         default=False,
-        description="Refuse webhook URLs whose host is (or resolves to) a loopback or private address.",
+        description="Let webhooks reach loopback, private (RFC 1918, fc00::/7), CGNAT, multicast and reserved "
+                    "addresses; link-local and cloud metadata addresses stay refused.",
     )
     lineage_events_enabled: bool = Field(
         default=True, description="Emit `catalog.lineage.changed` when lineage edges change."
@@ -219,6 +220,14 @@ class Settings(BaseSettings):
         default=3, ge=0, le=10,
         description="Retries of a throttled (429, waiting as its Retry-After says), failing (5xx) or unanswered Key "
                     "Vault request before the resolution fails as transient.",
+    )
+
+    # -- local files sources may read (docs/operations.md#local-files) --
+    file_roots: list[Path] = Field(
+        default_factory=lambda: [Path("sources")],
+        description="Folders under which sources may read local files (a SQLite database, a files folder), as a "
+                    'JSON list, e.g. `["/srv/data", "/mnt/exports"]`; `[]` allows none. Default `./sources`. The '
+                    "catalog's own files (its home, its database, lake and events file) are refused even inside one.",
     )
 
     @field_validator("keyvault_url")

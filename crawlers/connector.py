@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -83,6 +84,14 @@ class Connector(ABC, Generic[ConfigT]):
     @abstractmethod
     def lineage_namespace(self) -> LineageNamespace:
         """The OpenLineage naming of this source's datasets."""
+
+    def local_paths(self) -> dict[str, Path]:
+        """The local files or folders this connector opens, keyed by the registration field that names each.
+
+        Nothing is opened on building a connector, so an application can confine these (to folders it allows) before
+        any call touches the disk. Connectors of remote systems have none.
+        """
+        return {}
 
     def read_increment(self, request: IncrementRequest) -> Iterator["pyarrow.RecordBatch"]:  # noqa: F821
         """Yields the table's rows after `request.watermark` as Arrow record batches, ordered by the plan's column.

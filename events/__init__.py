@@ -6,12 +6,14 @@ imports catalog_api and never touches the catalog's database).
 - `EventPublisher.publish(events) -> PublishResult`, implemented by `EventHubPublisher` (Azure Event Hubs),
   `WebhookPublisher` (signed HTTP callbacks), `InProcessBus` (GraphQL subscriptions, SSE) and
   `JsonLinesPublisher` (a local file, the embedded default).
+- `EgressPolicy` (`events.egress`): which addresses webhooks may reach; every connection goes to a checked address.
 
 See docs/events.md.
 """
 
 from events.bus import BusSubscription, InProcessBus
 from events.data import PAYLOADS, EventPayload
+from events.egress import DestinationRefused, EgressPolicy
 from events.filters import EventFilter, InvalidFilter
 from events.jsonlines import JsonLinesPublisher, read_events
 from events.model import CLOUDEVENTS_JSON, DEFAULT_SOURCE, CatalogEvent
@@ -48,6 +50,8 @@ __all__ = [
     "PAYLOADS",
     "BusSubscription",
     "CatalogEvent",
+    "DestinationRefused",
+    "EgressPolicy",
     "EventFilter",
     "EventHubPublisher",
     "EventPayload",

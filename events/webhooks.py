@@ -11,10 +11,14 @@ replayed later. Each attempt is signed afresh.
 
 Delivery: 2xx is success; 408, 429, 5xx, timeouts and connection errors are retried with exponential backoff and
 jitter (tenacity), honouring `Retry-After`; any other status is final (a receiver saying 400 will say it again).
-Redirects are not followed. Subscriptions are served in parallel, each one's events in order; once an event
-exhausts its retries on a subscription, that subscription's later events in the same call are not attempted
-(recorded as such), so a retry by the relay keeps them in order and a dead endpoint costs one backoff, not one
-per event.
+Where a request may go is decided by an `EgressPolicy` (`events.egress`): every connection, redirects included, goes
+to an address the policy checked, and a refused destination is a final failure. Up to `MAX_REDIRECTS` 307/308
+redirects are followed (they keep the POST and its body); other redirects are final failures. Nothing of a
+response's body is kept: the record holds the status, the error, attempts and timing.
+
+Subscriptions are served in parallel, each one's events in order; once an event exhausts its retries on a
+subscription, that subscription's later events in the same call are not attempted (recorded as such), so a retry by
+the relay keeps them in order and a dead endpoint costs one backoff, not one per event.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from tenacity import (
     wait_random,
 )
 
+from events.egress import CheckedTransport, DestinationRefused, EgressPolicy
 from events.filters import EventFilter, InvalidFilter, check_urn_prefix, parse_event_types
 from events.model import CLOUDEVENTS_JSON, CatalogEvent
 from events.publisher import PublishFailure, PublishResult
@@ -49,7 +54,8 @@ SIGNATURE_HEADER = "X-Catalog-Signature"
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE_S = 300
 MIN_SECRET_LENGTH = 16
-_EXCERPT_BYTES = 512
+MAX_REDIRECTS = 3
+_FOLLOWED_REDIRECTS = (307, 308)  # the only redirects that keep a POST a POST with its body
 _DRAIN_BYTES = 64 * 1024  # read small responses whole so the connection can be reused
 
 
@@ -199,8 +205,6 @@ class WebhookDelivery:
     retryable: bool
     """For a failure: whether trying again later may succeed (not so after a 4xx such as 400 or 401)."""
     started_at: datetime
-    response_excerpt: str | None = None
-    """The start of the last response body, to help whoever reads the log."""
 
 
 @dataclass(frozen=True)
@@ -215,16 +219,15 @@ class WebhookPublishResult(PublishResult):
 
 
 class _Retryable(Exception):
-    def __init__(self, status: int | None, error: str, excerpt: str | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(self, status: int | None, error: str, retry_after: float | None = None) -> None:
         super().__init__(error)
-        self.status, self.error, self.excerpt, self.retry_after = status, error, excerpt, retry_after
+        self.status, self.error, self.retry_after = status, error, retry_after
 
 
 class _Final(Exception):
-    def __init__(self, status: int | None, error: str, excerpt: str | None = None) -> None:
+    def __init__(self, status: int | None, error: str) -> None:
         super().__init__(error)
-        self.status, self.error, self.excerpt = status, error, excerpt
+        self.status, self.error = status, error
 
 
 def _retry_after_s(value: str | None, now: float) -> float | None:
@@ -239,13 +242,14 @@ def _retry_after_s(value: str | None, now: float) -> float | None:
         return None
 
 
-def _excerpt(response: httpx.Response) -> str | None:
-    chunk = bytearray()
-    for part in response.iter_bytes():
-        chunk += part
-        if len(chunk) >= _DRAIN_BYTES:  # a huge answer is cut short: closing drops the connection
+def _drain(response: httpx.Response) -> None:
+    # The body is read only so that the connection can serve the next request, and then dropped: keeping it would
+    # let whoever reads the delivery log read whatever the target answers.
+    read = 0
+    for part in response.iter_raw():
+        read += len(part)
+        if read >= _DRAIN_BYTES:  # a huge answer is cut short: closing drops the connection
             break
-    return bytes(chunk[:_EXCERPT_BYTES]).decode("utf-8", errors="replace") or None
 
 
 SubscriptionSource = Sequence[WebhookSubscription] | Callable[[], Iterable[WebhookSubscription]]
@@ -255,20 +259,19 @@ class WebhookPublisher:
     """Delivers events to webhook subscriptions; `publish` returns a `WebhookPublishResult`.
 
     `subscriptions` is a list, or a callable returning the current list (the application keeps them in its
-    database). `clock` gives the signing timestamps and `sleep` waits between attempts; both exist for tests.
+    database). `egress` decides which addresses may be reached (default: public addresses only). `clock` gives the
+    signing timestamps and `sleep` waits between attempts; both exist for tests.
     """
 
     def __init__(self, subscriptions: SubscriptionSource, *, retry: WebhookRetryPolicy | None = None,
-                 client: httpx.Client | None = None, max_workers: int = 8,
+                 egress: EgressPolicy | None = None, max_workers: int = 8,
                  user_agent: str = "catalog-webhooks/1.0", clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._subscriptions = subscriptions
         self._retry = retry or WebhookRetryPolicy()
-        self._own_client = client is None
-        self._client = client or httpx.Client(
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=max_workers * 2, max_keepalive_connections=max_workers),
-        )
+        limits = httpx.Limits(max_connections=max_workers * 2, max_keepalive_connections=max_workers)
+        self._client = httpx.Client(transport=CheckedTransport(egress or EgressPolicy(), limits=limits),
+                                    follow_redirects=False, trust_env=False)
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="webhooks")
         self._user_agent = user_agent
         self._clock = clock
@@ -287,8 +290,7 @@ class WebhookPublisher:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
-        if self._own_client:
-            self._client.close()
+        self._client.close()
 
     def current_subscriptions(self) -> list[WebhookSubscription]:
         source = self._subscriptions
@@ -361,7 +363,7 @@ class WebhookPublisher:
         started = time.perf_counter()
         attempts = 0
 
-        def attempt() -> tuple[int, str | None]:
+        def attempt() -> int:
             nonlocal attempts
             attempts += 1
             return self._post(subscription, body)
@@ -374,39 +376,61 @@ class WebhookPublisher:
         error: str | None = None
         retryable = False
         try:
-            status, excerpt = retrying(attempt)
+            status = retrying(attempt)
         except _Retryable as failure:
-            status, excerpt, retryable = failure.status, failure.excerpt, True
+            status, retryable = failure.status, True
             error = f"{failure.error} (gave up after {attempts} attempt{'s' if attempts != 1 else ''})"
         except _Final as failure:
-            status, excerpt, error = failure.status, failure.excerpt, failure.error
+            status, error = failure.status, failure.error
         return WebhookDelivery(
             subscription.id, subscription.url, event.id, event.type.value, delivered=error is None,
             attempts=attempts, status_code=status, error=error,
             duration_ms=round((time.perf_counter() - started) * 1000, 3), retryable=retryable,
-            started_at=started_at, response_excerpt=excerpt,
+            started_at=started_at,
         )
 
-    def _post(self, subscription: WebhookSubscription, body: bytes) -> tuple[int, str | None]:
+    def _post(self, subscription: WebhookSubscription, body: bytes) -> int:
+        """One attempt: the POST, and the 307/308 redirects it leads to, each target checked like the first."""
         headers = {
             "Content-Type": f"{CLOUDEVENTS_JSON}; charset=utf-8",
             "User-Agent": self._user_agent,
             **sign(body, subscription.secret, int(self._clock())),
         }
+        url = httpx.URL(subscription.url)
+        for hop in range(MAX_REDIRECTS + 1):
+            response = self._send(url, body, headers, hop)
+            status = response.status_code
+            if 200 <= status < 300:
+                return status
+            if status in (408, 429) or status >= 500:
+                raise _Retryable(status, f"HTTP {status}", _retry_after_s(response.headers.get("Retry-After"),
+                                                                          self._clock()))
+            location = response.headers.get("Location")
+            if status not in _FOLLOWED_REDIRECTS or not location:
+                if 300 <= status < 400:
+                    raise _Final(status, f"HTTP {status}: only 307 and 308 redirects are followed (they keep the "
+                                         "POST); subscribe the URL the receiver redirects to")
+                raise _Final(status, f"HTTP {status}")
+            try:
+                url = response.url.join(location)
+            except httpx.InvalidURL:
+                raise _Final(status, f"HTTP {status}: the redirect's Location is not a URL") from None
+            if url.scheme not in ("http", "https"):
+                raise _Final(status, f"HTTP {status}: a redirect to a {url.scheme!r} URL is refused")
+        raise _Final(status, f"HTTP {status}: more than {MAX_REDIRECTS} redirects")
+
+    def _send(self, url: httpx.URL, body: bytes, headers: dict[str, str], hop: int) -> httpx.Response:
+        where = f"redirect to {url.host}" if hop else "destination"
         try:
-            with self._client.stream("POST", subscription.url, content=body, headers=headers,
+            with self._client.stream("POST", url, content=body, headers=headers,
                                      timeout=self._retry.timeout_s) as response:
-                excerpt = _excerpt(response)
+                _drain(response)
+        except DestinationRefused as refused:
+            raise _Final(None, f"{where} refused: {refused.reason}") from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
             raise _Final(None, f"{type(error).__name__}: {error}") from None
         except httpx.TimeoutException as error:
             raise _Retryable(None, f"timed out after {self._retry.timeout_s:g} s ({type(error).__name__})") from None
         except httpx.TransportError as error:
             raise _Retryable(None, f"{type(error).__name__}: {error}") from None
-        status = response.status_code
-        if 200 <= status < 300:
-            return status, excerpt
-        if status in (408, 429) or status >= 500:
-            raise _Retryable(status, f"HTTP {status}", excerpt,
-                             _retry_after_s(response.headers.get("Retry-After"), self._clock()))
-        raise _Final(status, f"HTTP {status}", excerpt)
+        return response

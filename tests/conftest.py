@@ -57,6 +57,7 @@ def catalog_settings(tmp_path):
 
     return Settings(
         home=tmp_path / "home", secret_key="test-secret-key-not-for-production", job_workers=2,
+        file_roots=[tmp_path],  # sources' files live in the test's folder (its `home` stays refused)
         # Retries keep their shape (exponential, jittered, bounded) but in tenths of seconds, so tests stay quick.
         job_retry_min_backoff_s=0.05, job_retry_max_backoff_s=0.2, job_max_attempts=3,
         job_heartbeat_interval_s=0.2, job_stale_after_s=2.0, scheduler_enabled=False, broker_url=None,

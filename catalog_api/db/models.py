@@ -343,7 +343,6 @@ class WebhookDeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    response_excerpt: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float] = mapped_column()
     started_at: Mapped[datetime] = mapped_column()
 

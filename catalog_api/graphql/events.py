@@ -49,7 +49,8 @@ class WebhookSecretPayload(FromView):
 
 
 WebhookDeliveryNode = graphql_type(DeliveryView, "WebhookDeliveryNode",
-                        "One delivery of one event to a subscription, with the last attempt's status and error.")
+                        "One delivery of one event to a subscription: the last attempt's status, the error, "
+                        "attempts and timing (never the response body).")
 
 
 @strawberry.input

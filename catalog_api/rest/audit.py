@@ -12,8 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog_api.rest.deps import QUERY_SESSION
 from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
-from catalog_api.security.identity import Permission
+from catalog_api.security.identity import Identity, Permission
 from catalog_api.services import audit
+from catalog_api.services.authentication import ANONYMOUS
 from catalog_api.services.context import ServiceContext
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -27,9 +28,16 @@ def _target(path_params: dict) -> str | None:
     return " ".join(f"{name}={value}" for name, value in path_params.items()) or None
 
 
+def caller(scope: Scope) -> Identity:
+    """Who made the request: the identity authentication left in the scope, which is still there once an exception
+    has left authentication's `acting_as` (a 500); anonymous when the request never reached authentication."""
+    return (scope.get("state") or {}).get("identity", ANONYMOUS)
+
+
 def request_record(scope: Scope, status: int) -> audit.RequestRecord:
     """The audit entry of a request answered with `status`: its route template (`DELETE /api/v1/sources/{source_id}`)
-    and path parameters; the concrete path of a request answered before routing (refused by authentication)."""
+    and path parameters; the concrete path of a request answered before routing (by the rate limiter, or matching no
+    route)."""
     route = scope.get("route")
     template = getattr(route, "path_format", None) if route is not None else None
     headers = dict(scope.get("headers") or ())
@@ -47,10 +55,11 @@ def request_record(scope: Scope, status: int) -> audit.RequestRecord:
 class AuditMiddleware:
     """Records each POST, PUT, PATCH and DELETE once its status is known, before the response leaves.
 
-    Add it after the authentication middleware, so that it wraps authentication and sees the requests authentication
-    refuses (401/403); the identity is read when the response starts, inside the authenticated call. A GraphQL request
-    is recorded here only when it was refused before GraphQL ran: otherwise `catalog_api.graphql.audit` records each
-    of its mutation fields. Pure ASGI, so streamed responses pass through untouched.
+    Add it after the authentication middleware, so that it wraps authentication and the rate limiter and sees every
+    answer they and the routes' permission checks give (401/403/429); the caller is the identity authentication left
+    in the scope (`caller`), anonymous for refused credentials. A GraphQL request is recorded here only when it was
+    refused before GraphQL ran: otherwise `catalog_api.graphql.audit` records each of its mutation fields. Pure ASGI,
+    so streamed responses pass through untouched.
     """
 
     def __init__(self, app: ASGIApp, ctx: ServiceContext, graphql_path: str = "/graphql") -> None:
@@ -79,8 +88,7 @@ class AuditMiddleware:
     async def _record(self, scope: Scope, status: int) -> None:
         if scope["path"].rstrip("/") == self.graphql_path and status not in REFUSED:
             return
-        # The thread runs in a copy of this context, so the service sees the caller's identity.
-        await asyncio.to_thread(audit.record_request, self.ctx, request_record(scope, status))
+        await asyncio.to_thread(audit.record_request, self.ctx, request_record(scope, status), caller(scope))
 
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

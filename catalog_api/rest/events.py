@@ -35,8 +35,9 @@ WebhookOut = rest_model("WebhookOut", SubscriptionView, "A webhook subscription.
 WebhookWithSecretOut = rest_model("WebhookWithSecretOut", CreatedSubscription, "A subscription just created or "
                                   "re-keyed, with its signing secret: store it now, it is not shown again.",
                                   base=WebhookOut)
-DeliveryOut = rest_model("DeliveryOut", DeliveryView, "One delivery of one event to the subscription (the last "
-                                                      "attempt's status and error).")
+DeliveryOut = rest_model("DeliveryOut", DeliveryView, "One delivery of one event to the subscription: the last "
+                                                      "attempt's status, the error, attempts and timing (never the "
+                                                      "response body).")
 
 
 class ReplayIn(BaseModel):

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.access import AuditRecord
 from catalog_api.errors import InvalidInput
-from catalog_api.security.identity import SYSTEM, current_identity
-from catalog_api.services.authentication import ANONYMOUS
+from catalog_api.security.identity import Identity, current_identity
 from catalog_api.services.browse import as_utc
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.views import from_row
@@ -71,12 +70,10 @@ def _clipped(value: str | None, column) -> str | None:
     return None if value is None else value[: column.type.length]
 
 
-def record_request(ctx: ServiceContext, request: RequestRecord) -> None:
-    """Adds the entry of a request made by the current identity. Never raises: a failure to audit is logged as a
-    warning, and the request it was about keeps its outcome."""
-    identity = current_identity()
-    if identity == SYSTEM:  # requests never act as the catalog itself: this one reached no identity
-        identity = ANONYMOUS
+def record_request(ctx: ServiceContext, request: RequestRecord, identity: Identity | None = None) -> None:
+    """Adds the entry of a request made by `identity`, by default the current one. Never raises: a failure to audit
+    is logged as a warning, and the request it was about keeps its outcome."""
+    identity = identity or current_identity()
     values = {"actor": identity.actor, "actor_name": identity.name, "auth_method": identity.method,
               "subject": identity.subject, "action": request.action, "target": request.target,
               "outcome": request.outcome, "request_id": request.request_id, "client": request.client}

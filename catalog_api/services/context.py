@@ -11,6 +11,7 @@ from catalog_api.db.session import Database
 from catalog_api.security.secrets import SecretStore
 from catalog_api.settings import Settings
 from events import InProcessBus
+from events.egress import Resolver, system_resolver
 
 
 class JobRunner(Protocol):
@@ -35,6 +36,8 @@ class ServiceContext:
     jobs: JobRunner = field(default=None)  # type: ignore[assignment]  # set by bootstrap: a runner needs the context
     bus: InProcessBus = field(default_factory=InProcessBus)
     """This process's live feed of published events (GraphQL subscriptions, SSE); the relay feeds it."""
+    resolve: Resolver = system_resolver
+    """How outbound calls (webhooks) resolve host names: the DNS boundary, which tests may script."""
 
     def close(self) -> None:
         self.bus.close()

@@ -16,6 +16,7 @@ from catalog_api.security.secrets import validate_reference
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.file_roots import check_path
 from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import enqueue_job
 from catalog_api.services.views import JobView, SourceView, source_view
@@ -141,6 +142,15 @@ def _resolve_refs(ctx: ServiceContext, session: Session, refs: dict[str, str]) -
     return resolved
 
 
+def open_connector(ctx: ServiceContext, cls: type[Connector], config: BaseModel) -> Connector:
+    """The one way a connector is built: every local path it would open is checked against the file roots first
+    (`services.file_roots`), before anything touches the disk."""
+    connector = cls(config)
+    for field, path in connector.local_paths().items():
+        check_path(ctx.settings, field, path)
+    return connector
+
+
 def build_connector(ctx: ServiceContext, session: Session, source: DataSource, *, fresh: bool = False) -> Connector:
     """The source's connector with its secrets resolved; the resolved values live only in this object. `fresh`
     reads them from their stores instead of any cache."""
@@ -148,7 +158,7 @@ def build_connector(ctx: ServiceContext, session: Session, source: DataSource, *
     values = dict(source.config)
     for key, ref in source.secret_refs.items():
         values[key] = ctx.secrets.resolve(session, ref, fresh=fresh)
-    return cls(cls.config_model.model_validate(values))
+    return open_connector(ctx, cls, cls.config_model.model_validate(values))
 
 
 def _test(connector: Connector) -> None:
@@ -187,7 +197,7 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> So
             raise Conflict(f"a source named {registration.name!r} exists already", field="name")
         resolved = _resolve_refs(ctx, session, registration.secret_refs)
         config = _validated_config(cls, {**registration.config, **registration.secrets, **resolved})
-        connector = cls(config)
+        connector = open_connector(ctx, cls, config)
         namespace, prefix = _assert_unique_namespace(session, connector, None)
         if registration.test_connection:
             _test(connector)
@@ -268,7 +278,7 @@ def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> 
         kept = {k: v for k, v in source.secret_refs.items() if k not in update.secrets and k not in update.secret_refs}
         resolved = _resolve_refs(ctx, session, {**kept, **update.secret_refs})
         config = _validated_config(cls, {**config_in, **update.secrets, **resolved})
-        connector = cls(config)
+        connector = open_connector(ctx, cls, config)
         namespace, prefix = _assert_unique_namespace(session, connector, source.id)
         if update.test_connection and (update.config is not None or update.secrets or update.secret_refs):
             _test(connector)

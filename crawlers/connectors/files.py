@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
 from pydantic import Field, SecretStr, field_validator
 
-from crawlers.connector import (
-    ConnectionCheck,
-    Connector,
-    LineageNamespace,
-    ProgressCallback,
-)
+from crawlers.connector import ConnectionCheck, Connector, LineageNamespace, ProgressCallback
 from crawlers.errors import InvalidSourceConfig
 from crawlers.files.discovery import DiscoveryOptions, discover_tables, find_table
 from crawlers.files.formats import FileFormat
@@ -164,6 +160,9 @@ class FilesConnector(Connector[FilesConfig]):
         return LineageNamespace(
             namespace=self.location.lineage_namespace(), name_prefix=f"{root.rstrip('/')}/" if root else ""
         )
+
+    def local_paths(self) -> dict[str, Path]:
+        return {} if self.location.is_azure else {"config.url": Path(self.location.root)}
 
     def lineage_dataset_name(self, table: TableSnapshot) -> str:
         """The OpenLineage dataset name of the table's file or folder (namespace: `lineage_namespace()`)."""

@@ -1,12 +1,15 @@
 """An fsspec filesystem bound to one files source: listing, opening, and one place that maps storage failures.
 
-Local folders use fsspec's `LocalFileSystem`; Azure uses adlfs, with bounded retries and timeouts (adlfs builds its
+Local folders use fsspec's `LocalFileSystem`, and only what really lies under the source's folder counts: a file or
+folder whose symbolic link leads elsewhere is left out of every listing and refused when opened, so a link placed in
+a data folder cannot expose other files of the machine. Azure uses adlfs, with bounded retries and timeouts (adlfs builds its
 clients with the SDK's defaults: three retries 15-24 s apart, so an unreachable endpoint took ~3 minutes to report).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -88,6 +91,7 @@ class Storage:
         self.credentials = credentials
         self._requests = 0
         self._lock = threading.Lock()
+        self._real_root = None if location.is_azure else os.path.realpath(location.root)
 
     @property
     def requests(self) -> int:
@@ -132,6 +136,8 @@ class Storage:
             name = entry["name"].rstrip("/")
             if name == path.rstrip("/"):
                 continue  # some filesystems list a folder marker for the folder itself
+            if not self._inside(name):
+                continue
             if entry.get("type") == "directory":
                 folders.append(name)
             else:
@@ -143,18 +149,28 @@ class Storage:
         with self.translating(path):
             self.count()
             found = self.fs.find(path, detail=True, withdirs=False)
-        return [_entry(entry) for entry in found.values() if entry.get("type") != "directory"]
+        return [_entry(entry) for entry in found.values()
+                if entry.get("type") != "directory" and self._inside(entry["name"])]
 
     # -- files ------------------------------------------------------------------------------------------------
 
     def open(self, path: str, block_size: int) -> IO[bytes]:
         """Open a file for reading; `block_size` bounds what one request fetches (ignored by local files)."""
         self.count()
+        if not self._inside(path):  # a link swapped since the listing
+            raise PermissionError(f"{path} leads outside the source's folder")
         if self.location.is_azure:
             # "readahead" fetches at least one block per request and keeps it, which suits a sequential sample read;
             # adlfs's default block is 50 MiB.
             return self.fs.open(path, "rb", block_size=block_size, cache_type="readahead")
         return self.fs.open(path, "rb")
+
+    def _inside(self, path: str) -> bool:
+        """Whether `path` really lies under the source's folder (always, on Azure: it has no links)."""
+        if self._real_root is None:
+            return True
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root.rstrip("/") + "/")
 
     @contextmanager
     def translating(self, path: str) -> Iterator[None]:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ def run_cli(tmp_path):
     env = {**os.environ, "CATALOG_HOME": str(tmp_path / "home"), "CATALOG_SECRET_KEY": "cli-test-key",
            "COLUMNS": "200", "NO_COLOR": "1"}
     env.pop("CATALOG_DATABASE_URL", None)
+    env.pop("CATALOG_FILE_ROOTS", None)  # the default: ./sources, under the working directory below
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
         # A guard against a hung command, not a speed target (those live in benchmarks/): the demo profiles eleven
@@ -33,7 +35,8 @@ def run_cli(tmp_path):
 
 def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
     assert "revision head" in run_cli("db", "upgrade").stdout
-    db = sqlite_shop(tmp_path / "shop.db")
+    (tmp_path / "sources").mkdir()  # sources may read files under ./sources when CATALOG_FILE_ROOTS is unset
+    db = sqlite_shop(tmp_path / "sources" / "shop.db")
     added = run_cli("source", "add", "shop", "--kind", "sqlite", "--config", f"path={db}")
     assert "urn:catalog:source:shop" in added.stdout
     listed = run_cli("source", "list").stdout
@@ -46,9 +49,12 @@ def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
 
 
 def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
-    missing = run_cli("source", "add", "ghost", "--kind", "sqlite", "--config", f"path={tmp_path / 'no.db'}",
-                      ok=False)
+    missing = run_cli("source", "add", "ghost", "--kind", "sqlite", "--config",
+                      f"path={tmp_path / 'sources' / 'no.db'}", ok=False)
     assert missing.returncode == 1 and "config.path" in missing.stderr and "no.db" in missing.stderr
+    outside = run_cli("source", "add", "ghost", "--kind", "sqlite", "--config", f"path={tmp_path / 'no.db'}",
+                      ok=False)
+    assert outside.returncode == 1 and "config.path" in outside.stderr and "CATALOG_FILE_ROOTS" in outside.stderr
     unknown = run_cli("source", "add", "x", "--kind", "oracle", ok=False)
     assert unknown.returncode == 1 and "kind" in unknown.stderr and "postgres" in unknown.stderr
     assert "ghost" not in run_cli("source", "list").stdout
@@ -62,6 +68,7 @@ def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):
     assert result["tables_created"] >= 8
     # Every table of the demo database (its views are profiled only on request), with its real row count.
     database = done.stdout.split("demo ERP database at ", 1)[1].split("\n", 1)[0].strip()
+    assert Path(database) == tmp_path / "sources" / "demo" / "erp.db"  # the default file root; never the home
     with sqlite3.connect(database) as db:
         names = [n for (n,) in db.execute("select name from sqlite_master where type = 'table' "
                                           "and name not like 'sqlite_%'")]

@@ -27,6 +27,7 @@ from azure.storage.blob import ContainerClient
 from crawlers.connectors.files import FilesConnector
 from crawlers.diff import ChangeType, diff
 from crawlers.errors import AuthenticationFailed, ConnectorError, InvalidSourceConfig, SourceNotFound, SourceUnreachable
+from crawlers.files.storage import open_storage
 from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy
 from crawlers.registry import get_connector_class
 from crawlers.scope import Scope
@@ -637,3 +638,29 @@ def test_with_one_format_files_without_an_extension_are_read_as_it(lake: Lake) -
     orders = only_csv[("export", "orders")]
     assert orders.properties["format"] == "csv" and orders.properties["files"] == 2
     assert [c.name for c in orders.columns] == ["id", "amount", "customer", "updated_at"]
+
+
+def test_links_that_lead_out_of_a_local_folder_are_left_out(tmp_path: Path) -> None:
+    """A link in the data folder to a file or folder elsewhere would expose it to every crawl, profile and
+    extraction: such entries are not part of the source. Links that stay inside the folder are followed."""
+    lake = LocalLake(tmp_path / "lake")
+    lake.write("sales/orders.csv", csv_bytes(order_rows(2)))
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "salaries.csv").write_text("name,salary\nann,1\n")
+    (lake.mirror / "sales" / "salaries.csv").symlink_to(private / "salaries.csv")
+    (lake.mirror / "hr").symlink_to(private)
+    (lake.mirror / "sales" / "people").symlink_to(private)
+    (lake.mirror / "sales" / "orders_copy.csv").symlink_to(lake.mirror / "sales" / "orders.csv")
+
+    connector = lake.connector()
+    tables = connector.discover().table_map()
+    assert sorted(tables) == [("sales", "orders"), ("sales", "orders_copy")]
+
+    # a link swapped between the listing and the read is refused when the file is opened
+    storage = open_storage(connector.location, None, retries=0, timeout_s=5)
+    [copy] = [f for f in storage.find(lake.path("sales")) if f.name == "orders_copy.csv"]
+    (lake.mirror / "sales" / "orders_copy.csv").unlink()
+    (lake.mirror / "sales" / "orders_copy.csv").symlink_to(private / "salaries.csv")
+    with pytest.raises(PermissionError, match="leads outside the source's folder"):
+        storage.open(copy.path, 1024)

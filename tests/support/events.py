@@ -35,7 +35,13 @@ class Collector:
 
 
 class Receiver:
-    """A real HTTP server on 127.0.0.1 that verifies signatures and answers with scripted statuses."""
+    """A real HTTP server on 127.0.0.1 that verifies signatures and answers with scripted statuses.
+
+    Webhooks reach it only where private networks are allowed (`webhook_allow_private_networks`). Its answers carry
+    `reply` as their body, so a test can check that nothing of it shows up anywhere.
+    """
+
+    reply = b"internal answer of the receiver"
 
     def __init__(self, secret: str | None = None, port: int = 0) -> None:
         self.secret = secret
@@ -54,9 +60,9 @@ class Receiver:
                         status = 401
                 receiver.requests.append((status, dict(self.headers), body))
                 self.send_response(status)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(receiver.reply)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(receiver.reply)
 
             def log_message(self, *args: object) -> None:
                 pass

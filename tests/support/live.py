@@ -45,7 +45,7 @@ class Live:
 
 @pytest.fixture
 def live(tmp_path) -> Iterator[Live]:
-    settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production",
+    settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production", file_roots=[tmp_path],
                         scheduler_enabled=False, broker_url=None, job_max_attempts=1)
     ctx = build_context(settings, migrate=True)
     source_id = register_sqlite(ctx, tmp_path, "shop")

@@ -266,7 +266,7 @@ def _delivery_row(d: Any) -> dict[str, Any]:
     return {
         "subscription_id": d.subscription_id, "event_id": d.event_id, "event_type": d.event_type,
         "delivered": d.delivered, "attempts": d.attempts, "status_code": d.status_code, "error": d.error,
-        "response_excerpt": d.response_excerpt, "duration_ms": d.duration_ms, "started_at": d.started_at,
+        "duration_ms": d.duration_ms, "started_at": d.started_at,
     }
 
 

@@ -67,7 +67,8 @@ class CreatedSubscription(SubscriptionView):
 
 @dataclass(frozen=True, slots=True)
 class DeliveryView:
-    """One delivery of one event to a subscription, with the last attempt's status and error."""
+    """One delivery of one event to a subscription: the last attempt's status, the error, attempts and timing.
+    Never the target's response body: the log would let whoever reads it read what the target answers."""
 
     id: int
     event_id: str
@@ -76,7 +77,6 @@ class DeliveryView:
     attempts: int
     status_code: int | None
     error: str | None
-    response_excerpt: str | None
     duration_ms: float
     started_at: datetime
 

@@ -1,15 +1,13 @@
 """Webhook subscriptions: CRUD, their signing secrets (encrypted in the local secret store) and delivery logs.
 
 The secret is returned once, when a subscription is created or its secret rotated; afterwards no API shows it.
-URLs must be absolute http(s) URLs without credentials; link-local and unspecified addresses (cloud metadata
-endpoints such as 169.254.169.254) are always refused, and with `CATALOG_WEBHOOK_BLOCK_PRIVATE_NETWORKS=true`
-loopback and private addresses too, also when a host name resolves to one.
+URLs must be absolute http(s) URLs without credentials. Every address the host resolves to is checked when a
+subscription is saved and again by every delivery (`events.egress`): link-local and cloud metadata addresses are
+always refused; loopback, private, CGNAT, multicast and reserved ones unless `CATALOG_WEBHOOK_ALLOW_PRIVATE_NETWORKS`.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from typing import Any
 
 import httpx
@@ -29,22 +27,24 @@ from catalog_api.services.events.views import (
 )
 from catalog_api.services.views import from_row
 from events import EventFilter, InvalidFilter, WebhookPublisher, WebhookRetryPolicy, WebhookSubscription
+from events.egress import DestinationRefused, EgressPolicy
 from events.webhooks import MIN_SECRET_LENGTH, generate_secret
 
 MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 512
 
 
-def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address, private_too: bool) -> str | None:
-    if address.is_unspecified or address.is_link_local or address.is_multicast or address.is_reserved:
-        return "a link-local, unspecified, multicast or reserved address"
-    if private_too and (address.is_loopback or address.is_private):
-        return "a loopback or private address (CATALOG_WEBHOOK_BLOCK_PRIVATE_NETWORKS is on)"
-    return None
+def egress_policy(ctx: ServiceContext) -> EgressPolicy:
+    """Where webhooks may go, from the settings; host names resolve through the context's resolver."""
+    return EgressPolicy(allow_private=ctx.settings.webhook_allow_private_networks, resolve=ctx.resolve)
 
 
-def validate_url(url: str, *, block_private: bool = False) -> str:
-    """An absolute http(s) URL, without credentials or fragment, not aimed at link-local/metadata addresses."""
+def validate_url(url: str, policy: EgressPolicy) -> str:
+    """An absolute http(s) URL, without credentials or fragment, whose host reaches only addresses `policy` allows.
+
+    A host name that does not resolve (yet) is accepted: nothing can be reached through it, and every delivery
+    checks again where the name leads by then.
+    """
     if not url or len(url) > MAX_URL_LENGTH:
         raise InvalidInput("url", f"a webhook URL has 1 to {MAX_URL_LENGTH} characters")
     try:
@@ -59,24 +59,13 @@ def validate_url(url: str, *, block_private: bool = False) -> str:
         raise InvalidInput("url", "credentials in the URL are refused; the request is signed with the secret")
     if parsed.fragment:
         raise InvalidInput("url", "a fragment (#...) is never sent to the server; remove it")
-    host = parsed.host
     try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        reason = _blocked(literal, block_private)
-        if reason:
-            raise InvalidInput("url", f"{host} is {reason}")
-    elif block_private:
-        try:
-            infos = socket.getaddrinfo(host, parsed.port or (443 if parsed.scheme == "https" else 80))
-        except OSError as error:
-            raise InvalidInput("url", f"cannot resolve {host}: {error.strerror or error}") from None
-        for info in infos:
-            reason = _blocked(ipaddress.ip_address(info[4][0]), True)
-            if reason:
-                raise InvalidInput("url", f"{host} resolves to {info[4][0]}, {reason}")
+        policy.check_url(parsed)
+    except DestinationRefused as refused:
+        hint = " (CATALOG_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)" if refused.private else ""
+        raise InvalidInput("url", refused.reason + hint) from None
+    except OSError:
+        pass
     return str(parsed)
 
 
@@ -107,7 +96,7 @@ def create_subscription(ctx: ServiceContext, url: str, *, event_types: list[str]
                         urn_prefix: str | None = None, description: str | None = None, secret: str | None = None,
                         active: bool = True) -> CreatedSubscription:
     """Stores a subscription; its secret (given or generated) is encrypted and returned this once."""
-    url = validate_url(url, block_private=ctx.settings.webhook_block_private_networks)
+    url = validate_url(url, egress_policy(ctx))
     chosen = _filter(event_types, urn_prefix)
     value = _secret(secret)
     with ctx.db.session() as session:
@@ -137,7 +126,7 @@ def update_subscription(ctx: ServiceContext, subscription_id: str, *, url: str |
                         description: str | None = _UNSET, active: bool | None = None) -> SubscriptionView:
     """Changes the given fields; omitted (None) fields keep their value."""
     if url is not None:
-        url = validate_url(url, block_private=ctx.settings.webhook_block_private_networks)
+        url = validate_url(url, egress_policy(ctx))
     with ctx.db.session() as session:
         row = _get(session, subscription_id)
         chosen = _filter(event_types if event_types is not None else row.event_types,
@@ -208,4 +197,4 @@ def webhook_publisher(ctx: ServiceContext, db: Database | None = None) -> Webhoo
     retry = WebhookRetryPolicy(attempts=settings.webhook_attempts, initial_wait_s=settings.webhook_initial_wait_s,
                                max_wait_s=settings.webhook_max_wait_s, jitter_s=min(1.0, settings.webhook_initial_wait_s),
                                timeout_s=settings.webhook_timeout_s)
-    return WebhookPublisher(lambda: active_subscriptions(ctx, db), retry=retry)
+    return WebhookPublisher(lambda: active_subscriptions(ctx, db), retry=retry, egress=egress_policy(ctx))

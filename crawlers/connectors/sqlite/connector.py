@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
@@ -36,6 +37,9 @@ class SqliteConnector(SqlConnector[SqliteConfig]):
 
     def lineage_namespace(self) -> LineageNamespace:
         return LineageNamespace(namespace=f"sqlite://{self.config.resolved_path().as_posix()}", name_prefix="")
+
+    def local_paths(self) -> dict[str, Path]:
+        return {"config.path": self.config.resolved_path()}
 
     def _address(self) -> str:
         return str(self.config.resolved_path())

@@ -1,25 +1,17 @@
-"""GraphQL's audit: one entry per mutation field that ran (aliases and fragments included, skipped ones not), with
-its error code when it failed; a mutation refused by a permission check is recorded too."""
+"""GraphQL's audit, behind real authentication: one entry per mutation field that ran (aliases and fragments included,
+skipped ones not), with its error code when it failed; a mutation refused by its permission check is recorded too."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from typing import Any
-
-import strawberry
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from strawberry.permission import BasePermission
 
 from catalog_api.app import create_app
-from catalog_api.graphql.audit import audited
-from catalog_api.security.identity import Identity, acting_as
-from tests.support.graphql import data, error
-from tests.support.identity import as_caller
+from tests.support.auth import key_holder, requiring_auth
+from tests.support.graphql import data, error, post
 from tests.support.sources import register_sqlite
 
-CURATOR = Identity(subject="k-curator", name="curation bot", method="api_key", roles=frozenset({"curator"}))
 SOURCE = "urn:catalog:source:shop"
 
 MUTATIONS = """
@@ -39,14 +31,20 @@ def audit_rows(ctx) -> list[tuple]:
             text("select actor, auth_method, subject, action, target, outcome from audit_log order by id"))]
 
 
-def curator_client(ctx) -> TestClient:
-    return TestClient(as_caller(create_app(ctx=ctx), CURATOR))
+@pytest.fixture
+def curator(catalog_ctx):
+    return key_holder(catalog_ctx, "curation bot", ["curator"])
 
 
-def test_each_mutation_field_that_ran_is_one_entry(catalog_ctx, tmp_path):
+@pytest.fixture
+def app(catalog_ctx):
+    return create_app(ctx=requiring_auth(catalog_ctx))
+
+
+def test_each_mutation_field_that_ran_is_one_entry(app, catalog_ctx, curator, tmp_path):
     register_sqlite(catalog_ctx, tmp_path)
-    data(curator_client(catalog_ctx), MUTATIONS, urn=SOURCE, skip=True)
-    curated = (CURATOR.actor, "api_key", "k-curator")
+    data(TestClient(app, headers=curator.headers()), MUTATIONS, urn=SOURCE, skip=True)
+    curated = (curator.actor, "api_key", curator.key_id)
     assert audit_rows(catalog_ctx) == [
         (*curated, "mutation setDescription", SOURCE, "ok"),
         (*curated, "mutation setTags", SOURCE, "ok"),
@@ -54,51 +52,31 @@ def test_each_mutation_field_that_ran_is_one_entry(catalog_ctx, tmp_path):
     ]
 
 
-def test_a_failed_mutation_field_records_its_error_code(catalog_ctx, tmp_path):
+def test_a_failed_mutation_field_records_its_error_code(app, catalog_ctx, curator, tmp_path):
     register_sqlite(catalog_ctx, tmp_path)
-    refused = error(curator_client(catalog_ctx), 'mutation($urn: String!) { setTags(urn: $urn, tags: ["Not A Tag"]) '
-                                                 '{ urn } }', urn=SOURCE)
+    refused = error(TestClient(app, headers=curator.headers()),
+                    'mutation($urn: String!) { setTags(urn: $urn, tags: ["Not A Tag"]) { urn } }', urn=SOURCE)
     assert refused["extensions"]["code"] == "invalid_input"
-    assert audit_rows(catalog_ctx) == [(CURATOR.actor, "api_key", "k-curator", "mutation setTags", SOURCE,
+    assert audit_rows(catalog_ctx) == [(curator.actor, "api_key", curator.key_id, "mutation setTags", SOURCE,
                                         "invalid_input")]
 
 
-class CuratorsOnly(BasePermission):
-    message = "curators only"
-    error_extensions = {"code": "forbidden"}
-
-    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        return False
-
-
-@strawberry.type
-class _Query:
-    ping: bool = True
-
-
-@strawberry.type
-class _Mutation:
-    @strawberry.mutation(permission_classes=[CuratorsOnly])
-    async def purge(self, urn: str) -> bool:
-        return True
+def test_a_mutation_refused_by_its_permission_check_is_recorded(app, catalog_ctx, curator, tmp_path):
+    """Permission checks (`requires`, strawberry's permission classes) run inside the audit's field extension: the
+    refusal is in the audit log, after the field the caller was allowed to run before it."""
+    source_id = register_sqlite(catalog_ctx, tmp_path)
+    body = post(TestClient(app, headers=curator.headers()),
+                'mutation($id: Int!, $urn: String!) { setDescription(urn: $urn, description: "kept") { urn } '
+                'deleteSource(id: $id) }', id=source_id, urn=SOURCE)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["forbidden"]
+    curated = (curator.actor, "api_key", curator.key_id)
+    assert audit_rows(catalog_ctx) == [
+        (*curated, "mutation setDescription", SOURCE, "ok"),
+        (*curated, "mutation deleteSource", str(source_id), "forbidden"),
+    ]
 
 
-@dataclass
-class _Context:
-    ctx: Any
-    request: Any = None
-
-
-def test_a_mutation_refused_by_a_permission_check_is_recorded(catalog_ctx):
-    """Permission checks (strawberry's permission classes) run inside the audit: the refusal is in the audit log."""
-    schema = strawberry.Schema(query=_Query, mutation=audited(_Mutation))
-
-    async def purge() -> Any:
-        with acting_as(CURATOR):
-            return await schema.execute('mutation { purge(urn: "urn:catalog:source:shop") }',
-                                        context_value=_Context(catalog_ctx))
-
-    result = asyncio.run(purge())
-    assert result.errors and result.errors[0].message == "curators only"
-    assert audit_rows(catalog_ctx) == [(CURATOR.actor, "api_key", "k-curator", "mutation purge", SOURCE,
-                                        "forbidden")]
+def test_a_mutation_of_an_anonymous_caller_is_refused_before_graphql_runs_and_recorded_once(app, catalog_ctx):
+    response = TestClient(app).post("/graphql", json={"query": "mutation { deleteSource(id: 1) }"})
+    assert response.status_code == 401
+    assert audit_rows(catalog_ctx) == [("anonymous", "none", "anonymous", "POST /graphql", None, "401")]

@@ -1,4 +1,6 @@
-"""The audit middleware: refused attempts are recorded, reads are not, and a failure to audit never fails a request."""
+"""The audit middleware, behind real authentication: refused attempts (no credentials, refused credentials, a missing
+permission, the rate limit) are recorded with whoever was known, reads are not, a failure is a 500 of its caller, and a
+failure to audit never fails a request."""
 
 from __future__ import annotations
 
@@ -7,30 +9,13 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from starlette.middleware import Middleware
-from starlette.responses import PlainTextResponse
 
 from catalog_api.app import create_app
-from catalog_api.security.identity import SYSTEM, Identity, current_identity
-from catalog_api.services import sources
-from tests.support.identity import as_caller
+from catalog_api.services import api_keys, sources
+from tests.support.auth import key_holder, requiring_auth
 from tests.support.sqlite import build_database
 
-VIEWER = Identity(subject="k-viewer", name="read-only dashboard", method="api_key", roles=frozenset({"viewer"}))
-
-
-def refusing_deletes(app):
-    """Stands in for authentication added before the audit middleware: a DELETE from nobody is refused with 401, from
-    anybody else with 403; everything else passes."""
-
-    async def authenticate(scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "DELETE":
-            status = 401 if current_identity() == SYSTEM else 403
-            await PlainTextResponse("refused", status_code=status)(scope, receive, send)
-            return
-        await app(scope, receive, send)
-
-    return authenticate
+ANONYMOUS = ("anonymous", "none", "anonymous")
 
 
 def audit_rows(ctx) -> list[tuple]:
@@ -39,57 +24,99 @@ def audit_rows(ctx) -> list[tuple]:
             text("select actor, auth_method, subject, action, target, outcome from audit_log order by id"))]
 
 
+def who(holder) -> tuple[str, str, str]:
+    return holder.actor, "api_key", holder.key_id
+
+
 @pytest.fixture
-def guarded_app(catalog_ctx):
-    app = create_app(ctx=catalog_ctx)
-    app.user_middleware.append(Middleware(refusing_deletes))  # inside the audit middleware, as authentication is
-    return app
+def viewer(catalog_ctx):
+    return key_holder(catalog_ctx, "read-only dashboard", ["viewer"])
 
 
-def test_attempts_refused_before_routing_are_recorded_with_whoever_was_known(guarded_app, catalog_ctx):
-    assert TestClient(guarded_app).delete("/api/v1/sources/7").status_code == 401
-    assert TestClient(as_caller(guarded_app, VIEWER)).delete("/api/v1/webhooks/w-1").status_code == 403
+@pytest.fixture
+def admin(catalog_ctx):
+    return key_holder(catalog_ctx, "platform admin", ["admin"])
+
+
+@pytest.fixture
+def app(catalog_ctx):
+    return create_app(ctx=requiring_auth(catalog_ctx))
+
+
+def test_refused_attempts_are_recorded_with_whoever_was_known(app, catalog_ctx, viewer):
+    client = TestClient(app)
+    assert client.delete("/api/v1/sources/7").status_code == 401
+    assert client.delete("/api/v1/sources/8", headers={"Authorization": "Bearer cat_0123456789ab_not-a-key"}
+                         ).status_code == 401
+    assert client.delete("/api/v1/sources/9", headers={"Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+    assert client.delete("/api/v1/webhooks/w-1", headers=viewer.headers()).status_code == 403
     assert audit_rows(catalog_ctx) == [
-        ("anonymous", "none", "anonymous", "DELETE /api/v1/sources/7", None, "401"),
-        (VIEWER.actor, "api_key", "k-viewer", "DELETE /api/v1/webhooks/w-1", None, "403"),
+        (*ANONYMOUS, "DELETE /api/v1/sources/{source_id}", "7", "401"),
+        (*ANONYMOUS, "DELETE /api/v1/sources/{source_id}", "8", "401"),  # refused credentials name nobody
+        (*ANONYMOUS, "DELETE /api/v1/sources/{source_id}", "9", "401"),
+        (*who(viewer), "DELETE /api/v1/webhooks/{subscription_id}", "w-1", "403"),
     ]
 
 
-def test_reads_and_graphql_requests_are_not_recorded_here(guarded_app, catalog_ctx):
+def test_a_revoked_key_is_refused_and_recorded_as_anonymous(app, catalog_ctx, admin):
+    api_keys.revoke_key(catalog_ctx, admin.key_id)
+    assert TestClient(app).delete("/api/v1/sources/7", headers=admin.headers()).status_code == 401
+    assert audit_rows(catalog_ctx) == [(*ANONYMOUS, "DELETE /api/v1/sources/{source_id}", "7", "401")]
+
+
+def test_an_attempt_refused_before_routing_is_recorded_with_its_path_and_caller(catalog_ctx, viewer):
+    """The rate limiter answers before any route is matched: the entry names the concrete path."""
+    app = create_app(ctx=requiring_auth(catalog_ctx, rate_limit_per_s=0.001, rate_limit_burst=1))
+    client = TestClient(app, headers=viewer.headers())
+    assert client.delete("/api/v1/webhooks/w-1").status_code == 403
+    assert client.delete("/api/v1/webhooks/w-1").status_code == 429
+    assert audit_rows(catalog_ctx) == [
+        (*who(viewer), "DELETE /api/v1/webhooks/{subscription_id}", "w-1", "403"),
+        (*who(viewer), "DELETE /api/v1/webhooks/w-1", None, "429"),
+    ]
+
+
+def test_reads_and_graphql_requests_are_not_recorded_here(app, catalog_ctx, viewer):
     """GraphQL mutations are recorded field by field by the schema (tests/catalog_api/graphql/test_audit.py)."""
-    client = TestClient(as_caller(guarded_app, VIEWER))
+    client = TestClient(app, headers=viewer.headers())
     assert client.get("/api/v1/sources").status_code == 200
     assert client.post("/graphql", json={"query": "{ sources { totalCount } }"}).status_code == 200
     assert audit_rows(catalog_ctx) == []
 
 
-def test_a_graphql_request_refused_before_graphql_ran_is_recorded(catalog_ctx):
-    app = create_app(ctx=catalog_ctx)
-    app.user_middleware.append(Middleware(lambda _app: PlainTextResponse("no token", status_code=401)))
-    assert TestClient(app).post("/graphql", json={"query": "{ sources { totalCount } }"}).status_code == 401
-    assert audit_rows(catalog_ctx) == [("anonymous", "none", "anonymous", "POST /graphql", None, "401")]
+def test_a_graphql_request_refused_before_graphql_ran_is_recorded(app, catalog_ctx):
+    query = {"query": "{ sources { totalCount } }"}
+    assert TestClient(app).post("/graphql", json=query).status_code == 401
+    assert TestClient(app).post("/graphql", json=query, headers={"X-API-Key": "cat_0123456789ab_not-a-key"}
+                                ).status_code == 401
+    assert audit_rows(catalog_ctx) == [(*ANONYMOUS, "POST /graphql", None, "401")] * 2
 
 
-def test_a_request_the_application_fails_is_recorded_as_a_500(catalog_ctx, monkeypatch):
+def test_a_request_the_application_fails_is_recorded_as_a_500_of_its_caller(app, catalog_ctx, admin, monkeypatch):
     def broken(*_args, **_kwargs):
         raise RuntimeError("the disk is on fire")
 
     monkeypatch.setattr(sources, "delete_source", broken)
-    client = TestClient(as_caller(create_app(ctx=catalog_ctx), VIEWER), raise_server_exceptions=False)
+    client = TestClient(app, headers=admin.headers(), raise_server_exceptions=False)
     assert client.delete("/api/v1/sources/3").status_code == 500
-    assert audit_rows(catalog_ctx) == [(VIEWER.actor, "api_key", "k-viewer", "DELETE /api/v1/sources/{source_id}",
-                                        "3", "500")]
+    assert audit_rows(catalog_ctx) == [(*who(admin), "DELETE /api/v1/sources/{source_id}", "3", "500")]
 
 
-def test_a_request_keeps_its_outcome_when_its_audit_entry_cannot_be_written(catalog_ctx, tmp_path, caplog):
+def test_without_authentication_every_request_is_the_local_operators(catalog_ctx):
+    assert TestClient(create_app(ctx=catalog_ctx)).delete("/api/v1/sources/7").status_code == 404
+    assert audit_rows(catalog_ctx) == [("local", "none", "local", "DELETE /api/v1/sources/{source_id}", "7", "404")]
+
+
+def test_a_request_keeps_its_outcome_when_its_audit_entry_cannot_be_written(app, catalog_ctx, admin, tmp_path,
+                                                                            caplog):
     with catalog_ctx.db.engine.begin() as connection:
         connection.execute(text("drop table audit_log"))
-    client = TestClient(as_caller(create_app(ctx=catalog_ctx), VIEWER))
+    client = TestClient(app, headers=admin.headers())
     path = build_database(tmp_path / "shop.db", "create table orders (id integer primary key)")
     with caplog.at_level(logging.WARNING, logger="catalog_api.services.audit"):
         response = client.post("/api/v1/sources", json={"name": "shop", "kind": "sqlite",
                                                          "config": {"path": str(path)}})
     assert response.status_code == 201, response.text
-    assert "could not record the audit entry of POST /api/v1/sources by api_key:k-viewer" in caplog.text
+    assert f"could not record the audit entry of POST /api/v1/sources by {admin.actor}" in caplog.text
     with catalog_ctx.db.session() as session:
         assert [s.name for s in sources.list_sources(session)] == ["shop"]

@@ -1,13 +1,16 @@
 """Who did what: jobs, change records and events name their actor, and the audit log (REST and GraphQL) lists every
 state-changing request with its caller, action, target and outcome.
 
-A curator (an API key) registers a source and curates it, an operator (an Entra ID user) crawls it; each test
-checks what they did against rows read straight from the catalog database.
+The catalog requires authentication and every caller sends real credentials: an admin (an API key) registers a
+source, a curator (an API key) curates it, an operator (an Entra ID user with a token of the tenant) crawls it, then
+each makes a mistake; an auditor (an admin API key) reads the audit. Each test checks what they did against rows read
+straight from the catalog database.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
@@ -15,19 +18,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from catalog_api.app import create_app
-from catalog_api.security.identity import Identity
 from events.schemas import validate
 from tests.support.api import register
+from tests.support.auth import key_holder, requiring_auth
+from tests.support.entra import USER_OID, entra_tenant
 from tests.support.graphql import data, error
-from tests.support.identity import as_caller
 from tests.support.jobs import rest_job
 from tests.support.sources import PG_SHOP
 
 pytestmark = pytest.mark.postgres
 
-CURATOR = Identity(subject="k-curator", name="curation bot", method="api_key", roles=frozenset({"curator"}))
-OPERATOR = Identity(subject="oid-operator", name="olga@example.com", method="entra", roles=frozenset({"operator"}))
-AUDITOR = Identity(subject="k-auditor", name="audit desk", method="api_key", roles=frozenset({"admin"}))
 PASSWORD = "pw-9f3a-never-in-the-audit"
 SOURCE_URN = "urn:catalog:source:shop"
 USERS = "urn:catalog:dataset:shop:app:users"
@@ -43,40 +43,89 @@ AUDIT = """query($actor: String, $action: String, $outcome: String, $after: Int,
 }"""
 
 
-def who(identity: Identity) -> tuple[str, str, str, str]:
-    return identity.actor, identity.name, identity.method, identity.subject
+@dataclass(frozen=True)
+class Caller:
+    """Someone holding a credential (an API key or an Entra ID access token), and how the audit names them."""
+
+    actor: str
+    name: str
+    method: str
+    subject: str
+    credential: str
+
+    @property
+    def who(self) -> tuple[str, str, str, str]:
+        return self.actor, self.name, self.method, self.subject
+
+    def client(self, app) -> TestClient:
+        return TestClient(app, headers={"Authorization": f"Bearer {self.credential}"})
+
+
+def key_caller(ctx, name: str, roles: list[str]) -> Caller:
+    holder = key_holder(ctx, name, roles)
+    return Caller(holder.actor, holder.name, "api_key", holder.key_id, holder.secret)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    app: object
+    admin: Caller
+    curator: Caller
+    operator: Caller
+    auditor: Caller
+    source_id: int
+    job: dict
+
+    def auditor_client(self) -> TestClient:
+        return self.auditor.client(self.app)
 
 
 @pytest.fixture
-def scenario(catalog_ctx, make_pg_database):
-    """The curator registers and describes `shop`, the operator crawls it, then both make a mistake each."""
-    app = create_app(ctx=catalog_ctx)
-    curator, operator = TestClient(as_caller(app, CURATOR)), TestClient(as_caller(app, OPERATOR))
-    source = register(curator, make_pg_database(PG_SHOP), name="shop", secrets={"password": PASSWORD})
-    assert curator.put(f"/api/v1/entities/{SOURCE_URN}/description",
-                       json={"description": "the web shop"}).status_code == 200
-    queued = operator.post(f"/api/v1/sources/{source['id']}/crawl", headers={"X-Request-ID": "req-crawl-1"})
-    job = rest_job(operator, queued.json())
+def tenant():
+    with entra_tenant() as tenant:
+        yield tenant
+
+
+@pytest.fixture
+def scenario(catalog_ctx, make_pg_database, tenant) -> Scenario:
+    """The admin registers `shop`, the curator describes it, the operator crawls it, the curator tags a table; then the
+    curator describes a table that does not exist, the operator tries to delete a source (an admin's right) and the
+    admin registers a source under an invalid name."""
+    app = create_app(ctx=requiring_auth(catalog_ctx, **tenant.settings()))
+    admin = key_caller(catalog_ctx, "platform admin", ["admin"])
+    curator = key_caller(catalog_ctx, "curation bot", ["curator"])
+    auditor = key_caller(catalog_ctx, "audit desk", ["admin"])
+    operator = Caller(f"entra:{USER_OID}", "olga@example.com", "entra", USER_OID,
+                      tenant.token(roles=["Catalog.Operator"], preferred_username="olga@example.com"))
+    as_admin, as_curator, as_operator = admin.client(app), curator.client(app), operator.client(app)
+
+    source = register(as_admin, make_pg_database(PG_SHOP), name="shop", secrets={"password": PASSWORD})
+    assert as_curator.put(f"/api/v1/entities/{SOURCE_URN}/description",
+                          json={"description": "the web shop"}).status_code == 200
+    queued = as_operator.post(f"/api/v1/sources/{source['id']}/crawl", headers={"X-Request-ID": "req-crawl-1"})
+    assert queued.status_code == 202, queued.text
+    job = rest_job(as_operator, queued.json())
     assert job["status"] == "succeeded", job
-    data(curator, SET_TAGS, urn=USERS)
-    assert curator.put(f"/api/v1/entities/{MISSING}/description", json={"description": "x"}).status_code == 404
-    assert error(operator, DELETE_SOURCE)["extensions"]["code"] == "not_found"
-    refused = curator.post("/api/v1/sources", json={"name": "not a name!", "kind": "postgres", "config": {},
-                                                    "secrets": {"password": PASSWORD}})
+    data(as_curator, SET_TAGS, urn=USERS)
+    assert as_curator.put(f"/api/v1/entities/{MISSING}/description", json={"description": "x"}).status_code == 404
+    assert error(as_operator, DELETE_SOURCE)["extensions"]["code"] == "forbidden"
+    refused = as_admin.post("/api/v1/sources", json={"name": "not a name!", "kind": "postgres", "config": {},
+                                                     "secrets": {"password": PASSWORD}})
     assert refused.status_code == 422
-    return {"app": app, "source_id": source["id"], "job": job}
+    return Scenario(app, admin, curator, operator, auditor, source["id"], job)
 
 
-def expected_entries(source_id: int) -> list[tuple]:
+def expected_entries(scenario: Scenario) -> list[tuple]:
     """What the scenario did, newest first: (actor, name, method, subject, action, target, outcome)."""
+    admin, curator, operator = scenario.admin.who, scenario.curator.who, scenario.operator.who
     return [
-        (*who(CURATOR), "POST /api/v1/sources", None, "422"),
-        (*who(OPERATOR), "mutation deleteSource", "999", "not_found"),
-        (*who(CURATOR), "PUT /api/v1/entities/{urn}/description", MISSING, "404"),
-        (*who(CURATOR), "mutation setTags", USERS, "ok"),
-        (*who(OPERATOR), "POST /api/v1/sources/{source_id}/crawl", str(source_id), "202"),
-        (*who(CURATOR), "PUT /api/v1/entities/{urn}/description", SOURCE_URN, "200"),
-        (*who(CURATOR), "POST /api/v1/sources", None, "201"),
+        (*admin, "POST /api/v1/sources", None, "422"),
+        (*operator, "mutation deleteSource", "999", "forbidden"),
+        (*curator, "PUT /api/v1/entities/{urn}/description", MISSING, "404"),
+        (*curator, "mutation setTags", USERS, "ok"),
+        (*operator, "POST /api/v1/sources/{source_id}/crawl", str(scenario.source_id), "202"),
+        (*curator, "PUT /api/v1/entities/{urn}/description", SOURCE_URN, "200"),
+        (*admin, "POST /api/v1/sources", None, "201"),
     ]
 
 
@@ -90,16 +139,12 @@ def as_tuple(entry: dict) -> tuple:
     return tuple(entry[k] for k in keys)
 
 
-def auditor(scenario) -> TestClient:
-    return TestClient(as_caller(scenario["app"], AUDITOR))
-
-
 def test_a_job_records_who_requested_it(scenario, catalog_ctx):
-    job_id = scenario["job"]["id"]
+    job_id = scenario.job["id"]
     with catalog_ctx.db.engine.connect() as connection:
         stored = connection.execute(text("select actor from jobs where id = :id"), {"id": job_id}).scalar_one()
-    assert stored == OPERATOR.actor == "entra:oid-operator"
-    client = auditor(scenario)
+    assert stored == scenario.operator.actor == f"entra:{USER_OID}"
+    client = scenario.auditor_client()
     assert client.get(f"/api/v1/jobs/{job_id}").json()["actor"] == stored
     assert data(client, "query($id: String!) { job(id: $id) { actor } }", id=job_id)["job"]["actor"] == stored
 
@@ -107,14 +152,15 @@ def test_a_job_records_who_requested_it(scenario, catalog_ctx):
 def test_the_changes_of_a_crawl_name_who_requested_it(scenario, catalog_ctx):
     with catalog_ctx.db.engine.connect() as connection:
         rows = connection.execute(text("select entity_urn, actor from change_log where job_id = :id"),
-                                  {"id": scenario["job"]["id"]}).all()
+                                  {"id": scenario.job["id"]}).all()
     assert USERS in {urn for urn, _ in rows}
-    assert {actor for _, actor in rows} == {OPERATOR.actor}
-    history = auditor(scenario).get(f"/api/v1/tables/{USERS}/changes").json()["items"]
-    assert history and {change["actor"] for change in history} == {OPERATOR.actor}
-    changes = data(auditor(scenario), "query($urn: String!) { table(urn: $urn) { changes { edges { node { actor } } } "
-                                      "} }", urn=USERS)["table"]["changes"]["edges"]
-    assert changes and {edge["node"]["actor"] for edge in changes} == {OPERATOR.actor}
+    assert {actor for _, actor in rows} == {scenario.operator.actor}
+    client = scenario.auditor_client()
+    history = client.get(f"/api/v1/tables/{USERS}/changes").json()["items"]
+    assert history and {change["actor"] for change in history} == {scenario.operator.actor}
+    changes = data(client, "query($urn: String!) { table(urn: $urn) { changes { edges { node { actor } } } } }",
+                   urn=USERS)["table"]["changes"]["edges"]
+    assert changes and {edge["node"]["actor"] for edge in changes} == {scenario.operator.actor}
 
 
 def test_every_event_names_who_caused_it(scenario, catalog_ctx):
@@ -125,23 +171,24 @@ def test_every_event_names_who_caused_it(scenario, catalog_ctx):
     for event in events:
         validate(event)  # the published JSON Schema accepts the actor
         actors.setdefault(event["type"], set()).add(event["actor"])
+    admin, curator, operator = scenario.admin.actor, scenario.curator.actor, scenario.operator.actor
     assert actors == {
-        "catalog.source.registered": {CURATOR.actor},
-        "catalog.description.changed": {CURATOR.actor},
-        "catalog.table.created": {OPERATOR.actor},
-        "catalog.view.created": {OPERATOR.actor},
-        "catalog.lineage.changed": {OPERATOR.actor},
-        "catalog.job.succeeded": {OPERATOR.actor},
-        "catalog.tags.changed": {CURATOR.actor},
+        "catalog.source.registered": {admin},
+        "catalog.description.changed": {curator},
+        "catalog.table.created": {operator},
+        "catalog.view.created": {operator},
+        "catalog.lineage.changed": {operator},
+        "catalog.job.succeeded": {operator},
+        "catalog.tags.changed": {curator},
     }
     described = next(e for e in events if e["type"] == "catalog.description.changed")
-    assert described["data"]["changed_by"] == CURATOR.name
+    assert described["data"]["changed_by"] == scenario.curator.name == "curation bot"
 
 
 def test_the_audit_lists_each_state_changing_request_newest_first(scenario, catalog_ctx):
-    page = auditor(scenario).get("/api/v1/audit").json()
+    page = scenario.auditor_client().get("/api/v1/audit").json()
     stored = stored_audit(catalog_ctx)
-    assert [as_tuple(entry) for entry in stored] == expected_entries(scenario["source_id"])
+    assert [as_tuple(entry) for entry in stored] == expected_entries(scenario)
     assert [as_tuple(entry) for entry in page["items"]] == [as_tuple(entry) for entry in stored]
     assert [entry["id"] for entry in page["items"]] == [entry["id"] for entry in stored]
     moments = [datetime.fromisoformat(entry["at"]) for entry in page["items"]]
@@ -152,7 +199,7 @@ def test_the_audit_lists_each_state_changing_request_newest_first(scenario, cata
 
 
 def test_graphql_answers_the_same_audit(scenario, catalog_ctx):
-    found = data(auditor(scenario), AUDIT, limit=100)["audit"]
+    found = data(scenario.auditor_client(), AUDIT, limit=100)["audit"]
     stored = stored_audit(catalog_ctx)
     assert found["nextAfter"] is None
     assert [(e["id"], e["actor"], e["actorName"], e["authMethod"], e["subject"], e["action"], e["target"],
@@ -161,14 +208,14 @@ def test_graphql_answers_the_same_audit(scenario, catalog_ctx):
 
 
 def test_the_audit_filters_by_actor_action_outcome_target_and_time(scenario, catalog_ctx):
-    client, expected = auditor(scenario), expected_entries(scenario["source_id"])
+    client, expected = scenario.auditor_client(), expected_entries(scenario)
 
     def found(**filters) -> list[tuple]:
         response = client.get("/api/v1/audit", params=filters)
         assert response.status_code == 200, response.text
         return [as_tuple(entry) for entry in response.json()["items"]]
 
-    assert found(actor=OPERATOR.actor) == [e for e in expected if e[0] == OPERATOR.actor]
+    assert found(actor=scenario.operator.actor) == [e for e in expected if e[0] == scenario.operator.actor]
     assert found(action="mutation") == [e for e in expected if e[4].startswith("mutation")]
     assert found(action="PUT /api/v1/entities/") == [e for e in expected if e[4].startswith("PUT")]
     assert found(outcome="404") == [e for e in expected if e[6] == "404"]
@@ -178,12 +225,12 @@ def test_the_audit_filters_by_actor_action_outcome_target_and_time(scenario, cat
     crawled_at = datetime.fromisoformat(str(stored_at))  # SQLite hands the column back as text, in UTC
     assert found(since=crawled_at.isoformat()) == expected[:5]
     assert found(until=crawled_at.isoformat()) == expected[5:]
-    by_graphql = data(client, AUDIT, actor=CURATOR.actor, outcome="ok", limit=10)["audit"]["items"]
+    by_graphql = data(client, AUDIT, actor=scenario.curator.actor, outcome="ok", limit=10)["audit"]["items"]
     assert [(e["action"], e["target"]) for e in by_graphql] == [("mutation setTags", USERS)]
 
 
 def test_the_audit_pages_through_older_entries(scenario, catalog_ctx):
-    client, pages, after = auditor(scenario), [], None
+    client, pages, after = scenario.auditor_client(), [], None
     while True:
         page = client.get("/api/v1/audit", params={"limit": 3, **({"after": after} if after else {})}).json()
         pages.append([entry["id"] for entry in page["items"]])
@@ -199,7 +246,12 @@ def test_the_audit_pages_through_older_entries(scenario, catalog_ctx):
 
 
 def test_no_secret_reaches_the_audit(scenario, catalog_ctx):
+    """Neither the source's password (sent in request bodies) nor any API key or access token (sent in headers)."""
     stored = stored_audit(catalog_ctx)
     assert stored
+    callers = (scenario.admin, scenario.curator, scenario.operator, scenario.auditor)
+    # A key is cat_<key id>_<secret>: its id is in the audit, its secret must not be; a token's signature neither.
+    secrets = [PASSWORD, *(caller.credential.split("_", 2)[2] for caller in callers if caller.method == "api_key"),
+               scenario.operator.credential.rsplit(".", 1)[1]]
     for entry in stored:
-        assert not any(PASSWORD in str(value) for value in entry.values()), entry
+        assert not any(secret in str(value) for secret in secrets for value in entry.values()), entry

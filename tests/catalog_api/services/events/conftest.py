@@ -19,7 +19,7 @@ from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
 @pytest.fixture
 def ctx(tmp_path) -> Iterator[ServiceContext]:
     """A catalog on SQLite with quick retry timings and no background relay: each test drives `run_once`."""
-    settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production",
+    settings = Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production", file_roots=[tmp_path],
                         scheduler_enabled=False, broker_url=None, job_max_attempts=1, **FAST_EVENTS,
                         spark_master=SPARK_MASTER, spark_driver_memory=SPARK_DRIVER_MEMORY,
                         spark_conf=dict(SPARK_CONF), profile_sample_rows=1000)

@@ -65,8 +65,9 @@ def _register(ctx: ServiceContext, tmp_path: Path) -> str:
 
 
 def _settings(tmp_path: Path, **values: object) -> Settings:
-    return Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production", scheduler_enabled=False,
-                    broker_url=None, events_relay_enabled=False, events_jsonl_enabled=False, **values)
+    return Settings(home=tmp_path / "home", secret_key="test-secret-key-not-for-production", file_roots=[tmp_path],
+                    scheduler_enabled=False, broker_url=None, events_relay_enabled=False, events_jsonl_enabled=False,
+                    **values)
 
 
 def _assert_both_instances_see_it(first: ServiceContext, second: ServiceContext, tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ def test_a_relay_killed_between_publish_and_mark_sent_loses_nothing_and_repeats_
 
 
 def test_with_the_receiver_down_events_wait_and_then_arrive_in_order(ctx, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     port = free_port()
     webhooks.create_subscription(ctx, f"http://127.0.0.1:{port}/hook", secret="s" * 32)
     register_sqlite(ctx, tmp_path)
@@ -94,6 +95,7 @@ def test_with_the_receiver_down_events_wait_and_then_arrive_in_order(ctx, tmp_pa
 
 
 def test_a_waiting_source_holds_back_only_its_own_later_events(ctx, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     port = free_port()
     webhooks.create_subscription(ctx, f"http://127.0.0.1:{port}/hook", urn_prefix="urn:catalog:source:shop")
     register_sqlite(ctx, tmp_path, "shop")
@@ -112,6 +114,7 @@ def test_a_waiting_source_holds_back_only_its_own_later_events(ctx, tmp_path):
 
 
 def test_an_event_that_keeps_failing_goes_dead_is_listed_and_replays_through_the_api(ctx, client, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     receiver.script = [500] * 100
     try:
@@ -145,6 +148,7 @@ def test_an_event_that_keeps_failing_goes_dead_is_listed_and_replays_through_the
 
 
 def test_a_receiver_that_refuses_for_good_parks_the_event_at_once(ctx, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     receiver.script = [410]
     try:

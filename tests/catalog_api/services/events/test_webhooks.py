@@ -7,9 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from catalog_api.errors import InvalidInput
 from catalog_api.services import curation
-from catalog_api.services.events import webhooks
 from catalog_api.services.events.relay import Relay
 from events import CatalogEvent, EventType
 from events.webhooks import SIGNATURE_HEADER, verify
@@ -19,6 +17,7 @@ from tests.support.sources import register_sqlite
 
 
 def test_signed_webhooks_reach_a_real_receiver_with_retries_on_500_and_a_delivery_log(ctx, client, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     try:
         created = client.post("/api/v1/webhooks", json={
@@ -55,6 +54,7 @@ def test_signed_webhooks_reach_a_real_receiver_with_retries_on_500_and_a_deliver
 
 
 def test_rotating_the_secret_signs_with_the_new_one(ctx, client, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     receiver = Receiver()
     try:
         hook = client.post("/api/v1/webhooks", json={"url": receiver.url}).json()
@@ -90,13 +90,103 @@ def test_webhook_urls_are_checked(client, url, reason):
     assert answer.json()["error"]["field"] == "url" and reason in answer.json()["error"]["message"]
 
 
-def test_private_networks_can_be_refused(ctx):
-    ctx.settings.webhook_block_private_networks = True
-    with pytest.raises(InvalidInput, match="loopback or private") as error:
-        webhooks.create_subscription(ctx, "http://127.0.0.1:9/hook")
-    assert error.value.field == "url"
-    with pytest.raises(InvalidInput, match="resolves to"):
-        webhooks.create_subscription(ctx, "http://localhost:9/hook")
+FINDINGS = {
+    # the cloud metadata endpoint, spelled so that a text check misses it: refused whatever the settings say
+    "http://2852039166/latest/meta-data/": "2852039166 resolves to a link-local address",
+    "http://0xA9FEA9FE/latest/meta-data/": "0xa9fea9fe resolves to a link-local address",
+    "http://0251.0376.0251.0376/latest/meta-data/": "not a URL",
+    "http://[::ffff:169.254.169.254]/latest/meta-data/": "::ffff:169.254.169.254 is a link-local address",
+    # loopback and private addresses: refused unless the setting allows them
+    "http://127.0.0.1/hook": "127.0.0.1 is a loopback address, refused unless private networks are allowed "
+                             "(CATALOG_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)",
+    "http://10.0.0.1/hook": "10.0.0.1 is a private address",
+    "http://localhost/hook": "localhost resolves to a loopback address",
+}
+PRIVATE = ["http://127.0.0.1/hook", "http://10.0.0.1/hook", "http://localhost/hook"]
+
+
+@pytest.mark.parametrize("url", FINDINGS)
+def test_metadata_loopback_and_private_targets_are_refused_by_default(client, url):
+    answer = client.post("/api/v1/webhooks", json={"url": url})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "url"
+    assert FINDINGS[url] in answer.json()["error"]["message"]
+    assert client.get("/api/v1/webhooks").json() == []
+
+
+@pytest.mark.parametrize("url", FINDINGS)
+def test_allowing_private_networks_never_allows_the_metadata_endpoint(ctx, client, url):
+    ctx.settings.webhook_allow_private_networks = True
+    answer = client.post("/api/v1/webhooks", json={"url": url})
+    if url in PRIVATE:
+        assert answer.status_code == 201, answer.text
+    else:
+        assert answer.status_code == 422 and answer.json()["error"]["field"] == "url"
+        assert FINDINGS[url] in answer.json()["error"]["message"]
+        assert "CATALOG_WEBHOOK_ALLOW_PRIVATE_NETWORKS" not in answer.json()["error"]["message"]
+
+
+def test_an_update_is_checked_like_a_creation(client):
+    hook = client.post("/api/v1/webhooks", json={"url": "https://hooks.example.com/x"}).json()
+    moved = client.patch(f"/api/v1/webhooks/{hook['id']}", json={"url": "http://0xA9FEA9FE/"})
+    assert moved.status_code == 422 and moved.json()["error"]["field"] == "url"
+    assert client.get(f"/api/v1/webhooks/{hook['id']}").json()["url"] == "https://hooks.example.com/x"
+    graphql = client.post("/graphql", json={"query": 'mutation($id: String!) { updateWebhook(id: $id, input: '
+                                                     '{url: "http://127.0.0.1/"}) { url } }', "variables": hook})
+    assert graphql.json()["errors"][0]["extensions"]["field"] == "url"
+
+
+def test_a_name_that_rebinds_to_a_private_address_after_the_check_is_refused_at_delivery(ctx, client, tmp_path):
+    """The DNS answer changes between saving the subscription and delivering to it: the delivery checks again, finds
+    the receiver's loopback address and sends nothing."""
+    receiver = Receiver()
+    answers = [["93.184.216.34"], ["127.0.0.1"]]
+    ctx.resolve = lambda host, port: answers.pop(0)
+    try:
+        hook = client.post("/api/v1/webhooks", json={"url": f"http://rebind.test:{receiver.port}/hook"})
+        assert hook.status_code == 201, hook.text
+        register_sqlite(ctx, tmp_path)
+        relay = Relay(ctx)
+        assert relay.run_once().dead == 1  # a refusal is final: replaying makes sense once the URL is fixed
+        relay.close()
+        [delivery] = client.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries").json()
+        assert (delivery["delivered"], delivery["status_code"], delivery["attempts"]) == (False, None, 1)
+        assert delivery["error"] == ("destination refused: rebind.test resolves to a loopback address, refused "
+                                     "unless private networks are allowed")
+        assert receiver.requests == [] and answers == []
+    finally:
+        receiver.close()
+
+
+def test_the_delivery_log_keeps_no_response_body(ctx, client, tmp_path):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
+    receiver = Receiver()
+    receiver.script = [400]
+    try:
+        hook = client.post("/api/v1/webhooks", json={"url": receiver.url}).json()
+        register_sqlite(ctx, tmp_path)
+        curation.set_description(ctx, "urn:catalog:source:shop", "Shop")
+        relay = Relay(ctx)
+        relay.run_once()
+        relay.close()
+        assert [status for status, _, _ in receiver.requests] == [400, 200]
+        said = Receiver.reply.decode()
+
+        rest = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries")
+        assert [(d["status_code"], d["error"]) for d in rest.json()] == [(200, None), (400, "HTTP 400")]
+        assert said not in rest.text
+        assert set(rest.json()[0]) == {"id", "event_id", "event_type", "delivered", "attempts", "status_code",
+                                       "error", "duration_ms", "started_at"}
+
+        every_field = "{ id eventId eventType delivered attempts statusCode error durationMs startedAt }"
+        graphql = client.post("/graphql", json={"query": f'{{ webhookDeliveries(id: "{hook["id"]}") {every_field} }}'})
+        assert [d["statusCode"] for d in graphql.json()["data"]["webhookDeliveries"]] == [200, 400]
+        assert said not in graphql.text
+        asked = client.post("/graphql", json={"query": f'{{ webhookDeliveries(id: "{hook["id"]}") '
+                                                       '{ responseExcerpt } }'})
+        assert "Cannot query field 'responseExcerpt'" in asked.json()["errors"][0]["message"]
+    finally:
+        receiver.close()
 
 
 def test_webhook_rest_crud_and_filter_errors(client):
