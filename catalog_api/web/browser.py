@@ -4,8 +4,10 @@ being framed, sniffed or leaking their address.
 A page on another site can make the browser send only "simple" requests without asking this service first (a CORS
 preflight): GET, HEAD and POST with no body or a text/plain, form or multipart body, and no custom header. So a
 state-changing request (POST, PUT, PATCH, DELETE) must declare a JSON or GraphQL body, or carry an Authorization or
-X-API-Key header; otherwise `CrossSiteGuard` answers 415 before any route runs. Cross-origin reads are the CORS
-middleware's business (Starlette's, installed only when `cors_allow_origins` lists origins).
+X-API-Key header; otherwise `CrossSiteGuard` answers 415 before any route runs. It matters where a request needs no
+credentials (`auth=none`: the local operator, or a gateway that authenticates for the catalog); where authentication
+is required, a request without credentials is refused anyway (401) and one with them passes the guard. Cross-origin
+reads are the CORS middleware's business (Starlette's, installed only when `cors_allow_origins` lists origins).
 """
 
 from __future__ import annotations

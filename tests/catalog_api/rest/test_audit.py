@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from catalog_api.app import create_app
 from catalog_api.services import api_keys, sources
+from tests.support.api import API_HEADERS
 from tests.support.auth import key_holder, requiring_auth
 from tests.support.sqlite import build_database
 
@@ -103,7 +104,7 @@ def test_a_request_the_application_fails_is_recorded_as_a_500_of_its_caller(app,
 
 
 def test_without_authentication_every_request_is_the_local_operators(catalog_ctx):
-    assert TestClient(create_app(ctx=catalog_ctx)).delete("/api/v1/sources/7").status_code == 404
+    assert TestClient(create_app(ctx=catalog_ctx), headers=API_HEADERS).delete("/api/v1/sources/7").status_code == 404
     assert audit_rows(catalog_ctx) == [("local", "none", "local", "DELETE /api/v1/sources/{source_id}", "7", "404")]
 
 

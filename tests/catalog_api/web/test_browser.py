@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from catalog_api.app import create_app
 from tests.support.api import app_with
+from tests.support.auth import key_holder, requiring_auth
 from tests.support.sources import register_sqlite
 
 EVIL = "https://evil.example"
@@ -49,6 +51,16 @@ def test_other_simple_requests_a_page_can_send_are_refused_too(browser, source_i
     assert browser.post(f"/api/v1/sources/{source_id}/crawl", headers=headers).status_code == 415
     assert browser.delete(f"/api/v1/sources/{source_id}", headers=headers).status_code == 415
     assert _queued(browser, source_id) == [] and browser.get(f"/api/v1/sources/{source_id}").status_code == 200
+
+
+def test_with_authentication_required_a_request_without_credentials_is_refused_as_such(catalog_ctx, source_id):
+    operator = key_holder(catalog_ctx, "ops", ["operator"])
+    with TestClient(create_app(ctx=requiring_auth(catalog_ctx))) as client:
+        forged = client.post(f"/api/v1/sources/{source_id}/crawl", content="x",
+                             headers={"Content-Type": "text/plain", "Origin": EVIL})
+        assert forged.status_code == 401  # a browser cannot add the API key another site's page would need
+        assert client.get("/api/v1/jobs", headers=operator.headers()).json() == []
+        assert client.post(f"/api/v1/sources/{source_id}/crawl", headers=operator.headers()).status_code == 202
 
 
 @pytest.mark.parametrize("headers", [
