@@ -1,7 +1,7 @@
 """Request-limit benchmark: how fast `catalog serve` refuses the floods of the security finding, and how /healthz
 answers while they keep coming.
 
-Starts `catalog serve` on an empty embedded catalog (a temporary CATALOG_HOME) and sends, one at a time, each
+Starts `catalog serve` on an empty embedded catalog (a temporary CATALOG_HOME, rate limits off) and sends, one at a time, each
 flood `--requests` times: 1,000 aliases of the frontend page query (benchmarks/graphql.py), 80,000 aliased
 `__typename` (the same alias repeated, so the body stays under the 1 MiB request limit and reaches GraphQL),
 80,000 distinct aliases of `__typename` (over 1 MiB: the request body limit answers), and a chain of 24 fragments
@@ -113,7 +113,8 @@ def main() -> None:
     root = bench.checkout_root()
     bodies = floods()
     with tempfile.TemporaryDirectory(prefix="graphql-limits-bench-") as tmp:
-        env = bench.catalog_env(Path(tmp) / "home", CATALOG_SCHEDULER_ENABLED="false")
+        # Rate limits off: they would answer most of a flood with 429 before GraphQL sees it.
+        env = bench.catalog_env(Path(tmp) / "home", CATALOG_SCHEDULER_ENABLED="false", CATALOG_RATE_LIMIT_PER_S="0")
         server = bench.Server(root, env, Path(tmp) / "serve.log", args.startup_timeout)
         try:
             print(f"code {root}; load {bench.loadavg()}", flush=True)
