@@ -287,7 +287,7 @@ class Settings(BaseSettings):
                     "times under one parent counts n² (validation compares every pair).",
     )
     graphql_max_cost: int = Field(
-        default=10_000_000_000, ge=1,
+        default=100_000_000, ge=1,
         description="Budget of a GraphQL operation's estimated cost: each field counts 1, and a list or connection "
                     "field multiplies its selection by its `first`/`limit` (or the list size below).",
     )

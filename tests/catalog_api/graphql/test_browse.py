@@ -25,12 +25,12 @@ from tests.support.statements import counted_statements
 
 WALK = """
 query Walk {
-  sources(first: 100) {
+  sources(first: 10) {
     totalCount
     edges { node { name tags
-      schemas(first: 100) { totalCount edges { node { name tags
-        tables(first: 1000) { totalCount edges { node { name tags rowEstimate
-          columns(first: 100) { totalCount edges { node { name dataType tags } } }
+      schemas(first: 10) { totalCount edges { node { name tags
+        tables(first: 200) { totalCount edges { node { name tags rowEstimate
+          columns(first: 50) { totalCount edges { node { name dataType tags } } }
           changes(first: 5) { totalCount edges { node { changeType } } }
         } } }
       } } }

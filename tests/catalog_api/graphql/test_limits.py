@@ -52,7 +52,7 @@ def test_more_aliases_than_allowed_are_refused(api_client):
 
 def test_a_query_over_the_cost_budget_is_refused_and_page_sizes_count(api_client):
     error = _refusal(api_client.post("/graphql", json={"query": DEEP_PAGES}))
-    assert "over the budget of 10,000,000,000" in error["message"]
+    assert "over the budget of 100,000,000" in error["message"]
     by_variable = "query($n: Int!) { sources(first: $n) { edges { node { schemas(first: $n) { totalCount } } } } }"
     _refusal(api_client.post("/graphql", json={"query": by_variable, "variables": {"n": 1_000_000}}))
     small = api_client.post("/graphql", json={"query": by_variable, "variables": {"n": 10}})
