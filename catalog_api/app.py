@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -23,7 +23,7 @@ from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
-from catalog_api.rest.security import WWW_AUTHENTICATE, AuthenticationMiddleware, public
+from catalog_api.rest.security import API_KEY, BEARER, WWW_AUTHENTICATE, AuthenticationMiddleware, public
 from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buckets_for
 from catalog_api.services.authentication import Authenticator, check_exposure
 from catalog_api.services.context import ServiceContext
@@ -114,7 +114,9 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(lineage_router)
     app.include_router(lineage_ui_router)
     app.include_router(audit_router)
-    app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH)
+    # GraphQL checks its callers itself (its context and each field); these only document the credentials.
+    app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
+                       dependencies=[Security(BEARER), Security(API_KEY)])
 
     # -- request limits and browser safety (catalog_api/web, docs/security.md) -----------------------------------
     # Starlette runs the middleware added last first, so a request meets them bottom up, after the audit and before

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from catalog_api.errors import Unauthenticated
 from catalog_api.security.identity import Permission, acting_as
@@ -65,10 +66,19 @@ async def _refuse(scope: dict[str, Any], send: Any, exc: Unauthenticated) -> Non
     await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
 
 
-def allow(permission: Permission) -> Any:
-    """A route's declared permission: `@router.get(..., dependencies=[allow(Permission.READ)])`."""
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="An API key (`cat_…`) or a Microsoft Entra ID access token for the catalog's API.")
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="An API key (`cat_…`).")
 
-    def check(request: Request) -> None:
+
+def allow(permission: Permission) -> Any:
+    """A route's declared permission: `@router.get(..., dependencies=[allow(Permission.READ)])`.
+
+    The credentials were already read by `AuthenticationMiddleware`; the two security dependencies only describe
+    them in the OpenAPI document, so clients (and Swagger UI's *Authorize*) know what to send.
+    """
+
+    def check(request: Request, _bearer: Any = Security(BEARER), _key: Any = Security(API_KEY)) -> None:
         require(scope_identity(request.scope), permission, f"{request.method} {request.url.path}")
 
     check.permission = permission  # type: ignore[attr-defined]  # read by the test that audits every route

@@ -122,3 +122,15 @@ def test_queries_of_operational_data_need_the_operator(secured, secured_client):
     assert viewer["errors"][0]["extensions"]["code"] == "forbidden"
     operator = secured_client.post("/graphql", headers=secured.headers("operator"), json=query).json()
     assert operator == {"data": {"webhooks": []}}
+
+
+def test_the_openapi_document_says_how_to_authenticate(secured):
+    document = create_app(ctx=secured.ctx).openapi()
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key (`cat_…`) or a Microsoft Entra ID access token for the catalog's API."}
+    assert document["components"]["securitySchemes"]["apiKey"]["name"] == "X-API-Key"
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            expected = None if path in PUBLIC_PATHS else [{"bearer": []}, {"apiKey": []}]
+            assert operation.get("security") == expected, (method, path)
