@@ -15,10 +15,10 @@ transformation, `expression` otherwise, null when the event does not say).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 
 from catalog_api.db.models import DataSource, LineageRun, utcnow
@@ -60,6 +60,21 @@ class RunEvent(BaseModel):
     job: _Job
     inputs: list[_Dataset] = Field(default_factory=list, max_length=10_000)
     outputs: list[_Dataset] = Field(default_factory=list, max_length=10_000)
+
+    @field_validator("eventTime", mode="before")
+    @classmethod
+    def _zoned_date_time(cls, value: Any) -> datetime:
+        # Events of a job are ordered by eventTime, so a number, a bare date or a time without a zone (which pydantic
+        # would all accept) would be placed by a guess; the spec asks for an ISO 8601 date-time with a zone.
+        parsed = None
+        if isinstance(value, str) and "T" in value.upper():
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        if parsed is None or parsed.tzinfo is None:
+            raise ValueError("an ISO 8601 date-time with a zone, e.g. 2026-01-01T00:00:00Z")
+        return parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +129,6 @@ def parse_run_event(body: Any) -> RunEvent:
         raise invalid_input_from_validation(list(error.errors())) from None
     if event.eventType.upper() not in EVENT_TYPES:
         raise InvalidInput("eventType", f"one of {', '.join(EVENT_TYPES)}")
-    if event.eventTime.tzinfo is None:
-        event.eventTime = event.eventTime.replace(tzinfo=UTC)
     return event
 
 
