@@ -8,7 +8,8 @@ table by itself. A namespace no source has maps to `urn:catalog:dataset:_openlin
 
 Each job owns its edges (owner `openlineage:<namespace>:<name>`). A COMPLETE event replaces the job's edges with
 what it reports (an input the job stopped reading disappears); other events only add, since START events
-often carry no outputs yet. The `columnLineage` output facet becomes column edges (`identity` for an IDENTITY
+often carry no outputs yet. Events are applied in eventTime order per job: one older than the job's latest COMPLETE
+is stale and only records its run (its result reports 0 edges). The `columnLineage` output facet becomes column edges (`identity` for an IDENTITY
 transformation, `expression` otherwise, null when the event does not say).
 """
 
@@ -139,6 +140,11 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
     with ctx.db.session() as session:
         namer = DatasetNamer([tuple(r) for r in session.execute(
             select(DataSource.name, DataSource.lineage_namespace, DataSource.lineage_name_prefix))])
+        # Events can arrive out of order (retries, several producers): one older than the job's latest COMPLETE
+        # would bring back lineage that run replaced, so it only records the run.
+        stale = session.scalar(select(LineageRun.id).where(
+            LineageRun.job_namespace == event.job.namespace, LineageRun.job_name == event.job.name,
+            LineageRun.state == "COMPLETE", LineageRun.event_time > event.eventTime).limit(1)) is not None
         run = session.scalars(select(LineageRun).where(LineageRun.run_id == event.run.runId)).first()
         if run is None:
             run = LineageRun(run_id=event.run.runId, job_namespace=event.job.namespace, job_name=event.job.name,
@@ -162,7 +168,9 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
                     if in_urn not in inputs.values():
                         specs.append(EdgeSpec(in_urn, out_urn))
         owner = f"openlineage:{event.job.namespace}:{event.job.name}"
-        if specs or state == "COMPLETE":
+        if stale:
+            specs = []
+        elif specs or state == "COMPLETE":
             changes = sync_edges(session, Origin.OPENLINEAGE, {owner: specs}, now=utcnow(),
                                  run_id=event.run.runId, replace=state == "COMPLETE")
             if ctx.settings.lineage_events_enabled:
