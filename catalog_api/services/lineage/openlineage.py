@@ -15,6 +15,7 @@ transformation, `expression` otherwise, null when the event does not say).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,6 +118,16 @@ def _transformation(field: dict[str, Any], source: dict[str, Any]) -> str | None
     return "identity" if all(str(k).upper() == "IDENTITY" for k in kinds) else "expression"
 
 
+_TRANSFORMATION_KEYS = ("type", "subtype", "description", "masking")
+
+
+def _reported_transformations(source: dict[str, Any]) -> str | None:
+    """The input field's `transformations` (the spec's keys only) as JSON text, so the export can give them back."""
+    kept = [{k: t[k] for k in _TRANSFORMATION_KEYS if k in t}
+            for t in source.get("transformations") or [] if isinstance(t, dict)]
+    return json.dumps(kept, separators=(",", ":")) if kept else None
+
+
 def parse_run_event(body: Any) -> RunEvent:
     """Validates a RunEvent; `InvalidInput` naming the field otherwise."""
     if not isinstance(body, dict):
@@ -164,7 +175,8 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
                     if not all(key) or not source.get("field"):
                         continue
                     in_urn = inputs.get(key) or namer.urn(*key)
-                    specs.append(EdgeSpec(in_urn, out_urn, source["field"], column, _transformation(field, source)))
+                    specs.append(EdgeSpec(in_urn, out_urn, source["field"], column, _transformation(field, source),
+                                          _reported_transformations(source)))
                     if in_urn not in inputs.values():
                         specs.append(EdgeSpec(in_urn, out_urn))
         owner = f"openlineage:{event.job.namespace}:{event.job.name}"
