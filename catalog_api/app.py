@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, body = error_payload(invalid_input_from_validation(list(exc.errors())))
+        status, body = error_payload(invalid_input_from_validation(list(exc.errors()), document=exc.body))
         return JSONResponse({"error": body}, status_code=status)
 
     # Outermost: every request, whatever its transport, is identified before anything else runs.

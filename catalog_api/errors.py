@@ -179,10 +179,17 @@ def clean_reason(message: str) -> str:
     return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: tuple[str, ...] = ("body",)) -> InvalidInput:
-    """Turns pydantic/FastAPI validation errors into one `InvalidInput` listing every field and reason."""
+def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: tuple[str, ...] = ("body",),
+                                  document: Any = None) -> InvalidInput:
+    """Turns pydantic/FastAPI validation errors into one `InvalidInput` listing every field and reason.
+
+    `document` is the request body when FastAPI could not parse it as JSON (its error gives a character offset only).
+    """
     problems = []
     for item in errors:
+        if item.get("type") == "json_invalid":
+            problems.append(FieldProblem("body", _json_position(item, document)))
+            continue
         loc = [str(p) for p in item.get("loc", ())]
         if loc and loc[0] in skip_prefixes:
             loc = loc[1:]
@@ -191,6 +198,18 @@ def invalid_input_from_validation(errors: list[dict[str, Any]], skip_prefixes: t
     if not problems:
         problems = [FieldProblem("body", "invalid request")]
     return InvalidInput(problems[0].field, problems[0].reason, problems=problems)
+
+
+def _json_position(item: dict[str, Any], document: Any) -> str:
+    # FastAPI's loc is ("body", <character offset>); a user finds the mistake by line and column.
+    loc, detail = item.get("loc", ()), (item.get("ctx") or {}).get("error", "invalid")
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    if offset is None or not isinstance(document, (str, bytes)):
+        return f"invalid JSON: {detail}"
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return f"invalid JSON at line {line}, column {column}: {detail}"
 
 
 class PiiWithheld(CatalogError):

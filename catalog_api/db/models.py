@@ -376,6 +376,7 @@ class LineageEdge(Base):
     downstream_column: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
     transformation: Mapped[str | None] = mapped_column(String(16))
     """`identity` or `expression` for column edges; null when unknown."""
+    transformations: Mapped[str | None] = mapped_column(Text)  # as OpenLineage reported them (JSON), for the export
     origin: Mapped[str] = mapped_column(String(16))
     """`view_sql`, `openlineage`, `manual` or `extraction`."""
     owner_urn: Mapped[str] = mapped_column(String(URN_LENGTH))

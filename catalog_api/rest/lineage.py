@@ -77,7 +77,8 @@ class ManualEdgeIn(BaseModel):
     transformation: str | None = Field(default=None, description="Column edges: identity or expression.")
 
 
-ManualEdgeOut = rest_model("ManualEdgeOut", GraphEdge, "A stored manual edge.")
+# `transformations` is what an OpenLineage edge was reported with, kept for the export; a manual edge has none.
+ManualEdgeOut = rest_model("ManualEdgeOut", GraphEdge, "A stored manual edge.", exclude=frozenset({"transformations"}))
 
 
 @router.get("/lineage", dependencies=[allow(Permission.READ)],

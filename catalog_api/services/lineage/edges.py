@@ -56,6 +56,8 @@ class EdgeSpec:
     upstream_column: str | None = None
     downstream_column: str | None = None
     transformation: str | None = None
+    transformations: str | None = None
+    """OpenLineage column edges: the input field's `transformations` as JSON text (a string keeps the spec hashable)."""
 
     def ends(self) -> tuple[str, str]:
         """The edge as the event payload names it: dataset URNs, or column URNs for a column edge."""
@@ -144,14 +146,17 @@ def sync_edges(
                     "upstream_table_id": ids.get(spec.upstream_urn),
                     "downstream_table_id": ids.get(spec.downstream_urn),
                     "upstream_column": spec.upstream_column, "downstream_column": spec.downstream_column,
-                    "transformation": spec.transformation, "origin": origin.value, "owner_urn": owner,
+                    "transformation": spec.transformation, "transformations": spec.transformations,
+                    "origin": origin.value, "owner_urn": owner,
                     "job_id": job_id, "run_id": run_id, "first_seen_at": now, "last_seen_at": now,
                     "deleted_at": None,
                 })
                 added.setdefault(owner, []).append(spec)
-            elif row.deleted_at is not None or row.transformation != spec.transformation:
+            elif (row.deleted_at is not None or row.transformation != spec.transformation
+                  or row.transformations != spec.transformations):
                 revived.append({"id": row.id, "deleted_at": None, "last_seen_at": now, "job_id": job_id,
                                 "run_id": run_id, "transformation": spec.transformation,
+                                "transformations": spec.transformations,
                                 "upstream_table_id": ids.get(spec.upstream_urn),
                                 "downstream_table_id": ids.get(spec.downstream_urn)})
                 if row.deleted_at is not None:
@@ -181,7 +186,7 @@ def sync_edges(
 
 def _spec(row: LineageEdge) -> EdgeSpec:
     return EdgeSpec(row.upstream_urn, row.downstream_urn, row.upstream_column, row.downstream_column,
-                    row.transformation)
+                    row.transformation, row.transformations)
 
 
 def change_events(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.lineage.edges import LAKE_SOURCE, OPENLINEAGE_SOURCE
-from catalog_api.services.lineage.graph import GraphNode, LineageGraph, source_lineage_names
+from catalog_api.services.lineage.graph import GraphEdge, GraphNode, LineageGraph, source_lineage_names
 from catalog_api.settings import Settings
 
 PRODUCER = "https://github.com/catalog/catalog"
@@ -57,10 +57,8 @@ def to_openlineage(graph: LineageGraph, sources: dict[str, tuple[str, str]], lak
         for edge in incoming:
             if edge.downstream_column is None or edge.upstream_column is None:
                 continue
-            subtype = "IDENTITY" if edge.transformation == "identity" else "TRANSFORMATION"
             fields.setdefault(edge.downstream_column, {"inputFields": []})["inputFields"].append({
-                **ref(edge.upstream), "field": edge.upstream_column,
-                "transformations": [{"type": "DIRECT", "subtype": subtype}],
+                **ref(edge.upstream), "field": edge.upstream_column, "transformations": _transformations(edge),
             })
         output: dict[str, Any] = ref(downstream)
         if fields:
@@ -78,6 +76,14 @@ def to_openlineage(graph: LineageGraph, sources: dict[str, tuple[str, str]], lak
             "outputs": [output],
         })
     return events
+
+
+def _transformations(edge: GraphEdge) -> list[dict[str, Any]]:
+    # An edge from OpenLineage gives back what it reported (AGGREGATION, FILTER, ...); the others only know
+    # identity or expression.
+    if edge.transformations:
+        return json.loads(edge.transformations)
+    return [{"type": "DIRECT", "subtype": "IDENTITY" if edge.transformation == "identity" else "TRANSFORMATION"}]
 
 
 def _label(node: GraphNode) -> str:

@@ -62,6 +62,8 @@ class GraphEdge:
     origin: str
     first_seen_at: datetime
     last_seen_at: datetime
+    transformations: str | None = None
+    """OpenLineage column edges: the reported `transformations` (JSON text), for the OpenLineage export."""
 
     @property
     def upstream_column_urn(self) -> str | None:
@@ -88,7 +90,7 @@ class LineageGraph:
 
 def edge_view(row: LineageEdge) -> GraphEdge:
     return GraphEdge(row.upstream_urn, row.downstream_urn, row.upstream_column, row.downstream_column,
-                     row.transformation, row.origin, row.first_seen_at, row.last_seen_at)
+                     row.transformation, row.origin, row.first_seen_at, row.last_seen_at, row.transformations)
 
 
 def _column_urn(dataset: str, column: str) -> str:

@@ -8,17 +8,19 @@ table by itself. A namespace no source has maps to `urn:catalog:dataset:_openlin
 
 Each job owns its edges (owner `openlineage:<namespace>:<name>`). A COMPLETE event replaces the job's edges with
 what it reports (an input the job stopped reading disappears); other events only add, since START events
-often carry no outputs yet. The `columnLineage` output facet becomes column edges (`identity` for an IDENTITY
+often carry no outputs yet. Events are applied in eventTime order per job: one older than the job's latest COMPLETE
+is stale and only records its run (its result reports 0 edges). The `columnLineage` output facet becomes column edges (`identity` for an IDENTITY
 transformation, `expression` otherwise, null when the event does not say).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 
 from catalog_api.db.models import DataSource, LineageRun, utcnow
@@ -61,6 +63,21 @@ class RunEvent(BaseModel):
     inputs: list[_Dataset] = Field(default_factory=list, max_length=10_000)
     outputs: list[_Dataset] = Field(default_factory=list, max_length=10_000)
 
+    @field_validator("eventTime", mode="before")
+    @classmethod
+    def _zoned_date_time(cls, value: Any) -> datetime:
+        # Events of a job are ordered by eventTime, so a number, a bare date or a time without a zone (which pydantic
+        # would all accept) would be placed by a guess; the spec asks for an ISO 8601 date-time with a zone.
+        parsed = None
+        if isinstance(value, str) and "T" in value.upper():
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        if parsed is None or parsed.tzinfo is None:
+            raise ValueError("an ISO 8601 date-time with a zone, e.g. 2026-01-01T00:00:00Z")
+        return parsed
+
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
@@ -101,6 +118,16 @@ def _transformation(field: dict[str, Any], source: dict[str, Any]) -> str | None
     return "identity" if all(str(k).upper() == "IDENTITY" for k in kinds) else "expression"
 
 
+_TRANSFORMATION_KEYS = ("type", "subtype", "description", "masking")
+
+
+def _reported_transformations(source: dict[str, Any]) -> str | None:
+    """The input field's `transformations` (the spec's keys only) as JSON text, so the export can give them back."""
+    kept = [{k: t[k] for k in _TRANSFORMATION_KEYS if k in t}
+            for t in source.get("transformations") or [] if isinstance(t, dict)]
+    return json.dumps(kept, separators=(",", ":")) if kept else None
+
+
 def parse_run_event(body: Any) -> RunEvent:
     """Validates a RunEvent; `InvalidInput` naming the field otherwise."""
     if not isinstance(body, dict):
@@ -114,8 +141,6 @@ def parse_run_event(body: Any) -> RunEvent:
         raise invalid_input_from_validation(list(error.errors())) from None
     if event.eventType.upper() not in EVENT_TYPES:
         raise InvalidInput("eventType", f"one of {', '.join(EVENT_TYPES)}")
-    if event.eventTime.tzinfo is None:
-        event.eventTime = event.eventTime.replace(tzinfo=UTC)
     return event
 
 
@@ -126,6 +151,11 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
     with ctx.db.session() as session:
         namer = DatasetNamer([tuple(r) for r in session.execute(
             select(DataSource.name, DataSource.lineage_namespace, DataSource.lineage_name_prefix))])
+        # Events can arrive out of order (retries, several producers): one older than the job's latest COMPLETE
+        # would bring back lineage that run replaced, so it only records the run.
+        stale = session.scalar(select(LineageRun.id).where(
+            LineageRun.job_namespace == event.job.namespace, LineageRun.job_name == event.job.name,
+            LineageRun.state == "COMPLETE", LineageRun.event_time > event.eventTime).limit(1)) is not None
         run = session.scalars(select(LineageRun).where(LineageRun.run_id == event.run.runId)).first()
         if run is None:
             run = LineageRun(run_id=event.run.runId, job_namespace=event.job.namespace, job_name=event.job.name,
@@ -145,11 +175,14 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
                     if not all(key) or not source.get("field"):
                         continue
                     in_urn = inputs.get(key) or namer.urn(*key)
-                    specs.append(EdgeSpec(in_urn, out_urn, source["field"], column, _transformation(field, source)))
+                    specs.append(EdgeSpec(in_urn, out_urn, source["field"], column, _transformation(field, source),
+                                          _reported_transformations(source)))
                     if in_urn not in inputs.values():
                         specs.append(EdgeSpec(in_urn, out_urn))
         owner = f"openlineage:{event.job.namespace}:{event.job.name}"
-        if specs or state == "COMPLETE":
+        if stale:
+            specs = []
+        elif specs or state == "COMPLETE":
             changes = sync_edges(session, Origin.OPENLINEAGE, {owner: specs}, now=utcnow(),
                                  run_id=event.run.runId, replace=state == "COMPLETE")
             if ctx.settings.lineage_events_enabled:
