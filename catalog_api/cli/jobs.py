@@ -7,6 +7,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.table import Column
 from rich.table import Table as RichTable
 
 from catalog_api.cli.common import console, follow, service
@@ -21,29 +22,34 @@ def jobs_list(
     limit: Annotated[int, typer.Option(help="How many.")] = 20,
 ) -> None:
     """Recent jobs, newest first."""
-    from catalog_api.services.jobs import list_jobs
+    from catalog_api.services.jobs import list_jobs, short_job_id
     from catalog_api.services.sources import get_source
 
     with service() as ctx, ctx.db.session() as session:
         source_id = get_source(session, source).id if source else None
         found = list_jobs(session, source_id=source_id, status=status, limit=limit)
-    table = RichTable("id", "kind", "source", "status", "attempts", "progress", "created", "error")
+        shown = {j.id: short_job_id(session, j.id) for j in found}
+    # Ids unique but short (as git shows commits) and never cut: each can be typed back into `jobs show`.
+    table = RichTable(Column("id", no_wrap=True, min_width=max(map(len, shown.values()), default=2)), "kind",
+                      "source", Column("status", min_width=9), "attempts", "progress", "created", "error")
     for j in found:
         progress = f"{j.progress_done}/{j.progress_total}" if j.progress_total else ""
-        table.add_row(j.id, j.kind, str(j.source_id or ""), j.status, f"{j.attempts}/{j.max_attempts}", progress,
+        table.add_row(shown[j.id], j.kind, str(j.source_id or ""), j.status, f"{j.attempts}/{j.max_attempts}", progress,
                       j.created_at.strftime("%Y-%m-%d %H:%M:%S"), j.error_code or "")
     console.print(table)
 
 
 @jobs_app.command("show")
 def jobs_show(
-    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    job_id: Annotated[str, typer.Argument(help="Job id, or its first characters.")],
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow it with a progress bar.")] = False,
 ) -> None:
     """One job; with --wait, a live progress bar until it ends."""
-    from catalog_api.services.jobs import get_job
+    from catalog_api.services.jobs import get_job, resolve_job_id
 
     with service() as ctx:
+        with ctx.db.session() as session:
+            job_id = resolve_job_id(session, job_id)
         if wait:
             follow(ctx, job_id)
             return
@@ -54,11 +60,13 @@ def jobs_show(
 
 
 @jobs_app.command("cancel")
-def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id.")]) -> None:
+def jobs_cancel(job_id: Annotated[str, typer.Argument(help="Job id, or its first characters.")]) -> None:
     """Cancel a job: at once when queued, at its next progress report when running."""
-    from catalog_api.services.jobs import cancel_job
+    from catalog_api.services.jobs import cancel_job, resolve_job_id
 
     with service() as ctx:
+        with ctx.db.session() as session:
+            job_id = resolve_job_id(session, job_id)
         job = cancel_job(ctx, job_id)
     console.print(f"job {job.id}: {job.status}" + (" (cancellation requested)" if job.status == "running" else ""))
 

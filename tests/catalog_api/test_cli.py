@@ -149,3 +149,49 @@ def test_profile_a_table_then_fail_on_an_unreachable_source(cli_in_process, make
     failed = cli_in_process("profile", "shop", ok=False)
     assert failed.exit_code == 1
     assert "profile failed (source_unreachable)" in failed.stderr and "127.0.0.1:1" in failed.stderr
+
+
+def test_job_ids_are_shown_whole_and_a_unique_prefix_finds_a_job(cli_in_process, tmp_path, monkeypatch):
+    from sqlalchemy import update
+
+    from catalog_api import cli
+    from catalog_api.bootstrap import build_context
+    from catalog_api.db.models import Job
+    from catalog_api.settings import get_settings
+
+    monkeypatch.setattr(cli.console, "width", 80)  # a common terminal: the table must not cut the ids there
+    (tmp_path / "sources").mkdir()
+    cli_in_process("db", "upgrade")
+    cli_in_process("source", "add", "shop", "--kind", "sqlite", "--config",
+                   f"path={sqlite_shop(tmp_path / 'sources' / 'shop.db')}")
+    cli_in_process("crawl", "shop")
+    cli_in_process("crawl", "shop")
+    ctx = build_context(get_settings())
+    try:
+        with ctx.db.session() as session:
+            first, second = sorted(session.scalars(select_job_ids()))
+            # Two ids that share their first 8 characters, to see how an ambiguous prefix is answered.
+            session.execute(update(Job).where(Job.id == second).values(id=first[:8] + second[8:]))
+            second = first[:8] + second[8:]
+    finally:
+        ctx.close()
+
+    listed = cli_in_process("jobs", "list").stdout
+    ids = [line.split("│")[1].strip() for line in listed.splitlines() if line.startswith("│")]
+    ids = [shown for shown in ids if shown]  # a row's wrapped second line has an empty id cell
+    assert len(ids) == 2 and all("…" not in shown for shown in ids)
+    for shown in ids:  # each id as listed finds its job
+        assert json.loads(cli_in_process("jobs", "show", shown).stdout)["id"] in {first, second}
+    ambiguous = cli_in_process("jobs", "show", first[:8], ok=False)
+    assert ambiguous.exit_code == 1
+    assert "matches 2 jobs" in ambiguous.stderr and first in ambiguous.stderr and second in ambiguous.stderr
+    missing = cli_in_process("jobs", "cancel", "zzz", ok=False)
+    assert missing.exit_code == 1 and "no job with id 'zzz'" in missing.stderr
+
+
+def select_job_ids():
+    from sqlalchemy import select
+
+    from catalog_api.db.models import Job
+
+    return select(Job.id)
