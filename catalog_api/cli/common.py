@@ -52,10 +52,12 @@ def wait_for_signal() -> None:
 
 def fail(exc: Exception) -> typer.Exit:
     _, body = error_payload(exc)
-    field = f" [bold]{body['field']}[/bold]:" if body.get("field") else ""
-    errors.print(f"[red]error ({body['code']}):{field}[/red] {body['message']}")
-    for problem in body.get("problems", [])[1:]:
-        errors.print(f"  [bold]{problem['field']}[/bold]: {problem['reason']}")
+    # Each problem once as `field: reason`: an InvalidInput's message already starts with its field.
+    problems = body.get("problems") or [{"field": body.get("field"), "reason": body["message"]}]
+    first, *others = [(f"[bold]{p['field']}[/bold]: " if p["field"] else "") + p["reason"] for p in problems]
+    errors.print(f"[red]error ({body['code']}):[/red] {first}")
+    for problem in others:
+        errors.print(f"  {problem}")
     return typer.Exit(code=1)
 
 

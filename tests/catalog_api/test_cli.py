@@ -62,6 +62,14 @@ def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
     assert nothing.returncode == 1 and "no source 'ghost'" in nothing.stderr
 
 
+def test_a_validation_error_names_each_field_once(run_cli):
+    run_cli("db", "upgrade")
+    incomplete = run_cli("source", "add", "x", "--kind", "postgres", "--no-test", ok=False)
+    assert incomplete.returncode == 1
+    assert incomplete.stderr.splitlines() == ["error (invalid_input): config.database: Field required",
+                                              "  config.user: Field required"]
+
+
 def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):
     done = run_cli("demo", "--no-serve")
     result = json.loads(done.stdout.split("crawl succeeded: ", 1)[1].split("\n", 1)[0].strip())
