@@ -159,8 +159,8 @@ def test_profile_a_table_then_fail_on_an_unreachable_source(cli_in_process, make
     assert "profile failed (source_unreachable)" in failed.stderr and "127.0.0.1:1" in failed.stderr
 
 
-def test_job_ids_are_shown_whole_and_a_unique_prefix_finds_a_job(cli_in_process, tmp_path, monkeypatch):
-    from sqlalchemy import update
+def test_job_ids_can_be_typed_back_and_a_misspelt_source_gets_a_suggestion(cli_in_process, tmp_path, monkeypatch):
+    from sqlalchemy import select, update
 
     from catalog_api import cli
     from catalog_api.bootstrap import build_context
@@ -177,7 +177,7 @@ def test_job_ids_are_shown_whole_and_a_unique_prefix_finds_a_job(cli_in_process,
     ctx = build_context(get_settings())
     try:
         with ctx.db.session() as session:
-            first, second = sorted(session.scalars(select_job_ids()))
+            first, second = sorted(session.scalars(select(Job.id)))
             # Two ids that share their first 8 characters, to see how an ambiguous prefix is answered.
             session.execute(update(Job).where(Job.id == second).values(id=first[:8] + second[8:]))
             second = first[:8] + second[8:]
@@ -188,6 +188,8 @@ def test_job_ids_are_shown_whole_and_a_unique_prefix_finds_a_job(cli_in_process,
     ids = [line.split("│")[1].strip() for line in listed.splitlines() if line.startswith("│")]
     ids = [shown for shown in ids if shown]  # a row's wrapped second line has an empty id cell
     assert len(ids) == 2 and all("…" not in shown for shown in ids)
+    misspelt = cli_in_process("crawl", "shpo", ok=False)
+    assert misspelt.exit_code == 1 and "no source 'shpo'; did you mean 'shop'?" in misspelt.stderr
     for shown in ids:  # each id as listed finds its job
         assert json.loads(cli_in_process("jobs", "show", shown).stdout)["id"] in {first, second}
     ambiguous = cli_in_process("jobs", "show", first[:8], ok=False)
@@ -195,11 +197,3 @@ def test_job_ids_are_shown_whole_and_a_unique_prefix_finds_a_job(cli_in_process,
     assert "matches 2 jobs" in ambiguous.stderr and first in ambiguous.stderr and second in ambiguous.stderr
     missing = cli_in_process("jobs", "cancel", "zzz", ok=False)
     assert missing.exit_code == 1 and "no job with id 'zzz'" in missing.stderr
-
-
-def select_job_ids():
-    from sqlalchemy import select
-
-    from catalog_api.db.models import Job
-
-    return select(Job.id)
