@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from catalog_api.cli.results import show_result
 from catalog_api.errors import CatalogError, error_payload
 from catalog_api.settings import get_settings
 from crawlers.errors import ConnectorError
@@ -75,13 +76,13 @@ def pairs(values: list[str], option: str) -> dict[str, Any]:
     return parsed
 
 
-def track(ctx, job_id: str) -> Any:
+def track(ctx, job_id: str, out: Console = console) -> Any:
     """Shows a job's progress bar until the job ends and returns it; exits non-zero with its error when it did not
     succeed, so each command only has to summarise a success."""
     from catalog_api.services.jobs import JobStatus, get_job
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
-                  TimeElapsedColumn(), console=console) as progress:
+                  TimeElapsedColumn(), console=out) as progress:
         task = progress.add_task("queued", total=None, counts="")
         while True:
             with ctx.db.session() as session:
@@ -98,9 +99,12 @@ def track(ctx, job_id: str) -> Any:
     return job
 
 
-def follow(ctx, job_id: str) -> None:
-    """Shows a job's progress until it ends, then its result as JSON; exits non-zero when it fails."""
-    job = track(ctx, job_id)
-    console.print(f"[green]{job.kind} succeeded[/green]: {json.dumps(job.result)}")
+def follow(ctx, job_id: str, *, as_json: bool = False) -> None:
+    """Shows a job's progress until it ends, then its result; exits non-zero when it fails.
+
+    With `as_json`, stdout holds only the result's JSON: the progress goes to stderr so a script can parse stdout.
+    """
+    job = track(ctx, job_id, errors if as_json else console)
+    show_result(job, console, as_json=as_json)
 
 
