@@ -9,7 +9,7 @@ from rich.table import Table as RichTable
 
 from catalog_api.cli.common import console, errors, pairs, service
 
-source_app = typer.Typer(help="Register, list and test sources.", no_args_is_help=True)
+source_app = typer.Typer(help="Register, list, test and remove sources.", no_args_is_help=True)
 
 
 @source_app.command("add")
@@ -63,3 +63,21 @@ def source_test(source: Annotated[str, typer.Argument(help="Source name or id.")
     raise typer.Exit(code=1)
 
 
+
+
+@source_app.command("remove")
+def source_remove(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a source with everything catalogued under it, its tags and its locally stored secrets."""
+    from catalog_api.services.sources import delete_source, get_source
+
+    with service() as ctx:
+        with ctx.db.session() as session:
+            found = get_source(session, source)  # a typo fails here, before the question
+        # Removal drops the source's whole catalogue and history: one keystroke should not do that by accident.
+        if not yes:
+            typer.confirm(f"Remove {found.name} and everything catalogued under it?", abort=True)
+        delete_source(ctx, found.id)
+    console.print(f"removed [bold]{found.name}[/bold]")

@@ -49,6 +49,8 @@ def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
     assert json.loads(scripted.stdout)["tables_unchanged"] == 3  # stdout is the JSON alone
     assert "crawl job" in scripted.stderr
     assert "never" not in run_cli("source", "list").stdout
+    assert "removed shop" in run_cli("source", "remove", "shop", "--yes").stdout
+    assert "shop" not in run_cli("source", "list").stdout
 
 
 def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
