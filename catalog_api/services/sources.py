@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -235,8 +236,14 @@ def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | 
     else:
         source = session.get(DataSource, int(ref))
     if source is None:
-        raise NotFound(f"no source {ref!r}", field="id")
+        raise NotFound(f"no source {ref!r}{_did_you_mean(session, str(ref))}", field="id")
     return source
+
+
+def _did_you_mean(session: Session, name: str) -> str:
+    """`; did you mean 'shop'?` for a name close to registered ones: a typo should not send the user to `list`."""
+    close = difflib.get_close_matches(name, session.scalars(select(DataSource.name)).all(), n=3)
+    return f"; did you mean {' or '.join(repr(match) for match in close)}?" if close else ""
 
 
 def get_source(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None) -> SourceView:

@@ -43,9 +43,14 @@ def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
     assert "shop" in listed and "sqlite" in listed and "never" in listed
     assert "ok: SQLite" in run_cli("source", "test", "shop").stdout
     crawled = run_cli("crawl", "shop", "--wait").stdout
-    result = json.loads(crawled.split("crawl succeeded: ", 1)[1].strip())
-    assert result["tables_created"] == 3 and result["changes_recorded"] == 4  # schema main + 3 tables
+    cells = {tuple(cell.strip() for cell in line.strip("│").split("│")) for line in crawled.splitlines()}
+    assert {("created", "3"), ("changes recorded", "4")} <= cells  # schema main + 3 tables
+    scripted = run_cli("crawl", "shop", "--json")
+    assert json.loads(scripted.stdout)["tables_unchanged"] == 3  # stdout is the JSON alone
+    assert "crawl job" in scripted.stderr
     assert "never" not in run_cli("source", "list").stdout
+    assert "removed shop" in run_cli("source", "remove", "shop", "--yes").stdout
+    assert "shop" not in run_cli("source", "list").stdout
 
 
 def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
@@ -60,6 +65,14 @@ def test_errors_are_clear_and_exit_non_zero(run_cli, tmp_path):
     assert "ghost" not in run_cli("source", "list").stdout
     nothing = run_cli("crawl", "ghost", ok=False)
     assert nothing.returncode == 1 and "no source 'ghost'" in nothing.stderr
+
+
+def test_a_validation_error_names_each_field_once(run_cli):
+    run_cli("db", "upgrade")
+    incomplete = run_cli("source", "add", "x", "--kind", "postgres", "--no-test", ok=False)
+    assert incomplete.returncode == 1
+    assert incomplete.stderr.splitlines() == ["error (invalid_input): config.database: Field required",
+                                              "  config.user: Field required"]
 
 
 def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):
@@ -149,3 +162,43 @@ def test_profile_a_table_then_fail_on_an_unreachable_source(cli_in_process, make
     failed = cli_in_process("profile", "shop", ok=False)
     assert failed.exit_code == 1
     assert "profile failed (source_unreachable)" in failed.stderr and "127.0.0.1:1" in failed.stderr
+
+
+def test_job_ids_can_be_typed_back_and_a_misspelt_source_gets_a_suggestion(cli_in_process, tmp_path, monkeypatch):
+    from sqlalchemy import select, update
+
+    from catalog_api import cli
+    from catalog_api.bootstrap import build_context
+    from catalog_api.db.models import Job
+    from catalog_api.settings import get_settings
+
+    monkeypatch.setattr(cli.console, "width", 80)  # a common terminal: the table must not cut the ids there
+    (tmp_path / "sources").mkdir()
+    cli_in_process("db", "upgrade")
+    cli_in_process("source", "add", "shop", "--kind", "sqlite", "--config",
+                   f"path={sqlite_shop(tmp_path / 'sources' / 'shop.db')}")
+    cli_in_process("crawl", "shop")
+    cli_in_process("crawl", "shop")
+    ctx = build_context(get_settings())
+    try:
+        with ctx.db.session() as session:
+            first, second = sorted(session.scalars(select(Job.id)))
+            # Two ids that share their first 8 characters, to see how an ambiguous prefix is answered.
+            session.execute(update(Job).where(Job.id == second).values(id=first[:8] + second[8:]))
+            second = first[:8] + second[8:]
+    finally:
+        ctx.close()
+
+    listed = cli_in_process("jobs", "list").stdout
+    ids = [line.split("│")[1].strip() for line in listed.splitlines() if line.startswith("│")]
+    ids = [shown for shown in ids if shown]  # a row's wrapped second line has an empty id cell
+    assert len(ids) == 2 and all("…" not in shown for shown in ids)
+    misspelt = cli_in_process("crawl", "shpo", ok=False)
+    assert misspelt.exit_code == 1 and "no source 'shpo'; did you mean 'shop'?" in misspelt.stderr
+    for shown in ids:  # each id as listed finds its job
+        assert json.loads(cli_in_process("jobs", "show", shown).stdout)["id"] in {first, second}
+    ambiguous = cli_in_process("jobs", "show", first[:8], ok=False)
+    assert ambiguous.exit_code == 1
+    assert "matches 2 jobs" in ambiguous.stderr and first in ambiguous.stderr and second in ambiguous.stderr
+    missing = cli_in_process("jobs", "cancel", "zzz", ok=False)
+    assert missing.exit_code == 1 and "no job with id 'zzz'" in missing.stderr

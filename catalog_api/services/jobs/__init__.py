@@ -11,7 +11,9 @@ from catalog_api.services.jobs.records import (
     enqueue_job,
     get_job,
     list_jobs,
+    resolve_job_id,
     resubmit_stranded_jobs,
+    short_job_id,
     wait_for_job,
 )
 from catalog_api.services.jobs.runners import InProcessJobRunner
@@ -27,6 +29,6 @@ from catalog_api.services.jobs.running import (
 
 __all__ = [
     "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut",
-    "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "is_transient", "list_jobs",
-    "resubmit_stranded_jobs", "run_job", "wait_for_job",
+    "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "is_transient", "list_jobs", "resolve_job_id",
+    "resubmit_stranded_jobs", "short_job_id", "run_job", "wait_for_job",
 ]

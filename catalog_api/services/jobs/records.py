@@ -42,6 +42,37 @@ def get_job(session: Session, job_id: str) -> JobView:
     return job_view(job)
 
 
+MATCHES_SHOWN = 10
+
+
+def resolve_job_id(session: Session, ref: str) -> str:
+    """The id of the job whose id is `ref` or starts with it, as a person types an id copied in part.
+
+    An ambiguous prefix is refused with the ids it matches, so the user can pick one rather than guess.
+    """
+    if session.get(Job, ref) is not None:
+        return ref
+    query = select(Job.id).where(Job.id.startswith(ref, autoescape=True)).order_by(Job.id).limit(MATCHES_SHOWN + 1)
+    matches = list(session.scalars(query)) if ref else []
+    if not matches:
+        raise NotFound(f"no job with id {ref!r}", field="id")
+    if len(matches) == 1:
+        return matches[0]
+    count = f"more than {MATCHES_SHOWN}" if len(matches) > MATCHES_SHOWN else str(len(matches))
+    raise InvalidInput("id", f"{ref!r} matches {count} jobs ({', '.join(matches[:MATCHES_SHOWN])}); "
+                             "give more of the id")
+
+
+def short_job_id(session: Session, job_id: str, min_length: int = 8) -> str:
+    """The shortest prefix of `job_id`, `min_length` characters or more, that no other job's id starts with: what a
+    listing shows so an id fits a terminal and can still be typed back (see `resolve_job_id`)."""
+    for length in range(min_length, len(job_id)):
+        prefix = job_id[:length]
+        if session.scalar(select(func.count()).where(Job.id.startswith(prefix, autoescape=True))) == 1:
+            return prefix
+    return job_id
+
+
 def list_jobs(session: Session, *, source_id: int | None = None, status: str | None = None,
               limit: int = 50) -> list[JobView]:
     if status is not None and status not in {s.value for s in JobStatus}:

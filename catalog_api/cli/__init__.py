@@ -1,0 +1,27 @@
+"""The `catalog` command line: serve, migrate, register and test sources, crawl, extract, profile, and the demo.
+
+One module per command group; this package only assembles them into `app` (the `catalog` entry point).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from catalog_api.cli.common import console, errors
+from catalog_api.cli.demo import demo
+from catalog_api.cli.jobs import jobs_app
+from catalog_api.cli.keys import keys_app
+from catalog_api.cli.runs import crawl, extract, profile
+from catalog_api.cli.server import db_app, relay, scheduler, serve, worker
+from catalog_api.cli.sources import source_app
+
+__all__ = ["app", "console", "errors"]
+
+app = typer.Typer(help="Metadata catalog: register sources, crawl them, browse them through GraphQL and REST.",
+                  no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+app.add_typer(source_app, name="source")
+app.add_typer(jobs_app, name="jobs")
+for command in (serve, crawl, extract, profile, worker, scheduler, relay, demo):
+    app.command()(command)

@@ -1,0 +1,5 @@
+"""`python -m catalog_api.cli`, the same as the `catalog` entry point."""
+
+from catalog_api.cli import app
+
+app()

@@ -1,0 +1,110 @@
+"""What every command shares: the consoles, one service context per command, error output, job progress."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from catalog_api.cli.results import show_result
+from catalog_api.errors import CatalogError, error_payload
+from catalog_api.settings import get_settings
+from crawlers.errors import ConnectorError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def context():
+    from catalog_api.bootstrap import build_context
+
+    return build_context(get_settings())
+
+
+@contextmanager
+def service() -> Iterator[Any]:
+    """A service context for one command; typed errors become a clear message and exit code 1."""
+    ctx = None
+    try:
+        ctx = context()
+        yield ctx
+    except (CatalogError, ConnectorError) as exc:
+        raise fail(exc) from None
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def wait_for_signal() -> None:
+    """Blocks until SIGINT or SIGTERM, so a long-running command can stop its threads cleanly."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def fail(exc: Exception) -> typer.Exit:
+    _, body = error_payload(exc)
+    # Each problem once as `field: reason`: an InvalidInput's message already starts with its field.
+    problems = body.get("problems") or [{"field": body.get("field"), "reason": body["message"]}]
+    first, *others = [(f"[bold]{p['field']}[/bold]: " if p["field"] else "") + p["reason"] for p in problems]
+    errors.print(f"[red]error ({body['code']}):[/red] {first}")
+    for problem in others:
+        errors.print(f"  {problem}")
+    return typer.Exit(code=1)
+
+
+def pairs(values: list[str], option: str) -> dict[str, Any]:
+    """Parses KEY=VALUE options; a VALUE that is valid JSON (number, list, bool) is taken as such."""
+    parsed: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+        try:
+            parsed[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed[key] = raw
+    return parsed
+
+
+def track(ctx, job_id: str, out: Console = console) -> Any:
+    """Shows a job's progress bar until the job ends and returns it; exits non-zero with its error when it did not
+    succeed, so each command only has to summarise a success."""
+    from catalog_api.services.jobs import JobStatus, get_job
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
+                  TimeElapsedColumn(), console=out) as progress:
+        task = progress.add_task("queued", total=None, counts="")
+        while True:
+            with ctx.db.session() as session:
+                job = get_job(session, job_id)
+            counts = f"{job.progress_done}/{job.progress_total}" if job.progress_total else ""
+            progress.update(task, description=job.progress_message or job.status,
+                            completed=job.progress_done, total=job.progress_total or None, counts=counts)
+            if JobStatus(job.status).finished:
+                break
+            time.sleep(0.1)
+    if job.status != JobStatus.SUCCEEDED:
+        errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
+        raise typer.Exit(code=1)
+    return job
+
+
+def follow(ctx, job_id: str, *, as_json: bool = False) -> None:
+    """Shows a job's progress until it ends, then its result; exits non-zero when it fails.
+
+    With `as_json`, stdout holds only the result's JSON: the progress goes to stderr so a script can parse stdout.
+    """
+    job = track(ctx, job_id, errors if as_json else console)
+    show_result(job, console, as_json=as_json)
+
+

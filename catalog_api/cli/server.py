@@ -1,0 +1,100 @@
+"""Long-running commands and the catalog's own database: serve, worker, scheduler, relay, db upgrade."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from catalog_api.cli.common import console, errors, service, wait_for_signal
+from catalog_api.settings import get_settings
+
+db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default CATALOG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CATALOG_PORT).")] = None,
+) -> None:
+    """Run the API: GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
+    import uvicorn
+
+    from catalog_api.app import create_app
+    from catalog_api.services.authentication import UnsafeExposure
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    try:
+        app_ = create_app(settings)
+    except UnsafeExposure as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
+    # The server itself refuses larger WebSocket frames before buffering them (the app's limit applies behind it).
+    uvicorn.run(app_, host=host, port=port, log_level="info", ws_max_size=settings.max_request_body_bytes)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the catalog database to the latest (or the given) revision."""
+    from catalog_api.db.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url, revision)
+    console.print(f"catalog database at revision {revision}")
+
+
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,
+    queues: Annotated[list[str], typer.Option("--queue", help="Only these queues (default: all).")] = [],  # noqa: B006
+    poll_ms: Annotated[int, typer.Option(help="Longest wait between polls of an idle queue, in ms.")] = 100,
+) -> None:
+    """Run a dramatiq worker for the broker in CATALOG_BROKER_URL (Redis or RabbitMQ)."""
+    import os
+    import sys
+
+    if not get_settings().broker_url:
+        errors.print("[red]error:[/red] set CATALOG_BROKER_URL (redis://… or amqp://…) to run workers; without "
+                     "a broker `catalog serve` runs jobs itself")
+        raise typer.Exit(code=2)
+    args = [sys.executable, "-m", "dramatiq", "catalog_api.worker", "--processes", str(processes),
+            "--threads", str(threads)]
+    if queues:
+        args += ["--queues", *queues]
+    # dramatiq idles up to a second between polls when its queues look empty; a crawl should start at once.
+    os.environ.setdefault("dramatiq_worker_timeout", str(poll_ms))
+    # Replace this process so signals (SIGTERM for a graceful stop) reach dramatiq directly.
+    os.execv(sys.executable, args)
+
+
+def scheduler(
+    interval: Annotated[float | None, typer.Option(help="Seconds between looks for due schedules.")] = None,
+) -> None:
+    """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
+    from catalog_api.services.jobs.schedules import Scheduler
+
+    with service() as ctx:
+        running = Scheduler(ctx, interval).start()
+        console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
+        wait_for_signal()
+        running.stop()
+
+
+def relay() -> None:
+    """Publish the event outbox without serving the API (JSON Lines, webhooks, Event Hubs).
+
+    `catalog serve` runs a relay itself; run this one when the servers set CATALOG_EVENTS_RELAY_ENABLED=false.
+    One relay leads per catalog; the others wait and take over. Live GraphQL/SSE feeds are served only by the
+    process whose relay leads.
+    """
+    from catalog_api.services.events.relay import Relay
+
+    with service() as ctx:
+        running = Relay(ctx).start()
+        console.print("relay running; Ctrl-C stops it")
+        wait_for_signal()
+        running.close()
+
+
