@@ -58,15 +58,24 @@ def to_client_error(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _rewrite(result: Any) -> None:
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [to_client_error(e) for e in errors]
+
+
 class CatalogErrors(SchemaExtension):
-    """Rewrites every resolver error of an operation with `to_client_error` once execution is over."""
+    """Rewrites every resolver error of an operation with `to_client_error` once execution is over, and every
+    result of a subscription (or of an operation over WebSocket) before it is sent: those go out one by one while
+    the operation still runs, so rewriting them at its end would be too late."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [to_client_error(e) for e in errors]  # type: ignore[union-attr]
+        _rewrite(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:  # type: ignore[override]
+        _rewrite(result)
+        yield
 
 
 class CatalogSchema(strawberry.Schema):

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table, utcnow
+from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, utcnow
 from catalog_api.security.identity import current_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
-from catalog_api.services.jobs.running import JobControl
+from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.lineage.edges import link_crawled_tables
 from catalog_api.services.lineage.views import record_view_lineage
 from catalog_api.services.sources import build_connector, enqueue_source_job
@@ -65,13 +65,14 @@ def request_crawl(ctx: ServiceContext, ref: int | str, *, trigger: str = "manual
 
 def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     with ctx.db.session() as session:
-        source_id = session.get(Job, job.job_id).source_id
-        connector = build_connector(ctx, session, session.get(DataSource, source_id))
+        _, source = job_source(session, job.job_id)
+        connector = build_connector(ctx, session, source)
     job.progress(0, 0, "discovering")
     snapshot = connector.discover(progress=job.progress)
     job.progress(0, len(snapshot.tables), "applying to the catalog")
     with ctx.db.session() as session:
-        result = apply_snapshot(session, session.get(DataSource, source_id), snapshot, job_id=job.job_id,
+        _, source = job_source(session, job.job_id)
+        result = apply_snapshot(session, source, snapshot, job_id=job.job_id,
                                 lineage_events=ctx.settings.lineage_events_enabled)
         job.check()  # cancelled or out of time: leaving the block with the exception rolls every change back
     return result.as_dict()

@@ -40,6 +40,9 @@ def set_description(ctx: ServiceContext, urn: str, description: str | None) -> E
     """Sets (or clears, with None or blank) the curated description of any entity."""
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise InvalidInput("description", f"a description has at most {MAX_DESCRIPTION} characters")
+    if description is not None and "\x00" in description:
+        # PostgreSQL text cannot hold NUL, and on other stores it would cut the text short for C-string readers.
+        raise InvalidInput("description", "a description cannot contain NUL characters (U+0000)")
     with ctx.db.session() as session:
         entity = entity_by_urn(session, urn)
         before = entity.description

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import Column, DataSource, ExtractionState, Job, Schema, Table, utcnow
+from catalog_api.db.models import Column, ExtractionState, Schema, Table, utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
-from catalog_api.services.jobs.running import JobControl
+from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.lineage.edges import record_extraction
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
@@ -130,8 +130,7 @@ def _save_watermark(ctx: ServiceContext, table_id: int, plan: IncrementPlan, wat
 
 def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     with ctx.db.session() as session:
-        record = session.get(Job, job.job_id)
-        source = session.get(DataSource, record.source_id)
+        record, source = job_source(session, job.job_id)
         wanted = set((record.params or {}).get("tables") or [])
         connector = build_connector(ctx, session, source)
         rows = session.execute(

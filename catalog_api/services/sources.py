@@ -19,7 +19,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.file_roots import check_path
 from catalog_api.services.jobs.cron import next_run, validate_schedule
-from catalog_api.services.jobs.records import enqueue_job
+from catalog_api.services.jobs.records import detach_source_jobs, enqueue_job
 from catalog_api.services.views import JobView, SourceView, source_view
 from catalog_api.urns import EntityType, source_urn
 from crawlers import get_connector_class
@@ -330,6 +330,7 @@ def delete_source(ctx: ServiceContext, ref: int | str) -> None:
             )
         )
         record_event(session, SourceDeleted(name=source.name, kind=source.kind), source.urn)
+        detach_source_jobs(session, source.id, source.name)
         session.delete(source)
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,6 +167,20 @@ def cancel_job(ctx: ServiceContext, job_id: str) -> JobView:
                 job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
                 job.error_code, job.error_message = "cancelled", "cancelled before it started"
         return job_view(job)
+
+
+def detach_source_jobs(session: Session, source_id: int, source_name: str) -> None:
+    """Before a source is deleted: its queued and running jobs lose their source but keep their record (the
+    delete would cascade to them), a queued one ends cancelled at once and a running one at its next progress
+    report; both say why."""
+    reason = {"error_code": "source_deleted", "error_message": f"cancelled: its source {source_name!r} was deleted"}
+    now = utcnow()
+    # Core statements run at once, ahead of the source's delete, which the unit of work would not order them before.
+    session.execute(update(Job).where(Job.source_id == source_id, Job.status == JobStatus.QUEUED)
+                    .values(source_id=None, status=JobStatus.CANCELLED, cancel_requested_at=now, finished_at=now,
+                            **reason))
+    session.execute(update(Job).where(Job.source_id == source_id, Job.status == JobStatus.RUNNING)
+                    .values(source_id=None, cancel_requested_at=now, **reason))
 
 
 def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> JobView:

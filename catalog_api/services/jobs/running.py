@@ -34,8 +34,34 @@ from events.data import JobFailed, JobSucceeded
 log = logging.getLogger(__name__)
 
 
+SOURCE_DELETED = "source_deleted"
+"""The error code of a job cancelled because its source was deleted while it was queued or running."""
+
+
 class JobCancelled(Exception):
     """Raised inside a running job when its cancellation was requested; its transaction rolls back."""
+
+    def __init__(self, message: str = "cancelled on request", code: str = "cancelled") -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _cancellation(job: Job | None) -> JobCancelled:
+    if job is None:
+        return JobCancelled("its job record was deleted", code="job_deleted")
+    if job.error_code == SOURCE_DELETED:  # `delete_source` wrote the reason when it detached the job
+        return JobCancelled(job.error_message or "its source was deleted", code=SOURCE_DELETED)
+    return JobCancelled()
+
+
+def job_source(session: Session, job_id: str) -> tuple[Job, DataSource]:
+    """The job's record and its source; a job whose source was deleted ends as cancelled, not with a crash."""
+    job = session.get(Job, job_id)
+    source = session.get(DataSource, job.source_id) if job is not None and job.source_id is not None else None
+    if source is None:
+        cancelled = _cancellation(job)
+        raise cancelled if cancelled.code != "cancelled" else JobCancelled("its source was deleted", SOURCE_DELETED)
+    return job, source
 
 
 class JobTimedOut(Exception):
@@ -53,17 +79,20 @@ class JobControl:
     def progress(self, done: int, total: int, message: str) -> None:
         with self.ctx.db.session() as session:
             job = session.get(Job, self.job_id)
+            if job is None or job.cancel_requested_at is not None:
+                raise _cancellation(job)
             job.progress_done, job.progress_total, job.progress_message = done, total, message
             job.heartbeat_at = utcnow()
-            cancelled = job.cancel_requested_at is not None
-        self.check(cancelled)
+        self.check(False)
 
     def check(self, cancelled: bool | None = None) -> None:
         if cancelled is None:
             with self.ctx.db.session() as session:
-                cancelled = session.get(Job, self.job_id).cancel_requested_at is not None
-        if cancelled:
-            raise JobCancelled("cancelled on request")
+                job = session.get(Job, self.job_id)
+                if job is None or job.cancel_requested_at is not None:
+                    raise _cancellation(job)
+        elif cancelled:
+            raise JobCancelled()
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise JobTimedOut("ran past its time limit")
 
@@ -187,8 +216,8 @@ def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     try:
         with _Heartbeat(ctx, job_id):
             result = ctx.handlers[claim.kind](ctx, control)
-    except JobCancelled:
-        _finish(ctx, job_id, JobStatus.CANCELLED, error=("cancelled", "cancelled on request"))
+    except JobCancelled as cancelled:
+        _finish(ctx, job_id, JobStatus.CANCELLED, error=(cancelled.code, cancelled.message))
     except JobTimedOut:
         _finish(ctx, job_id, JobStatus.FAILED, error=("time_limit_exceeded", f"ran longer than {limit:.0f} s"))
     except Exception as exc:  # a job must end with its cause recorded, whatever went wrong
@@ -207,6 +236,14 @@ def _describe(exc: BaseException) -> tuple[str, str]:
 
 
 def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseException) -> None:
+    with ctx.db.session() as session:
+        job = session.get(Job, job_id)
+        gone = job is None or job.error_code == SOURCE_DELETED
+        cancelled = _cancellation(job)
+    if gone:
+        # The source went while the job wrote under it: the failure is a consequence, the deletion the cause.
+        _finish(ctx, job_id, JobStatus.CANCELLED, error=(cancelled.code, cancelled.message))
+        return
     code, message = _describe(exc)
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
@@ -229,6 +266,9 @@ def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseEx
 def _finish(ctx: ServiceContext, job_id: str, status: JobStatus, *, result=None, error=None) -> None:
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
+        if job is None:
+            log.info("job %s ended as %s; its record is gone, so nothing is recorded", job_id, status)
+            return
         job.status, job.finished_at, job.result, job.next_attempt_at = status, utcnow(), result, None
         if error:
             job.error_code, job.error_message = error

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from catalog_api.db.models import DataSource, Job
 from catalog_api.errors import CatalogError
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.extraction import lake
-from catalog_api.services.jobs.running import JobControl
+from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.profiling.reading import complete_lake_runs, profile_targets, read_lake, read_source, workdir
 from catalog_api.services.profiling.reports import render_masked_report
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
@@ -72,8 +71,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     from profiler import ProfileOptions, candidate_foreign_keys, candidate_primary_keys, profile_parquet
 
     with ctx.db.session() as session:
-        record = session.get(Job, job.job_id)
-        source = session.get(DataSource, record.source_id)
+        record, source = job_source(session, job.job_id)
         targets = profile_targets(session, source, set((record.params or {}).get("tables") or []))
         connector = build_connector(ctx, session, source)
         source_name, source_urn = source.name, source.urn

@@ -16,7 +16,13 @@ from crawlers.connectors.mysql.dialect import ServerFlavour, quote_identifier
 from crawlers.connectors.sql import Session
 from crawlers.scope import Scope
 from crawlers.snapshot import (
-    ColumnSnapshot, ForeignKey, IndexSnapshot, SchemaSnapshot, SourceSnapshot, TableKind, TableSnapshot,
+    ColumnSnapshot,
+    ForeignKey,
+    IndexSnapshot,
+    SchemaSnapshot,
+    SourceSnapshot,
+    TableKind,
+    TableSnapshot,
     UniqueConstraint,
 )
 
@@ -230,13 +236,16 @@ class _CatalogReader:
         dict[TableKey, UniqueConstraint], dict[TableKey, list[UniqueConstraint]], dict[TableKey, list[ForeignKey]]
     ]:
         # Primary and unique key names are unique per table (every primary key is called PRIMARY), foreign key
-        # names per schema: key constraints by table and name.
-        key_columns: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)
+        # names per schema, and the two namespaces are apart: a foreign key may share its name with a unique key of
+        # its own table. Key constraints by table, name and whether they refer to a table.
+        key_columns: dict[tuple[str, str, str, bool], list[tuple]] = defaultdict(list)
         for schema, table, name, column, position, ref_schema, ref_table, ref_column in self._bulk(
             _KEY_COLUMNS_SQL, names
         ):
             if (schema, table) in relations:
-                key_columns[(schema, table, name)].append((int(position), column, ref_schema, ref_table, ref_column))
+                key_columns[(schema, table, name, ref_table is not None)].append(
+                    (int(position), column, ref_schema, ref_table, ref_column)
+                )
         self.report(6, DISCOVERY_STEPS, f"read {len(key_columns)} keys")
         rules = {
             (schema, table, name): (on_delete, on_update)
@@ -247,11 +256,11 @@ class _CatalogReader:
         primary: dict[TableKey, UniqueConstraint] = {}
         uniques: dict[TableKey, list[UniqueConstraint]] = defaultdict(list)
         foreign: dict[TableKey, list[ForeignKey]] = defaultdict(list)
-        for (schema, table, name), cols in key_columns.items():
+        for (schema, table, name, refers), cols in key_columns.items():
             cols.sort(key=lambda c: c[0])
             column_names = tuple(c[1] for c in cols)
             ref_table = cols[0][3]
-            if ref_table is not None:
+            if refers:
                 on_delete, on_update = rules.get((schema, table, name), (None, None))
                 foreign[(schema, table)].append(
                     ForeignKey(

@@ -68,3 +68,23 @@ def test_invalid_tag_names_the_field_and_changes_nothing(api_client, catalog_ctx
 
     unknown = error(api_client, SET_TAGS, urn=dataset_urn("erp", "schema_0", "gone"), tags=["x"])
     assert unknown["extensions"]["code"] == "not_found"
+
+
+def test_a_description_holding_a_nul_character_is_refused_on_both_transports(api_client, catalog_ctx):
+    from urllib.parse import quote
+
+    from sqlalchemy import text
+
+    source_id = make_source(catalog_ctx, "erp")
+    apply(catalog_ctx, source_id, make_catalog(1, 1))
+    table = dataset_urn("erp", "schema_0", "table_0000")
+    data(api_client, SET_DESCRIPTION, urn=table, text="Orders")
+
+    found = error(api_client, SET_DESCRIPTION, urn=table, text="Orders\x00 and more")
+    assert (found["extensions"]["code"], found["extensions"]["field"]) == ("invalid_input", "description")
+    rest = api_client.put(f"/api/v1/entities/{quote(table, safe='')}/description", json={"description": "a\x00b"})
+    assert rest.status_code == 422, rest.text
+    assert (rest.json()["error"]["code"], rest.json()["error"]["field"]) == ("invalid_input", "description")
+    with catalog_ctx.db.session() as session:  # the stored row, not the service's view of it
+        stored = session.scalar(text("select description from tables where urn = :urn"), {"urn": table})
+    assert stored == "Orders"

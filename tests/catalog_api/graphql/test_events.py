@@ -46,3 +46,16 @@ def test_a_graphql_subscription_with_a_bad_filter_gets_an_error_naming_it(live):
         message = json.loads(ws.recv(timeout=10))
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert "unknown event type 'nope'" in errors[0]["message"]
+
+
+def test_a_subscription_error_carries_the_same_extensions_as_a_query_error(live):
+    with connect(f"ws://{live.base}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe",
+                            "payload": {"query": 'subscription { catalogEvents(types: ["nope"]) { id } }'}}))
+        message = json.loads(ws.recv(timeout=10))
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "invalid_input", message
+    assert errors[0]["extensions"]["field"] == "types" and errors[0]["extensions"]["status"] == 422
+    assert not errors[0]["message"].startswith("Traceback")

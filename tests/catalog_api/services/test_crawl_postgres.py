@@ -198,3 +198,34 @@ def test_failed_crawl_leaves_catalog_unchanged(catalog_ctx, shop, pg_server):
     assert _changes(catalog_ctx, source_id, before) == []
     after = {k: (c.data_type, c.nullable) for k, c in _catalog_columns(catalog_ctx, source_id).items()}
     assert after == snapshot_before
+
+
+def test_deleting_the_source_while_it_is_crawled_cancels_the_job_and_says_why(catalog_ctx, make_pg_database,
+                                                                               monkeypatch):
+    from sqlalchemy import text
+
+    from catalog_api.services import crawl
+    from catalog_api.services.sources import delete_source
+
+    config = make_pg_database("create table t (id int primary key)")
+    source = register_source(catalog_ctx, SourceRegistration(name="going", kind="postgres", config=config))
+    real_build = crawl.build_connector
+
+    def build_then_delete_on_discovery(ctx, session, row):
+        connector = real_build(ctx, session, row)
+        discover = connector.discover
+
+        def deleting_discover(**kwargs):
+            delete_source(ctx, source.id)  # the source goes while the job discovers it
+            return discover(**kwargs)
+
+        connector.discover = deleting_discover
+        return connector
+
+    monkeypatch.setattr(crawl, "build_connector", build_then_delete_on_discovery)
+    job = wait_for_job(catalog_ctx, request_crawl(catalog_ctx, source.id).id)
+    with catalog_ctx.db.session() as session:
+        row = session.execute(text("select status, error_code, error_message from jobs where id = :id"),
+                              {"id": job.id}).one()
+        assert session.scalar(text("select count(*) from tables where source_id = :id"), {"id": source.id}) == 0
+    assert tuple(row) == ("cancelled", "source_deleted", "cancelled: its source 'going' was deleted")

@@ -119,3 +119,27 @@ def test_extract_and_profile_refuse_a_dropped_table_and_queue_nothing(api_client
         error = refused.json()["error"]
         assert error["field"] == "tables.0" and "no longer exists" in error["message"]
     assert api_client.get("/api/v1/jobs").json() == jobs_before
+
+
+def test_deleting_the_source_while_it_is_extracted_cancels_the_job_and_says_why(api_client, catalog_ctx, source,
+                                                                                 monkeypatch):
+    from sqlalchemy import text
+
+    from catalog_api.services import extraction
+
+    created, _ = source
+    real_extract = extraction.extract_increment
+
+    def delete_then_extract(*args, **kwargs):
+        # The source goes while the job reads its first table: its watermark row goes with it.
+        assert api_client.delete(f"/api/v1/sources/{created['id']}").status_code == 204
+        return real_extract(*args, **kwargs)
+
+    monkeypatch.setattr(extraction, "extract_increment", delete_then_extract)
+    response = api_client.post(f"/api/v1/sources/{created['id']}/extract")
+    job = rest_job(api_client, response.json())
+    assert (job["status"], job["error_code"]) == ("cancelled", "source_deleted"), job
+    with catalog_ctx.db.session() as session:
+        row = session.execute(text("select status, error_message from jobs where id = :id"), {"id": job["id"]}).one()
+        assert session.scalar(text("select count(*) from extraction_state")) == 0
+    assert tuple(row) == ("cancelled", "cancelled: its source 'app' was deleted")

@@ -343,6 +343,47 @@ def test_keys_match_the_constraint_catalog(varied):
     assert (fk.on_delete, fk.on_update) == ("SET NULL", "CASCADE")
 
 
+def test_a_foreign_key_sharing_its_name_with_a_unique_key_keeps_both(make_mariadb_database):
+    # MySQL names foreign keys per schema and unique keys per table, so one table can hold both under one name.
+    config = make_mariadb_database(
+        "create table referrals (id int primary key, referred_by int, code varchar(8),"
+        " constraint fk_ref_by unique (referred_by, code),"
+        " constraint fk_ref_by foreign key (referred_by) references referrals (id) on delete set null)"
+    )
+    table = connector_for(config).discover().table_map()[(config["database"], "referrals")]
+    # Oracle: the unique index's columns from STATISTICS, the foreign key's from its REFERENTIAL_CONSTRAINTS row
+    # joined to the KEY_COLUMN_USAGE rows that name a referenced table.
+    unique_columns = mariadb_query(
+        config,
+        "select column_name from information_schema.statistics where table_schema = %s and table_name = 'referrals'"
+        " and index_name = 'fk_ref_by' and non_unique = 0 order by seq_in_index",
+        (config["database"],),
+    )
+    foreign_rows = mariadb_query(
+        config,
+        """select k.column_name, k.referenced_table_name, k.referenced_column_name, rc.delete_rule
+           from information_schema.referential_constraints rc
+           join information_schema.key_column_usage k
+             on k.constraint_schema = rc.constraint_schema and k.constraint_name = rc.constraint_name
+            and k.table_name = rc.table_name and k.referenced_table_name is not null
+           where rc.constraint_schema = %s and rc.constraint_name = 'fk_ref_by'
+           order by k.ordinal_position""",
+        (config["database"],),
+    )
+    assert [(u.name, u.columns) for u in table.unique_constraints] == [
+        ("fk_ref_by", tuple(c for (c,) in unique_columns))
+    ]
+    assert [(f.name, f.columns, f.referred_table, f.referred_columns, f.on_delete) for f in table.foreign_keys] == [
+        (
+            "fk_ref_by",
+            tuple(r[0] for r in foreign_rows),
+            foreign_rows[0][1],
+            tuple(r[2] for r in foreign_rows),
+            foreign_rows[0][3],
+        )
+    ]
+
+
 def test_indexes_match_show_index_and_their_definitions_replay(varied):
     tables = connector_for(varied["config"]).discover().table_map()
     for key, table in tables.items():

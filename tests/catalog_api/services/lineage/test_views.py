@@ -147,3 +147,15 @@ def test_recrawl_after_create_or_replace_view_changes_exactly_its_edges(lineage_
     # a crawl with nothing changed leaves lineage alone
     _crawl(lineage_ctx, source.id)
     assert {e.edge_key for e in _edges(lineage_ctx)} == set(after)
+
+
+def test_docs_state_the_default_of_lineage_events_the_settings_use():
+    import re
+
+    from catalog_api.settings import Settings
+    from tests.support.paths import REPO
+
+    text = " ".join((REPO / "docs" / "lineage.md").read_text(encoding="utf-8").split())
+    stated = re.findall(r"\b(on|off) by default\b", text[text.index("CATALOG_LINEAGE_EVENTS_ENABLED"):][:300])
+    assert stated, "docs/lineage.md no longer states the default of CATALOG_LINEAGE_EVENTS_ENABLED"
+    assert stated[0] == ("on" if Settings.model_fields["lineage_events_enabled"].default else "off")

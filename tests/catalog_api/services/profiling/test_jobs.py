@@ -204,3 +204,28 @@ def test_an_unreachable_source_fails_the_job_with_its_cause_and_stores_nothing(c
     with catalog_ctx.db.session() as session:
         assert session.scalar(select(func.count()).select_from(TableProfileRow)) == 0
     assert _events(catalog_ctx, "catalog.profile.completed") == []
+
+
+def test_deleting_the_source_while_it_is_profiled_cancels_the_job_and_says_why(catalog_ctx, shop, monkeypatch):
+    from sqlalchemy import text
+
+    from catalog_api.services.profiling import jobs as profile_jobs
+    from catalog_api.services.sources import delete_source
+
+    source, _ = shop
+    real_spark = profile_jobs._spark
+
+    def spark_then_delete(ctx):
+        # Runs inside the job, after it read its source and before it profiles the first table.
+        delete_source(ctx, source.id)
+        return real_spark(ctx)
+
+    monkeypatch.setattr(profile_jobs, "_spark", spark_then_delete)
+    job = _run(catalog_ctx, profiling.request_profile(catalog_ctx, source.id))
+    with catalog_ctx.db.session() as session:
+        row = session.execute(text("select status, error_code, error_message from jobs where id = :id"),
+                              {"id": job.id}).one()
+        assert session.scalar(text("select count(*) from data_sources where id = :id"), {"id": source.id}) == 0
+        assert session.scalar(select(func.count()).select_from(TableProfileRow)) == 0
+    assert tuple(row) == ("cancelled", "source_deleted", "cancelled: its source 'shop' was deleted")
+    assert (job.status, job.error_code) == ("cancelled", "source_deleted")
