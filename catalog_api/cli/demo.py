@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, fail, follow, service
+from catalog_api.cli.common import console, errors, fail, follow, service
 from catalog_api.cli.server import serve
 from catalog_api.errors import CatalogError, InvalidInput
 from catalog_api.settings import get_settings
@@ -21,6 +21,8 @@ def demo(
         "--profile/--no-profile", help="Profile the tables after the crawl (starts Spark).")] = True,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only each job's result, one JSON line per job "
+                                                           "(for scripts); progress goes to stderr.")] = False,
 ) -> None:
     """Build the sample ERP database, register it as `demo_erp`, crawl and profile it, and serve the API.
 
@@ -43,7 +45,7 @@ def demo(
         raise fail(InvalidInput("file_roots", "the demo writes its database under the first folder of "
                                                "CATALOG_FILE_ROOTS, which is empty"))
     path = build_demo_database(Path(settings.file_roots[0]).resolve() / "demo" / "erp.db")
-    console.print(f"demo ERP database at {path}")
+    (errors if as_json else console).print(f"demo ERP database at {path}")
     with service() as ctx:
         try:
             with ctx.db.session() as session:
@@ -57,9 +59,9 @@ def demo(
             if registered.config.get("path") != str(path):  # registered by an older demo in the home, say
                 update_source(ctx, DEMO_SOURCE, SourceUpdate(config={"path": str(path)}))
         job = request_crawl(ctx, DEMO_SOURCE)
-        follow(ctx, job.id)
+        follow(ctx, job.id, as_json=as_json)
         if profile_after:
-            follow(ctx, request_profile(ctx, DEMO_SOURCE).id)
+            follow(ctx, request_profile(ctx, DEMO_SOURCE).id, as_json=as_json)
     if serve_after:
         serve(host=host, port=port)
 
