@@ -13,6 +13,7 @@ from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.views import graphql_type
 from catalog_api.security.identity import Permission
 from catalog_api.services import api_keys
+from catalog_api.services.authentication import IdentityView, identity_view
 
 ApiKeyNode = graphql_type(api_keys.ApiKeyView, "ApiKey", "An API key: never its secret.",
                           description="An API key: its name, roles, expiry and last use (never its secret).")
@@ -20,13 +21,8 @@ CreatedApiKeyNode = graphql_type(api_keys.CreatedApiKey, "CreatedApiKey", "A new
                                  description="A new API key with, this once, the whole key (`secret`): store it now.")
 
 
-@strawberry.type(description="Who the catalog takes the caller for, and what they may do.")
-class Viewer:
-    actor: str
-    name: str
-    method: str
-    roles: list[str]
-    permissions: list[str]
+Viewer = graphql_type(IdentityView, "Viewer", "The caller as GraphQL shows it.",
+                      description="Who the catalog takes the caller for, and what they may do.")
 
 
 @strawberry.type
@@ -35,9 +31,7 @@ class KeysQuery:
 
     @strawberry.field(description="The caller: actor, name, how they authenticated, roles and permissions.")
     def me(self, info: Info) -> Viewer:
-        identity = info.context.identity
-        return Viewer(actor=identity.actor, name=identity.name, method=identity.method, roles=sorted(identity.roles),
-                      permissions=sorted(p.value for p in identity.permissions))
+        return Viewer.of(identity_view(info.context.identity))
 
     @strawberry.field(permission_classes=requires(Permission.ADMIN),
                       description="API keys, oldest first; revoked ones only with `includeRevoked: true`.")

@@ -12,9 +12,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog_api.rest.deps import QUERY_SESSION
 from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
-from catalog_api.security.identity import Identity, Permission
+from catalog_api.security.identity import Permission
 from catalog_api.services import audit
-from catalog_api.services.authentication import ANONYMOUS
+from catalog_api.services.authentication import stored_identity
 from catalog_api.services.context import ServiceContext
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -26,12 +26,6 @@ def _target(path_params: dict) -> str | None:
     if len(path_params) == 1:
         return str(next(iter(path_params.values())))
     return " ".join(f"{name}={value}" for name, value in path_params.items()) or None
-
-
-def caller(scope: Scope) -> Identity:
-    """Who made the request: the identity authentication left in the scope, which is still there once an exception
-    has left authentication's `acting_as` (a 500); anonymous when the request never reached authentication."""
-    return (scope.get("state") or {}).get("identity", ANONYMOUS)
 
 
 def request_record(scope: Scope, status: int) -> audit.RequestRecord:
@@ -88,7 +82,7 @@ class AuditMiddleware:
     async def _record(self, scope: Scope, status: int) -> None:
         if scope["path"].rstrip("/") == self.graphql_path and status not in REFUSED:
             return
-        await asyncio.to_thread(audit.record_request, self.ctx, request_record(scope, status), caller(scope))
+        await asyncio.to_thread(audit.record_request, self.ctx, request_record(scope, status), stored_identity(scope))
 
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

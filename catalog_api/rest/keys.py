@@ -13,12 +13,13 @@ from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import ROLE_NAMES, Permission
 from catalog_api.services import api_keys
-from catalog_api.services.authentication import scope_identity
+from catalog_api.services.authentication import IdentityView, identity_view, scope_identity
 from catalog_api.services.context import ServiceContext
 
 router = APIRouter(prefix="/api/v1")
 
 ApiKeyOut = rest_model("ApiKeyOut", api_keys.ApiKeyView, "An API key: never its secret.")
+IdentityOut = rest_model("IdentityOut", IdentityView, "Who the catalog takes the caller for, and what they may do.")
 CreatedApiKeyOut = rest_model("CreatedApiKeyOut", api_keys.CreatedApiKey,
                               "A new API key with, this once, the whole key (`secret`): store it now.")
 
@@ -32,21 +33,9 @@ class ApiKeyIn(BaseModel):
     expires_at: datetime | None = Field(default=None, description="ISO 8601 with a zone; none: never expires.")
 
 
-class IdentityOut(BaseModel):
-    """Who the catalog takes the caller for, and what they may do."""
-
-    actor: str
-    name: str
-    method: str
-    roles: list[str]
-    permissions: list[str]
-
-
 @router.get("/me", dependencies=[allow(Permission.READ)], response_model=IdentityOut, tags=["security"])
 def whoami(request: Request) -> IdentityOut:
-    identity = scope_identity(request.scope)
-    return IdentityOut(actor=identity.actor, name=identity.name, method=identity.method,
-                       roles=sorted(identity.roles), permissions=sorted(p.value for p in identity.permissions))
+    return IdentityOut.of(identity_view(scope_identity(request.scope)))
 
 
 @router.get("/keys", dependencies=[allow(Permission.ADMIN)], response_model=list[ApiKeyOut], tags=["security"])

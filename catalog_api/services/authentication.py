@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from catalog_api.errors import Forbidden, Unauthenticated
@@ -101,13 +102,35 @@ AUTH_REFUSAL = "auth_refusal"
 """Where the authentication middleware leaves the `Unauthenticated` error of credentials it did not accept."""
 
 
+def stored_identity(scope: dict[str, Any]) -> Identity:
+    """The identity the authentication middleware stored in an ASGI scope (anonymous when there is none). It stays
+    there after the request has left the middleware's `acting_as`, e.g. for the audit of a 500."""
+    return (scope.get("state") or {}).get("identity", ANONYMOUS)
+
+
 def scope_identity(scope: dict[str, Any]) -> Identity:
-    """The identity the authentication middleware stored in an ASGI scope (anonymous when there is none); raises
-    the middleware's `Unauthenticated` when the request carried credentials it refused."""
-    state = scope.get("state", {})
-    if AUTH_REFUSAL in state:
-        raise state[AUTH_REFUSAL]
-    return state.get("identity", ANONYMOUS)
+    """`stored_identity`, for a permission check: raises the middleware's `Unauthenticated` when the request
+    carried credentials it refused."""
+    refusal = (scope.get("state") or {}).get(AUTH_REFUSAL)
+    if refusal is not None:
+        raise refusal
+    return stored_identity(scope)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    """Who the catalog takes the caller for, and what they may do."""
+
+    actor: str
+    name: str
+    method: str
+    roles: list[str]
+    permissions: list[str]
+
+
+def identity_view(identity: Identity) -> IdentityView:
+    return IdentityView(actor=identity.actor, name=identity.name, method=identity.method,
+                        roles=sorted(identity.roles), permissions=sorted(p.value for p in identity.permissions))
 
 
 def require(identity: Identity, permission: Permission, what: str) -> None:
