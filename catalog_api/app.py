@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     @app.get("/readyz", tags=["health"], dependencies=[public()])
     def readyz() -> JSONResponse:
-        """The catalog database answers and its schema is at the latest migration."""
+        """The catalog database answers, its schema is at the latest migration and the job broker (if any) answers."""
         try:
             with ctx.db.engine.connect() as connection:
                 connection.execute(text("select 1"))
@@ -156,6 +156,11 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         if not migrated:
             return JSONResponse({"status": "unavailable", "reason": "database not migrated: run `catalog db upgrade`"},
                                 status_code=503)
+        try:
+            ctx.jobs.ping()
+        except Exception as exc:  # a request that starts a job would fail: not ready either
+            log.warning("readiness check failed: job broker %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "reason": "job broker unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return app

@@ -66,6 +66,17 @@ class DramatiqJobRunner:
         actor = self._actors[self._queues.get(kind, DEFAULT_QUEUE)]
         actor.send_with_options(args=(job_id,), delay=int(delay_s * 1000) if delay_s > 0 else None)
 
+    def ping(self) -> None:
+        """Raises when the broker does not answer (the readiness probe asks, so it must not hang on a dead one)."""
+        if isinstance(self._broker, RedisBroker):
+            self._broker.client.ping()
+            return
+        try:
+            self._broker.connection.process_data_events(time_limit=0)
+        except Exception:
+            del self._broker.connection  # this thread's connection is dead: the next call opens a new one
+            raise
+
     def shutdown(self) -> None:
         self._broker.close()
 
