@@ -104,7 +104,7 @@ module storage 'modules/storage.bicep' = {
     principalId: identity.outputs.principalId
     privateNetwork: privateNetwork
     privateEndpointSubnetId: privateNetwork ? network.outputs.privateEndpointSubnetId : ''
-    privateDnsZoneId: privateNetwork ? network.outputs.dnsZoneIds.dfs : ''
+    privateDnsZoneIds: privateNetwork ? network.outputs.dnsZoneIds : {}
     logAnalyticsId: monitoring.outputs.workspaceId
   }
 }

@@ -191,3 +191,38 @@ def test_the_parameter_files_set_real_parameters_and_every_required_one(environm
     required = {n for n, spec in params.items() if spec["default"] is None} - secure
     assert required <= set(given), f"{environment} lacks {required - set(given)}"
     assert not secure & set(given), "secure parameters are passed at deployment time, never stored in a file"
+
+
+def test_the_worker_scales_on_the_lists_where_the_redis_broker_keeps_waiting_jobs(catalog_settings):
+    """KEDA counts each rule's Redis list; the oracle is the broker itself: a job sent to each queue while no worker
+    runs must make each watched list one longer."""
+    import redis
+
+    from catalog_api.bootstrap import JOB_QUEUES
+    from catalog_api.services.jobs.broker import DEFAULT_QUEUE, build_actors, create_broker
+    from tests.support.postgres import service_missing
+
+    document = parsed(BICEP / "modules" / "containerapps.bicep")
+    rules = document["resources"]["worker"]["config"]["properties"]["template"]["scale"]["rules"]
+    queues = resolve(document, rules["loop_type"]["detail"]["array_name"])
+    item = "${" + rules["loop_type"]["detail"]["item_name"] + "}"
+    assert rules["config"]["custom"]["type"] == "redis"
+    assert set(queues) == {*JOB_QUEUES.values(), DEFAULT_QUEUE}, "every queue a job can wait on has a scale rule"
+
+    url = "redis://127.0.0.1:6379/14"  # a database of its own: nothing consumes from it
+    settings = catalog_settings.model_copy(update={"broker_url": url})
+    try:
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+    except redis.RedisError as error:
+        service_missing("Redis", error)
+    broker = create_broker(settings)
+    try:
+        actors = build_actors(broker, settings, JOB_QUEUES, lambda job_id: None)
+        for queue in queues:
+            actors[queue].send(f"job-on-{queue}")
+        for queue in queues:
+            assert client.llen(rules["config"]["custom"]["metadata"]["listName"].replace(item, queue)) == 1, queue
+    finally:
+        broker.close()
+        client.flushdb()

@@ -22,7 +22,9 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
-    DisableLocalAuth: true
+    // Telemetry is sent with the connection string: Entra-only ingestion would need a fifth role on the identity
+    // (Monitoring Metrics Publisher).
+    DisableLocalAuth: false
   }
 }
 

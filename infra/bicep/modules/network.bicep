@@ -10,10 +10,12 @@ param endpointsSubnetPrefix string
 
 var zones = {
   vault: 'privatelink.vaultcore.azure.net'
+  blob: 'privatelink.blob.core.windows.net'
   dfs: 'privatelink.dfs.core.windows.net'
   redis: 'privatelink.redis.cache.windows.net'
   servicebus: 'privatelink.servicebus.windows.net'
-  postgres: 'privatelink.postgres.database.azure.com'
+  // A VNet-injected flexible server takes a zone of its own, not the privatelink one.
+  postgres: '${name}.private.postgres.database.azure.com'
 }
 
 resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
@@ -48,7 +50,7 @@ resource vnet 'Microsoft.Network/virtualNetworks@2023-11-01' = {
   }
 }
 
-var zoneNames = [ zones.vault, zones.dfs, zones.redis, zones.servicebus, zones.postgres ]
+var zoneNames = [ zones.vault, zones.blob, zones.dfs, zones.redis, zones.servicebus, zones.postgres ]
 
 resource dnsZones 'Microsoft.Network/privateDnsZones@2020-06-01' = [for zone in zoneNames: {
   name: zone
@@ -68,6 +70,7 @@ output postgresSubnetId string = vnet.properties.subnets[1].id
 output privateEndpointSubnetId string = vnet.properties.subnets[2].id
 output dnsZoneIds object = {
   vault: resourceId('Microsoft.Network/privateDnsZones', zones.vault)
+  blob: resourceId('Microsoft.Network/privateDnsZones', zones.blob)
   dfs: resourceId('Microsoft.Network/privateDnsZones', zones.dfs)
   redis: resourceId('Microsoft.Network/privateDnsZones', zones.redis)
   servicebus: resourceId('Microsoft.Network/privateDnsZones', zones.servicebus)

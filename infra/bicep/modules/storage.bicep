@@ -7,7 +7,8 @@ param sku string
 param principalId string
 param privateNetwork bool
 param privateEndpointSubnetId string
-param privateDnsZoneId string
+@description('Private DNS zone ids by name (blob, dfs) in private mode.')
+param privateDnsZoneIds object
 param logAnalyticsId string
 
 var blobDataContributor = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
@@ -66,17 +67,20 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
   }
 }
 
-module endpoint 'private-endpoint.bicep' = if (privateNetwork) {
-  name: '${accountName}-dfs-endpoint'
+// adlfs talks to the blob endpoint; the dfs one serves the Data Lake (hierarchical namespace) operations.
+var endpointGroups = privateNetwork ? [ 'blob', 'dfs' ] : []
+
+module endpoints 'private-endpoint.bicep' = [for groupId in endpointGroups: {
+  name: '${accountName}-${groupId}-endpoint'
   params: {
-    name: '${accountName}-dfs'
+    name: '${accountName}-${groupId}'
     location: location
     tags: tags
     serviceId: account.id
-    groupId: 'dfs'
+    groupId: groupId
     subnetId: privateEndpointSubnetId
-    privateDnsZoneId: privateDnsZoneId
+    privateDnsZoneId: privateDnsZoneIds[groupId]
   }
-}
+}]
 
 output accountName string = account.name
