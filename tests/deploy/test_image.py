@@ -5,13 +5,17 @@ when run as the image runs it — the wheel in a fresh virtualenv, the image's e
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +26,7 @@ import redis
 from alembic.script import ScriptDirectory
 
 from catalog_api.db.migrate import alembic_config
-from tests.support.image import DOCKERFILE, ROOT, ImageSpec, InstalledImage
+from tests.support.image import DOCKERFILE, NOBODY, ROOT, ImageSpec, InstalledImage, unprivileged
 from tests.support.postgres import PG_HOST, PG_PORT, PG_USER, pg_admin_connection, service_missing
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a database of its own: other tests' brokers use others
@@ -56,11 +60,16 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float =
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory) -> InstalledImage:
+def image() -> Iterator[InstalledImage]:
+    # Not under pytest's own temporary folder, which only root may enter.
+    base = Path(tempfile.mkdtemp(prefix="catalog-image-"))
+    base.chmod(0o755)
     started = time.monotonic()
-    installed = InstalledImage(tmp_path_factory.mktemp("image"), ImageSpec.read())
+    installed = InstalledImage(base, ImageSpec.read())
     print(f"wheel built and installed in a fresh virtualenv in {time.monotonic() - started:.1f} s")
-    return installed
+    installed.installed_at = time.time()
+    yield installed
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +197,17 @@ def test_the_scheduler_role_starts_and_stops_cleanly_on_sigterm(image, deploymen
     first_line = scheduler.stdout.readline()
     assert "scheduler running" in first_line, scheduler.stderr.read() if scheduler.poll() is not None else first_line
     assert _stop(scheduler) == 0, scheduler.stderr.read()
+
+
+def test_the_roles_run_as_a_user_and_write_only_under_the_data_volume(image, api, deployment):
+    """Runs last in this module: by now every role has run. The image's root file system may be read-only, so what
+    the roles wrote must all be under /data; as a user they can write only to world-writable folders besides."""
+    if not unprivileged():
+        service_missing("a non-root user (root and setpriv)", PermissionError("cannot run the roles as a user"))
+    uid = pwd.getpwnam(NOBODY).pw_uid
+    written = [path for folder in ("catalog", "tmp", "cache") for path in (image.volume / folder).rglob("*")]
+    assert written and {path.stat().st_uid for path in written} == {uid}
+    outside = subprocess.run(["find", "/tmp", "/var/tmp", "/dev/shm", "-xdev", "-user", NOBODY,
+                              "-newermt", f"@{image.installed_at}", "-not", "-path", f"{image.base}*"],
+                             capture_output=True, text=True).stdout.split()
+    assert outside == []

@@ -65,18 +65,23 @@ class ImageSpec:
         raise LookupError(f"the Dockerfile copies nothing to {destination}")
 
 
+NOBODY = "nobody"
+
+
 @functools.cache
-def run_as_unprivileged() -> dict:
-    """`subprocess` arguments that drop root for the image's processes, as the image runs as a user; none when the
-    test is not root, or when that user cannot run this Python (an interpreter under root's private home)."""
-    if os.geteuid() != 0:
-        return {}
-    nobody = {"user": "nobody", "group": "nogroup", "extra_groups": []}
+def unprivileged() -> list[str]:
+    """A command prefix that runs what follows as the user `nobody`, as the image runs as a user; empty when the test
+    is not root or setpriv is missing. The user keeps one right, to read and search any folder (CAP_DAC_READ_SEARCH),
+    so that it can run this Python, which may live under root's private home; what it may write is a user's."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return []
+    prefix = ["setpriv", f"--reuid={NOBODY}", "--regid=nogroup", "--clear-groups",
+              "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
     try:
-        subprocess.run([sys.executable, "-c", ""], check=True, capture_output=True, **nobody)
+        subprocess.run([*prefix, sys.executable, "-c", ""], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
-        return {}
-    return nobody
+        return []
+    return prefix
 
 
 class InstalledImage:
@@ -107,8 +112,7 @@ class InstalledImage:
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(origin, target / origin.name)
         dist = self.base / "dist"
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
-                        "--wheel-dir", str(dist), str(context)], check=True, capture_output=True, text=True)
+        _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dist), str(context)])
         (wheel,) = dist.glob("catalog-*.whl")
         return wheel
 
@@ -116,22 +120,21 @@ class InstalledImage:
         for folder in (self.base, self.base / "dist"):
             folder.chmod(0o755)
         self.volume.mkdir()
-        if run_as_unprivileged():
-            shutil.chown(self.volume, "nobody", "nogroup")
+        as_user = unprivileged()
+        if as_user:
             self.venv.mkdir()
-            shutil.chown(self.venv, "nobody", "nogroup")
-        as_user = run_as_unprivileged()
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(self.venv)], check=True, **as_user)
-        site = Path(subprocess.run([str(self.venv / "bin" / "python"), "-c",
-                                    "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                   check=True, capture_output=True, text=True).stdout.strip())
+            for folder in (self.volume, self.venv):
+                shutil.chown(folder, NOBODY, "nogroup")
+        _run([*as_user, sys.executable, "-m", "venv", "--without-pip", str(self.venv)])
+        site = Path(_run([str(self.venv / "bin" / "python"), "-c",
+                          "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip())
         # A plain path line: the test environment's packages come after the virtualenv's own, and its .pth files
         # (the editable install of this checkout among them) are not run.
         (site / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
         env = {"PATH": os.environ["PATH"], "PIP_NO_CACHE_DIR": "1", "HOME": str(self.volume)}
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(self.venv / "bin" / "python"), "install",
-                        "--quiet", "--no-index", "--no-warn-script-location", str(self.wheel)],
-                       check=True, capture_output=True, text=True, env=env, **as_user)
+        # pip itself comes from the test environment, like the dependencies.
+        _run([*as_user, str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index",
+              "--disable-pip-version-check", "--no-warn-script-location", str(self.wheel)], env=env)
 
     def path(self, value: str) -> str:
         """An image path mapped onto the test's folders."""
@@ -147,13 +150,19 @@ class InstalledImage:
         entrypoint = self.spec.entrypoint
         assert entrypoint[: len(INIT)] == INIT, f"the image's PID 1 is {INIT[0]}"
         script = self.spec.file_copied_to(f"/usr/local/bin/{entrypoint[len(INIT)]}")
-        return [str(script), *entrypoint[len(INIT) + 1:], *(args or self.spec.cmd)]
+        return [*unprivileged(), str(script), *entrypoint[len(INIT) + 1:], *(args or self.spec.cmd)]
 
     def start(self, *args: str, env: dict[str, str], **popen) -> subprocess.Popen:
         """Starts a role as the container would, in its own process group (a worker has children)."""
-        return subprocess.Popen(self.command(*args), env=env, cwd=self.volume, start_new_session=True,
-                                **run_as_unprivileged(), **popen)
+        return subprocess.Popen(self.command(*args), env=env, cwd=self.volume, start_new_session=True, **popen)
 
     def run(self, *args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(*args), env=env, cwd=self.volume, capture_output=True, text=True,
-                              timeout=timeout, **run_as_unprivileged())
+                              timeout=timeout)
+
+
+def _run(command: list[str], **kwargs) -> str:
+    """Runs a build step; a failure shows the step's own output."""
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
