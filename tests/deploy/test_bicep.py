@@ -30,8 +30,9 @@ ALLOWED_ROLES = {
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
     "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
 }
-# Read by azure-identity, not by the catalog: which user-assigned identity DefaultAzureCredential signs in as.
-LIBRARY_VARIABLES = {EnvironmentVariables.AZURE_CLIENT_ID}
+# Read by azure-identity, not by the catalog: which user-assigned identity DefaultAzureCredential signs in as, and
+# which of its credentials it may try.
+LIBRARY_VARIABLES = {EnvironmentVariables.AZURE_CLIENT_ID, EnvironmentVariables.AZURE_TOKEN_CREDENTIALS}
 
 
 @cache

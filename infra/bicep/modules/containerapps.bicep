@@ -61,7 +61,8 @@ var secrets = [
 ]
 
 // Every variable is a catalog setting (catalog_api/settings.py) or read by azure-identity (AZURE_CLIENT_ID picks
-// the user-assigned identity); tests/deploy/test_bicep.py checks it.
+// the user-assigned identity, AZURE_TOKEN_CREDENTIALS keeps DefaultAzureCredential to managed identity only);
+// tests/deploy/test_bicep.py checks it.
 var env = [
   { name: 'CATALOG_DATABASE_URL', secretRef: 'database-url' }
   { name: 'CATALOG_BROKER_URL', secretRef: 'broker-url' }
@@ -78,6 +79,7 @@ var env = [
   { name: 'CATALOG_EVENTS_FANOUT_REDIS_URL', secretRef: 'broker-url' }
   { name: 'CATALOG_RATE_LIMIT_REDIS_URL', secretRef: 'broker-url' }
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
+  { name: 'AZURE_TOKEN_CREDENTIALS', value: 'ManagedIdentityCredential' }
 ]
 
 var identity = { type: 'UserAssigned', userAssignedIdentities: { '${identityId}': {} } }
