@@ -40,6 +40,23 @@ def test_the_dockerfile_passes_hadolint():
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+@pytest.mark.parametrize(("command", "healthy"), [
+    ([], False), (["serve"], False), (["worker", "--threads", "2"], True), (["scheduler"], True)])
+def test_the_image_healthcheck_asks_only_the_api_role_for_healthz(command, healthy):
+    """With nothing listening on the port, the API role (the default command too) is unhealthy; the worker and the
+    scheduler serve no HTTP and are healthy while their process runs."""
+    healthcheck = ImageSpec.read().file_copied_to("/usr/local/lib/catalog/healthcheck.py")
+    # A process whose command line reads like the container's first process: `… catalog-entrypoint ROLE …`.
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "tini", "--", "catalog-entrypoint",
+                           *command]) as main:
+        try:
+            result = subprocess.run([sys.executable, str(healthcheck), str(main.pid)], capture_output=True, text=True,
+                                    env={"CATALOG_PORT": str(_free_port())}, timeout=30)
+        finally:
+            main.kill()
+    assert (result.returncode == 0) == healthy, result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
