@@ -5,7 +5,7 @@
 #   docker run IMAGE scheduler      fires crawl schedules (`catalog scheduler`)
 #   docker run IMAGE db upgrade     migrates the catalog database (the migration job)
 # It writes only under /data (mount a volume there; the root file system may be read-only). No registry is reachable
-# from CI, so tests/deploy/test_image_roles.py runs the wheel with this file's ENTRYPOINT, CMD and ENV instead.
+# from CI, so tests/deploy/test_image.py runs the wheel with this file's ENTRYPOINT, CMD and ENV instead.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
