@@ -210,28 +210,28 @@ class TableNode(Entity, FromView):
     ) -> Connection[ChangeNode]:
         # Validated here so a bad argument fails this field alone, not every table sharing the batch.
         PageRequest(first, after).validated()
-        if self.id is None:  # a reported table has no change history: the catalog records changes it crawled
+        if self.reported is not None:  # no change history: the catalog records the changes it crawled
             return to_connection(Page(), ChangeNode.of)
         found = await info.context.loaders.changes.load((self.id, since, until, first, after))
         return to_connection(found, ChangeNode.of)
 
     @strawberry.field(description="The newest profile with column statistics and anomalies; null before the first.")
     async def profile(self, info: Info) -> TableProfileNode | None:
-        if self.id is None:
+        if self.reported is not None:
             return None
         view = await info.context.loaders.table_profile.load(self.id)
         return None if view is None else TableProfileNode.of(view)
 
     @strawberry.field(description="Profile runs, newest first (at most `limit`, up to 500).")
     async def profiles(self, info: Info, limit: int = 50) -> list[TableProfileNode]:
-        if self.id is None:
+        if self.reported is not None:
             return []
         return [TableProfileNode.of(v) for v in
                 await info.context.query(profiling.profile_history, self.urn, limit=limit)]
 
     @strawberry.field(description="Anomalies found in the table's profiles, newest first.")
     async def anomalies(self, info: Info, limit: int = 100) -> list[AnomalyNode]:
-        if self.id is None:
+        if self.reported is not None:
             return []
         return [AnomalyNode.of(a) for a in
                 await info.context.query(profiling.list_anomalies, table_urn=self.urn,

@@ -35,14 +35,14 @@ from catalog_api.services.views import (
     TaggedEntityView,
     change_view,
     entity_view,
-    reported_column_view,
+    reported_column_views,
     reported_table_detail_view,
     reported_table_view,
     source_view,
     table_detail_view,
     view_columns,
 )
-from catalog_api.urns import EntityType, column_urn, parse_urn  # noqa: F401 - EntityType is part of this API
+from catalog_api.urns import EntityType, parse_urn  # noqa: F401 - EntityType is part of this API
 
 T = TypeVar("T")
 Entity = DataSource | Schema | Table | Column
@@ -355,11 +355,9 @@ def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = 
         row = session.scalars(select(ReportedDataset).where(ReportedDataset.urn == urn)).first()
         if row is None:
             raise
-        columns = list(session.scalars(select(ReportedColumn).where(ReportedColumn.dataset_id == row.id)
-                                       .order_by(ReportedColumn.ordinal, ReportedColumn.id)))
-        names = parse_urn(urn).names
-        tags = tags_of(session, [urn, *(column_urn(*names, c.name) for c in columns)])
-        return reported_table_detail_view(row, columns, tags)
+        columns = reported_column_views(list(session.scalars(select(ReportedColumn).where(
+            ReportedColumn.dataset_id == row.id).order_by(ReportedColumn.ordinal, ReportedColumn.id))), urn)
+        return reported_table_detail_view(row, columns, tags_of(session, [urn, *(c.urn for c in columns)]))
     schema = session.get(Schema, table.schema_id)
     source = session.get(DataSource, table.source_id)
     query = select(Column).where(Column.table_id == table.id)
@@ -413,7 +411,6 @@ def reported_columns(session: Session, urn: str, page: PageRequest) -> Page[Repo
         query = query.where(tuple_(ReportedColumn.ordinal, ReportedColumn.id) > tuple_(ordinal, last_id))
     rows = list(session.scalars(query.order_by(ReportedColumn.ordinal, ReportedColumn.id).limit(page.first + 1)))
     found.has_next = len(rows) > page.first
-    for row in rows[:page.first]:
-        found.items.append(reported_column_view(row, urn))
-        found.cursors.append(encode_cursor([row.ordinal, row.id]))
+    found.items = reported_column_views(rows[:page.first], urn)
+    found.cursors = [encode_cursor([row.ordinal, row.id]) for row in rows[:page.first]]
     return found

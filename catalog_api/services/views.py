@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table
 from catalog_api.db.reported import ReportedColumn, ReportedDataset
-from catalog_api.urns import column_urn, parse_urn
+from catalog_api.urns import column_urn, escape, parse_urn
 
 V = TypeVar("V")
 
@@ -392,22 +392,23 @@ def reported_table_view(row: ReportedDataset, source_id: int | None, schema_id: 
                              schema_id=schema_id, reported=reported_origin_view(row))
 
 
-def reported_column_view(row: ReportedColumn, table_urn: str) -> ReportedColumnView:
-    return ReportedColumnView(urn=column_urn(*parse_urn(table_urn).names, row.name), name=row.name,
-                              ordinal=row.ordinal, data_type=row.data_type, comment=row.description)
+def reported_column_views(rows: list[ReportedColumn], table_urn: str) -> list[ReportedColumnView]:
+    """The views of a reported table's columns (their URNs share the table's part: it is escaped once)."""
+    prefix = column_urn(*parse_urn(table_urn).names, "")
+    return [ReportedColumnView(urn=prefix + escape(row.name), name=row.name, ordinal=row.ordinal,
+                               data_type=row.data_type, comment=row.description) for row in rows]
 
 
-def reported_table_detail_view(row: ReportedDataset, columns: list[ReportedColumn],
+def reported_table_detail_view(row: ReportedDataset, columns: list[ReportedColumnView],
                                tags: dict[str, list[str]]) -> TableDetailView:
     """A reported table as `GET /api/v1/tables/{urn}` shows it: the reporter's columns, and nothing only a crawl
     would know."""
     table = reported_table_view(row, None, None)
-    shown = [reported_column_view(c, row.urn) for c in columns]
     source, schema, _ = parse_urn(row.urn).names
     return TableDetailView(
         urn=row.urn, source=source, schema_name=schema, name=table.name, kind=table.kind, comment=None,
         description=None, view_definition=None, partition_key=None, primary_key=None, unique_constraints=[],
         foreign_keys=[], indexes=[], row_estimate=None, tags=tags[row.urn], created_at=table.created_at,
         updated_at=table.updated_at, last_seen_at=table.last_seen_at, deleted_at=None,
-        columns=[from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in shown],
+        columns=[from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns],
         links=table_links(row.urn, crawled=False), origin="reported", reported=table.reported)

@@ -17,7 +17,7 @@ from openlineage.client.serde import Serde
 
 from catalog_api.services.lineage import openlineage_placeholder_urn
 from catalog_api.services.lineage.openlineage import MAX_FACET_FIELDS
-from catalog_api.urns import dataset_urn
+from catalog_api.urns import column_urn, dataset_urn
 from tests.support.graphql import data
 from tests.support.jobs import crawled
 from tests.support.lineage import lineage
@@ -86,6 +86,8 @@ def test_an_uncrawled_output_answers_with_the_columns_of_its_schema_facet(api_cl
     body = table(api_client, REVENUE)
     assert rest_columns(body) == REVENUE_FIELDS
     assert [c["ordinal"] for c in body["columns"]] == [1, 2, 3, 4]
+    assert [c["urn"] for c in body["columns"]] == [column_urn("_openlineage", WAREHOUSE, "mart.revenue", name)
+                                                   for name, _, _ in REVENUE_FIELDS]
     assert body["origin"] == "reported"
     assert body["reported"] == {"reporter": "openlineage", "job_namespace": "spark", "job_name": "daily_revenue",
                                 "run_id": run_id, "event_time": "2026-12-05T10:00:00Z",
