@@ -298,7 +298,7 @@ class ReportedTableView:
     reported: ReportedOriginView
     kind = REPORTED_KIND
     id = comment = description = view_definition = partition_key = primary_key = row_estimate = deleted_at = None
-    unique_constraints = foreign_keys = indexes = ()
+    unique_constraints = foreign_keys = indexes = ()  # immutable: shared by every view
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,12 +403,7 @@ def reported_table_detail_view(row: ReportedDataset, columns: list[ReportedColum
                                tags: dict[str, list[str]]) -> TableDetailView:
     """A reported table as `GET /api/v1/tables/{urn}` shows it: the reporter's columns, and nothing only a crawl
     would know."""
-    table = reported_table_view(row, None, None)
     source, schema, _ = parse_urn(row.urn).names
-    return TableDetailView(
-        urn=row.urn, source=source, schema_name=schema, name=table.name, kind=table.kind, comment=None,
-        description=None, view_definition=None, partition_key=None, primary_key=None, unique_constraints=[],
-        foreign_keys=[], indexes=[], row_estimate=None, tags=tags[row.urn], created_at=table.created_at,
-        updated_at=table.updated_at, last_seen_at=table.last_seen_at, deleted_at=None,
-        columns=[from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns],
-        links=table_links(row.urn, crawled=False), origin="reported", reported=table.reported)
+    return from_row(TableDetailView, reported_table_view(row, None, None), source=source, schema_name=schema,
+                    tags=tags[row.urn], columns=[from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns],
+                    links=table_links(row.urn, crawled=False), origin="reported")

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import Table, utcnow
 from catalog_api.db.reported import ReportedColumn, ReportedDataset
 
-REPORTER = "openlineage"
 _CHUNK = 500
 
 
@@ -108,3 +107,16 @@ def drop_reports(session: Session, urns: Sequence[str]) -> None:
     wanted = sorted(set(urns))
     for start in range(0, len(wanted), _CHUNK):
         session.execute(delete(ReportedDataset).where(ReportedDataset.urn.in_(wanted[start:start + _CHUNK])))
+
+
+def reported_fields(session: Session, urns: Sequence[str]) -> dict[str, list[ReportedField]]:
+    """The reported columns of those of `urns` that are reported datasets, in order (for the OpenLineage export)."""
+    wanted, found = sorted(set(urns)), {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = (select(ReportedDataset.urn, ReportedColumn.name, ReportedColumn.data_type, ReportedColumn.description)
+                 .join(ReportedColumn, ReportedColumn.dataset_id == ReportedDataset.id)
+                 .where(ReportedDataset.urn.in_(wanted[start:start + _CHUNK]))
+                 .order_by(ReportedDataset.urn, ReportedColumn.ordinal, ReportedColumn.id))
+        for urn, name, data_type, description in session.execute(query):
+            found.setdefault(urn, []).append(ReportedField(name, data_type, description))
+    return found

@@ -42,6 +42,16 @@ query ($urn: String!) {
 }
 """
 
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def catalog_settings(request, catalog_settings):
+    """Every test on both catalog stores: the embedded SQLite and PostgreSQL."""
+    if request.param == "postgres":
+        return catalog_settings.model_copy(update={"database_url": request.getfixturevalue("pg_catalog_url")})
+    return catalog_settings
+
+
 NODE = "query ($urn: String!) { node(urn: $urn) { urn ... on Table { origin columns { totalCount } } } }"
 
 
@@ -197,6 +207,22 @@ def test_lineage_nodes_link_to_the_reported_table(api_client):
     query = "query ($urn: String!) { lineage(urn: $urn) { nodes { urn reported link } } }"
     graph = {n["urn"]: n for n in data(api_client, query, urn=REVENUE)["lineage"]["nodes"]}
     assert graph[REVENUE]["link"] == nodes[REVENUE]["link"] and graph[REVENUE]["reported"] is True
+
+
+def test_the_openlineage_export_gives_back_the_reported_schema_facets(api_client):
+    source = InputDataset("kafka://raw", "orders", facets={"schema": schema_facet(ORDERS_FIELDS)})
+    send(api_client, time=T0, inputs=[source], outputs=[revenue_output()])
+    exported = api_client.get("/api/v1/lineage", params={"urn": REVENUE, "direction": "UPSTREAM",
+                                                         "format": "openlineage"})
+    assert exported.status_code == 200, exported.text
+    [event] = exported.json()
+    given_back = [*event["inputs"], *event["outputs"]]
+
+    def fields(dataset: dict) -> list[tuple]:
+        return [(f["name"], f.get("type"), f.get("description")) for f in dataset["facets"]["schema"]["fields"]]
+
+    assert {(d["namespace"], d["name"]): fields(d) for d in given_back} == {
+        ("kafka://raw", "orders"): ORDERS_FIELDS, (WAREHOUSE, "mart.revenue"): REVENUE_FIELDS}
 
 
 def wide_facets(facet: str, count: int) -> dict:
