@@ -51,12 +51,13 @@ class _SchemaField(BaseModel):
 
 class _SchemaFacet(BaseModel):
     model_config = ConfigDict(extra="allow")
-    fields: list[_SchemaField] = Field(default_factory=list, max_length=MAX_FACET_FIELDS)
+    fields: Annotated[list[_SchemaField], Field(max_length=MAX_FACET_FIELDS)] | None = None
+    deleted: bool | None = Field(default=None, alias="_deleted")
 
 
 class _ColumnLineageFacet(BaseModel):
     model_config = ConfigDict(extra="allow")
-    fields: dict[ColumnName, Any] = Field(default_factory=dict, max_length=MAX_FACET_FIELDS)
+    fields: Annotated[dict[ColumnName, Any], Field(max_length=MAX_FACET_FIELDS)] | None = None
 
 
 class _Facets(BaseModel):
@@ -77,12 +78,12 @@ class _Dataset(BaseModel):
         """What this dataset's facets say about its columns: the `schema` facet's fields, then the `columnLineage`
         fields it left out."""
         facets = self.facets or _Facets()
-        fields = [ReportedField(f.name, f.type, f.description) for f in (facets.schema_.fields if facets.schema_
-                                                                          else [])]
+        schema = facets.schema_ if facets.schema_ and not facets.schema_.deleted else None  # `_deleted`: withdrawn
+        fields = [ReportedField(f.name, f.type, f.description) for f in ((schema.fields or []) if schema else [])]
         named = {f.name for f in fields}
-        lineage = facets.columnLineage.fields if facets.columnLineage else {}
+        lineage = (facets.columnLineage.fields or {}) if facets.columnLineage else {}
         fields += [ReportedField(name) for name in lineage if name not in named]
-        return DatasetReport(urn, self.namespace, self.name, tuple(fields), complete=facets.schema_ is not None)
+        return DatasetReport(urn, self.namespace, self.name, tuple(fields), complete=schema is not None)
 
 
 class _Job(BaseModel):
@@ -214,7 +215,7 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
         for dataset, out_urn in outputs:
             specs += [EdgeSpec(in_urn, out_urn) for in_urn in inputs.values() if in_urn != out_urn]
             facet = dataset.facets.columnLineage if dataset.facets else None
-            for column, field in (facet.fields if facet else {}).items():
+            for column, field in ((facet.fields or {}) if facet else {}).items():
                 field = field if isinstance(field, dict) else {}
                 for source in field.get("inputFields") or []:
                     if not isinstance(source, dict):

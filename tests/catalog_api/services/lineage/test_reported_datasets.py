@@ -170,6 +170,20 @@ def test_a_newer_report_replaces_the_columns_and_a_stale_one_does_not(api_client
     assert rest_columns(table(api_client, REVENUE)) == latest
 
 
+@pytest.mark.parametrize("withdrawn", [{"_deleted": True, "fields": [{"name": "gone"}]}, {"fields": None}],
+                         ids=["deleted", "no-fields"])
+def test_a_newer_facet_without_fields_leaves_the_columns_alone(api_client, withdrawn):
+    send(api_client, time=T0, outputs=[revenue_output()])
+    later = (T0 + timedelta(minutes=5)).isoformat()
+    body = Serde.to_dict(RunEvent(
+        eventType=RunState.COMPLETE, eventTime=later, run=Run(runId=str(uuid.uuid4())),
+        job=Job(namespace="spark", name="daily_revenue"), producer="https://example.com/tests",
+        outputs=[OutputDataset(WAREHOUSE, "mart.revenue")]))
+    body["outputs"][0]["facets"] = {"schema": withdrawn}
+    assert api_client.post("/api/v1/lineage", json=body).status_code == 201
+    assert rest_columns(table(api_client, REVENUE)) == REVENUE_FIELDS
+
+
 def test_a_crawl_of_the_same_table_wins_over_what_was_reported(api_client, catalog_ctx, tmp_path):
     source_id = register_sqlite(catalog_ctx, tmp_path, name="shop",
                                 ddl="create table orders (id integer primary key, total real not null)")
