@@ -22,6 +22,7 @@ from catalog_api.services.views import (
     ChangeView,
     JobView,
     LineageNamingView,
+    ReportedOriginView,
     ScheduleView,
     SourceView,
     TableDetailView,
@@ -81,7 +82,11 @@ JobOut = rest_model("JobOut", JobView, "A job record: status, progress, timings,
 ConnectionTestOut = rest_model("ConnectionTestOut", ConnectionTestResult, "The outcome of a connection test.")
 ColumnOut = rest_model("ColumnOut", TaggedColumnView, "A column as the source defines it, with its curated "
                                                       "description and tags.")
-TableOut = rest_model("TableOut", TableDetailView, "A table, view or file with its columns, keys and indexes.")
+ReportedOriginOut = rest_model("ReportedOrigin", ReportedOriginView, "Who reported a table the catalog has not "
+                                                                    "crawled: the OpenLineage job, run and event time.")
+TableOut = rest_model("TableOut", TableDetailView, "A table, view or file with its columns, keys and indexes; or a "
+                                                   "dataset known only from OpenLineage (`origin: reported`), with "
+                                                   "the columns its events reported.")
 ChangeOut = rest_model("ChangeOut", ChangeView, "One change-log row: what changed, on which entity, from what to "
                                                 "what, and when.")
 EntityOut = rest_model("EntityOut", TaggedEntityView, "Any entity by URN after a curation call.")
