@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from profiler.errors import InvalidProfileInput
-from profiler.model import TableProfile
+from profiler.model import DuplicateMethod, DuplicateRows, TableProfile
 from profiler.stats import ProfileOptions, profile_arrow, profile_dataframe, profile_parquet
-from tests.support.profiler_tables import mixed_table, rich_table
+from tests.support.profiler_tables import lineitem_table, mixed_table, rich_table
 
 
 def test_parquet_profile_reports_file_size_and_source(rich):
@@ -40,21 +40,46 @@ def test_started_and_finished_are_utc(rich):
     assert profile.started_at <= profile.finished_at <= datetime.now(timezone.utc)
 
 
-def test_duplicate_rows_estimate_and_awkward_column_names(spark):
+def pandas_duplicates(table: pa.Table) -> int:
+    frame = table.to_pandas()
+    return len(frame) - len(frame.drop_duplicates())
+
+
+def test_duplicate_rows_and_awkward_column_names(spark):
     rng = np.random.default_rng(5)
     base = pa.table({"a.b c": rng.integers(0, 10**9, 2000), "`x`": [f"s{i}" for i in range(2000)]})
     table = pa.concat_tables([base, base.slice(0, 150)])
     profile = profile_arrow(spark, table)
     assert profile.row_count == 2150
-    assert abs(profile.duplicate_rows_estimate - 150) <= 0.01 * 2150
+    assert profile.duplicate_rows == DuplicateRows.counted(pandas_duplicates(table), DuplicateMethod.COUNTED)
+    assert profile.duplicate_rows_estimate == 150
     assert profile.column("a.b c").count == 2150
     assert profile.column("`x`").distinct_count == 2000
+
+
+def test_a_table_without_duplicate_rows_is_never_said_to_have_some(spark, tmp_path):
+    # TPC-H's lineitem was said to hold 77,814 duplicate rows: none of its rows repeats, (l_orderkey,
+    # l_linenumber) being unique, but a distinct-row estimate a little under the row count made some up.
+    table = lineitem_table(250_000)
+    pq.write_table(table, tmp_path / "lineitem.parquet", row_group_size=122_880)
+    for profile in (profile_parquet(spark, str(tmp_path / "lineitem.parquet")),
+                    profile_dataframe(spark.read.parquet(str(tmp_path / "lineitem.parquet")))):
+        assert profile.duplicate_rows_estimate == pandas_duplicates(table) == 0
+        found = profile.duplicate_rows
+        assert (found.exact, found.low, found.confidence) == (False, 0, 0.95)
+        assert found.high < 0.01 * table.num_rows
+
+
+def test_a_column_counted_unique_proves_there_are_no_duplicates(spark):
+    table = pa.table({"id": np.arange(500), "flag": np.arange(500) % 2})
+    profile = profile_arrow(spark, table)
+    assert profile.duplicate_rows == DuplicateRows.counted(pandas_duplicates(table), DuplicateMethod.UNIQUE_COLUMN)
 
 
 def test_empty_table(spark):
     table = rich_table(rows=10).slice(0, 0).append_column("void", pa.array([], pa.null()))
     profile = profile_arrow(spark, table)
-    assert profile.row_count == 0 and profile.duplicate_rows_estimate == 0
+    assert profile.row_count == 0 and profile.duplicate_rows == DuplicateRows.counted(0, DuplicateMethod.COUNTED)
     for c in profile.columns:
         assert (c.count, c.null_count, c.min, c.max, c.top_values) == (0, 0, None, None, ())
     assert profile.sample.rows == 0
