@@ -104,6 +104,28 @@ def test_spark_job_count_does_not_grow_with_columns(spark, tmp_path):
     assert profile_arrow(spark, mixed_table(50).slice(0, 0)).spark_jobs == 1
 
 
+def test_parquet_with_types_spark_lacks_is_profiled_in_two_jobs(spark, tmp_path):
+    # DataFusion (tpchgen-cli's TPC-H), Polars and others write string views and unsigned integers, which Spark has
+    # no type for: the files were handed to Spark's reader, whose schema-merging read made a third job.
+    rng = np.random.default_rng(4)
+    table = pa.table({
+        "key": pa.array(np.arange(3000, dtype=np.uint32)),
+        "big": pa.array(rng.integers(0, 2**63, 3000, dtype=np.uint64) * np.uint64(2)),
+        "flag": pa.array(np.array(["A", "N", "R"])[rng.integers(0, 3, 3000)]).cast(pa.string_view()),
+    })
+    pq.write_table(table, tmp_path / "lineitem.parquet", row_group_size=1000)
+    profile = profile_parquet(spark, str(tmp_path / "lineitem.parquet"))
+    assert profile.spark_jobs == 2
+    assert [c.data_type for c in profile.columns] == ["bigint", "decimal(20,0)", "string"]  # as Spark reads them
+    big = table.column("big").to_numpy()
+    assert (profile.column("big").min, profile.column("big").max) == (int(big.min()), int(big.max()))
+    assert profile.column("flag").distinct_count == 3 and profile.column("key").distinct_count == 3000
+    assert profile_dataframe(spark.read.parquet(str(tmp_path / "lineitem.parquet"))).spark_jobs == 2
+    # Hive-partitioned folders are read by Spark itself: its schema-merging read is the documented third job.
+    pq.write_to_dataset(table.drop_columns(["big"]), tmp_path / "parted", partition_cols=["flag"])
+    assert profile_parquet(spark, str(tmp_path / "parted")).spark_jobs == 3
+
+
 def test_invalid_options_and_paths_name_the_field(spark, tmp_path):
     with pytest.raises(InvalidProfileInput) as error:
         ProfileOptions(distinct_rsd=0)
