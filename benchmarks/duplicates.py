@@ -5,7 +5,7 @@ Spark, runs the statistics pass's partials over shares of 100,000 rows merged as
 (no duplicates; a share of rows repeated; a few rows repeated thousands of times, which a sample of distinct rows
 can miss) it prints pandas' count, the profile's value, exact flag, method and 95 % interval. Then the time per
 share of the row sketch (unique hashes with their counts, then merging) against a plain bottom-k of 10,002 hashes,
-the sketch the profiler used before.
+the sketch the profiler used before, and the bytes a task ships to Spark's tree aggregation for it.
 
 Usage: python benchmarks/duplicates.py [--orders N] (default 250,000 orders, about 1,000,000 rows)
 """
@@ -21,6 +21,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse  # noqa: E402
+import pickle  # noqa: E402
 import time  # noqa: E402
 from functools import reduce  # noqa: E402
 
@@ -88,8 +89,10 @@ def main() -> None:
         built = time.perf_counter()
         reduce(merge, sketches)
         merged = time.perf_counter()
+        size = len(pickle.dumps(reduce(merge, sketches)))
         print(f"{label:<30} build {1000 * (built - start) / len(hashes):6.1f} ms per 100,000-row share, "
-              f"merge {1000 * (merged - built) / (len(hashes) - 1):6.1f} ms per merge")
+              f"merge {1000 * (merged - built) / (len(hashes) - 1):6.1f} ms per merge, "
+              f"{size / 1e6:5.2f} MB shipped per task")
 
 
 if __name__ == "__main__":
