@@ -117,5 +117,6 @@ def other_row_hashes(array: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     if pa.types.is_null(kind):
         return np.full(len(array), _NULL_HASH, np.uint64)
     if pa.types.is_time(kind) or pa.types.is_duration(kind) or pa.types.is_date64(kind):
-        return row_value_hashes(array.cast(pa.int64()))
+        integers = array.cast(pa.int32() if kind.bit_width == 32 else pa.int64())  # time32 casts to int32 only
+        return row_value_hashes(integers.cast(pa.int64()))
     return None

@@ -89,3 +89,7 @@ def test_rows_with_values_that_cannot_be_compared_get_no_figure():
     assert duplicates_of(table) is None
     nulls = pa.table({"k": [1, 1, 2], "nothing": pa.nulls(3)})
     assert duplicates_of(nulls).value == pandas_duplicates(nulls) == 1
+    # Times and durations have no statistics but compare by value.
+    times = pa.table({"k": [1, 1, 1, 1], "at": pa.array([3600, 3600, 7200, None], pa.time64("us")),
+                      "took": pa.array([5, 5, 5, 5], pa.duration("us"))})
+    assert duplicates_of(times).value == pandas_duplicates(times) == 1
