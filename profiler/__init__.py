@@ -2,8 +2,8 @@
 
 - `get_spark(SparkConfig(...))`: the process's one Spark session (`profiler.session`).
 - `profile_parquet`, `profile_arrow`, `profile_dataframe`: a `TableProfile` from a statistics pass and a values
-  pass, two Spark jobs whatever the column count (`profiler.stats`, on the partial statistics of
-  `profiler.partial`).
+  pass, two Spark jobs whatever the column count, three for Parquet files only Spark's reader reads (see
+  `profiler.stats`), on the partial statistics of `profiler.partial`.
 - `analyse_values`: shapes, semantic types and PII tags of sampled strings (`profiler.patterns`).
 - `candidate_primary_keys`, `candidate_foreign_keys`: keys verified on the data (`profiler.keys`).
 - `detect_anomalies`: a pure function from profile history to anomalies (`profiler.anomalies`).

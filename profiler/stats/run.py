@@ -18,7 +18,7 @@ from profiler.partial import (
     PartialOptions,
     TablePartial,
     bottom_k_size,
-    distinct_estimate,
+    duplicate_rows,
     empty_partial,
     table_partial,
 )
@@ -120,7 +120,7 @@ def profile_shares(shares: Shares, opts: ProfileOptions) -> tuple[TableProfile, 
     cols = [Col(i, f.name, f.dataType, column_kind(f.dataType), {}) for i, f in enumerate(shares.schema.fields)]
     specs = [ColumnSpec(c.kind, hashed=c.kind is not ColumnKind.OTHER) for c in cols]
     options = PartialOptions(
-        bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=bottom_k_size(opts.duplicate_rsd),
+        bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=opts.row_sketch_size,
         kll_k=opts.quantile_sketch_k, sample_rows=opts.sample_rows, seed=opts.sample_seed,
     )
     zero = empty_partial(len(specs), shares.arrow_schema)
@@ -134,18 +134,12 @@ def profile_shares(shares: Shares, opts: ProfileOptions) -> tuple[TableProfile, 
     values_pass(shares, cols, sample, opts)
 
     columns = tuple(column_profile(c, row_count, sample, started, opts) for c in cols)
-    duplicates = None
-    if not row_count:
-        duplicates = 0
-    elif total.row_bottom is not None:
-        duplicates = max(0, row_count - distinct_estimate(total.row_bottom, options.row_bottom_k))
     profile = TableProfile(
         row_count=row_count,
         columns=columns,
         started_at=started,
         finished_at=datetime.now(timezone.utc),
-        duplicate_rows_estimate=duplicates,
-        duplicate_rows_rsd=opts.duplicate_rsd,
+        duplicate_rows=duplicate_rows(total, columns, options.row_bottom_k),
         sample=SampleInfo(rows=sample.num_rows, fraction=sample.num_rows / row_count if row_count else 0.0,
                           seed=opts.sample_seed),
     )

@@ -165,6 +165,21 @@ class FrameShares(Shares):
 
 # -- choosing the shares of an input ----------------------------------------------------------------------------
 
+_AS_SPARK_READS = {
+    pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.int64(), pa.uint64(): pa.decimal128(20, 0),
+    pa.string_view(): pa.string(), pa.binary_view(): pa.binary(),
+}
+"""Arrow types of Parquet columns that Spark has no type for, and the types Spark's own Parquet reader gives those
+columns (unsigned integers widened, decimal(20, 0) for 64 bits; view types, as DataFusion and Polars write them,
+as plain strings and binaries)."""
+
+
+def _as_spark_reads(schema: pa.Schema) -> pa.Schema:
+    """`schema` with its top-level types as Spark reads them, so that the tasks read such files with pyarrow rather
+    than fall back to Spark's reader (and its schema-merging job)."""
+    return pa.schema([f.with_type(_AS_SPARK_READS.get(f.type, f.type)) for f in schema], metadata=schema.metadata)
+
+
 def _spark_schema(schema: pa.Schema) -> T.StructType | None:
     """The Spark types of an Arrow schema, None when Spark has no type for one of its columns."""
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -215,7 +230,7 @@ def parquet_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
     if not files:
         raise InvalidProfileInput(f"no Parquet files under {', '.join(paths)!r}", field="path")
     try:
-        merged = pa.unify_schemas(schemas, promote_options="permissive")
+        merged = _as_spark_reads(pa.unify_schemas(schemas, promote_options="permissive"))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _frame_shares(spark, paths)
     schema = _spark_schema(merged)
@@ -225,6 +240,8 @@ def parquet_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
 
 
 def _frame_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
+    """The files read by Spark, which infers and merges their schemas in a Spark job of its own: a profile that
+    takes this way runs three jobs."""
     try:
         frame = spark.read.option("mergeSchema", "true").parquet(*paths)
     except AnalysisException as error:

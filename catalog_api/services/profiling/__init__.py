@@ -32,11 +32,11 @@ from catalog_api.services.profiling.jobs import (
 from catalog_api.services.profiling.reading import complete_lake_runs
 from catalog_api.services.profiling.reports import profile_report
 from catalog_api.services.profiling.thresholds import get_anomaly_thresholds, set_anomaly_thresholds
-from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, ProfileView
+from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, DuplicateRowsView, ProfileView
 
 __all__ = [
-    "PROFILE", "AnomalyView", "ColumnProfileView", "ProfileFailed", "ProfileView", "column_profile_history",
-    "complete_lake_runs", "get_anomaly_thresholds", "get_profile", "latest_column_profiles", "latest_profile",
-    "latest_profiles", "list_anomalies", "profile_history", "profile_report", "request_profile",
-    "request_table_profile", "set_anomaly_thresholds", "spark_config",
+    "PROFILE", "AnomalyView", "ColumnProfileView", "DuplicateRowsView", "ProfileFailed", "ProfileView",
+    "column_profile_history", "complete_lake_runs", "get_anomaly_thresholds", "get_profile",
+    "latest_column_profiles", "latest_profile", "latest_profiles", "list_anomalies", "profile_history",
+    "profile_report", "request_profile", "request_table_profile", "set_anomaly_thresholds", "spark_config",
 ]
