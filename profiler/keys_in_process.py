@@ -63,6 +63,7 @@ def candidate_foreign_keys_in_process(tables: Mapping[str, ParquetFiles], profil
     pairs = foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
                               estimate_slack=estimate_slack)
     distinct: dict[tuple[str, str], list[Any]] = {}
+    cast: dict[tuple[str, str, str], frozenset[Any]] = {}
 
     def values(table: str, column: str) -> list[Any]:
         if (table, column) not in distinct:
@@ -70,13 +71,21 @@ def candidate_foreign_keys_in_process(tables: Mapping[str, ParquetFiles], profil
             distinct[(table, column)] = pc.unique(array.drop_null()).to_pylist()
         return distinct[(table, column)]
 
+    def values_as(table: str, column: str, data_type: T.DataType) -> frozenset[Any]:
+        """The distinct values of a column cast to `data_type` (None standing for those that do not fit)."""
+        key = (table, column, data_type.simpleString())
+        if key not in cast:
+            found = values(table, column)
+            same = tables[table].schema[column].dataType == data_type
+            cast[key] = frozenset(found if same else (spark_try_cast(v, data_type) for v in found))
+        return cast[key]
+
     counts = []
     for pair in pairs:
         parent_type = tables[pair.parent_table].schema[pair.parent.name].dataType
-        cast = {spark_try_cast(v, parent_type) for v in values(pair.child_table, pair.child.name)}
-        parent = set(values(pair.parent_table, pair.parent.name))
-        orphans = sum(1 for v in cast if v is None or v not in parent)
-        counts.append((orphans, len(cast)))
+        child = values_as(pair.child_table, pair.child.name, parent_type)
+        parent = values_as(pair.parent_table, pair.parent.name, parent_type)
+        counts.append((len(child - parent), len(child)))  # a None (values that do not fit) is never a parent
     return foreign_key_verdicts(pairs, counts, include_rejected=include_rejected)
 
 

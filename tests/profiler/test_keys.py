@@ -142,3 +142,32 @@ def test_child_values_are_cast_to_the_parent_type_as_spark_casts_them(spark, tar
                                           for i, lit in enumerate(literals))).collect()[0]
     data_type = spark.sql(f"select cast(null as {target}) as v").schema["v"].dataType
     assert [spark_try_cast(v, data_type) for v in CAST_VALUES] == list(row)
+
+
+def test_foreign_keys_across_types_are_the_same_both_ways(spark, tmp_path):
+    # Children of other types than their parent: Spark casts them to the parent's type before comparing, so that
+    # 4.50 truncates to 4 (a confirmed key, both ways) and 0.15 rounds to 0.2.
+    parents = pa.table({"id": pa.array(range(2, 602, 2), pa.int64()),
+                        "code": pa.array([Decimal(i) / 10 for i in range(1, 301)], pa.decimal128(6, 1))})
+    rng = np.random.default_rng(5)
+    ids = rng.choice(np.arange(2, 600, 2), 200)  # below the largest id: 598.50 stays inside the range
+    children = pa.table({
+        "small_id": pa.array(np.where(np.arange(200) % 50 == 0, ids + 1, ids), pa.int32()),
+        "money_id": pa.array([Decimal(int(v)) + Decimal("0.5") * (i % 2) for i, v in enumerate(ids)],
+                             pa.decimal128(8, 2)),
+        "fine_code": pa.array([Decimal(int(v)) / 100 for v in rng.integers(10, 3001, 200)], pa.decimal128(9, 3)),
+        "int_code": pa.array(rng.integers(1, 29, 200), pa.int64()),
+    })
+    paths = {}
+    for name, table in (("parents", parents), ("children", children)):
+        paths[name] = str(tmp_path / f"{name}.parquet")
+        pq.write_table(table, paths[name])
+    profiles = {name: profile_parquet(spark, path) for name, path in paths.items()}
+    on_spark = candidate_foreign_keys({name: spark.read.parquet(path) for name, path in paths.items()}, profiles,
+                                      include_rejected=True)
+    in_process = candidate_foreign_keys_in_process({name: parquet_files([path]) for name, path in paths.items()},
+                                                   profiles, include_rejected=True)
+    verdicts = {(f.child_columns[0], f.parent_columns[0]): f.confirmed for f in on_spark}
+    assert verdicts == {("small_id", "id"): False, ("money_id", "id"): True, ("fine_code", "code"): True,
+                        ("int_code", "code"): True}
+    assert sorted(in_process, key=repr) == sorted(on_spark, key=repr)
