@@ -85,8 +85,7 @@ class ProfileEngine:
 
         self.reads[urn] = read
         files = parquet_files(read.files)
-        if self.profiles_in_process(files):
-            assert files is not None
+        if files is not None and self.profiles_in_process(files):
             profile, sample = profile_parquet_in_process(files, options=self.options, size_bytes=read.size_bytes,
                                                          source=urn, with_sample=True)
             self.in_process[urn] = files
