@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     spark_conf: dict[str, str] = Field(
         default_factory=dict, description="Extra `spark.*` settings of the profiler's Spark session."
     )
+    profile_in_process_max_cells: int = Field(
+        default=10_000_000, ge=0,
+        description="Tables of at most this many cells (rows × columns, from the Parquet footers) are profiled in "
+                    "the job's own process, without starting Spark, when the Spark master is local; 0 sends every "
+                    "table to Spark.",
+    )
     profile_read_from: Literal["auto", "lake", "source"] = Field(
         default="auto",
         description="Where a profile reads a table: `lake` (extracted Parquet), `source` (live, through the "
