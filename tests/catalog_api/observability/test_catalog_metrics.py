@@ -140,3 +140,44 @@ def test_broker_queue_depth_and_queued_jobs_match_what_was_queued(broker_ctx, tm
     assert metrics.value("catalog_jobs", kind="crawl", status="running") == 0
     assert metrics.value("catalog_broker_queue_messages", queue=JOB_QUEUES["crawl"], state="ready") == 3
     assert metrics.value("catalog_broker_queue_messages", queue=JOB_QUEUES["crawl"], state="delayed") == 0
+
+
+LEDGER = """
+create table accounts (id integer primary key, name text not null);
+create table entries (id integer primary key, account_id integer not null, amount real);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)
+insert into accounts select i, 'account ' || i from n;
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 700)
+insert into entries select i, 1 + i % 120, i * 0.5 from n;
+"""
+
+
+@pytest.fixture
+def quick_ctx(catalog_settings):
+    ctx = build_context(catalog_settings.model_copy(update={"profile_reports_enabled": False,
+                                                            "events_relay_enabled": False}), migrate=True)
+    yield ctx
+    ctx.close()
+
+
+def test_profile_jobs_are_counted_with_the_rows_they_read(quick_ctx, spark, tmp_path):
+    from catalog_api.services.profiling import request_profile
+    from tests.support.jobs import crawled, finished
+
+    source_id = register_sqlite(quick_ctx, tmp_path, name="ledger", ddl=LEDGER)
+    crawled(quick_ctx, source_id)
+    with TestClient(app_with(quick_ctx), headers=API_HEADERS) as client:
+        before = scrape(client)
+        assert finished(quick_ctx, request_profile(quick_ctx, source_id)).status == "succeeded"
+        after = scrape(client)
+    rows = sum(oracle(tmp_path / "ledger.db", f"select count(*) from {table}")[0][0]
+               for table in ("accounts", "entries"))
+    assert rows == 820
+    assert after.value("catalog_job_rows_total", kind="profile") - before.value("catalog_job_rows_total",
+                                                                                 kind="profile") == rows
+    (profiles,), = _sql(quick_ctx, "select count(*) from jobs where kind = 'profile' and status = 'succeeded'")
+    succeeded = {"kind": "profile", "status": "succeeded"}
+    assert (after.value("catalog_jobs_finished_total", **succeeded)
+            - before.value("catalog_jobs_finished_total", **succeeded)) == profiles == 1
+    assert (after.value("catalog_job_duration_seconds_count", **succeeded)
+            - before.value("catalog_job_duration_seconds_count", **succeeded)) == 1
