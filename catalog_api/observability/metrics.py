@@ -30,7 +30,8 @@ http_request_duration = Histogram(
     ["method", "route"], buckets=REQUEST_BUCKETS)
 
 graphql_operations = Counter(
-    "catalog_graphql_operations", "GraphQL operations run, by operation type and name.", ["operation_type", "operation_name"])
+    "catalog_graphql_operations", "GraphQL operations run, by operation type and name.",
+    ["operation_type", "operation_name"])
 graphql_operation_errors = Counter(
     "catalog_graphql_operation_errors", "GraphQL operations that answered with at least one error.",
     ["operation_type", "operation_name"])

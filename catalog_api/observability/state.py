@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import timezone
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -86,7 +86,7 @@ class CatalogStateCollector(Collector):
         yield backlog
         age = 0.0
         if oldest is not None:
-            created = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+            created = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
             age = max((utcnow() - created).total_seconds(), 0.0)
         yield GaugeMetricFamily("catalog_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest pending outbox event (0 when none is pending).", value=age)

@@ -21,7 +21,7 @@ from pathlib import Path
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def prepare_worker_metrics(home: Path, port: int, host: str = "0.0.0.0") -> Path:  # noqa: S104 - a scrape target
+def prepare_worker_metrics(home: Path, port: int, host: str = "0.0.0.0") -> Path:
     """Empties `<home>/worker-metrics/<port>` (samples of a previous run would be added to this one's) and points
     prometheus_client and dramatiq's exposition server at it; returns the folder."""
     folder = (home / "worker-metrics" / str(port)).resolve()

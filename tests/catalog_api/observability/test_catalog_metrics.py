@@ -5,7 +5,7 @@ the outbox; broker queue depth against the messages the catalog queued on a real
 from __future__ import annotations
 
 import time
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from fastapi.testclient import TestClient
@@ -65,7 +65,7 @@ def _as_datetime(value):
     from datetime import datetime
 
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def test_outbox_backlog_and_oldest_pending_age_match_the_outbox(client, catalog_ctx, tmp_path):

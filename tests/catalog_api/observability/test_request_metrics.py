@@ -73,7 +73,8 @@ def test_graphql_operations_by_type_and_name_with_their_errors(client):
 
     assert delta("catalog_graphql_operations_total", operation_type="query", operation_name="ListSources") == 3
     assert delta("catalog_graphql_operation_errors_total", operation_type="query", operation_name="ListSources") == 0
-    assert delta("catalog_graphql_operation_duration_seconds_count", operation_type="query", operation_name="ListSources") == 3
+    assert delta("catalog_graphql_operation_duration_seconds_count", operation_type="query",
+                 operation_name="ListSources") == 3
     assert delta("catalog_graphql_operations_total", operation_type="query", operation_name="anonymous") == 1
     assert delta("catalog_graphql_operations_total", operation_type="mutation", operation_name="StopIt") == 1
     assert delta("catalog_graphql_operation_errors_total", operation_type="mutation", operation_name="StopIt") == 1

@@ -47,7 +47,7 @@ def worker(ctx, tmp_path):
     env = {**os.environ, "CATALOG_HOME": str(settings.home), "CATALOG_DATABASE_URL": ctx.db.url,
            "CATALOG_SECRET_KEY": settings.secret_key, "CATALOG_BROKER_URL": REDIS_URL,
            "CATALOG_FILE_ROOTS": json.dumps([str(tmp_path)]), "CATALOG_SCHEDULER_ENABLED": "false"}
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed with the process
+    log = open(tmp_path / "worker.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "worker", "--processes", "2",
                                 "--threads", "1", "--metrics-port", str(port)],
                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
