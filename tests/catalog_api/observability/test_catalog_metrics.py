@@ -5,13 +5,14 @@ the outbox; broker queue depth against the messages the catalog queued on a real
 from __future__ import annotations
 
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from catalog_api.bootstrap import JOB_QUEUES, build_context
+from catalog_api.db.models import utcnow
 from catalog_api.services.events.publishers import NamedPublisher
 from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.broker import create_broker
@@ -61,9 +62,8 @@ def test_crawl_jobs_are_counted_with_their_durations_and_tables(client, catalog_
     assert delta("catalog_crawl_tables_total", outcome="unchanged") == tables  # the second
 
 
-def _as_datetime(value):
-    from datetime import datetime
-
+def _as_datetime(value) -> datetime:
+    """A timestamp as the catalog database returns it (SQLite: naive ISO text in UTC)."""
     parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -73,8 +73,6 @@ def test_outbox_backlog_and_oldest_pending_age_match_the_outbox(client, catalog_
     (pending,), = _sql(catalog_ctx, "select count(*) from event_outbox where status = 'pending'")
     assert pending > 0
     (oldest,), = _sql(catalog_ctx, "select min(created_at) from event_outbox where status = 'pending'")
-    from catalog_api.db.models import utcnow
-
     low = (utcnow() - _as_datetime(oldest)).total_seconds()
     metrics = scrape(client)
     high = (utcnow() - _as_datetime(oldest)).total_seconds()
