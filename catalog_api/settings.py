@@ -316,6 +316,22 @@ class Settings(BaseSettings):
                     "and open GraphQL WebSockets; empty: none (no CORS headers are sent).",
     )
 
+    # -- metrics (docs/operations.md#metrics, docs/security.md) --
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics to anyone who can reach it (a scraper inside a private network); default: "
+                    "callers with the operator role (a scraper sends an operator API key as its bearer token).",
+    )
+    worker_metrics_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port on which `catalog worker` serves its processes' metrics (job outcomes and durations, "
+                    "dramatiq's message counters), summed over its processes; 0: none.",
+    )
+    metrics_query_timeout_ms: int = Field(
+        default=2_000, ge=100, le=60_000,
+        description="Statement timeout of the queries a /metrics scrape runs for the outbox and job gauges.",
+    )
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from catalog_api.db.models import OutboxEvent, WebhookDeliveryRow, WebhookSubscriptionRow, utcnow
 from catalog_api.db.session import Database
+from catalog_api.observability.metrics import record_publish
 from catalog_api.services.events.outbox import OutboxStatus, wakeup
 from catalog_api.services.events.publishers import NamedPublisher, build_publishers
 from events import CatalogEvent, EventType, PublishFailure, PublishResult
@@ -109,6 +110,7 @@ class Relay:
                 log.exception("publisher %s raised", named.name)
                 result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
                                                     for e in todo if e is not None))
+            record_publish(named.name, len(result.delivered), len(result.failed))
             delivered = set(result.delivered)
             for p in publishable:
                 if p.event is not None and p.event.id in delivered:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import dq_name
 from dramatiq.middleware import Retries
 
 from catalog_api.errors import InvalidInput
@@ -76,6 +77,24 @@ class DramatiqJobRunner:
         except Exception:
             del self._broker.connection  # this thread's connection is dead: the next call opens a new one
             raise
+
+    def queue_depths(self) -> dict[tuple[str, str], int]:
+        """Messages per (queue, state): `ready` to be taken, `delayed` until a retry is due (the metrics' gauge)."""
+        queues = sorted({actor.queue_name for actor in self._actors.values()})
+        if isinstance(self._broker, RedisBroker):
+            client, namespace = self._broker.client, self._broker.namespace
+            with client.pipeline(transaction=False) as pipe:
+                for queue in queues:
+                    pipe.llen(f"{namespace}:{queue}")
+                    pipe.llen(f"{namespace}:{dq_name(queue)}")
+                counts = pipe.execute()
+            return {(queue, state): int(counts[2 * i + j]) for i, queue in enumerate(queues)
+                    for j, state in enumerate(("ready", "delayed"))}
+        depths = {}
+        for queue in queues:
+            ready, delayed, _dead = self._broker.get_queue_message_counts(queue)
+            depths[queue, "ready"], depths[queue, "delayed"] = ready, delayed
+        return depths
 
     def shutdown(self) -> None:
         self._broker.close()
