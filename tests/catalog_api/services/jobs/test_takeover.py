@@ -85,7 +85,6 @@ def test_both_jobs_of_a_killed_worker_child_are_taken_over_within_the_stale_time
             assert job["attempts"] == 2 and worker_pid(job) in survivors, job
             took = (_parse(job["started_at"]) - killed_at).total_seconds()
             assert 0 < took <= STALE_S + HEARTBEAT_S + SLACK_S, f"taken over {took:.1f} s after the kill: {job}"
-            print(f"taken over {took:.2f} s after the kill")
         # dramatiq stops the whole worker when one of its children dies: a supervisor must restart it.
         assert first.wait(30) != 0
         with runtime.ctx.db.session() as session:
