@@ -162,11 +162,10 @@ def silent_cutoff(settings: Settings, now: datetime) -> datetime:
 def release_silent_attempt(ctx: ServiceContext, session: Session, job_id: str, attempt: int,
                            now: datetime) -> str | None:
     """In the caller's transaction: the job's running `attempt`, silent for `job_stale_after_s` at `now`, ends as
-    lost. The job
-    is queued again (its kind is returned, for the caller to submit once committed), or fails as `worker_lost`
-    when that was its last attempt, so a job that kills its worker (exhausting memory, say) cannot take down
-    worker after worker. None when the job failed, or another sweeper or worker released the attempt first: the
-    compare-and-set on (status, attempt, silence) lets exactly one of them act."""
+    lost. The job is queued again (its kind is returned, for the caller to submit once committed), or fails as
+    `worker_lost` when that was its last attempt, so a job that kills its worker (exhausting memory, say) cannot
+    take down worker after worker. None when the job failed, or another sweeper or worker released the attempt
+    first: the compare-and-set on (status, attempt, silence) lets exactly one of them act."""
     released = session.execute(
         update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt,
                           LAST_SIGN_OF_LIFE < silent_cutoff(ctx.settings, now))
@@ -184,6 +183,7 @@ def release_silent_attempt(ctx: ServiceContext, session: Session, job_id: str, a
         return None
     log.warning("job %s: %s; queued again to be taken over", job_id, lost)
     job.error_code, job.error_message = WORKER_LOST, f"attempt {attempt} of {job.max_attempts}: {lost}; taken over"
+    session.flush()  # before the caller's own statements on the row (the claim's compare-and-set)
     return job.kind
 
 

@@ -22,7 +22,7 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, Job, Table, utcnow
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import request_crawl
-from catalog_api.services.jobs import wait_for_job
+from catalog_api.services.jobs import run_job, wait_for_job
 from catalog_api.services.jobs.records import add_job
 from catalog_api.services.jobs.takeover import take_over_silent_jobs
 from catalog_api.services.sources import SourceRegistration, register_source
@@ -156,6 +156,14 @@ def test_a_job_whose_worker_died_on_its_last_attempt_fails_as_worker_lost(catalo
     assert (job.status, job.error_code, job.attempts) == ("failed", "worker_lost", 3)
     assert DEAD_WORKER in job.error_message and "not retried" in job.error_message
     assert job.finished_at is not None
+
+
+def test_a_redelivered_message_of_a_silent_job_takes_it_over_at_once(catalog_ctx):
+    job_id = _silent_ping_job(catalog_ctx, attempts=1)
+    run_job(catalog_ctx, job_id)  # the broker hands the dead worker's message to this worker before any sweep
+    job = wait_for_job(catalog_ctx, job_id, timeout=5)
+    assert (job.status, job.attempts, job.error_code) == ("succeeded", 2, None)
+    assert job.worker.split(":")[1] == str(os.getpid())
 
 
 def test_an_attempt_that_was_taken_over_records_nothing_when_it_comes_back(catalog_ctx, make_pg_database):
