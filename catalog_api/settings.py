@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=None,
         description="`redis://…` or `amqp://…` to run jobs on dramatiq workers; unset runs them in-process.",
     )
+    broker_namespace: str = Field(
+        default="dramatiq", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Redis broker: the prefix of its keys, so several catalogs (or test runs) can share one Redis.",
+    )
     broker_heartbeat_timeout_s: float = Field(
         default=60, gt=0, description="Redis broker: after how long a silent worker's messages are redelivered."
     )
@@ -57,7 +61,9 @@ class Settings(BaseSettings):
     )
     job_heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a running job says it lives.")
     job_stale_after_s: float = Field(
-        default=15.0, gt=0, description="A running job silent for this long is taken over by a redelivery."
+        default=15.0, gt=0,
+        description="A running job silent for this long has lost its worker; the next sweep (every heartbeat "
+                    "interval on each worker, each scheduler tick) queues it again for a live worker.",
     )
     circuit_breaker_threshold: int = Field(
         default=3, ge=1, description="Consecutive failed crawls after which a source's schedule pauses."
@@ -331,6 +337,15 @@ class Settings(BaseSettings):
         default=2_000, ge=100, le=60_000,
         description="Statement timeout of the queries a /metrics scrape runs for the outbox and job gauges.",
     )
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> Settings:
+        # A live job misses a beat now and then (a slow commit); only several missed beats may count as death.
+        if self.job_stale_after_s < 2 * self.job_heartbeat_interval_s:
+            raise ValueError(f"job_stale_after_s ({self.job_stale_after_s:g}) must be at least twice "
+                             f"job_heartbeat_interval_s ({self.job_heartbeat_interval_s:g}): live jobs would be "
+                             "taken over")
+        return self
 
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
