@@ -1,18 +1,20 @@
 """The outbox relay: publishes pending outbox events to every configured publisher, at least once, in order per source.
 
-One round (`Relay.run_once`):
-1. reads due `pending` rows in id order (a short read; no transaction stays open while publishing), skipping the
-   rows of a source whose earlier event waits for a retry, so a source's events never overtake each other;
-2. hands the events to each publisher (in-process bus, JSON Lines file, webhooks, Event Hubs) that has not
-   confirmed them yet (`delivered_to`);
-3. in one transaction: marks `sent` the events every publisher confirmed, schedules a retry with exponential
+One round (`Relay.run_once`) reads up to `events_relay_batch_size` due `pending` rows in id order (a short read; no
+transaction stays open while publishing), skipping the rows of a source whose earlier event waits for a retry, so a
+source's events never overtake each other. It then works through them in batches of `events_relay_commit_size`:
+1. hands the batch to each publisher (in-process bus, JSON Lines file, webhooks, Event Hubs) that has not confirmed
+   its events yet (`delivered_to`); an event whose source already waits for a retry in this round is held back;
+2. in one transaction: marks `sent` the events every publisher confirmed, schedules a retry with exponential
    backoff and jitter for the others (`attempts`, `last_error`, `next_attempt_at`), parks as `dead` the ones that
-   failed `events_max_attempts` times or cannot succeed, and stores the webhook delivery log.
+   failed `events_max_attempts` times or cannot succeed, and stores the webhook delivery log;
+and only then starts the next batch.
 
-A crash between 2 and 3 leaves the events pending: they are published again with the same id (consumers
-deduplicate by id); nothing is lost. `Relay.start()` runs rounds on a thread: woken at once when a transaction
-that wrote events commits in this process, otherwise every `events_relay_interval_s`. Only one relay per catalog
-publishes at a time (leader lock: a PostgreSQL advisory lock, or a file lock next to the SQLite database), so
+A crash between 1 and 2 leaves that batch pending: its events are published again with the same ids (consumers
+deduplicate by id; the JSON Lines file skips the ids already at its end); nothing is lost, and at most one batch is
+repeated. `Relay.start()` runs rounds on a thread: woken at once when a transaction that wrote events commits in this
+process, otherwise every `events_relay_interval_s`; `stop()` lets the batch in flight finish. Only one relay per
+catalog publishes at a time (leader lock: a PostgreSQL advisory lock, or a file lock next to the SQLite database), so
 the in-process bus is fed in the process that holds the lock: run the relay in `catalog serve`.
 """
 
@@ -89,16 +91,26 @@ class Relay:
     # -- one round ------------------------------------------------------------------------------------------------
 
     def run_once(self, now: datetime | None = None) -> RelayRound:
-        """Publishes one batch of due events and records the outcome (assumes this is the only active relay)."""
-        now = now or utcnow()
-        pending = self._fetch(now)
+        """Publishes one round of due events, one commit batch after the other, recording each batch's outcome before
+        the next goes out (assumes this is the only active relay). `now` fixes the clock, for tests."""
+        pending = self._fetch(now or utcnow())
         outcome = RelayRound(fetched=len(pending))
-        if not pending:
-            return outcome
+        size = self._ctx.settings.events_relay_commit_size
+        waiting: dict[str, int] = {}  # source -> outbox id of its first event that did not go out, across batches
+        for start in range(0, len(pending), size):
+            if start and self._stop.is_set():  # the rest stays pending for the next relay
+                break
+            self._publish_batch(pending[start:start + size], waiting, now or utcnow(), outcome)
+        return outcome
+
+    def _publish_batch(self, batch: list[_Pending], waiting: dict[str, int], now: datetime,
+                       outcome: RelayRound) -> None:
         failures: dict[str, list[str]] = {}
         final: set[str] = set()
         deliveries: list[Any] = []
-        publishable = [p for p in pending if p.event is not None]
+        # A source that waits since an earlier batch keeps its later events back, from every publisher: handing them
+        # to a webhook now would let them overtake the one that failed.
+        publishable = [p for p in batch if p.event is not None and p.source_urn not in waiting]
         for named in self.publishers:
             todo = [p.event for p in publishable if named.name not in p.delivered_to]
             if not todo:
@@ -119,8 +131,7 @@ class Relay:
                     final.add(failure.event_id)
             if isinstance(result, WebhookPublishResult):
                 deliveries.extend(result.deliveries)
-        self._record(pending, failures, final, deliveries, now, outcome)
-        return outcome
+        self._record(batch, failures, final, deliveries, waiting, now, outcome)
 
     def _fetch(self, now: datetime) -> list[_Pending]:
         batch = self._ctx.settings.events_relay_batch_size
@@ -156,10 +167,9 @@ class Relay:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     def _record(self, pending: list[_Pending], failures: dict[str, list[str]], final: set[str],
-                deliveries: list[Any], now: datetime, outcome: RelayRound) -> None:
+                deliveries: list[Any], waiting: dict[str, int], now: datetime, outcome: RelayRound) -> None:
         max_attempts = self._ctx.settings.events_max_attempts
         updates: list[dict[str, Any]] = []
-        waiting: dict[str, int] = {}  # source -> outbox id of its first event that did not go out
         for p in pending:
             # Every row carries every column: one executemany, whatever happened to each event.
             row: dict[str, Any] = {"id": p.id, "status": OutboxStatus.PENDING, "sent_at": None,
