@@ -23,7 +23,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 from events.model import CatalogEvent
 from events.publisher import PublishFailure, PublishResult
@@ -39,6 +39,9 @@ _BLOCK = 64 * 1024
 
 class JsonLinesPublisher:
     """Appends events to `path` as JSON Lines, each id once; creates the file and its folder when missing."""
+
+    deduplicates: ClassVar[bool] = True
+    """Handing it an event it already wrote is harmless (see `EventPublisher`)."""
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True, remember: int = DEFAULT_REMEMBER) -> None:
         if remember < 1:

@@ -1,9 +1,10 @@
 """`catalog relay` as a separate process, killed with SIGKILL while it delivers and started again, as a crashing
-machine would: what its webhook receiver got, run by run (used by the relay's crash tests and its benchmark)."""
+machine would: what its webhook receiver and JSON Lines file got (used by the relay's crash tests and its benchmark)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -11,7 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.events import Receiver
+from sqlalchemy import text
+
+from catalog_api.bootstrap import build_context
+from catalog_api.services.events import webhooks
+from catalog_api.settings import Settings
+from tests.support.events import FAST_EVENTS, Receiver, outbox_backlog
 
 RELAY_COMMAND = (sys.executable, "-m", "catalog_api.cli", "relay")
 
@@ -61,3 +67,45 @@ def run_relay_with_kills(env: Mapping[str, str], receiver: Receiver, *, kills: i
                     process.kill()
                     process.wait()
     return KilledRelayRuns([json.loads(body)["id"] for _, _, body in receiver.requests], kills_at)
+
+
+@dataclass(frozen=True)
+class CrashedRelay:
+    """A catalog's outbox after a relay was killed while delivering and then finished, and what its consumers got."""
+
+    outbox: dict[str, str]
+    """event id -> status of every outbox row, read with SQL once the last relay finished."""
+    runs: KilledRelayRuns
+    jsonl: Path
+
+
+def kill_relay_while_it_delivers(folder: Path, database_url: str, *, events: int, kills: int,
+                                 deliveries_per_run: int, commit_size: int | None = None) -> CrashedRelay:
+    """Fills the outbox of a new catalog at `database_url` with `events` events and subscribes a local webhook
+    receiver (~2 ms of work per request), then runs `catalog relay` with `run_relay_with_kills` until the outbox has
+    nothing pending. `commit_size` sets CATALOG_EVENTS_RELAY_COMMIT_SIZE (default: the relay's own default)."""
+    secret_key, webhook_secret = "relay-crash-key", "relay-crash-webhook-secret"
+    jsonl = folder / "events.jsonl"
+    settings = Settings(home=folder / "home", database_url=database_url, secret_key=secret_key,
+                        webhook_allow_private_networks=True, **FAST_EVENTS)
+    ctx = build_context(settings, migrate=True)
+    receiver = Receiver(secret=webhook_secret, delay_s=0.002)
+    try:
+        webhooks.create_subscription(ctx, receiver.url, secret=webhook_secret)
+        outbox_backlog(ctx, events)
+
+        def outbox() -> dict[str, str]:
+            with ctx.db.engine.connect() as conn:
+                return dict(conn.execute(text("select event_id, status from event_outbox")).all())
+
+        env = {**os.environ, "CATALOG_HOME": str(folder / "home"), "CATALOG_DATABASE_URL": database_url,
+               "CATALOG_SECRET_KEY": secret_key, "CATALOG_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+               "CATALOG_EVENTS_JSONL_PATH": str(jsonl), "CATALOG_EVENTS_RELAY_INTERVAL_S": "0.1"}
+        if commit_size is not None:
+            env["CATALOG_EVENTS_RELAY_COMMIT_SIZE"] = str(commit_size)
+        runs = run_relay_with_kills(env, receiver, kills=kills, deliveries_per_run=deliveries_per_run, logs=folder,
+                                    finished=lambda: "pending" not in outbox().values())
+        return CrashedRelay(outbox(), runs, jsonl)
+    finally:
+        receiver.close()
+        ctx.close()

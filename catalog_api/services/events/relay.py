@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session
 
 from catalog_api.db.models import OutboxEvent, WebhookDeliveryRow, WebhookSubscriptionRow, utcnow
 from catalog_api.db.session import Database
@@ -95,43 +96,59 @@ class Relay:
         the next goes out (assumes this is the only active relay). `now` fixes the clock, for tests."""
         pending = self._fetch(now or utcnow())
         outcome = RelayRound(fetched=len(pending))
+        if not pending:
+            return outcome
         size = self._ctx.settings.events_relay_commit_size
-        waiting: dict[str, int] = {}  # source -> outbox id of its first event that did not go out, across batches
-        for start in range(0, len(pending), size):
-            if start and self._stop.is_set():  # the rest stays pending for the next relay
-                break
-            self._publish_batch(pending[start:start + size], waiting, now or utcnow(), outcome)
+        failures: dict[str, list[str]] = {}  # event id -> errors, for the whole round
+        final: set[str] = set()  # event ids that cannot succeed
+        waiting: dict[str, int] = {}  # source -> outbox id of its first event that did not go out
+        # One connection records every batch of the round (no checkout and ping per batch); idle while publishing.
+        with self._db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # The marks only spare re-sends: losing the last ones in a database crash repeats their events,
+                # never loses one. So a batch does not wait for its WAL flush, which costs more than the batch.
+                connection.exec_driver_sql("SET synchronous_commit = off")
+                connection.commit()
+            for start in range(0, len(pending), size):
+                if start and self._stop.is_set():  # the rest stays pending for the next relay
+                    break
+                batch = pending[start:start + size]
+                deliveries: list[Any] = []
+                for named in self.publishers:
+                    if getattr(named.publisher, "deduplicates", False):
+                        if not start:  # repeats cost it nothing: it takes the whole round at once (one fsync)
+                            self._publish(named, pending, failures, final, deliveries)
+                    else:
+                        # A source that waits since an earlier batch keeps its later events back: handing them to a
+                        # webhook now would let them overtake the one that failed.
+                        self._publish(named, [p for p in batch if p.source_urn not in waiting], failures, final,
+                                      deliveries)
+                self._record(connection, batch, failures, final, deliveries, waiting, now or utcnow(), outcome)
         return outcome
 
-    def _publish_batch(self, batch: list[_Pending], waiting: dict[str, int], now: datetime,
-                       outcome: RelayRound) -> None:
-        failures: dict[str, list[str]] = {}
-        final: set[str] = set()
-        deliveries: list[Any] = []
-        # A source that waits since an earlier batch keeps its later events back, from every publisher: handing them
-        # to a webhook now would let them overtake the one that failed.
-        publishable = [p for p in batch if p.event is not None and p.source_urn not in waiting]
-        for named in self.publishers:
-            todo = [p.event for p in publishable if named.name not in p.delivered_to]
-            if not todo:
-                continue
-            try:
-                result = named.publisher.publish(todo)  # type: ignore[arg-type]
-            except Exception as error:  # a publisher bug must not stop the others; retried like a failure
-                log.exception("publisher %s raised", named.name)
-                result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
-                                                    for e in todo if e is not None))
-            delivered = set(result.delivered)
-            for p in publishable:
-                if p.event is not None and p.event.id in delivered:
-                    p.delivered_to.add(named.name)
-            for failure in result.failed:
-                failures.setdefault(failure.event_id, []).append(f"{named.name}: {failure.error}")
-                if not failure.retryable:
-                    final.add(failure.event_id)
-            if isinstance(result, WebhookPublishResult):
-                deliveries.extend(result.deliveries)
-        self._record(batch, failures, final, deliveries, waiting, now, outcome)
+    @staticmethod
+    def _publish(named: NamedPublisher, targets: list[_Pending], failures: dict[str, list[str]], final: set[str],
+                 deliveries: list[Any]) -> None:
+        """Hands `named` the targets it has not confirmed yet and notes what it says."""
+        todo = [p.event for p in targets if p.event is not None and named.name not in p.delivered_to]
+        if not todo:
+            return
+        try:
+            result = named.publisher.publish(todo)
+        except Exception as error:  # a publisher bug must not stop the others; retried like a failure
+            log.exception("publisher %s raised", named.name)
+            result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
+                                                for e in todo))
+        delivered = set(result.delivered)
+        for p in targets:
+            if p.event is not None and p.event.id in delivered:
+                p.delivered_to.add(named.name)
+        for failure in result.failed:
+            failures.setdefault(failure.event_id, []).append(f"{named.name}: {failure.error}")
+            if not failure.retryable:
+                final.add(failure.event_id)
+        if isinstance(result, WebhookPublishResult):
+            deliveries.extend(result.deliveries)
 
     def _fetch(self, now: datetime) -> list[_Pending]:
         batch = self._ctx.settings.events_relay_batch_size
@@ -166,8 +183,9 @@ class Relay:
         # Equal jitter: at least half the ceiling, so retries spread out without collapsing to zero.
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def _record(self, pending: list[_Pending], failures: dict[str, list[str]], final: set[str],
-                deliveries: list[Any], waiting: dict[str, int], now: datetime, outcome: RelayRound) -> None:
+    def _record(self, connection: Connection, pending: list[_Pending], failures: dict[str, list[str]],
+                final: set[str], deliveries: list[Any], waiting: dict[str, int], now: datetime,
+                outcome: RelayRound) -> None:
         max_attempts = self._ctx.settings.events_max_attempts
         updates: list[dict[str, Any]] = []
         for p in pending:
@@ -204,7 +222,7 @@ class Relay:
             if row["status"] == OutboxStatus.SENT:
                 sent.setdefault(tuple(row["delivered_to"]), []).append(row["id"])
         others = [row for row in updates if row["status"] != OutboxStatus.SENT]
-        with self._db.session() as session:
+        with Session(connection) as session, session.begin():
             for delivered_to, ids in sent.items():
                 for start in range(0, len(ids), 1000):
                     session.execute(

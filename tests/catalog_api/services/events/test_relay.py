@@ -91,6 +91,19 @@ def test_a_round_marks_each_commit_batch_sent_before_publishing_the_next(ctx):
     relay.close()
 
 
+def test_a_publisher_that_deduplicates_gets_the_whole_round_in_one_call(ctx):
+    ctx.settings.events_relay_commit_size = 4
+    outbox_backlog(ctx, 10)
+    keeps_ids_once, batch_by_batch = SentCounter(ctx), SentCounter(ctx)
+    keeps_ids_once.deduplicates = True  # as the JSON Lines file does: repeats after a crash cost it nothing
+    relay = Relay(ctx, [NamedPublisher("file", keeps_ids_once), NamedPublisher("hook", batch_by_batch)])
+    assert relay.run_once().sent == 10
+    assert keeps_ids_once.calls == [(10, 0)]
+    assert batch_by_batch.calls == [(4, 0), (4, 4), (2, 8)]
+    assert {tuple(r.delivered_to) for r in outbox(ctx)} == {("file", "hook")}
+    relay.close()
+
+
 def test_a_source_that_waits_since_an_earlier_batch_keeps_its_later_events_from_every_publisher(ctx, tmp_path):
     ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
     ctx.settings.events_relay_commit_size = 1  # each event in its own batch
@@ -106,7 +119,9 @@ def test_a_source_that_waits_since_an_earlier_batch_keeps_its_later_events_from_
         assert (outcome.retried, outcome.held) == (1, 1)
         assert {json.loads(body)["id"] for _, _, body in receiver.requests} == {first.event_id}
         rows = {r.event_id: r for r in outbox(ctx)}
-        assert rows[later.event_id].delivered_to == []  # not even the bus got it ahead of the first
+        # Neither the bus nor the webhook got it ahead of the first; the file takes the whole round at once (it
+        # keeps each id once, and wrote both in order).
+        assert rows[later.event_id].delivered_to == ["jsonl"]
         assert rows[later.event_id].last_error == f"held behind outbox event {first.id}"
         relay.close()
     finally:
