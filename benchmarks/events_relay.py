@@ -130,10 +130,10 @@ def crashes(home: Path, args: argparse.Namespace) -> None:
     with throwaway_pg_database() as url:
         story = kill_relay_while_it_delivers(home, url, events=args.crash_events, kills=args.kills,
                                              deliveries_per_run=args.kill_every, commit_size=args.commit_size)
-    repeats = story.runs.repeats_after_each_kill()
+    repeats = story.runs.repeats_after_each_kill() or [0]
     lines = Counter(line for line in story.jsonl.read_bytes().split(b"\n") if line)
-    print(f"kill -9 x{args.kills} during delivery (PostgreSQL, {args.crash_events:,} events, a kill after every "
-          f"{args.kill_every} deliveries, then a full run):")
+    print(f"kill -9 during delivery (PostgreSQL, {args.crash_events:,} events, a kill after every {args.kill_every} "
+          f"deliveries, up to {args.kills}, then a full run): {len(story.runs.kills_at)} kills")
     print(f"  webhook duplicates per crash: mean {sum(repeats) / len(repeats):.0f}, max {max(repeats)} "
           f"({len(story.runs.deliveries):,} deliveries of {len(set(story.runs.deliveries)):,} events; "
           f"{sum(1 for s in story.outbox.values() if s == 'sent'):,} of {len(story.outbox):,} marked sent)")

@@ -18,6 +18,7 @@ from catalog_api.bootstrap import build_context
 from catalog_api.services.events import webhooks
 from catalog_api.settings import Settings
 from tests.support.events import FAST_EVENTS, Receiver, outbox_backlog
+from tests.support.paths import REPO
 
 RELAY_COMMAND = (sys.executable, "-m", "catalog_api.cli", "relay")
 
@@ -41,32 +42,44 @@ class KilledRelayRuns:
 
 def run_relay_with_kills(env: Mapping[str, str], receiver: Receiver, *, kills: int, deliveries_per_run: int,
                          finished: Callable[[], bool], logs: Path, timeout_s: float = 120) -> KilledRelayRuns:
-    """Runs `catalog relay` `kills + 1` times: each of the first `kills` runs is killed (SIGKILL) once the receiver
-    got `deliveries_per_run` more requests; the last run goes on until `finished()` and stops with SIGTERM."""
+    """Runs `catalog relay` until `finished()`, killing it (SIGKILL) up to `kills` times, each time once the receiver
+    got `deliveries_per_run` more requests, and starting it again; the run that finishes stops with SIGTERM."""
     kills_at: list[int] = []
     for run in range(kills + 1):
-        started_with = len(receiver.requests)
-        with open(logs / f"relay-{run}.log", "w") as log:
-            process = subprocess.Popen(RELAY_COMMAND, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + timeout_s
-                last = run == kills
-                while not (finished() if last else len(receiver.requests) >= started_with + deliveries_per_run):
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise AssertionError(f"relay run {run} ended or stalled: see {logs}/relay-{run}.log")
-                    time.sleep(0.002)
-                if last:
-                    process.terminate()
-                    assert process.wait(60) == 0, f"the relay did not stop cleanly: see {logs}/relay-{run}.log"
-                else:
-                    process.kill()
-                    process.wait()
-                    kills_at.append(len(receiver.requests))
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+        if _run_once(env, receiver, None if run == kills else deliveries_per_run, finished, logs / f"relay-{run}.log",
+                     timeout_s):
+            break
+        kills_at.append(len(receiver.requests))
     return KilledRelayRuns([json.loads(body)["id"] for _, _, body in receiver.requests], kills_at)
+
+
+def _run_once(env: Mapping[str, str], receiver: Receiver, kill_after: int | None, finished: Callable[[], bool],
+              log_path: Path, timeout_s: float) -> bool:
+    """One relay process: killed after `kill_after` more deliveries (False), or stopped once `finished()` (True)."""
+    kill_at = None if kill_after is None else len(receiver.requests) + kill_after
+    with open(log_path, "w") as log:
+        # From this checkout's root: `python -m` puts the working folder first on sys.path.
+        process = subprocess.Popen(RELAY_COMMAND, env=dict(env), cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = next_look = time.monotonic()
+            deadline += timeout_s
+            while kill_at is None or len(receiver.requests) < kill_at:
+                if time.monotonic() >= next_look:  # the oracle is a query: asked every 50 ms, not every turn
+                    if finished():
+                        process.terminate()
+                        assert process.wait(60) == 0, f"the relay did not stop cleanly: see {log_path}"
+                        return True
+                    next_look = time.monotonic() + 0.05
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"the relay ended or stalled: see {log_path}")
+                time.sleep(0.002)
+            process.kill()
+            process.wait()
+            return False
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ class Relay:
             if connection.dialect.name == "postgresql":
                 # The marks only spare re-sends: losing the last ones in a database crash repeats their events,
                 # never loses one. So a batch does not wait for its WAL flush, which costs more than the batch.
+                # (Set for the session: the relay's engine serves the relay alone.)
                 connection.exec_driver_sql("SET synchronous_commit = off")
                 connection.commit()
             for start in range(0, len(pending), size):
