@@ -4,7 +4,8 @@ One round (`Relay.run_once`) reads up to `events_relay_batch_size` due `pending`
 transaction stays open while publishing), skipping the rows of a source whose earlier event waits for a retry, so a
 source's events never overtake each other. It then works through them in batches of `events_relay_commit_size`:
 1. hands the batch to each publisher (in-process bus, JSON Lines file, webhooks, Event Hubs) that has not confirmed
-   its events yet (`delivered_to`); an event whose source already waits for a retry in this round is held back;
+   its events yet (`delivered_to`); an event whose source already waits for a retry in this round is held back. A
+   publisher that `deduplicates` (the JSON Lines file) gets the whole round with the first batch instead;
 2. in one transaction: marks `sent` the events every publisher confirmed, schedules a retry with exponential
    backoff and jitter for the others (`attempts`, `last_error`, `next_attempt_at`), parks as `dead` the ones that
    failed `events_max_attempts` times or cannot succeed, and stores the webhook delivery log;
