@@ -16,6 +16,8 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.observability.http import RequestMetrics, metrics_endpoint
+from catalog_api.observability.state import CatalogStateCollector
 from catalog_api.rest.audit import AuditMiddleware
 from catalog_api.rest.audit import router as audit_router
 from catalog_api.rest.events import router as events_router
@@ -23,7 +25,8 @@ from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.routes import router as rest_router
-from catalog_api.rest.security import API_KEY, BEARER, WWW_AUTHENTICATE, AuthenticationMiddleware, public
+from catalog_api.rest.security import API_KEY, BEARER, WWW_AUTHENTICATE, AuthenticationMiddleware, allow, public
+from catalog_api.security.identity import Permission
 from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buckets_for
 from catalog_api.services.authentication import Authenticator, check_exposure
 from catalog_api.services.context import ServiceContext
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         try:
             yield
         finally:
+            state_metrics.close()
             ctx.bus.close()  # ends open SSE streams and subscriptions so the server can stop
             if relay is not None:
                 relay.close()
@@ -133,6 +137,12 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     # Added last, so it wraps every other middleware (authentication included) and records what they refuse.
     app.add_middleware(AuditMiddleware, ctx=ctx, graphql_path=GRAPHQL_PATH)
+    # Outside even the audit: every answer is counted and timed, refusals and errors included.
+    app.add_middleware(RequestMetrics)
+    # This app's state gauges are read from its own context, next to what the whole process recorded.
+    state_metrics = CatalogStateCollector(ctx)
+    app.add_api_route("/metrics", metrics_endpoint(state_metrics), methods=["GET"], include_in_schema=False,
+                      dependencies=[public() if ctx.settings.metrics_public else allow(Permission.OPERATE)])
 
     @app.get("/", include_in_schema=False, dependencies=[public()])
     def _root() -> RedirectResponse:
@@ -145,7 +155,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     @app.get("/readyz", tags=["health"], dependencies=[public()])
     def readyz() -> JSONResponse:
-        """The catalog database answers and its schema is at the latest migration."""
+        """The catalog database answers, its schema is at the latest migration and the job broker (if any) answers."""
         try:
             with ctx.db.engine.connect() as connection:
                 connection.execute(text("select 1"))
@@ -156,6 +166,11 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         if not migrated:
             return JSONResponse({"status": "unavailable", "reason": "database not migrated: run `catalog db upgrade`"},
                                 status_code=503)
+        try:
+            ctx.jobs.ping()
+        except Exception as exc:  # a request that starts a job would fail: not ready either
+            log.warning("readiness check failed: job broker %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "reason": "job broker unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return app

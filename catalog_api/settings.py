@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     spark_conf: dict[str, str] = Field(
         default_factory=dict, description="Extra `spark.*` settings of the profiler's Spark session."
     )
+    profile_in_process_max_cells: int = Field(
+        default=10_000_000, ge=0,
+        description="Tables of at most this many cells (rows × columns, from the Parquet footers) are profiled in "
+                    "the job's own process, without starting Spark, when the Spark master is local; 0 sends every "
+                    "table to Spark.",
+    )
     profile_read_from: Literal["auto", "lake", "source"] = Field(
         default="auto",
         description="Where a profile reads a table: `lake` (extracted Parquet), `source` (live, through the "
@@ -312,6 +318,22 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Browser origins (e.g. `https://catalog.example.com`) allowed to call the API cross-origin "
                     "and open GraphQL WebSockets; empty: none (no CORS headers are sent).",
+    )
+
+    # -- metrics (docs/operations.md#metrics, docs/security.md) --
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics to anyone who can reach it (a scraper inside a private network); default: "
+                    "callers with the operator role (a scraper sends an operator API key as its bearer token).",
+    )
+    worker_metrics_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port on which `catalog worker` serves its processes' metrics (job outcomes and durations, "
+                    "dramatiq's message counters), summed over its processes; 0: none.",
+    )
+    metrics_query_timeout_ms: int = Field(
+        default=2_000, ge=100, le=60_000,
+        description="Statement timeout of the queries a /metrics scrape runs for the outbox and job gauges.",
     )
 
     def time_limit_s(self, kind: str) -> float | None:

@@ -9,6 +9,7 @@ import threading
 import dramatiq
 
 from catalog_api.bootstrap import JOB_QUEUES, build_context
+from catalog_api.observability.worker import worker_metrics_enabled
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.broker import build_actors, create_broker
 from catalog_api.services.jobs.running import run_job
@@ -34,5 +35,9 @@ def _run(job_id: str) -> None:
 _settings = get_settings()
 if _settings.broker_url:
     broker = create_broker(_settings)
+    if worker_metrics_enabled():  # `catalog worker --metrics-port` (catalog_api.observability.worker)
+        from dramatiq.middleware.prometheus import Prometheus
+
+        broker.add_middleware(Prometheus())
     dramatiq.set_broker(broker)
     ACTORS = build_actors(broker, _settings, JOB_QUEUES, _run)

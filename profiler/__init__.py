@@ -2,10 +2,12 @@
 
 - `get_spark(SparkConfig(...))`: the process's one Spark session (`profiler.session`).
 - `profile_parquet`, `profile_arrow`, `profile_dataframe`: a `TableProfile` from a statistics pass and a values
-  pass, two Spark jobs whatever the column count (`profiler.stats`, on the partial statistics of
-  `profiler.partial`).
+  pass, two Spark jobs whatever the column count, three for Parquet files only Spark's reader reads (see
+  `profiler.stats`), on the partial statistics of `profiler.partial`; `profile_parquet_in_process`: the same
+  profile of a small table without Spark.
 - `analyse_values`: shapes, semantic types and PII tags of sampled strings (`profiler.patterns`).
-- `candidate_primary_keys`, `candidate_foreign_keys`: keys verified on the data (`profiler.keys`).
+- `candidate_primary_keys`, `candidate_foreign_keys`: keys verified on the data (`profiler.keys`), and their
+  in-process twins for small tables (`profiler.keys_in_process`).
 - `detect_anomalies`: a pure function from profile history to anomalies (`profiler.anomalies`).
 - `render_report`: ydata-profiling HTML from a bounded pandas sample (`profiler.report`).
 
@@ -41,8 +43,13 @@ _LAZY = {
     "profile_arrow": "profiler.stats",
     "profile_dataframe": "profiler.stats",
     "profile_parquet": "profiler.stats",
+    "profile_parquet_in_process": "profiler.stats",
+    "parquet_files": "profiler.stats",
+    "ParquetFiles": "profiler.stats",
     "candidate_foreign_keys": "profiler.keys",
     "candidate_primary_keys": "profiler.keys",
+    "candidate_foreign_keys_in_process": "profiler.keys_in_process",
+    "candidate_primary_keys_in_process": "profiler.keys_in_process",
     "render_report": "profiler.report",
 }
 
@@ -63,6 +70,7 @@ __all__ = [
     "ColumnProfile",
     "Histogram",
     "InvalidProfileInput",
+    "ParquetFiles",
     "PatternCount",
     "ProfileOptions",
     "ProfilerError",
@@ -74,13 +82,17 @@ __all__ = [
     "TopValue",
     "analyse_values",
     "candidate_foreign_keys",
+    "candidate_foreign_keys_in_process",
     "candidate_primary_keys",
+    "candidate_primary_keys_in_process",
     "detect_anomalies",
     "find_java",
     "get_spark",
     "profile_arrow",
     "profile_dataframe",
+    "parquet_files",
     "profile_parquet",
+    "profile_parquet_in_process",
     "render_report",
     "stop_spark",
 ]

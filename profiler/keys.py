@@ -14,41 +14,23 @@ is verified exactly on the data before it is reported as verified:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from profiler.errors import InvalidProfileInput
-from profiler.model import CandidateForeignKey, CandidateKey, ColumnKind, ColumnProfile, TableProfile
-
-KEY_KINDS = frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.STRING, ColumnKind.DATE,
-                       ColumnKind.TIMESTAMP})
-"""Kinds that can hold identifiers; floats, booleans, binaries and nested values never do."""
-
-FK_KINDS = frozenset({ColumnKind.INTEGER, ColumnKind.DECIMAL, ColumnKind.STRING})
+from profiler.key_candidates import (
+    check_same_tables,
+    foreign_key_pairs,
+    foreign_key_verdicts,
+    key_verdicts,
+    primary_key_candidates,
+)
+from profiler.model import CandidateForeignKey, CandidateKey, TableProfile
 
 
 def _positional(df: DataFrame) -> tuple[DataFrame, dict[str, str]]:
     names = list(df.columns)
     return df.toDF(*[f"c{i}" for i in range(len(names))]), {n: f"c{i}" for i, n in enumerate(names)}
-
-
-def _resolve(names: Mapping[str, str], columns: Sequence[str], what: str) -> list[str]:
-    missing = [c for c in columns if c not in names]
-    if missing:
-        raise InvalidProfileInput(f"{what}: no column named {missing[0]!r}", field=what)
-    return [names[c] for c in columns]
-
-
-def _looks_unique(column: ColumnProfile, row_count: int, slack: float) -> bool:
-    if column.kind not in KEY_KINDS or column.null_count or not row_count or column.distinct_count is None:
-        return False
-    if column.distinct_exact:
-        return column.distinct_count == row_count
-    return column.distinct_count >= row_count * (1 - slack)
 
 
 def candidate_primary_keys(df: DataFrame, profile: TableProfile, *, declared: Sequence[Sequence[str]] = (),
@@ -58,66 +40,22 @@ def candidate_primary_keys(df: DataFrame, profile: TableProfile, *, declared: Se
     `estimate_slack` is how far below the row count a sketch's distinct estimate may be for the column to be
     worth checking (estimates are within a few percent). One Spark aggregation checks all candidates.
     """
-    if not 0 <= estimate_slack < 1:
-        raise InvalidProfileInput("estimate_slack must be in [0, 1)", field="estimate_slack")
     work, names = _positional(df)
-    suggested = [(c.name,) for c in profile.columns if _looks_unique(c, profile.row_count, estimate_slack)]
-    declared_keys = [tuple(key) for key in declared]
-    for key in declared_keys:
-        if not key:
-            raise InvalidProfileInput("declared keys need at least one column", field="declared")
-        _resolve(names, key, "declared")
-    keys = list(dict.fromkeys(declared_keys + suggested))
+    keys, declared_keys = primary_key_candidates(list(names), profile, declared, estimate_slack)
     if not keys:
         return []
 
     exprs: list[Column] = [F.count(F.lit(1)).alias("rows")]
     for i, key in enumerate(keys):
-        cols = [F.col(c) for c in _resolve(names, key, "declared")]
+        cols = [F.col(names[c]) for c in key]
         exprs.append(F.count_distinct(*cols).alias(f"d{i}"))
         any_null = cols[0].isNull()
         for col in cols[1:]:
             any_null = any_null | col.isNull()
         exprs.append(F.count_if(any_null).alias(f"n{i}"))
     row = work.agg(*exprs).collect()[0]
-    rows = int(row["rows"])
-    result: list[CandidateKey] = []
-    for i, key in enumerate(keys):
-        distinct, nulls = int(row[f"d{i}"]), int(row[f"n{i}"])
-        verified = rows > 0 and nulls == 0 and distinct == rows
-        is_declared = key in declared_keys
-        if verified or is_declared:
-            result.append(CandidateKey(key, verified, is_declared, rows, distinct, nulls))
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Pair:
-    child_table: str
-    child: ColumnProfile
-    parent_table: str
-    parent: ColumnProfile
-
-
-def _comparable(value: Any) -> Any:
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def _contained_range(child: ColumnProfile, parent: ColumnProfile) -> bool:
-    if None in (child.min, child.max, parent.min, parent.max):
-        return False
-    try:
-        return (_comparable(parent.min) <= _comparable(child.min)
-                and _comparable(child.max) <= _comparable(parent.max))
-    except TypeError:
-        return False
-
-
-def _compatible(child: ColumnProfile, parent: ColumnProfile) -> bool:
-    if child.kind not in FK_KINDS or parent.kind not in FK_KINDS:
-        return False
-    numeric = {ColumnKind.INTEGER, ColumnKind.DECIMAL}
-    return child.kind == parent.kind or (child.kind in numeric and parent.kind in numeric)
+    counts = [(int(row[f"d{i}"]), int(row[f"n{i}"])) for i in range(len(keys))]
+    return key_verdicts(keys, declared_keys, int(row["rows"]), counts)
 
 
 def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[str, TableProfile], *,
@@ -133,34 +71,12 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
     distinct values than the parent, and its min/max lie inside the parent's. One Spark query then counts, per
     pair, the child's distinct non-null values absent from the parent; zero confirms the foreign key.
     """
-    missing = set(tables) ^ set(profiles)
-    if missing:
-        raise InvalidProfileInput(f"tables and profiles must name the same tables; {sorted(missing)[0]!r} is in "
-                                  "only one", field="tables")
+    check_same_tables(tables, profiles)
     if parent_keys is None:
         parent_keys = {name: candidate_primary_keys(tables[name], profile, estimate_slack=estimate_slack)
                        for name, profile in profiles.items()}
-    parents: list[tuple[str, ColumnProfile]] = []
-    for table, profile in profiles.items():
-        for column in profile.columns:
-            keyed = any(k.verified and k.columns == (column.name,) for k in parent_keys.get(table, ()))
-            if keyed and column.kind in FK_KINDS:
-                parents.append((table, column))
-
-    pairs: list[_Pair] = []
-    for parent_table, parent in parents:
-        for child_table, profile in profiles.items():
-            for child in profile.columns:
-                if child_table == parent_table and child.name == parent.name:
-                    continue
-                if not _compatible(child, parent) or child.distinct_count is None or parent.distinct_count is None:
-                    continue
-                if child.distinct_count < min_child_distinct:
-                    continue
-                limit = parent.distinct_count * (1 + (0 if parent.distinct_exact else estimate_slack))
-                if child.distinct_count > limit or not _contained_range(child, parent):
-                    continue
-                pairs.append(_Pair(child_table, child, parent_table, parent))
+    pairs = foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
+                              estimate_slack=estimate_slack)
     if not pairs:
         return []
 
@@ -183,13 +99,5 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
     for branch in branches[1:]:
         union = union.unionByName(branch)
 
-    result: list[CandidateForeignKey] = []
-    for row in sorted(union.collect(), key=lambda r: r["pair"]):
-        pair = pairs[row["pair"]]
-        orphans = int(row["orphans"])
-        if orphans == 0 or include_rejected:
-            result.append(CandidateForeignKey(
-                child_table=pair.child_table, child_columns=(pair.child.name,), parent_table=pair.parent_table,
-                parent_columns=(pair.parent.name,), confirmed=orphans == 0, child_distinct=int(row["distinct"]),
-                orphan_values=orphans))
-    return result
+    counts = {row["pair"]: (int(row["orphans"]), int(row["distinct"])) for row in union.collect()}
+    return foreign_key_verdicts(pairs, [counts[i] for i in range(len(pairs))], include_rejected=include_rejected)

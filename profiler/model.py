@@ -256,6 +256,60 @@ class SampleInfo(_Plain):
     seed: int
 
 
+class DuplicateMethod(StrEnum):
+    """How a duplicate-row figure was obtained."""
+
+    UNIQUE_COLUMN = "unique_column"
+    """A column's values were counted exactly and are all distinct and non-null: no row can repeat another."""
+    COUNTED = "counted"
+    """Every distinct row's 64-bit hash was kept and counted: exact but for hash collisions (two distinct rows
+    sharing a hash, of probability below d² / 2^65 for d distinct rows: 3e-10 for 100,000)."""
+    SKETCH = "sketch"
+    """Estimated from the multiplicities of a uniform sample of distinct rows (a bottom-k sketch of row hashes)."""
+    LEGACY = "legacy"
+    """Stored by an older profiler as rows minus a distinct-row estimate; the bounds come from its stated error."""
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRows:
+    """Rows equal in every column to another row, beyond the first of each (pandas'
+    `len(df) - len(df.drop_duplicates())`), and how sure the figure is.
+
+    When `exact` is False, `value` is an estimate and the true count lies in `[low, high]` with probability
+    `confidence` (normal approximations; conservative). A table whose sampled distinct rows all occur once gets
+    `value` 0, so a table without duplicates is never said to have some; duplicates concentrated in a few rows
+    repeated many times can escape the sample, and `high` allows for them.
+    """
+
+    value: int
+    exact: bool
+    low: int
+    high: int
+    method: DuplicateMethod
+    confidence: float | None = None
+    """Of `[low, high]`; None when the count is exact."""
+
+    @classmethod
+    def counted(cls, value: int, method: DuplicateMethod) -> DuplicateRows:
+        return cls(value, True, value, value, method)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(self)
+        out["method"] = self.method.value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DuplicateRows:
+        return cls(**{**data, "method": DuplicateMethod(data["method"])})
+
+    @classmethod
+    def legacy(cls, estimate: int, rsd: float | None, rows: int) -> DuplicateRows:
+        """An older profile's `duplicate_rows_estimate`, bounded by 1.96 of its relative error `rsd` of the rows."""
+        spread = math.ceil(1.96 * (rsd or 0.0) * rows)
+        return cls(estimate, False, max(0, estimate - spread), max(0, min(rows - 1, estimate + spread)),
+                   DuplicateMethod.LEGACY, 0.95)
+
+
 @dataclass(frozen=True, slots=True)
 class TableProfile(_Plain):
     """One profile run of one table."""
@@ -265,11 +319,12 @@ class TableProfile(_Plain):
     started_at: datetime
     finished_at: datetime
     size_bytes: int | None = None
-    duplicate_rows_estimate: int | None = None
-    """Rows minus a sketch estimate of distinct rows (relative error `duplicate_rows_rsd`), never negative."""
-    duplicate_rows_rsd: float | None = None
+    duplicate_rows: DuplicateRows | None = None
+    """None when some column's values cannot be compared (arrays, structs, maps, intervals)."""
     spark_jobs: int | None = None
-    """Spark jobs this run started, read from Spark's status tracker."""
+    """Spark jobs this run started, read from Spark's status tracker: two (the statistics and the values pass),
+    one when no column has values to count, plus Spark's schema-merging read when the files must be read by Spark
+    itself (see `profiler.stats`)."""
     sample: SampleInfo | None = None
     source: str | None = None
 
@@ -283,17 +338,27 @@ class TableProfile(_Plain):
     def duration_seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
 
+    @property
+    def duplicate_rows_estimate(self) -> int | None:
+        """`duplicate_rows.value`, under the name older callers read."""
+        return None if self.duplicate_rows is None else self.duplicate_rows.value
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableProfile:
         sample = data.get("sample")
+        duplicates = data.get("duplicate_rows")
+        if duplicates is None and data.get("duplicate_rows_estimate") is not None:
+            legacy = DuplicateRows.legacy(int(data["duplicate_rows_estimate"]), data.get("duplicate_rows_rsd"),
+                                          int(data["row_count"]))
+        else:
+            legacy = None
         return cls(
             row_count=int(data["row_count"]),
             columns=tuple(ColumnProfile.from_dict(c) for c in data.get("columns", ())),
             started_at=datetime.fromisoformat(data["started_at"]),
             finished_at=datetime.fromisoformat(data["finished_at"]),
             size_bytes=data.get("size_bytes"),
-            duplicate_rows_estimate=data.get("duplicate_rows_estimate"),
-            duplicate_rows_rsd=data.get("duplicate_rows_rsd"),
+            duplicate_rows=DuplicateRows.from_dict(duplicates) if duplicates else legacy,
             spark_jobs=data.get("spark_jobs"),
             sample=SampleInfo(**sample) if sample else None,
             source=data.get("source"),
@@ -383,6 +448,8 @@ __all__ = [
     "CandidateKey",
     "ColumnKind",
     "ColumnProfile",
+    "DuplicateMethod",
+    "DuplicateRows",
     "Histogram",
     "PatternCount",
     "SampleInfo",

@@ -18,7 +18,7 @@ DEMO_SOURCE = "demo_erp"
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
     profile_after: Annotated[bool, typer.Option(
-        "--profile/--no-profile", help="Profile the tables after the crawl (starts Spark).")] = True,
+        "--profile/--no-profile", help="Profile the tables after the crawl (in-process: they are small).")] = True,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only each job's result, one JSON line per job "

@@ -50,6 +50,9 @@ def worker(
     threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,
     queues: Annotated[list[str], typer.Option("--queue", help="Only these queues (default: all).")] = [],  # noqa: B006
     poll_ms: Annotated[int, typer.Option(help="Longest wait between polls of an idle queue, in ms.")] = 100,
+    metrics_port: Annotated[int | None, typer.Option(
+        min=0, max=65535, help="Serve the workers' Prometheus metrics on this port (default: "
+        "CATALOG_WORKER_METRICS_PORT; 0: none).")] = None,
 ) -> None:
     """Run a dramatiq worker for the broker in CATALOG_BROKER_URL (Redis or RabbitMQ)."""
     import os
@@ -65,6 +68,11 @@ def worker(
         args += ["--queues", *queues]
     # dramatiq idles up to a second between polls when its queues look empty; a crawl should start at once.
     os.environ.setdefault("dramatiq_worker_timeout", str(poll_ms))
+    port = get_settings().worker_metrics_port if metrics_port is None else metrics_port
+    if port:
+        from catalog_api.observability.worker import prepare_worker_metrics
+
+        prepare_worker_metrics(get_settings().home, port)
     # Replace this process so signals (SIGTERM for a graceful stop) reach dramatiq directly.
     os.execv(sys.executable, args)
 

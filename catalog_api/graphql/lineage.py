@@ -38,7 +38,10 @@ class LineageFormat(Enum):
 LineageNodeType = graphql_type(
     GraphNode, "LineageNode", "A dataset in a lineage result.",
     description="A dataset in a lineage result; `placeholder` when the catalog has not crawled it.",
-    descriptions={"distance": "Levels from the start: negative upstream, positive downstream."})
+    descriptions={"distance": "Levels from the start: negative upstream, positive downstream.",
+                  "reported": "Not crawled, but OpenLineage reported its columns: `table(urn:)` answers with them.",
+                  "link": "REST address of the table and its columns (crawled or reported); null when the catalog "
+                          "knows only the dataset's name."})
 
 
 @strawberry.type(name="LineageEdge", description="An edge; the column fields are set on column-level edges.")

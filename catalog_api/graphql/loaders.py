@@ -21,7 +21,15 @@ from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
-from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
+from catalog_api.services.views import (
+    ChangeView,
+    ColumnView,
+    EntityView,
+    ReportedTableView,
+    SchemaView,
+    SourceView,
+    TableView,
+)
 from catalog_api.urns import EntityType
 
 R = TypeVar("R")
@@ -70,6 +78,14 @@ def _by_id_loader(ctx: ServiceContext, kind: EntityType) -> DataLoader[int, Enti
         found = await in_session(ctx, lambda session: browse.by_ids(session, kind, ids))
         # A parent can vanish between two statements of one request (a concurrent delete); say so for that item.
         return [found.get(i) or NotFound(f"{kind} {i} no longer exists") for i in ids]
+
+    return DataLoader(load)
+
+
+def _reported_table_loader(ctx: ServiceContext) -> DataLoader[str, ReportedTableView]:
+    async def load(urns: list[str]) -> list[ReportedTableView | BaseException]:
+        found = await in_session(ctx, lambda session: browse.reported_tables(session, urns))
+        return [found.get(urn) or NotFound(f"{urn} is no longer a reported table") for urn in urns]
 
     return DataLoader(load)
 
@@ -133,6 +149,7 @@ class Loaders:
         self.source: DataLoader[int, SourceView] = _by_id_loader(ctx, EntityType.SOURCE)
         self.schema: DataLoader[int, SchemaView] = _by_id_loader(ctx, EntityType.SCHEMA)
         self.table: DataLoader[int, TableView] = _by_id_loader(ctx, EntityType.DATASET)
+        self.reported_table: DataLoader[str, ReportedTableView] = _reported_table_loader(ctx)
         self.changes: DataLoader[ChangeKey, Page[ChangeView]] = _changes_loader(ctx)
         self.column_profile: DataLoader[str, ColumnProfileView | None] = _column_profile_loader(ctx)
         self.table_profile: DataLoader[int, ProfileView | None] = _table_profile_loader(ctx)

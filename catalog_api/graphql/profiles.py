@@ -26,7 +26,7 @@ from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.scalars import BigInt
-from catalog_api.graphql.views import graphql_type
+from catalog_api.graphql.views import FromView, graphql_type
 from catalog_api.security.identity import Permission
 from catalog_api.services import profiling
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
@@ -189,6 +189,22 @@ class ForeignKeyCandidateNode:
 
 # -- table profiles -----------------------------------------------------------------------------------------------
 
+@strawberry.type(name="DuplicateRows", description=(
+    "Rows equal in every column to another row, beyond the first of each, and how sure the figure is."))
+class DuplicateRowsNode(FromView):
+    """`DuplicateRowsView` with its counts as BigInt (a table's rows may exceed 2^31)."""
+
+    value: BigInt = strawberry.field(description="The count when `exact`, else an estimate.")
+    exact: bool = strawberry.field(description="True when `value` was counted, False for an estimate.")
+    low: BigInt = strawberry.field(description="Least count the data allows (at the `confidence` of an estimate).")
+    high: BigInt = strawberry.field(description="Greatest count the data allows (at the `confidence` of an estimate).")
+    method: str = strawberry.field(description=(
+        "`unique_column` (a column counted exactly is all distinct), `counted` (every distinct row's 64-bit hash "
+        "counted), `sketch` (estimated from a sample of distinct rows) or `legacy` (an older estimate)."))
+    confidence: float | None = strawberry.field(description=(
+        "Probability that [low, high] holds the true count; null when exact."))
+
+
 @strawberry.type(name="TableProfile")
 class TableProfileNode:
     """One profile run of a table: table-level figures, keys found on the data, column statistics and anomalies."""
@@ -202,7 +218,10 @@ class TableProfileNode:
     row_count: BigInt
     column_count: int
     size_bytes: BigInt | None
-    duplicate_rows_estimate: BigInt | None
+    duplicate_rows: DuplicateRowsNode | None = strawberry.field(description=(
+        "Duplicate rows, exact or estimated with bounds; null when rows hold values that cannot be compared."))
+    duplicate_rows_estimate: BigInt | None = strawberry.field(
+        deprecation_reason="Use duplicateRows: it says whether the figure is exact, and bounds an estimate.")
     spark_jobs: int | None
     read_from: str = strawberry.field(description="`lake` or `source`: where the profiled data was read.")
     lake_runs: list[str]
@@ -220,6 +239,7 @@ class TableProfileNode:
             id=view.id, table_urn=view.table_urn, job_id=view.job_id, started_at=view.started_at,
             finished_at=view.finished_at, duration_seconds=view.duration_s, row_count=view.row_count,
             column_count=view.column_count, size_bytes=view.size_bytes,
+            duplicate_rows=DuplicateRowsNode.of(view.duplicate_rows) if view.duplicate_rows else None,
             duplicate_rows_estimate=view.duplicate_rows_estimate, spark_jobs=view.spark_jobs,
             read_from=view.read_from, lake_runs=list(view.lake_runs), sample_rows=view.sample_rows,
             candidate_keys=[CandidateKeyNode(columns=list(k["columns"]), verified=bool(k["verified"]),

@@ -37,6 +37,7 @@ from catalog_api.graphql.keys import KeysMutation, KeysQuery
 from catalog_api.graphql.limits import GraphQLLimits, QueryLimits, refusal_status
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
+from catalog_api.graphql.metrics import OperationMetrics
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
 from catalog_api.graphql.scalars import SCALARS
@@ -307,7 +308,7 @@ def build_schema(limits: GraphQLLimits) -> CatalogSchema:
         query=Query,
         mutation=audited(Mutation),
         subscription=Subscription,
-        extensions=[CatalogErrors, lambda: QueryLimits(limits)],
+        extensions=[OperationMetrics, CatalogErrors, lambda: QueryLimits(limits)],
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 

@@ -18,10 +18,20 @@ from catalog_api.graphql.loaders import child_key
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
-from catalog_api.services import profiling
+from catalog_api.services import browse, profiling
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
-from catalog_api.services.views import ChangeView, ColumnView, EntityView, SchemaView, SourceView, TableView
+from catalog_api.services.views import (
+    ChangeView,
+    ColumnView,
+    EntityView,
+    ReportedOriginView,
+    ReportedTableView,
+    SchemaView,
+    SourceView,
+    TableView,
+)
+from catalog_api.urns import dataset_urn, parse_urn
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -134,11 +144,18 @@ class SchemaNode(Entity, FromView):
         return to_connection(found, TableNode.of)
 
 
+ReportedOriginNode = graphql_type(
+    ReportedOriginView, "ReportedOrigin", "Who reported a table the catalog has not crawled.",
+    description="Who reported a table the catalog has not crawled: the OpenLineage job and run whose event gave its "
+                "columns, and that event's time.")
+
+
 @strawberry.type(name="Table")
 class TableNode(Entity, FromView):
-    """A table, view, materialized view, foreign table or file. `comment` is the source's own."""
+    """A table, view, materialized view, foreign table or file. `comment` is the source's own. Or a dataset known only
+    from OpenLineage (`origin: "reported"`): its columns as reported, and nothing only a crawl knows."""
 
-    id: int
+    id: int | None = strawberry.field(description="The crawled table's id; null on a reported table.")
     kind: str
     comment: str | None
     view_definition: str | None
@@ -152,17 +169,22 @@ class TableNode(Entity, FromView):
     updated_at: datetime
     last_seen_at: datetime | None
     deleted_at: datetime | None
-    schema_id: strawberry.Private[int]
-    source_id: strawberry.Private[int]
+    schema_id: strawberry.Private[int | None]
+    source_id: strawberry.Private[int | None]
+    reported: ReportedOriginNode | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Who reported the columns of a table the catalog has not crawled; null when crawled.")
 
+    @strawberry.field(description="`crawled`, or `reported`: not crawled, its columns known from OpenLineage.")
+    def origin(self) -> str:
+        return "crawled" if self.reported is None else "reported"
 
-    @strawberry.field
-    async def schema(self, info: Info) -> SchemaNode:
-        return SchemaNode.of(await info.context.loaders.schema.load(self.schema_id))
+    @strawberry.field(description="Null on a reported table whose schema the catalog has not crawled.")
+    async def schema(self, info: Info) -> SchemaNode | None:
+        return None if self.schema_id is None else SchemaNode.of(await info.context.loaders.schema.load(self.schema_id))
 
-    @strawberry.field
-    async def source(self, info: Info) -> SourceNode:
-        return SourceNode.of(await info.context.loaders.source.load(self.source_id))
+    @strawberry.field(description="Null on a reported table that belongs to no registered source.")
+    async def source(self, info: Info) -> SourceNode | None:
+        return None if self.source_id is None else SourceNode.of(await info.context.loaders.source.load(self.source_id))
 
     @strawberry.field(description="How the table is extracted into the lake: plan, watermark, last run.")
     async def extraction(self, info: Info) -> ExtractionNode:
@@ -175,7 +197,10 @@ class TableNode(Entity, FromView):
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
     ) -> Connection[ColumnNode]:
         page = PageRequest(first, after, include_deleted).validated()
-        found = await info.context.loaders.columns_of_table.load(child_key(self.id, page))
+        if self.reported is not None:
+            found = await info.context.query(browse.reported_columns, self.urn, page)
+        else:
+            found = await info.context.loaders.columns_of_table.load(child_key(self.id, page))
         return to_connection(found, ColumnNode.of)
 
     @strawberry.field(description="The change history of the table and its columns, newest first, in [since, until).")
@@ -185,21 +210,29 @@ class TableNode(Entity, FromView):
     ) -> Connection[ChangeNode]:
         # Validated here so a bad argument fails this field alone, not every table sharing the batch.
         PageRequest(first, after).validated()
+        if self.reported is not None:  # no change history: the catalog records the changes it crawled
+            return to_connection(Page(), ChangeNode.of)
         found = await info.context.loaders.changes.load((self.id, since, until, first, after))
         return to_connection(found, ChangeNode.of)
 
     @strawberry.field(description="The newest profile with column statistics and anomalies; null before the first.")
     async def profile(self, info: Info) -> TableProfileNode | None:
+        if self.reported is not None:
+            return None
         view = await info.context.loaders.table_profile.load(self.id)
         return None if view is None else TableProfileNode.of(view)
 
     @strawberry.field(description="Profile runs, newest first (at most `limit`, up to 500).")
     async def profiles(self, info: Info, limit: int = 50) -> list[TableProfileNode]:
+        if self.reported is not None:
+            return []
         return [TableProfileNode.of(v) for v in
                 await info.context.query(profiling.profile_history, self.urn, limit=limit)]
 
     @strawberry.field(description="Anomalies found in the table's profiles, newest first.")
     async def anomalies(self, info: Info, limit: int = 100) -> list[AnomalyNode]:
+        if self.reported is not None:
+            return []
         return [AnomalyNode.of(a) for a in
                 await info.context.query(profiling.list_anomalies, table_urn=self.urn,
                                         limit=limit)]
@@ -211,21 +244,24 @@ class TableNode(Entity, FromView):
 
 @strawberry.type(name="Column")
 class ColumnNode(Entity, FromView):
-    """A column as the source defines it, with its curated description."""
+    """A column as the source defines it, with its curated description; or as OpenLineage reported it, on a table
+    the catalog has not crawled (no id, nullability or default; `comment` is the reporter's description)."""
 
-    id: int
+    id: int | None = strawberry.field(description="The crawled column's id; null on a reported column.")
     ordinal: int
-    data_type: str
-    nullable: bool
+    data_type: str | None = strawberry.field(description="Null only on a reported column given without a type.")
+    nullable: bool | None = strawberry.field(description="Null on a reported column (OpenLineage does not say).")
     default: str | None
     comment: str | None
     generated: str | None
     deleted_at: datetime | None
-    table_id: strawberry.Private[int]
-
+    table_id: strawberry.Private[int | None]
 
     @strawberry.field
     async def table(self, info: Info) -> TableNode:
+        if self.table_id is None:  # a reported column: its table is the reported dataset
+            table_urn = dataset_urn(*parse_urn(self.urn).names[:3])
+            return TableNode.of(await info.context.loaders.reported_table.load(table_urn))
         return TableNode.of(await info.context.loaders.table.load(self.table_id))
 
     @strawberry.field(description="The column's statistics in its table's newest profile; null before the first.")
@@ -241,6 +277,7 @@ class ColumnNode(Entity, FromView):
 
 _NODE_OF: dict[type, Callable[[EntityView], Entity]] = {
     SourceView: SourceNode.of, SchemaView: SchemaNode.of, TableView: TableNode.of, ColumnView: ColumnNode.of,
+    ReportedTableView: TableNode.of,
 }
 
 

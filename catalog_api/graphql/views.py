@@ -2,9 +2,10 @@
 
 `graphql_type` declares the object type of a view: the view's fields, in order, with free-form values as JSON.
 Any type that mixes in `FromView` (derived or declared, where GraphQL shapes an entity its own way) is built by
-`Type.of(view)`: each of its fields (private ones included) takes the view's attribute of the same name, and a field
-whose type is another `FromView` object type (or a list or optional of one) converts the nested view the same way.
-So whatever a view shows (or hides) reaches GraphQL unchanged.
+`Type.of(view)`: each of its fields (private ones included) takes the view's attribute of the same name (a field with
+a default keeps it when the view has no such attribute), and a field whose type is another `FromView` object type
+(or a list or optional of one) converts the nested view the same way. So whatever a view shows (or hides) reaches
+GraphQL unchanged.
 """
 
 from __future__ import annotations
@@ -40,11 +41,16 @@ def _converter(field_type: Any) -> Convert:
     return _identity
 
 
+_REQUIRED = object()
+
+
 @cache
-def _fields(cls: type) -> tuple[tuple[str, Convert], ...]:
-    """The constructor arguments of a strawberry type with the conversion each needs."""
+def _fields(cls: type) -> tuple[tuple[str, Convert, Any], ...]:
+    """The constructor arguments of a strawberry type with the conversion each needs and its default (or
+    `_REQUIRED`)."""
     types = {f.python_name: f.type for f in cls.__strawberry_definition__.fields if f.base_resolver is None}
-    return tuple((f.name, _converter(types[f.name]) if f.name in types else _identity)
+    return tuple((f.name, _converter(types[f.name]) if f.name in types else _identity,
+                  _REQUIRED if f.default is dataclasses.MISSING else f.default)
                  for f in dataclasses.fields(cls) if f.init)
 
 
@@ -52,9 +58,9 @@ def _fields(cls: type) -> tuple[tuple[str, Convert], ...]:
 def _plain(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
     """For a type whose fields all pass through unchanged: their names and one reader of all of them."""
     fields = _fields(cls)
-    if any(convert is not _identity for _, convert in fields):
+    if any(convert is not _identity or default is not _REQUIRED for _, convert, default in fields):
         return None
-    names = tuple(name for name, _ in fields)
+    names = tuple(name for name, _, _ in fields)
     get = attrgetter(*names)
     return names, (get if len(names) > 1 else (lambda view: (get(view),)))
 
@@ -68,7 +74,8 @@ class FromView:
         if plain is not None:  # the hot path of every page
             names, read = plain
             return cls(**dict(zip(names, read(view), strict=True)))
-        return cls(**{name: convert(getattr(view, name)) for name, convert in _fields(cls)})
+        return cls(**{name: convert(getattr(view, name) if default is _REQUIRED else getattr(view, name, default))
+                      for name, convert, default in _fields(cls)})
 
 
 _DERIVED: dict[type, type] = {}

@@ -38,6 +38,9 @@ class NodeOut(ViewModel):
     kind: str | None
     placeholder: bool
     distance: int = Field(description="Levels from the start: negative upstream, positive downstream.")
+    reported: bool = Field(description="Not crawled, but OpenLineage reported its columns.")
+    link: str | None = Field(description="GET this for the table and its columns (crawled or reported); null when "
+                                         "the catalog knows only the dataset's name.")
 
 
 class EdgeOut(ViewModel):

@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from catalog_api.services.browse import Page, SearchHit
 from catalog_api.services.extraction import ExtractionView
-from catalog_api.services.profiling import AnomalyView, ColumnProfileView, ProfileView
+from catalog_api.services.profiling import AnomalyView, ColumnProfileView, DuplicateRowsView, ProfileView
 from catalog_api.services.sources import ConnectionTestResult
 from catalog_api.services.views import (
     ChangeView,
     JobView,
     LineageNamingView,
+    ReportedOriginView,
     ScheduleView,
     SourceView,
     TableDetailView,
@@ -81,7 +82,11 @@ JobOut = rest_model("JobOut", JobView, "A job record: status, progress, timings,
 ConnectionTestOut = rest_model("ConnectionTestOut", ConnectionTestResult, "The outcome of a connection test.")
 ColumnOut = rest_model("ColumnOut", TaggedColumnView, "A column as the source defines it, with its curated "
                                                       "description and tags.")
-TableOut = rest_model("TableOut", TableDetailView, "A table, view or file with its columns, keys and indexes.")
+ReportedOriginOut = rest_model("ReportedOrigin", ReportedOriginView, "Who reported a table the catalog has not "
+                                                                    "crawled: the OpenLineage job, run and event time.")
+TableOut = rest_model("TableOut", TableDetailView, "A table, view or file with its columns, keys and indexes; or a "
+                                                   "dataset known only from OpenLineage (`origin: reported`), with "
+                                                   "the columns its events reported.")
 ChangeOut = rest_model("ChangeOut", ChangeView, "One change-log row: what changed, on which entity, from what to "
                                                 "what, and when.")
 EntityOut = rest_model("EntityOut", TaggedEntityView, "Any entity by URN after a curation call.")
@@ -95,6 +100,11 @@ ColumnProfileOut = rest_model(
     "Of a column tagged `pii.*`, a caller without `pii:read` gets the value figures null, named in `masked`.")
 AnomalyOut = rest_model("AnomalyOut", AnomalyView, "A departure from a table's profile history: what was observed "
                                                    "against the expected range, and how bad.")
+DuplicateRowsOut = rest_model(
+    "DuplicateRowsOut", DuplicateRowsView,
+    "Rows equal in every column to another row, beyond the first of each. `exact` says whether `value` is a count\n"
+    "or an estimate; an estimate's true count lies in `[low, high]` with probability `confidence`. `method` says how\n"
+    "it was found: `unique_column`, `counted` (64-bit row hashes), `sketch` (a sample of distinct rows) or `legacy`.")
 ProfileSummaryOut = rest_model("ProfileSummaryOut", ProfileView, "One profile run of a table with its table-level "
                                                                  "figures (an entry of the profile history).",
                                exclude=frozenset({"columns", "anomalies"}))

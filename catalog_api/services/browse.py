@@ -19,12 +19,15 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, Tag
+from catalog_api.db.reported import ReportedColumn, ReportedDataset
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.views import (
     ROW_VIEWS,
     ChangeView,
     ColumnView,
     EntityView,
+    ReportedColumnView,
+    ReportedTableView,
     SchemaView,
     SourceView,
     TableDetailView,
@@ -32,6 +35,9 @@ from catalog_api.services.views import (
     TaggedEntityView,
     change_view,
     entity_view,
+    reported_column_views,
+    reported_table_detail_view,
+    reported_table_view,
     source_view,
     table_detail_view,
     view_columns,
@@ -212,8 +218,15 @@ def entity_by_urn(session: Session, urn: str, *, field: str = "urn", expected: E
 
 
 def entity(session: Session, urn: str, *, field: str = "urn", expected: EntityType | None = None) -> EntityView:
-    """The view of the entity a URN names (soft-deleted ones included)."""
-    return entity_view(entity_by_urn(session, urn, field=field, expected=expected))
+    """The view of the entity a URN names (soft-deleted ones included); a dataset no crawl has found but OpenLineage
+    reported is a `ReportedTableView`."""
+    try:
+        return entity_view(entity_by_urn(session, urn, field=field, expected=expected))
+    except NotFound:
+        reported = reported_tables(session, [urn]) if parse_urn(urn).type is EntityType.DATASET else {}
+        if urn not in reported:
+            raise
+        return reported[urn]
 
 
 def tagged_entity(session: Session, urn: str) -> TaggedEntityView:
@@ -334,8 +347,17 @@ def change_history(
 
 
 def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = False) -> TableDetailView:
-    """A table with its schema and source names, its columns, the tags of each, and its links."""
-    table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    """A table with its schema and source names, its columns, the tags of each, and its links; a dataset no crawl
+    has found, with the columns OpenLineage reported."""
+    try:
+        table = entity_by_urn(session, urn, expected=EntityType.DATASET)
+    except NotFound:
+        row = session.scalars(select(ReportedDataset).where(ReportedDataset.urn == urn)).first()
+        if row is None:
+            raise
+        columns = reported_column_views(list(session.scalars(select(ReportedColumn).where(
+            ReportedColumn.dataset_id == row.id).order_by(ReportedColumn.ordinal, ReportedColumn.id))), urn)
+        return reported_table_detail_view(row, columns, tags_of(session, [urn, *(c.urn for c in columns)]))
     schema = session.get(Schema, table.schema_id)
     source = session.get(DataSource, table.source_id)
     query = select(Column).where(Column.table_id == table.id)
@@ -344,3 +366,51 @@ def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = 
     columns = list(session.scalars(query.order_by(Column.ordinal, Column.id)))
     tags = tags_of(session, [table.urn, *(c.urn for c in columns)])
     return table_detail_view(table, schema, source, columns, tags)
+
+
+# -- datasets reported by OpenLineage, not crawled ----------------------------------------------------------------
+
+def reported_tables(session: Session, urns: Sequence[str]) -> dict[str, ReportedTableView]:
+    """The reported datasets among `urns` that no crawl has found (a crawled table always wins), with the ids of
+    their source and schema when the catalog has them."""
+    wanted = list(dict.fromkeys(urns))
+    rows: list[ReportedDataset] = []
+    for start in range(0, len(wanted), MAX_BOUND_PARAMETERS):
+        rows += session.scalars(select(ReportedDataset).where(
+            ReportedDataset.urn.in_(wanted[start:start + MAX_BOUND_PARAMETERS])))
+    crawled: set[str] = set()
+    for start in range(0, len(rows), MAX_BOUND_PARAMETERS):
+        chunk = [r.urn for r in rows[start:start + MAX_BOUND_PARAMETERS]]
+        crawled.update(session.scalars(select(Table.urn).where(Table.urn.in_(chunk))))
+    rows = [r for r in rows if r.urn not in crawled]
+    names = {r.urn: parse_urn(r.urn).names for r in rows}
+    sources = dict(session.execute(select(DataSource.name, DataSource.id).where(
+        DataSource.name.in_({n[0] for n in names.values()}))).all()) if rows else {}
+    schemas = {(source_id, name): schema_id for source_id, name, schema_id in session.execute(
+        select(Schema.source_id, Schema.name, Schema.id).where(
+            Schema.source_id.in_(list(sources.values())), Schema.name.in_({n[1] for n in names.values()})))
+    } if sources else {}
+    views = {}
+    for row in rows:
+        source, schema, _ = names[row.urn]
+        source_id = sources.get(source)
+        views[row.urn] = reported_table_view(row, source_id, schemas.get((source_id, schema)))
+    return views
+
+
+def reported_columns(session: Session, urn: str, page: PageRequest) -> Page[ReportedColumnView]:
+    """One page of a reported dataset's columns in ordinal order (empty when nothing was reported)."""
+    dataset_id = session.scalar(select(ReportedDataset.id).where(ReportedDataset.urn == urn))
+    found: Page[ReportedColumnView] = Page()
+    if dataset_id is None:
+        return found
+    query = select(ReportedColumn).where(ReportedColumn.dataset_id == dataset_id)
+    found.total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if page.after is not None:
+        ordinal, last_id = decode_cursor(page.after)
+        query = query.where(tuple_(ReportedColumn.ordinal, ReportedColumn.id) > tuple_(ordinal, last_id))
+    rows = list(session.scalars(query.order_by(ReportedColumn.ordinal, ReportedColumn.id).limit(page.first + 1)))
+    found.has_next = len(rows) > page.first
+    found.items = reported_column_views(rows[:page.first], urn)
+    found.cursors = [encode_cursor([row.ordinal, row.id]) for row in rows[:page.first]]
+    return found

@@ -21,6 +21,9 @@ class JobRunner(Protocol):
 
     def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None: ...
 
+    def ping(self) -> None:
+        """Returns when jobs can be submitted; raises when the runner's broker does not answer."""
+
     def shutdown(self) -> None: ...
 
 

@@ -20,6 +20,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.lineage.edges import link_crawled_tables
+from catalog_api.services.lineage.reported import drop_reports
 from catalog_api.services.lineage.views import record_view_lineage
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
@@ -222,7 +223,9 @@ def apply_snapshot(
                         changed=changeset.tables_changed, deleted=changeset.tables_deleted, job_id=job_id, now=now,
                         events=lineage_events)
     if created:
-        link_crawled_tables(session, [dataset_urn(source.name, *t.key) for t in created])
+        created_urns = [dataset_urn(source.name, *t.key) for t in created]
+        link_crawled_tables(session, created_urns)
+        drop_reports(session, created_urns)  # the crawled table is served from now on, never mixed with a report
     source.last_crawled_at = now
     return CrawlResult(
         tables_created=len(changeset.tables_created),

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Job, Schema, Table
+from catalog_api.db.reported import ReportedColumn, ReportedDataset
+from catalog_api.urns import column_urn, escape, parse_urn
 
 V = TypeVar("V")
 
@@ -161,10 +163,6 @@ class ColumnView:
     table_id: int
 
 
-EntityView = SourceView | SchemaView | TableView | ColumnView
-"""Anything the catalog names with a URN."""
-
-
 def schema_view(row: Schema) -> SchemaView:
     return from_row(SchemaView, row)
 
@@ -199,8 +197,10 @@ class TaggedColumnView:
     urn: str
     name: str
     ordinal: int
-    data_type: str
-    nullable: bool
+    data_type: str | None
+    """Null only on a reported column whose reporter gave no type."""
+    nullable: bool | None
+    """Null on a reported column: OpenLineage does not report nullability."""
     default: str | None
     comment: str | None
     generated: str | None
@@ -234,22 +234,88 @@ class TableDetailView:
     deleted_at: datetime | None
     columns: list[TaggedColumnView]
     links: dict[str, str]
+    origin: str
+    """`crawled`, or `reported`: the catalog has not crawled the table and knows its columns from OpenLineage."""
+    reported: ReportedOriginView | None
+    """Who reported the columns of a `reported` table; null on a crawled one."""
 
 
-def table_links(urn: str) -> dict[str, str]:
-    """Where everything about a table lives in the API and the UI."""
+def table_link(urn: str) -> str:
+    """The table's own address in the API."""
+    return f"/api/v1/tables/{quote(urn, safe='')}"
+
+
+def table_links(urn: str, *, crawled: bool = True) -> dict[str, str]:
+    """Where everything about a table lives in the API and the UI (a reported table has no history, extraction or
+    profile: those are about crawled tables)."""
     encoded = quote(urn, safe="")
-    return {"self": f"/api/v1/tables/{encoded}", "changes": f"/api/v1/tables/{encoded}/changes",
-            "extraction": f"/api/v1/tables/{encoded}/extraction", "lineage": f"/api/v1/lineage?urn={encoded}",
-            "lineage_viewer": f"/ui/lineage?urn={encoded}", "profile": f"/api/v1/tables/{encoded}/profile",
-            "report": f"/api/v1/tables/{encoded}/profile/report"}
+    links = {"self": table_link(urn), "lineage": f"/api/v1/lineage?urn={encoded}",
+             "lineage_viewer": f"/ui/lineage?urn={encoded}"}
+    if crawled:
+        links |= {"changes": f"/api/v1/tables/{encoded}/changes", "extraction": f"/api/v1/tables/{encoded}/extraction",
+                  "profile": f"/api/v1/tables/{encoded}/profile", "report": f"/api/v1/tables/{encoded}/profile/report"}
+    return links
 
 
 def table_detail_view(table: Table, schema: Schema, source: DataSource, columns: list[Column],
                       tags: dict[str, list[str]]) -> TableDetailView:
     tagged = [from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns]
     return from_row(TableDetailView, table, source=source.name, schema_name=schema.name, tags=tags[table.urn],
-                    columns=tagged, links=table_links(table.urn))
+                    columns=tagged, links=table_links(table.urn), origin="crawled", reported=None)
+
+
+# -- reported datasets ------------------------------------------------------------------------------------------
+
+REPORTED_KIND = "dataset"
+"""The kind of a reported table: OpenLineage says nothing about whether a dataset is a table, a view or a topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedOriginView:
+    """Who reported a dataset the catalog has not crawled: the reporter (`openlineage`), the job and run whose event
+    gave the columns, that event's time and its producer."""
+
+    reporter: str
+    job_namespace: str
+    job_name: str
+    run_id: str
+    event_time: datetime
+    producer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedTableView:
+    """A dataset known only from OpenLineage, shaped like `TableView`. What only a crawl tells (keys, indexes, view
+    SQL, row estimate, the table's id) is unknown; `source_id` and `schema_id` are set when the catalog has them."""
+
+    urn: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    last_seen_at: datetime
+    source_id: int | None
+    schema_id: int | None
+    reported: ReportedOriginView
+    kind = REPORTED_KIND
+    id = comment = description = view_definition = partition_key = primary_key = row_estimate = deleted_at = None
+    unique_constraints = foreign_keys = indexes = ()  # immutable: shared by every view
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedColumnView:
+    """A column of a reported dataset, shaped like `ColumnView`: `comment` is the reporter's description; the type may
+    be missing; nullability, default and the ids are unknown."""
+
+    urn: str
+    name: str
+    ordinal: int
+    data_type: str | None
+    comment: str | None
+    id = table_id = nullable = default = generated = description = deleted_at = None
+
+
+EntityView = SourceView | SchemaView | TableView | ColumnView | ReportedTableView
+"""Anything the catalog names with a URN (a dataset only reported by OpenLineage included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,3 +380,30 @@ class JobView:
 
 def job_view(row: Job) -> JobView:
     return from_row(JobView, row)
+
+
+def reported_origin_view(row: ReportedDataset) -> ReportedOriginView:
+    return from_row(ReportedOriginView, row, reporter="openlineage")
+
+
+def reported_table_view(row: ReportedDataset, source_id: int | None, schema_id: int | None) -> ReportedTableView:
+    return ReportedTableView(urn=row.urn, name=parse_urn(row.urn).names[2], created_at=row.created_at,
+                             updated_at=row.updated_at, last_seen_at=row.event_time, source_id=source_id,
+                             schema_id=schema_id, reported=reported_origin_view(row))
+
+
+def reported_column_views(rows: list[ReportedColumn], table_urn: str) -> list[ReportedColumnView]:
+    """The views of a reported table's columns (their URNs share the table's part: it is escaped once)."""
+    prefix = column_urn(*parse_urn(table_urn).names, "")
+    return [ReportedColumnView(urn=prefix + escape(row.name), name=row.name, ordinal=row.ordinal,
+                               data_type=row.data_type, comment=row.description) for row in rows]
+
+
+def reported_table_detail_view(row: ReportedDataset, columns: list[ReportedColumnView],
+                               tags: dict[str, list[str]]) -> TableDetailView:
+    """A reported table as `GET /api/v1/tables/{urn}` shows it: the reporter's columns, and nothing only a crawl
+    would know."""
+    source, schema, _ = parse_urn(row.urn).names
+    return from_row(TableDetailView, reported_table_view(row, None, None), source=source, schema_name=schema,
+                    tags=tags[row.urn], columns=[from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns],
+                    links=table_links(row.urn, crawled=False), origin="reported")

@@ -12,10 +12,12 @@ Arrow tables summed by value. Distinct counts come from bottom-k sketches of 64-
 pass counts them exactly, quantiles from DataSketches KLL sketches unless exact counts give them.
 
 - `domain`: the values a column's statistics are computed on;
-- `hashing`: 64-bit value and row hashes; `sketches`: bottom-k (distinct counts) and KLL (quantiles);
+- `hashing`: 64-bit value and row hashes; `sketches`: bottom-k (distinct counts), counting bottom-k (duplicate rows)
+  and KLL (quantiles);
 - `exact`: exact sums and mergeable moments; `column`: the per-kind kernels filling a `ColumnPartial`;
 - `sample`: the uniform row sample; `table`: one share of a table in the statistics pass (`TablePartial`);
-- `values`: one share of a table in the values pass (exact counts, candidates, histograms).
+- `values`: one share of a table in the values pass (exact counts, candidates, histograms);
+- `duplicates`: the duplicate rows of the whole table, exact or bounded, from its merged partial.
 
 Nothing here imports Spark: the kernels run in any Python process.
 """
@@ -24,10 +26,12 @@ from __future__ import annotations
 
 from profiler.partial.column import ColumnPartial, ColumnSpec, column_partial
 from profiler.partial.domain import domain, tracked
+from profiler.partial.duplicates import duplicate_rows
 from profiler.partial.exact import Moments, int64_or_none
 from profiler.partial.hashing import row_value_hashes, value_hashes
 from profiler.partial.sample import Sample, sample_rows
 from profiler.partial.sketches import (
+    RowSketch,
     bottom_k_size,
     distinct_estimate,
     kll_quantiles,
@@ -54,6 +58,7 @@ __all__ = [
     "ColumnSpec",
     "Moments",
     "PartialOptions",
+    "RowSketch",
     "Sample",
     "TablePartial",
     "ValueCounts",
@@ -63,6 +68,7 @@ __all__ = [
     "column_partial",
     "distinct_estimate",
     "domain",
+    "duplicate_rows",
     "empty_partial",
     "empty_values",
     "histogram_bins",

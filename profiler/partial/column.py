@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from profiler.model import ColumnKind
 from profiler.partial.domain import domain, finite_only
 from profiler.partial.exact import Moments, exact_decimal_sum, exact_int_sum
-from profiler.partial.hashing import fold_into_rows, row_value_hashes
+from profiler.partial.hashing import float_row_values, fold_into_rows, row_value_hashes
 from profiler.partial.sketches import bottom_k, kll_sketch, merge_bottom_k, merge_kll
 
 _BLANK = " \t\n\r\f\v"
@@ -105,7 +105,8 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
             valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else slice(None)
             p.bottom = bottom_k(hashes[valid], k)
         if row_hashes is not None:
-            fold_into_rows(row_hashes, hashes)
+            # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls.
+            fold_into_rows(row_hashes, row_value_hashes(float_row_values(x)) if kind is ColumnKind.FLOAT else hashes)
     return p
 
 

@@ -99,3 +99,24 @@ def fold_into_rows(row_hashes: np.ndarray, hashes: np.ndarray) -> None:
     with np.errstate(over="ignore"):
         row_hashes *= _PRIME
         row_hashes ^= hashes
+
+
+def float_row_values(x: pa.Array) -> pa.Array:
+    """A float64 column as rows compare it: -0.0 equal to 0.0 and every NaN to every other (as pandas compares
+    rows), infinities and NaN kept apart from nulls."""
+    canonical = pc.add(x, 0.0)
+    return pc.if_else(pc.is_nan(canonical), pa.scalar(float("nan")), canonical)
+
+
+def other_row_hashes(array: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """Slot hashes of a column no statistic covers: a column of nulls only hashes alike everywhere, times and
+    durations by their integers; None for values rows cannot be compared by (nested values, intervals)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = array.type
+    if pa.types.is_null(kind):
+        return np.full(len(array), _NULL_HASH, np.uint64)
+    if pa.types.is_time(kind) or pa.types.is_duration(kind) or pa.types.is_date64(kind):
+        integers = array.cast(pa.int32() if kind.bit_width == 32 else pa.int64())  # time32 casts to int32 only
+        return row_value_hashes(integers.cast(pa.int64()))
+    return None

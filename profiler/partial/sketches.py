@@ -1,12 +1,14 @@
-"""Mergeable sketches: bottom-k sketches of value hashes for distinct counts, DataSketches KLL for quantiles.
+"""Mergeable sketches: bottom-k sketches of value hashes for distinct counts, the same with row counts for duplicate
+rows, and DataSketches KLL for quantiles.
 
-Both merge in any order and grouping: the bottom-k of a union is the bottom-k of the parts' bottom-ks, and KLL
+All merge in any order and grouping: the bottom-k of a union is the bottom-k of the parts' bottom-ks, and KLL
 sketches merge natively. Sketches travel between tasks as numpy arrays and serialized bytes.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,6 +42,48 @@ def distinct_estimate(bottom: np.ndarray, k: int) -> int:
     if len(bottom) < k:
         return len(bottom)
     return round((k - 1) / ((float(bottom[k - 1]) + 1.0) / 2.0**64))
+
+
+# -- duplicate rows: a bottom-k sketch that counts -------------------------------------------------------------
+
+@dataclass(slots=True)
+class RowSketch:
+    """The `k` smallest distinct row hashes, sorted, each with the number of rows that have it.
+
+    The kept hashes are a uniform sample of the distinct rows (a hash does not depend on how often its row occurs),
+    and their counts are exact in the whole table: a hash among the k smallest of the table is among the k
+    smallest of every share that holds it, so no share drops any of its rows. While it keeps fewer than k hashes,
+    it holds every distinct row.
+    """
+
+    hashes: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, row_hashes: np.ndarray, k: int) -> RowSketch:
+        hashes, counts = np.unique(row_hashes, return_counts=True)
+        return cls(hashes[:k], counts[:k].astype(np.int64))
+
+    def merge(self, other: RowSketch, k: int) -> RowSketch:
+        hashes = np.concatenate([self.hashes, other.hashes])
+        counts = np.concatenate([self.counts, other.counts])
+        order = np.argsort(hashes, kind="stable")
+        hashes, counts = hashes[order], counts[order]
+        if not len(hashes):
+            return RowSketch(hashes, counts)
+        starts = np.flatnonzero(np.concatenate([[True], hashes[1:] != hashes[:-1]]))
+        return RowSketch(hashes[starts][:k], np.add.reduceat(counts, starts)[:k])
+
+    @classmethod
+    def empty(cls) -> RowSketch:
+        return cls(np.zeros(0, np.uint64), np.zeros(0, np.int64))
+
+
+def merge_row_sketches(first: RowSketch | None, second: RowSketch | None, k: int) -> RowSketch | None:
+    """The row sketch of the union of two shares (None: a share whose rows cannot be compared)."""
+    if first is None or second is None:
+        return None
+    return first.merge(second, k)
 
 
 # -- quantiles: a KLL sketch -------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 
 from profiler.partial.column import ColumnPartial, ColumnSpec, column_partial
-from profiler.partial.hashing import mix, new_row_hashes
+from profiler.partial.hashing import fold_into_rows, mix, new_row_hashes, other_row_hashes
 from profiler.partial.sample import Sample, empty_sample, sample_rows
-from profiler.partial.sketches import bottom_k, merge_bottom_k
+from profiler.partial.sketches import RowSketch, merge_row_sketches
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,8 @@ class PartialOptions:
 
     bottom_k: int
     row_bottom_k: int
+    """Distinct row hashes the duplicate-row sketch keeps (`RowSketch`): tables with fewer distinct rows get an exact
+    duplicate count."""
     kll_k: int
     sample_rows: int
     seed: int
@@ -26,36 +28,44 @@ class PartialOptions:
 
 @dataclass(slots=True)
 class TablePartial:
-    """What a share of the rows says about the table: its row count, each column's partial, the bottom-k sketch of
-    its row hashes (distinct rows) and its sample."""
+    """What a share of the rows says about the table: its row count, each column's partial, the counting bottom-k
+    sketch of its row hashes (duplicate rows) and its sample."""
 
     rows: int
     columns: list[ColumnPartial]
-    row_bottom: np.ndarray | None
+    row_sketch: RowSketch | None
+    """None when a column's values cannot be compared (see `hashing.other_row_hashes`)."""
     sample: Sample
 
     def merge(self, other: TablePartial, options: PartialOptions) -> TablePartial:
         return TablePartial(
             self.rows + other.rows,
             [a.merge(b, k=options.bottom_k) for a, b in zip(self.columns, other.columns, strict=True)],
-            merge_bottom_k(self.row_bottom, other.row_bottom, options.row_bottom_k),
+            merge_row_sketches(self.row_sketch, other.row_sketch, options.row_bottom_k),
             self.sample.merge(other.sample, options.sample_rows),
         )
 
 
 def empty_partial(columns: int, schema: pa.Schema) -> TablePartial:
     """The partial of no rows: merging it changes nothing (the zero of the tree aggregation)."""
-    return TablePartial(0, [ColumnPartial() for _ in range(columns)], None, empty_sample(schema))
+    return TablePartial(0, [ColumnPartial() for _ in range(columns)], RowSketch.empty(), empty_sample(schema))
 
 
 def table_partial(rows: pa.Table, specs: list[ColumnSpec], options: PartialOptions, share: int) -> TablePartial:
     """The partial statistics of `rows` (the table's columns in profile order), the `share`-th part of a table."""
-    hashed = any(s.hashed for s in specs)
-    row_hashes = new_row_hashes(rows.num_rows) if hashed else None
+    row_hashes: np.ndarray | None = new_row_hashes(rows.num_rows)
     columns = [column_partial(rows.column(i), spec, k=options.bottom_k, kll_k=options.kll_k, row_hashes=row_hashes)
                for i, spec in enumerate(specs)]
+    for i, spec in enumerate(specs):
+        if spec.hashed or row_hashes is None:
+            continue
+        hashes = other_row_hashes(rows.column(i))
+        if hashes is None:
+            row_hashes = None
+        else:
+            fold_into_rows(row_hashes, hashes)
     return TablePartial(
         rows.num_rows, columns,
-        bottom_k(mix(row_hashes), options.row_bottom_k) if row_hashes is not None else None,
+        RowSketch.of(mix(row_hashes), options.row_bottom_k) if row_hashes is not None else None,
         sample_rows(rows, options.sample_rows, options.seed, share),
     )

@@ -11,7 +11,18 @@
    other columns, and equi-width histograms of numeric columns, between the minimum and maximum of the first
    pass. It is skipped when no column has values to count (a table without rows, only booleans...).
 
-More columns never mean more Spark jobs; `TableProfile.spark_jobs` reports them from Spark's status tracker.
+Small tables skip Spark altogether: `profile_parquet_in_process` runs the same tasks in this process and merges
+their partials in the order Spark does, so both give the same profile.
+
+More columns never mean more Spark jobs; `TableProfile.spark_jobs` reports them from Spark's status tracker. A
+third job runs only when Spark itself must read Parquet files (Hive-partitioned folders, files whose schemas pyarrow
+cannot unify, duplicate column names, types Spark has no reading for): Spark infers and merges their schemas in a
+job of its own before the two passes. Types that only lack a Spark type in Arrow (unsigned integers, string and
+binary views, as DataFusion and Polars write them) are read by the tasks as Spark would read them, without it.
+
+The statistics pass also counts duplicate rows (`profiler.partial.duplicates`): exactly for tables of at most
+`exact_distinct_threshold` distinct rows or with a column counted unique, else an estimate that is 0 whenever its
+sample of distinct rows repeats nothing, with a 95 % interval.
 
 - `run`: the entry points (`profile_parquet`, `profile_arrow`, `profile_dataframe`) and the two passes in
   order, counted as Spark jobs (`jobs`);
@@ -25,6 +36,8 @@ The tasks compute with the Arrow kernels of `profiler.partial`.
 from __future__ import annotations
 
 from profiler.stats.options import ProfileOptions
-from profiler.stats.run import profile_arrow, profile_dataframe, profile_parquet
+from profiler.stats.run import profile_arrow, profile_dataframe, profile_parquet, profile_parquet_in_process
+from profiler.stats.shares import ParquetFiles, parquet_files
 
-__all__ = ["ProfileOptions", "profile_arrow", "profile_dataframe", "profile_parquet"]
+__all__ = ["ParquetFiles", "ProfileOptions", "parquet_files", "profile_arrow", "profile_dataframe", "profile_parquet",
+           "profile_parquet_in_process"]

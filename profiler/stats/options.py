@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from profiler.errors import InvalidProfileInput
+from profiler.partial.sketches import bottom_k_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,12 +15,14 @@ class ProfileOptions:
     top_k: int = 10
     histogram_bins: int = 20
     exact_distinct_threshold: int = 100_000
-    """Columns with at most this many (estimated) distinct values get exact distinct counts and exact top-k."""
+    """Columns with at most this many (estimated) distinct values get exact distinct counts and exact top-k, and
+    tables with at most this many distinct rows an exact duplicate-row count."""
     distinct_rsd: float = 0.02
     """Relative standard error of the distinct estimates beyond `exact_distinct_threshold` (sets the size of the
     bottom-k sketches, see `profiler.partial.bottom_k_size`)."""
     duplicate_rsd: float = 0.01
-    """Relative standard deviation of the distinct-row estimate behind `duplicate_rows_estimate`."""
+    """Relative standard error of the distinct-row estimate that bounds `TableProfile.duplicate_rows` (sets the
+    least size of the row sketch, see `row_sketch_size`)."""
     quantile_sketch_k: int = 1000
     """Size of the KLL quantile sketches: the normalized rank error is about 2.3 / k^0.97 with 99 % confidence
     (0.28 % at 1000, 1.3 % at Spark's default of 200)."""
@@ -52,3 +55,9 @@ class ProfileOptions:
     @property
     def candidates(self) -> int:
         return self.candidates_per_column or 2 * self.top_k
+
+    @property
+    def row_sketch_size(self) -> int:
+        """Distinct row hashes the duplicate-row sketch keeps: enough for `duplicate_rsd`, and one more than
+        `exact_distinct_threshold` so that smaller tables are counted exactly."""
+        return max(bottom_k_size(self.duplicate_rsd), self.exact_distinct_threshold + 1)

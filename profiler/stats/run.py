@@ -18,7 +18,7 @@ from profiler.partial import (
     PartialOptions,
     TablePartial,
     bottom_k_size,
-    distinct_estimate,
+    duplicate_rows,
     empty_partial,
     table_partial,
 )
@@ -27,9 +27,12 @@ from profiler.stats.jobs import JobCounter, counted_jobs
 from profiler.stats.options import ProfileOptions
 from profiler.stats.shares import (
     FrameShares,
+    InProcessShares,
+    ParquetFiles,
     Shares,
     arrow_shares,
     files_size,
+    parquet_files,
     parquet_shares,
 )
 from profiler.stats.values import values_pass
@@ -96,6 +99,32 @@ def profile_arrow(spark: SparkSession, table: pa.Table, *, options: ProfileOptio
     return _result(profile, sample, jobs, with_sample, size_bytes=int(table.nbytes), source=source)
 
 
+def profile_parquet_in_process(files: ParquetFiles | str | Sequence[str], *, options: ProfileOptions | None = None,
+                               source: str | None = None, size_bytes: int | None = None, with_sample: bool = False,
+                               **overrides: Any) -> TableProfile | tuple[TableProfile, pd.DataFrame]:
+    """Profiles Parquet files in this process, without Spark: the tasks `profile_parquet` hands to Spark, run here
+    one after the other and merged as Spark merges them, so the profile is the one Spark gives (see
+    `InProcessShares`), with `spark_jobs` 0. Meant for small tables, where starting a JVM and scheduling tasks costs
+    far more than the statistics: it uses one core. Files only Spark's reader reads the way Spark does (Hive
+    partition folders...) raise `InvalidProfileInput`; `parquet_files` tells them apart beforehand."""
+    opts = _options(options, overrides)
+    if not isinstance(files, ParquetFiles):
+        paths = [files] if isinstance(files, str) else list(files)
+        if not paths or not all(isinstance(p, str) and p for p in paths):
+            raise InvalidProfileInput("path must name a Parquet file or folder", field="path")
+        if source is None and isinstance(files, str):
+            source = files
+        found = parquet_files(paths)
+        if found is None:
+            raise InvalidProfileInput(f"only Spark reads the Parquet at {', '.join(paths)!r} the way Spark does: "
+                                      "profile it with profile_parquet", field="path")
+        files = found
+    profile, sample = profile_shares(InProcessShares(files), opts)
+    if size_bytes is None:
+        size_bytes = files_size(files.files)
+    return _result(profile, sample, 0, with_sample, size_bytes=size_bytes, source=source)
+
+
 def _options(options: ProfileOptions | None, overrides: Mapping[str, Any]) -> ProfileOptions:
     options = options or ProfileOptions()
     unknown = set(overrides) - set(ProfileOptions.__dataclass_fields__)
@@ -105,10 +134,11 @@ def _options(options: ProfileOptions | None, overrides: Mapping[str, Any]) -> Pr
     return replace(options, **overrides) if overrides else options
 
 
-def _result(profile: TableProfile, sample: pa.Table, jobs: JobCounter, with_sample: bool, *,
+def _result(profile: TableProfile, sample: pa.Table, jobs: JobCounter | int, with_sample: bool, *,
             size_bytes: int | None, source: str | None) -> TableProfile | tuple[TableProfile, pd.DataFrame]:
     """What an entry point returns: the profile with its run's facts, and the sample as pandas if asked for."""
-    profile = replace(profile, size_bytes=size_bytes, source=source, spark_jobs=jobs.count())
+    spark_jobs = jobs if isinstance(jobs, int) else jobs.count()
+    profile = replace(profile, size_bytes=size_bytes, source=source, spark_jobs=spark_jobs)
     return (profile, sample.to_pandas()) if with_sample else profile
 
 
@@ -120,7 +150,7 @@ def profile_shares(shares: Shares, opts: ProfileOptions) -> tuple[TableProfile, 
     cols = [Col(i, f.name, f.dataType, column_kind(f.dataType), {}) for i, f in enumerate(shares.schema.fields)]
     specs = [ColumnSpec(c.kind, hashed=c.kind is not ColumnKind.OTHER) for c in cols]
     options = PartialOptions(
-        bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=bottom_k_size(opts.duplicate_rsd),
+        bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=opts.row_sketch_size,
         kll_k=opts.quantile_sketch_k, sample_rows=opts.sample_rows, seed=opts.sample_seed,
     )
     zero = empty_partial(len(specs), shares.arrow_schema)
@@ -134,18 +164,12 @@ def profile_shares(shares: Shares, opts: ProfileOptions) -> tuple[TableProfile, 
     values_pass(shares, cols, sample, opts)
 
     columns = tuple(column_profile(c, row_count, sample, started, opts) for c in cols)
-    duplicates = None
-    if not row_count:
-        duplicates = 0
-    elif total.row_bottom is not None:
-        duplicates = max(0, row_count - distinct_estimate(total.row_bottom, options.row_bottom_k))
     profile = TableProfile(
         row_count=row_count,
         columns=columns,
         started_at=started,
         finished_at=datetime.now(timezone.utc),
-        duplicate_rows_estimate=duplicates,
-        duplicate_rows_rsd=opts.duplicate_rsd,
+        duplicate_rows=duplicate_rows(total, columns, options.row_bottom_k),
         sample=SampleInfo(rows=sample.num_rows, fraction=sample.num_rows / row_count if row_count else 0.0,
                           seed=opts.sample_seed),
     )

@@ -3,13 +3,15 @@ aggregation of what the tasks compute from them.
 
 Three ways in: Parquet row groups read by the tasks themselves with pyarrow (`ParquetShares`), slices of an
 in-memory Arrow table (`ArrowShares`), and the partitions of any DataFrame handed over by `mapInArrow`
-(`FrameShares`), the fallback for what pyarrow cannot read the way Spark does.
+(`FrameShares`), the fallback for what pyarrow cannot read the way Spark does. Small tables skip Spark:
+`InProcessShares` runs the very tasks of `ParquetShares` in this process.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +36,9 @@ SHARES_PER_TASK = 1_000_003
 class Shares:
     """A table split into shares that Spark tasks receive as Arrow tables, and the tree aggregation over them."""
 
-    def __init__(self, spark: SparkSession, schema: T.StructType, arrow_schema: pa.Schema) -> None:
+    def __init__(self, spark: SparkSession | None, schema: T.StructType, arrow_schema: pa.Schema) -> None:
         self.spark = spark
+        """None for shares profiled in-process (`InProcessShares`)."""
         self.schema = schema
         self.arrow_schema = arrow_schema
         """The Arrow types the tasks see (those of the files, the table or Spark's conversion)."""
@@ -61,26 +64,84 @@ class ParquetShares(Shares):
     groups in under 5 s.
     """
 
-    def __init__(self, spark: SparkSession, schema: T.StructType, arrow_schema: pa.Schema, files: list[str],
-                 groups: list[tuple[str, int]]) -> None:
-        super().__init__(spark, schema, arrow_schema)
-        self._files = files
-        self.groups = groups
+    def __init__(self, spark: SparkSession, files: ParquetFiles) -> None:
+        super().__init__(spark, files.schema, files.arrow_schema)
+        self.parquet = files
 
     def files(self) -> list[str]:
-        return self._files
+        return list(self.parquet.files)
 
     def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any]) -> RDD[Any]:
+        task = self.parquet.task(work, merge)
+        tasks = list(enumerate(self.parquet.groups))
+        return self.spark.sparkContext.parallelize(tasks, max(1, len(tasks))).map(task)
+
+
+class InProcessShares(Shares):
+    """The row groups of Parquet files profiled in this process, without Spark: the same tasks `ParquetShares`
+    gives Spark, run one after the other, their results merged the way Spark's tree aggregation merges them.
+
+    Spark's `treeAggregate` merges each task's result into the zero, then (up to four tasks) folds them from the
+    left in task order; doing exactly that here makes every statistic identical to the Spark path, floating-point
+    sums and moments included. With more tasks Spark merges in a tree whose shape depends on its shuffle, so float
+    sums may differ there in the last bits.
+    """
+
+    def __init__(self, files: ParquetFiles) -> None:
+        super().__init__(None, files.schema, files.arrow_schema)
+        self.parquet = files
+
+    def files(self) -> list[str]:
+        return list(self.parquet.files)
+
+    def aggregate(self, work: Callable[[pa.Table, int], Any], zero: Any, merge: Callable[[Any, Any], Any]) -> Any:
+        task = self.parquet.task(work, merge)
+        results = [merge(zero, task(item)) for item in enumerate(self.parquet.groups)]
+        return reduce(merge, results) if results else zero
+
+
+@dataclass(frozen=True)
+class ParquetFiles:
+    """Parquet files pyarrow reads the way Spark does: their row groups, merged Arrow schema and Spark types."""
+
+    files: tuple[str, ...]
+    groups: tuple[tuple[str, int], ...]
+    arrow_schema: pa.Schema
+    schema: T.StructType
+    rows: int
+
+    @property
+    def cells(self) -> int:
+        """Rows times columns: the size that decides whether a table is profiled in-process."""
+        return self.rows * len(self.arrow_schema)
+
+    def task(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any],
+             ) -> Callable[[tuple[int, tuple[str, int]]], Any]:
+        """What one task does with its row group: `work` on every batch of it, the results merged in order."""
         schema = self.arrow_schema
 
-        def task(item: tuple[int, tuple[str, int]]) -> Any:
+        def run(item: tuple[int, tuple[str, int]]) -> Any:
             share, (path, group) = item
             results = (work(rows, share * SHARES_PER_TASK + part)
                        for part, rows in enumerate(_read_row_group(path, group, schema)))
             return reduce(merge, results)
 
-        tasks = list(enumerate(self.groups))
-        return self.spark.sparkContext.parallelize(tasks, max(1, len(tasks))).map(task)
+        return run
+
+    def read(self, columns: Sequence[str]) -> pa.Table:
+        """The named columns of every file, in the merged schema (a file's missing columns as nulls)."""
+        import fsspec
+        import pyarrow.parquet as pq
+
+        schema = pa.schema([self.arrow_schema.field(name) for name in columns])
+        parts = []
+        for path in self.files:
+            fs, local = fsspec.core.url_to_fs(path)
+            with fs.open(local, "rb") as handle:
+                reader = pq.ParquetFile(handle)
+                present = [name for name in columns if name in reader.schema_arrow.names]
+                parts.append(_conformed(reader.read(columns=present), schema))
+        return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
 def _read_row_group(path: str, group: int, schema: pa.Schema) -> Iterator[pa.Table]:
@@ -165,6 +226,21 @@ class FrameShares(Shares):
 
 # -- choosing the shares of an input ----------------------------------------------------------------------------
 
+_AS_SPARK_READS = {
+    pa.uint8(): pa.int16(), pa.uint16(): pa.int32(), pa.uint32(): pa.int64(), pa.uint64(): pa.decimal128(20, 0),
+    pa.string_view(): pa.string(), pa.binary_view(): pa.binary(),
+}
+"""Arrow types of Parquet columns that Spark has no type for, and the types Spark's own Parquet reader gives those
+columns (unsigned integers widened, decimal(20, 0) for 64 bits; view types, as DataFusion and Polars write them,
+as plain strings and binaries)."""
+
+
+def _as_spark_reads(schema: pa.Schema) -> pa.Schema:
+    """`schema` with its top-level types as Spark reads them, so that the tasks read such files with pyarrow rather
+    than fall back to Spark's reader (and its schema-merging job)."""
+    return pa.schema([f.with_type(_AS_SPARK_READS.get(f.type, f.type)) for f in schema], metadata=schema.metadata)
+
+
 def _spark_schema(schema: pa.Schema) -> T.StructType | None:
     """The Spark types of an Arrow schema, None when Spark has no type for one of its columns."""
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -185,6 +261,14 @@ def arrow_shares(spark: SparkSession, table: pa.Table) -> Shares:
 def parquet_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
     """Row groups of the Parquet files under `paths`; a layout pyarrow cannot read the way Spark does (Hive
     partition folders, types Spark maps differently) is read by Spark itself."""
+    files = parquet_files(paths)
+    return ParquetShares(spark, files) if files is not None else _frame_shares(spark, paths)
+
+
+def parquet_files(paths: Sequence[str]) -> ParquetFiles | None:
+    """The Parquet files under `paths`, read from their footers only; None when pyarrow cannot read them the way
+    Spark does (Hive partition folders, schemas that do not merge, types Spark maps differently), so that only
+    Spark's own reader can. Starts no Spark."""
     import fsspec
     import pyarrow.parquet as pq
 
@@ -197,12 +281,13 @@ def parquet_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
             found = sorted(p for p in fs.find(local) if not any(part.startswith(("_", "."))
                                                                 for part in p[len(local):].split("/") if part))
             if any("=" in p[len(local):] for p in found):
-                return _frame_shares(spark, paths)
+                return None
             files += [fs.unstrip_protocol(p) if "://" in path else p for p in found]
         else:
             files.append(path)
     groups: list[tuple[str, int]] = []
     schemas = []
+    rows = 0
     for file in files:
         fs, local = fsspec.core.url_to_fs(file)
         try:
@@ -212,19 +297,22 @@ def parquet_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
         except Exception as error:
             raise InvalidProfileInput(f"cannot read Parquet at {file!r}: {error}", field="path") from error
         groups += [(file, g) for g in range(meta.num_row_groups)]
+        rows += meta.num_rows
     if not files:
         raise InvalidProfileInput(f"no Parquet files under {', '.join(paths)!r}", field="path")
     try:
-        merged = pa.unify_schemas(schemas, promote_options="permissive")
+        merged = _as_spark_reads(pa.unify_schemas(schemas, promote_options="permissive"))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _frame_shares(spark, paths)
+        return None
     schema = _spark_schema(merged)
     if schema is None or len(set(merged.names)) != len(merged.names):
-        return _frame_shares(spark, paths)
-    return ParquetShares(spark, schema, merged, files, groups)
+        return None
+    return ParquetFiles(tuple(files), tuple(groups), merged, schema, rows)
 
 
 def _frame_shares(spark: SparkSession, paths: Sequence[str]) -> Shares:
+    """The files read by Spark, which infers and merges their schemas in a Spark job of its own: a profile that
+    takes this way runs three jobs."""
     try:
         frame = spark.read.option("mergeSchema", "true").parquet(*paths)
     except AnalysisException as error:

@@ -1,4 +1,5 @@
-"""Arrow tables the profiler tests profile: every kind of column (`rich_table`) and wide tables (`mixed_table`).
+"""Arrow tables the profiler tests profile: every kind of column (`rich_table`), wide tables (`mixed_table`) and
+TPC-H-like line items (`lineitem_table`).
 
 The `spark` fixture lives in `tests/conftest.py`: the catalog's profile jobs use the same session.
 """
@@ -81,3 +82,20 @@ def mixed_table(columns: int, rows: int = 500, seed: int = 3) -> pa.Table:
         else:
             arrays[f"bool_{i}"] = pa.array(rng.random(rows) < 0.5)
     return pa.table(arrays)
+
+
+def lineitem_table(orders: int, seed: int = 1) -> pa.Table:
+    """Line items of `orders` orders (1 to 7 each, about 4 * `orders` rows), shaped like TPC-H's lineitem: no row
+    repeats another, since (l_orderkey, l_linenumber) is unique, yet no single column is unique."""
+    rng = np.random.default_rng(seed)
+    lines = rng.integers(1, 8, orders)
+    orderkey = np.repeat(np.arange(1, orders + 1) * 4, lines)
+    linenumber = np.arange(len(orderkey)) - np.repeat(np.cumsum(lines) - lines, lines) + 1
+    rows = len(orderkey)
+    return pa.table({
+        "l_orderkey": orderkey,
+        "l_linenumber": linenumber.astype(np.int32),
+        "l_quantity": rng.integers(1, 51, rows).astype(np.float64),
+        "l_returnflag": np.array(["A", "N", "R"])[rng.integers(0, 3, rows)],
+        "l_shipdate": pa.array(rng.integers(8000, 10500, rows).astype(np.int32)).cast(pa.date32()),
+    })

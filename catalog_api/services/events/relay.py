@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import OutboxEvent, WebhookDeliveryRow, WebhookSubscriptionRow, utcnow
 from catalog_api.db.session import Database
+from catalog_api.observability.metrics import record_publish
 from catalog_api.services.events.outbox import OutboxStatus, wakeup
 from catalog_api.services.events.publishers import NamedPublisher, build_publishers
 from events import CatalogEvent, EventType, PublishFailure, PublishResult
@@ -141,6 +142,7 @@ class Relay:
             log.exception("publisher %s raised", named.name)
             result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
                                                 for e in todo))
+        record_publish(named.name, len(result.delivered), len(result.failed))
         delivered = set(result.delivered)
         for p in targets:
             if p.event is not None and p.event.id in delivered:

@@ -33,6 +33,9 @@ class InProcessJobRunner:
             self._timers.add(timer)
         timer.start()
 
+    def ping(self) -> None:
+        """Jobs run on this process's threads: nothing to reach."""
+
     def _fire(self, job_id: str, kind: str) -> None:
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}

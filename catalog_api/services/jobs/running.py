@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job, utcnow
 from catalog_api.errors import CatalogError, error_payload
+from catalog_api.observability.metrics import record_job_finished
 from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
@@ -280,6 +281,9 @@ def _finish(ctx: ServiceContext, job_id: str, status: JobStatus, *, result=None,
             _record_outcome(ctx, session.get(DataSource, job.source_id), status)
         if job.source_id is not None and status != JobStatus.CANCELLED:
             _record_job_event(session, job)
+        duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else None
+        kind = job.kind
+    record_job_finished(kind, status.value, duration, result)
 
 
 def _record_job_event(session: Session, job: Job) -> None:

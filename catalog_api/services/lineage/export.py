@@ -1,7 +1,8 @@
 """Lineage results as OpenLineage JSON, Mermaid and Graphviz DOT.
 
 OpenLineage: one `COMPLETE` RunEvent per downstream dataset of the result, its upstream datasets as inputs and the
-column edges as the output's `columnLineage` facet, so a tool that reads OpenLineage (Marquez, ...) can load it.
+column edges as the output's `columnLineage` facet, so a tool that reads OpenLineage (Marquez, ...) can load it. A
+dataset the catalog knows only from OpenLineage gives back the `schema` facet it was reported with.
 A catalog URN becomes the OpenLineage (namespace, name) of docs/urns.md; the pseudo-sources map back to where they
 came from (see `catalog_api.services.lineage`).
 """
@@ -20,11 +21,13 @@ from catalog_api.db.models import utcnow
 from catalog_api.errors import InvalidInput
 from catalog_api.services.lineage.edges import LAKE_SOURCE, OPENLINEAGE_SOURCE
 from catalog_api.services.lineage.graph import GraphEdge, GraphNode, LineageGraph, source_lineage_names
+from catalog_api.services.lineage.reported import ReportedField, reported_fields
 from catalog_api.settings import Settings
 
 PRODUCER = "https://github.com/catalog/catalog"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent"
 COLUMN_LINEAGE_SCHEMA = "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
+SCHEMA_FACET_SCHEMA = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json"
 _NAMESPACE = uuid.UUID("6f1c1f5e-5b0a-4a57-9a53-3c1bf0ad6c21")
 
 
@@ -46,10 +49,25 @@ def openlineage_dataset(node: GraphNode, sources: dict[str, tuple[str, str]], la
     return namespace, f"{prefix}{node.schema}.{node.name}"
 
 
-def to_openlineage(graph: LineageGraph, sources: dict[str, tuple[str, str]], lake_url: str) -> list[dict[str, Any]]:
-    """One RunEvent per downstream dataset, with its inputs and column lineage."""
+def _schema_facet(fields: list[ReportedField]) -> dict[str, Any]:
+    described = [{"name": f.name, **({"type": f.data_type} if f.data_type is not None else {}),
+                  **({"description": f.description} if f.description is not None else {})} for f in fields]
+    return {"_producer": PRODUCER, "_schemaURL": SCHEMA_FACET_SCHEMA, "fields": described}
+
+
+def to_openlineage(graph: LineageGraph, sources: dict[str, tuple[str, str]], lake_url: str,
+                   schemas: dict[str, list[ReportedField]] | None = None) -> list[dict[str, Any]]:
+    """One RunEvent per downstream dataset, with its inputs and column lineage; a dataset in `schemas` (reported
+    ones) carries its `schema` facet."""
     names = {n.urn: openlineage_dataset(n, sources, lake_url) for n in graph.nodes}
-    ref = lambda urn: {"namespace": names[urn][0], "name": names[urn][1]}
+    schemas = schemas or {}
+
+    def ref(urn: str) -> dict[str, Any]:
+        dataset: dict[str, Any] = {"namespace": names[urn][0], "name": names[urn][1]}
+        if urn in schemas:
+            dataset["facets"] = {"schema": _schema_facet(schemas[urn])}
+        return dataset
+
     events = []
     for downstream in dict.fromkeys(e.downstream for e in graph.edges if e.downstream in names):
         incoming = [e for e in graph.edges if e.downstream == downstream and e.upstream in names]
@@ -58,12 +76,13 @@ def to_openlineage(graph: LineageGraph, sources: dict[str, tuple[str, str]], lak
             if edge.downstream_column is None or edge.upstream_column is None:
                 continue
             fields.setdefault(edge.downstream_column, {"inputFields": []})["inputFields"].append({
-                **ref(edge.upstream), "field": edge.upstream_column, "transformations": _transformations(edge),
+                "namespace": names[edge.upstream][0], "name": names[edge.upstream][1], "field": edge.upstream_column,
+                "transformations": _transformations(edge),
             })
         output: dict[str, Any] = ref(downstream)
         if fields:
-            output["facets"] = {"columnLineage": {"_producer": PRODUCER, "_schemaURL": COLUMN_LINEAGE_SCHEMA,
-                                                  "fields": fields}}
+            output.setdefault("facets", {})["columnLineage"] = {
+                "_producer": PRODUCER, "_schemaURL": COLUMN_LINEAGE_SCHEMA, "fields": fields}
         seen = max(e.last_seen_at for e in incoming) if incoming else utcnow()
         events.append({
             "eventType": "COMPLETE",
@@ -130,23 +149,28 @@ def to_dot(graph: LineageGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export(graph: LineageGraph, fmt: str, sources: dict[str, tuple[str, str]], lake_url: str) -> str:
-    """The graph in `fmt` as text (OpenLineage as a JSON array of RunEvents)."""
+def _format(fmt: str) -> ExportFormat:
     try:
-        kind = ExportFormat(fmt)
+        return ExportFormat(fmt)
     except ValueError:
         raise InvalidInput("format", "one of openlineage, mermaid, dot") from None
+
+
+def export(graph: LineageGraph, fmt: str, sources: dict[str, tuple[str, str]], lake_url: str,
+           schemas: dict[str, list[ReportedField]] | None = None) -> str:
+    """The graph in `fmt` as text (OpenLineage as a JSON array of RunEvents)."""
+    kind = _format(fmt)
     if kind is ExportFormat.MERMAID:
         return to_mermaid(graph)
     if kind is ExportFormat.DOT:
         return to_dot(graph)
-    return json.dumps(to_openlineage(graph, sources, lake_url), indent=2)
-
-
-
+    return json.dumps(to_openlineage(graph, sources, lake_url, schemas), indent=2)
 
 
 def export_graph(session: Session, settings: Settings, graph: LineageGraph, fmt: str) -> str:
-    """`export` with the OpenLineage names of the graph's sources and the lake's URL from the catalog."""
+    """`export` with the OpenLineage names of the graph's sources, the lake's URL and the reported datasets'
+    columns from the catalog."""
     sources = source_lineage_names(session, {n.source for n in graph.nodes})
-    return export(graph, fmt, sources, settings.effective_lake_url)
+    schemas = (reported_fields(session, [n.urn for n in graph.nodes if n.reported])
+               if _format(fmt) is ExportFormat.OPENLINEAGE else {})
+    return export(graph, fmt, sources, settings.effective_lake_url, schemas)

@@ -21,7 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, LineageEdge, Table
+from catalog_api.db.reported import ReportedDataset
 from catalog_api.errors import InvalidInput
+from catalog_api.services.views import table_link
 from catalog_api.settings import Settings
 from catalog_api.urns import EntityType, column_urn, dataset_urn, parse_urn, unescape
 
@@ -48,6 +50,10 @@ class GraphNode:
     placeholder: bool
     distance: int
     """Levels from the start: negative upstream, positive downstream, 0 for the start itself."""
+    reported: bool = False
+    """Not crawled, but OpenLineage reported its columns (a placeholder all the same)."""
+    link: str | None = None
+    """`GET` this for the table and its columns, crawled or reported; null when the catalog knows only the name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +222,17 @@ def lineage_graph(
 
 def _nodes(session: Session, distance: dict[str, int]) -> list[GraphNode]:
     known: dict[str, str] = {}
+    reported: set[str] = set()
     for chunk in _chunks(sorted(distance)):
         known.update((u, k) for u, k in session.execute(
             select(Table.urn, Table.kind).where(Table.urn.in_(chunk), Table.deleted_at.is_(None))))
+        reported.update(session.scalars(select(ReportedDataset.urn).where(ReportedDataset.urn.in_(chunk))))
+    reported -= set(known)  # a crawled table wins over what was reported about it
     nodes = []
     for urn, level in sorted(distance.items(), key=lambda item: (item[1], item[0])):
         source, schema, name = parse_urn(urn).names
-        nodes.append(GraphNode(urn, source, schema, name, known.get(urn), urn not in known, level))
+        nodes.append(GraphNode(urn, source, schema, name, known.get(urn), urn not in known, level, urn in reported,
+                               table_link(urn) if urn in known or urn in reported else None))
     return nodes
 
 

@@ -9,8 +9,11 @@ table by itself. A namespace no source has maps to `urn:catalog:dataset:_openlin
 Each job owns its edges (owner `openlineage:<namespace>:<name>`). A COMPLETE event replaces the job's edges with
 what it reports (an input the job stopped reading disappears); other events only add, since START events
 often carry no outputs yet. Events are applied in eventTime order per job: one older than the job's latest COMPLETE
-is stale and only records its run (its result reports 0 edges). The `columnLineage` output facet becomes column edges (`identity` for an IDENTITY
-transformation, `expression` otherwise, null when the event does not say).
+is stale and only records its run (its result reports 0 edges). The `columnLineage` output facet becomes column edges
+(`identity` for an IDENTITY transformation, `expression` otherwise, null when the event does not say).
+
+A dataset no crawl has found keeps the columns of its `schema` facet (and the fields of an output's `columnLineage`)
+as a reported dataset (`catalog_api.services.lineage.reported`). A facet lists at most `MAX_FACET_FIELDS` fields.
 """
 
 from __future__ import annotations
@@ -18,26 +21,69 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from sqlalchemy import select
 
-from catalog_api.db.models import DataSource, LineageRun, utcnow
+from catalog_api.db.models import NAME_LENGTH, DataSource, LineageRun, utcnow
 from catalog_api.errors import InvalidInput, invalid_input_from_validation
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.lineage.edges import EdgeSpec, Origin, change_events, openlineage_placeholder_urn, sync_edges
+from catalog_api.services.lineage.reported import DatasetReport, ReportedField, Reporter, record_reports
 from catalog_api.urns import dataset_urn
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+MAX_FACET_FIELDS = 2000
+"""Fields a `schema` or `columnLineage` facet may list (more than PostgreSQL's 1,600 columns per table)."""
+MAX_DESCRIPTION_LENGTH = 10_000
+
+ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH)]
+
+
+class _SchemaField(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: ColumnName
+    type: str | None = Field(default=None, max_length=512)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_LENGTH)
+
+
+class _SchemaFacet(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    fields: Annotated[list[_SchemaField], Field(max_length=MAX_FACET_FIELDS)] | None = None
+    deleted: bool | None = Field(default=None, alias="_deleted")
+
+
+class _ColumnLineageFacet(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    fields: Annotated[dict[ColumnName, Any], Field(max_length=MAX_FACET_FIELDS)] | None = None
+
+
+class _Facets(BaseModel):
+    """The dataset facets the catalog reads (`schema`, `columnLineage`); others are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_: _SchemaFacet | None = Field(default=None, alias="schema")
+    columnLineage: _ColumnLineageFacet | None = None
 
 
 class _Dataset(BaseModel):
     model_config = ConfigDict(extra="allow")
     namespace: str = Field(min_length=1, max_length=1024)
     name: str = Field(min_length=1, max_length=1024)
-    facets: dict[str, Any] | None = None
+    facets: _Facets | None = None
+
+    def report(self, urn: str) -> DatasetReport:
+        """What this dataset's facets say about its columns: the `schema` facet's fields, then the `columnLineage`
+        fields it left out."""
+        facets = self.facets or _Facets()
+        schema = facets.schema_ if facets.schema_ and not facets.schema_.deleted else None  # `_deleted`: withdrawn
+        fields = [ReportedField(f.name, f.type, f.description) for f in ((schema.fields or []) if schema else [])]
+        named = {f.name for f in fields}
+        lineage = (facets.columnLineage.fields or {}) if facets.columnLineage else {}
+        fields += [ReportedField(name) for name in lineage if name not in named]
+        return DatasetReport(urn, self.namespace, self.name, tuple(fields), complete=schema is not None)
 
 
 class _Job(BaseModel):
@@ -168,9 +214,12 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
         specs: list[EdgeSpec] = []
         for dataset, out_urn in outputs:
             specs += [EdgeSpec(in_urn, out_urn) for in_urn in inputs.values() if in_urn != out_urn]
-            facet = (dataset.facets or {}).get("columnLineage") or {}
-            for column, field in (facet.get("fields") or {}).items():
-                for source in (field or {}).get("inputFields") or []:
+            facet = dataset.facets.columnLineage if dataset.facets else None
+            for column, field in ((facet.fields or {}) if facet else {}).items():
+                field = field if isinstance(field, dict) else {}
+                for source in field.get("inputFields") or []:
+                    if not isinstance(source, dict):
+                        continue
                     key = (source.get("namespace"), source.get("name"))
                     if not all(key) or not source.get("field"):
                         continue
@@ -182,7 +231,11 @@ def ingest_run_event(ctx: ServiceContext, body: Any) -> IngestResult:
         owner = f"openlineage:{event.job.namespace}:{event.job.name}"
         if stale:
             specs = []
-        elif specs or state == "COMPLETE":
+        else:
+            reports = [d.report(namer.urn(d.namespace, d.name)) for d in (*event.inputs, *event.outputs)]
+            record_reports(session, reports, Reporter(event.job.namespace, event.job.name, event.run.runId,
+                                                      event.eventTime, event.producer))
+        if specs or (state == "COMPLETE" and not stale):
             changes = sync_edges(session, Origin.OPENLINEAGE, {owner: specs}, now=utcnow(),
                                  run_id=event.run.runId, replace=state == "COMPLETE")
             if ctx.settings.lineage_events_enabled:

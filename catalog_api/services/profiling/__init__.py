@@ -2,8 +2,9 @@
 
 A profile job (`jobs`) works through a source's tables (or the ones it was given). Each table is read (`reading`)
 from the lake when the lake holds the whole table (its newest extraction was a full snapshot, or an append-only key
-plan since the last complete read), else live through the source's connector into a temporary Parquet file; Spark
-then profiles it in two Spark jobs whatever its width (see `profiler`). Each table's results are committed in one
+plan since the last complete read), else live through the source's connector into a temporary Parquet file; a small
+table is then profiled in the job's own process, a large one on Spark in two Spark jobs whatever its width, both
+giving the same profile (`engine`, `profiler`). Each table's results are committed in one
 transaction (`store`): the profile and its column rows, the anomalies found against the table's history, the PII
 tags its values imply, the HTML report, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A
 crash mid-job leaves the tables already done committed and the others as they were. Profiles are read back as
@@ -32,11 +33,11 @@ from catalog_api.services.profiling.jobs import (
 from catalog_api.services.profiling.reading import complete_lake_runs
 from catalog_api.services.profiling.reports import profile_report
 from catalog_api.services.profiling.thresholds import get_anomaly_thresholds, set_anomaly_thresholds
-from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, ProfileView
+from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, DuplicateRowsView, ProfileView
 
 __all__ = [
-    "PROFILE", "AnomalyView", "ColumnProfileView", "ProfileFailed", "ProfileView", "column_profile_history",
-    "complete_lake_runs", "get_anomaly_thresholds", "get_profile", "latest_column_profiles", "latest_profile",
-    "latest_profiles", "list_anomalies", "profile_history", "profile_report", "request_profile",
-    "request_table_profile", "set_anomaly_thresholds", "spark_config",
+    "PROFILE", "AnomalyView", "ColumnProfileView", "DuplicateRowsView", "ProfileFailed", "ProfileView",
+    "column_profile_history", "complete_lake_runs", "get_anomaly_thresholds", "get_profile",
+    "latest_column_profiles", "latest_profile", "latest_profiles", "list_anomalies", "profile_history",
+    "profile_report", "request_profile", "request_table_profile", "set_anomaly_thresholds", "spark_config",
 ]

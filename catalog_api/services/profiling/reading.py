@@ -23,8 +23,6 @@ from crawlers.lake import Lake, RunManifest
 from profiler import AnomalyThresholds
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
-
     from crawlers.connector import Connector
 
 PROFILED_KINDS = ("table", "file", "foreign_table", "materialized_view")
@@ -72,15 +70,15 @@ class Target:
 
 @dataclass
 class TableRead:
-    frame: DataFrame
-    """The same files as a Spark DataFrame, for the key checks."""
+    """A table as Parquet files on this machine, where the profile reads it (in-process or on Spark)."""
+
     files: list[str]
     read_from: str
     lake_runs: list[str]
     size_bytes: int | None
 
 
-def read_lake(spark: SparkSession, target_lake: Lake, runs: list[RunManifest], workdir: Path) -> TableRead:
+def read_lake(target_lake: Lake, runs: list[RunManifest], workdir: Path) -> TableRead:
     files = [chunk.path for run in runs for chunk in run.chunks]
     size = sum(run.bytes for run in runs)
     if not isinstance(target_lake.fs, LocalFileSystem):
@@ -91,12 +89,11 @@ def read_lake(spark: SparkSession, target_lake: Lake, runs: list[RunManifest], w
             target_lake.fs.get(path, str(destination))
             local.append(str(destination))
         files = local
-    frame = spark.read.option("mergeSchema", "true").parquet(*files)
-    return TableRead(frame, files, "lake", [run.run_id for run in runs], size)
+    return TableRead(files, "lake", [run.run_id for run in runs], size)
 
 
-def read_source(spark: SparkSession, connector: Connector, target: Target, workdir: Path) -> TableRead:
-    """Streams the table through its connector into a local Parquet file, so Spark reads it like lake data and a
+def read_source(connector: Connector, target: Target, workdir: Path) -> TableRead:
+    """Streams the table through its connector into a local Parquet file, so it is read like lake data and a
     large table never has to fit in the driver's memory."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -115,8 +112,7 @@ def read_source(spark: SparkSession, connector: Connector, target: Target, workd
         # No batch at all: an empty table whose types the connector did not tell; the profile still says 0 rows.
         empty = pa.table({c.name: pa.array([], pa.string()) for c in target.request.table.columns})
         pq.write_table(empty, path)
-    frame = spark.read.parquet(str(path))
-    return TableRead(frame, [str(path)], "source", [], path.stat().st_size)
+    return TableRead([str(path)], "source", [], path.stat().st_size)
 
 
 @contextmanager

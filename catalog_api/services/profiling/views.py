@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
 from catalog_api.services.profiling.masking import ANOMALY_FIGURES, hidden_columns, masked_anomaly, masked_stats
 from catalog_api.services.views import from_row
+from profiler.model import DuplicateRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,34 @@ class AnomalyView:
 
 
 @dataclass(frozen=True, slots=True)
+class DuplicateRowsView:
+    """Rows equal in every column to another row, beyond the first of each, and how sure the figure is: `exact`, or
+    an estimate `value` with the interval `[low, high]` holding the true count with probability `confidence`."""
+
+    value: int
+    exact: bool
+    low: int
+    high: int
+    method: str
+    """`unique_column` (a column counted exactly is all distinct: none), `counted` (every distinct row counted by
+    its 64-bit hash), `sketch` (estimated from a sample of distinct rows) or `legacy` (an older profiler's
+    estimate)."""
+    confidence: float | None = None
+
+
+def duplicate_rows_view(row: TableProfileRow) -> DuplicateRowsView | None:
+    """A run's duplicate rows; runs stored before they were bounded get their estimate with its stated error."""
+    data = row.profile or {}
+    if data.get("duplicate_rows"):
+        found = DuplicateRows.from_dict(data["duplicate_rows"])
+    elif row.duplicate_rows_estimate is not None:
+        found = DuplicateRows.legacy(row.duplicate_rows_estimate, data.get("duplicate_rows_rsd"), row.row_count)
+    else:
+        return None
+    return DuplicateRowsView(found.value, found.exact, found.low, found.high, found.method.value, found.confidence)
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileView:
     """One profile run of a table; `columns` is filled for a single profile, empty in history lists."""
 
@@ -70,7 +99,9 @@ class ProfileView:
     row_count: int
     column_count: int
     size_bytes: int | None
+    duplicate_rows: DuplicateRowsView | None
     duplicate_rows_estimate: int | None
+    """`duplicate_rows.value`, kept for older callers: it does not say whether it is exact."""
     spark_jobs: int | None
     read_from: str
     lake_runs: list[str]
@@ -126,7 +157,7 @@ def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bo
     hidden = hidden_columns(session, {c.column_urn for runs in columns.values() for c in runs}
                             | {a.subject_urn for runs in anomalies.values() for a in runs})
     return [from_row(
-        ProfileView, row, table_urn=urns[row.table_id],
+        ProfileView, row, table_urn=urns[row.table_id], duplicate_rows=duplicate_rows_view(row),
         duration_s=(row.finished_at - row.started_at).total_seconds(), lake_runs=list(row.lake_runs or []),
         candidate_keys=list(row.candidate_keys), foreign_keys=list(row.foreign_keys), has_report=reported[row.id],
         report_url=report_url(urns[row.table_id], row.id) if reported[row.id] else None,

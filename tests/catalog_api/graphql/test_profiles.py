@@ -50,6 +50,7 @@ query($urn: String!) {
   table(urn: $urn) {
     profile {
       id rowCount columnCount readFrom reportUrl anomalyCount
+      duplicateRows { value exact low high method confidence }
       candidateKeys { columns verified declared }
       columns { name columnUrn kind count nullCount nullRate min max sum mean stats }
       anomalies { kind column severity subjectUrn }

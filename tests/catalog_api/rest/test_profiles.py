@@ -26,6 +26,7 @@ insert into shop.customers
            timestamptz '2026-01-01' + g * interval '1 hour'
     from generate_series(1, 400) g;
 insert into shop."odd:name/with%chars" select g, 'label ' || (g % 3) from generate_series(1, 25) g;
+insert into shop."odd:name/with%chars" select g % 4, 'label ' || (g % 4 % 3) from generate_series(1, 9) g;
 """
 
 CUSTOMERS = dataset_urn("shop", "shop", "customers")
@@ -102,6 +103,13 @@ def test_profiles_history_report_and_anomalies_through_rest(api_client, shop, sp
     odd_stats = {c["name"]: c["stats"] for c in odd.json()["columns"]}
     assert (odd.json()["table_urn"], odd.json()["row_count"]) == (ODD, odd_rows[0])
     assert odd_stats["label"]["distinct_count"] == odd_rows[1]
+    # Its duplicate rows, counted: the figure says it is exact, so its bounds are the figure itself.
+    (odd_duplicates,) = pg_query(config, 'select count(*) - (select count(*) from (select distinct * from '
+                                         'shop."odd:name/with%chars") d) from shop."odd:name/with%chars"')
+    assert odd_duplicates[0] > 0
+    assert odd.json()["duplicate_rows"] == {"value": odd_duplicates[0], "exact": True, "low": odd_duplicates[0],
+                                            "high": odd_duplicates[0], "method": "counted", "confidence": None}
+    assert odd.json()["duplicate_rows_estimate"] == odd_duplicates[0]
     assert len(api_client.get(_path("tables", ODD, "/profiles")).json()) == 1
 
     # A second profile of the table alone adds to its history; then most rows go and the third finds it.

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from profiler.errors import InvalidProfileInput
-from profiler.model import TableProfile
+from profiler.model import DuplicateMethod, DuplicateRows, TableProfile
 from profiler.stats import ProfileOptions, profile_arrow, profile_dataframe, profile_parquet
-from tests.support.profiler_tables import mixed_table, rich_table
+from tests.support.profiler_tables import lineitem_table, mixed_table, rich_table
 
 
 def test_parquet_profile_reports_file_size_and_source(rich):
@@ -40,21 +40,46 @@ def test_started_and_finished_are_utc(rich):
     assert profile.started_at <= profile.finished_at <= datetime.now(timezone.utc)
 
 
-def test_duplicate_rows_estimate_and_awkward_column_names(spark):
+def pandas_duplicates(table: pa.Table) -> int:
+    frame = table.to_pandas()
+    return len(frame) - len(frame.drop_duplicates())
+
+
+def test_duplicate_rows_and_awkward_column_names(spark):
     rng = np.random.default_rng(5)
     base = pa.table({"a.b c": rng.integers(0, 10**9, 2000), "`x`": [f"s{i}" for i in range(2000)]})
     table = pa.concat_tables([base, base.slice(0, 150)])
     profile = profile_arrow(spark, table)
     assert profile.row_count == 2150
-    assert abs(profile.duplicate_rows_estimate - 150) <= 0.01 * 2150
+    assert profile.duplicate_rows == DuplicateRows.counted(pandas_duplicates(table), DuplicateMethod.COUNTED)
+    assert profile.duplicate_rows_estimate == 150
     assert profile.column("a.b c").count == 2150
     assert profile.column("`x`").distinct_count == 2000
+
+
+def test_a_table_without_duplicate_rows_is_never_said_to_have_some(spark, tmp_path):
+    # TPC-H's lineitem was said to hold 77,814 duplicate rows: none of its rows repeats, (l_orderkey,
+    # l_linenumber) being unique, but a distinct-row estimate a little under the row count made some up.
+    table = lineitem_table(250_000)
+    pq.write_table(table, tmp_path / "lineitem.parquet", row_group_size=122_880)
+    for profile in (profile_parquet(spark, str(tmp_path / "lineitem.parquet")),
+                    profile_dataframe(spark.read.parquet(str(tmp_path / "lineitem.parquet")))):
+        assert profile.duplicate_rows_estimate == pandas_duplicates(table) == 0
+        found = profile.duplicate_rows
+        assert (found.exact, found.low, found.confidence) == (False, 0, 0.95)
+        assert found.high < 0.01 * table.num_rows
+
+
+def test_a_column_counted_unique_proves_there_are_no_duplicates(spark):
+    table = pa.table({"id": np.arange(500), "flag": np.arange(500) % 2})
+    profile = profile_arrow(spark, table)
+    assert profile.duplicate_rows == DuplicateRows.counted(pandas_duplicates(table), DuplicateMethod.UNIQUE_COLUMN)
 
 
 def test_empty_table(spark):
     table = rich_table(rows=10).slice(0, 0).append_column("void", pa.array([], pa.null()))
     profile = profile_arrow(spark, table)
-    assert profile.row_count == 0 and profile.duplicate_rows_estimate == 0
+    assert profile.row_count == 0 and profile.duplicate_rows == DuplicateRows.counted(0, DuplicateMethod.COUNTED)
     for c in profile.columns:
         assert (c.count, c.null_count, c.min, c.max, c.top_values) == (0, 0, None, None, ())
     assert profile.sample.rows == 0
@@ -77,6 +102,28 @@ def test_spark_job_count_does_not_grow_with_columns(spark, tmp_path):
     assert set(map(tuple, counted.values())) == {(2, 2, 2)}
     # A table without rows has no values to count: the statistics pass alone.
     assert profile_arrow(spark, mixed_table(50).slice(0, 0)).spark_jobs == 1
+
+
+def test_parquet_with_types_spark_lacks_is_profiled_in_two_jobs(spark, tmp_path):
+    # DataFusion (tpchgen-cli's TPC-H), Polars and others write string views and unsigned integers, which Spark has
+    # no type for: the files were handed to Spark's reader, whose schema-merging read made a third job.
+    rng = np.random.default_rng(4)
+    table = pa.table({
+        "key": pa.array(np.arange(3000, dtype=np.uint32)),
+        "big": pa.array(rng.integers(0, 2**63, 3000, dtype=np.uint64) * np.uint64(2)),
+        "flag": pa.array(np.array(["A", "N", "R"])[rng.integers(0, 3, 3000)]).cast(pa.string_view()),
+    })
+    pq.write_table(table, tmp_path / "lineitem.parquet", row_group_size=1000)
+    profile = profile_parquet(spark, str(tmp_path / "lineitem.parquet"))
+    assert profile.spark_jobs == 2
+    assert [c.data_type for c in profile.columns] == ["bigint", "decimal(20,0)", "string"]  # as Spark reads them
+    big = table.column("big").to_numpy()
+    assert (profile.column("big").min, profile.column("big").max) == (int(big.min()), int(big.max()))
+    assert profile.column("flag").distinct_count == 3 and profile.column("key").distinct_count == 3000
+    assert profile_dataframe(spark.read.parquet(str(tmp_path / "lineitem.parquet"))).spark_jobs == 2
+    # Hive-partitioned folders are read by Spark itself: its schema-merging read is the documented third job.
+    pq.write_to_dataset(table.drop_columns(["big"]), tmp_path / "parted", partition_cols=["flag"])
+    assert profile_parquet(spark, str(tmp_path / "parted")).spark_jobs == 3
 
 
 def test_invalid_options_and_paths_name_the_field(spark, tmp_path):

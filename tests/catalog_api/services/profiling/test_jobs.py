@@ -62,8 +62,11 @@ def _events(ctx, type_: str) -> list[dict]:
         return [json.loads(r.event) if isinstance(r.event, str) else r.event for r in rows]
 
 
-def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ctx, shop):
+@pytest.mark.parametrize("in_process", [True, False], ids=["in_process", "spark"])
+def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ctx, shop, in_process):
     source, config = shop
+    if not in_process:  # small tables are profiled in-process unless the threshold sends them to Spark
+        catalog_ctx.settings.profile_in_process_max_cells = 0
     job = _profile(catalog_ctx, source.id)
     assert {t["urn"] for t in job.result["tables"]} == {dataset_urn("shop", "shop", "customers"),
                                                         dataset_urn("shop", "shop", "orders")}
@@ -85,7 +88,8 @@ def test_profile_of_a_source_matches_postgres_aggregates_and_tags_pii(catalog_ct
     assert stats["customer_id"]["distinct_count"] == customers
     assert (stats["placed_at"]["min"], stats["placed_at"]["max"]) == (first.isoformat(), last.isoformat())
     assert orders.columns[0].column_urn == column_urn("shop", "shop", "orders", "id")
-    assert orders.spark_jobs in (1, 2)  # the statistics pass, and the values pass when a column needs it
+    # On Spark: the statistics pass, and the values pass when a column needs it.
+    assert (orders.spark_jobs == 0) if in_process else (orders.spark_jobs in (1, 2))
 
     # Keys found on the data: the primary keys, and orders.customer_id -> customers.id by containment.
     # placed_at is one order per minute: unique on the data, though not declared.
@@ -213,14 +217,14 @@ def test_deleting_the_source_while_it_is_profiled_cancels_the_job_and_says_why(c
     from catalog_api.services.sources import delete_source
 
     source, _ = shop
-    real_spark = profile_jobs._spark
+    real_read = profile_jobs.read_source
 
-    def spark_then_delete(ctx):
+    def read_then_delete(*args):
         # Runs inside the job, after it read its source and before it profiles the first table.
-        delete_source(ctx, source.id)
-        return real_spark(ctx)
+        delete_source(catalog_ctx, source.id)
+        return real_read(*args)
 
-    monkeypatch.setattr(profile_jobs, "_spark", spark_then_delete)
+    monkeypatch.setattr(profile_jobs, "read_source", read_then_delete)
     job = _run(catalog_ctx, profiling.request_profile(catalog_ctx, source.id))
     with catalog_ctx.db.session() as session:
         row = session.execute(text("select status, error_code, error_message from jobs where id = :id"),

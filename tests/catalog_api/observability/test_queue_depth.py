@@ -1,0 +1,45 @@
+"""The broker queue depth behind `catalog_broker_queue_messages`, on real Redis and RabbitMQ: ready and delayed
+messages per queue against the messages the test sent. Queues of their own (nothing consumes them) keep other
+tests' workers away."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from catalog_api.services.jobs.broker import DramatiqJobRunner
+from catalog_api.settings import Settings
+from tests.support.postgres import service_missing
+
+BROKERS = {"redis": "redis://127.0.0.1:6379/12", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F"}
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def runner(request):
+    queue = f"metrics-{uuid.uuid4().hex[:8]}"
+    try:
+        runner = DramatiqJobRunner(Settings(broker_url=BROKERS[request.param]), {"crawl": queue},
+                                   run=lambda _job_id: None)
+        runner.ping()
+    except Exception as error:  # any failure to reach the broker
+        service_missing(request.param, error)
+    yield runner, queue
+    broker = runner._broker  # the test's own queues go, on the broker the runner holds
+    if request.param == "rabbitmq":
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            broker.channel.queue_delete(name)
+    else:
+        broker.flush(queue)
+    runner.shutdown()
+
+
+def test_queue_depths_count_ready_and_delayed_messages(runner):
+    runner, queue = runner
+    for n in range(4):
+        runner.submit(f"job-{n}", "crawl")
+    for n in range(2):
+        runner.submit(f"later-{n}", "crawl", delay_s=600)
+    depths = runner.queue_depths()
+    assert depths[queue, "ready"] == 4
+    assert depths[queue, "delayed"] == 2

@@ -1,0 +1,92 @@
+"""`catalog worker --metrics-port`: a crawl run by a real worker (Redis broker, two processes) shows on the
+worker's own exposition, summed over its processes, against the job rows in the catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+
+from catalog_api.bootstrap import build_context
+from catalog_api.services.jobs.broker import create_broker
+from tests.support.events import free_port
+from tests.support.jobs import crawled
+from tests.support.postgres import service_missing
+from tests.support.sources import SHOP, register_sqlite
+from tests.support.sqlite import oracle
+
+REDIS_URL = "redis://127.0.0.1:6379/11"  # a database of its own: only this test's worker consumes from it
+
+
+@pytest.fixture
+def ctx(catalog_settings):
+    settings = catalog_settings.model_copy(update={"broker_url": REDIS_URL, "events_relay_enabled": False})
+    try:
+        broker = create_broker(settings)
+        broker.client.flushdb()
+        broker.close()
+    except Exception as error:  # any failure to reach Redis
+        service_missing("redis", error)
+    ctx = build_context(settings, migrate=True, runner="broker")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def worker(ctx, tmp_path):
+    port = free_port()
+    settings = ctx.settings
+    env = {**os.environ, "CATALOG_HOME": str(settings.home), "CATALOG_DATABASE_URL": ctx.db.url,
+           "CATALOG_SECRET_KEY": settings.secret_key, "CATALOG_BROKER_URL": REDIS_URL,
+           "CATALOG_FILE_ROOTS": json.dumps([str(tmp_path)]), "CATALOG_SCHEDULER_ENABLED": "false"}
+    log = open(tmp_path / "worker.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "worker", "--processes", "2",
+                                "--threads", "1", "--metrics-port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    yield f"http://127.0.0.1:{port}/metrics"
+    os.killpg(process.pid, signal.SIGTERM)  # the process group this fixture started, and nothing else
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.close()
+
+
+def _samples(url: str) -> dict[tuple[str, frozenset], float]:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            response = httpx.get(url, timeout=5)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the worker's metrics never answered"
+            time.sleep(0.2)
+    assert response.status_code == 200
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(response.text) for s in family.samples}
+
+
+def test_a_workers_crawls_show_on_its_metrics_port(ctx, worker, tmp_path):
+    for name in ("north", "south"):
+        crawled(ctx, register_sqlite(ctx, tmp_path, name=name, ddl=SHOP))
+    with ctx.db.engine.connect() as connection:
+        rows = connection.execute(text("select worker, status from jobs where kind = 'crawl'")).all()
+    assert [status for _, status in rows] == ["succeeded", "succeeded"]
+    assert all(worker_name and int(worker_name.split(":")[1]) != os.getpid() for worker_name, _ in rows)
+    samples = _samples(worker)
+    crawls = frozenset({"kind": "crawl", "status": "succeeded"}.items())
+    assert samples[("catalog_jobs_finished_total", crawls)] == len(rows)
+    assert samples[("catalog_job_duration_seconds_count", crawls)] == len(rows)
+    (tables,), = oracle(tmp_path / "north.db", "select count(*) from sqlite_master where type in ('table', 'view')")
+    assert samples[("catalog_crawl_tables_total", frozenset({"outcome": "created"}.items()))] == 2 * tables
+    # dramatiq's own counters, from the same exposition.
+    assert sum(v for (name, _), v in samples.items() if name == "dramatiq_messages_total") == len(rows)

@@ -1,0 +1,57 @@
+"""The probes a platform routes traffic by: /readyz says ready only when a request could do its work, which with a
+broker configured means the broker answers too (a crawl requested while it is down could not be queued)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from fastapi.testclient import TestClient
+
+from catalog_api.app import create_app
+from catalog_api.bootstrap import build_context
+from catalog_api.services.jobs.broker import create_broker
+from catalog_api.settings import Settings
+from tests.support.postgres import service_missing
+
+LIVE_BROKERS = {"redis": "redis://127.0.0.1:6379/9", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F"}
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _probe(settings: Settings, path: str) -> tuple[int, dict]:
+    ctx = build_context(settings, migrate=True)
+    try:
+        response = TestClient(create_app(ctx=ctx)).get(path)
+        return response.status_code, response.json()
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("scheme", ["redis", "rabbitmq"])
+def test_readyz_answers_503_while_the_job_broker_is_down(catalog_settings, scheme):
+    port = _closed_port()
+    url = f"redis://127.0.0.1:{port}/0" if scheme == "redis" else f"amqp://guest:guest@127.0.0.1:{port}/%2F"
+    settings = catalog_settings.model_copy(update={"broker_url": url})
+    assert _probe(settings, "/readyz") == (503, {"status": "unavailable", "reason": "job broker unreachable"})
+    # The process itself is fine: liveness must not restart it for a broker outage.
+    assert _probe(settings, "/healthz") == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("scheme", sorted(LIVE_BROKERS))
+def test_readyz_is_ready_when_the_job_broker_answers(catalog_settings, scheme):
+    url = LIVE_BROKERS[scheme]
+    settings = catalog_settings.model_copy(update={"broker_url": url})
+    broker = create_broker(settings)
+    try:
+        broker.client.ping() if scheme == "redis" else broker.connection.process_data_events(time_limit=0)
+    except Exception as error:  # the local broker is missing
+        service_missing(scheme, error)
+    finally:
+        broker.close()
+    assert _probe(settings, "/readyz") == (200, {"status": "ready"})
