@@ -83,7 +83,11 @@ class Settings(BaseSettings):
     events_relay_interval_s: float = Field(
         default=0.5, gt=0, description="How often the relay looks for pending events when nothing woke it."
     )
-    events_relay_batch_size: int = Field(default=500, ge=1, le=10_000, description="Events per relay round.")
+    events_relay_batch_size: int = Field(default=500, ge=1, le=10_000, description="Events read per relay round.")
+    events_relay_commit_size: int = Field(
+        default=50, ge=1, le=10_000,
+        description="Events published, then marked sent in one commit, at a time: what a crashed relay may repeat.",
+    )
     events_max_attempts: int = Field(
         default=10, ge=1, le=100, description="Relay attempts before an event is parked as `dead`."
     )

@@ -95,7 +95,8 @@ def relay() -> None:
 
     `catalog serve` runs a relay itself; run this one when the servers set CATALOG_EVENTS_RELAY_ENABLED=false.
     One relay leads per catalog; the others wait and take over. Live GraphQL/SSE feeds are served only by the
-    process whose relay leads.
+    process whose relay leads. SIGTERM (or Ctrl-C) stops it once the batch in flight is recorded; after a crash, a
+    restarted relay sends at most that batch again (CATALOG_EVENTS_RELAY_COMMIT_SIZE events).
     """
     from catalog_api.services.events.relay import Relay
 
