@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -29,13 +31,45 @@ def context():
     return build_context(get_settings())
 
 
+_log_file: logging.Handler | None = None
+
+
+def logs_to_file() -> Path:
+    """Sends the process's library logs to `<home>/logs/cli.log` instead of the console, where they would land in the
+    middle of a progress bar (the CLI prints what a user must know itself). Idempotent."""
+    global _log_file
+    path = (get_settings().log_dir / "cli.log").resolve()
+    root = logging.getLogger()
+    if _log_file is not None:
+        if Path(_log_file.baseFilename) == path:
+            return path
+        root.removeHandler(_log_file)
+        _log_file.close()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _log_file = logging.FileHandler(path, encoding="utf-8", delay=True)
+    _log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(_log_file)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return path
+
+
 @contextmanager
-def service() -> Iterator[Any]:
-    """A service context for one command; typed errors become a clear message and exit code 1."""
+def service(*, quiet_logs: bool = True) -> Iterator[Any]:
+    """A service context for one command, acting as the local operator (the owner of the process, as REST and
+    GraphQL call a caller without authentication); typed errors become a clear message and exit code 1.
+
+    `quiet_logs` sends library logs to a file (`logs_to_file`); long-running commands keep them on the console.
+    """
+    from catalog_api.security.identity import LOCAL_OPERATOR, acting_as
+
+    if quiet_logs:
+        logs_to_file()
     ctx = None
     try:
         ctx = context()
-        yield ctx
+        with acting_as(LOCAL_OPERATOR):
+            yield ctx
     except (CatalogError, ConnectorError) as exc:
         raise fail(exc) from None
     finally:
