@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -34,24 +34,29 @@ def context():
 _log_file: logging.Handler | None = None
 
 
-def logs_to_file() -> Path:
-    """Sends the process's library logs to `<home>/logs/cli.log` instead of the console, where they would land in the
-    middle of a progress bar (the CLI prints what a user must know itself). Idempotent."""
+@contextmanager
+def library_logs_to_file() -> Iterator[Path]:
+    """While it lasts, the process's library logs (INFO and up) go to `<home>/logs/cli.log` and not to the console,
+    where they would land in the middle of a progress bar: the CLI itself prints what a user must know."""
     global _log_file
     path = (get_settings().log_dir / "cli.log").resolve()
+    if _log_file is not None:  # a command inside a command (the demo's crawl): the outer one's file
+        yield Path(_log_file.baseFilename)
+        return
     root = logging.getLogger()
-    if _log_file is not None:
-        if Path(_log_file.baseFilename) == path:
-            return path
-        root.removeHandler(_log_file)
-        _log_file.close()
+    level = root.level
     path.parent.mkdir(parents=True, exist_ok=True)
     _log_file = logging.FileHandler(path, encoding="utf-8", delay=True)
     _log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(_log_file)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-    return path
+    root.setLevel(min(level or logging.WARNING, logging.INFO))
+    try:
+        yield path
+    finally:
+        root.removeHandler(_log_file)
+        root.setLevel(level)
+        _log_file.close()
+        _log_file = None
 
 
 @contextmanager
@@ -59,22 +64,21 @@ def service(*, quiet_logs: bool = True) -> Iterator[Any]:
     """A service context for one command, acting as the local operator (the owner of the process, as REST and
     GraphQL call a caller without authentication); typed errors become a clear message and exit code 1.
 
-    `quiet_logs` sends library logs to a file (`logs_to_file`); long-running commands keep them on the console.
+    `quiet_logs` sends library logs to a file (`library_logs_to_file`); long-running commands keep them on the
+    console.
     """
     from catalog_api.security.identity import LOCAL_OPERATOR, acting_as
 
-    if quiet_logs:
-        logs_to_file()
-    ctx = None
     try:
-        ctx = context()
-        with acting_as(LOCAL_OPERATOR):
-            yield ctx
+        with library_logs_to_file() if quiet_logs else nullcontext():
+            ctx = context()
+            try:
+                with acting_as(LOCAL_OPERATOR):
+                    yield ctx
+            finally:
+                ctx.close()  # still logging to the file: closing stops in-process jobs, which may log
     except (CatalogError, ConnectorError) as exc:
         raise fail(exc) from None
-    finally:
-        if ctx is not None:
-            ctx.close()
 
 
 def wait_for_signal() -> None:
