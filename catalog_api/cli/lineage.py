@@ -109,6 +109,7 @@ def lineage_tree(graph) -> Tree:
         return text
 
     root_key = (dataset_urn(*start.names[:3]), start.names[3]) if column_start else graph.urn
+
     def grow(parent: Tree, key: Any, forward: bool, expanded: set) -> None:
         for near, columns in sorted(following[forward][key].items(), key=lambda item: str(item[0])):
             if near in expanded:

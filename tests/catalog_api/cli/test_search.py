@@ -19,9 +19,10 @@ select urn from columns where deleted_at is null and (lower(name) like :pattern
 def test_search_finds_names_and_descriptions(shop, cli_in_process):
     from catalog_api.services.curation import set_description
 
-    set_description(shop, column_urn("shop", "main", "customers", "email"), "Where the customer's ORDER confirmations go")
+    email = column_urn("shop", "main", "customers", "email")
+    set_description(shop, email, "Where the customer's ORDER confirmations go")
     expected = {urn for (urn,) in rows(shop, MATCHING, pattern="%order%")}
-    assert column_urn("shop", "main", "customers", "email") in expected and len(expected) >= 3
+    assert email in expected and len(expected) >= 3
 
     found = json.loads(cli_in_process("search", "Order", "--json").stdout)
     assert {hit["urn"] for hit in found} == expected
