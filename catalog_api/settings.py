@@ -366,6 +366,12 @@ class Settings(BaseSettings):
         return self.events_jsonl_path or (self.home / "events.jsonl")
 
     @property
+    def log_dir(self) -> Path:
+        """Where the catalog's processes write what is not for the console: `spark.log` (the profiler's JVM) and
+        `cli.log` (library logs of `catalog` commands that show progress)."""
+        return self.home / "logs"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -83,7 +83,7 @@ def scheduler(
     """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
     from catalog_api.services.jobs.schedules import Scheduler
 
-    with service() as ctx:
+    with service(quiet_logs=False) as ctx:
         running = Scheduler(ctx, interval).start()
         console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
         wait_for_signal()
@@ -100,7 +100,7 @@ def relay() -> None:
     """
     from catalog_api.services.events.relay import Relay
 
-    with service() as ctx:
+    with service(quiet_logs=False) as ctx:
         running = Relay(ctx).start()
         console.print("relay running; Ctrl-C stops it")
         wait_for_signal()
