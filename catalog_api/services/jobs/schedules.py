@@ -21,6 +21,7 @@ from catalog_api.services.crawl import CRAWL
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import add_job, resubmit_stranded_jobs
+from catalog_api.services.retention import RetentionRounds
 from catalog_api.services.sources import source_row
 from catalog_api.services.views import SourceView, source_view
 from events.data import SourceUpdated
@@ -113,13 +114,14 @@ def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
 
 
 class Scheduler:
-    """Runs `tick` every `interval_s` on a daemon thread until stopped."""
+    """Runs `tick` every `interval_s` on a daemon thread until stopped, and a retention round whenever one is due."""
 
     def __init__(self, ctx: ServiceContext, interval_s: float | None = None) -> None:
         self._ctx = ctx
         self._interval = interval_s or ctx.settings.scheduler_interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="catalog-scheduler", daemon=True)
+        self._retention = RetentionRounds(ctx, stop=self._stop)
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -135,4 +137,5 @@ class Scheduler:
                 tick(self._ctx)
             except Exception:  # one failed tick (database restarting, say) must not end the scheduler
                 log.exception("scheduler tick failed")
+            self._retention.run_if_due()
             self._stop.wait(self._interval)

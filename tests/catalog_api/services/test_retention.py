@@ -1,0 +1,286 @@
+"""Retention: each operational table is pruned to its setting, in committed batches, and nothing in flight goes.
+
+The oracle is the generator: every row is written with an age and a state, so the test knows which rows must go
+before the prune runs; what remains is read back with plain SQL.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, insert, text
+
+from catalog_api.db.models import Job, OutboxEvent, UtcDateTime, WebhookDeliveryRow, WebhookSubscriptionRow
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+DAYS = {"sent_events": 7, "finished_jobs": 30, "webhook_deliveries": 14}
+TABLES = {"sent_events": "event_outbox", "finished_jobs": "jobs", "webhook_deliveries": "webhook_deliveries"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, catalog_settings):
+    """A migrated catalog on each supported store, with the retention settings the tests assume."""
+    from catalog_api.bootstrap import build_context
+
+    settings = catalog_settings.model_copy(update={
+        "retention_sent_events_days": DAYS["sent_events"], "retention_finished_jobs_days": DAYS["finished_jobs"],
+        "retention_webhook_deliveries_days": DAYS["webhook_deliveries"], "retention_batch_size": 1000,
+    })
+    if request.param == "postgres":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_catalog_url")})
+    ctx = build_context(settings, migrate=True)
+    yield ctx
+    ctx.close()
+
+
+def with_settings(ctx, **changes):
+    """The same catalog database seen through other settings (a copy of the context; the database is shared)."""
+    from dataclasses import replace
+
+    return replace(ctx, settings=ctx.settings.model_copy(update=changes))
+
+
+@dataclass
+class Seeded:
+    """The ids written per kind, and those among them that a prune at NOW must delete."""
+
+    ids: dict[str, set] = field(default_factory=lambda: {kind: set() for kind in DAYS})
+    doomed: dict[str, set] = field(default_factory=lambda: {kind: set() for kind in DAYS})
+
+    def kept(self, kind: str) -> set:
+        return self.ids[kind] - self.doomed[kind]
+
+
+def _age(rng: random.Random, keep_days: int) -> tuple[timedelta, bool]:
+    """An age within 0-60 days, never within an hour of the cutoff (a clock tick must not decide a row's fate)."""
+    while True:
+        age = timedelta(hours=rng.uniform(0, 60 * 24))
+        if abs(age - timedelta(days=keep_days)) > timedelta(hours=1):
+            return age, age > timedelta(days=keep_days)
+
+
+def seed(ctx, events: int, jobs: int, deliveries: int, seed_value: int = 16) -> Seeded:
+    """Bulk-inserts rows of every kind spread over ages and states (executemany, one transaction per table)."""
+    rng, seeded = random.Random(seed_value), Seeded()
+    event_rows, event_status = [], {}
+    for _ in range(events):
+        status = rng.choices(["sent", "pending", "dead"], weights=[70, 15, 15])[0]
+        age, old = _age(rng, DAYS["sent_events"])
+        event_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        event_status[event_id] = status
+        event_rows.append({"event_id": event_id, "source_urn": "urn:catalog:source:s", "type": "catalog.test",
+                           "subject": "urn:catalog:source:s", "event": "{}", "status": status, "attempts": 1,
+                           "delivered_to": [], "created_at": NOW - age - timedelta(seconds=5),
+                           "sent_at": NOW - age if status == "sent" else None})
+        if status == "sent" and old:
+            seeded.doomed["sent_events"].add(event_id)
+    job_rows = []
+    for _ in range(jobs):
+        # A queued job may carry an old finished_at from an earlier attempt: its state, not its age, keeps it.
+        status = rng.choices(["succeeded", "failed", "cancelled", "queued", "running"], weights=[50, 20, 10, 10, 10])[0]
+        age, old = _age(rng, DAYS["finished_jobs"])
+        job_id = str(uuid.UUID(int=rng.getrandbits(128)))
+        finished = status in ("succeeded", "failed", "cancelled")
+        job_rows.append({"id": job_id, "kind": "crawl", "source_id": None, "status": status,
+                         "created_at": NOW - age - timedelta(minutes=1), "started_at": NOW - age,
+                         "finished_at": NOW - age if finished or rng.random() < 0.5 else None})
+        seeded.ids["finished_jobs"].add(job_id)
+        if finished and old:
+            seeded.doomed["finished_jobs"].add(job_id)
+    subscription = str(uuid.uuid4())
+    delivery_rows, delivery_doomed = [], []
+    known = list(event_status)
+    for _ in range(deliveries):
+        # Most deliveries name an event of the outbox; some name one pruned long ago.
+        event_id = rng.choice(known) if rng.random() < 0.9 else str(uuid.UUID(int=rng.getrandbits(128)))
+        age, old = _age(rng, DAYS["webhook_deliveries"])
+        delivered = event_status.get(event_id) == "sent" or rng.random() < 0.3
+        delivery_rows.append({"subscription_id": subscription, "event_id": event_id, "event_type": "catalog.test",
+                              "delivered": delivered, "attempts": 1, "status_code": 200 if delivered else 500,
+                              "error": None if delivered else "HTTP 500", "duration_ms": 3.0,
+                              "started_at": NOW - age})
+        delivery_doomed.append(old and event_status.get(event_id) not in ("pending", "dead"))
+    with ctx.db.engine.begin() as conn:
+        conn.execute(insert(WebhookSubscriptionRow), [{"id": subscription, "url": "https://hooks.example/x",
+                                                       "secret_ref": "local:x", "event_types": [], "urn_prefix": "",
+                                                       "active": True}])
+        for model, rows in ((OutboxEvent, event_rows), (Job, job_rows), (WebhookDeliveryRow, delivery_rows)):
+            if rows:
+                conn.execute(insert(model), rows)
+        event_ids = dict(conn.execute(text("select event_id, id from event_outbox")).all())
+        delivery_ids = [row[0] for row in conn.execute(text("select id from webhook_deliveries order by id"))]
+    # Events and deliveries are keyed by the ids the database gave them.
+    seeded.ids["sent_events"] = set(event_ids.values())
+    seeded.doomed["sent_events"] = {event_ids[e] for e in seeded.doomed["sent_events"]}
+    seeded.ids["webhook_deliveries"] = set(delivery_ids)
+    seeded.doomed["webhook_deliveries"] = {i for i, doomed in zip(delivery_ids, delivery_doomed) if doomed}
+    return seeded
+
+
+def remaining(ctx, kind: str) -> set:
+    with ctx.db.engine.connect() as conn:
+        return {row[0] for row in conn.execute(text(f"select id from {TABLES[kind]}"))}
+
+
+def test_prune_removes_exactly_the_old_finished_rows_of_100k(store):
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=40_000, jobs=30_000, deliveries=30_000)
+    assert all(seeded.doomed[kind] and seeded.kept(kind) for kind in DAYS)  # the data exercises both fates
+
+    pruned = {p.kind: p for p in prune(store, now=NOW)}
+
+    for kind in DAYS:
+        assert remaining(store, kind) == seeded.kept(kind), kind
+        assert pruned[kind].rows == len(seeded.doomed[kind])
+        assert pruned[kind].batches == len(seeded.doomed[kind]) // 1000 + 1
+    with store.db.engine.connect() as conn:  # a direct aggregate: no old finished row is left of any kind
+        old_sent = conn.execute(
+            text("select count(*) from event_outbox where status = 'sent' and sent_at < :c")
+            .bindparams(bindparam("c", type_=UtcDateTime())), {"c": NOW - timedelta(days=DAYS["sent_events"])}
+        ).scalar()
+    assert old_sent == 0
+
+
+def test_a_second_prune_finds_nothing_and_a_dry_run_deletes_nothing(store):
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=3000, jobs=2000, deliveries=2000)
+    before = {kind: remaining(store, kind) for kind in DAYS}
+
+    dry = {p.kind: p.rows for p in prune(store, now=NOW, dry_run=True)}
+
+    assert dry == {kind: len(seeded.doomed[kind]) for kind in DAYS}
+    assert {kind: remaining(store, kind) for kind in DAYS} == before
+    prune(store, now=NOW)
+    assert {p.kind: p.rows for p in prune(store, now=NOW)} == dict.fromkeys(DAYS, 0)
+
+
+@pytest.mark.parametrize("forever", [0, None])
+def test_keep_forever_keeps_everything(store, forever):
+    from catalog_api.services.retention import prune
+
+    seed(store, events=3000, jobs=2000, deliveries=2000)
+    before = {kind: remaining(store, kind) for kind in DAYS}
+    forever_ctx = with_settings(store, retention_sent_events_days=forever, retention_finished_jobs_days=forever,
+                                retention_webhook_deliveries_days=forever)
+
+    pruned = prune(forever_ctx, now=NOW)
+
+    assert {kind: remaining(store, kind) for kind in DAYS} == before
+    assert [(p.keep_days, p.rows) for p in pruned] == [(None, 0)] * 3
+
+
+def test_one_kind_kept_forever_while_the_others_are_pruned(store):
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=3000, jobs=2000, deliveries=2000)
+    jobs_before = remaining(store, "finished_jobs")
+
+    prune(with_settings(store, retention_finished_jobs_days=None), now=NOW)
+
+    assert remaining(store, "finished_jobs") == jobs_before
+    assert remaining(store, "sent_events") == seeded.kept("sent_events")
+    assert remaining(store, "webhook_deliveries") == seeded.kept("webhook_deliveries")
+
+
+def test_each_batch_commits_so_other_writers_get_their_turn(store):
+    """Between two batches another connection sees the rows already pruned and can write to the same table
+    without waiting (SQLite: with a zero busy timeout, any open write transaction would refuse the insert)."""
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=5000, jobs=0, deliveries=0)
+    small = with_settings(store, retention_batch_size=200)
+    other = store.db.engine.raw_connection()
+    if store.db.engine.dialect.name == "sqlite":
+        other.cursor().execute("pragma busy_timeout = 0")
+    seen: list[tuple[int, int]] = []
+    inserted = []
+
+    def between(kind: str, deleted: int) -> None:
+        if kind != "sent_events":
+            return
+        cursor = other.cursor()
+        cursor.execute("select count(*) from event_outbox")
+        seen.append((deleted, cursor.fetchone()[0]))
+        event_id = str(uuid.uuid4())
+        cursor.execute("insert into event_outbox (event_id, source_urn, type, subject, event, status, attempts, "
+                       "delivered_to, created_at) values (%s, 'urn:catalog:source:t', 'catalog.test', "
+                       "'urn:catalog:source:t', '{}', 'pending', 0, '[]', %s)".replace(
+                           "%s", "?" if store.db.engine.dialect.name == "sqlite" else "%s"),
+                       (event_id, NOW.isoformat()))
+        other.commit()
+        inserted.append(event_id)
+
+    try:
+        pruned = {p.kind: p for p in prune(small, now=NOW, after_batch=between)}
+    finally:
+        other.close()
+
+    total = len(seeded.ids["sent_events"])
+    assert pruned["sent_events"].batches == len(seen) >= len(seeded.doomed["sent_events"]) // 200
+    expected, visible = total, []
+    for index, (deleted, count) in enumerate(seen):
+        expected -= deleted
+        visible.append(count == expected + index)  # the earlier inserts of this test are there too
+    assert all(visible), seen
+    with store.db.engine.connect() as conn:
+        kept_inserts = conn.execute(text("select count(*) from event_outbox where source_urn = 'urn:catalog:source:t'"))
+        assert kept_inserts.scalar() == len(inserted)
+
+
+def test_a_set_stop_ends_the_round_after_the_current_batch(store):
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=5000, jobs=0, deliveries=0)
+    stop = threading.Event()
+
+    pruned = {p.kind: p for p in prune(with_settings(store, retention_batch_size=100), now=NOW, stop=stop,
+                                       after_batch=lambda kind, deleted: stop.set())}
+
+    assert pruned["sent_events"].rows == 100 and pruned["sent_events"].batches == 1
+    assert len(remaining(store, "sent_events")) == len(seeded.ids["sent_events"]) - 100
+
+
+def test_the_scheduler_prunes_on_its_own(store):
+    """`catalog scheduler` (and `catalog serve` without a broker) run a round at their first tick."""
+    from catalog_api.services.jobs.schedules import Scheduler
+
+    seeded = seed(store, events=0, jobs=0, deliveries=0)
+    old = datetime.now(timezone.utc) - timedelta(days=DAYS["finished_jobs"] + 1)
+    young = datetime.now(timezone.utc) - timedelta(days=1)
+    with store.db.engine.begin() as conn:
+        conn.execute(insert(Job), [{"id": f"old-{i}", "kind": "crawl", "status": "succeeded", "created_at": old,
+                                    "finished_at": old} for i in range(50)]
+                     + [{"id": f"young-{i}", "kind": "crawl", "status": "failed", "created_at": young,
+                         "finished_at": young} for i in range(5)])
+    assert not seeded.doomed["finished_jobs"]
+
+    scheduler = Scheduler(store, interval_s=0.05).start()
+    try:
+        deadline = time.monotonic() + 30  # a guard against a hang, not a speed target
+        while any(i.startswith("old-") for i in remaining(store, "finished_jobs")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+
+    assert remaining(store, "finished_jobs") == {f"young-{i}" for i in range(5)}
+
+
+def test_pruned_rows_total_counts_what_this_process_pruned(store):
+    from catalog_api.services.retention import prune, pruned_rows_total
+
+    seeded = seed(store, events=2000, jobs=1000, deliveries=1000)
+    before = pruned_rows_total()
+
+    prune(store, now=NOW)
+    prune(store, now=NOW, dry_run=True)
+
+    after = pruned_rows_total()
+    assert {kind: after[kind] - before[kind] for kind in DAYS} == {k: len(seeded.doomed[k]) for k in DAYS}
