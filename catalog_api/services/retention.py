@@ -32,6 +32,8 @@ from catalog_api.services.jobs.records import JobStatus
 
 log = logging.getLogger(__name__)
 
+PAUSE_BETWEEN_BATCHES_S = 0.01
+_never = threading.Event()
 _FINISHED_JOBS = tuple(status.value for status in JobStatus if status.finished)
 _EVENTS_IN_FLIGHT = (OutboxStatus.PENDING.value, OutboxStatus.DEAD.value)
 
@@ -139,6 +141,8 @@ def prune(ctx: ServiceContext, *, dry_run: bool = False, now: datetime | None = 
                 after_batch(kind.name, deleted)
             if deleted < size:
                 break
+            # SQLite's busy handler polls: a writer waiting for the lock needs a moment to find it free.
+            (stop or _never).wait(PAUSE_BETWEEN_BATCHES_S)
         results.append(KindPruned(kind.name, days, cutoff, rows, batches))
     pruned = ", ".join(f"{r.rows} {r.kind.replace('_', ' ')}" for r in results if r.keep_days is not None)
     if not dry_run:
