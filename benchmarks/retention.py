@@ -69,7 +69,8 @@ def run(settings: Settings, rows: int) -> None:
         thread.join()
         total = sum(p.rows for p in pruned)
         print(f"{ctx.db.engine.dialect.name}: seeded {rows} rows in {seeded_s:.1f} s; pruned {total} "
-              f"({', '.join(f'{p.kind} {p.rows}' for p in pruned)}) in {prune_s:.2f} s ({total / prune_s:,.0f} rows/s); "
+              f"({', '.join(f'{p.kind} {p.rows}' for p in pruned)}) in {prune_s:.2f} s "
+              f"({total / prune_s:,.0f} rows/s); "
               f"{len(batches)} batches, median {statistics.median(batches) * 1000:.0f} ms, "
               f"longest {max(batches) * 1000:.0f} ms; {len(waits)} concurrent inserts, "
               f"longest {max(waits) * 1000:.0f} ms")
