@@ -140,7 +140,7 @@ class Settings(BaseSettings):
                                         "`catalog db prune`).",
     )
     retention_batch_size: int = Field(
-        default=1000, ge=1, le=50_000,
+        default=1000, ge=1, le=10_000,
         description="Rows deleted per transaction while pruning: a writer waits for one batch at most.",
     )
 

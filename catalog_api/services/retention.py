@@ -2,8 +2,8 @@
 their setting (`retention_*_days`; 0 or null keeps them forever). The change history, lineage and profiles are the
 product and have no retention here.
 
-A prune deletes each kind in batches of `retention_batch_size` rows, oldest first, and commits every batch in its
-own short transaction: a writer (the relay, a job, a second prune) waits for one batch at most, and a prune stopped
+A prune deletes each kind in batches of `retention_batch_size` rows, oldest first (the ids of a batch, then a
+`DELETE ... WHERE id IN (...)`), and commits every batch in its own short transaction: a writer (the relay, a job, a second prune) waits for one batch at most, and a prune stopped
 halfway keeps what it did. Rows still in flight are never deleted: pending and dead events (a replay sends a dead
 one again), queued and running jobs, and the deliveries of events that are pending or dead (their log tells why
 they failed). No row of another table points at these rows by foreign key; a delivery names its event by id and
@@ -129,17 +129,23 @@ def prune(ctx: ServiceContext, *, dry_run: bool = False, now: datetime | None = 
                     # older than this cutoff and may scan whole tables per batch; plan each batch for its values.
                     session.execute(text("set local plan_cache_mode = force_custom_plan"))
                 primary_key = kind.model.id
-                oldest = select(primary_key).where(condition).order_by(kind.age).limit(size)
-                # The condition again on the outer statement: a row changed since the subquery read it is kept.
+                # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): overlapping rounds take disjoint rows, so
+                # neither waits for the other nor deadlocks with it. The ids are read first, not in a subquery of
+                # the DELETE: PostgreSQL may run such a subquery more than once, locking a new batch each time.
+                oldest = session.scalars(
+                    select(primary_key).where(condition).order_by(kind.age, primary_key).limit(size)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                # The condition again: on SQLite nothing locked the rows between the two statements.
                 deleted = session.execute(
                     delete(kind.model).where(primary_key.in_(oldest), condition)
                     .execution_options(synchronize_session=False)
-                ).rowcount
+                ).rowcount if oldest else 0
             rows, batches = rows + deleted, batches + 1
             _count(kind.name, deleted)
             if after_batch is not None:
                 after_batch(kind.name, deleted)
-            if deleted < size:
+            if len(oldest) < size:
                 break
             # SQLite's busy handler polls: a writer waiting for the lock needs a moment to find it free.
             (stop or _never).wait(PAUSE_BETWEEN_BATCHES_S)

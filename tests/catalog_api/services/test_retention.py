@@ -182,3 +182,53 @@ def test_pruned_rows_total_counts_what_this_process_pruned(store):
 
     after = pruned_rows_total()
     assert {kind: after[kind] - before[kind] for kind in DAYS} == {k: len(seeded.doomed[k]) for k in DAYS}
+
+
+def test_a_round_logs_its_counts(store, caplog):
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=2000, jobs=1000, deliveries=1000)
+
+    with caplog.at_level("INFO", logger="catalog_api.services.retention"):
+        prune(store, now=NOW)
+
+    assert (f"retention pruned {len(seeded.doomed['sent_events'])} sent events, "
+            f"{len(seeded.doomed['finished_jobs'])} finished jobs, "
+            f"{len(seeded.doomed['webhook_deliveries'])} webhook deliveries") in caplog.messages
+
+
+def test_rounds_run_once_per_interval_and_never_at_zero(store):
+    from catalog_api.services.retention import RetentionRounds
+
+    seed(store, events=500, jobs=0, deliveries=0)
+    clock = [1000.0]
+    rounds = RetentionRounds(with_settings(store, retention_interval_s=3600), clock=lambda: clock[0])
+
+    first = rounds.run_if_due()
+    clock[0] += 3599
+    early = rounds.run_if_due()
+    clock[0] += 1
+    again = rounds.run_if_due()
+    never = RetentionRounds(with_settings(store, retention_interval_s=0), clock=lambda: clock[0]).run_if_due()
+
+    assert first is not None and early is None and again is not None and never is None
+
+
+def test_overlapping_rounds_prune_each_row_once(store):
+    """Two schedulers pruning at once: together they delete exactly the old rows, and count each row once."""
+    from catalog_api.services.retention import prune
+
+    seeded = seed(store, events=6000, jobs=3000, deliveries=3000)
+    small = with_settings(store, retention_batch_size=100)
+    results: list = []
+    rounds = [threading.Thread(target=lambda: results.append(prune(small, now=NOW))) for _ in range(2)]
+
+    for thread in rounds:
+        thread.start()
+    for thread in rounds:
+        thread.join()
+
+    assert len(results) == 2
+    for index, kind in enumerate(DAYS):
+        assert remaining(store, kind) == seeded.kept(kind)
+        assert sum(result[index].rows for result in results) == len(seeded.doomed[kind])
