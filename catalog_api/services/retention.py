@@ -3,14 +3,15 @@ their setting (`retention_*_days`; 0 or null keeps them forever). The change his
 product and have no retention here.
 
 A prune deletes each kind in batches of `retention_batch_size` rows, oldest first (the ids of a batch, then a
-`DELETE ... WHERE id IN (...)`), and commits every batch in its own short transaction: a writer (the relay, a job, a second prune) waits for one batch at most, and a prune stopped
-halfway keeps what it did. Rows still in flight are never deleted: pending and dead events (a replay sends a dead
-one again), queued and running jobs, and the deliveries of events that are pending or dead (their log tells why
-they failed). No row of another table points at these rows by foreign key; a delivery names its event by id and
+`DELETE ... WHERE id IN (...)`), and commits every batch in its own short transaction: a writer (the relay, a job)
+waits for one batch at most, and a prune stopped halfway keeps what it did. Rows still in flight are never deleted:
+pending and dead events (a replay sends a dead one again), queued and running jobs, and the deliveries of events
+that are pending or dead (their log tells why they failed). No row of another table points at these rows by foreign key; a delivery names its event by id and
 type and stays readable once the event itself has been pruned.
 
 The scheduler runs a round every `retention_interval_s` (`RetentionRounds`); `catalog db prune` runs one by hand.
-Rounds on several scheduler instances may overlap safely: every batch deletes only what is still there.
+Rounds on several scheduler instances may overlap: on PostgreSQL they lock disjoint batches (SKIP LOCKED), and
+every count is of rows actually deleted.
 """
 
 from __future__ import annotations
@@ -47,26 +48,24 @@ class RetentionKind:
     model: type
     age: InstrumentedAttribute
     """The time a row's age counts from; indexed, so old rows are found without reading the young ones."""
-    final: Callable[[], ColumnElement[bool]]
+    final: ColumnElement[bool]
     """Rows in a state that never changes again: only these are ever pruned."""
 
     def prunable(self, cutoff: datetime) -> ColumnElement[bool]:
-        return self.final() & (self.age < cutoff)
+        return self.final & (self.age < cutoff)
 
 
-def _delivery_settled() -> ColumnElement[bool]:
-    in_flight = exists().where(OutboxEvent.event_id == WebhookDeliveryRow.event_id,
-                               OutboxEvent.status.in_(_EVENTS_IN_FLIGHT))
-    return ~in_flight
+_DELIVERY_OF_EVENT_IN_FLIGHT = exists().where(OutboxEvent.event_id == WebhookDeliveryRow.event_id,
+                                              OutboxEvent.status.in_(_EVENTS_IN_FLIGHT))
 
 
 KINDS: tuple[RetentionKind, ...] = (
     RetentionKind("sent_events", "retention_sent_events_days", OutboxEvent, OutboxEvent.sent_at,
-                  lambda: OutboxEvent.status == OutboxStatus.SENT.value),
+                  OutboxEvent.status == OutboxStatus.SENT.value),
     RetentionKind("finished_jobs", "retention_finished_jobs_days", Job, Job.finished_at,
-                  lambda: Job.status.in_(_FINISHED_JOBS)),
+                  Job.status.in_(_FINISHED_JOBS)),
     RetentionKind("webhook_deliveries", "retention_webhook_deliveries_days", WebhookDeliveryRow,
-                  WebhookDeliveryRow.started_at, _delivery_settled),
+                  WebhookDeliveryRow.started_at, ~_DELIVERY_OF_EVENT_IN_FLIGHT),
 )
 
 
