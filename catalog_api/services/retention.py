@@ -6,8 +6,8 @@ A prune deletes each kind in batches of `retention_batch_size` rows, oldest firs
 `DELETE ... WHERE id IN (...)`), and commits every batch in its own short transaction: a writer (the relay, a job)
 waits for one batch at most, and a prune stopped halfway keeps what it did. Rows still in flight are never deleted:
 pending and dead events (a replay sends a dead one again), queued and running jobs, and the deliveries of events
-that are pending or dead (their log tells why they failed). No row of another table points at these rows by foreign key; a delivery names its event by id and
-type and stays readable once the event itself has been pruned.
+that are pending or dead (their log tells why they failed). No row of another table points at these rows by
+foreign key; a delivery names its event by id and type and stays readable once the event itself has been pruned.
 
 The scheduler runs a round every `retention_interval_s` (`RetentionRounds`); `catalog db prune` runs one by hand.
 Rounds on several scheduler instances may overlap: on PostgreSQL they lock disjoint batches (SKIP LOCKED), and
