@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import bindparam, insert, text
 
-from catalog_api.db.models import Job, OutboxEvent, UtcDateTime
+from catalog_api.db.models import Job, OutboxEvent, UtcDateTime, WebhookDeliveryRow, WebhookSubscriptionRow
 from tests.support.retention import DAYS, NOW, remaining, seed
 
 
@@ -232,3 +232,26 @@ def test_overlapping_rounds_prune_each_row_once(store):
     for index, kind in enumerate(DAYS):
         assert remaining(store, kind) == seeded.kept(kind)
         assert sum(result[index].rows for result in results) == len(seeded.doomed[kind])
+
+
+def test_a_delivery_stays_listed_after_its_event_is_pruned(store):
+    from catalog_api.services.events.webhooks import list_deliveries
+    from catalog_api.services.retention import prune
+
+    with store.db.engine.begin() as conn:
+        conn.execute(insert(WebhookSubscriptionRow), {"id": "sub-1", "url": "https://hooks.example/x",
+                                                      "secret_ref": "local:x", "event_types": [], "urn_prefix": ""})
+        conn.execute(insert(OutboxEvent), {"event_id": "event-1", "source_urn": "urn:s", "type": "catalog.test",
+                                           "subject": "urn:s", "event": "{}", "status": "sent", "attempts": 1,
+                                           "delivered_to": [], "sent_at": NOW - timedelta(days=10)})
+        conn.execute(insert(WebhookDeliveryRow), {"subscription_id": "sub-1", "event_id": "event-1",
+                                                  "event_type": "catalog.test", "delivered": True, "attempts": 1,
+                                                  "status_code": 204, "duration_ms": 2.0,
+                                                  "started_at": NOW - timedelta(days=1)})
+
+    pruned = {p.kind: p.rows for p in prune(store, now=NOW)}
+
+    assert pruned == {"sent_events": 1, "finished_jobs": 0, "webhook_deliveries": 0}
+    with store.db.session() as session:
+        listed = list_deliveries(session, "sub-1", event_id="event-1")
+    assert [(d.event_id, d.event_type, d.status_code) for d in listed] == [("event-1", "catalog.test", 204)]
