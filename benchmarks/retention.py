@@ -83,20 +83,24 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--store", choices=["postgres", "sqlite", "both"], default="both")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-retention-"))
-    base = Settings(home=home, secret_key="bench", scheduler_enabled=False)
-    if args.store in ("sqlite", "both"):
-        run(base, args.rows)
-    if args.store in ("postgres", "both"):
-        name = f"bench_retention_{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="bench-retention-") as home:
+        base = Settings(home=Path(home), secret_key="bench", scheduler_enabled=False)
+        if args.store in ("sqlite", "both"):
+            run(base, args.rows)
+        if args.store in ("postgres", "both"):
+            run_on_postgres(base, args.rows)
+
+
+def run_on_postgres(base: Settings, rows: int) -> None:
+    """`run` on a throw-away PostgreSQL database, dropped afterwards."""
+    name = f"bench_retention_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        run(base.model_copy(update={"database_url": f"postgresql+psycopg://postgres@127.0.0.1/{name}"}), rows)
+    finally:
         with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
-        try:
-            run(base.model_copy(update={"database_url": f"postgresql+psycopg://postgres@127.0.0.1/{name}"}),
-                args.rows)
-        finally:
-            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{name}" with (force)')
+            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 if __name__ == "__main__":
