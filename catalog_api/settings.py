@@ -132,6 +132,28 @@ class Settings(BaseSettings):
         default=2000, ge=10, description="A lineage query stops (and says it was truncated) past this many nodes."
     )
 
+    # -- retention of operational rows (docs/operations.md#retention) --
+    retention_sent_events_days: float | None = Field(
+        default=7, ge=0, description="Days a published (`sent`) outbox event is kept; 0 or null: forever. Pending "
+                                     "and dead events are never pruned.",
+    )
+    retention_finished_jobs_days: float | None = Field(
+        default=30, ge=0, description="Days a succeeded, failed or cancelled job record is kept after it finished; "
+                                      "0 or null: forever. Queued and running jobs are never pruned.",
+    )
+    retention_webhook_deliveries_days: float | None = Field(
+        default=14, ge=0, description="Days a webhook delivery log entry is kept; 0 or null: forever. Deliveries "
+                                      "of events still pending (or dead, awaiting a replay) are kept.",
+    )
+    retention_interval_s: float = Field(
+        default=3600, ge=0, description="How often the scheduler prunes old operational rows; 0: never (prune with "
+                                        "`catalog db prune`).",
+    )
+    retention_batch_size: int = Field(
+        default=1000, ge=1, le=10_000,
+        description="Rows deleted per transaction while pruning: a writer waits for one batch at most.",
+    )
+
     # -- profiling (docs/operations.md#profiling) --
     spark_master: str = Field(
         default="local[*]", description="Spark master URL of the profiler: `local[*]`, `local[N]`, `spark://…`, …"

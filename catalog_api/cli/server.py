@@ -1,4 +1,4 @@
-"""Long-running commands and the catalog's own database: serve, worker, scheduler, relay, db upgrade."""
+"""Long-running commands and the catalog's own database: serve, worker, scheduler, relay, db upgrade/prune."""
 
 from __future__ import annotations
 
@@ -45,6 +45,33 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     console.print(f"catalog database at revision {revision}")
 
 
+@db_app.command("prune")
+def db_prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be pruned; delete nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON only.")] = False,
+) -> None:
+    """Delete sent events, finished jobs and webhook deliveries older than their retention settings, in batches."""
+    import json
+
+    from rich.table import Table as RichTable
+
+    from catalog_api.services.retention import prune
+
+    with service() as ctx:
+        pruned = prune(ctx, dry_run=dry_run)
+    if as_json:
+        print(json.dumps({"dry_run": dry_run, "kinds": [
+            {"kind": p.kind, "keep_days": p.keep_days, "cutoff": p.cutoff.isoformat() if p.cutoff else None,
+             "rows": p.rows} for p in pruned]}))
+        return
+    summary = RichTable("kind", "kept for", "older than", "would prune" if dry_run else "pruned",
+                        title="retention (dry run)" if dry_run else "retention")
+    for p in pruned:
+        kept = "forever" if p.keep_days is None else f"{p.keep_days:g} days"
+        summary.add_row(p.kind, kept, p.cutoff.isoformat(timespec="seconds") if p.cutoff else "", str(p.rows))
+    console.print(summary)
+
+
 def worker(
     processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,
@@ -80,7 +107,7 @@ def worker(
 def scheduler(
     interval: Annotated[float | None, typer.Option(help="Seconds between looks for due schedules.")] = None,
 ) -> None:
-    """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
+    """Fire due crawl schedules and prune old operational rows. Safe on several machines: each slot fires once."""
     from catalog_api.services.jobs.schedules import Scheduler
 
     with service(quiet_logs=False) as ctx:

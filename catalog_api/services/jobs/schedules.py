@@ -22,6 +22,7 @@ from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.periodic import Periodic
 from catalog_api.services.jobs.records import add_job, resubmit_stranded_jobs
 from catalog_api.services.jobs.takeover import take_over_silent_jobs
+from catalog_api.services.retention import RetentionRounds
 from catalog_api.services.sources import source_row
 from catalog_api.services.views import SourceView, source_view
 from events.data import SourceUpdated
@@ -115,7 +116,16 @@ def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
 
 
 class Scheduler(Periodic):
-    """Runs `tick` every `interval_s` (default `scheduler_interval_s`) on a daemon thread until stopped."""
+    """Runs `tick` every `interval_s` (default `scheduler_interval_s`) on a daemon thread until stopped, and a
+    retention round whenever one is due."""
 
     def __init__(self, ctx: ServiceContext, interval_s: float | None = None) -> None:
-        super().__init__("catalog-scheduler", interval_s or ctx.settings.scheduler_interval_s, lambda: tick(ctx))
+        super().__init__("catalog-scheduler", interval_s or ctx.settings.scheduler_interval_s, self._step)
+        self._ctx = ctx
+        self._retention = RetentionRounds(ctx, stop=self._stop)
+
+    def _step(self) -> None:
+        try:
+            tick(self._ctx)
+        finally:  # a failed tick (database restarting, say) is logged by Periodic; retention still gets its turn
+            self._retention.run_if_due()
