@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, select, text
 from sqlalchemy.orm import InstrumentedAttribute
 
 from catalog_api.db.models import Job, OutboxEvent, WebhookDeliveryRow, utcnow
+from catalog_api.observability.metrics import record_pruned
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import OutboxStatus
 from catalog_api.services.jobs.records import JobStatus
@@ -94,6 +95,7 @@ def pruned_rows_total() -> dict[str, int]:
 def _count(kind: str, rows: int) -> None:
     with _totals_lock:
         _pruned_totals[kind] += rows
+    record_pruned(kind, rows)
 
 
 def prune(ctx: ServiceContext, *, dry_run: bool = False, now: datetime | None = None,

@@ -171,17 +171,27 @@ def test_the_scheduler_prunes_on_its_own(store):
     assert remaining(store, "finished_jobs") == {f"young-{i}" for i in range(5)}
 
 
+def _exposed_pruned() -> dict[str, float]:
+    """What /metrics shows of `catalog_retention_pruned_rows_total`, per kind."""
+    from prometheus_client import REGISTRY
+
+    return {kind: REGISTRY.get_sample_value("catalog_retention_pruned_rows_total", {"kind": kind}) or 0.0
+            for kind in DAYS}
+
+
 def test_pruned_rows_total_counts_what_this_process_pruned(store):
     from catalog_api.services.retention import prune, pruned_rows_total
 
     seeded = seed(store, events=2000, jobs=1000, deliveries=1000)
-    before = pruned_rows_total()
+    before, exposed_before = pruned_rows_total(), _exposed_pruned()
 
     prune(store, now=NOW)
     prune(store, now=NOW, dry_run=True)
 
-    after = pruned_rows_total()
-    assert {kind: after[kind] - before[kind] for kind in DAYS} == {k: len(seeded.doomed[k]) for k in DAYS}
+    after, exposed_after = pruned_rows_total(), _exposed_pruned()
+    expected = {k: len(seeded.doomed[k]) for k in DAYS}
+    assert {kind: after[kind] - before[kind] for kind in DAYS} == expected
+    assert {kind: exposed_after[kind] - exposed_before[kind] for kind in DAYS} == expected
 
 
 def test_a_round_logs_its_counts(store, caplog):
