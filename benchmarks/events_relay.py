@@ -1,15 +1,23 @@
 """Change-event benchmark (named events_relay.py, not events.py: a script's folder comes first on sys.path, and a
-file named events.py there would shadow the `events` package for every script in benchmarks/): relay throughput and change-to-subscriber latency.
+file named events.py there would shadow the `events` package for every script in benchmarks/): relay throughput,
+duplicates per crash and change-to-subscriber latency.
 
 Prints:
 - relay throughput (events/s) from the outbox to the in-process bus (with one live subscriber reading, plus the
-  JSON Lines file of the embedded default), for N events written with `record_events`;
-- relay throughput to a local webhook receiver (http.server on 127.0.0.1, one signed POST per event, keep-alive);
+  JSON Lines file of the embedded default), for N events written with `record_events`, and to a local webhook
+  receiver (http.server on 127.0.0.1, one signed POST per event, keep-alive); on a SQLite catalog and, when the local
+  PostgreSQL server answers, on a throw-away PostgreSQL catalog;
+- duplicates per crash: `catalog relay` on a throw-away PostgreSQL catalog is killed with SIGKILL `--kills` times
+  while it delivers `--crash-events` events to a local webhook (each kill after `--kill-every` deliveries), then left
+  to finish: the webhook deliveries each kill repeated (mean and max), and the JSON Lines file's lines per event;
 - change-to-subscriber latency p50/p95: a SQLite source gets a new column, a crawl job runs, and a bus subscriber
   (the feed behind GraphQL subscriptions and SSE) receives `catalog.column.added`. Measured from the crawl request
   to the receipt, and from the crawl's commit (the event's `time`) to the receipt, with the relay loop running.
 
-Usage: python benchmarks/events_relay.py [--events 5000] [--webhook-events 2000] [--crawls 20]
+`--commit-size` sets CATALOG_EVENTS_RELAY_COMMIT_SIZE for every part (default: the setting's default).
+
+Usage: PYTHONPATH=/path/to/checkout python benchmarks/events_relay.py [--events 5000] [--webhook-events 2000]
+       [--crash-events 805] [--kills 4] [--kill-every 180] [--commit-size N] [--crawls 20]
 """
 
 from __future__ import annotations
@@ -20,36 +28,29 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import psycopg
 
 from catalog_api.bootstrap import build_context
 from catalog_api.services import crawl, jobs, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import webhooks
-from catalog_api.services.events.outbox import record_events
 from catalog_api.services.events.publishers import NamedPublisher
 from catalog_api.services.events.relay import Relay
 from catalog_api.settings import Settings
 from events import CatalogEvent, JsonLinesPublisher
-from events.data import DescriptionChanged
+from tests.support.events import Receiver, outbox_backlog
+from tests.support.postgres import pg_admin_connection, throwaway_pg_database
+from tests.support.relay import kill_relay_while_it_delivers
 
 
 def _context(home: Path, **overrides: object) -> ServiceContext:
     settings = Settings(home=home, secret_key="bench-secret-key", scheduler_enabled=False, broker_url=None,
                         job_max_attempts=1, events_relay_enabled=False, file_roots=[home.parent], **overrides)
     return build_context(settings, migrate=True)
-
-
-def _fill(ctx: ServiceContext, count: int, sources_n: int = 10) -> None:
-    events = [
-        CatalogEvent.create(DescriptionChanged(entity_kind="dataset", before=None, after=f"d{i}"),
-                            subject=f"urn:catalog:dataset:src{i % sources_n}:public:t{i}")
-        for i in range(count)
-    ]
-    with ctx.db.session() as session:
-        record_events(session, events)
 
 
 def _drain(relay: Relay) -> tuple[int, float]:
@@ -61,9 +62,9 @@ def _drain(relay: Relay) -> tuple[int, float]:
             return sent, time.perf_counter() - started
 
 
-def bus_throughput(home: Path, count: int) -> tuple[float, int]:
-    ctx = _context(home)
-    _fill(ctx, count)
+def bus_throughput(home: Path, count: int, **overrides: object) -> tuple[float, int]:
+    ctx = _context(home, **overrides)
+    outbox_backlog(ctx, count)
     received = 0
     ready, done = threading.Event(), threading.Event()
 
@@ -90,34 +91,54 @@ def bus_throughput(home: Path, count: int) -> tuple[float, int]:
     return count / elapsed, received
 
 
-class _Hook(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would offer
-    count = 0
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).count += 1
-        self.send_response(204)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def webhook_throughput(home: Path, count: int) -> tuple[float, int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    ctx = _context(home, events_jsonl_enabled=False, webhook_allow_private_networks=True)  # the receiver is local
-    webhooks.create_subscription(ctx, f"http://127.0.0.1:{server.server_address[1]}/hook")
-    _fill(ctx, count)
+def webhook_throughput(home: Path, count: int, **overrides: object) -> tuple[float, int]:
+    receiver = Receiver()
+    ctx = _context(home, events_jsonl_enabled=False, webhook_allow_private_networks=True,  # the receiver is local
+                   **overrides)
+    webhooks.create_subscription(ctx, receiver.url)
+    outbox_backlog(ctx, count)
     relay = Relay(ctx, [NamedPublisher("webhooks", webhooks.webhook_publisher(ctx))])
     sent, elapsed = _drain(relay)
     relay.close()
     ctx.close()
-    server.shutdown()
-    assert sent == count and _Hook.count == count, (sent, _Hook.count)
-    return count / elapsed, _Hook.count
+    receiver.close()
+    assert sent == count and len(receiver.requests) == count, (sent, len(receiver.requests))
+    return count / elapsed, len(receiver.requests)
+
+
+def postgres_available() -> bool:
+    try:
+        with pg_admin_connection() as conn:
+            conn.execute("select 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def throughput(home: Path, args: argparse.Namespace, title: str, **overrides: object) -> None:
+    print(f"catalog on {title}:")
+    rate, received = bus_throughput(home / "bus", args.events, **overrides)
+    print(f"  relay -> in-process bus + JSONL:   {rate:,.0f} events/s ({args.events:,} events, "
+          f"{received:,} received by a live subscriber)")
+    rate, received = webhook_throughput(home / "hook", args.webhook_events, **overrides)
+    print(f"  relay -> local webhook (signed):   {rate:,.0f} events/s ({args.webhook_events:,} events, "
+          f"{received:,} POSTs received)")
+
+
+def crashes(home: Path, args: argparse.Namespace) -> None:
+    home.mkdir()
+    with throwaway_pg_database() as url:
+        story = kill_relay_while_it_delivers(home, url, events=args.crash_events, kills=args.kills,
+                                             deliveries_per_run=args.kill_every, commit_size=args.commit_size)
+    repeats = story.runs.repeats_after_each_kill() or [0]
+    lines = Counter(line for line in story.jsonl.read_bytes().split(b"\n") if line)
+    print(f"kill -9 during delivery (PostgreSQL, {args.crash_events:,} events, a kill after every {args.kill_every} "
+          f"deliveries, up to {args.kills}, then a full run): {len(story.runs.kills_at)} kills")
+    print(f"  webhook duplicates per crash: mean {sum(repeats) / len(repeats):.0f}, max {max(repeats)} "
+          f"({len(story.runs.deliveries):,} deliveries of {len(set(story.runs.deliveries)):,} events; "
+          f"{sum(1 for s in story.outbox.values() if s == 'sent'):,} of {len(story.outbox):,} marked sent)")
+    print(f"  JSON Lines file:              {sum(lines.values()):,} lines for {len(story.outbox):,} events "
+          f"({sum(n - 1 for n in lines.values()):,} repeated)")
 
 
 def latency(home: Path, crawls: int) -> tuple[list[float], list[float]]:
@@ -168,16 +189,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--webhook-events", type=int, default=2000)
+    parser.add_argument("--crash-events", type=int, default=805)
+    parser.add_argument("--kills", type=int, default=4)
+    parser.add_argument("--kill-every", type=int, default=180)
+    parser.add_argument("--commit-size", type=int, default=None)
     parser.add_argument("--crawls", type=int, default=20)
     args = parser.parse_args()
+    overrides = {} if args.commit_size is None else {"events_relay_commit_size": args.commit_size}
+    settings = Settings(**overrides)
+    print(f"relay rounds of {settings.events_relay_batch_size} events, committed "
+          f"{getattr(settings, 'events_relay_commit_size', settings.events_relay_batch_size)} at a time")
     with tempfile.TemporaryDirectory(prefix="catalog-bench-events-") as tmp:
         root = Path(tmp)
-        rate, received = bus_throughput(root / "bus", args.events)
-        print(f"relay -> in-process bus + JSONL:   {rate:,.0f} events/s ({args.events:,} events, "
-              f"{received:,} received by a live subscriber)")
-        rate, received = webhook_throughput(root / "hook", args.webhook_events)
-        print(f"relay -> local webhook (signed):   {rate:,.0f} events/s ({args.webhook_events:,} events, "
-              f"{received:,} POSTs received)")
+        throughput(root / "sqlite", args, "SQLite", **overrides)
+        if postgres_available():
+            with throwaway_pg_database() as url:
+                throughput(root / "postgres", args, "PostgreSQL", database_url=url, **overrides)
+            crashes(root / "crashes", args)
+        else:
+            print("PostgreSQL not reachable: no PostgreSQL throughput, no crash figures")
         from_request, from_commit = latency(root / "latency", args.crawls)
         print(f"crawl adds a column -> subscriber: p50 {_pct(from_request, 0.5):.0f} ms, "
               f"p95 {_pct(from_request, 0.95):.0f} ms from the crawl request ({args.crawls} crawls, SQLite source)")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=None,
         description="`redis://…` or `amqp://…` to run jobs on dramatiq workers; unset runs them in-process.",
     )
+    broker_namespace: str = Field(
+        default="dramatiq", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Redis broker: the prefix of its keys, so several catalogs (or test runs) can share one Redis.",
+    )
     broker_heartbeat_timeout_s: float = Field(
         default=60, gt=0, description="Redis broker: after how long a silent worker's messages are redelivered."
     )
@@ -57,7 +61,9 @@ class Settings(BaseSettings):
     )
     job_heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a running job says it lives.")
     job_stale_after_s: float = Field(
-        default=15.0, gt=0, description="A running job silent for this long is taken over by a redelivery."
+        default=15.0, gt=0,
+        description="A running job silent for this long has lost its worker; the next sweep (every heartbeat "
+                    "interval on each worker, each scheduler tick) queues it again for a live worker.",
     )
     circuit_breaker_threshold: int = Field(
         default=3, ge=1, description="Consecutive failed crawls after which a source's schedule pauses."
@@ -77,7 +83,11 @@ class Settings(BaseSettings):
     events_relay_interval_s: float = Field(
         default=0.5, gt=0, description="How often the relay looks for pending events when nothing woke it."
     )
-    events_relay_batch_size: int = Field(default=500, ge=1, le=10_000, description="Events per relay round.")
+    events_relay_batch_size: int = Field(default=500, ge=1, le=10_000, description="Events read per relay round.")
+    events_relay_commit_size: int = Field(
+        default=50, ge=1, le=10_000,
+        description="Events published, then marked sent in one commit, at a time: what a crashed relay may repeat.",
+    )
     events_max_attempts: int = Field(
         default=10, ge=1, le=100, description="Relay attempts before an event is parked as `dead`."
     )
@@ -120,6 +130,28 @@ class Settings(BaseSettings):
     lineage_max_depth: int = Field(default=20, ge=1, le=100, description="Deepest lineage query allowed.")
     lineage_max_nodes: int = Field(
         default=2000, ge=10, description="A lineage query stops (and says it was truncated) past this many nodes."
+    )
+
+    # -- retention of operational rows (docs/operations.md#retention) --
+    retention_sent_events_days: float | None = Field(
+        default=7, ge=0, description="Days a published (`sent`) outbox event is kept; 0 or null: forever. Pending "
+                                     "and dead events are never pruned.",
+    )
+    retention_finished_jobs_days: float | None = Field(
+        default=30, ge=0, description="Days a succeeded, failed or cancelled job record is kept after it finished; "
+                                      "0 or null: forever. Queued and running jobs are never pruned.",
+    )
+    retention_webhook_deliveries_days: float | None = Field(
+        default=14, ge=0, description="Days a webhook delivery log entry is kept; 0 or null: forever. Deliveries "
+                                      "of events still pending (or dead, awaiting a replay) are kept.",
+    )
+    retention_interval_s: float = Field(
+        default=3600, ge=0, description="How often the scheduler prunes old operational rows; 0: never (prune with "
+                                        "`catalog db prune`).",
+    )
+    retention_batch_size: int = Field(
+        default=1000, ge=1, le=10_000,
+        description="Rows deleted per transaction while pruning: a writer waits for one batch at most.",
     )
 
     # -- profiling (docs/operations.md#profiling) --
@@ -332,6 +364,15 @@ class Settings(BaseSettings):
         description="Statement timeout of the queries a /metrics scrape runs for the outbox and job gauges.",
     )
 
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> Settings:
+        # A live job misses a beat now and then (a slow commit); only several missed beats may count as death.
+        if self.job_stale_after_s < 2 * self.job_heartbeat_interval_s:
+            raise ValueError(f"job_stale_after_s ({self.job_stale_after_s:g}) must be at least twice "
+                             f"job_heartbeat_interval_s ({self.job_heartbeat_interval_s:g}): live jobs would be "
+                             "taken over")
+        return self
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 
@@ -345,6 +386,12 @@ class Settings(BaseSettings):
     @property
     def effective_events_jsonl_path(self) -> Path:
         return self.events_jsonl_path or (self.home / "events.jsonl")
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the catalog's processes write what is not for the console: `spark.log` (the profiler's JVM) and
+        `cli.log` (library logs of `catalog` commands that show progress)."""
+        return self.home / "logs"
 
     @property
     def effective_database_url(self) -> str:

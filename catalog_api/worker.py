@@ -1,5 +1,9 @@
 """The module `catalog worker` hands to dramatiq's worker: it declares one actor per job queue on the broker that
 `CATALOG_BROKER_URL` names. Each actor runs `run_job` for the job id it carries, on this process's services.
+
+Each worker process also sweeps for jobs whose worker died (`services.jobs.takeover`) every
+`CATALOG_JOB_HEARTBEAT_INTERVAL_S`, so as long as one worker lives, a dead one's jobs are taken over within
+`CATALOG_JOB_STALE_AFTER_S` plus that interval, whatever the broker does with its unacknowledged messages.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from catalog_api.bootstrap import JOB_QUEUES, build_context
 from catalog_api.observability.worker import worker_metrics_enabled
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.broker import build_actors, create_broker
+from catalog_api.services.jobs.periodic import Periodic
 from catalog_api.services.jobs.running import run_job
+from catalog_api.services.jobs.takeover import take_over_silent_jobs
 from catalog_api.settings import get_settings
 
 _context_lock = threading.Lock()
@@ -32,9 +38,23 @@ def _run(job_id: str) -> None:
     run_job(_service_context(), job_id)
 
 
+class TakeOverSweeps(dramatiq.Middleware):
+    """Runs the take-over sweep on a thread of each worker process, from its boot to its shutdown."""
+
+    def __init__(self, interval_s: float) -> None:
+        self._sweeps = Periodic("catalog-takeover", interval_s, lambda: take_over_silent_jobs(_service_context()))
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._sweeps.start()
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._sweeps.stop()
+
+
 _settings = get_settings()
 if _settings.broker_url:
     broker = create_broker(_settings)
+    broker.add_middleware(TakeOverSweeps(_settings.job_heartbeat_interval_s))
     if worker_metrics_enabled():  # `catalog worker --metrics-port` (catalog_api.observability.worker)
         from dramatiq.middleware.prometheus import Prometheus
 

@@ -39,6 +39,10 @@ class SparkConfig:
 
     `shuffle_partitions` defaults to twice the local cores in local mode (Spark's default of 200 is meant for
     clusters and makes small profiles slow); on a cluster master Spark's own default applies unless set.
+
+    `log_path`: the file that receives everything the JVM prints (its log4j output, the launcher's and the JVM's
+    own warnings, Python workers' stderr), appended; None leaves it on this process's stdout and stderr. Where the
+    output goes is not part of the session's identity, so it takes no part in comparing configurations.
     """
 
     master: str = "local[*]"
@@ -46,6 +50,7 @@ class SparkConfig:
     app_name: str = "catalog-profiler"
     shuffle_partitions: int | None = None
     extra_conf: Mapping[str, str] = field(default_factory=dict)
+    log_path: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.master or not isinstance(self.master, str):
@@ -235,9 +240,31 @@ def _start(config: SparkConfig) -> SparkSession:
     for key, value in config.spark_conf().items():
         builder = builder.config(key, value)
     try:
+        _launch_logging_jvm(config)
         session = builder.getOrCreate()
     except Exception as error:
-        raise ProfilerUnavailable(f"Spark did not start on master {config.master!r}: {error}",
+        see = f" (the JVM's output is in {config.log_path})" if config.log_path else ""
+        raise ProfilerUnavailable(f"Spark did not start on master {config.master!r}: {error}{see}",
                                   field="master") from error
-    session.sparkContext.setLogLevel("ERROR")
+    # With the output in a file, warnings are worth keeping there; on a console only errors may interrupt the user.
+    session.sparkContext.setLogLevel("WARN" if config.log_path else "ERROR")
     return session
+
+
+def _launch_logging_jvm(config: SparkConfig) -> None:
+    """Starts the JVM with its stdout and stderr appended to `config.log_path`, before the builder would start it
+    on ours: Spark and the JVM print warnings (`Using incubator modules`, `NativeCodeLoader`, log4j's own notices)
+    straight to the process's streams, before any log level could be set, and in the middle of a progress bar.
+
+    The JVM is started once per process: after `stop_spark` the next session reuses it, with its output where it was.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if config.log_path is None or SparkContext._gateway is not None:
+        return
+    conf = SparkConf().setMaster(config.master).setAppName(config.app_name).setAll(list(config.spark_conf().items()))
+    config.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(config.log_path, "ab") as output:  # the JVM keeps its own copy of the descriptor
+        gateway = launch_gateway(conf, popen_kwargs={"stdout": output, "stderr": output})
+    SparkContext(conf=conf, gateway=gateway)  # the builder's getOrCreate takes this context

@@ -1,4 +1,5 @@
-"""The `catalog` command line: serve, migrate, register and test sources, crawl, extract, profile, and the demo.
+"""The `catalog` command line: serve, migrate, manage sources and schedules, crawl, extract, profile, search, lineage
+and the demo.
 
 One module per command group; this package only assembles them into `app` (the `catalog` entry point).
 """
@@ -11,7 +12,10 @@ from catalog_api.cli.common import console, errors
 from catalog_api.cli.demo import demo
 from catalog_api.cli.jobs import jobs_app
 from catalog_api.cli.keys import keys_app
+from catalog_api.cli.lineage import lineage
 from catalog_api.cli.runs import crawl, extract, profile
+from catalog_api.cli.schedules import schedule_app
+from catalog_api.cli.search import search
 from catalog_api.cli.server import db_app, relay, scheduler, serve, worker
 from catalog_api.cli.sources import source_app
 
@@ -23,5 +27,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(source_app, name="source")
 app.add_typer(jobs_app, name="jobs")
-for command in (serve, crawl, extract, profile, worker, scheduler, relay, demo):
+app.add_typer(schedule_app, name="schedule")
+for command in (serve, crawl, extract, profile, search, lineage, worker, scheduler, relay, demo):
     app.command()(command)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -29,18 +31,54 @@ def context():
     return build_context(get_settings())
 
 
+_log_file: logging.Handler | None = None
+
+
 @contextmanager
-def service() -> Iterator[Any]:
-    """A service context for one command; typed errors become a clear message and exit code 1."""
-    ctx = None
+def library_logs_to_file() -> Iterator[Path]:
+    """While it lasts, the process's library logs (INFO and up) go to `<home>/logs/cli.log` and not to the console,
+    where they would land in the middle of a progress bar: the CLI itself prints what a user must know."""
+    global _log_file
+    path = (get_settings().log_dir / "cli.log").resolve()
+    if _log_file is not None:  # a command inside a command (the demo's crawl): the outer one's file
+        yield Path(_log_file.baseFilename)
+        return
+    root = logging.getLogger()
+    level = root.level
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _log_file = logging.FileHandler(path, encoding="utf-8", delay=True)
+    _log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(_log_file)
+    root.setLevel(min(level or logging.WARNING, logging.INFO))
     try:
-        ctx = context()
-        yield ctx
+        yield path
+    finally:
+        root.removeHandler(_log_file)
+        root.setLevel(level)
+        _log_file.close()
+        _log_file = None
+
+
+@contextmanager
+def service(*, quiet_logs: bool = True) -> Iterator[Any]:
+    """A service context for one command, acting as the local operator (the owner of the process, as REST and
+    GraphQL call a caller without authentication); typed errors become a clear message and exit code 1.
+
+    `quiet_logs` sends library logs to a file (`library_logs_to_file`); long-running commands keep them on the
+    console.
+    """
+    from catalog_api.security.identity import LOCAL_OPERATOR, acting_as
+
+    try:
+        with library_logs_to_file() if quiet_logs else nullcontext():
+            ctx = context()
+            try:
+                with acting_as(LOCAL_OPERATOR):
+                    yield ctx
+            finally:
+                ctx.close()  # still logging to the file: closing stops in-process jobs, which may log
     except (CatalogError, ConnectorError) as exc:
         raise fail(exc) from None
-    finally:
-        if ctx is not None:
-            ctx.close()
 
 
 def wait_for_signal() -> None:

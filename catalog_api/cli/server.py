@@ -1,4 +1,4 @@
-"""Long-running commands and the catalog's own database: serve, worker, scheduler, relay, db upgrade."""
+"""Long-running commands and the catalog's own database: serve, worker, scheduler, relay, db upgrade/prune."""
 
 from __future__ import annotations
 
@@ -45,6 +45,33 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     console.print(f"catalog database at revision {revision}")
 
 
+@db_app.command("prune")
+def db_prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be pruned; delete nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON only.")] = False,
+) -> None:
+    """Delete sent events, finished jobs and webhook deliveries older than their retention settings, in batches."""
+    import json
+
+    from rich.table import Table as RichTable
+
+    from catalog_api.services.retention import prune
+
+    with service() as ctx:
+        pruned = prune(ctx, dry_run=dry_run)
+    if as_json:
+        print(json.dumps({"dry_run": dry_run, "kinds": [
+            {"kind": p.kind, "keep_days": p.keep_days, "cutoff": p.cutoff.isoformat() if p.cutoff else None,
+             "rows": p.rows} for p in pruned]}))
+        return
+    summary = RichTable("kind", "kept for", "older than", "would prune" if dry_run else "pruned",
+                        title="retention (dry run)" if dry_run else "retention")
+    for p in pruned:
+        kept = "forever" if p.keep_days is None else f"{p.keep_days:g} days"
+        summary.add_row(p.kind, kept, p.cutoff.isoformat(timespec="seconds") if p.cutoff else "", str(p.rows))
+    console.print(summary)
+
+
 def worker(
     processes: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     threads: Annotated[int, typer.Option(help="Threads per process (jobs at once per process).")] = 4,
@@ -80,10 +107,10 @@ def worker(
 def scheduler(
     interval: Annotated[float | None, typer.Option(help="Seconds between looks for due schedules.")] = None,
 ) -> None:
-    """Fire due crawl schedules. Safe to run on several machines: each slot fires once."""
+    """Fire due crawl schedules and prune old operational rows. Safe on several machines: each slot fires once."""
     from catalog_api.services.jobs.schedules import Scheduler
 
-    with service() as ctx:
+    with service(quiet_logs=False) as ctx:
         running = Scheduler(ctx, interval).start()
         console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
         wait_for_signal()
@@ -95,11 +122,12 @@ def relay() -> None:
 
     `catalog serve` runs a relay itself; run this one when the servers set CATALOG_EVENTS_RELAY_ENABLED=false.
     One relay leads per catalog; the others wait and take over. Live GraphQL/SSE feeds are served only by the
-    process whose relay leads.
+    process whose relay leads. SIGTERM (or Ctrl-C) stops it once the batch in flight is recorded; after a crash, a
+    restarted relay sends at most that batch again (CATALOG_EVENTS_RELAY_COMMIT_SIZE events).
     """
     from catalog_api.services.events.relay import Relay
 
-    with service() as ctx:
+    with service(quiet_logs=False) as ctx:
         running = Relay(ctx).start()
         console.print("relay running; Ctrl-C stops it")
         wait_for_signal()

@@ -1,4 +1,4 @@
-"""`catalog source …`: register, list and test sources."""
+"""`catalog source …`: register, list, test, update and remove sources."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.table import Table as RichTable
 
 from catalog_api.cli.common import console, errors, pairs, service
 
-source_app = typer.Typer(help="Register, list, test and remove sources.", no_args_is_help=True)
+source_app = typer.Typer(help="Register, list, test, update and remove sources.", no_args_is_help=True)
 
 
 @source_app.command("add")
@@ -63,6 +63,40 @@ def source_test(source: Annotated[str, typer.Argument(help="Source name or id.")
     raise typer.Exit(code=1)
 
 
+@source_app.command("update")
+def source_update(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    description: Annotated[str | None, typer.Option(help="What this source is (an empty string clears it).")] = None,
+    config: Annotated[list[str], typer.Option("--config", "-c", help="KEY=VALUE to set, repeatable; other keys "
+                                                                      "keep their value.")] = [],  # noqa: B006
+    unset: Annotated[list[str], typer.Option("--unset", help="Config KEY to drop (back to its default), "
+                                                             "repeatable.")] = [],  # noqa: B006
+    secret_ref: Annotated[list[str], typer.Option(help="KEY=env:NAME or KEY=keyvault:NAME[/VERSION] to set, "
+                                                       "repeatable.")] = [],  # noqa: B006
+    prompt_secret: Annotated[list[str], typer.Option(help="Ask for the secret KEY without echo.")] = [],  # noqa: B006
+    test: Annotated[bool, typer.Option("--test/--no-test", help="Test a changed connection before saving.")] = True,
+) -> None:
+    """Change a source's description, config or secrets. Nothing is saved when a value is refused or the changed
+    connection fails its test. Schedules: `catalog schedule`."""
+    from catalog_api.services.sources import SourceUpdate, get_source, update_source
+
+    changes = pairs(config, "--config")
+    secrets = {key: typer.prompt(f"{key}", hide_input=True) for key in prompt_secret}
+    with service() as ctx:
+        with ctx.db.session() as session:
+            before = get_source(session, source)
+        stored = None
+        if changes or unset:
+            stored = {**before.config, **changes}
+            for key in unset:
+                stored.pop(key, None)
+        update = SourceUpdate(description=description, config=stored, secrets=secrets, test_connection=test,
+                              secret_refs={k: str(v) for k, v in pairs(secret_ref, "--secret-ref").items()})
+        after = update_source(ctx, before.id, update)
+    changed = [name for name, old, new in (("description", before.description, after.description),
+                                           ("config", before.config, after.config),
+                                           ("secrets", before.secret_refs, after.secret_refs)) if old != new]
+    console.print(f"updated [bold]{after.name}[/bold]: " + (", ".join(changed) if changed else "nothing changed"))
 
 
 @source_app.command("remove")

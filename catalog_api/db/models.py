@@ -213,7 +213,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index(None, "source_id", "status"),
-        Index(None, "kind", "status"),
+        Index(None, "kind", "status"), Index(None, "finished_at"),  # finished_at: retention prunes by it
         # At most one queued-or-running job per (kind, source): the database, not a race, decides.
         Index(
             "uq_jobs_active_per_source", "kind", "source_id", unique=True,
@@ -296,7 +296,7 @@ class OutboxEvent(Base):
     """
 
     __tablename__ = "event_outbox"
-    __table_args__ = (Index(None, "status", "id"), Index(None, "source_urn", "status"))
+    __table_args__ = (Index(None, "status", "id"), Index(None, "source_urn", "status"), Index(None, "sent_at"))
 
     id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -333,7 +333,7 @@ class WebhookDeliveryRow(Base):
     """One delivery of one event to one subscription: the subscription's delivery log."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index(None, "subscription_id", "id"),)
+    __table_args__ = (Index(None, "subscription_id", "id"), Index(None, "started_at"))
 
     id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))

@@ -51,6 +51,9 @@ event_deliveries = Counter(
     "catalog_event_deliveries", "Outbox events handed to a sink (publisher), by sink and outcome.",
     ["sink", "outcome"])
 
+retention_pruned = Counter(
+    "catalog_retention_pruned_rows", "Operational rows deleted by retention rounds (not dry runs), by kind.", ["kind"])
+
 # -- bounded label values ---------------------------------------------------------------------------------------------
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -128,3 +131,9 @@ def record_publish(sink: str, delivered: int, failed: int) -> None:
         event_deliveries.labels(sink, "delivered").inc(delivered)
     if failed:
         event_deliveries.labels(sink, "failed").inc(failed)
+
+
+def record_pruned(kind: str, rows: int) -> None:
+    """Rows one retention batch deleted (`kind`: sent_events, finished_jobs, webhook_deliveries)."""
+    if rows:
+        retention_pruned.labels(kind).inc(rows)

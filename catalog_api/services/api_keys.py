@@ -23,6 +23,7 @@ from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.security.identity import ROLE_NAMES, Identity, current_identity
 from catalog_api.services.browse import as_utc
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.text import reject_nul
 from catalog_api.services.views import from_row
 
 PREFIX = "cat_"
@@ -75,6 +76,7 @@ def create_key(ctx: ServiceContext, name: str, roles: list[str], expires_at: dat
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
         raise InvalidInput("name", f"a key's name is 1 to {MAX_NAME} characters")
+    reject_nul("name", name)
     roles = validate_roles(roles)
     if expires_at is not None and as_utc(expires_at) <= utcnow():
         raise InvalidInput("expires_at", "the expiry must lie in the future")

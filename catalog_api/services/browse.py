@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, Tag
 from catalog_api.db.reported import ReportedColumn, ReportedDataset
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.services.text import reject_nul
 from catalog_api.services.views import (
     ROW_VIEWS,
     ChangeView,
@@ -256,6 +257,7 @@ def search(session: Session, text: str, limit: int = 50) -> list[SearchHit]:
     text = (text or "").strip()
     if not text or len(text) > 200:
         raise InvalidInput("q", "a search text has 1 to 200 characters")
+    reject_nul("q", text)
     if not 1 <= limit <= 500:
         raise InvalidInput("limit", "limit is between 1 and 500")
     pattern = _like(text)

@@ -12,6 +12,7 @@ from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.text import free_text
 from catalog_api.services.views import EntityView, entity_view
 from events.data import DescriptionChanged, TagsChanged
 
@@ -38,11 +39,7 @@ def validate_tags(tags: list[str]) -> list[str]:
 
 def set_description(ctx: ServiceContext, urn: str, description: str | None) -> EntityView:
     """Sets (or clears, with None or blank) the curated description of any entity."""
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise InvalidInput("description", f"a description has at most {MAX_DESCRIPTION} characters")
-    if description is not None and "\x00" in description:
-        # PostgreSQL text cannot hold NUL, and on other stores it would cut the text short for C-string readers.
-        raise InvalidInput("description", "a description cannot contain NUL characters (U+0000)")
+    free_text("description", description, max_length=MAX_DESCRIPTION, noun="a description")
     with ctx.db.session() as session:
         entity = entity_by_urn(session, urn)
         before = entity.description

@@ -20,6 +20,7 @@ from catalog_api.services.events.outbox import record_event
 from catalog_api.services.file_roots import check_path
 from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import detach_source_jobs, enqueue_job
+from catalog_api.services.text import free_text, reject_nul
 from catalog_api.services.views import JobView, SourceView, source_view
 from catalog_api.urns import EntityType, source_urn
 from crawlers import get_connector_class
@@ -29,6 +30,7 @@ from events.data import SourceDeleted, SourceRegistered, SourceUpdated
 
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_SOURCE_NAME = 128
+MAX_SOURCE_DESCRIPTION = 10_000
 
 
 class SourceRegistration(BaseModel):
@@ -38,7 +40,7 @@ class SourceRegistration(BaseModel):
 
     name: str
     kind: str
-    description: str | None = Field(default=None, max_length=10_000)
+    description: str | None = Field(default=None, max_length=MAX_SOURCE_DESCRIPTION)
     config: dict[str, Any] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)
     secret_refs: dict[str, str] = Field(default_factory=dict)
@@ -52,7 +54,7 @@ class SourceUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    description: str | None = Field(default=None, max_length=10_000)
+    description: str | None = Field(default=None, max_length=MAX_SOURCE_DESCRIPTION)
     config: dict[str, Any] | None = None
     secrets: dict[str, str] = Field(default_factory=dict)
     secret_refs: dict[str, str] = Field(default_factory=dict)
@@ -86,6 +88,12 @@ def _connector_class(kind: str) -> type[Connector]:
         return get_connector_class(kind)
     except ConnectorError as error:
         raise InvalidInput("kind", error.message) from None
+
+
+def _check_free_text(description: str | None, config: dict | None, secrets: dict, refs: dict) -> None:
+    free_text("description", description, max_length=MAX_SOURCE_DESCRIPTION, noun="a description")
+    for group, values in (("config", config or {}), ("secrets", secrets), ("secret_refs", refs)):
+        reject_nul(group, values)
 
 
 def _check_secret_fields(cls: type[Connector], config: dict, secrets: dict, refs: dict) -> None:
@@ -190,6 +198,7 @@ def _assert_unique_namespace(session: Session, connector: Connector, exclude_id:
 def register_source(ctx: ServiceContext, registration: SourceRegistration) -> SourceView:
     """Validates, tests (unless opted out) and stores a source. On any error nothing is stored."""
     validate_source_name(registration.name)
+    _check_free_text(registration.description, registration.config, registration.secrets, registration.secret_refs)
     cron, zone = validate_schedule(registration.schedule_cron, registration.schedule_timezone)
     cls = _connector_class(registration.kind)
     _check_secret_fields(cls, registration.config, registration.secrets, registration.secret_refs)
@@ -277,6 +286,9 @@ def list_sources(session: Session) -> list[SourceView]:
 
 
 def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> SourceView:
+    """Changes the description, the config (replaced as a whole) and secrets; a changed connection is tested first
+    unless `test_connection` is off. Nothing is stored on any error."""
+    _check_free_text(update.description, update.config, update.secrets, update.secret_refs)
     with ctx.db.session() as session:
         source = source_row(session, ref)
         cls = _connector_class(source.kind)

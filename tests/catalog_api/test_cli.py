@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.sources import sqlite_shop
-
-
-@pytest.fixture
-def run_cli(tmp_path):
-    env = {**os.environ, "CATALOG_HOME": str(tmp_path / "home"), "CATALOG_SECRET_KEY": "cli-test-key",
-           "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("CATALOG_DATABASE_URL", None)
-    env.pop("CATALOG_FILE_ROOTS", None)  # the default: ./sources, under the working directory below
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        # A guard against a hung command, not a speed target (those live in benchmarks/): the demo profiles eleven
-        # tables on Spark, which takes minutes on a busy 2-core machine.
-        done = subprocess.run([sys.executable, "-m", "catalog_api.cli", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
-        if ok:
-            assert done.returncode == 0, done.stdout + done.stderr
-        return done
-
-    return run
 
 
 def test_db_upgrade_source_add_list_test_and_crawl(run_cli, tmp_path):
@@ -99,41 +77,6 @@ create schema shop;
 create table shop.customers (id bigint primary key, email text);
 insert into shop.customers select g, 'user' || g || '@example.com' from generate_series(1, 250) g;
 """
-
-
-@pytest.fixture
-def cli_in_process(tmp_path, monkeypatch):
-    """Runs `catalog` commands in this process (so a profile reuses the tests' Spark session) on a fresh catalog.
-
-    The settings come from `CATALOG_*` variables exactly as for a user; retries are kept short.
-    """
-    from typer.testing import CliRunner
-
-    from catalog_api.cli import app
-    from catalog_api.settings import get_settings
-    from tests.support.spark import SPARK_CONF, SPARK_DRIVER_MEMORY, SPARK_MASTER
-
-    monkeypatch.chdir(tmp_path)
-    for name, value in {"HOME": str(tmp_path / "home"), "SECRET_KEY": "cli-test-key", "SCHEDULER_ENABLED": "false",
-                        "SPARK_MASTER": SPARK_MASTER, "SPARK_DRIVER_MEMORY": SPARK_DRIVER_MEMORY,
-                        "SPARK_CONF": json.dumps(SPARK_CONF), "PROFILE_SAMPLE_ROWS": "2000",
-                        "JOB_RETRY_MIN_BACKOFF_S": "0.05", "JOB_RETRY_MAX_BACKOFF_S": "0.2"}.items():
-        monkeypatch.setenv(f"CATALOG_{name}", value)
-    monkeypatch.delenv("CATALOG_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CATALOG_BROKER_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("NO_COLOR", "1")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True):
-        done = runner.invoke(app, list(args))
-        if ok:
-            assert done.exit_code == 0, (done.output, done.exception)
-        return done
-
-    yield run
-    get_settings.cache_clear()
 
 
 @pytest.mark.postgres

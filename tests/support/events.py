@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,7 +13,9 @@ from sqlalchemy import select
 
 from catalog_api.db.models import OutboxEvent
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.events.outbox import record_events
 from events import CatalogEvent, PublishResult
+from events.data import DescriptionChanged
 from events.webhooks import SIGNATURE_HEADER, SignatureError, verify
 
 FAST_EVENTS = {
@@ -43,15 +46,22 @@ class Receiver:
 
     reply = b"internal answer of the receiver"
 
-    def __init__(self, secret: str | None = None, port: int = 0) -> None:
+    def __init__(self, secret: str | None = None, port: int = 0, delay_s: float = 0.0) -> None:
         self.secret = secret
+        self.delay_s = delay_s  # time taken to handle each request, like a receiver doing some work
         self.script: list[int] = []  # statuses for the next requests; 200 once it is empty
         self.requests: list[tuple[int, dict, bytes]] = []  # (status answered, headers, body)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: nothing was delivered
+                    self.close_connection = True
+                    return
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
                 status = receiver.script.pop(0) if receiver.script else 200
                 if receiver.secret is not None:
                     try:
@@ -91,3 +101,14 @@ def outbox(ctx: ServiceContext) -> list[OutboxEvent]:
     """Every outbox row, oldest first."""
     with ctx.db.session() as session:
         return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
+
+
+def outbox_backlog(ctx: ServiceContext, count: int, sources: int = 10) -> None:
+    """Writes `count` pending events spread over `sources` sources to the outbox, in one transaction."""
+    events = [
+        CatalogEvent.create(DescriptionChanged(entity_kind="dataset", before=None, after=f"d{i}"),
+                            subject=f"urn:catalog:dataset:src{i % sources}:public:t{i}")
+        for i in range(count)
+    ]
+    with ctx.db.session() as session:
+        record_events(session, events)

@@ -41,13 +41,18 @@ def rest_job(client, job: dict, timeout: float = 60, interval: float = 0.05) -> 
     return job
 
 
-def rest_job_in(client, job_id: str, status: str, timeout: float = 30) -> dict:
-    """Polls `GET /api/v1/jobs/{id}` until the job has reached `status`."""
+def rest_job_in(client, job_id: str, status: str, timeout: float = 30, **fields: Any) -> dict:
+    """Polls `GET /api/v1/jobs/{id}` until the job has reached `status` and its other `fields` have these values."""
+    expected = {"status": status, **fields}
     deadline = time.monotonic() + timeout
-    while (job := client.get(f"/api/v1/jobs/{job_id}").json())["status"] != status:
-        assert time.monotonic() < deadline, job
+    while True:
+        response = client.get(f"/api/v1/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if all(job[k] == v for k, v in expected.items()):
+            return job
+        assert time.monotonic() < deadline, f"after {timeout:g} s the job is not {expected}: {job}"
         time.sleep(0.05)
-    return job
 
 
 def rest_crawl(client, source_id: int) -> dict:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -36,3 +39,20 @@ def pg_query(config: dict, sql: str, params: tuple | None = None) -> list[tuple]
         host=config["host"], port=config["port"], user=config["user"], dbname=config["database"], autocommit=True
     ) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+@contextlib.contextmanager
+def throwaway_pg_database() -> Iterator[str]:
+    """An empty database `cat_test_<random>` on the local server, dropped (connections and all) on exit; yields its
+    SQLAlchemy URL. Skips the test when the server is missing (fails under `CI=true`)."""
+    name = f"cat_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with pg_admin_connection() as conn:
+            conn.execute(f'create database "{name}"')
+    except psycopg.OperationalError as error:
+        service_missing("PostgreSQL", error)
+    try:
+        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with pg_admin_connection() as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')

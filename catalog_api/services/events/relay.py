@@ -1,18 +1,21 @@
 """The outbox relay: publishes pending outbox events to every configured publisher, at least once, in order per source.
 
-One round (`Relay.run_once`):
-1. reads due `pending` rows in id order (a short read; no transaction stays open while publishing), skipping the
-   rows of a source whose earlier event waits for a retry, so a source's events never overtake each other;
-2. hands the events to each publisher (in-process bus, JSON Lines file, webhooks, Event Hubs) that has not
-   confirmed them yet (`delivered_to`);
-3. in one transaction: marks `sent` the events every publisher confirmed, schedules a retry with exponential
+One round (`Relay.run_once`) reads up to `events_relay_batch_size` due `pending` rows in id order (a short read; no
+transaction stays open while publishing), skipping the rows of a source whose earlier event waits for a retry, so a
+source's events never overtake each other. It then works through them in batches of `events_relay_commit_size`:
+1. hands the batch to each publisher (in-process bus, JSON Lines file, webhooks, Event Hubs) that has not confirmed
+   its events yet (`delivered_to`); an event whose source already waits for a retry in this round is held back. A
+   publisher that `deduplicates` (the JSON Lines file) gets the whole round with the first batch instead;
+2. in one transaction: marks `sent` the events every publisher confirmed, schedules a retry with exponential
    backoff and jitter for the others (`attempts`, `last_error`, `next_attempt_at`), parks as `dead` the ones that
-   failed `events_max_attempts` times or cannot succeed, and stores the webhook delivery log.
+   failed `events_max_attempts` times or cannot succeed, and stores the webhook delivery log;
+and only then starts the next batch.
 
-A crash between 2 and 3 leaves the events pending: they are published again with the same id (consumers
-deduplicate by id); nothing is lost. `Relay.start()` runs rounds on a thread: woken at once when a transaction
-that wrote events commits in this process, otherwise every `events_relay_interval_s`. Only one relay per catalog
-publishes at a time (leader lock: a PostgreSQL advisory lock, or a file lock next to the SQLite database), so
+A crash between 1 and 2 leaves that batch pending: its events are published again with the same ids (consumers
+deduplicate by id; the JSON Lines file skips the ids already at its end); nothing is lost, and at most one batch is
+repeated. `Relay.start()` runs rounds on a thread: woken at once when a transaction that wrote events commits in this
+process, otherwise every `events_relay_interval_s`; `stop()` lets the batch in flight finish. Only one relay per
+catalog publishes at a time (leader lock: a PostgreSQL advisory lock, or a file lock next to the SQLite database), so
 the in-process bus is fed in the process that holds the lock: run the relay in `catalog serve`.
 """
 
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session
 
 from catalog_api.db.models import OutboxEvent, WebhookDeliveryRow, WebhookSubscriptionRow, utcnow
 from catalog_api.db.session import Database
@@ -90,39 +94,65 @@ class Relay:
     # -- one round ------------------------------------------------------------------------------------------------
 
     def run_once(self, now: datetime | None = None) -> RelayRound:
-        """Publishes one batch of due events and records the outcome (assumes this is the only active relay)."""
-        now = now or utcnow()
-        pending = self._fetch(now)
+        """Publishes one round of due events, one commit batch after the other, recording each batch's outcome before
+        the next goes out (assumes this is the only active relay). `now` fixes the clock, for tests."""
+        pending = self._fetch(now or utcnow())
         outcome = RelayRound(fetched=len(pending))
         if not pending:
             return outcome
-        failures: dict[str, list[str]] = {}
-        final: set[str] = set()
-        deliveries: list[Any] = []
-        publishable = [p for p in pending if p.event is not None]
-        for named in self.publishers:
-            todo = [p.event for p in publishable if named.name not in p.delivered_to]
-            if not todo:
-                continue
-            try:
-                result = named.publisher.publish(todo)  # type: ignore[arg-type]
-            except Exception as error:  # a publisher bug must not stop the others; retried like a failure
-                log.exception("publisher %s raised", named.name)
-                result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
-                                                    for e in todo if e is not None))
-            record_publish(named.name, len(result.delivered), len(result.failed))
-            delivered = set(result.delivered)
-            for p in publishable:
-                if p.event is not None and p.event.id in delivered:
-                    p.delivered_to.add(named.name)
-            for failure in result.failed:
-                failures.setdefault(failure.event_id, []).append(f"{named.name}: {failure.error}")
-                if not failure.retryable:
-                    final.add(failure.event_id)
-            if isinstance(result, WebhookPublishResult):
-                deliveries.extend(result.deliveries)
-        self._record(pending, failures, final, deliveries, now, outcome)
+        size = self._ctx.settings.events_relay_commit_size
+        failures: dict[str, list[str]] = {}  # event id -> errors, for the whole round
+        final: set[str] = set()  # event ids that cannot succeed
+        waiting: dict[str, int] = {}  # source -> outbox id of its first event that did not go out
+        # One connection records every batch of the round (no checkout and ping per batch); idle while publishing.
+        with self._db.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # The marks only spare re-sends: losing the last ones in a database crash repeats their events,
+                # never loses one. So a batch does not wait for its WAL flush, which costs more than the batch.
+                # (Set for the session: the relay's engine serves the relay alone.)
+                connection.exec_driver_sql("SET synchronous_commit = off")
+                connection.commit()
+            for start in range(0, len(pending), size):
+                if start and self._stop.is_set():  # the rest stays pending for the next relay
+                    break
+                batch = pending[start:start + size]
+                deliveries: list[Any] = []
+                for named in self.publishers:
+                    if getattr(named.publisher, "deduplicates", False):
+                        if not start:  # repeats cost it nothing: it takes the whole round at once (one fsync)
+                            self._publish(named, pending, failures, final, deliveries)
+                    else:
+                        # A source that waits since an earlier batch keeps its later events back: handing them to a
+                        # webhook now would let them overtake the one that failed.
+                        self._publish(named, [p for p in batch if p.source_urn not in waiting], failures, final,
+                                      deliveries)
+                self._record(connection, batch, failures, final, deliveries, waiting, now or utcnow(), outcome)
         return outcome
+
+    @staticmethod
+    def _publish(named: NamedPublisher, targets: list[_Pending], failures: dict[str, list[str]], final: set[str],
+                 deliveries: list[Any]) -> None:
+        """Hands `named` the targets it has not confirmed yet and notes what it says."""
+        todo = [p.event for p in targets if p.event is not None and named.name not in p.delivered_to]
+        if not todo:
+            return
+        try:
+            result = named.publisher.publish(todo)
+        except Exception as error:  # a publisher bug must not stop the others; retried like a failure
+            log.exception("publisher %s raised", named.name)
+            result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
+                                                for e in todo))
+        record_publish(named.name, len(result.delivered), len(result.failed))
+        delivered = set(result.delivered)
+        for p in targets:
+            if p.event is not None and p.event.id in delivered:
+                p.delivered_to.add(named.name)
+        for failure in result.failed:
+            failures.setdefault(failure.event_id, []).append(f"{named.name}: {failure.error}")
+            if not failure.retryable:
+                final.add(failure.event_id)
+        if isinstance(result, WebhookPublishResult):
+            deliveries.extend(result.deliveries)
 
     def _fetch(self, now: datetime) -> list[_Pending]:
         batch = self._ctx.settings.events_relay_batch_size
@@ -157,11 +187,11 @@ class Relay:
         # Equal jitter: at least half the ceiling, so retries spread out without collapsing to zero.
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def _record(self, pending: list[_Pending], failures: dict[str, list[str]], final: set[str],
-                deliveries: list[Any], now: datetime, outcome: RelayRound) -> None:
+    def _record(self, connection: Connection, pending: list[_Pending], failures: dict[str, list[str]],
+                final: set[str], deliveries: list[Any], waiting: dict[str, int], now: datetime,
+                outcome: RelayRound) -> None:
         max_attempts = self._ctx.settings.events_max_attempts
         updates: list[dict[str, Any]] = []
-        waiting: dict[str, int] = {}  # source -> outbox id of its first event that did not go out
         for p in pending:
             # Every row carries every column: one executemany, whatever happened to each event.
             row: dict[str, Any] = {"id": p.id, "status": OutboxStatus.PENDING, "sent_at": None,
@@ -196,7 +226,7 @@ class Relay:
             if row["status"] == OutboxStatus.SENT:
                 sent.setdefault(tuple(row["delivered_to"]), []).append(row["id"])
         others = [row for row in updates if row["status"] != OutboxStatus.SENT]
-        with self._db.session() as session:
+        with Session(connection) as session, session.begin():
             for delivered_to, ids in sent.items():
                 for start in range(0, len(ids), 1000):
                     session.execute(

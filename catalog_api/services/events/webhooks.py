@@ -25,6 +25,7 @@ from catalog_api.services.events.views import (
     delivery_view,
     subscription_view,
 )
+from catalog_api.services.text import free_text, reject_nul
 from catalog_api.services.views import from_row
 from events import EventFilter, InvalidFilter, WebhookPublisher, WebhookRetryPolicy, WebhookSubscription
 from events.egress import DestinationRefused, EgressPolicy
@@ -32,6 +33,7 @@ from events.webhooks import MIN_SECRET_LENGTH, generate_secret
 
 MAX_URL_LENGTH = 2048
 MAX_SECRET_LENGTH = 512
+MAX_DESCRIPTION = 10_000
 
 
 def egress_policy(ctx: ServiceContext) -> EgressPolicy:
@@ -76,6 +78,11 @@ def _filter(event_types: list[str] | None, urn_prefix: str | None) -> EventFilte
         raise InvalidInput(error.field, error.reason) from None
 
 
+def _check_free_text(description: str | None, urn_prefix: str | None) -> None:
+    free_text("description", description, max_length=MAX_DESCRIPTION, noun="a description")
+    reject_nul("urn_prefix", urn_prefix)
+
+
 def _secret(secret: str | None) -> str:
     if secret is None:
         return generate_secret()
@@ -97,6 +104,7 @@ def create_subscription(ctx: ServiceContext, url: str, *, event_types: list[str]
                         active: bool = True) -> CreatedSubscription:
     """Stores a subscription; its secret (given or generated) is encrypted and returned this once."""
     url = validate_url(url, egress_policy(ctx))
+    _check_free_text(description, urn_prefix)
     chosen = _filter(event_types, urn_prefix)
     value = _secret(secret)
     with ctx.db.session() as session:
@@ -125,6 +133,7 @@ def update_subscription(ctx: ServiceContext, subscription_id: str, *, url: str |
                         event_types: list[str] | None = None, urn_prefix: str | None = None,
                         description: str | None = _UNSET, active: bool | None = None) -> SubscriptionView:
     """Changes the given fields; omitted (None) fields keep their value."""
+    _check_free_text(None if description is _UNSET else description, urn_prefix)
     if url is not None:
         url = validate_url(url, egress_policy(ctx))
     with ctx.db.session() as session:

@@ -24,7 +24,8 @@ DEFAULT_QUEUE = "default"
 def create_broker(settings: Settings) -> dramatiq.Broker:
     url = settings.broker_url or ""
     if url.startswith(("redis://", "rediss://", "unix://")):
-        broker = RedisBroker(url=url, heartbeat_timeout=int(settings.broker_heartbeat_timeout_s * 1000),
+        broker = RedisBroker(url=url, namespace=settings.broker_namespace,
+                             heartbeat_timeout=int(settings.broker_heartbeat_timeout_s * 1000),
                              maintenance_chance=settings.broker_maintenance_chance)
     elif url.startswith(("amqp://", "amqps://")):
         broker = RabbitmqBroker(url=url)

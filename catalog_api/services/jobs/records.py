@@ -134,21 +134,16 @@ def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigge
 
 
 def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str]:
-    """Submits again jobs nobody is working on: queued ones nobody picked up (their runner died after they were
-    recorded) and running ones whose worker stopped beating (killed mid-job).
+    """Submits again queued jobs nobody picked up for `older_than_s` (their runner died after they were recorded,
+    or the worker holding their delayed message did). Running jobs whose worker died are `takeover`'s.
 
-    A duplicate delivery is harmless: `run_job` claims a job once, and takes a running one over only when its
-    heartbeat is stale, so this is a safety net under the broker's own redelivery.
+    A duplicate delivery is harmless: `run_job` claims a queued job once.
     """
-    now = utcnow()
-    cutoff = now - timedelta(seconds=older_than_s)
-    silent = now - timedelta(seconds=ctx.settings.job_stale_after_s)
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
     with ctx.db.session() as session:
         stranded = session.execute(
             select(Job.id, Job.kind).where(
-                ((Job.status == JobStatus.QUEUED) & (func.coalesce(Job.next_attempt_at, Job.created_at) < cutoff))
-                | ((Job.status == JobStatus.RUNNING) & (func.coalesce(Job.heartbeat_at, Job.started_at) < silent))
-            )
+                Job.status == JobStatus.QUEUED, func.coalesce(Job.next_attempt_at, Job.created_at) < cutoff)
         ).all()
     for job_id, kind in stranded:
         ctx.jobs.submit(job_id, kind)

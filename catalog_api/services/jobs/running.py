@@ -69,29 +69,41 @@ class JobTimedOut(Exception):
     """Raised inside a running job that ran past its kind's time limit."""
 
 
+class JobTakenOver(Exception):
+    """Raised inside an attempt whose job was taken over (its heartbeat had gone stale): it must stop, record nothing,
+    and leave the job to the attempt that now owns it."""
+
+
 @dataclass
 class JobControl:
-    """What a job handler uses to report progress; each report also checks for cancellation and the time limit."""
+    """What a job handler uses to report progress; each report also checks for cancellation, the time limit and
+    that this attempt still owns the job (`attempt`: the job's attempt number when it was claimed)."""
 
     ctx: ServiceContext
     job_id: str
     deadline: float | None
+    attempt: int | None = None
 
     def progress(self, done: int, total: int, message: str) -> None:
         with self.ctx.db.session() as session:
-            job = session.get(Job, self.job_id)
-            if job is None or job.cancel_requested_at is not None:
-                raise _cancellation(job)
+            job = self._owned(session)
             job.progress_done, job.progress_total, job.progress_message = done, total, message
             job.heartbeat_at = utcnow()
         self.check(False)
 
+    def _owned(self, session: Session) -> Job:
+        job = session.get(Job, self.job_id)
+        if job is None or job.cancel_requested_at is not None:
+            raise _cancellation(job)
+        if self.attempt is not None and (job.attempts, job.status) != (self.attempt, JobStatus.RUNNING):
+            raise JobTakenOver(f"job {self.job_id}: attempt {self.attempt} was taken over ({job.status}, "
+                               f"attempt {job.attempts} on {job.worker})")
+        return job
+
     def check(self, cancelled: bool | None = None) -> None:
         if cancelled is None:
             with self.ctx.db.session() as session:
-                job = session.get(Job, self.job_id)
-                if job is None or job.cancel_requested_at is not None:
-                    raise _cancellation(job)
+                self._owned(session)
         elif cancelled:
             raise JobCancelled()
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -137,19 +149,62 @@ class _Claim:
     actor: str
 
 
+WORKER_LOST = "worker_lost"
+"""The error code of an attempt whose worker stopped beating (killed, out of memory, machine lost)."""
+
+LAST_SIGN_OF_LIFE = func.coalesce(Job.heartbeat_at, Job.started_at)
+
+
+def silent_cutoff(settings: Settings, now: datetime) -> datetime:
+    """A running job whose last heartbeat is older than this has lost its worker."""
+    return now - timedelta(seconds=settings.job_stale_after_s)
+
+
+def release_silent_attempt(ctx: ServiceContext, session: Session, job_id: str, attempt: int,
+                           now: datetime) -> str | None:
+    """In the caller's transaction: the job's running `attempt`, silent for `job_stale_after_s` at `now`, ends as
+    lost. The job is queued again (its kind is returned, for the caller to submit once committed), or fails as
+    `worker_lost` when that was its last attempt, so a job that kills its worker (exhausting memory, say) cannot
+    take down worker after worker. None when the job failed, or another sweeper or worker released the attempt
+    first: the compare-and-set on (status, attempt, silence) lets exactly one of them act."""
+    released = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt,
+                          LAST_SIGN_OF_LIFE < silent_cutoff(ctx.settings, now))
+        # Due from now: `resubmit_stranded_jobs` then leaves it to the delivery the caller submits.
+        .values(status=JobStatus.QUEUED, next_attempt_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if not released:
+        return None
+    job = session.get(Job, job_id, populate_existing=True)
+    lost = f"its worker {job.worker} stopped (no heartbeat since {job.heartbeat_at or job.started_at:%H:%M:%S} UTC)"
+    if job.attempts >= job.max_attempts:
+        log.warning("job %s: %s on its last attempt (%s); failing it", job_id, lost, attempt)
+        _end(ctx, session, job, JobStatus.FAILED, error=(WORKER_LOST, f"attempt {attempt} of {job.max_attempts}: "
+                                                                      f"{lost}; not retried"))
+        return None
+    log.warning("job %s: %s; queued again to be taken over", job_id, lost)
+    job.error_code, job.error_message = WORKER_LOST, f"attempt {attempt} of {job.max_attempts}: {lost}; taken over"
+    session.flush()  # before the caller's own statements on the row (the claim's compare-and-set)
+    return job.kind
+
+
 def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
-    """Moves the job to running. None: nothing to do; a float: try again in that many seconds."""
+    """Moves the job to running. None: nothing to do; a float: try again in that many seconds.
+
+    Only a queued job is claimed, by a compare-and-set on its attempt, so two deliveries of one job cannot both run
+    it. A running one is another delivery of a job a worker has: while that worker beats it keeps the job (the
+    delivery is dropped; a sweep, `takeover`, re-queues the job if the worker dies); once it is silent the attempt is
+    released here and the job claimed at once.
+    """
     now = utcnow()
     with ctx.db.session() as session:
         job = session.get(Job, job_id, with_for_update=session.bind.dialect.name == "postgresql")
         if job is None or JobStatus(job.status).finished:
             return None
         if job.status == JobStatus.RUNNING:
-            silent = (now - (job.heartbeat_at or job.started_at or now)).total_seconds()
-            if silent < ctx.settings.job_stale_after_s:
-                # A live worker has it (a duplicate delivery); look again once it would count as dead.
-                return ctx.settings.job_stale_after_s - silent + 0.5
-            log.warning("job %s: taking over from %s, silent for %.0f s", job_id, job.worker, silent)
+            if release_silent_attempt(ctx, session, job_id, job.attempts, now) is None:
+                log.debug("job %s: running on %s; dropping another delivery of it", job_id, job.worker)
+                return None
         if job.next_attempt_at is not None and job.next_attempt_at > now:
             return (job.next_attempt_at - now).total_seconds()
         limit = ctx.settings.concurrency(job.kind)
@@ -159,23 +214,31 @@ def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
                 session.execute(text("select pg_advisory_xact_lock(hashtext(:kind))"), {"kind": "jobs:" + job.kind})
             running = session.scalar(
                 select(func.count()).select_from(Job).where(
-                    Job.kind == job.kind, Job.status == JobStatus.RUNNING, Job.id != job.id)
+                    Job.kind == job.kind, Job.status == JobStatus.RUNNING, Job.id != job.id,
+                    LAST_SIGN_OF_LIFE >= silent_cutoff(ctx.settings, now))  # a dead worker's job takes no slot
             )
             if running >= limit:
                 delay = 1.0 + random.random()
                 job.next_attempt_at = now + timedelta(seconds=delay)
                 return delay
-        job.status, job.started_at, job.heartbeat_at, job.worker = JobStatus.RUNNING, now, now, worker_name()
-        job.attempts += 1
-        job.next_attempt_at = None
-        return _Claim(job.kind, job.attempts, now, job.actor or SYSTEM.actor)
+        attempt = job.attempts + 1
+        claimed = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED, Job.attempts == job.attempts)
+            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker_name(),
+                    attempts=attempt, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            return None  # another delivery claimed it between our read and our write
+        return _Claim(job.kind, attempt, now, job.actor or SYSTEM.actor)
 
 
 class _Heartbeat:
-    """Keeps `heartbeat_at` fresh while a handler works, so a redelivered message can tell a live job from a dead one."""
+    """Keeps `heartbeat_at` fresh while a handler works, so sweeps and redeliveries can tell a live job from a dead
+    one. It beats for its own attempt only: a taken-over attempt's beats cannot keep its successor looking alive."""
 
-    def __init__(self, ctx: ServiceContext, job_id: str) -> None:
-        self._ctx, self._job_id, self._stop = ctx, job_id, threading.Event()
+    def __init__(self, ctx: ServiceContext, job_id: str, attempt: int) -> None:
+        self._ctx, self._job_id, self._attempt, self._stop = ctx, job_id, attempt, threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id[:8]}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
@@ -190,7 +253,8 @@ class _Heartbeat:
         while not self._stop.wait(self._ctx.settings.job_heartbeat_interval_s):
             try:
                 with self._ctx.db.session() as session:
-                    session.execute(update(Job).where(Job.id == self._job_id, Job.status == JobStatus.RUNNING)
+                    session.execute(update(Job).where(Job.id == self._job_id, Job.status == JobStatus.RUNNING,
+                                                      Job.attempts == self._attempt)
                                     .values(heartbeat_at=utcnow()))
             except Exception:  # a missed beat is harmless; the next one retries
                 log.debug("heartbeat of job %s failed", self._job_id, exc_info=True)
@@ -213,18 +277,20 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
 
 def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     limit = ctx.settings.time_limit_s(claim.kind)
-    control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None)
+    control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None, attempt=claim.attempt)
     try:
-        with _Heartbeat(ctx, job_id):
+        with _Heartbeat(ctx, job_id, claim.attempt):
             result = ctx.handlers[claim.kind](ctx, control)
+    except JobTakenOver as taken:
+        log.warning("%s; this attempt stops without recording anything", taken)
     except JobCancelled as cancelled:
-        _finish(ctx, job_id, JobStatus.CANCELLED, error=(cancelled.code, cancelled.message))
+        _finish(ctx, job_id, claim, JobStatus.CANCELLED, error=(cancelled.code, cancelled.message))
     except JobTimedOut:
-        _finish(ctx, job_id, JobStatus.FAILED, error=("time_limit_exceeded", f"ran longer than {limit:.0f} s"))
+        _finish(ctx, job_id, claim, JobStatus.FAILED, error=("time_limit_exceeded", f"ran longer than {limit:.0f} s"))
     except Exception as exc:  # a job must end with its cause recorded, whatever went wrong
         _failed_attempt(ctx, job_id, claim, exc)
     else:
-        _finish(ctx, job_id, JobStatus.SUCCEEDED, result=result)
+        _finish(ctx, job_id, claim, JobStatus.SUCCEEDED, result=result)
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:
@@ -243,11 +309,13 @@ def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseEx
         cancelled = _cancellation(job)
     if gone:
         # The source went while the job wrote under it: the failure is a consequence, the deletion the cause.
-        _finish(ctx, job_id, JobStatus.CANCELLED, error=(cancelled.code, cancelled.message))
+        _finish(ctx, job_id, claim, JobStatus.CANCELLED, error=(cancelled.code, cancelled.message))
         return
     code, message = _describe(exc)
     with ctx.db.session() as session:
-        job = session.get(Job, job_id)
+        job = _still_owned(session, job_id, claim)
+        if job is None:
+            return
         source = session.get(DataSource, job.source_id) if job.source_id is not None else None
         if isinstance(exc, AuthenticationFailed) and source is not None:
             # The source refused a cached credential: it may have been rotated; the next attempt reads it afresh.
@@ -261,29 +329,45 @@ def _failed_attempt(ctx: ServiceContext, job_id: str, claim: _Claim, exc: BaseEx
     if retry:
         ctx.jobs.submit(job_id, claim.kind, delay_s=delay)
     else:
-        _finish(ctx, job_id, JobStatus.FAILED, error=(code, message))
+        _finish(ctx, job_id, claim, JobStatus.FAILED, error=(code, message))
 
 
-def _finish(ctx: ServiceContext, job_id: str, status: JobStatus, *, result=None, error=None) -> None:
+def _still_owned(session: Session, job_id: str, claim: _Claim) -> Job | None:
+    """The job, unless its record is gone or another attempt took it over: then this attempt records nothing."""
+    job = session.get(Job, job_id)
+    if job is None:
+        log.info("job %s: its record is gone, so nothing is recorded", job_id)
+    elif (job.attempts, job.status) != (claim.attempt, JobStatus.RUNNING):
+        log.warning("job %s: attempt %s was taken over (now attempt %s, %s); it records nothing", job_id,
+                    claim.attempt, job.attempts, job.status)
+        return None
+    return job
+
+
+def _finish(ctx: ServiceContext, job_id: str, claim: _Claim, status: JobStatus, *, result=None, error=None) -> None:
     with ctx.db.session() as session:
-        job = session.get(Job, job_id)
+        job = _still_owned(session, job_id, claim)
         if job is None:
-            log.info("job %s ended as %s; its record is gone, so nothing is recorded", job_id, status)
             return
-        job.status, job.finished_at, job.result, job.next_attempt_at = status, utcnow(), result, None
-        if error:
-            job.error_code, job.error_message = error
-        else:
-            job.error_code = job.error_message = None
-            if job.progress_total:
-                job.progress_done = job.progress_total
-        if job.source_id is not None and job.kind == "crawl" and status != JobStatus.CANCELLED:
-            _record_outcome(ctx, session.get(DataSource, job.source_id), status)
-        if job.source_id is not None and status != JobStatus.CANCELLED:
-            _record_job_event(session, job)
+        _end(ctx, session, job, status, result=result, error=error)
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else None
         kind = job.kind
     record_job_finished(kind, status.value, duration, result)
+
+
+def _end(ctx: ServiceContext, session: Session, job: Job, status: JobStatus, *, result=None, error=None) -> None:
+    """In the caller's transaction: the job ends with `status`, its event and the source's crawl outcome."""
+    job.status, job.finished_at, job.result, job.next_attempt_at = status, utcnow(), result, None
+    if error:
+        job.error_code, job.error_message = error
+    else:
+        job.error_code = job.error_message = None
+        if job.progress_total:
+            job.progress_done = job.progress_total
+    if job.source_id is not None and job.kind == "crawl" and status != JobStatus.CANCELLED:
+        _record_outcome(ctx, session.get(DataSource, job.source_id), status)
+    if job.source_id is not None and status != JobStatus.CANCELLED:
+        _record_job_event(session, job)
 
 
 def _record_job_event(session: Session, job: Job) -> None:

@@ -8,7 +8,6 @@ SQLite: its single-writer lock, taken by the first write), and a due run is clai
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +19,10 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import CRAWL
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.jobs.cron import next_run, validate_schedule
+from catalog_api.services.jobs.periodic import Periodic
 from catalog_api.services.jobs.records import add_job, resubmit_stranded_jobs
+from catalog_api.services.jobs.takeover import take_over_silent_jobs
+from catalog_api.services.retention import RetentionRounds
 from catalog_api.services.sources import source_row
 from catalog_api.services.views import SourceView, source_view
 from events.data import SourceUpdated
@@ -108,31 +110,22 @@ def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
                     due.append((name, job.id, job))
     for _name, job_id, job in due:
         ctx.jobs.submit(job_id, job.kind)
+    take_over_silent_jobs(ctx)
     resubmit_stranded_jobs(ctx, older_than_s=max(60.0, ctx.settings.job_stale_after_s * 4))
     return TickResult(locked=True, fired=tuple(name for name, _, _ in due))
 
 
-class Scheduler:
-    """Runs `tick` every `interval_s` on a daemon thread until stopped."""
+class Scheduler(Periodic):
+    """Runs `tick` every `interval_s` (default `scheduler_interval_s`) on a daemon thread until stopped, and a
+    retention round whenever one is due."""
 
     def __init__(self, ctx: ServiceContext, interval_s: float | None = None) -> None:
+        super().__init__("catalog-scheduler", interval_s or ctx.settings.scheduler_interval_s, self._step)
         self._ctx = ctx
-        self._interval = interval_s or ctx.settings.scheduler_interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="catalog-scheduler", daemon=True)
+        self._retention = RetentionRounds(ctx, stop=self._stop)
 
-    def start(self) -> Scheduler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                tick(self._ctx)
-            except Exception:  # one failed tick (database restarting, say) must not end the scheduler
-                log.exception("scheduler tick failed")
-            self._stop.wait(self._interval)
+    def _step(self) -> None:
+        try:
+            tick(self._ctx)
+        finally:  # a failed tick (database restarting, say) is logged by Periodic; retention still gets its turn
+            self._retention.run_if_due()

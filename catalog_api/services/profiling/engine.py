@@ -36,7 +36,7 @@ class SparkDidNotStart(ProfileFailed):
 def spark_config(settings: Settings) -> SparkConfig:
     try:
         return SparkConfig(master=settings.spark_master, driver_memory=settings.spark_driver_memory,
-                           extra_conf=dict(settings.spark_conf))
+                           extra_conf=dict(settings.spark_conf), log_path=settings.log_dir / "spark.log")
     except InvalidProfileInput as error:
         raise SparkDidNotStart(f"invalid Spark settings: {error.message}", code="invalid_settings",
                                field=f"spark_{error.field}" if error.field else None) from None

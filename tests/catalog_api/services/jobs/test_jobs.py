@@ -8,25 +8,17 @@ trips the circuit breaker, a second request returns the running job, and cancell
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from catalog_api.app import create_app
-from catalog_api.bootstrap import build_context
 from catalog_api.db.models import ChangeLogEntry, Column, Table
-from catalog_api.settings import Settings
-from tests.support.api import API_HEADERS, register
+from tests.support import workers
+from tests.support.api import register
 from tests.support.jobs import rest_job, rest_job_in
-from tests.support.postgres import PG_HOST, PG_PORT, PG_USER, pg_admin_connection, service_missing
 from tests.support.sources import PG_SHOP, blocked_discovery, wait_until_blocked
+from tests.support.workers import Runtime, process_group, worker_pid
 
 pytestmark = pytest.mark.postgres
 
@@ -42,86 +34,13 @@ FAST = {
     "circuit_breaker_threshold": "2",
     "scheduler_enabled": "false",
 }
-BROKERS = {"redis": "redis://127.0.0.1:6379/9", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F"}
-
-
-def _check_broker(name: str, url: str) -> None:
-    from catalog_api.services.jobs.broker import create_broker
-
-    try:
-        broker = create_broker(Settings(broker_url=url))
-        broker.declare_queue("default")
-        broker.flush_all()  # nothing left over from an earlier run
-        broker.close()
-    except Exception as error:  # any failure to reach the broker
-        service_missing(name, error)
-
-
-def _pg_url(database: str) -> str:
-    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{database}"
-
-
-class Runtime:
-    """A catalog (PostgreSQL) with an API client and, for broker runtimes, `catalog worker` subprocesses."""
-
-    def __init__(self, name: str, home: Path, database: str) -> None:
-        self.name, self.home, self.database = name, home, database
-        self.broker_url = BROKERS.get(name)
-        self.env = {
-            **os.environ,
-            "CATALOG_HOME": str(home),
-            "CATALOG_DATABASE_URL": _pg_url(database),
-            "CATALOG_SECRET_KEY": "jobs-test-key",
-            **{f"CATALOG_{k.upper()}": v for k, v in FAST.items()},
-        }
-        if self.broker_url:
-            self.env["CATALOG_BROKER_URL"] = self.broker_url
-        settings = Settings(home=home, database_url=_pg_url(database), secret_key="jobs-test-key",
-                            broker_url=self.broker_url, **FAST)
-        self.ctx = build_context(settings, migrate=True)
-        self.workers: list[subprocess.Popen] = []
-        self.client = TestClient(create_app(ctx=self.ctx), headers=API_HEADERS)
-
-    def start_worker(self) -> subprocess.Popen | None:
-        if not self.broker_url:
-            return None
-        log = open(self.home / f"worker-{len(self.workers)}.log", "w")  # noqa: SIM115 - closed with the process
-        worker = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "worker", "--threads", "2"],
-                                  env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.workers.append(worker)
-        return worker
-
-    def kill(self, worker: subprocess.Popen) -> None:
-        os.killpg(worker.pid, signal.SIGKILL)  # the whole dramatiq process group, as a machine crash would
-        worker.wait()
-
-    def close(self) -> None:
-        for worker in self.workers:
-            if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                try:
-                    worker.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.kill(worker)
-        self.client.close()
-        self.ctx.close()
 
 
 @pytest.fixture(params=["in-process", "redis", "rabbitmq"])
 def runtime(request, tmp_path) -> Iterator[Runtime]:
-    if request.param in BROKERS:
-        _check_broker(request.param, BROKERS[request.param])
-    database = f"cat_jobs_{uuid.uuid4().hex[:10]}"
-    with pg_admin_connection() as admin:
-        admin.execute(f'create database "{database}"')
-    runtime = Runtime(request.param, tmp_path, database)
-    runtime.start_worker()
-    try:
-        yield runtime
-    finally:
-        runtime.close()
-        with pg_admin_connection() as admin:
-            admin.execute(f'drop database if exists "{database}" with (force)')
+    with workers.runtime(request.param, tmp_path, FAST) as running:
+        running.start_worker()
+        yield running
 
 
 def test_crawl_requested_through_rest_runs_on_the_runtime(runtime, make_pg_database):
@@ -131,17 +50,11 @@ def test_crawl_requested_through_rest_runs_on_the_runtime(runtime, make_pg_datab
     job = rest_job(runtime.client, response.json())
     assert job["status"] == "succeeded", job
     assert job["attempts"] == 1 and job["result"]["tables_created"] == 3
-    worker_pid = int(job["worker"].split(":")[1])
     if runtime.broker_url:
-        assert worker_pid != os.getpid()  # a `catalog worker` process ran it, not the API
-        assert worker_pid in _process_tree(runtime.workers[0].pid)
+        assert worker_pid(job) != os.getpid()  # a `catalog worker` process ran it, not the API
+        assert worker_pid(job) in process_group(runtime.workers[0].pid)
     else:
-        assert worker_pid == os.getpid()
-
-
-def _process_tree(pid: int) -> set[int]:
-    children = subprocess.run(["pgrep", "-g", str(os.getpgid(pid))], capture_output=True, text=True).stdout
-    return {int(p) for p in children.split()}
+        assert worker_pid(job) == os.getpid()
 
 
 def test_wrong_password_fails_at_once_without_retries(runtime, pg_password_server):

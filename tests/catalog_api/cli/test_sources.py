@@ -1,0 +1,41 @@
+"""`catalog source update`: what changes in the source's row, and what a refused change leaves alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.support.cli import last_event, rows
+
+SOURCE = "select description, config from data_sources where name = 'shop'"
+
+
+def _stored(ctx) -> tuple[str | None, dict]:
+    ((description, config),) = rows(ctx, SOURCE)
+    return description, json.loads(config) if isinstance(config, str) else config
+
+
+def test_update_changes_the_description_and_the_given_config_keys(shop, cli_in_process, tmp_path):
+    moved = shutil.copyfile(tmp_path / "sources" / "shop.db", tmp_path / "sources" / "shop-copy.db")
+    done = cli_in_process("source", "update", "shop", "--description", "The web shop")
+    assert "updated shop: description" in done.stdout
+    assert _stored(shop)[0] == "The web shop"
+    assert last_event(shop, "catalog.source.updated")["actor"] == "local"
+
+    done = cli_in_process("source", "update", "shop", "--config", f"path={moved}")
+    assert "updated shop: config" in done.stdout
+    description, config = _stored(shop)
+    assert description == "The web shop" and config["path"] == str(moved)
+    assert "nothing changed" in cli_in_process("source", "update", "shop", "--description", "The web shop").stdout
+
+
+def test_a_refused_update_names_the_field_once_and_stores_nothing(shop, cli_in_process, tmp_path):
+    before = _stored(shop)
+    outside = cli_in_process("source", "update", "shop", "--config", f"path={tmp_path / 'elsewhere.db'}",
+                             "--description", "never stored", ok=False)
+    assert outside.exit_code == 1
+    assert outside.stderr.startswith("error (invalid_input): config.path: ")
+    assert outside.stderr.count("config.path") == 1
+    unknown = cli_in_process("source", "update", "shop", "--config", "colour=blue", ok=False)
+    assert unknown.exit_code == 1 and unknown.stderr.strip() == "error (invalid_input): config.colour: unknown field"
+    assert _stored(shop) == before
