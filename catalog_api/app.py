@@ -9,7 +9,9 @@ from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.exceptions import HTTPException
 
 from catalog_api import __version__
 from catalog_api.bootstrap import build_context
@@ -18,6 +20,7 @@ from catalog_api.errors import CatalogError, error_payload, invalid_input_from_v
 from catalog_api.graphql.schema import graphql_router
 from catalog_api.rest.audit import AuditMiddleware
 from catalog_api.rest.audit import router as audit_router
+from catalog_api.rest.contract import document_errors
 from catalog_api.rest.events import router as events_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
@@ -32,6 +35,7 @@ from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from catalog_api.web.body_limit import BodySizeLimit
 from catalog_api.web.browser import CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
+from catalog_api.web.errors import InternalErrors, http_error, unhandled_error
 from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -84,6 +88,12 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     )
     app.state.ctx = ctx
 
+    # Innermost: an exception no handler took becomes the 500 error body here, so the audit, the security headers
+    # and the rest of the middleware see an answer like any other. `unhandled_error` covers the middleware itself.
+    app.add_middleware(InternalErrors)
+    app.add_exception_handler(Exception, unhandled_error)
+    app.add_exception_handler(HTTPException, http_error)
+
     # -- rate limits (catalog_api/security/ratelimit.py) --------------------------------------------------------------
     # Buckets are per identity, so this middleware must sit INSIDE (run after) AuthenticationMiddleware, which leaves
     # the caller's `Identity` in scope["state"]["identity"]. Starlette runs the middleware added last first: keep
@@ -101,7 +111,9 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, body = error_payload(invalid_input_from_validation(list(exc.errors()), document=exc.body))
+        # FastAPI's locations start with where the value was sent; a field is named as the services name it.
+        status, body = error_payload(invalid_input_from_validation(
+            list(exc.errors()), skip_prefixes=("body", "path", "query", "header", "cookie"), document=exc.body))
         return JSONResponse({"error": body}, status_code=status)
 
     # Outermost: every request, whatever its transport, is identified before anything else runs.
@@ -138,12 +150,13 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     def _root() -> RedirectResponse:
         return RedirectResponse(GRAPHQL_PATH)
 
-    @app.get("/healthz", tags=["health"], dependencies=[public()])
+    @app.get("/healthz", tags=["health"], dependencies=[public()], response_model=Readiness)
     def healthz() -> dict:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], dependencies=[public()])
+    @app.get("/readyz", tags=["health"], dependencies=[public()], response_model=Readiness,
+             responses={503: {"model": Readiness, "description": "Not ready; `reason` says why."}})
     def readyz() -> JSONResponse:
         """The catalog database answers and its schema is at the latest migration."""
         try:
@@ -158,4 +171,20 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
                                 status_code=503)
         return JSONResponse({"status": "ready"})
 
+    generated_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(app, generated_openapi(),
+                                                 auth_required=ctx.settings.auth == "required")
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class Readiness(BaseModel):
+    """A probe's answer: `ok`/`ready`, or `unavailable` with the reason."""
+
+    status: str
+    reason: str | None = None
