@@ -20,7 +20,7 @@ from catalog_api.errors import CatalogError, error_payload, invalid_input_from_v
 from catalog_api.graphql.schema import graphql_router
 from catalog_api.rest.audit import AuditMiddleware
 from catalog_api.rest.audit import router as audit_router
-from catalog_api.rest.contract import document_errors
+from catalog_api.rest.contract import document_errors, errors, graphql_refusals
 from catalog_api.rest.events import router as events_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(audit_router)
     # GraphQL checks its callers itself (its context and each field); these only document the credentials.
     app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
-                       dependencies=[Security(BEARER), Security(API_KEY)])
+                       dependencies=[Security(BEARER), Security(API_KEY)],
+                       responses={**graphql_refusals(400, 401, 403), **errors(413)})
 
     # -- request limits and browser safety (catalog_api/web, docs/security.md) -----------------------------------
     # Starlette runs the middleware added last first, so a request meets them bottom up, after the audit and before
@@ -150,7 +151,8 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     def _root() -> RedirectResponse:
         return RedirectResponse(GRAPHQL_PATH)
 
-    @app.get("/healthz", tags=["health"], dependencies=[public()], response_model=Readiness)
+    @app.get("/healthz", tags=["health"], dependencies=[public()], response_model=Readiness,
+             response_model_exclude_none=True)
     def healthz() -> dict:
         """The process is up."""
         return {"status": "ok"}

@@ -84,8 +84,9 @@ _NAME = (r'(?:[^%:/?#"<>\\^`{|}\s\x00-\x1f\x7f-\x9f]'
          r"|%(?:25|3A|2F|3F|23|22|3C|3E|5C|5E|60|7B|7C|7D|20|[01][0-9A-F]|7F))+")
 
 
-# A source's name, as registration allows it (services.sources.SOURCE_NAME): nothing else can own an entity.
-_SOURCE = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}"
+# A source's part: a registered source's name (services.sources.SOURCE_NAME), or a placeholder owner such as
+# `_openlineage` (datasets of a namespace no source has). Change events refuse anything else.
+_SOURCE = r"[A-Za-z0-9_.\-]{1,128}"
 SOURCE_NAME = re.compile(_SOURCE)
 
 

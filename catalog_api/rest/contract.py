@@ -45,9 +45,13 @@ def id_query(description: str) -> Any:
 
 
 def urn_path(*types: EntityType) -> Any:
-    """A URN path segment of one of `types` (URL-encoded as one segment: `%` travels as `%25`)."""
+    """A URN path segment of one of `types` (URL-encoded as one segment: `%` travels as `%25`).
+
+    Documented, not checked here: servers disagree on how often they decode a path (Starlette's test client twice),
+    so the route reads the URN from the raw path and the service checks it (`parse_urn`: form, type, length).
+    """
     kinds = " or ".join(t.value for t in types) if types else "any entity"
-    return Path(max_length=MAX_URN_LENGTH, pattern=urn_pattern(*types),
+    return Path(json_schema_extra={"maxLength": MAX_URN_LENGTH, "pattern": urn_pattern(*types)},
                 description=f"The URN of a {kinds}, in canonical form (docs/urns.md).")
 
 
@@ -101,6 +105,26 @@ ERROR_DESCRIPTIONS = {
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` of a route that answers these error statuses besides those `document_errors` derives."""
     return {status: {"description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+GRAPHQL_ERRORS_SCHEMA = {
+    "type": "object", "required": ["errors"],
+    "properties": {
+        "data": {"type": ["object", "null"]},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["message"],
+            "properties": {"message": {"type": "string"},
+                           "extensions": {"type": "object", "description": "`code`, `status`, `field`, `problems`."}},
+        }},
+    },
+}
+
+
+def graphql_refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of the GraphQL endpoint: GraphQL refuses a document with a GraphQL response whose errors carry
+    the error body's fields in `extensions` (docs/api.md, Errors)."""
+    content = {"application/json": {"schema": GRAPHQL_ERRORS_SCHEMA}}
+    return {status: {"description": ERROR_DESCRIPTIONS[status], "content": content} for status in statuses}
 
 
 def _derived_statuses(route: RouteContext, method: str) -> set[int]:

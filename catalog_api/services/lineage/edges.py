@@ -271,7 +271,7 @@ def _manual_spec(upstream: str, downstream: str, transformation: str | None) -> 
             raise InvalidInput(name, f"a dataset or column URN, not a {urn.type.value} URN")
         if not SOURCE_NAME.fullmatch(urn.source):  # no source can have it, and change events refuse it
             raise InvalidInput(name, f"{urn.source!r} cannot name a source: a source name holds 1 to 128 letters, "
-                                     "digits, '_', '-' and '.', starting with a letter or digit")
+                                     "digits, '_', '-' and '.'")
     if up.type is not down.type:
         raise InvalidInput("downstream", "must be the same kind of URN as upstream (both datasets or both columns)")
     if str(up) == str(down):

@@ -127,7 +127,7 @@ def test_every_documented_error_answer_has_the_error_body(api_client):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             for status, answer in operation["responses"].items():
-                if int(status) >= 400 and path != "/readyz":
+                if int(status) >= 400 and path != "/readyz" and not (path == "/graphql" and status in "400 401 403"):
                     assert answer["content"] == {"application/json": {"schema": {
                         "$ref": "#/components/schemas/ErrorOut"}}}, (method, path, status)
             if path.startswith("/api/"):
