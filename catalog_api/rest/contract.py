@@ -56,7 +56,13 @@ def urn_path(*types: EntityType) -> Any:
 
 
 def urn_query(*types: EntityType, default: Any = None, description: str = "") -> Any:
-    return Query(default, max_length=MAX_URN_LENGTH, pattern=urn_pattern(*types), description=description)
+    return Query(default, max_length=MAX_URN_LENGTH, description=description, **checked_by_service(urn_pattern(*types)))
+
+
+def checked_by_service(pattern: str) -> dict[str, Any]:
+    """Field arguments documenting `pattern` that the service checks itself, with a reason that says more than "should
+    match pattern" (which characters a name may hold, what a URN looks like, that a text needs a letter)."""
+    return {"json_schema_extra": {"pattern": pattern}}
 
 
 class ProblemOut(BaseModel):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy.orm import Session
 
 from catalog_api.errors import InvalidInput
-from catalog_api.rest.contract import MAX_ID, errors, id_query
+from catalog_api.rest.contract import MAX_ID, checked_by_service, errors, id_query
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
@@ -31,10 +31,14 @@ from events.webhooks import MIN_SECRET_LENGTH
 router = APIRouter(prefix="/api/v1")
 KEEPALIVE_S = 15.0
 
-# The service checks more than the form (where the host leads, against the egress policy).
-WebhookUrl = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^\s*https?://[^\s/?#@]+",
+# Documented here, checked by the service, whose reasons say more than a pattern (scheme, credentials, fragment,
+# and where the host leads, against the egress policy).
+WebhookUrl = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": MAX_URL_LENGTH,
+                                                     "pattern": r"^\s*https?://[^\s/?#@]+"},
                                   examples=["https://hooks.example.com/catalog"])]
-UrnPrefix = Annotated[str, Field(max_length=2048, pattern=f"^({URN_PREFIX}.*)?$",
+# Documented here, checked by the service: its reason lists the known types and names the field as a whole.
+EventTypeName = Annotated[str, Field(json_schema_extra={"enum": [t.value for t in EventType]})]
+UrnPrefix = Annotated[str, Field(max_length=2048, **checked_by_service(f"^({URN_PREFIX}.*)?$"),
                                  description="Only events whose subject URN starts with this.")]
 Secret = Annotated[str, Field(min_length=MIN_SECRET_LENGTH, max_length=MAX_SECRET_LENGTH)]
 SubscriptionId = Annotated[str, Path(max_length=64, description="The subscription's id.")]
@@ -75,8 +79,8 @@ class WebhookIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: WebhookUrl
-    event_types: list[EventType] = Field(default_factory=list, max_length=len(EventType),
-                                         examples=[["catalog.column.added"]])
+    event_types: list[EventTypeName] = Field(default_factory=list, max_length=len(EventType),
+                                             examples=[["catalog.column.added"]])
     urn_prefix: UrnPrefix = Field(default="", examples=["urn:catalog:source:erp"])
     description: str | None = Field(default=None, max_length=10_000)
     secret: Secret | None = Field(default=None, description="Generated when omitted.")
@@ -88,7 +92,7 @@ class WebhookUpdateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     url: WebhookUrl | None = None
-    event_types: list[EventType] | None = Field(default=None, max_length=len(EventType))
+    event_types: list[EventTypeName] | None = Field(default=None, max_length=len(EventType))
     urn_prefix: UrnPrefix | None = None
     description: str | None = Field(default=None, max_length=10_000)
     active: StrictBool | None = None
@@ -182,8 +186,10 @@ def webhook_deliveries(subscription_id: SubscriptionId, limit: int = Query(100, 
 
 @router.get("/events/stream", dependencies=[allow(Permission.READ)], tags=["events"], response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def event_stream(request: Request, types: list[EventType] | None = Query(None, max_length=len(EventType)),
-                       urn_prefix: str | None = Query(None, max_length=2048, pattern=f"^({URN_PREFIX}.*)?$")
+async def event_stream(request: Request,
+                       types: list[EventTypeName] | None = Query(None, max_length=len(EventType)),
+                       urn_prefix: str | None = Query(None, max_length=2048,
+                                                      **checked_by_service(f"^({URN_PREFIX}.*)?$"))
                        ) -> StreamingResponse:
     """Server-sent events: each published event as `id: <event id>`, `event: <type>`, `data: <CloudEvents JSON>`.
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from catalog_api.rest.contract import checked_by_service
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
@@ -32,7 +33,7 @@ class ApiKeyIn(BaseModel):
     """A new API key: a name people recognise in the audit, its roles and an optional expiry."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=api_keys.MAX_NAME, pattern=r"\S", examples=["nightly-etl"])
+    name: str = Field(max_length=api_keys.MAX_NAME, **checked_by_service(r"\S"), examples=["nightly-etl"])
     roles: list[Role] = Field(min_length=1, max_length=len(ROLE_NAMES), examples=[["operator"]])
     expires_at: datetime | None = Field(default=None, description="ISO 8601 with a zone, in the future; none: never "
                                                                   "expires.")

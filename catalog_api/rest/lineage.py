@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from catalog_api.rest.contract import errors, urn_query
+from catalog_api.rest.contract import checked_by_service, errors, urn_query
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.deps import settings as app_settings
 from catalog_api.rest.models import ViewModel, rest_model
@@ -30,7 +30,8 @@ _MEDIA = {"mermaid": "text/vnd.mermaid; charset=utf-8", "dot": "text/vnd.graphvi
 # The schema states the default limits; a catalog configured otherwise checks its own (`lineage_max_*`).
 MAX_DEPTH = Settings.model_fields["lineage_max_depth"].default
 MAX_NODES = Settings.model_fields["lineage_max_nodes"].default
-LineageUrn = Annotated[str, Field(max_length=MAX_URN_LENGTH, pattern=urn_pattern(EntityType.DATASET, EntityType.COLUMN),
+LineageUrn = Annotated[str, Field(max_length=MAX_URN_LENGTH,
+                                  **checked_by_service(urn_pattern(EntityType.DATASET, EntityType.COLUMN)),
                                   examples=["urn:catalog:dataset:erp:sales:orders"])]
 
 

@@ -7,11 +7,20 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy.orm import Session
 
 from catalog_api.errors import NotFound
-from catalog_api.rest.contract import IsoDateTime, ProfileId, SourceId, errors, id_query, urn_path, urn_query
+from catalog_api.rest.contract import (
+    IsoDateTime,
+    ProfileId,
+    SourceId,
+    checked_by_service,
+    errors,
+    id_query,
+    urn_path,
+    urn_query,
+)
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.deps import settings as app_settings
 from catalog_api.rest.models import (
@@ -74,15 +83,15 @@ TABLE_URN = urn_in_path(EntityType.DATASET)
 COLUMN_URN = urn_in_path(EntityType.COLUMN)
 ANY_URN = urn_in_path()
 # The service trims and lower-cases a tag before it checks it against `TAG`.
-Tag = Annotated[str, StringConstraints(max_length=MAX_TAG_LENGTH,
-                                       pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9][A-Za-z0-9_\-]*)*\s*$")]
-TableUrn = Annotated[str, StringConstraints(max_length=MAX_URN_LENGTH, pattern=urn_pattern(EntityType.DATASET))]
+Tag = Annotated[str, Field(max_length=MAX_TAG_LENGTH, **checked_by_service(
+    r"^\s*[A-Za-z0-9][A-Za-z0-9_\-]*(\.[A-Za-z0-9][A-Za-z0-9_\-]*)*\s*$"))]
+TableUrn = Annotated[str, Field(max_length=MAX_URN_LENGTH, **checked_by_service(urn_pattern(EntityType.DATASET)))]
 JobId = Annotated[str, Path(max_length=64, description="The job's id.")]
 
 
 SecretValues = Annotated[dict[str, Annotated[str, Field(max_length=10_000)]],
                          Field(default_factory=dict, max_length=100, description="Raw secrets, stored encrypted.")]
-SecretRefs = Annotated[dict[str, Annotated[str, Field(max_length=1024, pattern=r"^(env|keyvault):")]],
+SecretRefs = Annotated[dict[str, Annotated[str, Field(max_length=1024, **checked_by_service(r"^(env|keyvault):"))]],
                        Field(default_factory=dict, max_length=100,
                              description="`env:NAME`, `keyvault:NAME` or `keyvault:NAME/VERSION`.")]
 
@@ -91,7 +100,8 @@ class SourceRegistrationIn(sources.SourceRegistration):
     """A source to register; its connection is tested first (`test_connection`), so a source that cannot be reached
     answers 422 with the connector's error code. `config` holds the kind's settings (docs/api.md)."""
 
-    name: str = Field(min_length=1, max_length=MAX_SOURCE_NAME, pattern=SOURCE_NAME.pattern, examples=["erp"])
+    name: str = Field(min_length=1, max_length=MAX_SOURCE_NAME, **checked_by_service(SOURCE_NAME.pattern),
+                      examples=["erp"])
     kind: str = Field(max_length=64, json_schema_extra={"enum": source_kinds()})
     secrets: SecretValues
     secret_refs: SecretRefs
@@ -110,7 +120,7 @@ class DescriptionIn(BaseModel):
     """A curated description; null or blank clears it."""
 
     model_config = ConfigDict(extra="forbid")
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION, pattern=r"^[^\x00]*$",
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION, **checked_by_service(r"^[^\x00]*$"),
                                     description="No NUL (U+0000).")
 
 
@@ -390,7 +400,7 @@ def set_tags(body: TagsIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(con
 
 
 @router.get("/search", dependencies=[allow(Permission.READ)], response_model=list[SearchHitOut], tags=["search"])
-def search(q: str = Query(max_length=browse.MAX_SEARCH_TEXT, pattern=r"\S", description="Text to find."),
+def search(q: str = Query(max_length=browse.MAX_SEARCH_TEXT, description="Text to find.", **checked_by_service(r"\S")),
            limit: int = Query(50, ge=1, le=browse.MAX_SEARCH_LIMIT),
            session: Session = QUERY_SESSION) -> list[SearchHitOut]:
     return [SearchHitOut.of(h) for h in browse.search(session, q, limit)]
