@@ -36,7 +36,8 @@ SEEDED_URNS = [dataset_urn(SOURCE, "main", "customers"), dataset_urn(SOURCE, "ma
 SEEDED_SOURCE_ID = 1  # the first source registered in a new catalog
 
 MAX_EXAMPLES = 10
-"""Cases per operation and phase: about 40 s for the 40 operations on two cores."""
+"""Generated cases per operation and phase (examples, coverage, fuzzing). The 50 operations take about 40 s of one
+core (36.8 s user + 3.5 s system measured; the run is single-threaded), within a minute on a two-core CI machine."""
 
 # Operations whose acceptance of a well-formed request depends on more than its form, so that a schema-valid request
 # may still answer 422: registering or updating a source tests its connection (and checks its kind's config and
@@ -78,7 +79,7 @@ def without_escapes_in_path_urns(document: dict) -> dict:
     for operations in document["paths"].values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path" and parameter["name"] == "urn":
+                if parameter["in"] == "path" and parameter["name"] == "urn" and "pattern" in parameter["schema"]:
                     pattern = parameter["schema"]["pattern"]
                     parameter["schema"]["pattern"] = re.sub(r"\|%\(\?:[^)]*\)", "", pattern)
     return document
