@@ -9,7 +9,9 @@ from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.exceptions import HTTPException
 
 from catalog_api import __version__
 from catalog_api.bootstrap import build_context
@@ -20,6 +22,7 @@ from catalog_api.observability.http import RequestMetrics, metrics_endpoint
 from catalog_api.observability.state import CatalogStateCollector
 from catalog_api.rest.audit import AuditMiddleware
 from catalog_api.rest.audit import router as audit_router
+from catalog_api.rest.contract import document_errors, errors, graphql_refusals
 from catalog_api.rest.events import router as events_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
@@ -35,6 +38,7 @@ from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from catalog_api.web.body_limit import BodySizeLimit
 from catalog_api.web.browser import CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
+from catalog_api.web.errors import InternalErrors, http_error, unhandled_error
 from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,12 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     )
     app.state.ctx = ctx
 
+    # Innermost: an exception no handler took becomes the 500 error body here, so the audit, the security headers
+    # and the rest of the middleware see an answer like any other. `unhandled_error` covers the middleware itself.
+    app.add_middleware(InternalErrors)
+    app.add_exception_handler(Exception, unhandled_error)
+    app.add_exception_handler(HTTPException, http_error)
+
     # -- rate limits (catalog_api/security/ratelimit.py) --------------------------------------------------------------
     # Buckets are per identity, so this middleware must sit INSIDE (run after) AuthenticationMiddleware, which leaves
     # the caller's `Identity` in scope["state"]["identity"]. Starlette runs the middleware added last first: keep
@@ -105,7 +115,9 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, body = error_payload(invalid_input_from_validation(list(exc.errors()), document=exc.body))
+        # FastAPI's locations start with where the value was sent; a field is named as the services name it.
+        status, body = error_payload(invalid_input_from_validation(
+            list(exc.errors()), skip_prefixes=("body", "path", "query", "header", "cookie"), document=exc.body))
         return JSONResponse({"error": body}, status_code=status)
 
     # Outermost: every request, whatever its transport, is identified before anything else runs.
@@ -120,7 +132,8 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(audit_router)
     # GraphQL checks its callers itself (its context and each field); these only document the credentials.
     app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
-                       dependencies=[Security(BEARER), Security(API_KEY)])
+                       dependencies=[Security(BEARER), Security(API_KEY)],
+                       responses={**graphql_refusals(400, 401, 403), **errors(413)})
 
     # -- request limits and browser safety (catalog_api/web, docs/security.md) -----------------------------------
     # Starlette runs the middleware added last first, so a request meets them bottom up, after the audit and before
@@ -148,12 +161,14 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     def _root() -> RedirectResponse:
         return RedirectResponse(GRAPHQL_PATH)
 
-    @app.get("/healthz", tags=["health"], dependencies=[public()])
+    @app.get("/healthz", tags=["health"], dependencies=[public()], response_model=Readiness,
+             response_model_exclude_none=True)
     def healthz() -> dict:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], dependencies=[public()])
+    @app.get("/readyz", tags=["health"], dependencies=[public()], response_model=Readiness,
+             responses={503: {"model": Readiness, "description": "Not ready; `reason` says why."}})
     def readyz() -> JSONResponse:
         """The catalog database answers, its schema is at the latest migration and the job broker (if any) answers."""
         try:
@@ -173,4 +188,20 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
             return JSONResponse({"status": "unavailable", "reason": "job broker unreachable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    generated_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(app, generated_openapi(),
+                                                 auth_required=ctx.settings.auth == "required")
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+class Readiness(BaseModel):
+    """A probe's answer: `ok`/`ready`, or `unavailable` with the reason."""
+
+    status: str
+    reason: str | None = None

@@ -63,6 +63,13 @@ class NotFound(CatalogError):
     status = 404
 
 
+class MethodNotAllowed(CatalogError):
+    """The resource exists but does not support the request's method; the `Allow` header lists the ones it does."""
+
+    code = "method_not_allowed"
+    status = 405
+
+
 class Conflict(CatalogError):
     """The request clashes with the catalog's state, e.g. a source name already taken."""
 

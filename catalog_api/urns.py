@@ -78,6 +78,26 @@ def column_urn(source: str, schema: str, table: str, column: str) -> str:
     return str(Urn(EntityType.COLUMN, (source, schema, table, column)))
 
 
+# One name in canonical form: a character that needs no escape, or the escape of an ASCII one that does (the escapes
+# of non-ASCII whitespace and C1 controls are accepted too, but left out of the documented pattern for brevity).
+_NAME = (r'(?:[^%:/?#"<>\\^`{|}\s\x00-\x1f\x7f-\x9f]'
+         r"|%(?:25|3A|2F|3F|23|22|3C|3E|5C|5E|60|7B|7C|7D|20|[01][0-9A-F]|7F))+")
+
+
+# A source's part: a registered source's name (services.sources.SOURCE_NAME), or a placeholder owner such as
+# `_openlineage` (datasets of a namespace no source has). Change events refuse anything else.
+_SOURCE = r"[A-Za-z0-9_.\-]{1,128}"
+SOURCE_NAME = re.compile(_SOURCE)
+
+
+def urn_pattern(*types: EntityType) -> str:
+    """The regular expression (JSON Schema dialect) of canonical URNs of `types` (all types when none is given)."""
+    chosen = types or tuple(EntityType)
+    alternatives = "|".join(f"{t.value}:{_SOURCE}" + (f"(?::{_NAME}){{{t.depth - 1}}}" if t.depth > 1 else "")
+                            for t in chosen)
+    return f"^{PREFIX}(?:{alternatives})$"
+
+
 _ESCAPE_SEQUENCE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from catalog_api.rest.contract import IsoDateTime, id_query
 from catalog_api.rest.deps import QUERY_SESSION
 from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
@@ -96,15 +96,17 @@ AuditPageOut = rest_model("AuditPageOut", audit.AuditPage, "Audit entries, newes
 
 @router.get("/audit", dependencies=[allow(Permission.ADMIN)], response_model=AuditPageOut)
 def audit_log(
-    actor: str | None = Query(None, description="One actor, e.g. `api_key:<key id>` or `entra:<object id>`."),
-    action: str | None = Query(None, description="Actions starting with this, e.g. `DELETE /api/v1/sources` or "
-                                                 "`mutation`."),
-    since: datetime | None = Query(None, description="From this moment on (ISO 8601; no offset means UTC)."),
-    until: datetime | None = Query(None, description="Before this moment."),
-    outcome: str | None = Query(None, description="One outcome: an HTTP status such as `403`, or `ok` or an "
-                                                  "error code for GraphQL."),
-    target: str | None = Query(None, description="One target: a path parameter's value, an id or a URN."),
-    after: int | None = Query(None, description="The `next_after` of the previous page."),
+    actor: str | None = Query(None, max_length=256,
+                              description="One actor, e.g. `api_key:<key id>` or `entra:<object id>`."),
+    action: str | None = Query(None, max_length=2048, description="Actions starting with this, e.g. "
+                                                                  "`DELETE /api/v1/sources` or `mutation`."),
+    since: IsoDateTime | None = Query(None, description="From this moment on (ISO 8601; no offset means UTC)."),
+    until: IsoDateTime | None = Query(None, description="Before this moment."),
+    outcome: str | None = Query(None, max_length=64, description="One outcome: an HTTP status such as `403`, or "
+                                                                 "`ok` or an error code for GraphQL."),
+    target: str | None = Query(None, max_length=4096,
+                               description="One target: a path parameter's value, an id or a URN."),
+    after: int | None = id_query("The `next_after` of the previous page."),
     limit: int = Query(100, ge=1, le=audit.MAX_PAGE),
     session: Session = QUERY_SESSION,
 ) -> AuditPageOut:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from catalog_api.rest.contract import checked_by_service
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
 from catalog_api.rest.security import allow
@@ -17,6 +19,9 @@ from catalog_api.services.authentication import IdentityView, identity_view, sco
 from catalog_api.services.context import ServiceContext
 
 router = APIRouter(prefix="/api/v1")
+
+Role = Literal[ROLE_NAMES]  # type: ignore[valid-type]
+KeyId = Annotated[str, Path(max_length=64, description="The key's id.")]
 
 ApiKeyOut = rest_model("ApiKeyOut", api_keys.ApiKeyView, "An API key: never its secret.")
 IdentityOut = rest_model("IdentityOut", IdentityView, "Who the catalog takes the caller for, and what they may do.")
@@ -28,9 +33,10 @@ class ApiKeyIn(BaseModel):
     """A new API key: a name people recognise in the audit, its roles and an optional expiry."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=api_keys.MAX_NAME, examples=["nightly-etl"])
-    roles: list[str] = Field(max_length=len(ROLE_NAMES), examples=[["operator"]])
-    expires_at: datetime | None = Field(default=None, description="ISO 8601 with a zone; none: never expires.")
+    name: str = Field(max_length=api_keys.MAX_NAME, **checked_by_service(r"\S"), examples=["nightly-etl"])
+    roles: list[Role] = Field(min_length=1, max_length=len(ROLE_NAMES), examples=[["operator"]])
+    expires_at: datetime | None = Field(default=None, description="ISO 8601 with a zone, in the future; none: never "
+                                                                  "expires.")
 
 
 @router.get("/me", dependencies=[allow(Permission.READ)], response_model=IdentityOut, tags=["security"])
@@ -51,6 +57,6 @@ def create_key(body: ApiKeyIn, ctx: ServiceContext = Depends(context)) -> Create
 
 
 @router.delete("/keys/{key_id}", dependencies=[allow(Permission.ADMIN)], response_model=ApiKeyOut, tags=["security"])
-def revoke_key(key_id: str, ctx: ServiceContext = Depends(context)) -> ApiKeyOut:
+def revoke_key(key_id: KeyId, ctx: ServiceContext = Depends(context)) -> ApiKeyOut:
     """Revokes a key: requests made with it answer 401 from now on. The key stays listed (`include_revoked`)."""
     return ApiKeyOut.of(api_keys.revoke_key(ctx, key_id))

@@ -252,14 +252,18 @@ def _like(term: str) -> str:
     return f"%{escaped.lower()}%"
 
 
+MAX_SEARCH_TEXT = 200
+MAX_SEARCH_LIMIT = 500
+
+
 def search(session: Session, text: str, limit: int = 50) -> list[SearchHit]:
     """Case-insensitive substring search over live tables and columns (names first, then descriptions)."""
     text = (text or "").strip()
-    if not text or len(text) > 200:
-        raise InvalidInput("q", "a search text has 1 to 200 characters")
+    if not text or len(text) > MAX_SEARCH_TEXT:
+        raise InvalidInput("q", f"a search text has 1 to {MAX_SEARCH_TEXT} characters")
     reject_nul("q", text)
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit", "limit is between 1 and 500")
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise InvalidInput("limit", f"limit is between 1 and {MAX_SEARCH_LIMIT}")
     pattern = _like(text)
     hits: list[SearchHit] = []
     for model, kind in ((Table, "dataset"), (Column, "column")):

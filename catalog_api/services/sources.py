@@ -21,9 +21,9 @@ from catalog_api.services.file_roots import check_path
 from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import detach_source_jobs, enqueue_job
 from catalog_api.services.text import free_text, reject_nul
-from catalog_api.services.views import JobView, SourceView, source_view
+from catalog_api.services.views import MAX_ID, JobView, SourceView, source_view
 from catalog_api.urns import EntityType, source_urn
-from crawlers import get_connector_class
+from crawlers import available_kinds, get_connector_class
 from crawlers.connector import Connector
 from crawlers.errors import ConnectorError
 from events.data import SourceDeleted, SourceRegistered, SourceUpdated
@@ -71,6 +71,11 @@ class ConnectionTestResult:
     error_code: str | None = None
     error_message: str | None = None
     error_field: str | None = None
+
+
+def source_kinds() -> list[str]:
+    """The kinds of source this installation can register (the connectors' `kind`, plugins included)."""
+    return sorted(available_kinds())
 
 
 def validate_source_name(name: str) -> str:
@@ -240,9 +245,9 @@ def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | 
     source = None
     if by == "name" or (by is None and isinstance(ref, str)):
         source = session.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
-        if source is None and by != "name" and str(ref).isdigit():
+        if source is None and by != "name" and str(ref).isdigit() and int(ref) <= MAX_ID:
             source = session.get(DataSource, int(ref))
-    else:
+    elif abs(int(ref)) <= MAX_ID:  # a larger number does not fit the column: the database would refuse to compare
         source = session.get(DataSource, int(ref))
     if source is None:
         raise NotFound(f"no source {ref!r}{_did_you_mean(session, str(ref))}", field="id")

@@ -48,6 +48,12 @@ def _nested(part: str, name: str) -> property:
     return property(lambda self: getattr(getattr(self, part), name), doc=f"`{part}.{name}`")
 
 
+MAX_ID = 2**53 - 1
+"""The largest id the API takes: exact in every JSON client (JavaScript's largest safe integer), and far inside the
+64-bit columns of SQLite and PostgreSQL, which cannot even compare a number past 2^63 - 1. A larger one names
+nothing."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduleView:
     """A source's crawl schedule; `next_run_at` is None while the circuit breaker keeps it paused."""

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog_api.errors import UnsupportedMediaType, error_payload
+from catalog_api.web.errors import allowed_methods
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")
@@ -49,7 +50,7 @@ class CrossSiteGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in STATE_CHANGING:
+        if scope["type"] == "http" and scope["method"] in STATE_CHANGING and self._routed(scope):
             headers = Headers(scope=scope)
             content_type = headers.get("content-type")
             if not is_json(content_type) and not any(headers.get(name) for name in CREDENTIAL_HEADERS):
@@ -60,6 +61,13 @@ class CrossSiteGuard:
                 await JSONResponse({"error": body}, status_code=status)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _routed(scope: Scope) -> bool:
+        # A request no route takes changes nothing: the router's 404 or 405 (with `Allow`) says more than a 415.
+        app = scope.get("app")
+        router = getattr(app, "router", None)
+        return router is None or scope["method"] in allowed_methods(router, scope)
 
 
 class SecurityHeaders:

@@ -66,6 +66,8 @@ def validate_url(url: str, policy: EgressPolicy) -> str:
     except DestinationRefused as refused:
         hint = " (CATALOG_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true allows them)" if refused.private else ""
         raise InvalidInput("url", refused.reason + hint) from None
+    except UnicodeError as error:  # IDNA: a label over 63 characters, an empty label...
+        raise InvalidInput("url", f"not a valid host name: {error}") from None
     except OSError:
         pass
     return str(parsed)

@@ -5,6 +5,7 @@ The names below are the domain's public face for transports; modules inside serv
 """
 
 from catalog_api.services.jobs.records import (
+    MAX_LIST,
     JobStatus,
     add_job,
     cancel_job,
@@ -28,7 +29,7 @@ from catalog_api.services.jobs.running import (
 )
 
 __all__ = [
-    "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut",
+    "MAX_LIST", "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut",
     "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "is_transient", "list_jobs", "resolve_job_id",
     "resubmit_stranded_jobs", "short_job_id", "run_job", "wait_for_job",
 ]

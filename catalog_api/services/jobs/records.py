@@ -20,6 +20,9 @@ from catalog_api.security.identity import SYSTEM, current_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.views import JobView, job_view
 
+MAX_LIST = 500
+"""The most jobs one listing answers."""
+
 
 class JobStatus(StrEnum):
     """Life cycle of a job."""
@@ -77,8 +80,8 @@ def list_jobs(session: Session, *, source_id: int | None = None, status: str | N
               limit: int = 50) -> list[JobView]:
     if status is not None and status not in {s.value for s in JobStatus}:
         raise InvalidInput("status", f"one of {', '.join(s.value for s in JobStatus)}")
-    if not 1 <= limit <= 500:
-        raise InvalidInput("limit", "between 1 and 500")
+    if not 1 <= limit <= MAX_LIST:
+        raise InvalidInput("limit", f"between 1 and {MAX_LIST}")
     query = select(Job).order_by(Job.created_at.desc()).limit(limit)
     if source_id is not None:
         query = query.where(Job.source_id == source_id)

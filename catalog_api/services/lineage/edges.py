@@ -28,7 +28,7 @@ from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.lineage.graph import GraphEdge, edge_view
-from catalog_api.urns import EntityType, Urn, column_urn, dataset_urn, parse_urn, unescape
+from catalog_api.urns import SOURCE_NAME, EntityType, Urn, column_urn, dataset_urn, parse_urn, unescape
 from events import CatalogEvent
 from events import data as payloads
 
@@ -269,6 +269,9 @@ def _manual_spec(upstream: str, downstream: str, transformation: str | None) -> 
     for name, urn in (("upstream", up), ("downstream", down)):
         if urn.type not in (EntityType.DATASET, EntityType.COLUMN):
             raise InvalidInput(name, f"a dataset or column URN, not a {urn.type.value} URN")
+        if not SOURCE_NAME.fullmatch(urn.source):  # no source can have it, and change events refuse it
+            raise InvalidInput(name, f"{urn.source!r} cannot name a source: a source name holds 1 to 128 letters, "
+                                     "digits, '_', '-' and '.'")
     if up.type is not down.type:
         raise InvalidInput("downstream", "must be the same kind of URN as upstream (both datasets or both columns)")
     if str(up) == str(down):

@@ -101,8 +101,10 @@ class RunEvent(BaseModel):
     """The parts of an OpenLineage RunEvent the catalog reads; the rest is accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    eventType: str = "OTHER"
-    eventTime: datetime
+    eventType: str = Field(default="OTHER", json_schema_extra={"enum": list(EVENT_TYPES)},
+                           description="Upper or lower case.")
+    eventTime: datetime = Field(json_schema_extra={"format": "date-time"},
+                                description="An ISO 8601 date-time with a zone.")
     producer: str | None = None
     run: _Run
     job: _Job

@@ -15,6 +15,8 @@ The names below are the domain's public face for transports; modules inside serv
 """
 
 from catalog_api.services.profiling.history import (
+    MAX_ANOMALIES,
+    MAX_HISTORY,
     column_profile_history,
     get_profile,
     latest_column_profiles,
@@ -36,8 +38,8 @@ from catalog_api.services.profiling.thresholds import get_anomaly_thresholds, se
 from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView, DuplicateRowsView, ProfileView
 
 __all__ = [
-    "PROFILE", "AnomalyView", "ColumnProfileView", "DuplicateRowsView", "ProfileFailed", "ProfileView",
-    "column_profile_history", "complete_lake_runs", "get_anomaly_thresholds", "get_profile",
+    "MAX_ANOMALIES", "MAX_HISTORY", "PROFILE", "AnomalyView", "ColumnProfileView", "DuplicateRowsView", "ProfileFailed",
+    "ProfileView", "column_profile_history", "complete_lake_runs", "get_anomaly_thresholds", "get_profile",
     "latest_column_profiles", "latest_profile", "latest_profiles", "list_anomalies", "profile_history",
     "profile_report", "request_profile", "request_table_profile", "set_anomaly_thresholds", "spark_config",
 ]

@@ -20,8 +20,13 @@ from catalog_api.services.profiling.views import (
 from catalog_api.services.sources import source_row
 from catalog_api.urns import EntityType
 
+MAX_HISTORY = 500
+"""The most profile runs one history answers."""
+MAX_ANOMALIES = 1000
+"""The most anomalies one listing answers."""
 
-def _check_limit(limit: int, most: int = 500) -> None:
+
+def _check_limit(limit: int, most: int = MAX_HISTORY) -> None:
     if not 1 <= limit <= most:
         raise InvalidInput("limit", f"between 1 and {most}")
 
@@ -100,7 +105,7 @@ def latest_column_profiles(session: Session, column_urns: list[str]) -> dict[str
 def list_anomalies(session: Session, *, table_urn: str | None = None, source_ref: int | str | None = None,
                    severity: str | None = None, limit: int = 100) -> list[AnomalyView]:
     """Stored anomalies, newest first, of one table, of one source, or of the whole catalog."""
-    _check_limit(limit, 1000)
+    _check_limit(limit, MAX_ANOMALIES)
     if severity is not None and severity not in ("warning", "critical"):
         raise InvalidInput("severity", "warning or critical")
     query = (select(ProfileAnomalyRow, Table.urn).join(Table, Table.id == ProfileAnomalyRow.table_id)

@@ -27,3 +27,12 @@ def test_graphql_manual_edges_lineage_and_export(api_client):
     assert missing.json()["errors"][0]["extensions"]["code"] == "not_found"
     bad = api_client.post("/graphql", json={"query": '{ lineage(urn: "nope") { truncated } }'}).json()
     assert bad["errors"][0]["extensions"]["field"] == "urn"
+
+
+def test_a_manual_edge_from_a_urn_no_source_can_own_is_invalid_input_not_an_internal_error(api_client):
+    # Source names are letters, digits, '_', '-' and '.' from a letter or digit: change events refuse any other.
+    add = "mutation ($u: String!, $d: String!) { addLineageEdge(upstream: $u, downstream: $d) }"
+    answer = api_client.post("/graphql", json={"query": add, "variables": {
+        "u": "urn:catalog:dataset:Ý:a:b", "d": ds("clean")}}).json()
+    assert answer["errors"][0]["extensions"]["code"] == "invalid_input"
+    assert answer["errors"][0]["extensions"]["field"] == "upstream"
