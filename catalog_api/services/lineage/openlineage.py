@@ -52,7 +52,7 @@ class _SchemaField(BaseModel):
 class _SchemaFacet(BaseModel):
     model_config = ConfigDict(extra="allow")
     fields: Annotated[list[_SchemaField], Field(max_length=MAX_FACET_FIELDS)] | None = None
-    deleted: bool | None = Field(default=None, alias="_deleted")
+    deleted: bool | None = Field(default=None, alias="_deleted", strict=True)  # `0` is no boolean
 
 
 class _ColumnLineageFacet(BaseModel):

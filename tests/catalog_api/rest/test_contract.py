@@ -102,6 +102,9 @@ class QueueOnly:
     def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None:
         pass
 
+    def ping(self) -> None:
+        pass  # nothing to reach: /readyz answers ready
+
     def shutdown(self) -> None:
         pass
 
