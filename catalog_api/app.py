@@ -16,6 +16,7 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.observability.context import RequestContextMiddleware
 from catalog_api.observability.http import RequestMetrics, metrics_endpoint
 from catalog_api.observability.state import CatalogStateCollector
 from catalog_api.rest.audit import AuditMiddleware
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.add_middleware(AuditMiddleware, ctx=ctx, graphql_path=GRAPHQL_PATH)
     # Outside even the audit: every answer is counted and timed, refusals and errors included.
     app.add_middleware(RequestMetrics)
+    # Outermost: every log line, job and event of a request, and its response, carry its request id.
+    app.add_middleware(RequestContextMiddleware)
     # This app's state gauges are read from its own context, next to what the whole process recorded.
     state_metrics = CatalogStateCollector(ctx)
     app.add_api_route("/metrics", metrics_endpoint(state_metrics), methods=["GET"], include_in_schema=False,
