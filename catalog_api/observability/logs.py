@@ -31,6 +31,7 @@ QUIET_LOGGERS = {
     "azure.core.pipeline.policies.http_logging_policy": logging.WARNING,
     "azure.eventhub": logging.WARNING,
     "py4j": logging.WARNING,  # the Spark gateway's connection notices
+    "alembic.runtime.plugins": logging.WARNING,  # a line per plugin whenever a process loads alembic
 }
 
 

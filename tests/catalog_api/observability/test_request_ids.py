@@ -24,7 +24,8 @@ NEW_ID = re.compile(r"[0-9a-f]{32}")
 
 def stored_events(ctx) -> list[dict]:
     with ctx.db.engine.connect() as connection:
-        return [json.loads(event) for (event,) in connection.execute(text("select event from event_outbox order by id"))]
+        rows = connection.execute(text("select event from event_outbox order by id")).scalars()
+        return [json.loads(event) for event in rows]
 
 
 def stored_job(ctx, job_id: str) -> tuple[str | None, str | None]:
