@@ -35,7 +35,7 @@ from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from catalog_api.web.body_limit import BodySizeLimit
-from catalog_api.web.browser import CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
+from catalog_api.web.browser import CORS_EXPOSED_HEADERS, CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
 from crawlers.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         app.add_middleware(CrossSiteGuard)
     if ctx.settings.cors_allow_origins:
         app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.cors_allow_origins, allow_methods=CORS_METHODS,
-                           allow_headers=CORS_HEADERS, max_age=600)
+                           allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED_HEADERS, max_age=600)
     app.add_middleware(SecurityHeaders)
 
     # Added last, so it wraps every other middleware (authentication included) and records what they refuse.

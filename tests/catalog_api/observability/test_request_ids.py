@@ -50,6 +50,10 @@ def test_a_crawl_request_id_reaches_its_job_the_job_log_lines_and_its_events(api
 
     request_id, traceparent = stored_job(catalog_ctx, job["id"])
     assert request_id == CRAWL_REQUEST and TRACEPARENT.fullmatch(traceparent)
+    assert job["request_id"] == CRAWL_REQUEST  # what REST shows is the record's
+    shown = api_client.post("/graphql", json={"query": "query($id: String!) { job(id: $id) { requestId } }",
+                                              "variables": {"id": job["id"]}}).json()
+    assert shown == {"data": {"job": {"requestId": CRAWL_REQUEST}}}
     request_trace = parse_traceparent(traceparent)[0]
 
     events = stored_events(catalog_ctx)
