@@ -12,7 +12,7 @@ import re
 import pytest
 from sqlalchemy import text
 
-from catalog_api.observability.context import parse_traceparent, request_context, working_on
+from catalog_api.observability.context import job_context, parse_traceparent, request_context, working_on
 from tests.support.jobs import rest_job
 from tests.support.logs import json_lines, process_logging
 from tests.support.sources import sqlite_shop
@@ -128,3 +128,11 @@ def test_a_logged_exception_is_one_json_line_with_its_traceback_and_request(caps
         "ERROR", "catalog_api.test", "it failed", "req-42")
     assert record["exception"].startswith("Traceback") and record["exception"].endswith("ValueError: boom\nsecond line")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["time"])
+
+
+def test_text_lines_name_the_request_and_job_for_a_person(capsys):
+    with process_logging("text"), working_on(job_context("job-7", "req-42", None)):
+        logging.getLogger("catalog_api.test").info("crawl job started (attempt %s)", 1)
+    [line] = capsys.readouterr().err.splitlines()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO catalog_api\.test: crawl job started \(attempt 1\) "
+                        r"\[request_id=req-42 job_id=job-7\]", line), line
