@@ -120,9 +120,9 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k: v for k, v in scope.get("headers") or () if k in (b"x-request-id", b"traceparent")}
-        context = request_context(_header(headers.get(b"x-request-id"), MAX_REQUEST_ID_LENGTH),
-                              _header(headers.get(b"traceparent"), TRACEPARENT_LENGTH + 2))
+        headers = {k: v for k, v in scope.get("headers") or () if k in _READ_HEADERS}
+        context = request_context(_header(headers.get(REQUEST_ID_HEADER.encode()), MAX_REQUEST_ID_LENGTH),
+                                  _header(headers.get(TRACEPARENT_HEADER.encode()), TRACEPARENT_LENGTH + 2))
         scope.setdefault("state", {})["request_id"] = context.request_id
 
         async def send_with_id(message: Message) -> None:
@@ -132,6 +132,9 @@ class RequestContextMiddleware:
 
         with working_on(context):
             await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
+
+
+_READ_HEADERS = (REQUEST_ID_HEADER.encode(), TRACEPARENT_HEADER.encode())
 
 
 def _header(raw: bytes | None, limit: int) -> str | None:

@@ -93,9 +93,6 @@ class StderrHandler(logging.StreamHandler):
     """Writes to whatever `sys.stderr` is when a record is emitted: in a dramatiq worker process that is the pipe
     through which its master serialises the output of all its processes."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property  # type: ignore[override]
     def stream(self) -> TextIO:
         return sys.stderr
