@@ -1,7 +1,7 @@
 """The log of the long-running commands, read as a log collector reads a container's output: `catalog serve` (its
 uvicorn lines included) and `catalog worker` (dramatiq's master and worker processes) write one JSON object per
-line on stdout and stderr when not on a terminal, and the lines of a crawl's job name the request that started it.
-The job's record, read with SQL, is the oracle for the job's id and request id."""
+line on stdout and stderr when not on a terminal, and the lines of a crawl's job name the request that started it
+and the span its event names as its parent. The job's record and its event, read with SQL, are the oracles."""
 
 from __future__ import annotations
 
@@ -71,6 +71,29 @@ def job_row(database_url: str, job_id: str) -> tuple[str, str, str | None]:
         engine.dispose()
 
 
+def job_event(database_url: str, job_id: str) -> dict:
+    """The `catalog.job.succeeded` event of the job, as the outbox holds it."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            events = [json.loads(e) for e in connection.execute(
+                text("select event from event_outbox where type = 'catalog.job.succeeded'")).scalars()]
+    finally:
+        engine.dispose()
+    [event] = [e for e in events if e["data"]["job_id"] == job_id]
+    return event
+
+
+def assert_job_lines_and_event_agree(logs: list[dict], event: dict, job_id: str) -> None:
+    """The job's lines carry the request id, and name the span its event names as the change's parent."""
+    of_job = [r for r in logs if r.get("job_id") == job_id]
+    assert [r["message"] for r in of_job][0] == "crawl job started (attempt 1)"
+    assert [r["message"] for r in of_job][-1].startswith("crawl job succeeded after ")
+    assert {(r["request_id"], f"00-{r['trace_id']}-{r['span_id']}-00") for r in of_job} == {
+        (CRAWL_REQUEST, event["traceparent"])}
+    assert event["requestid"] == CRAWL_REQUEST
+
+
 def request_crawl(base: str, source_path: str) -> str:
     """Registers the SQLite database at `source_path` and requests its crawl with `X-Request-ID: CRAWL_REQUEST`;
     waits for the job to finish and returns its id."""
@@ -107,14 +130,12 @@ def test_catalog_serve_writes_only_json_lines_that_follow_a_crawl_into_its_job(t
     assert banner["message"] == f"Catalog at http://127.0.0.1:{port}/graphql (REST: /api/v1, OpenAPI: /docs)"
     logs = json_lines(err.read_text())
 
-    assert job_row(f"sqlite:///{tmp_path / 'home' / 'catalog.db'}", job_id) == (job_id, "succeeded", CRAWL_REQUEST)
+    database = f"sqlite:///{tmp_path / 'home' / 'catalog.db'}"
+    assert job_row(database, job_id) == (job_id, "succeeded", CRAWL_REQUEST)
     access = [r for r in logs if r["logger"] == "uvicorn.access" and r["http_method"] == "POST"
               and r["http_path"].endswith("/crawl")]
     assert [(r["request_id"], r["http_status"]) for r in access] == [(CRAWL_REQUEST, 202)]
-    of_job = [r for r in logs if r.get("job_id") == job_id]
-    assert {r["request_id"] for r in of_job} == {CRAWL_REQUEST}
-    assert [r["message"] for r in of_job][0] == "crawl job started (attempt 1)"
-    assert [r["message"] for r in of_job][-1].startswith("crawl job succeeded after ")
+    assert_job_lines_and_event_agree(logs, job_event(database, job_id), job_id)
     assert {"Application startup complete.", "Application shutdown complete."} <= {r["message"] for r in logs}
 
 
@@ -145,9 +166,6 @@ def test_catalog_worker_writes_only_json_lines_and_its_job_lines_name_the_reques
     logs = json_lines(err.read_text())
 
     assert job_row(ctx.db.url, job_id) == (job_id, "succeeded", CRAWL_REQUEST)
-    of_job = [r for r in logs if r.get("job_id") == job_id]
-    assert [r["message"] for r in of_job][0] == "crawl job started (attempt 1)"
-    assert [r["message"] for r in of_job][-1].startswith("crawl job succeeded after ")
-    assert {r["request_id"] for r in of_job} == {CRAWL_REQUEST}
+    assert_job_lines_and_event_agree(logs, job_event(ctx.db.url, job_id), job_id)
     # dramatiq's master process (before it imports the catalog) and its worker process log in the same format.
     assert {"dramatiq.MainProcess", "dramatiq.WorkerProcess(0)"} <= {r["logger"] for r in logs}
