@@ -18,6 +18,7 @@ from catalog_api.bootstrap import build_context
 from catalog_api.db.migrate import is_at_head
 from catalog_api.errors import CatalogError, error_payload, invalid_input_from_validation
 from catalog_api.graphql.schema import graphql_router
+from catalog_api.observability.context import RequestContextMiddleware
 from catalog_api.observability.http import RequestMetrics, metrics_endpoint
 from catalog_api.observability.state import CatalogStateCollector
 from catalog_api.rest.audit import AuditMiddleware
@@ -37,7 +38,7 @@ from catalog_api.services.events.relay import Relay
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from catalog_api.web.body_limit import BodySizeLimit
-from catalog_api.web.browser import CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
+from catalog_api.web.browser import CORS_EXPOSED_HEADERS, CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
 from catalog_api.web.errors import InternalErrors, http_error, unhandled_error
 from crawlers.errors import ConnectorError
 
@@ -145,13 +146,15 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         app.add_middleware(CrossSiteGuard)
     if ctx.settings.cors_allow_origins:
         app.add_middleware(CORSMiddleware, allow_origins=ctx.settings.cors_allow_origins, allow_methods=CORS_METHODS,
-                           allow_headers=CORS_HEADERS, max_age=600)
+                           allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED_HEADERS, max_age=600)
     app.add_middleware(SecurityHeaders)
 
     # Added last, so it wraps every other middleware (authentication included) and records what they refuse.
     app.add_middleware(AuditMiddleware, ctx=ctx, graphql_path=GRAPHQL_PATH)
     # Outside even the audit: every answer is counted and timed, refusals and errors included.
     app.add_middleware(RequestMetrics)
+    # Outermost: every log line, job and event of a request, and its response, carry its request id.
+    app.add_middleware(RequestContextMiddleware)
     # This app's state gauges are read from its own context, next to what the whole process recorded.
     state_metrics = CatalogStateCollector(ctx)
     app.add_api_route("/metrics", metrics_endpoint(state_metrics), methods=["GET"], include_in_schema=False,

@@ -364,6 +364,15 @@ class Settings(BaseSettings):
         description="Statement timeout of the queries a /metrics scrape runs for the outbox and job gauges.",
     )
 
+    # -- logs (docs/operations.md#logs) --
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="Log format of `catalog serve`, `worker`, `scheduler` and `relay`: `json` (one object per line), "
+                    "`text`, or `auto`: text on a terminal, JSON otherwise (containers, systemd, pipes).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level those commands log (the catalog's and its libraries' loggers).")
+
     @model_validator(mode="after")
     def _stale_after_beats(self) -> Settings:
         # A live job misses a beat now and then (a slow commit); only several missed beats may count as death.

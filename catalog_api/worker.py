@@ -13,6 +13,7 @@ import threading
 import dramatiq
 
 from catalog_api.bootstrap import JOB_QUEUES, build_context
+from catalog_api.observability.logs import ensure_logging
 from catalog_api.observability.worker import worker_metrics_enabled
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.broker import build_actors, create_broker
@@ -53,6 +54,7 @@ class TakeOverSweeps(dramatiq.Middleware):
 
 _settings = get_settings()
 if _settings.broker_url:
+    ensure_logging(_settings.log_format, _settings.log_level)
     broker = create_broker(_settings)
     broker.add_middleware(TakeOverSweeps(_settings.job_heartbeat_interval_s))
     if worker_metrics_enabled():  # `catalog worker --metrics-port` (catalog_api.observability.worker)

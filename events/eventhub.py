@@ -58,8 +58,8 @@ def to_event_data(event: CatalogEvent) -> EventData:
         p + "type": event.type.value, p + "subject": event.subject, p + "time": rfc3339(event.time),
         p + "partitionkey": event.partitionkey,
     }
-    if event.actor is not None:
-        data.properties[p + "actor"] = event.actor
+    extensions = {"actor": event.actor, "traceparent": event.traceparent, "requestid": event.requestid}
+    data.properties.update((p + name, value) for name, value in extensions.items() if value is not None)
     return data
 
 

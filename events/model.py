@@ -7,8 +7,10 @@
 `partitionkey` is the CloudEvents partitioning extension: the URN of the subject's source, so every event about
 one source lands on one Event Hub partition and keeps its order. `actor`, an extension attribute, names who caused
 the change (the application passes it in; this library knows nothing of identities) and is left out when unknown,
-as CloudEvents leaves out unset attributes. `data` is always checked against the type's
-payload model (events.data) and normalised to its JSON form, so a constructed event is always a valid one.
+as CloudEvents leaves out unset attributes. So are `traceparent` (the distributed tracing extension: the W3C trace
+context of the request or job that made the change) and `requestid` (that request's id), when the change had them.
+`data` is always checked against the type's payload model (events.data) and normalised to its JSON form, so a
+constructed event is always a valid one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ DEFAULT_SOURCE = "/catalog"
 CLOUDEVENTS_JSON = "application/cloudevents+json"
 """Media type of one event in structured mode (HTTP bodies, Event Hub messages)."""
 
+
+TRACEPARENT_PATTERN = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TRACEPARENT_DESCRIPTION = ("W3C trace context of the request or job that made the change (CloudEvents distributed "
+                           "tracing extension), `00-<trace id>-<span id>-<flags>`.")
+MAX_REQUEST_ID_LENGTH = 128
+REQUEST_ID_DESCRIPTION = ("Request id (extension attribute) of the API request that made the change, or that started "
+                          "the job that made it: the `X-Request-ID` it was answered with, also in the catalog's logs.")
 
 MAX_ACTOR_LENGTH = 300
 ACTOR_DESCRIPTION = ("Who caused the change (extension attribute): `api_key:<key id>`, `entra:<object id>`, `local`, "
@@ -68,6 +77,10 @@ class CatalogEvent(BaseModel):
                               description="URN of the subject's source (CloudEvents partitioning extension).")
     actor: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR_LENGTH, exclude_if=_unset,
                               description=ACTOR_DESCRIPTION)
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN, exclude_if=_unset,
+                                    description=TRACEPARENT_DESCRIPTION)
+    requestid: str | None = Field(default=None, min_length=1, max_length=MAX_REQUEST_ID_LENGTH, exclude_if=_unset,
+                                  description=REQUEST_ID_DESCRIPTION)
     data: dict[str, Any]
 
     @model_validator(mode="before")

@@ -22,7 +22,15 @@ from jsonschema import ValidationError as SchemaValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from events.data import PAYLOADS
-from events.model import ACTOR_DESCRIPTION, MAX_ACTOR_LENGTH, CatalogEvent
+from events.model import (
+    ACTOR_DESCRIPTION,
+    MAX_ACTOR_LENGTH,
+    MAX_REQUEST_ID_LENGTH,
+    REQUEST_ID_DESCRIPTION,
+    TRACEPARENT_DESCRIPTION,
+    TRACEPARENT_PATTERN,
+    CatalogEvent,
+)
 from events.types import RFC3339_UTC_PATTERN, EventType
 from events.urns import URN_PATTERNS, UrnKind, pattern_for
 
@@ -72,6 +80,12 @@ def build_schema(event_type: EventType | str) -> dict[str, Any]:
                              "description": "URN of the subject's source (CloudEvents partitioning extension)."},
             "actor": {"type": "string", "minLength": 1, "maxLength": MAX_ACTOR_LENGTH,
                       "description": ACTOR_DESCRIPTION + " Absent on events from before the catalog kept actors."},
+            "traceparent": {"type": "string", "pattern": TRACEPARENT_PATTERN, "description": TRACEPARENT_DESCRIPTION
+                            + " Absent when the change had no trace context (events from before the catalog kept "
+                            "them)."},
+            "requestid": {"type": "string", "minLength": 1, "maxLength": MAX_REQUEST_ID_LENGTH,
+                          "description": REQUEST_ID_DESCRIPTION + " Absent when no request caused the change (a "
+                          "scheduled crawl)."},
             "data": data_schema,
         },
     }

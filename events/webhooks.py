@@ -363,10 +363,13 @@ class WebhookPublisher:
         started = time.perf_counter()
         attempts = 0
 
+        # The distributed tracing extension's HTTP form: a receiver's tracing continues the change's trace.
+        trace = {"traceparent": event.traceparent} if event.traceparent else {}
+
         def attempt() -> int:
             nonlocal attempts
             attempts += 1
-            return self._post(subscription, body)
+            return self._post(subscription, body, trace)
 
         retrying = Retrying(
             stop=stop_after_attempt(self._retry.attempts), wait=self._wait,
@@ -389,11 +392,12 @@ class WebhookPublisher:
             started_at=started_at,
         )
 
-    def _post(self, subscription: WebhookSubscription, body: bytes) -> int:
+    def _post(self, subscription: WebhookSubscription, body: bytes, extra_headers: dict[str, str]) -> int:
         """One attempt: the POST, and the 307/308 redirects it leads to, each target checked like the first."""
         headers = {
             "Content-Type": f"{CLOUDEVENTS_JSON}; charset=utf-8",
             "User-Agent": self._user_agent,
+            **extra_headers,
             **sign(body, subscription.secret, int(self._clock())),
         }
         url = httpx.URL(subscription.url)

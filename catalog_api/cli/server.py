@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -10,6 +11,17 @@ from catalog_api.cli.common import console, errors, service, wait_for_signal
 from catalog_api.settings import get_settings
 
 db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
+
+
+def _server_logging() -> Callable[[str], None]:
+    """Sets up the log of a long-running command (`catalog_api.observability.logs`); returns how it announces that it
+    runs: the console line a person reads, or in JSON mode the same words as a JSON line, so every line parses."""
+    from catalog_api.observability.logs import announcement, configure_logging
+
+    settings = get_settings()
+    if configure_logging(settings.log_format, settings.log_level) == "json":
+        return lambda markup: print(announcement(markup), flush=True)
+    return console.print
 
 
 def serve(
@@ -22,6 +34,7 @@ def serve(
     from catalog_api.app import create_app
     from catalog_api.services.authentication import UnsafeExposure
 
+    announce = _server_logging()
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
@@ -30,9 +43,11 @@ def serve(
     except UnsafeExposure as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
+    announce(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
     # The server itself refuses larger WebSocket frames before buffering them (the app's limit applies behind it).
-    uvicorn.run(app_, host=host, port=port, log_level="info", ws_max_size=settings.max_request_body_bytes)
+    # log_config=None: uvicorn's own lines go through the catalog's log format (`_server_logging`).
+    uvicorn.run(app_, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
+                ws_max_size=settings.max_request_body_bytes)
 
 
 @db_app.command("upgrade")
@@ -89,8 +104,9 @@ def worker(
         errors.print("[red]error:[/red] set CATALOG_BROKER_URL (redis://… or amqp://…) to run workers; without "
                      "a broker `catalog serve` runs jobs itself")
         raise typer.Exit(code=2)
-    args = [sys.executable, "-m", "dramatiq", "catalog_api.worker", "--processes", str(processes),
-            "--threads", str(threads)]
+    # dramatiq's command line, logging in the catalog's format (CATALOG_LOG_FORMAT) from its first line.
+    args = [sys.executable, "-m", "catalog_api.observability.worker_logs", "catalog_api.worker",
+            "--processes", str(processes), "--threads", str(threads)]
     if queues:
         args += ["--queues", *queues]
     # dramatiq idles up to a second between polls when its queues look empty; a crawl should start at once.
@@ -110,9 +126,10 @@ def scheduler(
     """Fire due crawl schedules and prune old operational rows. Safe on several machines: each slot fires once."""
     from catalog_api.services.jobs.schedules import Scheduler
 
+    announce = _server_logging()
     with service(quiet_logs=False) as ctx:
         running = Scheduler(ctx, interval).start()
-        console.print(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
+        announce(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
         wait_for_signal()
         running.stop()
 
@@ -127,9 +144,10 @@ def relay() -> None:
     """
     from catalog_api.services.events.relay import Relay
 
+    announce = _server_logging()
     with service(quiet_logs=False) as ctx:
         running = Relay(ctx).start()
-        console.print("relay running; Ctrl-C stops it")
+        announce("relay running; Ctrl-C stops it")
         wait_for_signal()
         running.close()
 

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from catalog_api.db.tracing import RequestTraced
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -207,7 +209,7 @@ class ChangeLogEntry(Base):
 ACTIVE_JOB_STATUSES = ("queued", "running")
 
 
-class Job(Base):
+class Job(RequestTraced, Base):
     """A crawl (later also extract/profile) job: the single truth about its status, progress, timings and error."""
 
     __tablename__ = "jobs"
@@ -241,10 +243,8 @@ class Job(Base):
     next_attempt_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     cancel_requested_at: Mapped[datetime | None]
-    trigger: Mapped[str] = mapped_column(String(16), default="manual")
-    """What asked for the job: `manual` (API/CLI) or `schedule`."""
-    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    """Kind-specific arguments, e.g. the tables an extraction is limited to."""
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")  # what asked for it: `manual` or `schedule`
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind-specific, e.g. the tables an extract reads
     actor: Mapped[str | None] = mapped_column(String(300))  # the requester; null on jobs older than 0005
 
 

@@ -57,7 +57,7 @@ class AuditedMutation(FieldExtension):
         target = arguments.get(self.target_argument) if self.target_argument else None
         return audit.RequestRecord(
             action=f"mutation {info.field_name}", target=None if target is None else str(target), outcome=outcome,
-            request_id=request.headers.get("x-request-id") if request is not None else None,
+            request_id=(request.scope.get("state") or {}).get("request_id") if request is not None else None,
             client=request.client.host if request is not None and request.client else None)
 
     def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:

@@ -14,7 +14,9 @@ from catalog_api.services.views import JobView
 JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.",
                        exclude=frozenset({"params"}),
                        descriptions={"actor": "Who asked for the job (`system` for scheduled runs); null on jobs "
-                                              "older than actors."})
+                                              "older than actors.",
+                                     "request_id": "The `X-Request-ID` of the API request that created the job, also "
+                                                   "on its log lines and events; null for scheduled and CLI runs."})
 
 
 async def queued_job(info: Info, wait: bool, request: Callable[..., JobView], *args: Any) -> JobNode:

@@ -19,7 +19,6 @@ from catalog_api.services.context import ServiceContext
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED = frozenset({401, 403})
-REQUEST_ID_HEADER = b"x-request-id"
 
 
 def _target(path_params: dict) -> str | None:
@@ -34,14 +33,12 @@ def request_record(scope: Scope, status: int) -> audit.RequestRecord:
     route)."""
     route = scope.get("route")
     template = getattr(route, "path_format", None) if route is not None else None
-    headers = dict(scope.get("headers") or ())
-    request_id = headers.get(REQUEST_ID_HEADER)
     client = scope.get("client")
     return audit.RequestRecord(
         action=f"{scope['method']} {template or scope['path']}",
         target=_target(scope.get("path_params") or {}) if template else None,
         outcome=str(status),
-        request_id=request_id.decode("latin-1") if request_id else None,
+        request_id=(scope.get("state") or {}).get("request_id"),  # RequestContextMiddleware's: checked or new
         client=client[0] if client else None,
     )
 

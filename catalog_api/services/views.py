@@ -382,6 +382,9 @@ class JobView:
     """Kind-specific arguments, e.g. the tables a profile is limited to (the CLI shows them; the APIs do not)."""
     actor: str | None
     """Who asked for the job (`system` for scheduled runs); the job's changes and events name the same actor."""
+    request_id: str | None = None
+    """The `X-Request-ID` of the API request that created the job: its log lines and events carry it too. Null for
+    scheduled runs, CLI commands and jobs from before the catalog kept it."""
 
 
 def job_view(row: Job) -> JobView:

@@ -25,7 +25,9 @@ JSON_MEDIA_TYPES = frozenset({"application/json", "application/graphql", "applic
 
 # What CORS lets an allowed origin send: the methods of the API and the headers its clients set.
 CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept"]
+CORS_HEADERS = ["Authorization", "X-API-Key", "Content-Type", "Accept", "X-Request-ID", "traceparent"]
+CORS_EXPOSED_HEADERS = ["X-Request-ID"]
+"""Response headers a page on an allowed origin may read: the request id to quote when reporting a problem."""
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -9,7 +9,6 @@ Typed errors raised by the services are mapped in `catalog_api.errors`; this mod
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 
 from starlette.exceptions import HTTPException
@@ -19,21 +18,16 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog_api.errors import CatalogError, InvalidInput, MethodNotAllowed, NotFound, error_payload
+from catalog_api.observability.context import REQUEST_ID_HEADER
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "X-Request-ID"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 def request_id(scope: Scope) -> str:
-    """The request's id: the `X-Request-ID` a gateway set (when it is a plain token), else a new one."""
-    for key, value in scope.get("headers") or ():
-        if key == b"x-request-id":
-            sent = value.decode("latin-1")
-            if _SAFE_REQUEST_ID.match(sent):
-                return sent
-    return uuid.uuid4().hex
+    """The request's id, as `RequestContext` settled it (the caller's `X-Request-ID` when safe, else a new one); a
+    new one for an app mounted without that middleware."""
+    return (scope.get("state") or {}).get("request_id") or uuid.uuid4().hex
 
 
 def error_response(error: Exception, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -83,13 +83,16 @@ def test_each_event_is_one_structured_cloudevent_message_keyed_by_its_source(edg
         }
 
 
-def test_the_actor_of_an_event_is_an_application_property_too(edge: EventHubEdge) -> None:
-    event = make_event(A, 1).model_copy(update={"actor": "api_key:k-17"})
+def test_the_extensions_of_an_event_are_application_properties_too(edge: EventHubEdge) -> None:
+    extensions = {"actor": "api_key:k-17", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                  "requestid": "req-17"}
+    event = CatalogEvent.model_validate({**make_event(A, 1).to_dict(), **extensions})
     with publisher() as pub:
         assert pub.publish([event]).ok
     message = edge.sent[0].events[0]
-    assert message.properties[b"cloudEvents_actor"] == b"api_key:k-17"
-    assert CatalogEvent.from_json(message.body_as_str()).actor == "api_key:k-17"
+    assert {k.decode(): v.decode() for k, v in message.properties.items() if k.decode() in
+            {f"cloudEvents_{name}" for name in extensions}} == {f"cloudEvents_{k}": v for k, v in extensions.items()}
+    assert CatalogEvent.from_json(message.body_as_str()) == event
 
 
 def test_the_sas_token_is_signed_with_the_connection_string_key(edge: EventHubEdge) -> None:

@@ -109,6 +109,13 @@ def test_the_actor_travels_in_the_envelope_and_is_left_out_when_unknown() -> Non
     assert message.startswith("actor")
 
 
+def test_the_trace_context_and_request_id_travel_in_the_envelope() -> None:
+    document = EXAMPLES[EventType.COLUMN_ADDED].to_dict() | {
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "requestid": "req-42"}
+    validate(document)
+    assert CatalogEvent.model_validate(document).to_dict() == document
+
+
 def test_data_is_normalised_so_every_field_is_present() -> None:
     event = CatalogEvent(type=EventType.COLUMN_ADDED, subject="urn:catalog:column:shop:public:orders:total",
                          data={"dataset": "urn:catalog:dataset:shop:public:orders", "name": "total", "ordinal": 2,
@@ -159,6 +166,10 @@ def test_schema_and_model_refuse_the_same_broken_data(event_type: EventType) -> 
     ({"id": ""}, "id"),
     ({"datacontenttype": "text/plain"}, "datacontenttype"),
     ({"extra": "x"}, "extra"),
+    ({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"}, "traceparent"),  # no flags
+    ({"traceparent": "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01"}, "traceparent"),  # upper case
+    ({"requestid": ""}, "requestid"),
+    ({"requestid": "r" * 129}, "requestid"),
 ])
 def test_envelope_errors_are_refused_by_both(change: dict[str, Any], field: str) -> None:
     document = EXAMPLES[EventType.COLUMN_ADDED].to_dict() | change

@@ -191,6 +191,16 @@ def test_a_signed_event_is_accepted_and_arrives_as_a_structured_cloudevent(recei
     assert delivery.error is None and delivery.duration_ms >= 0
 
 
+def test_an_events_trace_context_is_also_its_requests_traceparent_header(receiver: Receiver) -> None:
+    traced = event().model_copy(update={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+    untraced = event()
+    with hooks([subscription(receiver)]) as publisher:
+        assert publisher.publish([traced, untraced]).ok
+    first, second = receiver.received("/hook")
+    assert first.headers["traceparent"] == CatalogEvent.from_json(first.body).traceparent == traced.traceparent
+    assert "traceparent" not in second.headers
+
+
 def test_a_wrong_secret_is_rejected_and_not_retried(receiver: Receiver) -> None:
     wrong_secret = subscription(receiver, secret="another-secret-of-the-right-length")
     with hooks([wrong_secret]) as publisher:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import OutboxEvent, utcnow
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.observability.context import current_work
 from catalog_api.security.identity import current_identity
 from catalog_api.services.events.views import OutboxEventView, outbox_event_view
 from events import CatalogEvent, EventPayload
@@ -64,21 +65,30 @@ def record_events(session: Session, events: Sequence[CatalogEvent]) -> None:
     """Adds events to the outbox inside the caller's transaction, in order, with one bulk INSERT per chunk.
 
     An event without an `actor` gets the current identity's: the caller of the request, or the requester of the job,
-    that made the change.
+    that made the change; one without a `traceparent` gets the trace context of that request or job, and its request
+    id (`requestid`) when a request caused it.
     """
     if not events:
         return
-    actor = current_identity().actor
-    rows = [outbox_row(e if e.actor else e.model_copy(update={"actor": actor})) for e in events]
+    rows = [outbox_row(e.model_copy(update=_provenance(e))) for e in events]
     for start in range(0, len(rows), _CHUNK):
         session.execute(insert(OutboxEvent).execution_options(render_nulls=True), rows[start:start + _CHUNK])
     session.info[_NEW_EVENTS] = True
 
 
+def _provenance(event: CatalogEvent) -> dict[str, str]:
+    """The attributes `event` lacks that say who and which request or job made its change."""
+    work = current_work()
+    known = {"actor": current_identity().actor, "traceparent": work.traceparent if work else None,
+             "requestid": work.request_id if work else None}
+    return {name: value for name, value in known.items() if value is not None and getattr(event, name) is None}
+
+
 def record_event(session: Session, payload: EventPayload, subject: str, *, time: datetime | None = None
                  ) -> CatalogEvent:
     """Builds the event of `payload` about `subject` and writes it to the outbox in the caller's transaction."""
-    event = CatalogEvent.create(payload, subject=subject, time=time, actor=current_identity().actor)
+    event = CatalogEvent.create(payload, subject=subject, time=time)
+    event = event.model_copy(update=_provenance(event))
     record_events(session, [event])
     return event
 

@@ -5,6 +5,7 @@ A job's kind must be one the context's handler registry knows (built by `catalog
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from enum import StrEnum
@@ -16,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ACTIVE_JOB_STATUSES, Job, utcnow
 from catalog_api.errors import InvalidInput, NotFound
+from catalog_api.observability.context import current_work
 from catalog_api.security.identity import SYSTEM, current_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.views import JobView, job_view
+
+log = logging.getLogger(__name__)
 
 MAX_LIST = 500
 """The most jobs one listing answers."""
@@ -95,7 +99,8 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
     """Inside the caller's transaction: the kind's queued or running job for the source, or a new one.
 
     Returns (job, created). The caller submits a created job once its transaction has committed. A new job records
-    its requester (the current identity; the catalog itself for a scheduled run), and runs on their behalf.
+    its requester (the current identity; the catalog itself for a scheduled run), and runs on their behalf, and the
+    request id and trace context of the request that asked for it.
     """
     if kind not in ctx.handlers:
         raise InvalidInput("kind", f"unknown job kind {kind!r}; known: {', '.join(sorted(ctx.handlers))}")
@@ -111,8 +116,10 @@ def add_job(session: Session, ctx: ServiceContext, kind: str, source_id: int | N
     if found is not None:
         return found, False
     actor = SYSTEM.actor if trigger == "schedule" else current_identity().actor
+    request = current_work()  # the request asking for it, if any: its id and trace follow the job (`run_job`)
     job = Job(kind=kind, source_id=source_id, status=JobStatus.QUEUED, trigger=trigger, params=params,
-              max_attempts=ctx.settings.job_max_attempts, actor=actor)
+              max_attempts=ctx.settings.job_max_attempts, actor=actor,
+              request_id=request.request_id if request else None, traceparent=request.traceparent if request else None)
     try:
         with session.begin_nested():
             session.add(job)
@@ -133,6 +140,7 @@ def enqueue_job(ctx: ServiceContext, kind: str, source_id: int | None, *, trigge
         view = job_view(job)
     if created:
         ctx.jobs.submit(view.id, kind)
+        log.info("%s job %s queued (%s)", kind, view.id, trigger)
     return view
 
 

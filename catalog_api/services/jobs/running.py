@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job, utcnow
 from catalog_api.errors import CatalogError, error_payload
+from catalog_api.observability.context import job_context, working_on
 from catalog_api.observability.metrics import record_job_finished
 from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
@@ -147,6 +148,8 @@ class _Claim:
     attempt: int
     started: datetime
     actor: str
+    request_id: str | None = None
+    traceparent: str | None = None
 
 
 WORKER_LOST = "worker_lost"
@@ -230,7 +233,7 @@ def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
         ).rowcount
         if not claimed:
             return None  # another delivery claimed it between our read and our write
-        return _Claim(job.kind, attempt, now, job.actor or SYSTEM.actor)
+        return _Claim(job.kind, attempt, now, job.actor or SYSTEM.actor, job.request_id, job.traceparent)
 
 
 class _Heartbeat:
@@ -270,14 +273,16 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
             kind = get_job(session, job_id).kind
         ctx.jobs.submit(job_id, kind, delay_s=claim)
         return
-    # What the job records (changes, events, its outcome) is attributed to whoever asked for it.
-    with acting_as(job_identity(claim.actor)):
+    # What the job records (changes, events, its outcome) is attributed to whoever asked for it, and its log lines
+    # and events name the request that asked (a job of the scheduler or the command line starts a trace of its own).
+    with acting_as(job_identity(claim.actor)), working_on(job_context(job_id, claim.request_id, claim.traceparent)):
         _run_claimed(ctx, job_id, claim)
 
 
 def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     limit = ctx.settings.time_limit_s(claim.kind)
     control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None, attempt=claim.attempt)
+    log.info("%s job started (attempt %s)", claim.kind, claim.attempt)  # the job id is the record's `job_id`
     try:
         with _Heartbeat(ctx, job_id, claim.attempt):
             result = ctx.handlers[claim.kind](ctx, control)
@@ -353,6 +358,7 @@ def _finish(ctx: ServiceContext, job_id: str, claim: _Claim, status: JobStatus, 
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else None
         kind = job.kind
     record_job_finished(kind, status.value, duration, result)
+    log.info("%s job %s%s", kind, status.value, f" after {duration:.1f} s" if duration is not None else "")
 
 
 def _end(ctx: ServiceContext, session: Session, job: Job, status: JobStatus, *, result=None, error=None) -> None:

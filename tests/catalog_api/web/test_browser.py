@@ -106,6 +106,20 @@ def test_allowed_origins_get_cors_answers_and_others_do_not(catalog_ctx, source_
         assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
 
 
+def test_a_page_on_an_allowed_origin_may_send_and_read_the_request_id(catalog_ctx, source_id):
+    app = app_with(catalog_ctx, cors_allow_origins=["https://catalog.example.com"])
+    origin = {"Origin": "https://catalog.example.com"}
+    with TestClient(app) as client:
+        preflight = client.options(f"/api/v1/sources/{source_id}/crawl", headers={
+            **origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-request-id,traceparent"})
+        assert preflight.status_code == 200, preflight.text
+        crawl = client.post(f"/api/v1/sources/{source_id}/crawl", headers={
+            **origin, "Content-Type": "application/json", "X-Request-ID": "page-req-1"})
+        assert crawl.status_code == 202 and crawl.headers["x-request-id"] == "page-req-1"
+        assert "x-request-id" in crawl.headers["access-control-expose-headers"].lower().split(", ")
+
+
 def test_graphql_websockets_accept_allowed_origins_only(catalog_ctx):
     app = app_with(catalog_ctx, cors_allow_origins=["https://catalog.example.com"])
     with TestClient(app) as client:
