@@ -93,6 +93,7 @@ def column_stats(c: Col, p: ColumnPartial, opts: ProfileOptions) -> dict[str, An
         s.update(min=p.min, max=p.max)
     if p.bottom is not None:
         s["distinct"] = distinct_estimate(p.bottom, bottom_k_size(opts.distinct_rsd))
+        s["sketch"] = p.bottom.astype("<u8").tobytes()
         if c.kind is ColumnKind.FLOAT:  # the sketch holds finite values only
             s["distinct"] += special_floats(s)
     return s
@@ -128,6 +129,7 @@ def column_profile(c: Col, row_count: int, sample: pa.Table, started: datetime,
     if s.get("distinct") is not None:
         profile["distinct_count"] = int(s["distinct"])
         profile["distinct_exact"] = count == 0
+        profile["distinct_sketch"] = s.get("sketch")
     if c.kind.numeric:
         profile.update(_numeric(c, count, opts))
     elif c.kind is ColumnKind.STRING:
