@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from profiler.errors import InvalidProfileInput
-from profiler.key_names import key_named, name_evidence
+from profiler.key_names import key_named, name_evidence, words
 from profiler.model import CandidateForeignKey, CandidateKey, ColumnKind, ColumnProfile, TableProfile
 
 MAX_KEY_LENGTH = 64
@@ -163,11 +163,17 @@ def foreign_key_pairs(profiles: Mapping[str, TableProfile], parent_keys: Mapping
             if keyed and key_like(column):
                 parents.append((table, column))
 
-    children = [(table, column) for table, profile in profiles.items() for column in profile.columns
-                if key_like(column)]
+    # Every name form ends with the parent key's words: index the children by their last word.
+    children: dict[str, list[tuple[str, ColumnProfile]]] = {}
+    for table, profile in profiles.items():
+        for column in profile.columns:
+            found = words(column.name)
+            if found and key_like(column):
+                children.setdefault(found[-1], []).append((table, column))
     pairs: list[KeyPair] = []
     for parent_table, parent in parents:
-        for child_table, child in children:
+        key_words = words(parent.name)
+        for child_table, child in children.get(key_words[-1], []) if key_words else ():
             if child_table == parent_table and child.name == parent.name:
                 continue
             if not _compatible(child, parent):

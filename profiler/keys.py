@@ -7,8 +7,8 @@ is verified exactly on the data before it is reported as verified:
   declared composites), the exact count of distinct key values and the rows with a null key part;
 - foreign keys: the profiles choose the pairs worth checking (`profiler.key_candidates.foreign_key_pairs`: a
   key-like parent key, a compatible child whose name points at it, distinct counts, min/max and bottom-k
-  sketches that allow containment), then one query of left-anti joins counts, for the survivors, the child's
-  distinct values missing from the parent. A name proposes, the data confirms: `customer_id` is linked to
+  sketches that allow containment), then one query, a single join of every surviving pair's values tagged with
+  the pair, counts the child's distinct values missing from the parent. A name proposes, the data confirms: `customer_id` is linked to
   `customers.id` only when its values are all there, and `quantity` never is, whatever its values.
 """
 
@@ -85,24 +85,32 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
     if not pairs:
         return []
 
+    # All pairs in one query: every child's distinct values cast to its parent's type (try_cast: a value the
+    # parent's type cannot hold turns null, never joins, and so counts as an orphan, as it should), tagged with
+    # the pair and carried as strings so that pairs of different types share one left-anti join.
     positional = {name: _positional(df) for name, df in tables.items()}
-    branches: list[DataFrame] = []
+    child_branches: list[DataFrame] = []
+    parent_branches: list[DataFrame] = []
     for i, pair in enumerate(pairs):
         child_df, child_names = positional[pair.child_table]
         parent_df, parent_names = positional[pair.parent_table]
         parent_type = parent_df.schema[parent_names[pair.parent.name]].dataType
         child_col = F.col(child_names[pair.child.name])
-        # A child value the parent's type cannot hold stays null after try_cast, never joins, and so counts as
-        # an orphan, as it should.
-        child_values = child_df.where(child_col.isNotNull()).select(child_col.try_cast(parent_type).alias("v"))
-        child_values = child_values.distinct()
-        parent_values = parent_df.select(F.col(parent_names[pair.parent.name]).alias("v")).distinct()
-        orphans = child_values.join(parent_values, "v", "left_anti").agg(F.count(F.lit(1)).alias("orphans"))
-        distinct = child_values.agg(F.count(F.lit(1)).alias("distinct"))
-        branches.append(orphans.crossJoin(distinct).select(F.lit(i).alias("pair"), "orphans", "distinct"))
-    union = branches[0]
-    for branch in branches[1:]:
-        union = union.unionByName(branch)
+        child_branches.append(child_df.where(child_col.isNotNull()).select(
+            F.lit(i).alias("pair"), child_col.try_cast(parent_type).cast("string").alias("v")))
+        parent_branches.append(parent_df.select(
+            F.lit(i).alias("pair"), F.col(parent_names[pair.parent.name]).cast("string").alias("v")))
+    children = _union(child_branches).distinct()
+    parents = _union(parent_branches).distinct().withColumn("found", F.lit(True))
+    per_pair = (children.join(parents, ["pair", "v"], "left").groupBy("pair")
+                .agg(F.count(F.lit(1)).alias("distinct"), F.count_if(F.col("found").isNull()).alias("orphans")))
+    counts = {row["pair"]: (int(row["orphans"]), int(row["distinct"])) for row in per_pair.collect()}
+    return foreign_key_verdicts(pairs, [counts.get(i, (0, 0)) for i in range(len(pairs))],
+                                include_rejected=include_rejected)
 
-    counts = {row["pair"]: (int(row["orphans"]), int(row["distinct"])) for row in union.collect()}
-    return foreign_key_verdicts(pairs, [counts[i] for i in range(len(pairs))], include_rejected=include_rejected)
+
+def _union(frames: Sequence[DataFrame]) -> DataFrame:
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union

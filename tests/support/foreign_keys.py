@@ -115,6 +115,8 @@ def _singular(table: str) -> str:
 
 def build_generated_schema(path: Path, *, tables: int = 50, seed: int = 11) -> Path:
     """A SQLite schema of `tables` tables with declared foreign keys and decoys; see the module's docstring."""
+    if not 1 <= tables <= len(_ENTITIES):
+        raise ValueError(f"tables must be in [1, {len(_ENTITIES)}], got {tables}")
     rng = random.Random(seed)
     names = list(_ENTITIES[:tables])
     coded = set(rng.sample(names[:10], 2))  # a few tables keyed by a short text code, referenced as `<x>_code`
