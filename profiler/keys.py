@@ -8,8 +8,9 @@ is verified exactly on the data before it is reported as verified:
 - foreign keys: the profiles choose the pairs worth checking (`profiler.key_candidates.foreign_key_pairs`: a
   key-like parent key, a compatible child whose name points at it, distinct counts, min/max and bottom-k
   sketches that allow containment), then one query, a single join of every surviving pair's values tagged with
-  the pair, counts the child's distinct values missing from the parent. A name proposes, the data confirms: `customer_id` is linked to
-  `customers.id` only when its values are all there, and `quantity` never is, whatever its values.
+  the pair, counts the child's distinct values missing from the parent. A name proposes, the data confirms:
+  `customer_id` is linked to `customers.id` only when its values are all there, and `quantity` never is,
+  whatever its values.
 """
 
 from __future__ import annotations
