@@ -200,9 +200,10 @@ class ColumnProfile:
     tags: tuple[str, ...] = ()
     """Classification tags such as `pii.email`."""
     distinct_sketch: bytes | None = field(default=None, compare=False, repr=False)
-    """The bottom-k sketch behind `distinct_count`: the smallest 64-bit hashes of the distinct non-null values
-    (`profiler.partial.hashing`), sorted, as little-endian uint64 bytes. The foreign-key search tests inclusion on
-    it; it lives only as long as the profile value (`to_dict` leaves it out, as the catalog need not store it)."""
+    """The smallest 64-bit hashes of the distinct non-null values (`profiler.partial.hashing`; at most
+    `profiler.stats.columns.KEY_SKETCH_SIZE` of those behind `distinct_count`), sorted, as little-endian uint64
+    bytes. The foreign-key search tests inclusion on it; it lives only as long as the profile value (`to_dict`
+    leaves it out, as the catalog need not store it)."""
 
     @property
     def null_rate(self) -> float | None:

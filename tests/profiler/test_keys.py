@@ -147,7 +147,7 @@ def test_sketches_reject_children_with_missing_values_and_never_a_contained_one(
     rng = np.random.default_rng(3)
     parent_ids = np.arange(1, 10_001, 2)
     contained = rng.choice(parent_ids, 4000)
-    orphaned = np.concatenate([rng.choice(parent_ids, 3950), np.arange(2, 102, 2)])  # 50 even values: orphans
+    orphaned = np.concatenate([rng.choice(parent_ids, 3500), np.arange(2, 1002, 2)])  # 500 even values: orphans
     paths = {"parents": pa.table({"id": parent_ids}), "children": pa.table({"a": contained, "b": orphaned})}
     for name, table in paths.items():
         pq.write_table(table, tmp_path / f"{name}.parquet")
