@@ -5,10 +5,12 @@ is verified exactly on the data before it is reported as verified:
 
 - primary keys: one aggregation computes, for every candidate (single columns the profile suggests plus the
   declared composites), the exact count of distinct key values and the rows with a null key part;
-- foreign keys: one query of left-anti joins counts, for every type-compatible (child, parent) pair that the
-  profiles allow (child distinct <= parent distinct, child range inside the parent's), the child's distinct
-  values missing from the parent. Names play no part: `customer_id` is not linked to `customers.id` because
-  of its name, only because its values are all there.
+- foreign keys: the profiles choose the pairs worth checking (`profiler.key_candidates.foreign_key_pairs`: a
+  key-like parent key, a compatible child whose name points at it, distinct counts, min/max and bottom-k
+  sketches that allow containment), then one query, a single join of every surviving pair's values tagged with
+  the pair, counts the child's distinct values missing from the parent. A name proposes, the data confirms:
+  `customer_id` is linked to `customers.id` only when its values are all there, and `quantity` never is,
+  whatever its values.
 """
 
 from __future__ import annotations
@@ -61,43 +63,55 @@ def candidate_primary_keys(df: DataFrame, profile: TableProfile, *, declared: Se
 def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[str, TableProfile], *,
                            parent_keys: Mapping[str, Sequence[CandidateKey]] | None = None,
                            min_child_distinct: int = 2, estimate_slack: float = 0.1,
-                           include_rejected: bool = False) -> list[CandidateForeignKey]:
+                           include_rejected: bool = False,
+                           names: Mapping[str, str] | None = None) -> list[CandidateForeignKey]:
     """Single-column foreign keys between tables of one source, confirmed by containment on the data.
 
     Parents are the verified single-column keys in `parent_keys` (from `candidate_primary_keys`); without it,
     `candidate_primary_keys` runs on every table first (one aggregation each), since a distinct estimate
     cannot tell a unique column from an almost unique one. A child column qualifies when its kind is compatible,
-    it has at least `min_child_distinct` distinct values (a constant column is contained in anything), no more
-    distinct values than the parent, and its min/max lie inside the parent's. One Spark query then counts, per
-    pair, the child's distinct non-null values absent from the parent; zero confirms the foreign key.
+    its name points at the parent (see `profiler.key_names`; `names` gives the tables' own names when the keys
+    of `tables` are URNs or paths), it has at least `min_child_distinct` distinct values (a constant column is
+    contained in anything), no more distinct values than the parent, its min/max lie inside the parent's and its
+    sketch allows containment. One Spark query then counts, per pair, the child's distinct non-null values
+    absent from the parent; zero confirms the foreign key (`foreign_key_verdicts` settles children contained in
+    several parents).
     """
     check_same_tables(tables, profiles)
     if parent_keys is None:
         parent_keys = {name: candidate_primary_keys(tables[name], profile, estimate_slack=estimate_slack)
                        for name, profile in profiles.items()}
     pairs = foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
-                              estimate_slack=estimate_slack)
+                              estimate_slack=estimate_slack, names=names)
     if not pairs:
         return []
 
+    # All pairs in one query: every child's distinct values cast to its parent's type (try_cast: a value the
+    # parent's type cannot hold turns null, never joins, and so counts as an orphan, as it should), tagged with
+    # the pair and carried as strings so that pairs of different types share one left-anti join.
     positional = {name: _positional(df) for name, df in tables.items()}
-    branches: list[DataFrame] = []
+    child_branches: list[DataFrame] = []
+    parent_branches: list[DataFrame] = []
     for i, pair in enumerate(pairs):
         child_df, child_names = positional[pair.child_table]
         parent_df, parent_names = positional[pair.parent_table]
         parent_type = parent_df.schema[parent_names[pair.parent.name]].dataType
         child_col = F.col(child_names[pair.child.name])
-        # A child value the parent's type cannot hold stays null after try_cast, never joins, and so counts as
-        # an orphan, as it should.
-        child_values = child_df.where(child_col.isNotNull()).select(child_col.try_cast(parent_type).alias("v"))
-        child_values = child_values.distinct()
-        parent_values = parent_df.select(F.col(parent_names[pair.parent.name]).alias("v")).distinct()
-        orphans = child_values.join(parent_values, "v", "left_anti").agg(F.count(F.lit(1)).alias("orphans"))
-        distinct = child_values.agg(F.count(F.lit(1)).alias("distinct"))
-        branches.append(orphans.crossJoin(distinct).select(F.lit(i).alias("pair"), "orphans", "distinct"))
-    union = branches[0]
-    for branch in branches[1:]:
-        union = union.unionByName(branch)
+        child_branches.append(child_df.where(child_col.isNotNull()).select(
+            F.lit(i).alias("pair"), child_col.try_cast(parent_type).cast("string").alias("v")))
+        parent_branches.append(parent_df.select(
+            F.lit(i).alias("pair"), F.col(parent_names[pair.parent.name]).cast("string").alias("v")))
+    children = _union(child_branches).distinct()
+    parents = _union(parent_branches).distinct().withColumn("found", F.lit(True))
+    per_pair = (children.join(parents, ["pair", "v"], "left").groupBy("pair")
+                .agg(F.count(F.lit(1)).alias("distinct"), F.count_if(F.col("found").isNull()).alias("orphans")))
+    counts = {row["pair"]: (int(row["orphans"]), int(row["distinct"])) for row in per_pair.collect()}
+    return foreign_key_verdicts(pairs, [counts.get(i, (0, 0)) for i in range(len(pairs))],
+                                include_rejected=include_rejected)
 
-    counts = {row["pair"]: (int(row["orphans"]), int(row["distinct"])) for row in union.collect()}
-    return foreign_key_verdicts(pairs, [counts[i] for i in range(len(pairs))], include_rejected=include_rejected)
+
+def _union(frames: Sequence[DataFrame]) -> DataFrame:
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union

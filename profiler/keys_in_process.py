@@ -54,21 +54,27 @@ def candidate_primary_keys_in_process(table: ParquetFiles, profile: TableProfile
 def candidate_foreign_keys_in_process(tables: Mapping[str, ParquetFiles], profiles: Mapping[str, TableProfile], *,
                                       parent_keys: Mapping[str, Sequence[CandidateKey]] | None = None,
                                       min_child_distinct: int = 2, estimate_slack: float = 0.1,
-                                      include_rejected: bool = False) -> list[CandidateForeignKey]:
+                                      include_rejected: bool = False,
+                                      names: Mapping[str, str] | None = None) -> list[CandidateForeignKey]:
     """`profiler.keys.candidate_foreign_keys` on Parquet files read in this process, a column at a time."""
     check_same_tables(tables, profiles)
     if parent_keys is None:
         parent_keys = {name: candidate_primary_keys_in_process(tables[name], profile, estimate_slack=estimate_slack)
                        for name, profile in profiles.items()}
     pairs = foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
-                              estimate_slack=estimate_slack)
+                              estimate_slack=estimate_slack, names=names)
+    needed: dict[str, set[str]] = {}
+    for pair in pairs:
+        needed.setdefault(pair.child_table, set()).add(pair.child.name)
+        needed.setdefault(pair.parent_table, set()).add(pair.parent.name)
     distinct: dict[tuple[str, str], list[Any]] = {}
+    for table, columns in needed.items():  # one read per table
+        data = tables[table].read(sorted(columns))
+        for column in columns:
+            distinct[(table, column)] = pc.unique(data.column(column).drop_null()).to_pylist()
     cast: dict[tuple[str, str, str], frozenset[Any]] = {}
 
     def values(table: str, column: str) -> list[Any]:
-        if (table, column) not in distinct:
-            array = tables[table].read([column]).column(0)
-            distinct[(table, column)] = pc.unique(array.drop_null()).to_pylist()
         return distinct[(table, column)]
 
     def values_as(table: str, column: str, data_type: T.DataType) -> frozenset[Any]:

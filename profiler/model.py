@@ -8,7 +8,7 @@ history back to `detect_anomalies` later.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -199,6 +199,11 @@ class ColumnProfile:
     semantic_types: tuple[SemanticType, ...] = ()
     tags: tuple[str, ...] = ()
     """Classification tags such as `pii.email`."""
+    distinct_sketch: bytes | None = field(default=None, compare=False, repr=False)
+    """The smallest 64-bit hashes of the distinct non-null values (`profiler.partial.hashing`; at most
+    `profiler.stats.columns.KEY_SKETCH_SIZE` of those behind `distinct_count`), sorted, as little-endian uint64
+    bytes. The foreign-key search tests inclusion on it; it lives only as long as the profile value (`to_dict`
+    leaves it out, as the catalog need not store it)."""
 
     @property
     def null_rate(self) -> float | None:
@@ -213,6 +218,7 @@ class ColumnProfile:
 
     def to_dict(self) -> dict[str, Any]:
         out = _plain(self)
+        del out["distinct_sketch"]
         out["kind"] = self.kind.value
         out["quantiles"] = None if self.quantiles is None else {k: to_json_value(v) for k, v in self.quantiles.items()}
         out["tags"] = list(self.tags)

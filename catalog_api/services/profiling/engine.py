@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from catalog_api.errors import CatalogError
 from catalog_api.services.profiling.reading import TableRead
 from catalog_api.settings import Settings
+from catalog_api.urns import parse_urn
 from profiler import InvalidProfileInput, ProfilerError, SparkConfig, TableProfile
 
 if TYPE_CHECKING:
@@ -99,8 +100,9 @@ class ProfileEngine:
         """Candidate foreign keys among the profiled tables: in-process when every one of them was, else on Spark."""
         from profiler import candidate_foreign_keys, candidate_foreign_keys_in_process
 
+        names = {urn: parse_urn(urn).names[-1] for urn in profiles}  # names point children at their parents
         if all(urn in self.in_process for urn in profiles):
             return candidate_foreign_keys_in_process({urn: self.in_process[urn] for urn in profiles}, profiles,
-                                                     parent_keys=keys, include_rejected=True)
+                                                     parent_keys=keys, include_rejected=True, names=names)
         frames = {urn: self.frame(self.reads[urn]) for urn in profiles}
-        return candidate_foreign_keys(frames, profiles, parent_keys=keys, include_rejected=True)
+        return candidate_foreign_keys(frames, profiles, parent_keys=keys, include_rejected=True, names=names)
