@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,11 +18,21 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from catalog_api.cli.results import show_result
 from catalog_api.errors import CatalogError, error_payload
-from catalog_api.settings import get_settings
 from crawlers.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from catalog_api.settings import Settings
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def get_settings() -> Settings:
+    """The process's settings (`catalog_api.settings.get_settings`), imported on first use: pydantic-settings costs a
+    tenth of a second, and `catalog --help` or a mistyped option should not wait for it."""
+    from catalog_api.settings import get_settings as read_settings
+
+    return read_settings()
 
 
 def context():
