@@ -132,6 +132,9 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
                   TimeElapsedColumn(), console=out) as progress:
         task = progress.add_task("queued", total=None, counts="")
+        # Short at first, so a quick job is reported as soon as it ends; then no more often than 10 times a second,
+        # so that polling does not take the interpreter from a job running in this very process.
+        pause = 0.01
         while True:
             with ctx.db.session() as session:
                 job = get_job(session, job_id)
@@ -140,7 +143,8 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
                             completed=job.progress_done, total=job.progress_total or None, counts=counts)
             if JobStatus(job.status).finished:
                 break
-            time.sleep(0.1)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
     if job.status != JobStatus.SUCCEEDED:
         errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
         raise typer.Exit(code=1)
