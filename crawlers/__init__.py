@@ -8,13 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawlers.diff import Change, ChangeSet, diff
-from crawlers.errors import (
-    AuthenticationFailed,
-    ConnectorError,
-    InvalidSourceConfig,
-    SourceNotFound,
-    SourceUnreachable,
-)
+from crawlers.errors import AuthenticationFailed, ConnectorError, InvalidSourceConfig, SourceNotFound, SourceUnreachable
 from crawlers.snapshot import (
     ColumnSnapshot,
     ForeignKey,
