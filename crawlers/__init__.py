@@ -3,15 +3,12 @@
 A library: it never imports `catalog_api` and never touches the catalog's database.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from crawlers.diff import Change, ChangeSet, diff
-from crawlers.errors import (
-    AuthenticationFailed,
-    ConnectorError,
-    InvalidSourceConfig,
-    SourceNotFound,
-    SourceUnreachable,
-)
-from crawlers.registry import available_kinds, get_connector_class
+from crawlers.errors import AuthenticationFailed, ConnectorError, InvalidSourceConfig, SourceNotFound, SourceUnreachable
 from crawlers.snapshot import (
     ColumnSnapshot,
     ForeignKey,
@@ -22,6 +19,19 @@ from crawlers.snapshot import (
     TableSnapshot,
     UniqueConstraint,
 )
+
+_REGISTRY = {"available_kinds", "get_connector_class"}
+
+
+def __getattr__(name: str) -> Any:
+    # The registry loads on first use: it brings the connector interface (pydantic, the scope rules), which the
+    # catalog's error types, imported by every `catalog` command, do not need.
+    if name in _REGISTRY:
+        from crawlers import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 'crawlers' has no attribute {name!r}")
+
 
 __all__ = [
     "AuthenticationFailed",

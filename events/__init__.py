@@ -11,36 +11,49 @@ imports catalog_api and never touches the catalog's database).
 See docs/events.md.
 """
 
-from events.bus import BusSubscription, InProcessBus
-from events.data import PAYLOADS, EventPayload
-from events.egress import DestinationRefused, EgressPolicy
-from events.filters import EventFilter, InvalidFilter
-from events.jsonlines import JsonLinesPublisher, read_events
-from events.model import CLOUDEVENTS_JSON, DEFAULT_SOURCE, CatalogEvent
-from events.publisher import EventPublisher, PublishFailure, PublishResult
-from events.types import EventType
-from events.webhooks import (
-    InvalidWebhookSubscription,
-    SignatureError,
-    WebhookDelivery,
-    WebhookPublisher,
-    WebhookPublishResult,
-    WebhookRetryPolicy,
-    WebhookSubscription,
-    generate_secret,
-    sign,
-    verify,
-)
+from __future__ import annotations
 
-_LAZY = {"EventHubPublisher", "InvalidEventHubConfig"}
+from importlib import import_module
+from typing import Any
+
+# Every name loads on first use: a process that only holds an `InProcessBus` (each `catalog` command) does not import
+# httpx for webhooks, and azure-eventhub (~0.2 s) loads only in processes that publish to Event Hubs.
+_LAZY = {
+    "BusSubscription": "events.bus",
+    "InProcessBus": "events.bus",
+    "PAYLOADS": "events.data",
+    "EventPayload": "events.data",
+    "DestinationRefused": "events.egress",
+    "EgressPolicy": "events.egress",
+    "EventHubPublisher": "events.eventhub",
+    "InvalidEventHubConfig": "events.eventhub",
+    "EventFilter": "events.filters",
+    "InvalidFilter": "events.filters",
+    "JsonLinesPublisher": "events.jsonlines",
+    "read_events": "events.jsonlines",
+    "CLOUDEVENTS_JSON": "events.model",
+    "DEFAULT_SOURCE": "events.model",
+    "CatalogEvent": "events.model",
+    "EventPublisher": "events.publisher",
+    "PublishFailure": "events.publisher",
+    "PublishResult": "events.publisher",
+    "EventType": "events.types",
+    "InvalidWebhookSubscription": "events.webhooks",
+    "SignatureError": "events.webhooks",
+    "WebhookDelivery": "events.webhooks",
+    "WebhookPublisher": "events.webhooks",
+    "WebhookPublishResult": "events.webhooks",
+    "WebhookRetryPolicy": "events.webhooks",
+    "WebhookSubscription": "events.webhooks",
+    "generate_secret": "events.webhooks",
+    "sign": "events.webhooks",
+    "verify": "events.webhooks",
+}
 
 
-def __getattr__(name: str) -> object:
-    # azure-eventhub costs ~0.2 s to import; only processes that publish to Event Hubs pay for it.
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from events import eventhub
-
-        return getattr(eventhub, name)
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'events' has no attribute {name!r}")
 
 

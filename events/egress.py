@@ -16,9 +16,8 @@ so they are judged by the address they really reach.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -26,9 +25,9 @@ from typing import Any
 import httpcore
 import httpx
 
+from events.resolver import Resolver, system_resolver
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Sequence[str]]
-"""`resolve(host, port)` -> the addresses (as text) the host name resolves to; raises `OSError` when it cannot."""
 
 _METADATA = (
     ipaddress.ip_network("169.254.0.0/16"),
@@ -49,12 +48,6 @@ class DestinationRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.private = private
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """The host's addresses from `getaddrinfo`, as the operating system's own connect would resolve it."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _spellings(address: Address) -> tuple[list[Address], list[Address]]:

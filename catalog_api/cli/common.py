@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,11 +18,21 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from catalog_api.cli.results import show_result
 from catalog_api.errors import CatalogError, error_payload
-from catalog_api.settings import get_settings
 from crawlers.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from catalog_api.settings import Settings
 
 console = Console()
 errors = Console(stderr=True)
+
+
+def get_settings() -> Settings:
+    """The process's settings (`catalog_api.settings.get_settings`), imported on first use: pydantic-settings costs a
+    tenth of a second, and `catalog --help` or a mistyped option should not wait for it."""
+    from catalog_api.settings import get_settings as read_settings
+
+    return read_settings()
 
 
 def context():
@@ -122,6 +132,9 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
                   TimeElapsedColumn(), console=out) as progress:
         task = progress.add_task("queued", total=None, counts="")
+        # Short at first, so a quick job is reported as soon as it ends; then no more often than 10 times a second,
+        # so that polling does not take the interpreter from a job running in this very process.
+        pause = 0.01
         while True:
             with ctx.db.session() as session:
                 job = get_job(session, job_id)
@@ -130,7 +143,8 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
                             completed=job.progress_done, total=job.progress_total or None, counts=counts)
             if JobStatus(job.status).finished:
                 break
-            time.sleep(0.1)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
     if job.status != JobStatus.SUCCEEDED:
         errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
         raise typer.Exit(code=1)

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, errors, fail, follow, service
+from catalog_api.cli.common import console, errors, fail, follow, get_settings, service
 from catalog_api.cli.server import serve
 from catalog_api.errors import CatalogError, InvalidInput
-from catalog_api.settings import get_settings
 
 DEMO_SOURCE = "demo_erp"
 

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, errors, service, wait_for_signal
-from catalog_api.settings import get_settings
+from catalog_api.cli.common import console, errors, get_settings, service, wait_for_signal
 
 db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
 

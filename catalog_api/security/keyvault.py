@@ -22,19 +22,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-
 from catalog_api.errors import SecretStoreUnavailable, SecretUnavailable
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.core.exceptions import AzureError, HttpResponseError
     from azure.keyvault.secrets import SecretClient
 
     from catalog_api.settings import Settings
@@ -142,6 +134,9 @@ class KeyVaultSecrets:
             return self._client
 
     def _fetch(self, reference: KeyVaultReference) -> str:
+        # Imported here, as the client is: azure-core costs every process that starts a tenth of a second.
+        from azure.core.exceptions import AzureError
+
         started = time.monotonic()
         try:
             secret = self._secret_client().get_secret(reference.name, reference.version)
@@ -155,6 +150,14 @@ class KeyVaultSecrets:
         return secret.value
 
     def _mapped(self, reference: KeyVaultReference, error: AzureError) -> SecretUnavailable | SecretStoreUnavailable:
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
+
         where = f"Key Vault {self.vault_url}"
         if isinstance(error, ResourceNotFoundError):
             return SecretUnavailable(f"secret {reference} not found in {where}")

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from catalog_api.db.session import Database
 from catalog_api.security.secrets import SecretStore
 from catalog_api.settings import Settings
-from events import InProcessBus
-from events.egress import Resolver, system_resolver
+from events.bus import InProcessBus
+from events.resolver import Resolver, system_resolver
 
 
 class JobRunner(Protocol):

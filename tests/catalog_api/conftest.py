@@ -18,13 +18,15 @@ def run_cli(tmp_path):
     env.pop("CATALOG_DATABASE_URL", None)
     env.pop("CATALOG_FILE_ROOTS", None)  # the default: ./sources, under the working directory below
 
-    def run(*args: str, ok: bool = True, settings: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        """`catalog ARGS…`; `settings` adds `CATALOG_*` variables for this command only."""
+    def run(*args: str, ok: bool = True, settings: dict[str, str] | None = None,
+            environ: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`catalog ARGS…`; `settings` adds `CATALOG_*` variables for this command only, `environ` other variables
+        (e.g. PYTHONPROFILEIMPORTTIME)."""
         # A guard against a hung command, not a speed target (those live in benchmarks/): the demo profiles eleven
         # tables on Spark, which takes minutes on a busy 2-core machine.
         extra = {f"CATALOG_{name.upper()}": value for name, value in (settings or {}).items()}
-        done = subprocess.run([sys.executable, "-m", "catalog_api.cli", *args], env={**env, **extra}, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run([sys.executable, "-m", "catalog_api.cli", *args], env={**env, **extra, **(environ or {})},
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
         if ok:
             assert done.returncode == 0, done.stdout + done.stderr
         return done

@@ -23,3 +23,10 @@ def table_rows(output: str) -> list[list[str]]:
     """The cells of each body row of a rich table printed with box characters."""
     return [[cell.strip() for cell in line.strip().strip("│").split("│")] for line in output.splitlines()
             if line.startswith("│")]
+
+
+def imported_packages(importtime_log: str) -> set[str]:
+    """The top-level packages a process imported, from what `-X importtime` (PYTHONPROFILEIMPORTTIME=1) wrote to its
+    stderr: the interpreter's own record, one line per module."""
+    return {line.split("|")[2].strip().split(".")[0] for line in importtime_log.splitlines()
+            if line.startswith("import time:") and "imported package" not in line}

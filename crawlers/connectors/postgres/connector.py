@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
-import pyarrow as pa
 
 from crawlers.connector import LineageNamespace, ProgressCallback
 from crawlers.connectors.postgres.catalog import read_catalog
 from crawlers.connectors.postgres.config import PostgresConfig
 from crawlers.connectors.postgres.errors import _classify
-from crawlers.connectors.postgres.increment import read_batches
 from crawlers.connectors.sql import Session, SqlConnector, authority
 from crawlers.errors import ConnectorError
 from crawlers.increment import IncrementRequest
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Discovery's statements: BEGIN, set_config, schemas, relations, columns, constraints, indexes, COMMIT.
 STATEMENTS_PER_DISCOVERY = 8
@@ -99,4 +100,7 @@ class PostgresConnector(SqlConnector[PostgresConfig]):
         return _classify(error, self.config, self._address())
 
     def _increment_batches(self, conn: psycopg.Connection, request: IncrementRequest) -> Iterator[pa.RecordBatch]:
+        # Imported here: pyarrow loads when data is extracted, not each time a source is crawled or tested.
+        from crawlers.connectors.postgres.increment import read_batches
+
         return read_batches(conn, request, self.config.statement_timeout_ms)

@@ -6,21 +6,21 @@ import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, ClassVar
 
 from crawlers.connector import LineageNamespace, ProgressCallback
 from crawlers.connectors.sql import Session, SqlConnector
 from crawlers.connectors.sqlite.catalog import read_catalog
 from crawlers.connectors.sqlite.config import SqliteConfig
 from crawlers.connectors.sqlite.errors import classify
-from crawlers.connectors.sqlite.increment import read_batches
 from crawlers.connectors.sqlite.session import SqliteSession
 from crawlers.errors import ConnectorError, InvalidSourceConfig, PermissionDenied, SourceNotFound, SourceUnreachable
 from crawlers.increment import IncrementRequest
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class SqliteConnector(SqlConnector[SqliteConfig]):
@@ -96,6 +96,9 @@ class SqliteConnector(SqlConnector[SqliteConfig]):
         return classify(error, self.config.resolved_path(), self.config.statement_timeout_ms)
 
     def _increment_batches(self, conn: sqlite3.Connection, request: IncrementRequest) -> Iterator[pa.RecordBatch]:
+        # Imported here: pyarrow loads when data is extracted, not each time a source is crawled or tested.
+        from crawlers.connectors.sqlite.increment import read_batches
+
         return read_batches(self._session(conn), request, self.config.resolved_path())
 
     def _release_increment(self, conn: sqlite3.Connection, finished: bool) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from catalog_api.db.migrate import is_at_head, upgrade
+from catalog_api.db.migrate import alembic_config, is_at_head, script_heads, upgrade, upgrade_unless_at_head
 from catalog_api.db.models import Base
 from catalog_api.db.session import create_catalog_engine
 
@@ -50,3 +51,25 @@ def test_unmigrated_database_is_not_at_head(tmp_path):
     engine = create_catalog_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     assert not is_at_head(engine)
     engine.dispose()
+
+
+def test_the_scripts_heads_are_alembics():
+    assert script_heads() == set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def test_a_database_behind_head_is_upgraded_and_one_at_head_left_alone(tmp_path):
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    (head,) = script_heads()
+    upgrade(url, f"{head}-1")
+    engine = create_catalog_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_heads() != (head,)
+        upgrade_unless_at_head(url)
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_heads() == (head,)
+            modified = (tmp_path / "catalog.db").stat().st_mtime_ns
+        upgrade_unless_at_head(url)
+        assert (tmp_path / "catalog.db").stat().st_mtime_ns == modified
+    finally:
+        engine.dispose()
