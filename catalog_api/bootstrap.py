@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import import_module
 from typing import Any, Literal
 
 from catalog_api.db.migrate import upgrade_unless_at_head
@@ -18,33 +17,44 @@ from catalog_api.security.keyvault import KeyVaultSecrets
 from catalog_api.security.secrets import SecretStore, load_or_create_secret_key
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.runners import InProcessJobRunner
-from catalog_api.services.jobs.running import JobControl, run_job
+from catalog_api.services.jobs.running import JobControl, JobHandler, run_job, run_ping_job
 from catalog_api.settings import Settings
+
+# The handlers import their service when the process runs its first job of the kind: the crawlers, pyarrow and the
+# profiler stay unloaded in a command that runs no job, such as `catalog source list` (tests/catalog_api/cli).
+
+def _crawl(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.crawl import run_crawl_job
+
+    return run_crawl_job(ctx, control)
+
+
+def _extract(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.extraction import run_extract_job
+
+    return run_extract_job(ctx, control)
+
+
+def _profile(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.profiling.jobs import run_profile_job
+
+    return run_profile_job(ctx, control)
 
 
 @dataclass(frozen=True, slots=True)
 class JobKind:
-    """How jobs of one kind run: the handler, as `module:function`, and the broker queue its messages travel on.
+    """How jobs of one kind run: the handler, and the broker queue its messages travel on."""
 
-    The handler is named rather than imported so that its module (the crawlers, pyarrow, the profiler) loads when
-    the process runs its first job of the kind: a command that runs no job, such as `catalog source list`, starts
-    without them.
-    """
-
-    handler: str
+    handler: JobHandler
     queue: str
-
-    def run(self, ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
-        module, _, function = self.handler.partition(":")
-        return getattr(import_module(module), function)(ctx, control)
 
 
 JOB_KINDS: Mapping[str, JobKind] = {
-    "crawl": JobKind("catalog_api.services.crawl:run_crawl_job", queue="crawl"),
-    "extract": JobKind("catalog_api.services.extraction:run_extract_job", queue="extract"),
-    "profile": JobKind("catalog_api.services.profiling.jobs:run_profile_job", queue="profile"),
+    "crawl": JobKind(_crawl, queue="crawl"),
+    "extract": JobKind(_extract, queue="extract"),
+    "profile": JobKind(_profile, queue="profile"),
     # Travels through the runner and does nothing: checks that a worker is alive, and measures throughput.
-    "ping": JobKind("catalog_api.services.jobs.running:run_ping_job", queue="default"),
+    "ping": JobKind(run_ping_job, queue="default"),
 }
 JOB_QUEUES: Mapping[str, str] = {kind: spec.queue for kind, spec in JOB_KINDS.items()}
 
@@ -60,7 +70,7 @@ def build_context(settings: Settings, *, migrate: bool | None = None,
     secrets = SecretStore(secret_key, KeyVaultSecrets.from_settings(settings))
     context = ServiceContext(settings=settings, db=Database(url, settings.catalog_statement_timeout_ms),
                              secrets=secrets,
-                             handlers={kind: spec.run for kind, spec in JOB_KINDS.items()})
+                             handlers={kind: spec.handler for kind, spec in JOB_KINDS.items()})
     if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
         from catalog_api.services.jobs.broker import DramatiqJobRunner  # imports dramatiq's brokers only when used
 
