@@ -17,10 +17,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default CATALOG_PORT).")] = None,
 ) -> None:
     """Run the API: GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
-    import uvicorn
-
     from catalog_api.app import create_app
     from catalog_api.services.authentication import UnsafeExposure
+    from catalog_api.web.server import run_server
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
@@ -31,8 +30,7 @@ def serve(
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     console.print(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
-    # The server itself refuses larger WebSocket frames before buffering them (the app's limit applies behind it).
-    uvicorn.run(app_, host=host, port=port, log_level="info", ws_max_size=settings.max_request_body_bytes)
+    run_server(app_, settings, host=host, port=port)  # SIGTERM: a bounded, graceful stop (docs/operations.md)
 
 
 @db_app.command("upgrade")
@@ -90,7 +88,8 @@ def worker(
                      "a broker `catalog serve` runs jobs itself")
         raise typer.Exit(code=2)
     args = [sys.executable, "-m", "dramatiq", "catalog_api.worker", "--processes", str(processes),
-            "--threads", str(threads)]
+            "--threads", str(threads),
+            "--worker-shutdown-timeout", str(int(get_settings().shutdown_timeout_s * 1000))]
     if queues:
         args += ["--queues", *queues]
     # dramatiq idles up to a second between polls when its queues look empty; a crawl should start at once.
