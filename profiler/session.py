@@ -247,6 +247,26 @@ def _stop_if_idle(lends: int) -> None:
             return  # in use, handed out for good, or lent again since this timer was armed
         log.info("stopping the idle Spark session (%s); the next profile on Spark starts a new one", _session_config)
         _stop_locked()
+    release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hands memory the process no longer uses back to the system: what Arrow's pool and the C allocator keep after
+    the buffers of finished profiles were freed (an idle server would otherwise stay at its peak)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        pass
 
 
 def _running(config: SparkConfig) -> SparkSession:
