@@ -1,7 +1,7 @@
 """SIGTERM with a profile running on Spark, with real processes: a `catalog worker` on the local Redis, and
 `catalog serve` running its jobs itself. Each exits within `shutdown_timeout_s` (plus slack), hands its job back
 (queued again, the attempt not counted), and the job then completes elsewhere (a second worker, or the restarted
-server) with statistics equal to PostgreSQL's own aggregates.
+server) with statistics equal to PostgreSQL's own aggregates. Through the service: a stopped crawl rolls back.
 """
 
 from __future__ import annotations
@@ -12,14 +12,21 @@ import time
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from catalog_api.bootstrap import build_context
+from catalog_api.db.models import ChangeLogEntry, Table
 from catalog_api.services import profiling
+from catalog_api.services.crawl import request_crawl
+from catalog_api.services.jobs import get_job, run_job
+from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
 from tests.support import workers
 from tests.support.api import API_HEADERS, register
 from tests.support.catalog import query
-from tests.support.jobs import rest_job, rest_job_in
+from tests.support.jobs import finished, rest_job, rest_job_in
 from tests.support.postgres import pg_query
+from tests.support.sources import PG_SHOP, blocked_discovery, wait_until_blocked
 
 pytestmark = pytest.mark.postgres
 
@@ -145,3 +152,35 @@ def test_sigterm_to_serve_during_a_profile_exits_in_time_and_the_restart_complet
         assert workers.worker_pid(done) == restarted.pid
         _assert_profile_matches_postgres(runtime, config)
         print(f"server stopped {took:.1f} s after SIGTERM")
+
+
+# -- through the service ----------------------------------------------------------------------------------------
+
+def test_a_crawl_running_when_its_process_stops_is_queued_again_and_records_nothing(catalog_ctx, make_pg_database):
+    config = make_pg_database(PG_SHOP)
+    register_source(catalog_ctx, SourceRegistration(name="shop", kind="postgres", config=config))
+    with blocked_discovery(config):
+        job = request_crawl(catalog_ctx, "shop")
+        wait_until_blocked(config)
+        catalog_ctx.in_flight.stop()  # SIGTERM: the crawl goes on until its next check
+    assert catalog_ctx.in_flight.wait_until_idle(60)
+    catalog_ctx.jobs.shutdown()
+    record = query(catalog_ctx, get_job, job.id)
+    assert (record.status, record.attempts, record.max_attempts) == ("queued", 1, job.max_attempts + 1)
+    assert record.error_code == "worker_stopped" and record.finished_at is None
+    with catalog_ctx.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Table)) == 0  # its transaction rolled back
+        assert session.scalar(select(func.count()).select_from(ChangeLogEntry)) == 0
+
+    # The stopped process claims nothing more (a delivery leaves the job queued); the next one runs it to its end.
+    run_job(catalog_ctx, job.id)
+    assert query(catalog_ctx, get_job, job.id).status == "queued"
+    restarted = build_context(catalog_ctx.settings, migrate=False)
+    try:
+        restarted.jobs.submit(job.id, "crawl")
+        done = finished(restarted, job.id, timeout=120)
+        assert (done.status, done.attempts, done.error_code) == ("succeeded", 2, None)
+        with restarted.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(Table)) == 3
+    finally:
+        restarted.close()
