@@ -35,6 +35,8 @@ from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buc
 from catalog_api.services.authentication import Authenticator, check_exposure
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.relay import Relay
+from catalog_api.services.jobs.records import resubmit_stranded_jobs
+from catalog_api.services.jobs.runners import InProcessJobRunner
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
 from catalog_api.web.body_limit import BodySizeLimit
@@ -62,6 +64,9 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if ctx.jobs.name == InProcessJobRunner.name:
+            # Jobs run by this process only: what a stopped one handed back (or left queued) starts again now.
+            resubmit_stranded_jobs(ctx, older_than_s=0)
         scheduler = Scheduler(ctx).start() if run_scheduler else None
         fanout = None
         if ctx.settings.events_fanout != "none":

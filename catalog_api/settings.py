@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="A running job silent for this long has lost its worker; the next sweep (every heartbeat "
                     "interval on each worker, each scheduler tick) queues it again for a live worker.",
     )
+    shutdown_timeout_s: float = Field(
+        default=25.0, gt=0, le=3600,
+        description="On SIGTERM, `catalog serve` and `catalog worker` stop taking jobs, hand their running jobs back "
+                    "(queued again, that attempt not counted) and exit within this many seconds; past it they exit "
+                    "anyway with status 1, logging the jobs they abandoned. Keep it below the orchestrator's grace "
+                    "period (30 s by default on Kubernetes and Container Apps).",
+    )
     circuit_breaker_threshold: int = Field(
         default=3, ge=1, description="Consecutive failed crawls after which a source's schedule pauses."
     )
@@ -161,6 +168,11 @@ class Settings(BaseSettings):
     spark_driver_memory: str = Field(default="2g", description="JVM heap of the Spark driver (e.g. 2g, 1536m).")
     spark_conf: dict[str, str] = Field(
         default_factory=dict, description="Extra `spark.*` settings of the profiler's Spark session."
+    )
+    spark_idle_stop_s: float = Field(
+        default=300, ge=0,
+        description="A process's Spark session (and its JVM, gigabytes resident) stops after this many seconds "
+                    "without a profile using it, and starts again on demand; 0: never.",
     )
     profile_in_process_max_cells: int = Field(
         default=10_000_000, ge=0,

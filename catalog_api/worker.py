@@ -4,6 +4,10 @@
 Each worker process also sweeps for jobs whose worker died (`services.jobs.takeover`) every
 `CATALOG_JOB_HEARTBEAT_INTERVAL_S`, so as long as one worker lives, a dead one's jobs are taken over within
 `CATALOG_JOB_STALE_AFTER_S` plus that interval, whatever the broker does with its unacknowledged messages.
+
+On SIGTERM (to the `catalog worker` process, which forwards it to its processes), each process stops as
+`services.shutdown` says: no new jobs, running ones handed back (queued again and sent to the broker for another
+worker; their own messages are acknowledged) and gone within `CATALOG_SHUTDOWN_TIMEOUT_S`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from catalog_api.services.jobs.broker import build_actors, create_broker
 from catalog_api.services.jobs.periodic import Periodic
 from catalog_api.services.jobs.running import run_job
 from catalog_api.services.jobs.takeover import take_over_silent_jobs
+from catalog_api.services.shutdown import GracefulShutdown
 from catalog_api.settings import get_settings
 
 _context_lock = threading.Lock()
@@ -52,11 +57,27 @@ class TakeOverSweeps(dramatiq.Middleware):
         self._sweeps.stop()
 
 
+class GracefulStop(dramatiq.Middleware):
+    """Hands the process's running jobs back when dramatiq begins to stop it, and bounds the stop in time."""
+
+    def __init__(self) -> None:
+        self._shutdown: GracefulShutdown | None = None
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        self._shutdown = GracefulShutdown(_service_context())
+        self._shutdown.begin()
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self._shutdown is not None:
+            self._shutdown.finish()
+
+
 _settings = get_settings()
 if _settings.broker_url:
     ensure_logging(_settings.log_format, _settings.log_level)
     broker = create_broker(_settings)
     broker.add_middleware(TakeOverSweeps(_settings.job_heartbeat_interval_s))
+    broker.add_middleware(GracefulStop())
     if worker_metrics_enabled():  # `catalog worker --metrics-port` (catalog_api.observability.worker)
         from dramatiq.middleware.prometheus import Prometheus
 

@@ -1,6 +1,7 @@
 """Spark-backed column profiler (a library: plain inputs, typed outputs, no catalog database access).
 
-- `get_spark(SparkConfig(...))`: the process's one Spark session (`profiler.session`).
+- `get_spark(SparkConfig(...))`: the process's one Spark session (`profiler.session`); `spark_session(...)` lends
+  it for a block and stops it once idle for `SparkConfig.idle_stop_s`.
 - `profile_parquet`, `profile_arrow`, `profile_dataframe`: a `TableProfile` from a statistics pass and a values
   pass, two Spark jobs whatever the column count, three for Parquet files only Spark's reader reads (see
   `profiler.stats`), on the partial statistics of `profiler.partial`; `profile_parquet_in_process`: the same
@@ -36,7 +37,16 @@ from profiler.model import (
     TopValue,
 )
 from profiler.patterns import analyse_values
-from profiler.session import SparkConfig, find_java, get_spark, stop_spark
+from profiler.session import (
+    SparkConfig,
+    cancel_spark_jobs,
+    end_spark_driver,
+    find_java,
+    get_spark,
+    spark_running,
+    spark_session,
+    stop_spark,
+)
 
 _LAZY = {
     "ProfileOptions": "profiler.stats",
@@ -81,11 +91,13 @@ __all__ = [
     "TableProfile",
     "TopValue",
     "analyse_values",
+    "cancel_spark_jobs",
     "candidate_foreign_keys",
     "candidate_foreign_keys_in_process",
     "candidate_primary_keys",
     "candidate_primary_keys_in_process",
     "detect_anomalies",
+    "end_spark_driver",
     "find_java",
     "get_spark",
     "profile_arrow",
@@ -94,5 +106,7 @@ __all__ = [
     "profile_parquet",
     "profile_parquet_in_process",
     "render_report",
+    "spark_running",
+    "spark_session",
     "stop_spark",
 ]

@@ -1,8 +1,14 @@
 """One Spark session per process, built from plain settings and reused by every profile the process runs.
 
-Spark allows a single SparkContext per process, and starting one costs seconds, so `get_spark` caches the session
-and hands the same one back. The first configuration wins: asking again with different settings logs a warning
-instead of silently restarting the JVM under a running profile.
+Spark allows a single SparkContext per process, and starting one costs seconds, so the session is cached and handed
+back. The first configuration wins: asking again with different settings logs a warning instead of silently
+restarting the JVM under a running profile.
+
+A long-running process should not keep an idle JVM (gigabytes resident) forever: `spark_session(config)` lends the
+session for a block, and once no block holds it for `config.idle_stop_s`, it is stopped, JVM included, and the next
+block starts a new one. `get_spark` hands the session out for good instead (it is never stopped for idleness until
+`stop_spark`). `cancel_spark_jobs` fails the Spark jobs in progress, and `end_spark_driver` ends the JVM outright,
+so a stopping process's threads return.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +50,9 @@ class SparkConfig:
     `log_path`: the file that receives everything the JVM prints (its log4j output, the launcher's and the JVM's
     own warnings, Python workers' stderr), appended; None leaves it on this process's stdout and stderr. Where the
     output goes is not part of the session's identity, so it takes no part in comparing configurations.
+
+    `idle_stop_s`: a session lent by `spark_session` and unused for this long is stopped and its JVM ends (0: never).
+    Not part of the session's identity either.
     """
 
     master: str = "local[*]"
@@ -51,6 +61,7 @@ class SparkConfig:
     shuffle_partitions: int | None = None
     extra_conf: Mapping[str, str] = field(default_factory=dict)
     log_path: Path | None = field(default=None, compare=False)
+    idle_stop_s: float = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if not self.master or not isinstance(self.master, str):
@@ -61,6 +72,8 @@ class SparkConfig:
         if not _MEMORY.match(self.driver_memory or ""):
             raise InvalidProfileInput(
                 f"driver_memory {self.driver_memory!r} must be a JVM size such as 2g or 1536m", field="driver_memory")
+        if self.idle_stop_s < 0:
+            raise InvalidProfileInput("idle_stop_s must be 0 (never) or more", field="idle_stop_s")
         if self.shuffle_partitions is not None and self.shuffle_partitions < 1:
             raise InvalidProfileInput("shuffle_partitions must be at least 1", field="shuffle_partitions")
         for key in self.extra_conf:
@@ -188,31 +201,162 @@ _lock = threading.Lock()
 _session: SparkSession | None = None
 _session_config: SparkConfig | None = None
 _session_pid: int | None = None
+_borrowers = 0
+"""Blocks of `spark_session` holding the session now: it is not stopped for idleness while one does."""
+_pinned = False
+"""`get_spark` handed the session out for good: it is not stopped for idleness."""
+_lends = 0
+"""Counts the loans, so an idle timer armed before the latest one knows it is stale."""
 
 
 def get_spark(config: SparkConfig | None = None) -> SparkSession:
-    """The process's Spark session, started on first use with `config` (default `SparkConfig()`) and reused."""
-    global _session, _session_config, _session_pid
+    """The process's Spark session, started on first use with `config` (default `SparkConfig()`) and reused. It is
+    handed out for good: it stays up, whatever `idle_stop_s` says, until `stop_spark`."""
+    global _pinned
+    with _lock:
+        session = _running(config or SparkConfig())
+        _pinned = True
+        return session
+
+
+@contextmanager
+def spark_session(config: SparkConfig | None = None) -> Iterator[SparkSession]:
+    """The process's Spark session (started if needed), lent for the block. Once no block has held it for
+    `config.idle_stop_s` seconds it is stopped, JVM included; a block starting meanwhile waits for the stop and
+    starts a new session, or keeps the old one from stopping."""
+    global _borrowers, _lends
     config = config or SparkConfig()
     with _lock:
-        # A forked worker inherits the parent's handle to a JVM it cannot talk to.
-        if _session is not None and _session_pid == os.getpid() and _alive(_session):
-            if _session_config != config:
-                log.warning("Spark is already running with %s; ignoring the different %s", _session_config, config)
-            return _session
-        _session = _start(config)
-        _session_config = config
-        _session_pid = os.getpid()
+        session = _running(config)
+        _borrowers += 1
+        _lends += 1
+    try:
+        yield session
+    finally:
+        with _lock:
+            _borrowers -= 1
+            if not _borrowers and config.idle_stop_s > 0:
+                timer = threading.Timer(config.idle_stop_s, _stop_if_idle, args=(_lends,))
+                timer.name, timer.daemon = "spark-idle-stop", True
+                timer.start()
+
+
+def _stop_if_idle(lends: int) -> None:
+    with _lock:
+        if _borrowers or _pinned or lends != _lends or _session is None:
+            return  # in use, handed out for good, or lent again since this timer was armed
+        log.info("stopping the idle Spark session (%s); the next profile on Spark starts a new one", _session_config)
+        _stop_locked()
+    release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hands memory the process no longer uses back to the system: what Arrow's pool and the C allocator keep after
+    the buffers of finished profiles were freed (an idle server would otherwise stay at its peak)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        pass
+
+
+def _running(config: SparkConfig) -> SparkSession:
+    """Under `_lock`: the live session, started when there is none."""
+    global _session, _session_config, _session_pid
+    # A forked worker inherits the parent's handle to a JVM it cannot talk to.
+    if _session is not None and _session_pid == os.getpid() and _alive(_session):
+        if _session_config != config:
+            log.warning("Spark is already running with %s; ignoring the different %s", _session_config, config)
         return _session
+    _session = _start(config)
+    _session_config = config
+    _session_pid = os.getpid()
+    return _session
+
+
+def spark_running() -> bool:
+    """Whether this process has a Spark session up (and so a JVM)."""
+    with _lock:
+        return _session is not None and _session_pid == os.getpid() and _alive(_session)
 
 
 def stop_spark() -> None:
-    """Stops the cached session (tests, shutdown hooks). The next `get_spark` starts a new one."""
-    global _session, _session_config, _session_pid
+    """Stops the cached session and its JVM (tests, shutdown hooks). The next `get_spark` starts a new one."""
     with _lock:
-        if _session is not None and _session_pid == os.getpid():
-            _session.stop()
-        _session = _session_config = _session_pid = None
+        _stop_locked()
+
+
+def _stop_locked() -> None:
+    global _session, _session_config, _session_pid, _pinned
+    if _session is not None and _session_pid == os.getpid():
+        _session.stop()
+        _end_jvm()
+    _session = _session_config = _session_pid = None
+    _pinned = False
+
+
+def _end_jvm() -> None:
+    """Ends the JVM behind the stopped session: a stopped SparkContext leaves it running with its heap resident. The
+    JVM exits when its standard input closes (pyspark's gateway server watches it); the next session launches one."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    try:
+        gateway.shutdown()
+    except Exception:  # a gateway already gone
+        log.debug("the Spark gateway did not shut down cleanly", exc_info=True)
+    process = getattr(gateway, "proc", None)
+    if process is not None:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    SparkContext._gateway = SparkContext._jvm = None
+
+
+def end_spark_driver() -> bool:
+    """Ends this process's JVM at once, whatever it does (a session still starting, jobs ignoring their
+    cancellation): every thread waiting on it gets an error and returns. For a process on its way out only; True when
+    there was a JVM to end."""
+    from pyspark import SparkContext
+
+    process = getattr(SparkContext._gateway, "proc", None)
+    if process is None or process.poll() is not None:
+        return False
+    log.warning("ending the Spark driver (pid %s) of a stopping process", process.pid)
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    return True
+
+
+def cancel_spark_jobs() -> bool:
+    """Fails every Spark job running in this process (the threads waiting for them get an error and return); True
+    when there was a session to ask. It does not wait for a session being started."""
+    session = _session
+    if session is None or _session_pid != os.getpid():
+        return False
+    try:
+        session.sparkContext.cancelAllJobs()
+    except Exception:  # stopped meanwhile, or its gateway is gone: nothing runs
+        return False
+    return True
 
 
 def _alive(session: SparkSession) -> bool:
@@ -256,7 +400,7 @@ def _launch_logging_jvm(config: SparkConfig) -> None:
     on ours: Spark and the JVM print warnings (`Using incubator modules`, `NativeCodeLoader`, log4j's own notices)
     straight to the process's streams, before any log level could be set, and in the middle of a progress bar.
 
-    The JVM is started once per process: after `stop_spark` the next session reuses it, with its output where it was.
+    After `stop_spark` (or an idle stop) ended the JVM, the next session launches a new one the same way.
     """
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway

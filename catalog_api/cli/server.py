@@ -28,10 +28,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default CATALOG_PORT).")] = None,
 ) -> None:
     """Run the API: GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
-    import uvicorn
-
     from catalog_api.app import create_app
     from catalog_api.services.authentication import UnsafeExposure
+    from catalog_api.web.server import run_server
 
     announce = _server_logging()
     settings = get_settings()
@@ -43,10 +42,7 @@ def serve(
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     announce(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
-    # The server itself refuses larger WebSocket frames before buffering them (the app's limit applies behind it).
-    # log_config=None: uvicorn's own lines go through the catalog's log format (`_server_logging`).
-    uvicorn.run(app_, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
-                ws_max_size=settings.max_request_body_bytes)
+    run_server(app_, settings, host=host, port=port)  # SIGTERM: a bounded, graceful stop (docs/operations.md)
 
 
 @db_app.command("upgrade")
@@ -105,7 +101,8 @@ def worker(
         raise typer.Exit(code=2)
     # dramatiq's command line, logging in the catalog's format (CATALOG_LOG_FORMAT) from its first line.
     args = [sys.executable, "-m", "catalog_api.observability.worker_logs", "catalog_api.worker",
-            "--processes", str(processes), "--threads", str(threads)]
+            "--processes", str(processes), "--threads", str(threads),
+            "--worker-shutdown-timeout", str(int(get_settings().shutdown_timeout_s * 1000))]
     if queues:
         args += ["--queues", *queues]
     # dramatiq idles up to a second between polls when its queues look empty; a crawl should start at once.

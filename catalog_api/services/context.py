@@ -9,13 +9,15 @@ from typing import Any, Protocol
 
 from catalog_api.db.session import Database
 from catalog_api.security.secrets import SecretStore
+from catalog_api.services.inflight import InFlight
 from catalog_api.settings import Settings
 from events.bus import InProcessBus
 from events.resolver import Resolver, system_resolver
 
 
 class JobRunner(Protocol):
-    """Delivers job ids to `run_job`: the in-process thread pool, or dramatiq workers through a broker."""
+    """Delivers job ids to `run_job`: the in-process thread pool, or dramatiq workers through a broker. Once the
+    process is stopping, the in-process pool takes nothing more (the next start submits what is queued)."""
 
     name: str
 
@@ -39,6 +41,8 @@ class ServiceContext:
     jobs: JobRunner = field(default=None)  # type: ignore[assignment]  # set by bootstrap: a runner needs the context
     bus: InProcessBus = field(default_factory=InProcessBus)
     """This process's live feed of published events (GraphQL subscriptions, SSE); the relay feeds it."""
+    in_flight: InFlight = field(default_factory=InFlight)
+    """The job attempts running in this process, and whether it is stopping (SIGTERM: hand them back)."""
     resolve: Resolver = system_resolver
     """How outbound calls (webhooks) resolve host names: the DNS boundary, which tests may script."""
 

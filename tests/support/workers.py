@@ -72,8 +72,32 @@ class Runtime:
         self.workers.append(worker)
         return worker
 
+    def start_server(self, port: int) -> subprocess.Popen:
+        """`catalog serve` on `port` over this runtime's catalog (it runs the jobs itself without a broker); waits
+        until it answers /readyz."""
+        import httpx
+
+        log = open(self.log_path(len(self.workers)), "w")  # noqa: SIM115 - closed with the process
+        server = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "serve", "--port", str(port)],
+                                  env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.workers.append(server)
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"server exited with {server.returncode}:\n{self.output(server)}"
+            assert time.monotonic() < deadline, f"server not ready after 60 s:\n{self.output(server)}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    return server
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+
     def log_path(self, index: int) -> Path:
         return self.home / f"worker-{index}.log"
+
+    def output(self, process: subprocess.Popen) -> str:
+        """What a worker or server started by this runtime printed so far."""
+        return self.log_path(self.workers.index(process)).read_text()
 
     def wait_until_ready(self, worker: subprocess.Popen, timeout: float = 60) -> None:
         """Waits until the worker's processes consume their queues (dramatiq logs it once they do)."""
@@ -102,6 +126,31 @@ class Runtime:
         self.ctx.close()
         if self.broker_url and self.broker_url.startswith("redis://"):
             drop_namespace(self.namespace)
+
+
+def stop_within(process: subprocess.Popen, seconds: float) -> tuple[int, float]:
+    """Sends SIGTERM to `process` alone (as Docker and Kubernetes signal a container's first process) and waits at
+    most `seconds` for it to exit; returns its exit status and how long it took."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        status = process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        took = time.monotonic() - started
+        raise AssertionError(f"still running {took:.1f} s after SIGTERM") from None
+    return status, time.monotonic() - started
+
+
+def jvm_pids(pid: int) -> set[int]:
+    """The Java processes in the process group `pid` leads, or led (started with `start_new_session`, its pid is
+    its group's id): the Spark drivers a `catalog` process started, still there even if it has exited."""
+    members = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout
+    found = set()
+    for member in map(int, members.split()):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{member}/comm").read_text().strip() == "java":
+                found.add(member)
+    return found
 
 
 def new_namespace() -> str:

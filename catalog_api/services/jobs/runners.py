@@ -22,6 +22,8 @@ class InProcessJobRunner:
         self._closed = False
 
     def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None:
+        if self._ctx.in_flight.stopping:
+            return  # the job stays queued: the service's next start submits it (`resubmit_stranded_jobs`)
         if delay_s <= 0:
             self._pool.submit(run_job, self._ctx, job_id)
             return

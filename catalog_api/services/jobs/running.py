@@ -28,6 +28,7 @@ from catalog_api.observability.metrics import record_job_finished
 from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.inflight import Attempt
 from catalog_api.services.jobs.records import JobStatus, get_job
 from catalog_api.settings import Settings
 from crawlers.errors import AuthenticationFailed, ConnectorError
@@ -70,6 +71,11 @@ class JobTimedOut(Exception):
     """Raised inside a running job that ran past its kind's time limit."""
 
 
+class JobHandedBack(Exception):
+    """Raised inside a running job whose process is stopping (SIGTERM): the attempt stops, records nothing, and
+    queues the job again for another worker (or this service's next start), without counting the attempt."""
+
+
 class JobTakenOver(Exception):
     """Raised inside an attempt whose job was taken over (its heartbeat had gone stale): it must stop, record nothing,
     and leave the job to the attempt that now owns it."""
@@ -101,7 +107,17 @@ class JobControl:
                                f"attempt {job.attempts} on {job.worker})")
         return job
 
+    def check_stop(self) -> None:
+        """Raises when the process is stopping or the time limit has passed; reads no database, so a long loop may
+        call it often (between the batches of a read, say)."""
+        if self.ctx.in_flight.stopping:
+            raise JobHandedBack(f"job {self.job_id}: its process is stopping")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise JobTimedOut("ran past its time limit")
+
     def check(self, cancelled: bool | None = None) -> None:
+        if self.ctx.in_flight.stopping:
+            raise JobHandedBack(f"job {self.job_id}: its process is stopping")
         if cancelled is None:
             with self.ctx.db.session() as session:
                 self._owned(session)
@@ -191,6 +207,34 @@ def release_silent_attempt(ctx: ServiceContext, session: Session, job_id: str, a
     return job.kind
 
 
+WORKER_STOPPED = "worker_stopped"
+"""The error code a job keeps while queued again after its process stopped (SIGTERM) during an attempt."""
+
+
+def hand_back(ctx: ServiceContext, job_id: str, attempt: int) -> str | None:
+    """The job's running `attempt` ends without an outcome because its process is stopping: the job is queued again,
+    due at once, and that attempt does not count against `max_attempts` (it grows by one, so attempt numbers stay
+    increasing and the stopped attempt stays fenced off). Returns the kind to submit once committed; None when
+    the attempt no longer owned the job."""
+    with ctx.db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or (job.attempts, job.status) != (attempt, JobStatus.RUNNING):
+            return None
+        stopped = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.attempts == attempt)
+            .values(status=JobStatus.QUEUED, next_attempt_at=utcnow(), max_attempts=Job.max_attempts + 1,
+                    error_code=WORKER_STOPPED,
+                    error_message=f"attempt {attempt}: its worker {job.worker} stopped before the job finished; "
+                                  "queued again (the attempt does not count)")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        kind = job.kind
+    if not stopped:
+        return None
+    log.warning("job %s (%s): attempt %s handed back, its process is stopping", job_id, kind, attempt)
+    return kind
+
+
 def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
     """Moves the job to running. None: nothing to do; a float: try again in that many seconds.
 
@@ -264,7 +308,16 @@ class _Heartbeat:
 
 
 def run_job(ctx: ServiceContext, job_id: str) -> None:
-    """Runs one attempt of a job. Every outcome is recorded on the job; nothing escapes to the runner."""
+    """Runs one attempt of a job. Every outcome is recorded on the job; nothing escapes to the runner.
+
+    In a stopping process the job is not claimed but submitted again: a broker delivers it to another worker, the
+    in-process runner leaves it queued for the service's next start."""
+    if ctx.in_flight.stopping:
+        with ctx.db.session() as session:
+            kind = session.scalar(select(Job.kind).where(Job.id == job_id, Job.status == JobStatus.QUEUED))
+        if kind is not None:
+            ctx.jobs.submit(job_id, kind)
+        return
     claim = _claim(ctx, job_id)
     if claim is None:
         return
@@ -284,8 +337,10 @@ def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None, attempt=claim.attempt)
     log.info("%s job started (attempt %s)", claim.kind, claim.attempt)  # the job id is the record's `job_id`
     try:
-        with _Heartbeat(ctx, job_id, claim.attempt):
+        with ctx.in_flight.running(Attempt(job_id, claim.attempt, claim.kind)), _Heartbeat(ctx, job_id, claim.attempt):
             result = ctx.handlers[claim.kind](ctx, control)
+    except JobHandedBack:
+        _hand_back_and_submit(ctx, job_id, claim)
     except JobTakenOver as taken:
         log.warning("%s; this attempt stops without recording anything", taken)
     except JobCancelled as cancelled:
@@ -293,9 +348,18 @@ def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     except JobTimedOut:
         _finish(ctx, job_id, claim, JobStatus.FAILED, error=("time_limit_exceeded", f"ran longer than {limit:.0f} s"))
     except Exception as exc:  # a job must end with its cause recorded, whatever went wrong
-        _failed_attempt(ctx, job_id, claim, exc)
+        if ctx.in_flight.stopping:  # a consequence of the stop (its Spark job was cancelled, say), not the job's fault
+            log.info("job %s stopped with %s while its process stops", job_id, type(exc).__name__)
+            _hand_back_and_submit(ctx, job_id, claim)
+        else:
+            _failed_attempt(ctx, job_id, claim, exc)
     else:
         _finish(ctx, job_id, claim, JobStatus.SUCCEEDED, result=result)
+
+
+def _hand_back_and_submit(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
+    if hand_back(ctx, job_id, claim.attempt) is not None:
+        ctx.jobs.submit(job_id, claim.kind)
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:

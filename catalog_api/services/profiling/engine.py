@@ -4,8 +4,9 @@ are checked where the table was profiled, so a job over small tables never start
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from catalog_api.errors import CatalogError
 from catalog_api.services.profiling.reading import TableRead
@@ -37,7 +38,8 @@ class SparkDidNotStart(ProfileFailed):
 def spark_config(settings: Settings) -> SparkConfig:
     try:
         return SparkConfig(master=settings.spark_master, driver_memory=settings.spark_driver_memory,
-                           extra_conf=dict(settings.spark_conf), log_path=settings.log_dir / "spark.log")
+                           extra_conf=dict(settings.spark_conf), log_path=settings.log_dir / "spark.log",
+                           idle_stop_s=settings.spark_idle_stop_s)
     except InvalidProfileInput as error:
         raise SparkDidNotStart(f"invalid Spark settings: {error.message}", code="invalid_settings",
                                field=f"spark_{error.field}" if error.field else None) from None
@@ -45,7 +47,10 @@ def spark_config(settings: Settings) -> SparkConfig:
 
 @dataclass
 class ProfileEngine:
-    """Profiles the tables of one job, each in-process or on Spark, and looks for foreign keys among them."""
+    """Profiles the tables of one job, each in-process or on Spark, and looks for foreign keys among them.
+
+    Used as a context manager: the Spark session it starts on first need is held until the block ends, so an idle
+    stop (`spark_idle_stop_s`) never stops it under the job."""
 
     settings: Settings
     options: ProfileOptions
@@ -53,6 +58,14 @@ class ProfileEngine:
     """The tables profiled in this process, by URN."""
     reads: dict[str, TableRead] = field(default_factory=dict)
     _spark: SparkSession | None = None
+    _held: ExitStack = field(default_factory=ExitStack)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._spark = None
+        self._held.close()
 
     def profiles_in_process(self, files: ParquetFiles | None) -> bool:
         """Small tables skip Spark while Spark would run on this machine anyway: a configured cluster gets every
@@ -62,10 +75,10 @@ class ProfileEngine:
 
     def spark(self) -> SparkSession:
         if self._spark is None:
-            from profiler import get_spark
+            from profiler import spark_session
 
             try:
-                self._spark = get_spark(spark_config(self.settings))
+                self._spark = self._held.enter_context(spark_session(spark_config(self.settings)))
             except ProfilerError as error:
                 raise SparkDidNotStart(error.message, code=error.code, field=error.field) from error
         return self._spark

@@ -54,7 +54,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     profiles: dict[str, TableProfile] = {}
     keys: dict[str, list[Any]] = {}
     row_ids: dict[str, int] = {}
-    with workdir() as job_dir:
+    with workdir() as job_dir, engine:
         for index, target in enumerate(targets):
             job.progress(index, len(targets), f"profiling {target.schema}.{target.name}")
             tabledir = job_dir / f"t{index}"
@@ -66,7 +66,8 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                     if runs is None and mode == "lake":
                         raise ProfileFailed(f"the lake does not hold the whole of {target.schema}.{target.name}: "
                                             "extract it with a full or key plan first", code="not_in_lake")
-                read = read_lake(target_lake, runs, tabledir) if runs else read_source(connector, target, tabledir)
+                read = (read_lake(target_lake, runs, tabledir) if runs
+                        else read_source(connector, target, tabledir, between_batches=job.check_stop))
                 profile, sample, primary = engine.profile(target.urn, read, target.declared_keys)
             except SparkDidNotStart:
                 raise

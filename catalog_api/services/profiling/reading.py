@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +92,11 @@ def read_lake(target_lake: Lake, runs: list[RunManifest], workdir: Path) -> Tabl
     return TableRead(files, "lake", [run.run_id for run in runs], size)
 
 
-def read_source(connector: Connector, target: Target, workdir: Path) -> TableRead:
+def read_source(connector: Connector, target: Target, workdir: Path,
+                between_batches: Callable[[], None] = lambda: None) -> TableRead:
     """Streams the table through its connector into a local Parquet file, so it is read like lake data and a
-    large table never has to fit in the driver's memory."""
+    large table never has to fit in the driver's memory. `between_batches` may raise to end a long read early (a
+    stopping process)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -102,6 +104,7 @@ def read_source(connector: Connector, target: Target, workdir: Path) -> TableRea
     writer: pq.ParquetWriter | None = None
     try:
         for batch in connector.read_increment(target.request):
+            between_batches()
             if writer is None:
                 writer = pq.ParquetWriter(path, batch.schema, compression="zstd")
             writer.write_batch(batch)

@@ -219,10 +219,10 @@ def test_deleting_the_source_while_it_is_profiled_cancels_the_job_and_says_why(c
     source, _ = shop
     real_read = profile_jobs.read_source
 
-    def read_then_delete(*args):
+    def read_then_delete(*args, **kwargs):
         # Runs inside the job, after it read its source and before it profiles the first table.
         delete_source(catalog_ctx, source.id)
-        return real_read(*args)
+        return real_read(*args, **kwargs)
 
     monkeypatch.setattr(profile_jobs, "read_source", read_then_delete)
     job = _run(catalog_ctx, profiling.request_profile(catalog_ctx, source.id))
