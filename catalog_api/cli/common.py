@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,11 +91,14 @@ def service(*, quiet_logs: bool = True) -> Iterator[Any]:
         raise fail(exc) from None
 
 
-def wait_for_signal() -> None:
-    """Blocks until SIGINT or SIGTERM, so a long-running command can stop its threads cleanly."""
+def wait_for_signal(ready: str | None = None, announce: Callable[[str], object] | None = None) -> None:
+    """Blocks until SIGINT or SIGTERM, so a long-running command can stop its threads cleanly. `ready` is announced
+    only once the handlers are in place: a supervisor that signals as soon as it reads it is heard, not fatal."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if ready is not None and announce is not None:
+        announce(ready)
     stop.wait()
 
 

@@ -125,8 +125,7 @@ def scheduler(
     announce = _server_logging()
     with service(quiet_logs=False) as ctx:
         running = Scheduler(ctx, interval).start()
-        announce(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s")
-        wait_for_signal()
+        wait_for_signal(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s", announce)
         running.stop()
 
 
@@ -143,8 +142,7 @@ def relay() -> None:
     announce = _server_logging()
     with service(quiet_logs=False) as ctx:
         running = Relay(ctx).start()
-        announce("relay running; Ctrl-C stops it")
-        wait_for_signal()
+        wait_for_signal("relay running; Ctrl-C stops it", announce)
         running.close()
 
 
