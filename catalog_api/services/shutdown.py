@@ -63,6 +63,9 @@ class GracefulShutdown:
             return
         self._finished.set()
         _stop_spark()
+        # A session still starting when its job was handed back has a JVM but no session for stop_spark to stop;
+        # left alone, that JVM would outlive this process until it noticed its closed standard input.
+        _end_spark_driver()
         log.info("stopped cleanly")
 
     def _watch(self) -> None:

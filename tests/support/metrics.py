@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from catalog_api.bootstrap import build_context
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs.broker import create_broker
+from tests.support.postgres import service_missing
 
 
 @dataclass(frozen=True)
@@ -31,3 +38,21 @@ def scrape(client, **headers: str) -> Scrape:
         for sample in family.samples:
             samples[sample.name, frozenset(sample.labels.items())] = sample.value
     return Scrape(samples)
+
+
+@contextmanager
+def redis_broker_context(catalog_settings, redis_url: str) -> Iterator[ServiceContext]:
+    """A catalog whose jobs go through the Redis database `redis_url`, emptied first (nothing left over from an
+    earlier run), without a relay."""
+    settings = catalog_settings.model_copy(update={"broker_url": redis_url, "events_relay_enabled": False})
+    try:
+        broker = create_broker(settings)
+        broker.client.flushdb()
+        broker.close()
+    except Exception as error:  # any failure to reach Redis
+        service_missing("redis", error)
+    ctx = build_context(settings, migrate=True, runner="broker")
+    try:
+        yield ctx
+    finally:
+        ctx.close()

@@ -15,12 +15,10 @@ from catalog_api.bootstrap import JOB_QUEUES, build_context
 from catalog_api.db.models import utcnow
 from catalog_api.services.events.publishers import NamedPublisher
 from catalog_api.services.events.relay import Relay
-from catalog_api.services.jobs.broker import create_broker
 from events import JsonLinesPublisher
 from tests.support.api import API_HEADERS, app_with
 from tests.support.jobs import rest_crawl
-from tests.support.metrics import scrape
-from tests.support.postgres import service_missing
+from tests.support.metrics import redis_broker_context, scrape
 from tests.support.sources import SHOP, register_sqlite
 from tests.support.sqlite import oracle
 
@@ -112,16 +110,8 @@ def test_deliveries_and_failures_are_counted_per_sink(client, catalog_ctx, tmp_p
 
 @pytest.fixture
 def broker_ctx(catalog_settings):
-    settings = catalog_settings.model_copy(update={"broker_url": REDIS_URL, "events_relay_enabled": False})
-    try:
-        broker = create_broker(settings)
-        broker.client.flushdb()  # nothing left over from an earlier run
-        broker.close()
-    except Exception as error:  # any failure to reach Redis
-        service_missing("redis", error)
-    ctx = build_context(settings, migrate=True, runner="broker")
-    yield ctx
-    ctx.close()
+    with redis_broker_context(catalog_settings, REDIS_URL) as ctx:
+        yield ctx
 
 
 def test_broker_queue_depth_and_queued_jobs_match_what_was_queued(broker_ctx, tmp_path):

@@ -4,6 +4,7 @@ tests' workers away."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -40,6 +41,12 @@ def test_queue_depths_count_ready_and_delayed_messages(runner):
         runner.submit(f"job-{n}", "crawl")
     for n in range(2):
         runner.submit(f"later-{n}", "crawl", delay_s=600)
+    # RabbitMQ counts a queue's messages asynchronously after unconfirmed publishes: a scrape may lag by moments,
+    # so the counts must settle on what was sent (and stay wrong past the deadline if they are wrong).
+    deadline = time.monotonic() + 10
     depths = runner.queue_depths()
+    while (depths.get((queue, "ready")), depths.get((queue, "delayed"))) != (4, 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        depths = runner.queue_depths()
     assert depths[queue, "ready"] == 4
     assert depths[queue, "delayed"] == 2

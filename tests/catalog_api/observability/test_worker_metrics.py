@@ -15,11 +15,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
-from catalog_api.bootstrap import build_context
-from catalog_api.services.jobs.broker import create_broker
 from tests.support.events import free_port
 from tests.support.jobs import crawled
-from tests.support.postgres import service_missing
+from tests.support.metrics import redis_broker_context
 from tests.support.sources import SHOP, register_sqlite
 from tests.support.sqlite import oracle
 
@@ -28,16 +26,8 @@ REDIS_URL = "redis://127.0.0.1:6379/11"  # a database of its own: only this test
 
 @pytest.fixture
 def ctx(catalog_settings):
-    settings = catalog_settings.model_copy(update={"broker_url": REDIS_URL, "events_relay_enabled": False})
-    try:
-        broker = create_broker(settings)
-        broker.client.flushdb()
-        broker.close()
-    except Exception as error:  # any failure to reach Redis
-        service_missing("redis", error)
-    ctx = build_context(settings, migrate=True, runner="broker")
-    yield ctx
-    ctx.close()
+    with redis_broker_context(catalog_settings, REDIS_URL) as ctx:
+        yield ctx
 
 
 @pytest.fixture
