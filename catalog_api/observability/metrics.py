@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
 
 # Requests and GraphQL operations take milliseconds to seconds; jobs take seconds to hours.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -137,3 +137,8 @@ def record_pruned(kind: str, rows: int) -> None:
     """Rows one retention batch deleted (`kind`: sent_events, finished_jobs, webhook_deliveries)."""
     if rows:
         retention_pruned.labels(kind).inc(rows)
+
+
+def pruned_rows(kind: str) -> int:
+    """Rows retention rounds of this process deleted of `kind` so far."""
+    return int(REGISTRY.get_sample_value("catalog_retention_pruned_rows_total", {"kind": kind}) or 0)

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, select, text
 from sqlalchemy.orm import InstrumentedAttribute
 
 from catalog_api.db.models import Job, OutboxEvent, WebhookDeliveryRow, utcnow
-from catalog_api.observability.metrics import record_pruned
+from catalog_api.observability.metrics import pruned_rows, record_pruned
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import OutboxStatus
 from catalog_api.services.jobs.records import JobStatus
@@ -82,20 +82,9 @@ class KindPruned:
     batches: int
 
 
-_totals_lock = threading.Lock()
-_pruned_totals: dict[str, int] = {kind.name: 0 for kind in KINDS}
-
-
 def pruned_rows_total() -> dict[str, int]:
-    """Rows pruned by this process since it started, per kind: the hook a metrics collector reads (a counter)."""
-    with _totals_lock:
-        return dict(_pruned_totals)
-
-
-def _count(kind: str, rows: int) -> None:
-    with _totals_lock:
-        _pruned_totals[kind] += rows
-    record_pruned(kind, rows)
+    """Rows pruned by this process since it started, per kind: what `catalog_retention_pruned_rows_total` shows."""
+    return {kind.name: pruned_rows(kind.name) for kind in KINDS}
 
 
 def prune(ctx: ServiceContext, *, dry_run: bool = False, now: datetime | None = None,
@@ -143,7 +132,7 @@ def prune(ctx: ServiceContext, *, dry_run: bool = False, now: datetime | None = 
                     .execution_options(synchronize_session=False)
                 ).rowcount if oldest else 0
             rows, batches = rows + deleted, batches + 1
-            _count(kind.name, deleted)
+            record_pruned(kind.name, deleted)
             if after_batch is not None:
                 after_batch(kind.name, deleted)
             if len(oldest) < size:
