@@ -10,8 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.routing import get_route_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from catalog_api.asgi import HttpMiddleware
 from catalog_api.observability.metrics import UNMATCHED_ROUTE, record_http_request
 
 
@@ -33,17 +34,11 @@ def route_template(scope: Scope) -> str:
     return UNMATCHED_ROUTE
 
 
-class RequestMetrics:
+class RequestMetrics(HttpMiddleware):
     """Pure ASGI (streaming responses pass through): counts each HTTP request by method, route and status, and
     observes its duration once the response is complete. WebSockets and lifespan are not HTTP requests."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started, status = time.perf_counter(), 500
 
         async def observed(message: Message) -> None:

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from catalog_api.asgi import HttpMiddleware
 from catalog_api.errors import UnsupportedMediaType, error_payload
 from catalog_api.web.errors import allowed_methods
 
@@ -72,16 +73,10 @@ class CrossSiteGuard:
         return router is None or scope["method"] in allowed_methods(router, scope)
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds `SECURITY_HEADERS` to every HTTP response, and a Content-Security-Policy to those without one."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

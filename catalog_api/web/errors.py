@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Match, Router
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from catalog_api.asgi import HttpMiddleware
 from catalog_api.errors import CatalogError, InvalidInput, MethodNotAllowed, NotFound, error_payload
 from catalog_api.observability.context import REQUEST_ID_HEADER
 
@@ -78,18 +79,12 @@ async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     return internal_error_response(request.scope, exc)
 
 
-class InternalErrors:
+class InternalErrors(HttpMiddleware):
     """Answers an exception no handler took with the 500 error body, inside the other middleware, so that the
     answer is audited and carries the security headers like any other. Pure ASGI: streams pass through; an
     exception after a response has started cannot change it and is raised on."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking(message: Message) -> None:
