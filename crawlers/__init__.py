@@ -5,7 +5,7 @@ A library: it never imports `catalog_api` and never touches the catalog's databa
 
 from __future__ import annotations
 
-from typing import Any
+import lazy_loader
 
 from crawlers.diff import Change, ChangeSet, diff
 from crawlers.errors import AuthenticationFailed, ConnectorError, InvalidSourceConfig, SourceNotFound, SourceUnreachable
@@ -20,17 +20,9 @@ from crawlers.snapshot import (
     UniqueConstraint,
 )
 
-_REGISTRY = {"available_kinds", "get_connector_class"}
-
-
-def __getattr__(name: str) -> Any:
-    # The registry loads on first use: it brings the connector interface (pydantic, the scope rules), which the
-    # catalog's error types, imported by every `catalog` command, do not need.
-    if name in _REGISTRY:
-        from crawlers import registry
-
-        return getattr(registry, name)
-    raise AttributeError(f"module 'crawlers' has no attribute {name!r}")
+# The registry loads on first use: it brings the connector interface (pydantic, the scope rules), which the
+# catalog's error types, imported by every `catalog` command, do not need.
+__getattr__ = lazy_loader.attach(__name__, submod_attrs={"registry": ["available_kinds", "get_connector_class"]})[0]
 
 
 __all__ = [

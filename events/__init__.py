@@ -13,48 +13,24 @@ See docs/events.md.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+import lazy_loader
 
 # Every name loads on first use: a process that only holds an `InProcessBus` (each `catalog` command) does not import
 # httpx for webhooks, and azure-eventhub (~0.2 s) loads only in processes that publish to Event Hubs.
-_LAZY = {
-    "BusSubscription": "events.bus",
-    "InProcessBus": "events.bus",
-    "PAYLOADS": "events.data",
-    "EventPayload": "events.data",
-    "DestinationRefused": "events.egress",
-    "EgressPolicy": "events.egress",
-    "EventHubPublisher": "events.eventhub",
-    "InvalidEventHubConfig": "events.eventhub",
-    "EventFilter": "events.filters",
-    "InvalidFilter": "events.filters",
-    "JsonLinesPublisher": "events.jsonlines",
-    "read_events": "events.jsonlines",
-    "CLOUDEVENTS_JSON": "events.model",
-    "DEFAULT_SOURCE": "events.model",
-    "CatalogEvent": "events.model",
-    "EventPublisher": "events.publisher",
-    "PublishFailure": "events.publisher",
-    "PublishResult": "events.publisher",
-    "EventType": "events.types",
-    "InvalidWebhookSubscription": "events.webhooks",
-    "SignatureError": "events.webhooks",
-    "WebhookDelivery": "events.webhooks",
-    "WebhookPublisher": "events.webhooks",
-    "WebhookPublishResult": "events.webhooks",
-    "WebhookRetryPolicy": "events.webhooks",
-    "WebhookSubscription": "events.webhooks",
-    "generate_secret": "events.webhooks",
-    "sign": "events.webhooks",
-    "verify": "events.webhooks",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'events' has no attribute {name!r}")
+__getattr__ = lazy_loader.attach(__name__, submod_attrs={
+    "bus": ["BusSubscription", "InProcessBus"],
+    "data": ["PAYLOADS", "EventPayload"],
+    "egress": ["DestinationRefused", "EgressPolicy"],
+    "eventhub": ["EventHubPublisher", "InvalidEventHubConfig"],
+    "filters": ["EventFilter", "InvalidFilter"],
+    "jsonlines": ["JsonLinesPublisher", "read_events"],
+    "model": ["CLOUDEVENTS_JSON", "DEFAULT_SOURCE", "CatalogEvent"],
+    "publisher": ["EventPublisher", "PublishFailure", "PublishResult"],
+    "types": ["EventType"],
+    "webhooks": ["InvalidWebhookSubscription", "SignatureError", "WebhookDelivery", "WebhookPublisher",
+                 "WebhookPublishResult", "WebhookRetryPolicy", "WebhookSubscription", "generate_secret", "sign",
+                 "verify"],
+})[0]
 
 
 __all__ = [

@@ -17,8 +17,7 @@ Importing the package does not import PySpark; the Spark-backed names load on fi
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+import lazy_loader
 
 from profiler.anomalies import AnomalyThresholds, detect_anomalies
 from profiler.errors import InvalidProfileInput, ProfilerError, ProfilerUnavailable
@@ -48,26 +47,13 @@ from profiler.session import (
     stop_spark,
 )
 
-_LAZY = {
-    "ProfileOptions": "profiler.stats",
-    "profile_arrow": "profiler.stats",
-    "profile_dataframe": "profiler.stats",
-    "profile_parquet": "profiler.stats",
-    "profile_parquet_in_process": "profiler.stats",
-    "parquet_files": "profiler.stats",
-    "ParquetFiles": "profiler.stats",
-    "candidate_foreign_keys": "profiler.keys",
-    "candidate_primary_keys": "profiler.keys",
-    "candidate_foreign_keys_in_process": "profiler.keys_in_process",
-    "candidate_primary_keys_in_process": "profiler.keys_in_process",
-    "render_report": "profiler.report",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'profiler' has no attribute {name!r}")
+__getattr__ = lazy_loader.attach(__name__, submod_attrs={
+    "stats": ["ProfileOptions", "profile_arrow", "profile_dataframe", "profile_parquet", "profile_parquet_in_process",
+              "parquet_files", "ParquetFiles"],
+    "keys": ["candidate_foreign_keys", "candidate_primary_keys"],
+    "keys_in_process": ["candidate_foreign_keys_in_process", "candidate_primary_keys_in_process"],
+    "report": ["render_report"],
+})[0]
 
 
 __all__ = [
