@@ -85,12 +85,10 @@ def source_update(
     with service() as ctx:
         with ctx.db.session() as session:
             before = get_source(session, source)
-        stored = None
-        if changes or unset:
-            stored = {**before.config, **changes}
-            for key in unset:
-                stored.pop(key, None)
-        update = SourceUpdate(description=description, config=stored, secrets=secrets, test_connection=test,
+        # The service merges the patch into the config as it is when the row is locked: a concurrent change of
+        # another key is kept.
+        patch = {**changes, **dict.fromkeys(unset)} if changes or unset else None
+        update = SourceUpdate(description=description, config_patch=patch, secrets=secrets, test_connection=test,
                               secret_refs={k: str(v) for k, v in pairs(secret_ref, "--secret-ref").items()})
         after = update_source(ctx, before.id, update)
     changed = [name for name, old, new in (("description", before.description, after.description),

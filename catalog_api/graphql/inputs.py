@@ -36,10 +36,12 @@ class RegisterSourceInput:
 
 @strawberry.input
 class UpdateSourceInput:
-    """A partial update of a source; `config`, when given, replaces the stored config as a whole."""
+    """A partial update of a source; `config`, when given, replaces the stored config as a whole; `configPatch` sets
+    (or, with null, drops) only the keys it names."""
 
     description: str | None = None
     config: JSON | None = None
+    config_patch: JSON | None = None
     secrets: JSON | None = None
     secret_refs: JSON | None = None
     test_connection: bool = True
@@ -63,6 +65,6 @@ def registration(data: RegisterSourceInput) -> SourceRegistration:
 
 def source_update(data: UpdateSourceInput) -> SourceUpdate:
     return _service_model(SourceUpdate, {
-        "description": data.description, "config": data.config, "secrets": data.secrets,
-        "secret_refs": data.secret_refs, "test_connection": data.test_connection,
+        "description": data.description, "config": data.config, "config_patch": data.config_patch,
+        "secrets": data.secrets, "secret_refs": data.secret_refs, "test_connection": data.test_connection,
     })

@@ -109,7 +109,8 @@ class SourceRegistrationIn(sources.SourceRegistration):
 
 
 class SourceUpdateIn(sources.SourceUpdate):
-    """A partial update; `config` replaces the stored config as a whole when given."""
+    """A partial update; `config` replaces the stored config as a whole when given, `config_patch` sets (or, with
+    null, drops) only the keys it names."""
 
     secrets: SecretValues
     secret_refs: SecretRefs

@@ -50,12 +50,17 @@ class SourceRegistration(BaseModel):
 
 
 class SourceUpdate(BaseModel):
-    """A partial update; `config` replaces the stored config as a whole when given."""
+    """A partial update; `config` replaces the stored config as a whole when given, `config_patch` changes only the
+    keys it names (merged with the stored config in the same transaction, so a concurrent update is not lost)."""
 
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(default=None, max_length=MAX_SOURCE_DESCRIPTION)
     config: dict[str, Any] | None = None
+    config_patch: dict[str, Any] | None = Field(
+        default=None, description="Top-level config keys to set; a null value drops the key (back to its default). "
+                                  "Other keys keep their stored value. Not together with `config`; a refused value "
+                                  "is named `config.<key>`.")
     secrets: dict[str, str] = Field(default_factory=dict)
     secret_refs: dict[str, str] = Field(default_factory=dict)
     test_connection: bool = True
@@ -239,16 +244,18 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> So
         return source_view(source)
 
 
-def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None) -> DataSource:
+def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None,
+               for_update: bool = False) -> DataSource:
     """A source's row by id or by name. Without `by`, an int is an id and a string is a name, or else an id if
-    digits."""
+    digits. `for_update` locks the row until the transaction ends (on PostgreSQL; SQLite serialises writers)."""
     source = None
     if by == "name" or (by is None and isinstance(ref, str)):
-        source = session.scalars(select(DataSource).where(DataSource.name == str(ref))).first()
+        by_name = select(DataSource).where(DataSource.name == str(ref))
+        source = session.scalars(by_name.with_for_update() if for_update else by_name).first()
         if source is None and by != "name" and str(ref).isdigit() and int(ref) <= MAX_ID:
-            source = session.get(DataSource, int(ref))
+            source = session.get(DataSource, int(ref), with_for_update=for_update)
     elif abs(int(ref)) <= MAX_ID:  # a larger number does not fit the column: the database would refuse to compare
-        source = session.get(DataSource, int(ref))
+        source = session.get(DataSource, int(ref), with_for_update=for_update)
     if source is None:
         raise NotFound(f"no source {ref!r}{_did_you_mean(session, str(ref))}", field="id")
     return source
@@ -290,21 +297,43 @@ def list_sources(session: Session) -> list[SourceView]:
     return [source_view(s) for s in session.scalars(select(DataSource).order_by(DataSource.name))]
 
 
+def _config_after(stored: dict[str, Any], update: SourceUpdate) -> dict[str, Any]:
+    """The config an update asks for: `config` as given, or the stored one with `config_patch` merged in."""
+    if update.config is not None:
+        return update.config
+    merged = dict(stored)
+    for key, value in (update.config_patch or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> SourceView:
-    """Changes the description, the config (replaced as a whole) and secrets; a changed connection is tested first
-    unless `test_connection` is off. Nothing is stored on any error."""
+    """Changes the description, the config (replaced as a whole, or patched key by key) and secrets; a changed
+    connection is tested first unless `test_connection` is off. Nothing is stored on any error.
+
+    The row is locked (PostgreSQL) from the read to the commit: a patch merges into the config as it is now, and two
+    concurrent updates apply one after the other instead of the later one overwriting the earlier. A refused config
+    value is named `config.<key>` whether it came in `config` or `config_patch`, as connection tests name it."""
+    if update.config is not None and update.config_patch is not None:
+        raise InvalidInput("config_patch", "give either `config` (replaces the config) or `config_patch` (changes "
+                                           "the keys it names), not both")
     _check_free_text(update.description, update.config, update.secrets, update.secret_refs)
+    reject_nul("config_patch", update.config_patch or {})
     with ctx.db.session() as session:
-        source = source_row(session, ref)
+        source = source_row(session, ref, for_update=True)
         cls = _connector_class(source.kind)
-        config_in = update.config if update.config is not None else dict(source.config)
+        config_in = _config_after(source.config, update)
         _check_secret_fields(cls, config_in, update.secrets, update.secret_refs)
         kept = {k: v for k, v in source.secret_refs.items() if k not in update.secrets and k not in update.secret_refs}
         resolved = _resolve_refs(ctx, session, {**kept, **update.secret_refs})
         config = _validated_config(cls, {**config_in, **update.secrets, **resolved})
         connector = open_connector(ctx, cls, config)
         namespace, prefix = _assert_unique_namespace(session, connector, source.id)
-        if update.test_connection and (update.config is not None or update.secrets or update.secret_refs):
+        config_given = update.config is not None or bool(update.config_patch)
+        if update.test_connection and (config_given or update.secrets or update.secret_refs):
             _test(connector)
         refs = dict(kept)
         refs.update(update.secret_refs)

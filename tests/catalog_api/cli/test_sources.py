@@ -39,3 +39,18 @@ def test_a_refused_update_names_the_field_once_and_stores_nothing(shop, cli_in_p
     unknown = cli_in_process("source", "update", "shop", "--config", "colour=blue", ok=False)
     assert unknown.exit_code == 1 and unknown.stderr.strip() == "error (invalid_input): config.colour: unknown field"
     assert _stored(shop) == before
+
+
+def test_config_sets_the_named_keys_and_unset_restores_the_default(shop, cli_in_process):
+    """`--config` and `--unset` travel as one `config_patch`, merged by the service under the row lock: the keys the
+    command does not name keep the value stored when it saves."""
+    path = _stored(shop)[1]["path"]
+    assert "updated shop: config" in cli_in_process("source", "update", "shop", "-c", "statement_timeout_ms=500").stdout
+    assert _stored(shop)[1]["statement_timeout_ms"] == 500
+    done = cli_in_process("source", "update", "shop", "--unset", "statement_timeout_ms", "-c", "exclude_tables=[]")
+    assert "updated shop: config" in done.stdout
+    config = _stored(shop)[1]
+    assert (config["path"], config["statement_timeout_ms"]) == (path, 30_000)
+    refused = cli_in_process("source", "update", "shop", "-c", "statement_timeout_ms=1", ok=False)
+    assert refused.stderr.startswith("error (invalid_input): config.statement_timeout_ms: ")
+    assert _stored(shop)[1]["statement_timeout_ms"] == 30_000
