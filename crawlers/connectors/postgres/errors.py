@@ -34,58 +34,41 @@ def _message_kind(text: str) -> str | None:
     return None
 
 
+# What each kind of failure means: the error type, its message (formatted with the address, the config and the
+# server's detail) and the configuration field a user should look at.
+_KINDS: dict[str, tuple[type[ConnectorError], str, str]] = {
+    "28P01": (AuthenticationFailed, "PostgreSQL at {address} rejected the password for user {cfg.user!r}",
+              "secrets.password"),
+    "no_password": (AuthenticationFailed, "PostgreSQL at {address} requires a password for user {cfg.user!r}, and "
+                                          "none is configured", "secrets.password"),
+    "28000_role": (AuthenticationFailed, "PostgreSQL at {address} has no login role {cfg.user!r}", "config.user"),
+    "28000_hba": (AuthenticationFailed, "PostgreSQL at {address} does not allow user {cfg.user!r} to connect to "
+                                        "database {cfg.database!r} from this host with sslmode={cfg.sslmode} "
+                                        "(pg_hba.conf): {detail}", "config.user"),
+    "3D000": (SourceNotFound, "PostgreSQL at {address} has no database {cfg.database!r}", "config.database"),
+    "42501": (PermissionDenied, "user {cfg.user!r} lacks a privilege discovery needs on database {cfg.database!r}: "
+                                "{detail}", "config.user"),
+    "57014": (SourceUnreachable, "discovery of {cfg.database!r} at {address} exceeded the statement timeout of "
+                                 "{cfg.statement_timeout_ms} ms", "config.statement_timeout_ms"),
+    "ssl": (InvalidSourceConfig, "could not establish the connection to {address} with sslmode={cfg.sslmode}: "
+                                 "{detail}", "config.sslmode"),
+    "timeout": (SourceUnreachable, "PostgreSQL at {address} did not answer within {cfg.connect_timeout_s} s",
+                "config.host"),
+    "dns": (SourceUnreachable, "cannot resolve host {cfg.host!r} (connecting to {address})", "config.host"),
+}
+
+
 def _classify(error: psycopg.Error, cfg: PostgresConfig, address: str) -> ConnectorError:
     sqlstate = error.sqlstate or ""
     text = str(error)
     kind = sqlstate or _message_kind(text)
+    if kind == "28000":  # invalid authorization: a missing role, or else pg_hba.conf refused the connection
+        kind = "28000_role" if "role" in text and "does not exist" in text else "28000_hba"
     # Server-side detail, without psycopg's "connection failed: connection to server at ..." preamble.
     detail = _server_detail(text)
-
-    if kind == "28P01":
-        return AuthenticationFailed(
-            f"PostgreSQL at {address} rejected the password for user {cfg.user!r}", field="secrets.password"
-        )
-    if kind == "no_password":
-        return AuthenticationFailed(
-            f"PostgreSQL at {address} requires a password for user {cfg.user!r}, and none is configured",
-            field="secrets.password",
-        )
-    if kind == "28000_role" or (kind == "28000" and "role" in text and "does not exist" in text):
-        return AuthenticationFailed(
-            f"PostgreSQL at {address} has no login role {cfg.user!r}", field="config.user"
-        )
-    if kind in ("28000", "28000_hba"):
-        return AuthenticationFailed(
-            f"PostgreSQL at {address} does not allow user {cfg.user!r} to connect to database {cfg.database!r} "
-            f"from this host with sslmode={cfg.sslmode} (pg_hba.conf): {detail}",
-            field="config.user",
-        )
-    if kind == "3D000":
-        return SourceNotFound(
-            f"PostgreSQL at {address} has no database {cfg.database!r}", field="config.database"
-        )
-    if kind == "42501":
-        return PermissionDenied(
-            f"user {cfg.user!r} lacks a privilege discovery needs on database {cfg.database!r}: {detail}",
-            field="config.user",
-        )
-    if kind == "57014":
-        return SourceUnreachable(
-            f"discovery of {cfg.database!r} at {address} exceeded the statement timeout of "
-            f"{cfg.statement_timeout_ms} ms",
-            field="config.statement_timeout_ms",
-        )
-    if kind == "ssl":
-        return InvalidSourceConfig(
-            f"could not establish the connection to {address} with sslmode={cfg.sslmode}: {detail}",
-            field="config.sslmode",
-        )
-    if kind == "timeout":
-        return SourceUnreachable(
-            f"PostgreSQL at {address} did not answer within {cfg.connect_timeout_s} s", field="config.host"
-        )
-    if kind == "dns":
-        return SourceUnreachable(f"cannot resolve host {cfg.host!r} (connecting to {address})", field="config.host")
+    if kind in _KINDS:
+        error_type, message, field = _KINDS[kind]
+        return error_type(message.format(address=address, cfg=cfg, detail=detail), field=field)
     if sqlstate.startswith(("08", "53", "57P")) or (not sqlstate and isinstance(error, psycopg.OperationalError)):
         return SourceUnreachable(f"cannot connect to PostgreSQL at {address}: {detail}", field="config.host")
     return ConnectorError(f"PostgreSQL at {address} failed: {detail}")
