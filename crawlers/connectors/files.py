@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import pyarrow as pa
 from pydantic import Field, SecretStr, field_validator
@@ -33,6 +33,7 @@ from crawlers.files.storage import AzureCredentials, Storage, open_storage
 from crawlers.increment import IncrementRequest
 from crawlers.scope import Scope, ScopedConfig
 from crawlers.snapshot import SourceSnapshot, TableSnapshot
+from crawlers.validators import without_nul
 
 
 class FilesConfig(ScopedConfig):
@@ -43,7 +44,7 @@ class FilesConfig(ScopedConfig):
     Azure CLI login…).
     """
 
-    url: str = Field(
+    url: Annotated[str, without_nul("a URL")] = Field(
         min_length=1,
         max_length=4096,
         description="A local folder (path or file:///path), or abfs://container/path, az://container/path, "
@@ -67,13 +68,6 @@ class FilesConfig(ScopedConfig):
     anon: bool = Field(default=False, description="Read a public Azure container without credentials.")
     timeout_s: float = Field(default=30.0, gt=0, le=600, description="Connect and read timeout of one request.")
     retries: int = Field(default=2, ge=0, le=10, description="Retries of a failed Azure request (1 s, 3 s, …).")
-
-    @field_validator("url")
-    @classmethod
-    def _no_nul(cls, url: str) -> str:
-        if "\x00" in url:
-            raise ValueError("a URL cannot contain a NUL character")
-        return url
 
     @field_validator("csv_delimiter")
     @classmethod

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from crawlers.scope import ScopedConfig
+from crawlers.validators import without_nul
 
 
 class SqliteConfig(ScopedConfig):
@@ -17,18 +19,12 @@ class SqliteConfig(ScopedConfig):
     connector opens the file, so a registration does not silently change meaning when it is edited.
     """
 
-    path: str = Field(min_length=1, max_length=4096, description="Path of the SQLite database file.")
+    path: Annotated[str, without_nul("a path")] = Field(
+        min_length=1, max_length=4096, description="Path of the SQLite database file."
+    )
     statement_timeout_ms: int = Field(
         default=30_000, ge=100, le=3_600_000, description="A discovery statement running longer is interrupted."
     )
-
-    @field_validator("path")
-    @classmethod
-    def _no_nul(cls, path: str) -> str:
-        # A NUL byte cannot be part of a file name; letting it through would surface later as an obscure OS error.
-        if "\x00" in path:
-            raise ValueError("a path cannot contain a NUL character")
-        return path
 
     def resolved_path(self) -> Path:
         """The absolute path the connector opens: `~` expanded, `.`/`..` folded, symbolic links kept."""
