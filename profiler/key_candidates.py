@@ -6,7 +6,7 @@ and turn their counts into the same `CandidateKey` and `CandidateForeignKey` val
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -190,6 +190,21 @@ def foreign_key_pairs(profiles: Mapping[str, TableProfile], parent_keys: Mapping
             if contained_in_sketch(child, parent):
                 pairs.append(KeyPair(child_table, child, parent_table, parent, evidence))
     return pairs
+
+
+def pairs_to_check(tables: Mapping[str, Any], profiles: Mapping[str, TableProfile],
+                   parent_keys: Mapping[str, Sequence[CandidateKey]] | None,
+                   primary_keys: Callable[..., list[CandidateKey]], *, min_child_distinct: int,
+                   estimate_slack: float, names: Mapping[str, str] | None) -> list[KeyPair]:
+    """What both engines do before their exact check: the same tables on both sides, the parents' keys
+    (`primary_keys`, the engine's own `candidate_primary_keys`, on every table unless `parent_keys` gives them) and
+    the pairs the profiles leave (`foreign_key_pairs`)."""
+    check_same_tables(tables, profiles)
+    if parent_keys is None:
+        parent_keys = {name: primary_keys(tables[name], profile, estimate_slack=estimate_slack)
+                       for name, profile in profiles.items()}
+    return foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
+                             estimate_slack=estimate_slack, names=names)
 
 
 def foreign_key_verdicts(pairs: Sequence[KeyPair], counts: Sequence[tuple[int, int]], *,

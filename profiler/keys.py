@@ -20,13 +20,7 @@ from collections.abc import Mapping, Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from profiler.key_candidates import (
-    check_same_tables,
-    foreign_key_pairs,
-    foreign_key_verdicts,
-    key_verdicts,
-    primary_key_candidates,
-)
+from profiler.key_candidates import foreign_key_verdicts, key_verdicts, pairs_to_check, primary_key_candidates
 from profiler.model import CandidateForeignKey, CandidateKey, TableProfile
 
 
@@ -77,12 +71,8 @@ def candidate_foreign_keys(tables: Mapping[str, DataFrame], profiles: Mapping[st
     absent from the parent; zero confirms the foreign key (`foreign_key_verdicts` settles children contained in
     several parents).
     """
-    check_same_tables(tables, profiles)
-    if parent_keys is None:
-        parent_keys = {name: candidate_primary_keys(tables[name], profile, estimate_slack=estimate_slack)
-                       for name, profile in profiles.items()}
-    pairs = foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
-                              estimate_slack=estimate_slack, names=names)
+    pairs = pairs_to_check(tables, profiles, parent_keys, candidate_primary_keys,
+                           min_child_distinct=min_child_distinct, estimate_slack=estimate_slack, names=names)
     if not pairs:
         return []
 

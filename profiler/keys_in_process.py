@@ -17,13 +17,7 @@ from typing import Any
 import pyarrow.compute as pc
 from pyspark.sql import types as T
 
-from profiler.key_candidates import (
-    check_same_tables,
-    foreign_key_pairs,
-    foreign_key_verdicts,
-    key_verdicts,
-    primary_key_candidates,
-)
+from profiler.key_candidates import foreign_key_verdicts, key_verdicts, pairs_to_check, primary_key_candidates
 from profiler.model import CandidateForeignKey, CandidateKey, TableProfile
 from profiler.stats.shares import ParquetFiles
 
@@ -57,12 +51,8 @@ def candidate_foreign_keys_in_process(tables: Mapping[str, ParquetFiles], profil
                                       include_rejected: bool = False,
                                       names: Mapping[str, str] | None = None) -> list[CandidateForeignKey]:
     """`profiler.keys.candidate_foreign_keys` on Parquet files read in this process, a column at a time."""
-    check_same_tables(tables, profiles)
-    if parent_keys is None:
-        parent_keys = {name: candidate_primary_keys_in_process(tables[name], profile, estimate_slack=estimate_slack)
-                       for name, profile in profiles.items()}
-    pairs = foreign_key_pairs(profiles, parent_keys, min_child_distinct=min_child_distinct,
-                              estimate_slack=estimate_slack, names=names)
+    pairs = pairs_to_check(tables, profiles, parent_keys, candidate_primary_keys_in_process,
+                           min_child_distinct=min_child_distinct, estimate_slack=estimate_slack, names=names)
     needed: dict[str, set[str]] = {}
     for pair in pairs:
         needed.setdefault(pair.child_table, set()).add(pair.child.name)
