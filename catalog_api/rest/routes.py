@@ -384,20 +384,24 @@ def anomalies(table: str | None = urn_query(EntityType.DATASET, description="Onl
     return [AnomalyOut.of(a) for a in found]
 
 
+def _curated(ctx: ServiceContext, urn: str) -> EntityOut:
+    """The entity as its curation now stands, read after the change was committed."""
+    with ctx.db.session() as session:
+        return EntityOut.of(browse.tagged_entity(session, urn))
+
+
 @router.put("/entities/{urn:path}/description", dependencies=[allow(Permission.CURATE)],
             response_model=EntityOut, tags=["curation"])
 def set_description(body: DescriptionIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)) -> EntityOut:
     curation.set_description(ctx, urn, body.description)
-    with ctx.db.session() as session:
-        return EntityOut.of(browse.tagged_entity(session, urn))
+    return _curated(ctx, urn)
 
 
 @router.put("/entities/{urn:path}/tags", dependencies=[allow(Permission.CURATE)],
             response_model=EntityOut, tags=["curation"])
 def set_tags(body: TagsIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)) -> EntityOut:
     curation.set_tags(ctx, urn, body.tags)
-    with ctx.db.session() as session:
-        return EntityOut.of(browse.tagged_entity(session, urn))
+    return _curated(ctx, urn)
 
 
 @router.get("/search", dependencies=[allow(Permission.READ)], response_model=list[SearchHitOut], tags=["search"])
