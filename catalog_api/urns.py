@@ -78,6 +78,11 @@ def column_urn(source: str, schema: str, table: str, column: str) -> str:
     return str(Urn(EntityType.COLUMN, (source, schema, table, column)))
 
 
+def column_of_dataset(dataset: str, column: str) -> str:
+    """The URN of `column` of the dataset whose (well-formed) URN is `dataset`."""
+    return column_urn(*(unescape(n) for n in dataset.split(":")[3:]), column)
+
+
 # One name in canonical form: a character that needs no escape, or the escape of an ASCII one that does (the escapes
 # of non-ASCII whitespace and C1 controls are accepted too, but left out of the documented pattern for brevity).
 _NAME = (r'(?:[^%:/?#"<>\\^`{|}\s\x00-\x1f\x7f-\x9f]'

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from catalog_api.db.chunks import chunks
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, utcnow
 from catalog_api.security.identity import current_identity
 from catalog_api.services.context import ServiceContext
@@ -41,7 +42,6 @@ from events import CatalogEvent
 from events import data as payloads
 
 CRAWL = "crawl"
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +148,9 @@ def table_snapshot(schema: str, row: Table, columns: Iterable[Column]) -> TableS
     )
 
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _columns_by_table(session: Session, table_ids: Sequence[int], live_only: bool) -> dict[int, list[Column]]:
     found: dict[int, list[Column]] = {tid: [] for tid in table_ids}
-    for chunk in _chunks(list(table_ids)):
+    for chunk in chunks(list(table_ids)):
         query = select(Column).where(Column.table_id.in_(chunk))
         if live_only:
             query = query.where(Column.deleted_at.is_(None))
@@ -205,7 +200,7 @@ def apply_snapshot(
     ]
     if estimate_updates:
         session.execute(update(Table), estimate_updates)
-    for chunk in _chunks([tables[k].id for k in unchanged]):
+    for chunk in chunks([tables[k].id for k in unchanged]):
         session.execute(update(Table).where(Table.id.in_(chunk)).values(last_seen_at=now))
 
     created = [t for t in changeset.tables_created if t.key not in tables]
@@ -281,7 +276,7 @@ def _insert_tables(
         for t in created
         for c in t.columns
     ]
-    for chunk in _chunks(column_rows, 5000):
+    for chunk in chunks(column_rows, 5000):
         session.execute(insert(Column).execution_options(render_nulls=True), list(chunk))
     return ids
 
@@ -332,7 +327,7 @@ def _update_tables(
 
 
 def _delete_tables(session: Session, rows: Sequence[Table], now: datetime) -> None:
-    for chunk in _chunks([r.id for r in rows]):
+    for chunk in chunks([r.id for r in rows]):
         session.execute(update(Table).where(Table.id.in_(chunk)).values(deleted_at=now))
         session.execute(
             update(Column).where(Column.table_id.in_(chunk), Column.deleted_at.is_(None)).values(deleted_at=now)
@@ -366,7 +361,7 @@ def _log_changes(
         }
         for c in changes
     ]
-    for chunk in _chunks(rows, 5000):
+    for chunk in chunks(rows, 5000):
         session.execute(insert(ChangeLogEntry).execution_options(render_nulls=True), list(chunk))
 
 

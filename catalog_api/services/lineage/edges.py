@@ -23,19 +23,19 @@ from enum import StrEnum
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from catalog_api.db.chunks import chunks
 from catalog_api.db.models import LineageEdge, LineageUnresolved, Table, utcnow
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from catalog_api.services.lineage.graph import GraphEdge, edge_view
-from catalog_api.urns import SOURCE_NAME, EntityType, Urn, column_urn, dataset_urn, parse_urn, unescape
+from catalog_api.urns import SOURCE_NAME, EntityType, Urn, column_of_dataset, dataset_urn, parse_urn
 from events import CatalogEvent
 from events import data as payloads
 
 LAKE_SOURCE = "_lake"
 OPENLINEAGE_SOURCE = "_openlineage"
 MANUAL_OWNER = "manual"
-_CHUNK = 500
 
 
 class Origin(StrEnum):
@@ -63,11 +63,8 @@ class EdgeSpec:
         """The edge as the event payload names it: dataset URNs, or column URNs for a column edge."""
         if self.upstream_column is None or self.downstream_column is None:
             return self.upstream_urn, self.downstream_urn
-        return _column(self.upstream_urn, self.upstream_column), _column(self.downstream_urn, self.downstream_column)
-
-
-def _column(dataset: str, column: str) -> str:
-    return column_urn(*(unescape(n) for n in dataset.split(":")[3:]), column)
+        return (column_of_dataset(self.upstream_urn, self.upstream_column),
+                column_of_dataset(self.downstream_urn, self.downstream_column))
 
 
 def lake_dataset_urn(source: str, schema: str, table: str) -> str:
@@ -87,16 +84,11 @@ def edge_key(origin: str, owner: str, spec: EdgeSpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def table_ids_by_urn(session: Session, urns: Iterable[str]) -> dict[str, int]:
     """Live catalog tables among `urns` (others are placeholders: not crawled, lake or OpenLineage datasets)."""
     wanted = sorted(set(urns))
     found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         rows = session.execute(select(Table.urn, Table.id).where(Table.urn.in_(chunk), Table.deleted_at.is_(None)))
         found.update((urn, table_id) for urn, table_id in rows)
     return found
@@ -121,7 +113,7 @@ def sync_edges(
     now = now or utcnow()
     owners = list(owned)
     existing: dict[str, LineageEdge] = {}
-    for chunk in _chunks(owners):
+    for chunk in chunks(owners):
         for edge in session.scalars(select(LineageEdge).where(
                 LineageEdge.origin == origin.value, LineageEdge.owner_urn.in_(chunk))):
             existing[edge.edge_key] = edge
@@ -169,14 +161,14 @@ def sync_edges(
             if key not in wanted and row.deleted_at is None:
                 gone.append(row.id)
                 removed.setdefault(row.owner_urn, []).append(_spec(row))
-    for chunk in _chunks(fresh, 2000):
+    for chunk in chunks(fresh, 2000):
         session.execute(insert(LineageEdge).execution_options(render_nulls=True), list(chunk))
     if revived:
         session.execute(update(LineageEdge), revived)
-    for chunk in _chunks(refreshed):
+    for chunk in chunks(refreshed):
         session.execute(update(LineageEdge).where(LineageEdge.id.in_(chunk))
                         .values(last_seen_at=now, job_id=job_id, run_id=run_id))
-    for chunk in _chunks(gone):
+    for chunk in chunks(gone):
         session.execute(update(LineageEdge).where(LineageEdge.id.in_(chunk)).values(deleted_at=now))
     return {
         owner: EdgeChanges(tuple(added.get(owner, ())), tuple(removed.get(owner, ())))
@@ -217,20 +209,20 @@ def replace_unresolved(
     now: datetime,
 ) -> None:
     """The unresolved references of `views` become exactly `found` (view URN -> (reference, reason) pairs)."""
-    for chunk in _chunks(sorted(set(views))):
+    for chunk in chunks(sorted(set(views))):
         session.execute(delete(LineageUnresolved).where(LineageUnresolved.view_urn.in_(chunk)))
     rows = [
         {"source_id": source_id, "view_urn": view, "reference": reference, "reason": reason, "last_seen_at": now}
         for view, items in found.items() for reference, reason in dict.fromkeys(items)
     ]
-    for chunk in _chunks(rows, 2000):
+    for chunk in chunks(rows, 2000):
         session.execute(insert(LineageUnresolved), list(chunk))
 
 
 def link_crawled_tables(session: Session, urns: Sequence[str]) -> None:
     """Edges recorded before their dataset was crawled (OpenLineage, manual) now point at its table id."""
     pending: list[LineageEdge] = []
-    for chunk in _chunks(sorted(set(urns))):
+    for chunk in chunks(sorted(set(urns))):
         pending.extend(session.scalars(select(LineageEdge).where(or_(
             LineageEdge.upstream_urn.in_(chunk) & LineageEdge.upstream_table_id.is_(None),
             LineageEdge.downstream_urn.in_(chunk) & LineageEdge.downstream_table_id.is_(None)))))

@@ -12,7 +12,7 @@ analysis of changing it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,14 +20,13 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog_api.db.chunks import chunks
 from catalog_api.db.models import DataSource, LineageEdge, Table
 from catalog_api.db.reported import ReportedDataset
 from catalog_api.errors import InvalidInput
 from catalog_api.services.views import table_link
 from catalog_api.settings import Settings
-from catalog_api.urns import EntityType, column_urn, dataset_urn, parse_urn, unescape
-
-_CHUNK = 500
+from catalog_api.urns import EntityType, column_of_dataset, dataset_urn, parse_urn
 
 
 class Direction(StrEnum):
@@ -73,11 +72,11 @@ class GraphEdge:
 
     @property
     def upstream_column_urn(self) -> str | None:
-        return None if self.upstream_column is None else _column_urn(self.upstream, self.upstream_column)
+        return None if self.upstream_column is None else column_of_dataset(self.upstream, self.upstream_column)
 
     @property
     def downstream_column_urn(self) -> str | None:
-        return None if self.downstream_column is None else _column_urn(self.downstream, self.downstream_column)
+        return None if self.downstream_column is None else column_of_dataset(self.downstream, self.downstream_column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +96,6 @@ class LineageGraph:
 def edge_view(row: LineageEdge) -> GraphEdge:
     return GraphEdge(row.upstream_urn, row.downstream_urn, row.upstream_column, row.downstream_column,
                      row.transformation, row.origin, row.first_seen_at, row.last_seen_at, row.transformations)
-
-
-def _column_urn(dataset: str, column: str) -> str:
-    return column_urn(*(unescape(n) for n in dataset.split(":")[3:]), column)
-
-
-def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 @dataclass
@@ -133,7 +123,7 @@ class _Walk:
         datasets = sorted({k[0] for k in frontier} if self.column_mode else frontier)
         near = LineageEdge.upstream_urn if self.forward else LineageEdge.downstream_urn
         found: list[LineageEdge] = []
-        for chunk in _chunks(datasets):
+        for chunk in chunks(datasets):
             query = select(LineageEdge).where(near.in_(chunk), LineageEdge.deleted_at.is_(None))
             if self.column_mode:
                 query = query.where(LineageEdge.upstream_column.is_not(None))
@@ -223,7 +213,7 @@ def lineage_graph(
 def _nodes(session: Session, distance: dict[str, int]) -> list[GraphNode]:
     known: dict[str, str] = {}
     reported: set[str] = set()
-    for chunk in _chunks(sorted(distance)):
+    for chunk in chunks(sorted(distance)):
         known.update((u, k) for u, k in session.execute(
             select(Table.urn, Table.kind).where(Table.urn.in_(chunk), Table.deleted_at.is_(None))))
         reported.update(session.scalars(select(ReportedDataset.urn).where(ReportedDataset.urn.in_(chunk))))

@@ -16,10 +16,9 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from catalog_api.db.chunks import chunks
 from catalog_api.db.models import Table, utcnow
 from catalog_api.db.reported import ReportedColumn, ReportedDataset
-
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +55,8 @@ class Reporter:
 
 def _crawled(session: Session, urns: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(urns), _CHUNK):
-        found.update(session.scalars(select(Table.urn).where(Table.urn.in_(urns[start:start + _CHUNK]))))
+    for chunk in chunks(urns):
+        found.update(session.scalars(select(Table.urn).where(Table.urn.in_(chunk))))
     return found
 
 
@@ -66,9 +65,9 @@ def record_reports(session: Session, reports: Sequence[DatasetReport], reporter:
     wanted = {r.urn: r for r in reports if r.fields}
     urns = sorted(set(wanted) - _crawled(session, sorted(wanted)))
     rows: dict[str, ReportedDataset] = {}
-    for start in range(0, len(urns), _CHUNK):
+    for chunk in chunks(urns):
         rows.update((r.urn, r) for r in session.scalars(
-            select(ReportedDataset).where(ReportedDataset.urn.in_(urns[start:start + _CHUNK]))))
+            select(ReportedDataset).where(ReportedDataset.urn.in_(chunk))))
     now, changed = utcnow(), 0
     for urn in urns:
         report, row = wanted[urn], rows.get(urn)
@@ -105,17 +104,17 @@ def record_reports(session: Session, reports: Sequence[DatasetReport], reporter:
 def drop_reports(session: Session, urns: Sequence[str]) -> None:
     """Forgets what was reported about datasets a crawl has just found: from now on the crawled table is served."""
     wanted = sorted(set(urns))
-    for start in range(0, len(wanted), _CHUNK):
-        session.execute(delete(ReportedDataset).where(ReportedDataset.urn.in_(wanted[start:start + _CHUNK])))
+    for chunk in chunks(wanted):
+        session.execute(delete(ReportedDataset).where(ReportedDataset.urn.in_(chunk)))
 
 
 def reported_fields(session: Session, urns: Sequence[str]) -> dict[str, list[ReportedField]]:
     """The reported columns of those of `urns` that are reported datasets, in order (for the OpenLineage export)."""
     wanted, found = sorted(set(urns)), {}
-    for start in range(0, len(wanted), _CHUNK):
+    for chunk in chunks(wanted):
         query = (select(ReportedDataset.urn, ReportedColumn.name, ReportedColumn.data_type, ReportedColumn.description)
                  .join(ReportedColumn, ReportedColumn.dataset_id == ReportedDataset.id)
-                 .where(ReportedDataset.urn.in_(wanted[start:start + _CHUNK]))
+                 .where(ReportedDataset.urn.in_(chunk))
                  .order_by(ReportedDataset.urn, ReportedColumn.ordinal, ReportedColumn.id))
         for urn, name, data_type, description in session.execute(query):
             found.setdefault(urn, []).append(ReportedField(name, data_type, description))
