@@ -41,9 +41,13 @@ def parsed(path: Path) -> dict:
 
 
 def resolve(document: dict, value: Any) -> Any:
-    """A value with a reference to one of the file's variables replaced by the variable's value."""
+    """A value with a reference to one of the file's variables replaced by the variable's value (and `concat` of
+    arrays by the joined array)."""
     if isinstance(value, str) and value in document.get("variables", {}):
-        return document["variables"][value]["value"]
+        return resolve(document, document["variables"][value]["value"])
+    function = value.get("function", {}) if isinstance(value, dict) else {}
+    if function.get("type") == "concat":
+        return [item for part in function["parameters"].values() for item in resolve(document, part)]
     return value
 
 
@@ -227,3 +231,61 @@ def test_the_worker_scales_on_the_lists_where_the_redis_broker_keeps_waiting_job
     finally:
         broker.close()
         client.flushdb()
+
+
+def evaluate(document: dict, expression: Any, parameters: dict[str, int]) -> int:
+    """An integer expression of the file (literals, its parameters as given, variables, `+`, `string()`)."""
+    expression = resolve(document, expression)
+    if isinstance(expression, int):
+        return expression
+    if isinstance(expression, str):
+        return parameters[expression]
+    if "operator" in expression and expression["operator"]["type"] == "add":
+        return sum(evaluate(document, operand, parameters) for operand in expression["operator"]["operands"].values())
+    function = expression["function"]
+    assert function["type"] == "string", function
+    return evaluate(document, function["parameters"]["value_to_convert"], parameters)
+
+
+def _shutdown_timeouts() -> dict[str, int]:
+    """CATALOG_SHUTDOWN_TIMEOUT_S as deployed: main.bicep's default and bounds, and what each parameter file sets."""
+    spec = parsed(BICEP / "main.bicep")["parameters"]["shutdownTimeoutSeconds"]
+    given = {"default": spec["default"]}
+    given |= {d["type"]: d["argument"] for d in spec["decorators"] if d["type"] in {"min_value", "max_value"}}
+    for environment in ("dev", "prod"):
+        values = json.loads((BICEP / f"main.{environment}.parameters.json").read_text())["parameters"]
+        if "shutdownTimeoutSeconds" in values:
+            given[environment] = values["shutdownTimeoutSeconds"]["value"]
+    return given
+
+
+def test_every_app_gets_a_grace_period_longer_than_its_shutdown_timeout():
+    """Container Apps kills a replica `terminationGracePeriodSeconds` after SIGTERM; the catalog stops within
+    CATALOG_SHUTDOWN_TIMEOUT_S. Both come from one parameter, and the kill must come later, with room to spare."""
+    main = parsed(BICEP / "main.bicep")
+    [module] = [m for m in main["modules"].values() if m["detail"]["path"] == "modules/containerapps.bicep"]
+    assert module["config"]["params"]["shutdownTimeoutSeconds"] == "shutdownTimeoutSeconds"
+    timeouts = _shutdown_timeouts()
+    assert {"default", "min_value", "max_value"} <= timeouts.keys(), timeouts
+    document = parsed(BICEP / "modules" / "containerapps.bicep")
+    for label, timeout in timeouts.items():
+        Settings.model_validate({"shutdown_timeout_s": timeout})  # a value the service accepts
+        checked = set()
+        for name, resource in document["resources"].items():
+            template = resource["config"].get("properties", {}).get("template", {})
+            if resource["type"] == "Microsoft.App/jobs":
+                # Microsoft.App/jobs has no grace period (its template takes containers, init containers and
+                # volumes only); `catalog db upgrade` runs in one transaction on PostgreSQL, so a migration killed
+                # mid-way rolls back and the next execution redoes it.
+                assert "terminationGracePeriodSeconds" not in template, name
+                continue
+            if resource["type"] != "Microsoft.App/containerApps":
+                continue
+            parameters = {"shutdownTimeoutSeconds": timeout}
+            grace = evaluate(document, template["terminationGracePeriodSeconds"], parameters)
+            for container in resolve(document, template["containers"]):
+                env = {e["name"]: e for e in resolve(document, container["env"])}
+                assert evaluate(document, env["CATALOG_SHUTDOWN_TIMEOUT_S"]["value"], parameters) == timeout
+            assert grace >= timeout + 5, f"{name} ({label}): grace {grace} s, shutdown timeout {timeout} s"
+            checked.add(name)
+        assert checked == {"api", "worker", "scheduler"}

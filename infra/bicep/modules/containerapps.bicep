@@ -22,6 +22,17 @@ param apiMaxReplicas int
 param workerMinReplicas int
 param workerMaxReplicas int
 param workerQueueLengthPerReplica int
+@description('CATALOG_SHUTDOWN_TIMEOUT_S of every app: after SIGTERM, the catalog hands its jobs back and exits within it.')
+param shutdownTimeoutSeconds int
+@description('CATALOG_WORKER_METRICS_PORT of the worker: the port its Prometheus exposition listens on inside the replica.')
+param workerMetricsPort int
+
+// How long Container Apps waits after SIGTERM before it kills a replica (its default, 30 s, is what the catalog's
+// 25 s used to rely on). The catalog's own bound plus a margin for the process to end after it (a Spark JVM going
+// down, tini reaping), so even a stop that overruns ends by the catalog's choice (logged, status 1), never by
+// SIGKILL in the middle of handing jobs back. tests/deploy/test_bicep.py checks grace > timeout for every app.
+var shutdownMarginSeconds = 10
+var terminationGracePeriodSeconds = shutdownTimeoutSeconds + shutdownMarginSeconds
 
 // dramatiq's Redis broker keeps each queue's waiting messages in the list `dramatiq:<queue>`
 // (catalog_api.bootstrap.JOB_KINDS names the queues).
@@ -80,7 +91,11 @@ var env = [
   { name: 'CATALOG_RATE_LIMIT_REDIS_URL', secretRef: 'broker-url' }
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'AZURE_TOKEN_CREDENTIALS', value: 'ManagedIdentityCredential' }
+  { name: 'CATALOG_SHUTDOWN_TIMEOUT_S', value: string(shutdownTimeoutSeconds) }
 ]
+// The worker also serves its processes' metrics (docs/deploy-azure.md#metrics: nothing on Container Apps scrapes
+// it by itself).
+var workerEnv = concat(env, [ { name: 'CATALOG_WORKER_METRICS_PORT', value: string(workerMetricsPort) } ])
 
 var identity = { type: 'UserAssigned', userAssignedIdentities: { '${identityId}': {} } }
 var registries = [ { server: registryServer, identity: identityId } ]
@@ -126,6 +141,7 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
         rules: [ { name: 'http', http: { metadata: { concurrentRequests: '50' } } } ]
       }
       volumes: volumes
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
     }
   }
 }
@@ -149,7 +165,7 @@ resource worker 'Microsoft.App/containerApps@2024-03-01' = {
           name: 'worker'
           image: image
           args: [ 'worker' ]
-          env: env
+          env: workerEnv
           resources: { cpu: json('2.0'), memory: '4Gi' }
           volumeMounts: volumeMounts
         }
@@ -172,6 +188,7 @@ resource worker 'Microsoft.App/containerApps@2024-03-01' = {
         }]
       }
       volumes: volumes
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
     }
   }
 }
@@ -202,6 +219,7 @@ resource scheduler 'Microsoft.App/containerApps@2024-03-01' = {
       ]
       scale: { minReplicas: 1, maxReplicas: 1 }
       volumes: volumes
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
     }
   }
 }
