@@ -53,10 +53,13 @@ param workerQueueLengthPerReplica int = 5
 @maxValue(300)
 param shutdownTimeoutSeconds int = 25
 
-@description('Port of the worker\'s Prometheus metrics inside its replica (CATALOG_WORKER_METRICS_PORT); 0: none.')
-@minValue(0)
+@description('Port of the worker\'s Prometheus metrics inside its replica (CATALOG_WORKER_METRICS_PORT), scraped by the collector beside it.')
+@minValue(1024)
 @maxValue(65535)
 param workerMetricsPort int = 9191
+
+@description('OpenTelemetry Collector (contrib) image that sends the worker\'s metrics to Application Insights; mirror it into your registry in private mode.')
+param metricsCollectorImage string = 'otel/opentelemetry-collector-contrib:0.115.0'
 
 @description('PostgreSQL Flexible Server SKU and tier (e.g. Standard_B1ms/Burstable, Standard_D2ds_v5/GeneralPurpose).')
 param postgresSku string = 'Standard_B1ms'
@@ -215,6 +218,8 @@ module apps 'modules/containerapps.bicep' = {
     workerQueueLengthPerReplica: workerQueueLengthPerReplica
     shutdownTimeoutSeconds: shutdownTimeoutSeconds
     workerMetricsPort: workerMetricsPort
+    metricsCollectorImage: metricsCollectorImage
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 

@@ -5,13 +5,16 @@ checkov runs on the same files in .ci/run."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from azure.identity._constants import EnvironmentVariables
 from pycep import BicepParser
 from typer.main import get_command
@@ -23,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BICEP = ROOT / "infra" / "bicep"
 FILES = sorted(BICEP.rglob("*.bicep"))
 APP_TYPES = {"Microsoft.App/containerApps", "Microsoft.App/jobs"}
+CATALOG_IMAGE = "image"  # containerapps.bicep's parameter
+# Set by Container Apps in every container (learn.microsoft.com/azure/container-apps/environment-variables).
+ACA_VARIABLES = {"CONTAINER_APP_NAME", "CONTAINER_APP_REVISION", "CONTAINER_APP_REPLICA_NAME"}
 # Azure's built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 ALLOWED_ROLES = {
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
@@ -47,7 +53,7 @@ def resolve(document: dict, value: Any) -> Any:
         return resolve(document, document["variables"][value]["value"])
     function = value.get("function", {}) if isinstance(value, dict) else {}
     if function.get("type") == "concat":
-        return [item for part in function["parameters"].values() for item in resolve(document, part)]
+        return [resolve(document, item) for part in function["parameters"].values() for item in resolve(document, part)]
     return value
 
 
@@ -60,10 +66,16 @@ def apps() -> Iterator[tuple[str, dict, dict]]:
                 yield f"{path.name}:{name}", document, resource["config"]
 
 
-def containers() -> Iterator[tuple[str, dict, dict]]:
+def all_containers() -> Iterator[tuple[str, dict, dict]]:
     for name, document, config in apps():
         for container in resolve(document, config["properties"]["template"]["containers"]):
+            container = resolve(document, container)
             yield f"{name}/{container['name']}", document, container
+
+
+def containers() -> Iterator[tuple[str, dict, dict]]:
+    """The containers that run the catalog's image (not the sidecars beside them)."""
+    return ((name, document, c) for name, document, c in all_containers() if c["image"] == CATALOG_IMAGE)
 
 
 def setting_variables() -> dict[str, str]:
@@ -185,6 +197,10 @@ def test_the_api_is_probed_on_the_service_health_endpoints():
             assert {p["type"]: p["httpGet"]["path"] for p in probes} == {
                 "Startup": "/healthz", "Liveness": "/healthz", "Readiness": "/readyz"}
             assert {"/healthz", "/readyz"} <= routes
+            # /readyz asks the broker for up to CATALOG_BROKER_PROBE_TIMEOUT_S: a probe that gave up sooner (the
+            # platform's default timeout is 1 s) would count a slow answer as a failure, whatever it said.
+            [readiness] = [p for p in probes if p["type"] == "Readiness"]
+            assert readiness["timeoutSeconds"] > Settings().broker_probe_timeout_s + 1
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
@@ -283,9 +299,51 @@ def test_every_app_gets_a_grace_period_longer_than_its_shutdown_timeout():
                 continue
             parameters = {"shutdownTimeoutSeconds": timeout}
             grace = evaluate(document, template["terminationGracePeriodSeconds"], parameters)
-            for container in resolve(document, template["containers"]):
+            for container in map(functools.partial(resolve, document), resolve(document, template["containers"])):
+                if container["image"] != CATALOG_IMAGE:
+                    continue  # a sidecar (the worker's metrics collector) has nothing to hand back
                 env = {e["name"]: e for e in resolve(document, container["env"])}
                 assert evaluate(document, env["CATALOG_SHUTDOWN_TIMEOUT_S"]["value"], parameters) == timeout
             assert grace >= timeout + 5, f"{name} ({label}): grace {grace} s, shutdown timeout {timeout} s"
             checked.add(name)
         assert checked == {"api", "worker", "scheduler"}
+
+
+def test_the_workers_metrics_leave_through_the_collector_beside_it():
+    """Container Apps scrapes nothing by itself: the OpenTelemetry Collector in each worker replica scrapes the port
+    the worker serves its metrics on (the same variable, one expression) and exports them; every variable its
+    configuration reads is set on it (or by Container Apps), and its pipeline uses only parts it declares."""
+    document = parsed(BICEP / "modules" / "containerapps.bicep")
+    template = document["resources"]["worker"]["config"]["properties"]["template"]
+    worker, collector = [resolve(document, c) for c in resolve(document, template["containers"])]
+    assert (worker["image"], collector["image"]) == (CATALOG_IMAGE, "metricsCollectorImage")
+    worker_env = {e["name"]: e.get("value") for e in resolve(document, worker["env"])}
+    collector_env = {e["name"]: e["value"] for e in map(functools.partial(resolve, document), collector["env"])}
+    assert collector_env["CATALOG_WORKER_METRICS_PORT"] == worker_env["CATALOG_WORKER_METRICS_PORT"]
+    port = parsed(BICEP / "main.bicep")["parameters"]["workerMetricsPort"]["default"]
+    assert Settings.model_validate({"worker_metrics_port": port}).worker_metrics_port == port > 0
+
+    assert collector["args"] == ["--config=env:OTELCOL_CONFIG"]
+    loaded = collector_env["OTELCOL_CONFIG"]["function"]
+    assert loaded["type"] == "load_text_content"
+    text = (BICEP / "modules" / loaded["parameters"]["file_path"]).read_text()
+    config = yaml.safe_load(text)
+    scrapes = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    assert [t for scrape in scrapes for group in scrape["static_configs"] for t in group["targets"]] == [
+        "127.0.0.1:${env:CATALOG_WORKER_METRICS_PORT}"]
+    read = set(re.findall(r"\$\{env:(\w+)\}", text))
+    assert read <= collector_env.keys() | ACA_VARIABLES, read - collector_env.keys()
+    for pipeline in config["service"]["pipelines"].values():
+        for part in ("receivers", "processors", "exporters"):
+            assert set(pipeline.get(part, [])) <= config[part].keys(), (part, pipeline)
+
+
+def test_every_app_asks_for_a_size_the_consumption_profile_offers():
+    """Consumption replicas come in 0.25-vCPU steps with 2 GiB per vCPU, summed over the replica's containers."""
+    for name, document, config in apps():
+        cpu = memory = 0.0
+        for container in resolve(document, config["properties"]["template"]["containers"]):
+            resources = resolve(document, container)["resources"]
+            cpu += float(resources["cpu"]["function"]["parameters"]["arg_1"])
+            memory += float(resources["memory"].removesuffix("Gi"))
+        assert (cpu * 4).is_integer() and memory == 2 * cpu and cpu <= 4, (name, cpu, memory)
