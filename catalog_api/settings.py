@@ -372,10 +372,10 @@ class Settings(BaseSettings):
         description="Serve /metrics to anyone who can reach it (a scraper inside a private network); default: "
                     "callers with the operator role (a scraper sends an operator API key as its bearer token).",
     )
-    worker_metrics_port: int = Field(
+    worker_metrics_port: int | None = Field(
         default=0, ge=0, le=65535,
         description="Port on which `catalog worker` serves its processes' metrics (job outcomes and durations, "
-                    "dramatiq's message counters), summed over its processes; 0: none.",
+                    "dramatiq's message counters), summed over its processes; 0 or null: none.",
     )
     metrics_query_timeout_ms: int = Field(
         default=2_000, ge=100, le=60_000,

@@ -105,3 +105,13 @@ def test_the_worker_serves_metrics_on_the_port_its_environment_names(ctx, tmp_pa
         command = Path(f"/proc/{process.pid}/cmdline").read_bytes().decode().split("\0")
     assert samples[("catalog_jobs_finished_total", frozenset({"kind": "crawl", "status": "succeeded"}.items()))] == 1
     assert command[command.index("--worker-shutdown-timeout") + 1] == "7000"
+
+
+def test_a_metrics_port_out_of_range_stops_the_worker_with_the_variable_named(tmp_path):
+    env = {**os.environ, "CATALOG_HOME": str(tmp_path), "CATALOG_BROKER_URL": REDIS_URL,
+           "CATALOG_WORKER_METRICS_PORT": "70000"}
+    result = subprocess.run([sys.executable, "-m", "catalog_api.cli", "worker"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "CATALOG_WORKER_METRICS_PORT: Input should be less than or equal to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
