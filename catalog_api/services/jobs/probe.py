@@ -4,8 +4,8 @@ queue (the `catalog_broker_queue_messages` gauge of a /metrics scrape).
 Both are asked by something that must answer quickly whatever the broker does: a platform marks a replica unready
 when /readyz is slower than its probe timeout, and a scraper drops a slow scrape. So the probe has connections of its
 own, every wait on them bounded by `broker_probe_timeout_s` — connecting, each reply, and for AMQP the handshake —
-while the broker's own connections (sending jobs, workers consuming) keep the client libraries' defaults, which a
-2-second read timeout would break for a worker. A broker that accepts connections but never answers costs a probe
+while the broker's own connections (sending jobs, workers consuming) keep the client libraries' defaults: a
+2-second read timeout could cut a worker's fetch or requeue short on a busy broker. A broker that accepts connections but never answers costs a probe
 that bound and ends it with an error (an exception the caller turns into 503 or a scrape error), never a hang.
 """
 
