@@ -75,5 +75,11 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/usr/local/lib/catalog/healthcheck.py"]
 
+# SIGTERM (Docker's default, stated because the catalog's graceful stop depends on it) goes to tini, which passes it
+# to `catalog` (the entrypoint execs it, and `catalog worker` execs dramatiq, so it is the same process): each role
+# stops within CATALOG_SHUTDOWN_TIMEOUT_S (25 s). The platform must wait longer before SIGKILL: Container Apps'
+# terminationGracePeriodSeconds is set to it + 10 s (infra/bicep); `docker stop` waits only 10 s unless given
+# `--time 35` (docs/operations.md#stopping-sigterm).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["tini", "--", "catalog-entrypoint"]
 CMD ["serve"]

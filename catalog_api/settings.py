@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default=1000, ge=0, le=1_000_000,
         description="Redis broker: per million commands, how often a worker requeues messages of dead workers.",
     )
+    broker_probe_timeout_s: float = Field(
+        default=2.0, gt=0, le=30,
+        description="Longest wait of the broker questions /readyz and a /metrics scrape ask (connect, each reply; "
+                    "the AMQP handshake): a hung broker makes them fail within it instead of stalling. Keep it "
+                    "below the readiness probe's timeout.",
+    )
     job_max_attempts: int = Field(default=4, ge=1, le=50, description="Attempts of a job failing transiently.")
     job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
     job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")
@@ -366,10 +372,10 @@ class Settings(BaseSettings):
         description="Serve /metrics to anyone who can reach it (a scraper inside a private network); default: "
                     "callers with the operator role (a scraper sends an operator API key as its bearer token).",
     )
-    worker_metrics_port: int = Field(
+    worker_metrics_port: int | None = Field(
         default=0, ge=0, le=65535,
         description="Port on which `catalog worker` serves its processes' metrics (job outcomes and durations, "
-                    "dramatiq's message counters), summed over its processes; 0: none.",
+                    "dramatiq's message counters), summed over its processes; 0 or null: none.",
     )
     metrics_query_timeout_ms: int = Field(
         default=2_000, ge=100, le=60_000,

@@ -48,6 +48,19 @@ param workerMaxReplicas int = 5
 @description('Messages waiting on one broker queue per worker replica before KEDA adds one.')
 param workerQueueLengthPerReplica int = 5
 
+@description('Seconds the api, worker and scheduler take at most to stop after SIGTERM (CATALOG_SHUTDOWN_TIMEOUT_S); each app\'s grace period before SIGKILL is 10 s longer.')
+@minValue(1)
+@maxValue(300)
+param shutdownTimeoutSeconds int = 25
+
+@description('Port of the worker\'s Prometheus metrics inside its replica (CATALOG_WORKER_METRICS_PORT), scraped by the collector beside it.')
+@minValue(1024)
+@maxValue(65535)
+param workerMetricsPort int = 9191
+
+@description('OpenTelemetry Collector (contrib) image that sends the worker\'s metrics to Application Insights; mirror it into your registry in private mode.')
+param metricsCollectorImage string = 'otel/opentelemetry-collector-contrib:0.115.0'
+
 @description('PostgreSQL Flexible Server SKU and tier (e.g. Standard_B1ms/Burstable, Standard_D2ds_v5/GeneralPurpose).')
 param postgresSku string = 'Standard_B1ms'
 param postgresTier string = 'Burstable'
@@ -203,6 +216,10 @@ module apps 'modules/containerapps.bicep' = {
     workerMinReplicas: workerMinReplicas
     workerMaxReplicas: workerMaxReplicas
     workerQueueLengthPerReplica: workerQueueLengthPerReplica
+    shutdownTimeoutSeconds: shutdownTimeoutSeconds
+    workerMetricsPort: workerMetricsPort
+    metricsCollectorImage: metricsCollectorImage
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 

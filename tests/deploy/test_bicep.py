@@ -5,13 +5,16 @@ checkov runs on the same files in .ci/run."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from azure.identity._constants import EnvironmentVariables
 from pycep import BicepParser
 from typer.main import get_command
@@ -23,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BICEP = ROOT / "infra" / "bicep"
 FILES = sorted(BICEP.rglob("*.bicep"))
 APP_TYPES = {"Microsoft.App/containerApps", "Microsoft.App/jobs"}
+CATALOG_IMAGE = "image"  # containerapps.bicep's parameter
+# Set by Container Apps in every container (learn.microsoft.com/azure/container-apps/environment-variables).
+ACA_VARIABLES = {"CONTAINER_APP_NAME", "CONTAINER_APP_REVISION", "CONTAINER_APP_REPLICA_NAME"}
 # Azure's built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 ALLOWED_ROLES = {
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
@@ -41,9 +47,13 @@ def parsed(path: Path) -> dict:
 
 
 def resolve(document: dict, value: Any) -> Any:
-    """A value with a reference to one of the file's variables replaced by the variable's value."""
+    """A value with a reference to one of the file's variables replaced by the variable's value (and `concat` of
+    arrays by the joined array)."""
     if isinstance(value, str) and value in document.get("variables", {}):
-        return document["variables"][value]["value"]
+        return resolve(document, document["variables"][value]["value"])
+    function = value.get("function", {}) if isinstance(value, dict) else {}
+    if function.get("type") == "concat":
+        return [resolve(document, item) for part in function["parameters"].values() for item in resolve(document, part)]
     return value
 
 
@@ -56,10 +66,16 @@ def apps() -> Iterator[tuple[str, dict, dict]]:
                 yield f"{path.name}:{name}", document, resource["config"]
 
 
-def containers() -> Iterator[tuple[str, dict, dict]]:
+def all_containers() -> Iterator[tuple[str, dict, dict]]:
     for name, document, config in apps():
         for container in resolve(document, config["properties"]["template"]["containers"]):
+            container = resolve(document, container)
             yield f"{name}/{container['name']}", document, container
+
+
+def containers() -> Iterator[tuple[str, dict, dict]]:
+    """The containers that run the catalog's image (not the sidecars beside them)."""
+    return ((name, document, c) for name, document, c in all_containers() if c["image"] == CATALOG_IMAGE)
 
 
 def setting_variables() -> dict[str, str]:
@@ -181,6 +197,10 @@ def test_the_api_is_probed_on_the_service_health_endpoints():
             assert {p["type"]: p["httpGet"]["path"] for p in probes} == {
                 "Startup": "/healthz", "Liveness": "/healthz", "Readiness": "/readyz"}
             assert {"/healthz", "/readyz"} <= routes
+            # /readyz asks the broker for up to CATALOG_BROKER_PROBE_TIMEOUT_S: a probe that gave up sooner (the
+            # platform's default timeout is 1 s) would count a slow answer as a failure, whatever it said.
+            [readiness] = [p for p in probes if p["type"] == "Readiness"]
+            assert readiness["timeoutSeconds"] > Settings().broker_probe_timeout_s + 1
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
@@ -227,3 +247,103 @@ def test_the_worker_scales_on_the_lists_where_the_redis_broker_keeps_waiting_job
     finally:
         broker.close()
         client.flushdb()
+
+
+def evaluate(document: dict, expression: Any, parameters: dict[str, int]) -> int:
+    """An integer expression of the file (literals, its parameters as given, variables, `+`, `string()`)."""
+    expression = resolve(document, expression)
+    if isinstance(expression, int):
+        return expression
+    if isinstance(expression, str):
+        return parameters[expression]
+    if "operator" in expression and expression["operator"]["type"] == "add":
+        return sum(evaluate(document, operand, parameters) for operand in expression["operator"]["operands"].values())
+    function = expression["function"]
+    assert function["type"] == "string", function
+    return evaluate(document, function["parameters"]["value_to_convert"], parameters)
+
+
+def _shutdown_timeouts() -> dict[str, int]:
+    """CATALOG_SHUTDOWN_TIMEOUT_S as deployed: main.bicep's default and bounds, and what each parameter file sets."""
+    spec = parsed(BICEP / "main.bicep")["parameters"]["shutdownTimeoutSeconds"]
+    given = {"default": spec["default"]}
+    given |= {d["type"]: d["argument"] for d in spec["decorators"] if d["type"] in {"min_value", "max_value"}}
+    for environment in ("dev", "prod"):
+        values = json.loads((BICEP / f"main.{environment}.parameters.json").read_text())["parameters"]
+        if "shutdownTimeoutSeconds" in values:
+            given[environment] = values["shutdownTimeoutSeconds"]["value"]
+    return given
+
+
+def test_every_app_gets_a_grace_period_longer_than_its_shutdown_timeout():
+    """Container Apps kills a replica `terminationGracePeriodSeconds` after SIGTERM; the catalog stops within
+    CATALOG_SHUTDOWN_TIMEOUT_S. Both come from one parameter, and the kill must come later, with room to spare."""
+    main = parsed(BICEP / "main.bicep")
+    [module] = [m for m in main["modules"].values() if m["detail"]["path"] == "modules/containerapps.bicep"]
+    assert module["config"]["params"]["shutdownTimeoutSeconds"] == "shutdownTimeoutSeconds"
+    timeouts = _shutdown_timeouts()
+    assert {"default", "min_value", "max_value"} <= timeouts.keys(), timeouts
+    document = parsed(BICEP / "modules" / "containerapps.bicep")
+    for label, timeout in timeouts.items():
+        Settings.model_validate({"shutdown_timeout_s": timeout})  # a value the service accepts
+        checked = set()
+        for name, resource in document["resources"].items():
+            template = resource["config"].get("properties", {}).get("template", {})
+            if resource["type"] == "Microsoft.App/jobs":
+                # Microsoft.App/jobs has no grace period (its template takes containers, init containers and
+                # volumes only); `catalog db upgrade` runs in one transaction on PostgreSQL, so a migration killed
+                # mid-way rolls back and the next execution redoes it.
+                assert "terminationGracePeriodSeconds" not in template, name
+                continue
+            if resource["type"] != "Microsoft.App/containerApps":
+                continue
+            parameters = {"shutdownTimeoutSeconds": timeout}
+            grace = evaluate(document, template["terminationGracePeriodSeconds"], parameters)
+            for container in map(functools.partial(resolve, document), resolve(document, template["containers"])):
+                if container["image"] != CATALOG_IMAGE:
+                    continue  # a sidecar (the worker's metrics collector) has nothing to hand back
+                env = {e["name"]: e for e in resolve(document, container["env"])}
+                assert evaluate(document, env["CATALOG_SHUTDOWN_TIMEOUT_S"]["value"], parameters) == timeout
+            assert grace >= timeout + 5, f"{name} ({label}): grace {grace} s, shutdown timeout {timeout} s"
+            checked.add(name)
+        assert checked == {"api", "worker", "scheduler"}
+
+
+def test_the_workers_metrics_leave_through_the_collector_beside_it():
+    """Container Apps scrapes nothing by itself: the OpenTelemetry Collector in each worker replica scrapes the port
+    the worker serves its metrics on (the same variable, one expression) and exports them; every variable its
+    configuration reads is set on it (or by Container Apps), and its pipeline uses only parts it declares."""
+    document = parsed(BICEP / "modules" / "containerapps.bicep")
+    template = document["resources"]["worker"]["config"]["properties"]["template"]
+    worker, collector = [resolve(document, c) for c in resolve(document, template["containers"])]
+    assert (worker["image"], collector["image"]) == (CATALOG_IMAGE, "metricsCollectorImage")
+    worker_env = {e["name"]: e.get("value") for e in resolve(document, worker["env"])}
+    collector_env = {e["name"]: e["value"] for e in map(functools.partial(resolve, document), collector["env"])}
+    assert collector_env["CATALOG_WORKER_METRICS_PORT"] == worker_env["CATALOG_WORKER_METRICS_PORT"]
+    port = parsed(BICEP / "main.bicep")["parameters"]["workerMetricsPort"]["default"]
+    assert Settings.model_validate({"worker_metrics_port": port}).worker_metrics_port == port > 0
+
+    assert collector["args"] == ["--config=env:OTELCOL_CONFIG"]
+    loaded = collector_env["OTELCOL_CONFIG"]["function"]
+    assert loaded["type"] == "load_text_content"
+    text = (BICEP / "modules" / loaded["parameters"]["file_path"]).read_text()
+    config = yaml.safe_load(text)
+    scrapes = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    assert [t for scrape in scrapes for group in scrape["static_configs"] for t in group["targets"]] == [
+        "127.0.0.1:${env:CATALOG_WORKER_METRICS_PORT}"]
+    read = set(re.findall(r"\$\{env:(\w+)\}", text))
+    assert read <= collector_env.keys() | ACA_VARIABLES, read - collector_env.keys()
+    for pipeline in config["service"]["pipelines"].values():
+        for part in ("receivers", "processors", "exporters"):
+            assert set(pipeline.get(part, [])) <= config[part].keys(), (part, pipeline)
+
+
+def test_every_app_asks_for_a_size_the_consumption_profile_offers():
+    """Consumption replicas come in 0.25-vCPU steps with 2 GiB per vCPU, summed over the replica's containers."""
+    for name, document, config in apps():
+        cpu = memory = 0.0
+        for container in resolve(document, config["properties"]["template"]["containers"]):
+            resources = resolve(document, container)["resources"]
+            cpu += float(resources["cpu"]["function"]["parameters"]["arg_1"])
+            memory += float(resources["memory"].removesuffix("Gi"))
+        assert (cpu * 4).is_integer() and memory == 2 * cpu and cpu <= 4, (name, cpu, memory)

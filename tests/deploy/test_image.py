@@ -63,9 +63,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-    """Signals a role's process as `docker stop` does through tini (which forwards the signal to its child alone),
-    and returns its exit code; whatever is left of the process group is killed if it does not stop in time."""
+def _stop(process: subprocess.Popen, sig: int = ImageSpec.read().stop_signal, timeout: float = 30) -> int:
+    """Signals a role's process as `docker stop` does through tini (which forwards the Dockerfile's STOPSIGNAL to
+    its child alone), and returns its exit code; whatever is left of the process group is killed if it does not
+    stop in time."""
     if process.poll() is None:
         os.kill(process.pid, sig)
     try:

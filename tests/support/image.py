@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -38,11 +39,13 @@ class ImageSpec:
     cmd: list[str]
     copies: dict[str, list[tuple[str, str]]]
     """COPY instructions (source, destination) per stage name."""
+    stop_signal: signal.Signals = signal.SIGTERM
+    """What `docker stop` (and the image's STOPSIGNAL) sends; SIGTERM when the Dockerfile does not say."""
 
     @classmethod
     def read(cls, path: Path = DOCKERFILE) -> ImageSpec:
         parser = DockerfileParser(str(path), env_replace=False)
-        stage, copies, entrypoint, cmd = "", {}, [], []
+        stage, copies, entrypoint, cmd, stop_signal = "", {}, [], [], signal.SIGTERM
         for instruction in parser.structure:
             name, value = instruction["instruction"], instruction["value"]
             if name == "FROM":
@@ -54,7 +57,9 @@ class ImageSpec:
                 entrypoint = json.loads(value)
             elif name == "CMD":
                 cmd = json.loads(value)
-        return cls(env=dict(parser.envs), entrypoint=entrypoint, cmd=cmd, copies=copies)
+            elif name == "STOPSIGNAL":
+                stop_signal = signal.Signals[value if value.startswith("SIG") else f"SIG{value}"]
+        return cls(env=dict(parser.envs), entrypoint=entrypoint, cmd=cmd, copies=copies, stop_signal=stop_signal)
 
     def file_copied_to(self, destination: str) -> Path:
         """The repository file the image holds at `destination`."""

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import dq_name
 from dramatiq.middleware import Retries
 
 from catalog_api.errors import InvalidInput
+from catalog_api.services.jobs.probe import open_probe
 from catalog_api.settings import Settings
 
 DEFAULT_QUEUE = "default"
@@ -63,40 +63,21 @@ class DramatiqJobRunner:
         self._broker = create_broker(settings)
         self._queues = dict(queues)
         self._actors = build_actors(self._broker, settings, queues, run)
+        self._probe = open_probe(settings)
 
     def submit(self, job_id: str, kind: str, delay_s: float = 0) -> None:
         actor = self._actors[self._queues.get(kind, DEFAULT_QUEUE)]
         actor.send_with_options(args=(job_id,), delay=int(delay_s * 1000) if delay_s > 0 else None)
 
     def ping(self) -> None:
-        """Raises when the broker does not answer (the readiness probe asks, so it must not hang on a dead one)."""
-        if isinstance(self._broker, RedisBroker):
-            self._broker.client.ping()
-            return
-        try:
-            self._broker.connection.process_data_events(time_limit=0)
-        except Exception:
-            del self._broker.connection  # this thread's connection is dead: the next call opens a new one
-            raise
+        """Raises when the broker does not answer, within `broker_probe_timeout_s` (the readiness probe asks)."""
+        self._probe.ping()
 
     def queue_depths(self) -> dict[tuple[str, str], int]:
         """Messages per (queue, state): `ready` to be taken, `delayed` until a retry is due (the metrics' gauge)."""
-        queues = sorted({actor.queue_name for actor in self._actors.values()})
-        if isinstance(self._broker, RedisBroker):
-            client, namespace = self._broker.client, self._broker.namespace
-            with client.pipeline(transaction=False) as pipe:
-                for queue in queues:
-                    pipe.llen(f"{namespace}:{queue}")
-                    pipe.llen(f"{namespace}:{dq_name(queue)}")
-                counts = pipe.execute()
-            return {(queue, state): int(counts[2 * i + j]) for i, queue in enumerate(queues)
-                    for j, state in enumerate(("ready", "delayed"))}
-        depths = {}
-        for queue in queues:
-            ready, delayed, _dead = self._broker.get_queue_message_counts(queue)
-            depths[queue, "ready"], depths[queue, "delayed"] = ready, delayed
-        return depths
+        return self._probe.queue_depths({actor.queue_name for actor in self._actors.values()})
 
     def shutdown(self) -> None:
+        self._probe.close()
         self._broker.close()
 

@@ -22,6 +22,20 @@ param apiMaxReplicas int
 param workerMinReplicas int
 param workerMaxReplicas int
 param workerQueueLengthPerReplica int
+@description('CATALOG_SHUTDOWN_TIMEOUT_S of every app: after SIGTERM, the catalog hands its jobs back and exits within it.')
+param shutdownTimeoutSeconds int
+@description('CATALOG_WORKER_METRICS_PORT of the worker: the port its Prometheus exposition listens on inside the replica.')
+param workerMetricsPort int
+@description('Image of the OpenTelemetry Collector (contrib distribution) that sends the worker\'s metrics on.')
+param metricsCollectorImage string
+param applicationInsightsName string
+
+// How long Container Apps waits after SIGTERM before it kills a replica (its default, 30 s, is what the catalog's
+// 25 s used to rely on). The catalog's own bound plus a margin for the process to end after it (a Spark JVM going
+// down, tini reaping), so even a stop that overruns ends by the catalog's choice (logged, status 1), never by
+// SIGKILL in the middle of handing jobs back. tests/deploy/test_bicep.py checks grace > timeout for every app.
+var shutdownMarginSeconds = 10
+var terminationGracePeriodSeconds = shutdownTimeoutSeconds + shutdownMarginSeconds
 
 // dramatiq's Redis broker keeps each queue's waiting messages in the list `dramatiq:<queue>`
 // (catalog_api.bootstrap.JOB_KINDS names the queues).
@@ -29,6 +43,10 @@ var queues = [ 'crawl', 'extract', 'profile', 'default' ]
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: logAnalyticsName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
 }
 
 resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
@@ -80,7 +98,25 @@ var env = [
   { name: 'CATALOG_RATE_LIMIT_REDIS_URL', secretRef: 'broker-url' }
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'AZURE_TOKEN_CREDENTIALS', value: 'ManagedIdentityCredential' }
+  { name: 'CATALOG_SHUTDOWN_TIMEOUT_S', value: string(shutdownTimeoutSeconds) }
 ]
+// The worker also serves its processes' metrics, on a port inside its replica that only the collector beside it
+// reads (docs/deploy-azure.md#worker-metrics: Container Apps scrapes nothing by itself).
+var workerMetricsPortVariable = { name: 'CATALOG_WORKER_METRICS_PORT', value: string(workerMetricsPort) }
+var workerEnv = concat(env, [ workerMetricsPortVariable ])
+// The collector reads its configuration from a variable (`--config=env:`): Container Apps has no config files.
+// The connection string only lets its holder send telemetry (the component's ingestion key), so it is a value.
+var metricsCollector = {
+  name: 'metrics'
+  image: metricsCollectorImage
+  args: [ '--config=env:OTELCOL_CONFIG' ]
+  env: [
+    { name: 'OTELCOL_CONFIG', value: loadTextContent('worker-metrics-collector.yaml') }
+    workerMetricsPortVariable
+    { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+  ]
+  resources: { cpu: json('0.25'), memory: '0.5Gi' }
+}
 
 var identity = { type: 'UserAssigned', userAssignedIdentities: { '${identityId}': {} } }
 var registries = [ { server: registryServer, identity: identityId } ]
@@ -116,7 +152,15 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
             { type: 'Liveness', httpGet: { path: '/healthz', port: 8000 }, periodSeconds: 15, failureThreshold: 3 }
             // Not ready until the migration job has run and the database and broker answer: a new revision takes
             // traffic only then.
-            { type: 'Readiness', httpGet: { path: '/readyz', port: 8000 }, periodSeconds: 10, failureThreshold: 3 }
+            // Its timeout exceeds CATALOG_BROKER_PROBE_TIMEOUT_S (2 s), so a hung broker reads as "not ready" (503)
+            // rather than as a probe that timed out.
+            {
+              type: 'Readiness'
+              httpGet: { path: '/readyz', port: 8000 }
+              periodSeconds: 10
+              failureThreshold: 3
+              timeoutSeconds: 5
+            }
           ]
         }
       ]
@@ -126,6 +170,7 @@ resource api 'Microsoft.App/containerApps@2024-03-01' = {
         rules: [ { name: 'http', http: { metadata: { concurrentRequests: '50' } } } ]
       }
       volumes: volumes
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
     }
   }
 }
@@ -149,10 +194,11 @@ resource worker 'Microsoft.App/containerApps@2024-03-01' = {
           name: 'worker'
           image: image
           args: [ 'worker' ]
-          env: env
+          env: workerEnv
           resources: { cpu: json('2.0'), memory: '4Gi' }
           volumeMounts: volumeMounts
         }
+        metricsCollector
       ]
       scale: {
         minReplicas: workerMinReplicas
@@ -172,6 +218,7 @@ resource worker 'Microsoft.App/containerApps@2024-03-01' = {
         }]
       }
       volumes: volumes
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
     }
   }
 }
@@ -202,6 +249,7 @@ resource scheduler 'Microsoft.App/containerApps@2024-03-01' = {
       ]
       scale: { minReplicas: 1, maxReplicas: 1 }
       volumes: volumes
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
     }
   }
 }

@@ -8,9 +8,14 @@ import time
 import uuid
 
 import pytest
+from fastapi.testclient import TestClient
 
+from catalog_api.app import create_app
+from catalog_api.bootstrap import build_context
 from catalog_api.services.jobs.broker import DramatiqJobRunner
 from catalog_api.settings import Settings
+from tests.support.hung import broker_url, silent_port, within
+from tests.support.metrics import scrape
 from tests.support.postgres import service_missing
 
 BROKERS = {"redis": "redis://127.0.0.1:6379/12", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F"}
@@ -50,3 +55,21 @@ def test_queue_depths_count_ready_and_delayed_messages(runner):
         depths = runner.queue_depths()
     assert depths[queue, "ready"] == 4
     assert depths[queue, "delayed"] == 2
+
+
+@pytest.mark.parametrize("scheme", sorted(BROKERS))
+def test_a_scrape_gives_up_on_a_hung_broker_within_the_probe_timeout(catalog_settings, scheme):
+    """The rest of the scrape still arrives; the queue depths are left out and counted as a scrape error."""
+    with silent_port() as port:
+        settings = catalog_settings.model_copy(update={
+            "broker_url": broker_url(scheme, port), "broker_probe_timeout_s": 0.5, "metrics_public": True})
+        ctx = build_context(settings, migrate=True)
+        try:
+            client = TestClient(create_app(ctx=ctx))
+            # A generous ceiling (8 times the bound), not a timing test: the libraries' defaults wait 5 s or 15 s.
+            samples = within(4, lambda: scrape(client))
+        finally:
+            ctx.close()
+    assert "catalog_broker_queue_messages" not in samples.names()
+    assert samples.value("catalog_metrics_scrape_errors_total", part="broker") == 1
+    assert samples.value("catalog_metrics_scrape_errors_total", part="database") == 0

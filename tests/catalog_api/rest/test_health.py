@@ -12,6 +12,7 @@ from catalog_api.app import create_app
 from catalog_api.bootstrap import build_context
 from catalog_api.services.jobs.broker import create_broker
 from catalog_api.settings import Settings
+from tests.support.hung import broker_url, silent_port, within
 from tests.support.postgres import service_missing
 
 LIVE_BROKERS = {"redis": "redis://127.0.0.1:6379/9", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F"}
@@ -36,8 +37,7 @@ def _probe(settings: Settings, path: str) -> tuple[int, dict]:
 @pytest.mark.parametrize("scheme", ["redis", "rabbitmq"])
 def test_readyz_answers_503_while_the_job_broker_is_down(catalog_settings, scheme):
     port = _closed_port()
-    url = f"redis://127.0.0.1:{port}/0" if scheme == "redis" else f"amqp://guest:guest@127.0.0.1:{port}/%2F"
-    settings = catalog_settings.model_copy(update={"broker_url": url})
+    settings = catalog_settings.model_copy(update={"broker_url": broker_url(scheme, port)})
     assert _probe(settings, "/readyz") == (503, {"status": "unavailable", "reason": "job broker unreachable"})
     # The process itself is fine: liveness must not restart it for a broker outage.
     assert _probe(settings, "/healthz") == (200, {"status": "ok"})
@@ -55,3 +55,20 @@ def test_readyz_is_ready_when_the_job_broker_answers(catalog_settings, scheme):
     finally:
         broker.close()
     assert _probe(settings, "/readyz") == (200, {"status": "ready"})
+
+
+@pytest.mark.parametrize("scheme", ["redis", "rabbitmq"])
+def test_readyz_answers_503_within_the_probe_timeout_while_the_broker_hangs(catalog_settings, scheme):
+    with silent_port() as port:
+        settings = catalog_settings.model_copy(update={"broker_url": broker_url(scheme, port),
+                                                       "broker_probe_timeout_s": 0.5})
+        ctx = build_context(settings, migrate=True)
+        try:
+            client = TestClient(create_app(ctx=ctx))
+            # A generous ceiling (8 times the bound), not a timing test: without the bound the request waits for
+            # the client libraries' defaults, 5 s (redis-py 8's read timeout) or 15 s (pika's handshake timeout).
+            response = within(4, lambda: client.get("/readyz"))
+        finally:
+            ctx.close()
+    assert (response.status_code, response.json()) == (
+        503, {"status": "unavailable", "reason": "job broker unreachable"})
