@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog_api.errors import StatementTimeout
 
+POSTGRES_CONNECT_TIMEOUT_S = 5
+"""How long a new connection to a PostgreSQL catalog may take; `?connect_timeout=N` in the database URL overrides it."""
+
 
 def create_catalog_engine(url: str, statement_timeout_ms: int = 0) -> Engine:
     """An engine on the catalog database. With `statement_timeout_ms` (0: none) a longer statement is cancelled and
@@ -41,6 +44,9 @@ def create_catalog_engine(url: str, statement_timeout_ms: int = 0) -> Engine:
         if parsed.get_backend_name() == "postgresql":
             if parsed.drivername == "postgresql":
                 url = str(parsed.set(drivername="postgresql+psycopg"))
+            if "connect_timeout" not in parsed.query:
+                # libpq waits forever on a server that accepts and never answers: /readyz and every request would hang.
+                connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
             if statement_timeout_ms:
                 # A startup option, not a SET: a SET would be undone when the first transaction rolls back.
                 options = parsed.query.get("options", "")

@@ -99,3 +99,23 @@ def test_a_sqlite_transaction_may_last_longer_than_its_statements(tmp_path):
             assert session.execute(text("select count(*) from t")).scalar() == 1
     finally:
         db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgres_catalog_that_accepts_and_never_answers_fails_the_connection_within_its_bound():
+    from sqlalchemy.exc import OperationalError
+
+    from catalog_api.db.session import POSTGRES_CONNECT_TIMEOUT_S
+    from tests.support.hung import silent_port, within
+
+    def connect(url: str) -> str:
+        with pytest.raises(OperationalError) as failed, Database(url).session() as session:
+            session.execute(text("select 1"))
+        return str(failed.value)
+
+    with silent_port() as port:
+        message = within(POSTGRES_CONNECT_TIMEOUT_S + 5, lambda: connect(f"postgresql://postgres@127.0.0.1:{port}/x"))
+        assert "timeout" in message.lower()
+        started = time.monotonic()  # the URL's own connect_timeout wins over the default
+        within(POSTGRES_CONNECT_TIMEOUT_S + 5, lambda: connect(f"postgresql://postgres@127.0.0.1:{port}/x?connect_timeout=2"))
+        assert time.monotonic() - started < POSTGRES_CONNECT_TIMEOUT_S
