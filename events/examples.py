@@ -20,6 +20,7 @@ from events.data import (
     LineageChanged,
     LineageEdge,
     ProfileCompleted,
+    QualityRuleChanged,
     SourceDeleted,
     SourceRegistered,
     SourceUpdated,
@@ -79,6 +80,13 @@ def _examples() -> list[tuple[EventPayload, str]]:
         (LineageChanged(origin="view_sql",
                         added=[LineageEdge(upstream=_ORDERS, downstream="urn:catalog:dataset:erp:sales:open_orders")],
                         removed=[], job_id=_JOB), "urn:catalog:dataset:erp:sales:open_orders"),
+        (QualityRuleChanged(rule="total_in_range", change="updated", kind="range", column="total", severity="error",
+                            version=2, before={"name": "total_in_range", "kind": "range", "column": "total",
+                                               "params": {"min": 0}, "severity": "warning"},
+                            after={"name": "total_in_range", "kind": "range", "column": "total",
+                                   "params": {"min": 0, "max": 100000}, "severity": "error",
+                                   "owner": "sales-data@example.com"},
+                            changed_by="ana@example.com"), _ORDERS),
     ]
 
 

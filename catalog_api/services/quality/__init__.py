@@ -1,0 +1,30 @@
+"""Data quality: rules on tables and columns (`kinds`, `rules`), kept in version control as rule files
+(`rulefiles`).
+
+A rule is keyed by a stable name per table; its `kind` and typed `params` say what it checks (not null, unique,
+accepted values, range, regex, length, type conformance; row count, row count change, freshness, custom SQL). Every
+change is kept in the rule history and published as `catalog.quality.rule_changed`.
+
+The names below are the domain's public face for transports; modules inside services import the submodules.
+"""
+
+from catalog_api.services.quality.kinds import MAX_DESCRIPTION, MAX_OWNER, RuleDefinition
+from catalog_api.services.quality.rulefiles import RuleFile, apply_rules, dump_yaml, export_rules, load_yaml
+from catalog_api.services.quality.rules import (
+    MAX_HISTORY,
+    MAX_RULES,
+    add_rule,
+    find_rule,
+    get_rule,
+    list_rules,
+    remove_rule,
+    rule_history,
+    update_rule,
+)
+from catalog_api.services.quality.views import QualityRuleView, RuleChangeView, RuleDiffView, RuleSetDiff
+
+__all__ = [
+    "MAX_DESCRIPTION", "MAX_HISTORY", "MAX_OWNER", "MAX_RULES", "QualityRuleView", "RuleChangeView", "RuleDefinition",
+    "RuleDiffView", "RuleFile", "RuleSetDiff", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule",
+    "get_rule", "list_rules", "load_yaml", "remove_rule", "rule_history", "update_rule",
+]
