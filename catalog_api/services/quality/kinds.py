@@ -10,6 +10,7 @@ distinct count, min/max, a regex match count) or, for `custom_sql`, into one rea
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from catalog_api.db.models import NAME_LENGTH
 from catalog_api.db.quality import RULE_NAME_LENGTH
 from catalog_api.errors import InvalidInput, invalid_input_from_validation
 from catalog_api.services.quality.views import definition_of
+from catalog_api.services.text import reject_nul
+from catalog_api.services.views import MAX_ID
 
 RULE_NAME = rf"^[A-Za-z0-9][A-Za-z0-9_.\-]{{0,{RULE_NAME_LENGTH - 1}}}$"
 MAX_OWNER = 255
@@ -80,7 +83,7 @@ class _Params(BaseModel):
 
 def _at_least_one(value: Any, info: ValidationInfo, other: str) -> Any:
     """For the second of two optional bounds (declared with `validate_default`): one of them must be given."""
-    if value is None and info.data.get(other) is None:
+    if value is None and other in info.data and info.data[other] is None:  # absent from data: it failed itself
         raise ValueError(f"give {other}, {info.field_name} or both")
     return value
 
@@ -103,6 +106,8 @@ class UniqueParams(_Params):
 def _number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("must be a number")
+    if not math.isfinite(value):  # YAML's .inf and .nan: JSON, and so the stored parameters, cannot hold them
+        raise ValueError("must be a finite number")
     return value
 
 
@@ -113,7 +118,7 @@ def _scalar(value: Any) -> Any:
         return value
     if not isinstance(value, (int, float, bool)):
         raise ValueError("must be a string, a number or a boolean")
-    return value
+    return value if isinstance(value, bool) else _number(value)
 
 
 # One type each (not a union), so an error names the parameter itself rather than a union member; ints stay ints.
@@ -228,7 +233,7 @@ class CustomSqlParams(_Params):
     kind: Literal["custom_sql"]
     run_against: Literal["source", "lake"] = "source"
     sql: str = Field(min_length=1, max_length=MAX_SQL)
-    max_failing_rows: int = Field(default=0, ge=0)
+    max_failing_rows: int = Field(default=0, ge=0, le=MAX_ID)
 
     @field_validator("sql")
     @classmethod
@@ -290,6 +295,9 @@ def checked_rule(definition: RuleDefinition | Mapping[str, Any], *, dialects: Ma
     """`definition` with its parameters validated against its kind; `InvalidInput` naming every bad field (under
     `field`, e.g. `tables.0.rules.3`), and the column a column rule needs."""
     prefix = f"{field}." if field else ""
+    raw = definition.model_dump() if isinstance(definition, RuleDefinition) else definition
+    for key, value in raw.items() if isinstance(raw, Mapping) else ():
+        reject_nul(f"{prefix}{key}", value)  # PostgreSQL's text cannot hold NUL: refused here, not as a 500
     if not isinstance(definition, RuleDefinition):
         try:
             definition = RuleDefinition.model_validate(definition)
