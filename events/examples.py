@@ -20,6 +20,8 @@ from events.data import (
     LineageChanged,
     LineageEdge,
     ProfileCompleted,
+    QualityFailed,
+    QualityRecovered,
     QualityRuleChanged,
     SourceDeleted,
     SourceRegistered,
@@ -87,6 +89,10 @@ def _examples() -> list[tuple[EventPayload, str]]:
                                    "params": {"min": 0, "max": 100000}, "severity": "error",
                                    "owner": "sales-data@example.com"},
                             changed_by="ana@example.com"), _ORDERS),
+        (QualityFailed(rule="id_not_null", kind="not_null", column="id", severity="error", run_id=_JOB, observed=3.0,
+                       failing_rows=3, message="3 of 1250000 rows have no id"), _ORDERS),
+        (QualityRecovered(rule="id_not_null", kind="not_null", column="id", severity="error", run_id=_JOB,
+                          failed_since=_T0 - timedelta(days=1)), _ORDERS),
     ]
 
 

@@ -34,6 +34,8 @@ class EventType(StrEnum):
     ANOMALY_DETECTED = "catalog.anomaly.detected"
     LINEAGE_CHANGED = "catalog.lineage.changed"
     QUALITY_RULE_CHANGED = "catalog.quality.rule_changed"
+    QUALITY_FAILED = "catalog.quality.failed"
+    QUALITY_RECOVERED = "catalog.quality.recovered"
 
 
 def _as_utc(value: datetime) -> datetime:

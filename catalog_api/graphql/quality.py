@@ -25,6 +25,11 @@ RuleDiffNode = graphql_type(quality.RuleDiffView, "QualityRuleDiff", "What a rul
                             description="What applying a rule file does to one rule: `added`, `changed`, `removed`.")
 RuleSetDiffNode = graphql_type(quality.RuleSetDiff, "QualityRuleSetDiff", "What a rule file changed.",
                                description="What applying a rule file changed (or, with `dryRun`, would change).")
+QualityResultNode = graphql_type(quality.QualityResultView, "QualityResult", "One rule's outcome in one run.",
+                                 description="One rule's outcome in one run; of a column tagged `pii.*`, a caller "
+                                             "without `pii:read` gets values null, named in `masked`.")
+TableHealthNode = graphql_type(quality.TableHealthView, "QualityHealth", "A table's rules by their latest results.",
+                               description="How a table's rules stand by their latest results.")
 RuleId = Annotated[int, strawberry.argument(name="id", description="The rule's id.")]
 
 
@@ -67,6 +72,14 @@ class QualityQuery:
                                    limit: int = 100) -> list[RuleChangeNode]:
         found = await info.context.query(quality.rule_history, table, name=name, limit=limit)
         return [RuleChangeNode.of(c) for c in found]
+
+    @strawberry.field(description="A rule's results, newest first: one per evaluation run.")
+    async def quality_results(self, info: Info, rule_id: RuleId, limit: int = 100) -> list[QualityResultNode]:
+        return [QualityResultNode.of(r) for r in await info.context.query(quality.rule_results, rule_id, limit=limit)]
+
+    @strawberry.field(description="How a table's rules stand by their latest results.")
+    async def quality_health(self, info: Info, table: str) -> TableHealthNode:
+        return TableHealthNode.of(await info.context.query(quality.table_health, table))
 
     @strawberry.field(description="The rule file of a source (name or id): what `applyQualityRules` takes back.")
     async def quality_rule_file(self, info: Info, source: str) -> JSON:

@@ -30,6 +30,11 @@ QualityRuleOut = rest_model("QualityRuleOut", quality.QualityRuleView,
 RuleChangeOut = rest_model("RuleChangeOut", quality.RuleChangeView,
                            "One change of a rule (`created`, `updated`, `removed`): its definition before and after.")
 RuleDiffOut = rest_model("RuleDiffOut", quality.RuleDiffView, "What a rule file does to one rule.")
+QualityResultOut = rest_model("QualityResultOut", quality.QualityResultView,
+                              "One rule's outcome in one run. Of a column tagged `pii.*`, a caller without `pii:read` "
+                              "gets the observed value and sample-key values null, named in `masked`.")
+TableHealthOut = rest_model("TableHealthOut", quality.TableHealthView,
+                            "How a table's rules stand by their latest results.")
 RuleSetDiffOut = rest_model("RuleSetDiffOut", quality.RuleSetDiff,
                             "What applying a rule file changed (or, in a dry run, would change).")
 
@@ -88,6 +93,20 @@ def remove_rule(rule_id: RuleId, ctx: ServiceContext = Depends(context)) -> Resp
     """Removes the rule; its history stays (`GET /quality/history`)."""
     quality.remove_rule(ctx, rule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/rules/{rule_id}/results", dependencies=[allow(Permission.READ)], response_model=list[QualityResultOut])
+def rule_results(rule_id: RuleId, limit: int = Query(100, ge=1, le=quality.MAX_RESULTS),
+                 session: Session = QUERY_SESSION) -> list[QualityResultOut]:
+    """The rule's results, newest first: one per evaluation run."""
+    return [QualityResultOut.of(r) for r in quality.rule_results(session, rule_id, limit=limit)]
+
+
+@router.get("/health", dependencies=[allow(Permission.READ)], response_model=TableHealthOut, responses=errors(404))
+def table_health(table: str = urn_query(EntityType.DATASET, default=..., description="The table."),
+                 session: Session = QUERY_SESSION) -> TableHealthOut:
+    """How the table's rules stand by their latest results: passing, failing by severity, in error, not evaluated."""
+    return TableHealthOut.of(quality.table_health(session, table))
 
 
 @router.get("/history", dependencies=[allow(Permission.READ)], response_model=list[RuleChangeOut],

@@ -118,7 +118,7 @@ def update_rule(ctx: ServiceContext, rule_id: int, rule: RuleDefinition | Mappin
     """Replaces a rule's whole definition (a new name too, when the table has no rule of that name); a definition
     equal to the stored one changes nothing (no new version, no history, no event)."""
     with ctx.db.session() as session:
-        found, table = _rule_and_table(session, rule_id)
+        found, table = rule_and_table(session, rule_id)
         checked = check(session, table, rule)
         if checked.definition.name != found.name:
             _name_free(session, table, checked.definition.name)
@@ -129,7 +129,7 @@ def update_rule(ctx: ServiceContext, rule_id: int, rule: RuleDefinition | Mappin
 def remove_rule(ctx: ServiceContext, rule_id: int) -> QualityRuleView:
     """Removes a rule (its history stays); answers the rule as it was."""
     with ctx.db.session() as session:
-        found, table = _rule_and_table(session, rule_id)
+        found, table = rule_and_table(session, rule_id)
         view = rule_view(found, table.urn)
         remove(session, table, found)
         return view
@@ -138,7 +138,7 @@ def remove_rule(ctx: ServiceContext, rule_id: int) -> QualityRuleView:
 # -- queries -------------------------------------------------------------------------------------------------------
 
 def get_rule(session: Session, rule_id: int) -> QualityRuleView:
-    rule, table = _rule_and_table(session, rule_id)
+    rule, table = rule_and_table(session, rule_id)
     return rule_view(rule, table.urn)
 
 
@@ -180,7 +180,8 @@ def rule_history(session: Session, table_urn: str, *, name: str | None = None,
     return [change_view(row, table.urn) for row in rows]
 
 
-def _rule_and_table(session: Session, rule_id: int) -> tuple[QualityRule, Table]:
+def rule_and_table(session: Session, rule_id: int) -> tuple[QualityRule, Table]:
+    """A rule by id with its table; NotFound (field `id`) for an unknown id."""
     rule = session.get(QualityRule, rule_id) if 1 <= rule_id <= MAX_ID else None
     if rule is None:
         raise NotFound(f"no quality rule {rule_id}", field="id")

@@ -87,3 +87,18 @@ def test_a_viewer_reads_rules_but_cannot_change_them(tmp_path):
             assert [r["name"] for r in read["data"]["qualityRules"]] == ["ids"]
     finally:
         catalog.ctx.close()
+
+
+def test_results_and_health_through_graphql(ruled, catalog_ctx):
+    from catalog_api.services import quality
+    from tests.support.catalog import query
+
+    add_all(catalog_ctx)
+    rule_id = query(catalog_ctx, quality.find_rule, ORDERS, "total_in_range").id
+    quality.record_results(catalog_ctx, ORDERS, "run-1", [quality.RuleOutcome(rule_id, "passed", observed=42.5)])
+    found = data(ruled, """query($id: Int!, $table: String!) {
+      qualityResults(id: $id) { runId outcome observed masked ruleName }
+      qualityHealth(table: $table) { rules passing notEvaluated failingRules } }""", id=rule_id, table=ORDERS)
+    assert found["qualityResults"] == [{"runId": "run-1", "outcome": "passed", "observed": 42.5, "masked": [],
+                                        "ruleName": "total_in_range"}]
+    assert found["qualityHealth"] == {"rules": 5, "passing": 1, "notEvaluated": 4, "failingRules": []}

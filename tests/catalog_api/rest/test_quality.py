@@ -97,3 +97,22 @@ def test_rule_files_export_apply_and_dry_run_over_rest(secured):
     refused = client.post("/api/v1/quality/apply", headers=curator, json=bad)
     assert (refused.status_code, refused.json()["error"]["field"]) == (422, "tables.0.rules.0.params.max")
     assert client.get("/api/v1/quality/export?source=erp", headers=viewer).json() == without_customers
+
+
+def test_results_and_the_tables_health_are_read_over_rest(secured):
+    from catalog_api.services import quality
+
+    catalog, client = secured
+    add_all(catalog.ctx)
+    viewer = catalog.headers("viewer")
+    rule = next(r for r in client.get(f"/api/v1/quality/rules?table={quote(ORDERS)}", headers=viewer).json()
+                if r["name"] == "id_not_null")
+    quality.record_results(catalog.ctx, ORDERS, "run-1", [quality.RuleOutcome(rule["id"], "failed", observed=2,
+                                                                              failing_rows=2,
+                                                                              sample_keys=[{"id": 4}])])
+    results = client.get(f"/api/v1/quality/rules/{rule['id']}/results", headers=viewer).json()
+    assert [(r["run_id"], r["outcome"], r["failing_rows"], r["sample_keys"]) for r in results] == [
+        ("run-1", "failed", 2, [{"id": 4}])]
+    health = client.get(f"/api/v1/quality/health?table={quote(ORDERS)}", headers=viewer).json()
+    assert (health["rules"], health["failing_errors"], health["failing_rules"], health["not_evaluated"]) == (
+        len(RULES[ORDERS]), 1, ["id_not_null"], len(RULES[ORDERS]) - 1)
