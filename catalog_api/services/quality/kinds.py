@@ -164,8 +164,9 @@ class RegexParams(_Params):
         return pattern
 
 
-class LengthParams(_Params):
-    kind: Literal["length"]
+class _CountBounds(_Params):
+    """Whole-number bounds, at least one given, `min ≤ max`: of a value's length, or of a table's row count."""
+
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0, validate_default=True)
 
@@ -173,6 +174,10 @@ class LengthParams(_Params):
     @classmethod
     def _bounds(cls, value: Any, info: ValidationInfo) -> Any:
         return _ordered(_at_least_one(value, info, "min"), info, "min")
+
+
+class LengthParams(_CountBounds):
+    kind: Literal["length"]
 
 
 class TypeConformanceParams(_Params):
@@ -181,16 +186,9 @@ class TypeConformanceParams(_Params):
         description="Every non-null value reads as this type (for columns stored as text).")
 
 
-class RowCountParams(_Params):
+class RowCountParams(_CountBounds):
     target: ClassVar[Target] = "table"
     kind: Literal["row_count"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0, validate_default=True)
-
-    @field_validator("max")
-    @classmethod
-    def _bounds(cls, value: Any, info: ValidationInfo) -> Any:
-        return _ordered(_at_least_one(value, info, "min"), info, "min")
 
 
 class RowCountChangeParams(_Params):
@@ -248,8 +246,6 @@ Params = Annotated[Union[NotNullParams, UniqueParams, AcceptedValuesParams, Rang
                          LengthParams, TypeConformanceParams, RowCountParams, RowCountChangeParams, FreshnessParams,
                          CustomSqlParams], Field(discriminator="kind")]
 _PARAMS: TypeAdapter[_Params] = TypeAdapter(Params)
-TARGETS: dict[str, Target] = {model.model_fields["kind"].annotation.__args__[0]: model.target  # type: ignore[union-attr]
-                              for model in _Params.__subclasses__()}
 
 # Statements (or parts of one) that write or lock: a rule's query only reads.
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.TruncateTable,

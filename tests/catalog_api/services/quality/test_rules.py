@@ -13,19 +13,15 @@ from catalog_api.services import quality
 from tests.support.catalog import query
 from tests.support.events import outbox
 from tests.support.quality import CUSTOMERS, ORDERS, rules_catalog
+from tests.support.stores import STORES, context_on
 
 ANA = Identity(subject="k1", name="ana", method="api_key", roles=frozenset({"curator"}))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=STORES)
 def store(request, catalog_settings):
     """A migrated catalog holding the rules catalog, on the embedded SQLite and on PostgreSQL."""
-    from catalog_api.bootstrap import build_context
-
-    settings = catalog_settings
-    if request.param == "postgres":
-        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_catalog_url")})
-    ctx = build_context(settings, migrate=True)
+    ctx = context_on(request, catalog_settings)
     rules_catalog(ctx)
     yield ctx
     ctx.close()
