@@ -102,3 +102,8 @@ def test_results_and_health_through_graphql(ruled, catalog_ctx):
     assert found["qualityResults"] == [{"runId": "run-1", "outcome": "passed", "observed": 42.5, "masked": [],
                                         "ruleName": "total_in_range"}]
     assert found["qualityHealth"] == {"rules": 5, "passing": 1, "notEvaluated": 4, "failingRules": []}
+    on_table = data(ruled, """query($table: String!) { table(urn: $table) {
+      qualityRules { name } qualityHealth { rules passing notEvaluated failingRules } } }""", table=ORDERS)["table"]
+    assert on_table["qualityHealth"] == found["qualityHealth"]
+    assert [r["name"] for r in on_table["qualityRules"]] == ["fresh", "id_not_null", "no_orphans", "status_values",
+                                                             "total_in_range"]
