@@ -2,7 +2,8 @@
 
 `export_rules` writes the document (tables by schema and name, rules by name, fields left empty omitted), and
 `apply_rules` makes the catalog hold exactly the document's rules for that source: it adds the missing ones,
-replaces the changed ones and removes the ones the document no longer lists. Applying the same document twice
+replaces the changed ones and removes the ones the document no longer lists. Both see the source's live tables
+only: the rules of a table that disappeared from its source are kept (with it, soft-deleted) and left alone. Applying the same document twice
 changes nothing the second time (no version, no history, no event); a dry run answers the same diff and stores
 nothing. The document is checked as a whole before anything is stored: one bad rule stores none.
 
@@ -69,7 +70,7 @@ def export_rules(session: Session, source: str | int) -> dict[str, Any]:
     found = source_row(session, source)
     rows = session.execute(
         select(QualityRule, Schema.name, Table.name).join(Table, Table.id == QualityRule.table_id)
-        .join(Schema, Schema.id == Table.schema_id).where(Table.source_id == found.id)
+        .join(Schema, Schema.id == Table.schema_id).where(Table.source_id == found.id, Table.deleted_at.is_(None))
         .order_by(Schema.name, Table.name, QualityRule.name))
     tables: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rule, schema, table in rows:
@@ -102,7 +103,7 @@ def apply_rules(ctx: ServiceContext, document: RuleFile | Mapping[str, Any], *, 
         wanted = _wanted(session, source.name, rule_file)
         stored = {(table.id, rule.name): (table, rule) for rule, table in session.execute(
             select(QualityRule, Table).join(Table, Table.id == QualityRule.table_id)
-            .where(Table.source_id == source.id))}
+            .where(Table.source_id == source.id, Table.deleted_at.is_(None)))}
         changes: list[RuleDiffView] = []
         for key, (table, checked) in wanted.items():
             if key not in stored:

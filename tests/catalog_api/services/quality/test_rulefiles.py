@@ -11,7 +11,7 @@ from catalog_api.errors import InvalidInput
 from catalog_api.services import quality
 from tests.support.catalog import query
 from tests.support.events import outbox
-from tests.support.quality import ORDERS, RULES, add_all, rules_catalog
+from tests.support.quality import CUSTOMERS, ORDERS, RULES, add_all, rules_catalog
 
 
 @pytest.fixture
@@ -112,3 +112,14 @@ def test_a_malformed_file_is_refused_naming_where(ruled, text, field, reason):
     with pytest.raises(Exception) as refused:
         quality.apply_rules(ruled, quality.load_yaml(text))
     assert refused.value.field == field and reason in refused.value.message
+
+
+def test_the_rules_of_a_table_gone_from_its_source_are_kept_and_left_alone(ruled):
+    from catalog_api.db.models import Table, utcnow
+
+    with ruled.db.session() as session:  # as a crawl leaves a table that disappeared: soft-deleted
+        session.query(Table).filter(Table.urn == CUSTOMERS).update({"deleted_at": utcnow()})
+    exported = query(ruled, quality.export_rules, "erp")
+    assert [t["table"] for t in exported["tables"]] == ["orders"]
+    assert quality.apply_rules(ruled, exported).changes == []
+    assert len(query(ruled, quality.list_rules, table_urn=CUSTOMERS)) == len(RULES[CUSTOMERS])
