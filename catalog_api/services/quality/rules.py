@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import Column, DataSource, Table
@@ -65,7 +66,7 @@ def create(session: Session, table: Table, checked: CheckedRule) -> QualityRule:
                        params=checked.stored_params(), severity=spec.severity, owner=spec.owner,
                        description=spec.description, version=1, created_by=actor, updated_by=actor)
     session.add(rule)
-    session.flush()
+    _flush_name(session, table, spec.name)
     _record(session, table, rule, "created", None, definition(rule))
     return rule
 
@@ -80,7 +81,7 @@ def replace(session: Session, table: Table, rule: QualityRule, checked: CheckedR
     rule.severity, rule.owner, rule.description = spec.severity, spec.owner, spec.description
     rule.version += 1
     rule.updated_by = current_identity().actor
-    session.flush()
+    _flush_name(session, table, spec.name)
     _record(session, table, rule, "updated", before, after)
     return True
 
@@ -192,6 +193,15 @@ def _name_free(session: Session, table: Table, name: str) -> None:
     if session.scalars(select(QualityRule.id).where(QualityRule.table_id == table.id,
                                                     QualityRule.name == name)).first() is not None:
         raise Conflict(f"{table.urn} already has a rule named {name!r}", field="name")
+
+
+def _flush_name(session: Session, table: Table, name: str) -> None:
+    """Flushes a rule's new name: a name another request took since `_name_free` looked is a 409, not a 500."""
+    urn = table.urn  # read before the flush: after a failed one, the session can no longer load it
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"{urn} already has a rule named {name!r}", field="name") from None
 
 
 def _rule_count(session: Session, table: Table) -> int:

@@ -137,3 +137,14 @@ def test_custom_sql_runs_against_the_lake_where_the_source_speaks_no_sql(store):
     added = quality.add_rule(store, ORDERS, {"name": "q", "kind": "custom_sql",
                                              "params": {"sql": sql, "run_against": "lake"}})
     assert added.params == {"sql": sql, "run_against": "lake", "max_failing_rows": 0}
+
+
+def test_a_name_taken_between_the_check_and_the_insert_is_a_conflict(store):
+    from catalog_api.services.quality import rules
+
+    quality.add_rule(store, ORDERS, {"name": "ids", "kind": "unique", "column": "id"})
+    with pytest.raises(Conflict) as taken, store.db.session() as session:  # as a concurrent request would find it
+        table = rules.live_table(session, ORDERS)
+        rules.create(session, table, rules.check(session, table, {"name": "ids", "kind": "not_null", "column": "id"}))
+    assert taken.value.field == "name"
+    assert [(r.name, r.kind) for r in query(store, quality.list_rules)] == [("ids", "unique")]
