@@ -139,8 +139,9 @@ class AcceptedValuesParams(_Params):
         return values
 
 
-class RangeParams(_Params):
-    kind: Literal["range"]
+class _Bounds(_Params):
+    """Bounds `min` and `max`, at least one given, `min ≤ max` (a subclass narrows their type)."""
+
     min: Number | None = None
     max: Number | None = Field(default=None, validate_default=True)
 
@@ -148,6 +149,10 @@ class RangeParams(_Params):
     @classmethod
     def _bounds(cls, value: Any, info: ValidationInfo) -> Any:
         return _ordered(_at_least_one(value, info, "min"), info, "min")
+
+
+class RangeParams(_Bounds):
+    kind: Literal["range"]
 
 
 class RegexParams(_Params):
@@ -164,16 +169,11 @@ class RegexParams(_Params):
         return pattern
 
 
-class _CountBounds(_Params):
-    """Whole-number bounds, at least one given, `min ≤ max`: of a value's length, or of a table's row count."""
+class _CountBounds(_Bounds):
+    """Whole-number bounds: of a value's length, or of a table's row count."""
 
     min: int | None = Field(default=None, ge=0)
     max: int | None = Field(default=None, ge=0, validate_default=True)
-
-    @field_validator("max")
-    @classmethod
-    def _bounds(cls, value: Any, info: ValidationInfo) -> Any:
-        return _ordered(_at_least_one(value, info, "min"), info, "min")
 
 
 class LengthParams(_CountBounds):
