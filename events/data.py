@@ -338,12 +338,71 @@ class LineageChanged(EventPayload):
         return self
 
 
+# -- data quality -----------------------------------------------------------------------------------------------
+
+class QualityRuleChanged(EventPayload):
+    """A data-quality rule of a table or of one of its columns was created, updated or removed. Subject: the
+    dataset URN of the rule's table."""
+
+    event_type: ClassVar[EventType] = EventType.QUALITY_RULE_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    rule: str = Field(min_length=1, max_length=128, description="The rule's name, its stable key within the table.")
+    change: Literal["created", "updated", "removed"] = Field(description="What happened to the rule.")
+    kind: str = Field(min_length=1, description="What the rule checks, e.g. `not_null`, `range`, `custom_sql`.")
+    column: str | None = Field(description="The column it checks; null for a table rule.")
+    severity: Literal["warning", "error"] = Field(description="How bad a failure of the rule is.")
+    version: int = Field(ge=1, description="The rule's version after the change (the last one when removed).")
+    before: dict[str, Any] | None = Field(description="The rule's definition before; null when created.")
+    after: dict[str, Any] | None = Field(description="The rule's definition after; null when removed.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+    @model_validator(mode="after")
+    def _changed(self) -> QualityRuleChanged:
+        if self.before == self.after:
+            raise ValueError("before and after are equal: nothing changed")
+        return self
+
+
+class _QualityResultPayload(EventPayload):
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET,)
+
+    rule: str = Field(min_length=1, max_length=128, description="The rule's name, its stable key within the table.")
+    kind: str = Field(min_length=1, description="What the rule checks, e.g. `not_null`, `range`, `custom_sql`.")
+    column: str | None = Field(description="The column it checks; null for a table rule.")
+    severity: Literal["warning", "error"] = Field(description="How bad a failure of the rule is.")
+    run_id: str = Field(min_length=1, description="The evaluation run: a job id or a profile run's id.")
+
+
+class QualityFailed(_QualityResultPayload):
+    """A data-quality rule failed after passing (or on its first evaluation). A rule that keeps failing raises no new
+    event. Subject: the dataset URN of the rule's table."""
+
+    event_type: ClassVar[EventType] = EventType.QUALITY_FAILED
+
+    observed: float | None = Field(default=None, description="The observed figure when it is a number (a null "
+                                   "count, a row count); null otherwise, or when it is a value of a column tagged "
+                                   "`pii.*`.")
+    failing_rows: int | None = Field(default=None, ge=0, description="Rows that failed the rule, when counted.")
+    message: str | None = Field(default=None, description="Human-readable explanation; it quotes no value of a "
+                                "column tagged `pii.*`.")
+
+
+class QualityRecovered(_QualityResultPayload):
+    """A data-quality rule that had failed passed again. Subject: the dataset URN of the rule's table."""
+
+    event_type: ClassVar[EventType] = EventType.QUALITY_RECOVERED
+
+    failed_since: UtcTimestamp = Field(description="When the rule's last failing result was recorded.")
+
+
 PAYLOADS: dict[EventType, type[EventPayload]] = {
     model.event_type: model
     for model in (
         SourceRegistered, SourceUpdated, SourceDeleted, TableCreated, TableDeleted, ViewCreated, ViewDeleted,
         ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
-        JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged,
+        JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
+        QualityFailed, QualityRecovered,
     )
 }
 """The payload model of every event type."""

@@ -20,6 +20,9 @@ from events.data import (
     LineageChanged,
     LineageEdge,
     ProfileCompleted,
+    QualityFailed,
+    QualityRecovered,
+    QualityRuleChanged,
     SourceDeleted,
     SourceRegistered,
     SourceUpdated,
@@ -79,6 +82,17 @@ def _examples() -> list[tuple[EventPayload, str]]:
         (LineageChanged(origin="view_sql",
                         added=[LineageEdge(upstream=_ORDERS, downstream="urn:catalog:dataset:erp:sales:open_orders")],
                         removed=[], job_id=_JOB), "urn:catalog:dataset:erp:sales:open_orders"),
+        (QualityRuleChanged(rule="total_in_range", change="updated", kind="range", column="total", severity="error",
+                            version=2, before={"name": "total_in_range", "kind": "range", "column": "total",
+                                               "params": {"min": 0}, "severity": "warning"},
+                            after={"name": "total_in_range", "kind": "range", "column": "total",
+                                   "params": {"min": 0, "max": 100000}, "severity": "error",
+                                   "owner": "sales-data@example.com"},
+                            changed_by="ana@example.com"), _ORDERS),
+        (QualityFailed(rule="id_not_null", kind="not_null", column="id", severity="error", run_id=_JOB, observed=3.0,
+                       failing_rows=3, message="3 of 1250000 rows have no id"), _ORDERS),
+        (QualityRecovered(rule="id_not_null", kind="not_null", column="id", severity="error", run_id=_JOB,
+                          failed_since=_T0 - timedelta(days=1)), _ORDERS),
     ]
 
 

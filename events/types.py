@@ -33,6 +33,9 @@ class EventType(StrEnum):
     PROFILE_COMPLETED = "catalog.profile.completed"
     ANOMALY_DETECTED = "catalog.anomaly.detected"
     LINEAGE_CHANGED = "catalog.lineage.changed"
+    QUALITY_RULE_CHANGED = "catalog.quality.rule_changed"
+    QUALITY_FAILED = "catalog.quality.failed"
+    QUALITY_RECOVERED = "catalog.quality.recovered"
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -1,5 +1,5 @@
-"""The `catalog` command line: serve, migrate, manage sources and schedules, crawl, extract, profile, search, lineage
-and the demo.
+"""The `catalog` command line: serve, migrate, manage sources, schedules and quality rules, crawl, extract, profile,
+search, lineage and the demo.
 
 One module per command group; this package only assembles them into `app` (the `catalog` entry point).
 """
@@ -13,6 +13,7 @@ from catalog_api.cli.demo import demo
 from catalog_api.cli.jobs import jobs_app
 from catalog_api.cli.keys import keys_app
 from catalog_api.cli.lineage import lineage
+from catalog_api.cli.rules import rule_app
 from catalog_api.cli.runs import crawl, extract, profile
 from catalog_api.cli.schedules import schedule_app
 from catalog_api.cli.search import search
@@ -28,5 +29,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(source_app, name="source")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(rule_app, name="rule")
 for command in (serve, crawl, extract, profile, search, lineage, worker, scheduler, relay, demo):
     app.command()(command)

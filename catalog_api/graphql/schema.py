@@ -40,6 +40,7 @@ from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.metrics import OperationMetrics
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
+from catalog_api.graphql.quality import QualityMutation, QualityQuery
 from catalog_api.graphql.scalars import SCALARS
 from catalog_api.graphql.types import (
     ColumnNode,
@@ -68,7 +69,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery, KeysQuery, AuditQuery):
+class Query(LineageQuery, ProfileQuery, QualityQuery, KeysQuery, AuditQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -153,7 +154,7 @@ class Query(LineageQuery, ProfileQuery, KeysQuery, AuditQuery):
 
 
 @strawberry.type
-class Mutation(LineageMutation, ProfileMutation, KeysMutation):
+class Mutation(LineageMutation, ProfileMutation, QualityMutation, KeysMutation):
     """Changing the catalog. A failed mutation stores nothing."""
 
     @strawberry.mutation(permission_classes=requires(Permission.ADMIN),

@@ -16,9 +16,10 @@ from strawberry.scalars import JSON
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.loaders import child_key
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
+from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
-from catalog_api.services import browse, profiling
+from catalog_api.services import browse, profiling, quality
 from catalog_api.services.browse import Page, PageRequest, SearchHit
 from catalog_api.services.sources import ConnectionTestResult
 from catalog_api.services.views import (
@@ -240,6 +241,19 @@ class TableNode(Entity, FromView):
     @strawberry.field(description="The anomaly settings in force: the table's own merged over the defaults.")
     async def anomaly_thresholds(self, info: Info) -> JSON:
         return await info.context.query(profiling.get_anomaly_thresholds, self.urn)
+
+    @strawberry.field(description="The table's data-quality rules by name (column rules included).")
+    async def quality_rules(self, info: Info) -> list[QualityRuleNode]:
+        if self.reported is not None:
+            return []
+        return [QualityRuleNode.of(r) for r in await info.context.query(quality.list_rules, table_urn=self.urn)]
+
+    @strawberry.field(description="How the table's quality rules stand by their latest results; null for a dataset "
+                                  "the catalog has not crawled.")
+    async def quality_health(self, info: Info) -> TableHealthNode | None:
+        if self.reported is not None:
+            return None
+        return TableHealthNode.of(await info.context.query(quality.table_health, self.urn))
 
 
 @strawberry.type(name="Column")

@@ -5,7 +5,7 @@ Roles are cumulative: each one includes everything the role below it may do.
 | role     | may                                                                  |
 |----------|----------------------------------------------------------------------|
 | viewer   | read metadata, lineage, profiles, jobs and events                    |
-| curator  | + descriptions, tags, anomaly thresholds, manual lineage             |
+| curator  | + descriptions, tags, anomaly thresholds, manual lineage, rules      |
 | operator | + crawl, extract, profile, schedules, cancel jobs, webhooks          |
 | admin    | + sources and their credentials, API keys, event replay, the audit   |
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from catalog_api.db.models import ChangeLogEntry
 from catalog_api.errors import InvalidInput
-from catalog_api.services import curation, jobs, profiling, sources
+from catalog_api.services import curation, jobs, profiling, quality, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.publishers import NamedPublisher
 from catalog_api.services.events.relay import Relay
@@ -67,6 +67,10 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     urn = "urn:catalog:dataset:shop:app:orders"
     assert client.put(f"/api/v1/entities/{urn}/description", json={"description": "Orders"}).status_code == 200
     assert client.put(f"/api/v1/entities/{urn}/tags", json={"tags": ["pii", "sales"]}).status_code == 200
+    rule = client.post("/api/v1/quality/rules", json={"table": urn, "name": "ids", "kind": "not_null", "column": "id"})
+    assert rule.status_code == 201, rule.text
+    for run, outcome in (("run-1", "failed"), ("run-2", "passed")):  # what the rule evaluator will record
+        quality.record_results(ctx, urn, run, [quality.RuleOutcome(rule.json()["id"], outcome)])
     pg_execute(config, "insert into app.orders (id, total, status) select g, g, 'open' from generate_series(1, 200) g")
     first_profile = _profile(ctx, source_id)
     pg_execute(config, "delete from app.orders where id > 20")
