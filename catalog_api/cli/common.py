@@ -21,6 +21,8 @@ from catalog_api.errors import CatalogError, error_payload
 from crawlers.errors import ConnectorError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from catalog_api.settings import Settings
 
 console = Console()
@@ -87,6 +89,25 @@ def service(*, quiet_logs: bool = True) -> Iterator[Any]:
                     yield ctx
             finally:
                 ctx.close()  # still logging to the file: closing stops in-process jobs, which may log
+    except (CatalogError, ConnectorError) as exc:
+        raise fail(exc) from None
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A session on the catalog database alone, for a command that only reads it: without the secret store, the job
+    runner and the event bus a service context brings, such a command starts at once (benchmarks/cli_startup.py).
+    Typed errors become a clear message and exit code 1, as in `service`."""
+    from catalog_api.bootstrap import open_database
+
+    try:
+        with library_logs_to_file():
+            database = open_database(get_settings())
+            try:
+                with database.session() as session:
+                    yield session
+            finally:
+                database.dispose()
     except (CatalogError, ConnectorError) as exc:
         raise fail(exc) from None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.cli import imported_packages, table_rows
+from tests.support.cli import imported_modules, imported_packages, table_rows
 from tests.support.sources import sqlite_shop
 
 IMPORT_LOG = {"PYTHONPROFILEIMPORTTIME": "1"}
@@ -15,6 +15,11 @@ NEVER_FOR_A_CRAWL = {"pyspark", "pandas", "ydata_profiling", "profiler", "pyarro
                      "fastapi", "starlette", "uvicorn", "azure", "dramatiq", "httpx"}
 # A database already at head is not migrated, so Alembic stays out too; a listing parses no SQL.
 NEVER_FOR_A_LISTING = NEVER_FOR_A_CRAWL | {"alembic", "sqlglot"}
+# A listing only reads the catalog: no secret store (cryptography), job runner (prometheus_client, croniter), event bus
+# (events) or connector registry, and none of the services that write.
+NEVER_FOR_A_READ = NEVER_FOR_A_LISTING | {"events", "cryptography", "prometheus_client", "croniter"}
+NEVER_FOR_A_READ_MODULES = {"catalog_api.services.context", "catalog_api.services.jobs", "catalog_api.services.sources",
+                            "catalog_api.security.secrets", "crawlers.registry", "crawlers.connector"}
 
 
 @pytest.fixture
@@ -36,7 +41,17 @@ def test_source_list_reads_the_catalog_without_job_or_server_libraries(run_cli, 
     assert [row[1:3] for row in table_rows(done.stdout)] == [["shop", "sqlite"]]
     imported = imported_packages(done.stderr)
     assert "sqlalchemy" in imported  # the log is read right: the command did open the catalog
-    assert imported & NEVER_FOR_A_LISTING == set()
+    assert imported & NEVER_FOR_A_READ == set()
+    modules = imported_modules(done.stderr)
+    assert "catalog_api.services.source_lookup" in modules
+    assert modules & NEVER_FOR_A_READ_MODULES == set()
+
+
+def test_schedule_list_reads_the_catalog_alone(run_cli, shop_registered):
+    done = run_cli("schedule", "list", environ=IMPORT_LOG)
+    assert "no schedules" in done.stdout
+    assert imported_packages(done.stderr) & NEVER_FOR_A_READ == set()
+    assert imported_modules(done.stderr) & NEVER_FOR_A_READ_MODULES == set()
 
 
 def test_a_crawl_runs_without_extraction_profiling_or_server_libraries(run_cli, shop_registered):
