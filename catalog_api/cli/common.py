@@ -6,7 +6,6 @@ import json
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -156,10 +155,12 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
                   TimeElapsedColumn(), console=out) as progress:
         task = progress.add_task("queued", total=None, counts="")
-        # Short at first, so a quick job is reported as soon as it ends; then no more often than 10 times a second,
-        # so that polling does not take the interpreter from a job running in this very process.
+        # The progress is read no more often than 10 times a second, so that polling does not take the interpreter
+        # from a job running in this very process; that job's end wakes the loop at once (`wait_for_attempt_end`).
+        # Short pauses at first report a quick job of a broker's worker soon.
         pause = 0.01
         while True:
+            ended = ctx.jobs.attempts_ended
             with ctx.db.session() as session:
                 job = get_job(session, job_id)
             counts = f"{job.progress_done}/{job.progress_total}" if job.progress_total else ""
@@ -167,7 +168,7 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
                             completed=job.progress_done, total=job.progress_total or None, counts=counts)
             if JobStatus(job.status).finished:
                 break
-            time.sleep(pause)
+            ctx.jobs.wait_for_attempt_end(ended, pause)
             pause = min(pause * 2, 0.1)
     if job.status != JobStatus.SUCCEEDED:
         errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
