@@ -17,7 +17,6 @@ from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.file_roots import check_path
-from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import detach_source_jobs, enqueue_job
 from catalog_api.services.source_lookup import get_source, list_sources, source_row  # noqa: F401 - its API too
 from catalog_api.services.text import free_text, reject_nul
@@ -202,6 +201,9 @@ def _assert_unique_namespace(session: Session, connector: Connector, exclude_id:
 
 def register_source(ctx: ServiceContext, registration: SourceRegistration) -> SourceView:
     """Validates, tests (unless opted out) and stores a source. On any error nothing is stored."""
+    # Imported here: croniter and dateutil are for registration alone, not for the jobs this module queues (`crawl`).
+    from catalog_api.services.jobs.cron import next_run, validate_schedule
+
     validate_source_name(registration.name)
     _check_free_text(registration.description, registration.config, registration.secrets, registration.secret_refs)
     cron, zone = validate_schedule(registration.schedule_cron, registration.schedule_timezone)
