@@ -4,6 +4,11 @@ command run as a user runs it, in a fresh process."""
 
 from __future__ import annotations
 
+import gc
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.support.cli import imported_modules, imported_packages, table_rows
@@ -60,3 +65,30 @@ def test_a_crawl_runs_without_extraction_profiling_or_server_libraries(run_cli, 
     imported = imported_packages(done.stderr)
     assert "sqlglot" in imported  # the view's SQL was parsed for lineage
     assert imported & (NEVER_FOR_A_CRAWL | {"alembic", "croniter"}) == set()  # croniter: for registration alone
+
+
+# The collector is held off while a command starts (catalog_api.cli.common.hold_collector); the command's own work,
+# which may last (a crawl, a scheduler), must run with it again, or its garbage cycles would pile up.
+COLLECTOR_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print(f"collector enabled={gc.isenabled()} frozen={gc.get_freeze_count() > 0}",
+                              file=sys.stderr))
+sys.argv = ["catalog", *sys.argv[1:]]
+from catalog_api.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", [("source", "list"), ("crawl", "shop", "--wait")])
+def test_a_command_works_with_the_collector_on_and_its_start_up_frozen(command, shop_registered, tmp_path):
+    done = subprocess.run([sys.executable, "-c", COLLECTOR_AT_EXIT, *command], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "CATALOG_HOME": str(tmp_path / "home"),
+                                                        "CATALOG_SECRET_KEY": "cli-test-key"})
+    assert done.returncode == 0, done.stderr
+    assert "collector enabled=True frozen=True" in done.stderr
+
+
+def test_commands_run_in_process_leave_the_collector_alone(cli_in_process):
+    frozen = gc.get_freeze_count()
+    cli_in_process("source", "list")
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
