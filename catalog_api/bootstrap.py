@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from catalog_api.db.migrate import upgrade_unless_at_head
 from catalog_api.db.session import Database
-from catalog_api.security.keyvault import KeyVaultSecrets
-from catalog_api.security.secrets import SecretStore, load_or_create_secret_key
-from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs.runners import InProcessJobRunner
-from catalog_api.services.jobs.running import JobControl, JobHandler, run_job, run_ping_job
 from catalog_api.settings import Settings
 
-# The handlers import their service when the process runs its first job of the kind: the crawlers, pyarrow and the
-# profiler stay unloaded in a command that runs no job, such as `catalog source list` (tests/catalog_api/cli).
+if TYPE_CHECKING:
+    from catalog_api.services.context import ServiceContext
+    from catalog_api.services.jobs.running import JobControl, JobHandler
+
+# The handlers import their service when the process runs its first job of the kind, and `build_context` the job
+# machinery when it is called: the crawlers, pyarrow and the profiler stay unloaded in a command that runs no job,
+# and a command that only reads the catalog (`catalog source list`, through `open_database`) loads neither the secret
+# store, the job runners nor the event bus (tests/catalog_api/cli/test_startup.py).
 
 def _crawl(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
     from catalog_api.services.crawl import run_crawl_job
@@ -41,6 +42,12 @@ def _profile(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
     return run_profile_job(ctx, control)
 
 
+def _ping(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.jobs.running import run_ping_job
+
+    return run_ping_job(ctx, control)
+
+
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """How jobs of one kind run: the handler, and the broker queue its messages travel on."""
@@ -54,25 +61,45 @@ JOB_KINDS: Mapping[str, JobKind] = {
     "extract": JobKind(_extract, queue="extract"),
     "profile": JobKind(_profile, queue="profile"),
     # Travels through the runner and does nothing: checks that a worker is alive, and measures throughput.
-    "ping": JobKind(run_ping_job, queue="default"),
+    "ping": JobKind(_ping, queue="default"),
 }
 JOB_QUEUES: Mapping[str, str] = {kind: spec.queue for kind, spec in JOB_KINDS.items()}
+
+
+def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:
+    """The catalog database alone, migrated first unless at head (`migrate` defaults to `settings.auto_migrate`):
+    all a command that only reads the catalog needs, and the first step of `build_context`."""
+    database = Database(settings.effective_database_url, settings.catalog_statement_timeout_ms)
+    try:
+        if settings.auto_migrate if migrate is None else migrate:
+            upgrade_unless_at_head(database.url, database.engine)
+    except BaseException:
+        database.dispose()
+        raise
+    return database
 
 
 def build_context(settings: Settings, *, migrate: bool | None = None,
                   runner: Literal["in-process", "broker"] | None = None) -> ServiceContext:
     """Builds a process's services. `migrate` defaults to `settings.auto_migrate`; `runner` to "broker" when a broker
     URL is set, else "in-process" (jobs run on this process's thread pool)."""
-    url = settings.effective_database_url
-    if settings.auto_migrate if migrate is None else migrate:
-        upgrade_unless_at_head(url)
-    secret_key = load_or_create_secret_key(settings.secret_key, settings.home)
-    secrets = SecretStore(secret_key, KeyVaultSecrets.from_settings(settings))
-    context = ServiceContext(settings=settings, db=Database(url, settings.catalog_statement_timeout_ms),
-                             secrets=secrets,
+    from catalog_api.security.keyvault import KeyVaultSecrets
+    from catalog_api.security.secrets import SecretStore, load_or_create_secret_key
+    from catalog_api.services.context import ServiceContext
+    from catalog_api.services.jobs.runners import InProcessJobRunner
+
+    db = open_database(settings, migrate=migrate)
+    try:
+        secrets = SecretStore(load_or_create_secret_key(settings.secret_key, settings.home),
+                              KeyVaultSecrets.from_settings(settings))
+    except BaseException:
+        db.dispose()
+        raise
+    context = ServiceContext(settings=settings, db=db, secrets=secrets,
                              handlers={kind: spec.handler for kind, spec in JOB_KINDS.items()})
     if (runner or ("broker" if settings.broker_url else "in-process")) == "broker":
         from catalog_api.services.jobs.broker import DramatiqJobRunner  # imports dramatiq's brokers only when used
+        from catalog_api.services.jobs.running import run_job
 
         def run(job_id: str) -> None:
             run_job(context, job_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from catalog_api.cli.common import console, errors
+from catalog_api.cli.common import console, errors, hold_collector
 from catalog_api.cli.demo import demo
 from catalog_api.cli.jobs import jobs_app
 from catalog_api.cli.keys import keys_app
@@ -20,7 +20,7 @@ from catalog_api.cli.search import search
 from catalog_api.cli.server import db_app, relay, scheduler, serve, worker
 from catalog_api.cli.sources import source_app
 
-__all__ = ["app", "console", "errors"]
+__all__ = ["app", "console", "errors", "main"]
 
 app = typer.Typer(help="Metadata catalog: register sources, crawl them, browse them through GraphQL and REST.",
                   no_args_is_help=True)
@@ -32,3 +32,10 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(rule_app, name="rule")
 for command in (serve, crawl, extract, profile, search, lineage, worker, scheduler, relay, demo):
     app.command()(command)
+
+
+def main() -> None:
+    """The `catalog` entry point: `app`, with the garbage collector held off while the command starts
+    (`catalog_api.cli.common.hold_collector`)."""
+    hold_collector()
+    app()

@@ -1,5 +1,5 @@
 """`python -m catalog_api.cli`, the same as the `catalog` entry point."""
 
-from catalog_api.cli import app
+from catalog_api.cli import main
 
-app()
+main()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -21,6 +22,8 @@ from catalog_api.errors import CatalogError, error_payload
 from crawlers.errors import ConnectorError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from catalog_api.settings import Settings
 
 console = Console()
@@ -50,6 +53,35 @@ def context():
     from catalog_api.bootstrap import build_context
 
     return build_context(get_settings())
+
+
+_holding_collector = False
+
+
+def hold_collector() -> None:
+    """Holds the garbage collector off while the command starts, and off the objects of its start-up for good.
+
+    Start-up creates some hundred thousand objects that live as long as the process (the libraries' modules, classes
+    and the models); the collector's passes over them while they are imported, and again at exit, cost a short
+    command a third of its CPU time (benchmarks/cli_startup.py). The command's own work runs with the collector
+    (`start_up_done`); at exit it skips the objects alive then, as the process ends anyway. Only the `catalog`
+    entry point calls this: importing the CLI (the tests do) leaves the collector alone.
+    """
+    global _holding_collector
+    gc.disable()
+    _holding_collector = True
+    atexit.register(gc.freeze)
+
+
+def start_up_done() -> None:
+    """The command has imported and opened what it needs: the collector runs again, over new objects only (the
+    start-up's are frozen). Called by `service` and `reading`, and by every command that does not use them before
+    it works for long (`serve`, `db upgrade`)."""
+    global _holding_collector
+    if _holding_collector:
+        _holding_collector = False
+        gc.freeze()
+        gc.enable()
 
 
 _log_file: logging.Handler | None = None
@@ -93,11 +125,32 @@ def service(*, quiet_logs: bool = True) -> Iterator[Any]:
     try:
         with library_logs_to_file() if quiet_logs else nullcontext():
             ctx = context()
+            start_up_done()
             try:
                 with acting_as(LOCAL_OPERATOR):
                     yield ctx
             finally:
                 ctx.close()  # still logging to the file: closing stops in-process jobs, which may log
+    except (CatalogError, ConnectorError) as exc:
+        raise fail(exc) from None
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A session on the catalog database alone, for a command that only reads it: without the secret store, the job
+    runner and the event bus a service context brings, such a command starts at once (benchmarks/cli_startup.py).
+    Typed errors become a clear message and exit code 1, as in `service`."""
+    from catalog_api.bootstrap import open_database
+
+    try:
+        with library_logs_to_file():
+            database = open_database(get_settings())
+            start_up_done()
+            try:
+                with database.session() as session:
+                    yield session
+            finally:
+                database.dispose()
     except (CatalogError, ConnectorError) as exc:
         raise fail(exc) from None
 
@@ -146,10 +199,12 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"),
                   TimeElapsedColumn(), console=out) as progress:
         task = progress.add_task("queued", total=None, counts="")
-        # Short at first, so a quick job is reported as soon as it ends; then no more often than 10 times a second,
-        # so that polling does not take the interpreter from a job running in this very process.
+        # The progress is read no more often than 10 times a second, so that polling does not take the interpreter
+        # from a job running in this very process; that job's end wakes the loop at once (`wait_for_attempt_end`).
+        # Short pauses at first report a quick job of a broker's worker soon.
         pause = 0.01
         while True:
+            ended = ctx.jobs.attempts_ended
             with ctx.db.session() as session:
                 job = get_job(session, job_id)
             counts = f"{job.progress_done}/{job.progress_total}" if job.progress_total else ""
@@ -157,7 +212,7 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
                             completed=job.progress_done, total=job.progress_total or None, counts=counts)
             if JobStatus(job.status).finished:
                 break
-            time.sleep(pause)
+            ctx.jobs.wait_for_attempt_end(ended, pause)
             pause = min(pause * 2, 0.1)
     if job.status != JobStatus.SUCCEEDED:
         errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")

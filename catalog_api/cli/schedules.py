@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from catalog_api.cli.common import console, service
+from catalog_api.cli.common import console, reading, service
 
 schedule_app = typer.Typer(help="Cron schedules of crawls (one per source): list, add, remove, resume.",
                            no_args_is_help=True)
@@ -31,9 +31,9 @@ def schedule_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the schedules as JSON (for scripts).")] = False,
 ) -> None:
     """Sources with a crawl schedule: the cron expression, its time zone, the next run or why it is paused."""
-    from catalog_api.services.sources import list_sources
+    from catalog_api.services.source_lookup import list_sources
 
-    with service() as ctx, ctx.db.session() as session:
+    with reading() as session:
         scheduled = [s for s in list_sources(session) if s.schedule.cron]
     if as_json:
         print(json.dumps([{"source": s.name, "job": "crawl", "cron": s.schedule.cron, "timezone": s.schedule.timezone,

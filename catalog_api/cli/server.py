@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, errors, get_settings, service, wait_for_signal
+from catalog_api.cli.common import console, errors, get_settings, service, start_up_done, wait_for_signal
 
 db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
 
@@ -41,6 +41,7 @@ def serve(
     except UnsafeExposure as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    start_up_done()
     announce(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
     run_server(app_, settings, host=host, port=port)  # SIGTERM: a bounded, graceful stop (docs/operations.md)
 
@@ -51,6 +52,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     from catalog_api.db.migrate import upgrade
 
     settings = get_settings()
+    start_up_done()  # a migration of a large catalog may work for long
     upgrade(settings.effective_database_url, revision)
     console.print(f"catalog database at revision {revision}")
 

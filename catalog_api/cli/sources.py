@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table as RichTable
 
-from catalog_api.cli.common import console, errors, pairs, service
+from catalog_api.cli.common import console, errors, pairs, reading, service
 
 source_app = typer.Typer(help="Register, list, test, update and remove sources.", no_args_is_help=True)
 
@@ -38,9 +38,9 @@ def source_add(
 @source_app.command("list")
 def source_list() -> None:
     """List registered sources."""
-    from catalog_api.services.sources import list_sources
+    from catalog_api.services.source_lookup import list_sources
 
-    with service() as ctx, ctx.db.session() as session:
+    with reading() as session:
         found = list_sources(session)
     table = RichTable("id", "name", "kind", "last crawled", "urn")
     for s in found:

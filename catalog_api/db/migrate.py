@@ -11,8 +11,7 @@ import ast
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, MetaData, Table, select
-from sqlalchemy.exc import NoSuchTableError
+from sqlalchemy import Engine, column, inspect, select, table
 
 import migrations
 from catalog_api.db.session import create_catalog_engine
@@ -41,13 +40,19 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def upgrade_unless_at_head(url: str) -> None:
-    """`upgrade(url)`, skipped when the database is at head already (the usual case, found with one query)."""
-    engine = create_catalog_engine(url)
-    try:
+def upgrade_unless_at_head(url: str, engine: Engine | None = None) -> None:
+    """`upgrade(url)`, skipped when the database is at head already (the usual case, found with one query).
+
+    `engine` (on `url`), when given, asks the question: a process that opens the catalog anyway saves a connection.
+    """
+    if engine is not None:
         current = is_at_head(engine)
-    finally:
-        engine.dispose()
+    else:
+        engine = create_catalog_engine(url)
+        try:
+            current = is_at_head(engine)
+        finally:
+            engine.dispose()
     if not current:
         upgrade(url)
 
@@ -87,11 +92,10 @@ def _module_literals(path: Path, names: tuple[str, ...]) -> dict[str, Any]:
 def current_heads(engine: Engine) -> set[str]:
     """The revisions the database is at (Alembic's version table); none for a database never migrated."""
     with engine.connect() as connection:
-        try:
-            table = Table(VERSION_TABLE, MetaData(), autoload_with=connection)
-        except NoSuchTableError:
+        # A lookup of the table's name and a plain select: reflecting the table would cost a command more queries.
+        if not inspect(connection).has_table(VERSION_TABLE):
             return set()
-        return set(connection.scalars(select(table.c.version_num)))
+        return set(connection.scalars(select(column("version_num")).select_from(table(VERSION_TABLE))))
 
 
 def is_at_head(engine: Engine) -> bool:

@@ -26,6 +26,13 @@ class JobRunner(Protocol):
     def ping(self) -> None:
         """Returns when jobs can be submitted; raises when the runner's broker does not answer."""
 
+    @property
+    def attempts_ended(self) -> int:
+        """How many job attempts this process's runner has run to their end (0 when they run elsewhere)."""
+
+    def wait_for_attempt_end(self, seen: int, timeout_s: float) -> None:
+        """Returns once more than `seen` attempts have ended in this process, or after `timeout_s`."""
+
     def shutdown(self) -> None: ...
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Tag, utcnow
-from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, SourceCheckFailed, clean_reason
+from catalog_api.errors import Conflict, FieldProblem, InvalidInput, SourceCheckFailed, clean_reason
 from catalog_api.security.secrets import validate_reference
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.file_roots import check_path
-from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.records import detach_source_jobs, enqueue_job
+from catalog_api.services.source_lookup import get_source, list_sources, source_row  # noqa: F401 - its API too
 from catalog_api.services.text import free_text, reject_nul
-from catalog_api.services.views import MAX_ID, JobView, SourceView, source_view
+from catalog_api.services.views import JobView, SourceView, source_view
 from catalog_api.urns import EntityType, source_urn
 from crawlers import available_kinds, get_connector_class
 from crawlers.connector import Connector
@@ -207,6 +206,9 @@ def _assert_unique_namespace(session: Session, connector: Connector, exclude_id:
 
 def register_source(ctx: ServiceContext, registration: SourceRegistration) -> SourceView:
     """Validates, tests (unless opted out) and stores a source. On any error nothing is stored."""
+    # Imported here: croniter and dateutil are for registration alone, not for the jobs this module queues (`crawl`).
+    from catalog_api.services.jobs.cron import next_run, validate_schedule
+
     validate_source_name(registration.name)
     _check_free_text(registration.description, registration.config, registration.secrets, registration.secret_refs)
     cron, zone = validate_schedule(registration.schedule_cron, registration.schedule_timezone)
@@ -244,34 +246,6 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> So
         return source_view(source)
 
 
-def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None,
-               for_update: bool = False) -> DataSource:
-    """A source's row by id or by name. Without `by`, an int is an id and a string is a name, or else an id if
-    digits. `for_update` locks the row until the transaction ends (on PostgreSQL; SQLite serialises writers)."""
-    source = None
-    if by == "name" or (by is None and isinstance(ref, str)):
-        by_name = select(DataSource).where(DataSource.name == str(ref))
-        source = session.scalars(by_name.with_for_update() if for_update else by_name).first()
-        if source is None and by != "name" and str(ref).isdigit() and int(ref) <= MAX_ID:
-            source = session.get(DataSource, int(ref), with_for_update=for_update)
-    elif abs(int(ref)) <= MAX_ID:  # a larger number does not fit the column: the database would refuse to compare
-        source = session.get(DataSource, int(ref), with_for_update=for_update)
-    if source is None:
-        raise NotFound(f"no source {ref!r}{_did_you_mean(session, str(ref))}", field="id")
-    return source
-
-
-def _did_you_mean(session: Session, name: str) -> str:
-    """`; did you mean 'shop'?` for a name close to registered ones: a typo should not send the user to `list`."""
-    close = difflib.get_close_matches(name, session.scalars(select(DataSource.name)).all(), n=3)
-    return f"; did you mean {' or '.join(repr(match) for match in close)}?" if close else ""
-
-
-def get_source(session: Session, ref: int | str, *, by: Literal["id", "name"] | None = None) -> SourceView:
-    """A source by id or by name (see `source_row`)."""
-    return source_view(source_row(session, ref, by=by))
-
-
 def check_source_tables(session: Session, source: DataSource, table_urns: list[str] | None) -> None:
     """Refuses a job's table list unless every URN names a live table or view of `source` (field `tables.N`)."""
     for index, urn in enumerate(table_urns or []):
@@ -291,10 +265,6 @@ def enqueue_source_job(ctx: ServiceContext, kind: str, source_ref: int | str, ta
         check_source_tables(session, source, table_urns)
         source_id = source.id
     return enqueue_job(ctx, kind, source_id, trigger=trigger, params={"tables": list(table_urns)} if table_urns else None)
-
-
-def list_sources(session: Session) -> list[SourceView]:
-    return [source_view(s) for s in session.scalars(select(DataSource).order_by(DataSource.name))]
 
 
 def _config_after(stored: dict[str, Any], update: SourceUpdate) -> dict[str, Any]:

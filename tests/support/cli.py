@@ -25,8 +25,13 @@ def table_rows(output: str) -> list[list[str]]:
             if line.startswith("│")]
 
 
-def imported_packages(importtime_log: str) -> set[str]:
-    """The top-level packages a process imported, from what `-X importtime` (PYTHONPROFILEIMPORTTIME=1) wrote to its
-    stderr: the interpreter's own record, one line per module."""
-    return {line.split("|")[2].strip().split(".")[0] for line in importtime_log.splitlines()
+def imported_modules(importtime_log: str) -> set[str]:
+    """The modules a process imported, from what `-X importtime` (PYTHONPROFILEIMPORTTIME=1) wrote to its stderr:
+    the interpreter's own record, one line per module."""
+    return {line.split("|")[2].strip() for line in importtime_log.splitlines()
             if line.startswith("import time:") and "imported package" not in line}
+
+
+def imported_packages(importtime_log: str) -> set[str]:
+    """The top-level packages a process imported (see `imported_modules`)."""
+    return {module.split(".")[0] for module in imported_modules(importtime_log)}

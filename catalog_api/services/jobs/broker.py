@@ -7,6 +7,7 @@ job kind has a queue (`catalog_api.bootstrap.JOB_KINDS`); kinds may share one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 
 import dramatiq
@@ -72,6 +73,13 @@ class DramatiqJobRunner:
     def ping(self) -> None:
         """Raises when the broker does not answer, within `broker_probe_timeout_s` (the readiness probe asks)."""
         self._probe.ping()
+
+    attempts_ended = 0
+    """Attempts run in the workers, not here: none ends in this process."""
+
+    def wait_for_attempt_end(self, seen: int, timeout_s: float) -> None:
+        """Attempts end in the workers, unheard here: waits `timeout_s`, and the caller reads the job again."""
+        time.sleep(max(0.0, timeout_s))
 
     def queue_depths(self) -> dict[tuple[str, str], int]:
         """Messages per (queue, state): `ready` to be taken, `delayed` until a retry is due (the metrics' gauge)."""

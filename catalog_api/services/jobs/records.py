@@ -190,11 +190,14 @@ def detach_source_jobs(session: Session, source_id: int, source_name: str) -> No
 
 
 def wait_for_job(ctx: ServiceContext, job_id: str, timeout: float = 600, poll: float = 0.05) -> JobView:
+    """The job once it has finished, or as it is after `timeout` seconds; read every `poll` seconds, and at once when
+    an attempt running in this process ends."""
     deadline = time.monotonic() + timeout
     while True:
+        ended = ctx.jobs.attempts_ended
         with ctx.db.session() as session:
             job = get_job(session, job_id)
         if JobStatus(job.status).finished or time.monotonic() > deadline:
             return job
-        time.sleep(poll)
+        ctx.jobs.wait_for_attempt_end(ended, poll)
 

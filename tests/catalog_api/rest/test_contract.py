@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,11 @@ class QueueOnly:
 
     def ping(self) -> None:
         pass  # nothing to reach: /readyz answers ready
+
+    attempts_ended = 0  # none ever runs
+
+    def wait_for_attempt_end(self, seen: int, timeout_s: float) -> None:
+        time.sleep(timeout_s)
 
     def shutdown(self) -> None:
         pass
