@@ -169,6 +169,7 @@ module keyVault 'modules/keyvault.bicep' = {
     postgresAdminLogin: postgresAdminLogin
     postgresAdminPassword: postgresAdminPassword
     redisName: redis.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
     catalogSecretKey: catalogSecretKey
   }
 }

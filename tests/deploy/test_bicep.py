@@ -17,6 +17,7 @@ from pycep import BicepParser
 from typer.main import get_command
 
 from catalog_api.cli import app as cli_app
+from catalog_api.observability.tracing import AZURE_MONITOR_ENV
 from catalog_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +32,10 @@ ALLOWED_ROLES = {
     "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
 }
 # Read by azure-identity, not by the catalog: which user-assigned identity DefaultAzureCredential signs in as, and
-# which of its credentials it may try.
-LIBRARY_VARIABLES = {EnvironmentVariables.AZURE_CLIENT_ID, EnvironmentVariables.AZURE_TOKEN_CREDENTIALS}
+# which of its credentials it may try. And the standard variable of Application Insights, which the catalog's
+# tracing reads to turn its Azure Monitor exporter on and that exporter reads as its connection string.
+LIBRARY_VARIABLES = {EnvironmentVariables.AZURE_CLIENT_ID, EnvironmentVariables.AZURE_TOKEN_CREDENTIALS,
+                     AZURE_MONITOR_ENV}
 
 
 @cache

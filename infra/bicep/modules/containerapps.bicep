@@ -58,10 +58,12 @@ var secrets = [
   { name: 'broker-url', keyVaultUrl: secretUris.brokerUrl, identity: identityId }
   { name: 'redis-password', keyVaultUrl: secretUris.redisPassword, identity: identityId }
   { name: 'secret-key', keyVaultUrl: secretUris.secretKey, identity: identityId }
+  { name: 'appinsights-connection-string', keyVaultUrl: secretUris.applicationInsights, identity: identityId }
 ]
 
 // Every variable is a catalog setting (catalog_api/settings.py) or read by azure-identity (AZURE_CLIENT_ID picks
-// the user-assigned identity, AZURE_TOKEN_CREDENTIALS keeps DefaultAzureCredential to managed identity only);
+// the user-assigned identity, AZURE_TOKEN_CREDENTIALS keeps DefaultAzureCredential to managed identity only) or by
+// the traces' exporter (APPLICATIONINSIGHTS_CONNECTION_STRING: catalog_api/observability/tracing.py);
 // tests/deploy/test_bicep.py checks it.
 var env = [
   { name: 'CATALOG_DATABASE_URL', secretRef: 'database-url' }
@@ -80,6 +82,7 @@ var env = [
   { name: 'CATALOG_RATE_LIMIT_REDIS_URL', secretRef: 'broker-url' }
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'AZURE_TOKEN_CREDENTIALS', value: 'ManagedIdentityCredential' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection-string' }
 ]
 
 var identity = { type: 'UserAssigned', userAssignedIdentities: { '${identityId}': {} } }
