@@ -18,8 +18,9 @@ template, whenever a tracer provider is installed). The catalog's own spans (`jo
 tracing is off: not even the OpenTelemetry API is imported. While it is on, the request's or job's span gives its
 ids to the `WorkContext`
 (`catalog_api.observability.context`), so log lines, the job's stored `traceparent` and events' `traceparent`
-name the real span, and a job continues the trace of the request that submitted it. The libraries (`crawlers`,
-`profiler`) use the OpenTelemetry API directly, as libraries should; their spans nest under the job's.
+name the real span, and a job continues the trace of the request that submitted it. The libraries use the
+OpenTelemetry API, as libraries should (`profiler` directly, `crawlers` through `crawlers.tracing`, which leaves the
+API unimported in a process that never imported it); their spans nest under the job's.
 """
 
 from __future__ import annotations
