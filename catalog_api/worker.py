@@ -18,6 +18,7 @@ import dramatiq
 
 from catalog_api.bootstrap import JOB_QUEUES, build_context
 from catalog_api.observability.logs import ensure_logging
+from catalog_api.observability.tracing import configure_tracing
 from catalog_api.observability.worker import worker_metrics_enabled
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.broker import build_actors, create_broker
@@ -75,6 +76,7 @@ class GracefulStop(dramatiq.Middleware):
 _settings = get_settings()
 if _settings.broker_url:
     ensure_logging(_settings.log_format, _settings.log_level)
+    configure_tracing("catalog-worker")  # in each worker process: dramatiq imports this module after it forks
     broker = create_broker(_settings)
     broker.add_middleware(TakeOverSweeps(_settings.job_heartbeat_interval_s))
     broker.add_middleware(GracefulStop())

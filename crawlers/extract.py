@@ -61,6 +61,7 @@ from crawlers.increment import (
     encode_watermark,
 )
 from crawlers.lake import ChunkInfo, Lake, RunManifest, check_run_id
+from crawlers.tracing import source_span
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 
@@ -128,6 +129,19 @@ def extract_increment(
     if not source_name:
         raise ValueError("source_name must be a non-empty string")
     started = time.perf_counter()
+    table, plan = request.table, request.plan
+    with source_span("read increment", {"db.collection.name": f"{table.schema}.{table.name}",
+                                        "catalog.increment.strategy": str(plan.strategy)}) as span:
+        result = _extract(connector, request, lake, source_name, run_id, chunk_rows, on_chunk_durable,
+                          prefetch_batches, clock, started)
+        if span is not None:
+            span.set_attribute("catalog.increment.rows", result.rows)
+    return result
+
+
+def _extract(connector: Connector, request: IncrementRequest, lake: Lake, source_name: str, run_id: str | None,
+             chunk_rows: int, on_chunk_durable: ChunkCallback | None, prefetch_batches: int,
+             clock: Callable[[], datetime], started: float) -> ExtractionResult:
     table, plan = request.table, request.plan
     full = plan.strategy is IncrementStrategy.FULL
     base_id = check_run_id(run_id) if run_id is not None else window_run_id(request)

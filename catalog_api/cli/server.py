@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from catalog_api.cli.common import console, errors, get_settings, service, start_up_done, wait_for_signal
 
+if TYPE_CHECKING:
+    from catalog_api.observability.tracing import ServiceName
+
 db_app = typer.Typer(help="The catalog's own database.", no_args_is_help=True)
 
 
-def _server_logging() -> Callable[[str], None]:
-    """Sets up the log of a long-running command (`catalog_api.observability.logs`); returns how it announces that it
-    runs: the console line a person reads, or in JSON mode the same words as a JSON line, so every line parses."""
+def _server_logging(service: ServiceName | None = None) -> Callable[[str], None]:
+    """Sets up the log of a long-running command (`catalog_api.observability.logs`) and, for a `service`, its traces
+    (`catalog_api.observability.tracing`: on when the environment names an exporter); returns how it announces that
+    it runs: the console line a person reads, or in JSON mode the same words as a JSON line, so every line parses."""
     from catalog_api.observability.logs import announcement, configure_logging
+    from catalog_api.observability.tracing import configure_tracing
 
     settings = get_settings()
-    if configure_logging(settings.log_format, settings.log_level) == "json":
+    chosen = configure_logging(settings.log_format, settings.log_level)
+    if service is not None:
+        configure_tracing(service)
+    if chosen == "json":
         return lambda markup: print(announcement(markup), flush=True)
     return console.print
 
@@ -32,7 +40,7 @@ def serve(
     from catalog_api.services.authentication import UnsafeExposure
     from catalog_api.web.server import run_server
 
-    announce = _server_logging()
+    announce = _server_logging("catalog-api")
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
@@ -124,7 +132,7 @@ def scheduler(
     """Fire due crawl schedules and prune old operational rows. Safe on several machines: each slot fires once."""
     from catalog_api.services.jobs.schedules import Scheduler
 
-    announce = _server_logging()
+    announce = _server_logging("catalog-scheduler")
     with service(quiet_logs=False) as ctx:
         running = Scheduler(ctx, interval).start()
         wait_for_signal(f"scheduler running every {interval or ctx.settings.scheduler_interval_s:g} s", announce)

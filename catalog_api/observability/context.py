@@ -2,8 +2,9 @@
 
 A `WorkContext` holds the request id (the caller's `X-Request-ID` when it is a safe one, else a new id) and a W3C
 trace context (https://www.w3.org/TR/trace-context/): the trace id, taken from the caller's `traceparent` header
-when it sends a valid one, and a span id of this unit of work. The HTTP middleware (`RequestContextMiddleware`) sets
-it per request; a job keeps its request's id and `traceparent` (`catalog_api.db.tracing`) and the runner sets a
+when it sends a valid one, and a span id of this unit of work (with tracing on, the ids of the request's or job's
+real span: `catalog_api.observability.tracing`). The HTTP middleware (`RequestContextMiddleware`) sets it per
+request; a job keeps its request's id and `traceparent` (`catalog_api.db.tracing`) and the runner sets a
 child context (same trace, same request id, a span of its own, the job id) while the job runs, wherever it runs. Log
 records (`catalog_api.observability.logs`) and outbox events (the `traceparent` and `requestid` extensions) read
 it. Like the current identity, a context variable follows the work into worker threads and async tasks by itself.
@@ -18,6 +19,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from catalog_api.observability import tracing
+from catalog_api.observability.tracing import SpanIds
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,26 +70,30 @@ def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
     return match[1], match[2], match[3]
 
 
-def _trace_under(traceparent: str | None) -> tuple[str, str, str]:
+def _trace_under(traceparent: str | None, span: SpanIds | None = None) -> tuple[str, str, str]:
     """(trace id, new span id, flags) of a unit of work whose parent is `traceparent`; a new trace (not sampled:
-    nothing records it) when there is no valid parent."""
+    nothing records it) when there is no valid parent. With tracing on, the unit's real span gives them all."""
+    if span is not None:
+        return span
     parent = parse_traceparent(traceparent)
     return (parent[0], _hex(8), parent[2]) if parent else (_hex(16), _hex(8), "00")
 
 
-def request_context(request_id: str | None = None, traceparent: str | None = None) -> WorkContext:
+def request_context(request_id: str | None = None, traceparent: str | None = None,
+                    span: SpanIds | None = None) -> WorkContext:
     """A request under the caller's request id and trace context; what is missing or invalid is new. A request that
     starts a trace is known by its trace id, so a caller that sent neither header finds it under one id everywhere;
     one in the caller's trace gets an id of its own (the caller's other requests share the trace)."""
-    trace_id, span_id, flags = _trace_under(traceparent)
+    trace_id, span_id, flags = _trace_under(traceparent, span)
     new_trace = parse_traceparent(traceparent) is None
     return WorkContext(valid_request_id(request_id) or (trace_id if new_trace else _hex(16)), trace_id, span_id, flags)
 
 
-def job_context(job_id: str, request_id: str | None, traceparent: str | None) -> WorkContext:
+def job_context(job_id: str, request_id: str | None, traceparent: str | None,
+                span: SpanIds | None = None) -> WorkContext:
     """An attempt of a job, under the request that created it (a span of its own in that request's trace), or in a
     trace of its own and without a request id when no request asked for it (the scheduler, the command line)."""
-    return WorkContext(request_id, *_trace_under(traceparent), job_id=job_id)
+    return WorkContext(request_id, *_trace_under(traceparent, span), job_id=job_id)
 
 
 _CURRENT: ContextVar[WorkContext | None] = ContextVar("catalog_work_context", default=None)
@@ -107,7 +115,10 @@ def working_on(context: WorkContext | None) -> Iterator[WorkContext | None]:
 
 class RequestContextMiddleware:
     """Pure ASGI, outermost: gives each HTTP request and WebSocket connection its `WorkContext` for as long as it is
-    served, and answers every HTTP response (refusals and errors included) with its `X-Request-ID`.
+    served, and answers every HTTP response (refusals and errors included) with its `X-Request-ID`. With tracing on
+    (`catalog_api.observability.tracing`) the `WorkContext` takes the ids of the request's server span, which
+    FastAPI's own telemetry starts around the whole middleware stack (a child of the caller's `traceparent`, named
+    after the route template, with its status): one span per request, not a second one here.
 
     A caller's `X-Request-ID` is kept when it matches `REQUEST_ID_PATTERN`; any other value is replaced by a new id
     rather than refused, as a trace header must never cost a request (W3C trace context does the same with a
@@ -123,7 +134,8 @@ class RequestContextMiddleware:
             return
         headers = {k: v for k, v in scope.get("headers") or () if k in _READ_HEADERS}
         context = request_context(_header(headers.get(REQUEST_ID_HEADER.encode()), MAX_REQUEST_ID_LENGTH),
-                                  _header(headers.get(TRACEPARENT_HEADER.encode()), TRACEPARENT_LENGTH + 2))
+                                  _header(headers.get(TRACEPARENT_HEADER.encode()), TRACEPARENT_LENGTH + 2),
+                                  tracing.span_ids(tracing.current_span()))
         scope.setdefault("state", {})["request_id"] = context.request_id
 
         async def send_with_id(message: Message) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.chunks import chunks
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, utcnow
+from catalog_api.observability.tracing import span
 from catalog_api.security.identity import current_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
@@ -69,7 +70,8 @@ def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         _, source = job_source(session, job.job_id)
         connector = build_connector(ctx, session, source)
     job.progress(0, 0, "discovering")
-    snapshot = connector.discover(progress=job.progress)
+    with span("discover", {"catalog.source.kind": connector.kind}):  # its source queries are spans of `crawlers`
+        snapshot = connector.discover(progress=job.progress)
     job.progress(0, len(snapshot.tables), "applying to the catalog")
     with ctx.db.session() as session:
         _, source = job_source(session, job.job_id)

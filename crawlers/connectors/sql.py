@@ -12,6 +12,8 @@
 * **Typed errors, passwords masked.** Every driver error leaving `test_connection`, `discover` or `read_increment`
   is a `crawlers.errors.ConnectorError` subclass naming the field to fix, and the value of every secret field is
   replaced by `********` wherever a message would repeat it.
+* **Traced statements.** Each statement a `Session` sends is an OpenTelemetry client span, "source query"
+  (`crawlers.tracing`: the application decides whether and where spans go).
 * **Incremental reads** run on one connection of their own, with driver errors mapped, and that connection is
   closed even when the reader stops after any batch.
 
@@ -27,7 +29,7 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from typing import Any, ClassVar, Generic
 
 from pydantic import SecretStr, ValidatorFunctionWrapHandler, field_validator
@@ -37,8 +39,11 @@ from crawlers.errors import ConnectorError
 from crawlers.increment import IncrementRequest
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot
+from crawlers.tracing import source_span
 
 MASK = "********"
+MAX_RECORDED_STATEMENT = 4096
+"""The longest statement text a source query's span records (catalog queries are a few kilobytes)."""
 
 
 class Session(ABC):
@@ -55,16 +60,24 @@ class Session(ABC):
     def fetch(self, sql: Any, params: Sequence[Any] | None = None) -> list[tuple]:
         """Send one statement and return its rows."""
         self.statements += 1
-        return self._run(sql, params, rows=True)
+        with _query_span(sql):
+            return self._run(sql, params, rows=True)
 
     def execute(self, sql: Any, params: Sequence[Any] | None = None) -> None:
         """Send one statement that returns no rows (BEGIN, SET, COMMIT)."""
         self.statements += 1
-        self._run(sql, params, rows=False)
+        with _query_span(sql):
+            self._run(sql, params, rows=False)
 
     @abstractmethod
     def _run(self, sql: Any, params: Sequence[Any] | None, *, rows: bool) -> list[tuple]:
         """Send `sql` to the driver; return its rows when `rows`, else an empty list."""
+
+
+def _query_span(sql: Any) -> AbstractContextManager[Any]:
+    """A client span per statement sent to the source (`crawlers.tracing`). Only a plain-string statement's text is
+    recorded: a composed one's exists only once the driver renders it. Parameters, which may hold data, never are."""
+    return source_span("source query", {"db.query.text": sql[:MAX_RECORDED_STATEMENT]} if isinstance(sql, str) else {})
 
 
 def keep_verbatim(*fields: str) -> Any:

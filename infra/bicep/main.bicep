@@ -182,6 +182,7 @@ module keyVault 'modules/keyvault.bicep' = {
     postgresAdminLogin: postgresAdminLogin
     postgresAdminPassword: postgresAdminPassword
     redisName: redis.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
     catalogSecretKey: catalogSecretKey
   }
 }
@@ -219,7 +220,6 @@ module apps 'modules/containerapps.bicep' = {
     shutdownTimeoutSeconds: shutdownTimeoutSeconds
     workerMetricsPort: workerMetricsPort
     metricsCollectorImage: metricsCollectorImage
-    applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 

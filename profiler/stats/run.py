@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pyarrow as pa
+from opentelemetry import trace
 from pyspark.sql import DataFrame, SparkSession
 
 from profiler.errors import InvalidProfileInput
@@ -39,6 +40,9 @@ from profiler.stats.values import values_pass
 
 if TYPE_CHECKING:
     import pandas as pd
+
+_tracer = trace.get_tracer(__name__)
+"""Each pass is a span (a no-op unless the application installed a tracer provider), on Spark or in-process."""
 
 
 # -- entry points -------------------------------------------------------------------------------------------------
@@ -154,14 +158,17 @@ def profile_shares(shares: Shares, opts: ProfileOptions) -> tuple[TableProfile, 
         kll_k=opts.quantile_sketch_k, sample_rows=opts.sample_rows, seed=opts.sample_seed,
     )
     zero = empty_partial(len(specs), shares.arrow_schema)
-    total: TablePartial = shares.aggregate(
-        lambda rows, share: table_partial(rows, specs, options, share), zero,
-        lambda a, b: a.merge(b, options))
+    with _tracer.start_as_current_span("statistics pass", attributes={"catalog.profile.columns": len(cols)}) as span:
+        total: TablePartial = shares.aggregate(
+            lambda rows, share: table_partial(rows, specs, options, share), zero,
+            lambda a, b: a.merge(b, options))
+        span.set_attribute("catalog.profile.rows", total.rows)
     row_count = total.rows
     sample = total.sample.rows
     for c, partial in zip(cols, total.columns, strict=True):
         c.stats = column_stats(c, partial, opts)
-    values_pass(shares, cols, sample, opts)
+    with _tracer.start_as_current_span("values pass"):
+        values_pass(shares, cols, sample, opts)
 
     columns = tuple(column_profile(c, row_count, sample, started, opts) for c in cols)
     profile = TableProfile(

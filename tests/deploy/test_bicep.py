@@ -20,6 +20,7 @@ from pycep import BicepParser
 from typer.main import get_command
 
 from catalog_api.cli import app as cli_app
+from catalog_api.observability.tracing import AZURE_MONITOR_ENV
 from catalog_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +38,10 @@ ALLOWED_ROLES = {
     "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
 }
 # Read by azure-identity, not by the catalog: which user-assigned identity DefaultAzureCredential signs in as, and
-# which of its credentials it may try.
-LIBRARY_VARIABLES = {EnvironmentVariables.AZURE_CLIENT_ID, EnvironmentVariables.AZURE_TOKEN_CREDENTIALS}
+# which of its credentials it may try. And the standard variable of Application Insights, which the catalog's
+# tracing reads to turn its Azure Monitor exporter on and that exporter reads as its connection string.
+LIBRARY_VARIABLES = {EnvironmentVariables.AZURE_CLIENT_ID, EnvironmentVariables.AZURE_TOKEN_CREDENTIALS,
+                     AZURE_MONITOR_ENV}
 
 
 @cache
@@ -318,7 +321,7 @@ def test_the_workers_metrics_leave_through_the_collector_beside_it():
     worker, collector = [resolve(document, c) for c in resolve(document, template["containers"])]
     assert (worker["image"], collector["image"]) == (CATALOG_IMAGE, "metricsCollectorImage")
     worker_env = {e["name"]: e.get("value") for e in resolve(document, worker["env"])}
-    collector_env = {e["name"]: e["value"] for e in map(functools.partial(resolve, document), collector["env"])}
+    collector_env = {e["name"]: e.get("value", e.get("secretRef")) for e in map(functools.partial(resolve, document), collector["env"])}
     assert collector_env["CATALOG_WORKER_METRICS_PORT"] == worker_env["CATALOG_WORKER_METRICS_PORT"]
     port = parsed(BICEP / "main.bicep")["parameters"]["workerMetricsPort"]["default"]
     assert Settings.model_validate({"worker_metrics_port": port}).worker_metrics_port == port > 0

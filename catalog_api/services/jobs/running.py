@@ -25,6 +25,7 @@ from catalog_api.db.models import DataSource, Job, utcnow
 from catalog_api.errors import CatalogError, error_payload
 from catalog_api.observability.context import job_context, working_on
 from catalog_api.observability.metrics import record_job_finished
+from catalog_api.observability.tracing import annotate, job_span, record_failure, span_ids
 from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
@@ -328,7 +329,11 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
         return
     # What the job records (changes, events, its outcome) is attributed to whoever asked for it, and its log lines
     # and events name the request that asked (a job of the scheduler or the command line starts a trace of its own).
-    with acting_as(job_identity(claim.actor)), working_on(job_context(job_id, claim.request_id, claim.traceparent)):
+    # With tracing on, the attempt is a span in the request's trace, and the job's work context takes its ids.
+    attributes = {"catalog.job.id": job_id, "catalog.job.kind": claim.kind, "catalog.job.attempt": claim.attempt}
+    with acting_as(job_identity(claim.actor)), \
+            job_span(f"{claim.kind} job", claim.traceparent, attributes) as span, \
+            working_on(job_context(job_id, claim.request_id, claim.traceparent, span_ids(span))):
         _run_claimed(ctx, job_id, claim)
 
 
@@ -352,6 +357,7 @@ def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
             log.info("job %s stopped with %s while its process stops", job_id, type(exc).__name__)
             _hand_back_and_submit(ctx, job_id, claim)
         else:
+            record_failure(exc)
             _failed_attempt(ctx, job_id, claim, exc)
     else:
         _finish(ctx, job_id, claim, JobStatus.SUCCEEDED, result=result)
@@ -422,6 +428,7 @@ def _finish(ctx: ServiceContext, job_id: str, claim: _Claim, status: JobStatus, 
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else None
         kind = job.kind
     record_job_finished(kind, status.value, duration, result)
+    annotate({"catalog.job.status": status.value})
     log.info("%s job %s%s", kind, status.value, f" after {duration:.1f} s" if duration is not None else "")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
 from catalog_api.errors import CatalogError
+from catalog_api.observability.tracing import span
 from catalog_api.services.profiling.reading import TableRead
 from catalog_api.settings import Settings
 from catalog_api.urns import parse_urn
@@ -103,11 +104,13 @@ class ProfileEngine:
             profile, sample = profile_parquet_in_process(files, options=self.options, size_bytes=read.size_bytes,
                                                          source=urn, with_sample=True)
             self.in_process[urn] = files
-            return profile, sample, candidate_primary_keys_in_process(files, profile, declared=declared)
+            with span("keys"):
+                return profile, sample, candidate_primary_keys_in_process(files, profile, declared=declared)
         spark = self.spark()
         profile, sample = profile_parquet(spark, read.files, options=self.options, size_bytes=read.size_bytes,
                                           source=urn, with_sample=True)
-        return profile, sample, candidate_primary_keys(self.frame(read), profile, declared=declared)
+        with span("keys"):
+            return profile, sample, candidate_primary_keys(self.frame(read), profile, declared=declared)
 
     def foreign_keys(self, profiles: dict[str, TableProfile], keys: dict[str, list[Any]]) -> list[CandidateForeignKey]:
         """Candidate foreign keys among the profiled tables: in-process when every one of them was, else on Spark."""

@@ -1,11 +1,13 @@
 """The `profile` job: queues profiles, and runs one table by table, in-process or on Spark (see `engine` and the
-package's docstring)."""
+package's docstring). With tracing on, each table is a span with a span per stage: read, statistics pass and
+values pass (`profiler`), keys, report, store (with anomalies); foreign keys follow across the tables."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from catalog_api.observability.tracing import span
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.extraction import lake
@@ -57,29 +59,35 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     with workdir() as job_dir, engine:
         for index, target in enumerate(targets):
             job.progress(index, len(targets), f"profiling {target.schema}.{target.name}")
-            tabledir = job_dir / f"t{index}"
-            tabledir.mkdir()
-            try:
-                runs = None
-                if mode != "source":
-                    runs = complete_lake_runs(target_lake.committed_runs(source_name, target.schema, target.name))
-                    if runs is None and mode == "lake":
-                        raise ProfileFailed(f"the lake does not hold the whole of {target.schema}.{target.name}: "
-                                            "extract it with a full or key plan first", code="not_in_lake")
-                read = (read_lake(target_lake, runs, tabledir) if runs
-                        else read_source(connector, target, tabledir, between_batches=job.check_stop))
-                profile, sample, primary = engine.profile(target.urn, read, target.declared_keys)
-            except SparkDidNotStart:
-                raise
-            except ProfilerError as error:
-                log.warning("profile of %s failed: %s", target.urn, error.message)
-                failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
-                continue
-            except ProfileFailed as error:
-                failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
-                continue
-            report = render_masked_report(ctx, target, profile, sample, f"{source_name}.{target.schema}.{target.name}")
-            profile_id, anomalies = store_profile(ctx, job.job_id, target, profile, read, primary, report, source_urn)
+            with span("profile table", {"db.collection.name": f"{target.schema}.{target.name}"}):
+                tabledir = job_dir / f"t{index}"
+                tabledir.mkdir()
+                try:
+                    runs = None
+                    if mode != "source":
+                        runs = complete_lake_runs(target_lake.committed_runs(source_name, target.schema, target.name))
+                        if runs is None and mode == "lake":
+                            raise ProfileFailed(f"the lake does not hold the whole of {target.schema}.{target.name}: "
+                                                "extract it with a full or key plan first", code="not_in_lake")
+                    with span("read", {"catalog.profile.read_from": "lake" if runs else "source"}):
+                        read = (read_lake(target_lake, runs, tabledir) if runs
+                                else read_source(connector, target, tabledir, between_batches=job.check_stop))
+                    profile, sample, primary = engine.profile(target.urn, read, target.declared_keys)
+                except SparkDidNotStart:
+                    raise
+                except ProfilerError as error:
+                    log.warning("profile of %s failed: %s", target.urn, error.message)
+                    failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
+                    continue
+                except ProfileFailed as error:
+                    failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
+                    continue
+                with span("report"):
+                    report = render_masked_report(ctx, target, profile, sample,
+                                                  f"{source_name}.{target.schema}.{target.name}")
+                with span("store"):
+                    profile_id, anomalies = store_profile(ctx, job.job_id, target, profile, read, primary, report,
+                                                          source_urn)
             profiles[target.urn], keys[target.urn] = profile, primary
             row_ids[target.urn] = profile_id
             done.append({"urn": target.urn, "profile_id": profile_id, "rows": profile.row_count,
@@ -87,7 +95,8 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                          "spark_jobs": profile.spark_jobs, "anomalies": anomalies})
         if len(profiles) > 1:
             job.progress(len(targets), len(targets), "looking for foreign keys")
-            store_foreign_keys(ctx, row_ids, engine.foreign_keys(profiles, keys))
+            with span("foreign keys", {"catalog.profile.tables": len(profiles)}):
+                store_foreign_keys(ctx, row_ids, engine.foreign_keys(profiles, keys))
     job.progress(len(targets), len(targets), "done")
     if failed:
         names = ", ".join(f"{f['urn']} ({f['error_message']})" for f in failed)

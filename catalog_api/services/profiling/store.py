@@ -19,6 +19,7 @@ from catalog_api.db.models import (
     TableProfileRow,
     Tag,
 )
+from catalog_api.observability.tracing import span
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.profiling.masking import detected_pii, masked_anomaly, pii_columns
@@ -74,9 +75,10 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
             .limit(ctx.settings.profile_history)))
         history = [_restore(session, row) for row in history_rows]
         since = history_rows[0].started_at if history_rows else None
-        anomalies = detect_anomalies(history, profile,
-                                     schema_changes=_schema_changes(session, table.id, since),
-                                     thresholds=target.thresholds)
+        with span("anomalies"):
+            anomalies = detect_anomalies(history, profile,
+                                         schema_changes=_schema_changes(session, table.id, since),
+                                         thresholds=target.thresholds)
         table_part = profile.to_dict()
         table_part.pop("columns", None)
         if report is not None:

@@ -28,7 +28,6 @@ param shutdownTimeoutSeconds int
 param workerMetricsPort int
 @description('Image of the OpenTelemetry Collector (contrib distribution) that sends the worker\'s metrics on.')
 param metricsCollectorImage string
-param applicationInsightsName string
 
 // How long Container Apps waits after SIGTERM before it kills a replica (its default, 30 s, is what the catalog's
 // 25 s used to rely on). The catalog's own bound plus a margin for the process to end after it (a Spark JVM going
@@ -43,10 +42,6 @@ var queues = [ 'crawl', 'extract', 'profile', 'default' ]
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: logAnalyticsName
-}
-
-resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
-  name: applicationInsightsName
 }
 
 resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
@@ -76,10 +71,12 @@ var secrets = [
   { name: 'broker-url', keyVaultUrl: secretUris.brokerUrl, identity: identityId }
   { name: 'redis-password', keyVaultUrl: secretUris.redisPassword, identity: identityId }
   { name: 'secret-key', keyVaultUrl: secretUris.secretKey, identity: identityId }
+  { name: 'appinsights-connection-string', keyVaultUrl: secretUris.applicationInsights, identity: identityId }
 ]
 
 // Every variable is a catalog setting (catalog_api/settings.py) or read by azure-identity (AZURE_CLIENT_ID picks
-// the user-assigned identity, AZURE_TOKEN_CREDENTIALS keeps DefaultAzureCredential to managed identity only);
+// the user-assigned identity, AZURE_TOKEN_CREDENTIALS keeps DefaultAzureCredential to managed identity only) or by
+// the traces' exporter (APPLICATIONINSIGHTS_CONNECTION_STRING: catalog_api/observability/tracing.py);
 // tests/deploy/test_bicep.py checks it.
 var env = [
   { name: 'CATALOG_DATABASE_URL', secretRef: 'database-url' }
@@ -99,13 +96,14 @@ var env = [
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'AZURE_TOKEN_CREDENTIALS', value: 'ManagedIdentityCredential' }
   { name: 'CATALOG_SHUTDOWN_TIMEOUT_S', value: string(shutdownTimeoutSeconds) }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection-string' }
 ]
 // The worker also serves its processes' metrics, on a port inside its replica that only the collector beside it
 // reads (docs/deploy-azure.md#worker-metrics: Container Apps scrapes nothing by itself).
 var workerMetricsPortVariable = { name: 'CATALOG_WORKER_METRICS_PORT', value: string(workerMetricsPort) }
 var workerEnv = concat(env, [ workerMetricsPortVariable ])
 // The collector reads its configuration from a variable (`--config=env:`): Container Apps has no config files.
-// The connection string only lets its holder send telemetry (the component's ingestion key), so it is a value.
+// The Application Insights connection string is the same Key Vault reference the catalog's containers use.
 var metricsCollector = {
   name: 'metrics'
   image: metricsCollectorImage
@@ -113,7 +111,7 @@ var metricsCollector = {
   env: [
     { name: 'OTELCOL_CONFIG', value: loadTextContent('worker-metrics-collector.yaml') }
     workerMetricsPortVariable
-    { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+    { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection-string' }
   ]
   resources: { cpu: json('0.25'), memory: '0.5Gi' }
 }

@@ -13,6 +13,7 @@ param postgresAdminLogin string
 @secure()
 param postgresAdminPassword string
 param redisName string
+param applicationInsightsName string
 @secure()
 param catalogSecretKey string
 
@@ -20,6 +21,10 @@ var secretsUser = subscriptionResourceId('Microsoft.Authorization/roleDefinition
 
 resource cache 'Microsoft.Cache/redis@2024-03-01' existing = {
   name: redisName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -46,6 +51,8 @@ var values = {
   'catalog-broker-url': 'rediss://:${uriComponent(redisKey)}@${cache.properties.hostName}:${cache.properties.sslPort}/0'
   'catalog-redis-password': redisKey
   'catalog-secret-key': catalogSecretKey
+  // Traces (APPLICATIONINSIGHTS_CONNECTION_STRING): the string lets whoever holds it write telemetry.
+  'catalog-appinsights-connection-string': insights.properties.ConnectionString
 }
 
 resource secrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in items(values): {
@@ -93,4 +100,5 @@ output secretUris object = {
   brokerUrl: '${vault.properties.vaultUri}secrets/catalog-broker-url'
   redisPassword: '${vault.properties.vaultUri}secrets/catalog-redis-password'
   secretKey: '${vault.properties.vaultUri}secrets/catalog-secret-key'
+  applicationInsights: '${vault.properties.vaultUri}secrets/catalog-appinsights-connection-string'
 }

@@ -16,8 +16,9 @@ from tests.support.sources import sqlite_shop
 
 IMPORT_LOG = {"PYTHONPROFILEIMPORTTIME": "1"}
 # What serving, extracting and profiling need, and no command that only reads or crawls the catalog does.
+# OpenTelemetry too: a command that exports no traces records no spans (catalog_api.observability.tracing).
 NEVER_FOR_A_CRAWL = {"pyspark", "pandas", "ydata_profiling", "profiler", "pyarrow", "numpy", "fsspec", "strawberry",
-                     "fastapi", "starlette", "uvicorn", "azure", "dramatiq", "httpx"}
+                     "fastapi", "starlette", "uvicorn", "azure", "dramatiq", "httpx", "opentelemetry"}
 # A database already at head is not migrated, so Alembic stays out too; a listing parses no SQL.
 NEVER_FOR_A_LISTING = NEVER_FOR_A_CRAWL | {"alembic", "sqlglot"}
 # A listing only reads the catalog: no secret store (cryptography), job runner (prometheus_client, croniter), event bus
