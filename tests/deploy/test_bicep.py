@@ -321,7 +321,8 @@ def test_the_workers_metrics_leave_through_the_collector_beside_it():
     worker, collector = [resolve(document, c) for c in resolve(document, template["containers"])]
     assert (worker["image"], collector["image"]) == (CATALOG_IMAGE, "metricsCollectorImage")
     worker_env = {e["name"]: e.get("value") for e in resolve(document, worker["env"])}
-    collector_env = {e["name"]: e.get("value", e.get("secretRef")) for e in map(functools.partial(resolve, document), collector["env"])}
+    collector_env = {e["name"]: e.get("value", e.get("secretRef"))
+                     for e in map(functools.partial(resolve, document), collector["env"])}
     assert collector_env["CATALOG_WORKER_METRICS_PORT"] == worker_env["CATALOG_WORKER_METRICS_PORT"]
     port = parsed(BICEP / "main.bicep")["parameters"]["workerMetricsPort"]["default"]
     assert Settings.model_validate({"worker_metrics_port": port}).worker_metrics_port == port > 0
