@@ -47,7 +47,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -302,15 +301,15 @@ def count_statements(url: str, sql_log: Path, tables: int, queries: int) -> tupl
     return len(lines) / queries, len(per_query), [(s, n // queries) for s, n in per_query.most_common(3)]
 
 
-@dataclass
 class Checkout:
-    """One version of the code under measurement, and its servers."""
+    """One version of the code under measurement, and its servers. (A plain class: tests load this file by path,
+    outside sys.modules, where dataclasses cannot resolve their annotations.)"""
 
-    label: str
-    root: Path
-    server: Server | None = None
-    rows: list[dict] = field(default_factory=list)
-    statements: tuple[float, int, list[tuple[str, int]]] | None = None
+    def __init__(self, label: str, root: Path) -> None:
+        self.label, self.root = label, root
+        self.server: Server | None = None
+        self.rows: list[dict] = []
+        self.statements: tuple[float, int, list[tuple[str, int]]] | None = None
 
 
 def describe(root: Path) -> str:
