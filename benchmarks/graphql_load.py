@@ -18,7 +18,8 @@ the queries speak); the timed figures come from the uninstrumented servers.
 It uses only the `catalog` CLI as a subprocess and HTTP, so it measures any version of the code: the checkout on
 PYTHONPATH, and with `--baseline DIR` another one (e.g. `git archive main | tar -x -C DIR`) measured interleaved
 with it in the same run; `catalog` is started from each checkout with the same interpreter. `--serve-env K=V`
-passes settings to the measured servers (e.g. CATALOG_WEB_WORKERS=1).
+passes settings to every measured server, `--variant NAME:K=V,K=V` measures the checkout once more with other
+settings (e.g. `2w:CATALOG_WEB_WORKERS=2,CATALOG_EVENTS_FANOUT=redis,...` for two worker processes).
 
 Target (2-core machine): >= 150 req/s at 8 clients on SQLite and on PostgreSQL, p95 <= 100 ms, statements per
 request constant (150 req/s on 2 cores is <= ~13 ms of server CPU per request). The servers run without rate
@@ -26,7 +27,7 @@ limits (`CATALOG_RATE_LIMIT_PER_S=0`): its clients are one caller, and the limit
 benchmarks/ratelimit.py.
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/graphql_load.py [--catalogs sqlite,postgresql]
        [--baseline DIR] [--duration 20] [--warmup 3] [--clients 1,8] [--repeat 1] [--label NAME]
-       [--serve-env K=V ...] [--no-count-statements] [--count-queries 20]
+       [--serve-env K=V ...] [--variant NAME:K=V,K=V ...] [--no-count-statements] [--count-queries 20]
 """
 
 from __future__ import annotations
@@ -305,8 +306,8 @@ class Checkout:
     """One version of the code under measurement, and its servers. (A plain class: tests load this file by path,
     outside sys.modules, where dataclasses cannot resolve their annotations.)"""
 
-    def __init__(self, label: str, root: Path) -> None:
-        self.label, self.root = label, root
+    def __init__(self, label: str, root: Path, env: dict[str, str] | None = None) -> None:
+        self.label, self.root, self.env = label, root, env or {}
         self.server: Server | None = None
         self.rows: list[dict] = []
         self.statements: tuple[float, int, list[tuple[str, int]]] | None = None
@@ -360,7 +361,8 @@ def bench_catalog(kind: str, checkouts: list[Checkout], args, levels: list[int],
               f"views; {crawl}", flush=True)
         try:
             for checkout in checkouts:
-                checkout.server = Server(checkout.root, {**env, **serve_env, "PYTHONPATH": str(checkout.root)},
+                checkout.server = Server(checkout.root, {**env, **serve_env, **checkout.env,
+                                                         "PYTHONPATH": str(checkout.root)},
                                          tmp / f"serve-{kind}-{checkout.label}.log", args.startup_timeout)
                 with httpx.Client(timeout=REQUEST_TIMEOUT_S, trust_env=False) as http:
                     response = http.post(f"{checkout.server.url}/graphql", json={"query": PAGE_QUERY})
@@ -454,6 +456,8 @@ def main() -> None:
     parser.add_argument("--label", default=None, help="name of this run in the output (default: the checkout)")
     parser.add_argument("--serve-env", action="append", default=[], metavar="K=V",
                         help="a setting for the measured servers, e.g. CATALOG_WEB_WORKERS=1 (repeatable)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:K=V,K=V",
+                        help="the checkout on PYTHONPATH once more, its server with these settings (repeatable)")
     parser.add_argument("--max-requests", type=int, default=100_000, help="bound on requests per client and phase")
     parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for /healthz")
     parser.add_argument("--count-queries", type=int, default=20, help="queries sent to count SQL statements")
@@ -468,6 +472,9 @@ def main() -> None:
 
     root = checkout_root()
     checkouts = [Checkout(args.label or describe(root), root)]
+    for variant in args.variant:
+        name, _, settings = variant.partition(":")
+        checkouts.append(Checkout(name, root, dict(item.split("=", 1) for item in settings.split(",") if item)))
     if args.baseline is not None:
         checkouts.append(Checkout(f"baseline:{describe(args.baseline.resolve())}", args.baseline.resolve()))
     for checkout in checkouts:

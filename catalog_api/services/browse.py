@@ -85,8 +85,11 @@ class Page(Generic[T]):
     cursors: list[str] = field(default_factory=list)
 
 
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":")).encode  # `json.dumps` with options builds an encoder per call
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode()
+    return base64.urlsafe_b64encode(_CURSOR_JSON(list(values)).encode()).decode()
 
 
 def decode_cursor(cursor: str, field_name: str = "after") -> list[Any]:
