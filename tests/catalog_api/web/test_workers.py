@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from catalog_api.settings import Settings
 from tests.support.events import free_port
 from tests.support.postgres import throwaway_pg_database
+from tests.support.workers import wait_until_ready
 
 
 def test_several_workers_need_fan_out_so_every_live_feed_sees_every_event():
@@ -32,19 +33,6 @@ def test_several_workers_need_fan_out_so_every_live_feed_sees_every_event():
 def _children(pid: int) -> set[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return {int(p) for p in found.split()}
-
-
-def _wait_ready(server: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        assert server.poll() is None, f"serve exited with {server.returncode}:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"serve not ready:\n{log.read_text()}"
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
 
 
 def test_two_workers_serve_one_port_run_the_scheduler_once_and_stop_together(tmp_path):
@@ -63,7 +51,7 @@ def test_two_workers_serve_one_port_run_the_scheduler_once_and_stop_together(tmp
             server = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "serve", "--port", str(port)],
                                       env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_ready(server, url, log)
+            wait_until_ready(server, url, log.read_text, timeout=120)
             workers = _children(server.pid)
             assert len(workers) >= 2, log.read_text()  # the two workers (and multiprocessing's resource tracker)
 
