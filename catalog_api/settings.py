@@ -12,6 +12,17 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def available_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: those it may run on, fewer under a container's CPU quota (cgroup v2
+    `cpu.max`, e.g. `50000 100000` for half a core), which `os.cpu_count()` does not see."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return cores
+    return cores if quota == "max" else max(1, min(cores, int(quota) // int(period)))
+
+
 class Settings(BaseSettings):
     """Every setting has an embedded default, so `catalog serve` works on a fresh machine with nothing set."""
 
@@ -433,7 +444,7 @@ class Settings(BaseSettings):
     def effective_web_workers(self) -> int:
         if self.web_workers is not None:
             return self.web_workers
-        return min(os.cpu_count() or 1, 8) if self.events_fanout != "none" else 1
+        return min(available_cores(), 8) if self.events_fanout != "none" else 1
 
     @property
     def effective_database_url(self) -> str:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from catalog_api.settings import Settings
+from catalog_api.settings import Settings, available_cores
 from tests.support.events import free_port
 from tests.support.postgres import throwaway_pg_database
 from tests.support.workers import wait_until_ready
@@ -27,7 +27,19 @@ def test_several_workers_need_fan_out_so_every_live_feed_sees_every_event():
         Settings(web_workers=2)
     assert Settings(web_workers=2, events_fanout="postgres").effective_web_workers == 2
     assert Settings().effective_web_workers == 1  # one process unless the live feeds can cross processes
-    assert Settings(events_fanout="postgres").effective_web_workers == min(os.cpu_count() or 1, 8)
+    assert Settings(events_fanout="postgres").effective_web_workers == min(available_cores(), 8)
+
+
+def test_the_default_worker_count_follows_a_container_cpu_quota(tmp_path):
+    cpu_max = tmp_path / "cpu.max"
+    cores = len(os.sched_getaffinity(0))
+    cpu_max.write_text("max 100000\n")
+    assert available_cores(cpu_max) == cores
+    cpu_max.write_text("50000 100000\n")  # half a core: one process
+    assert available_cores(cpu_max) == 1
+    cpu_max.write_text(f"{100000 * (cores + 4)} 100000\n")  # a quota above the cores the process may run on
+    assert available_cores(cpu_max) == cores
+    assert available_cores(tmp_path / "absent") == cores
 
 
 def _children(pid: int) -> set[int]:
