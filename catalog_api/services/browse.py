@@ -35,7 +35,6 @@ from catalog_api.services.views import (
     TableDetailView,
     TableView,
     TaggedEntityView,
-    change_view,
     entity_view,
     reported_column_views,
     reported_table_detail_view,
@@ -325,7 +324,8 @@ def _change_page_statement(since: bool, until: bool, keyset: bool) -> Select:
         counted,
         func.row_number().over(partition_by=counted.c.parent_id, order_by=counted.c.entry_id.desc()).label("position"),
     ).where(*after).subquery()
-    return (select(ChangeLogEntry, numbered.c.parent_id, numbered.c.total, numbered.c.position)
+    return (select(*view_columns(ChangeView, ChangeLogEntry), numbered.c.parent_id, numbered.c.total,
+                   numbered.c.position)
             .join(numbered, numbered.c.entry_id == ChangeLogEntry.id)
             .where(numbered.c.position <= bindparam("limit", type_=Integer))
             .order_by(numbered.c.parent_id, numbered.c.position))
@@ -354,14 +354,15 @@ def change_histories(
     statement = _change_page_statement(since is not None, until is not None, after is not None)
     rows = session.execute(statement, values).all()
     totals: dict[int, int] = {}
-    for entry, parent_id, total, position in rows:
+    for *values, parent_id, total, position in rows:  # the view's columns: no ORM objects for a read-only page
         target = pages[parent_id]
         totals[parent_id] = total
         if position > first:
             target.has_next = True
             continue
-        target.items.append(change_view(entry))
-        target.cursors.append(encode_cursor([0, entry.id]))
+        item = ChangeView(*values)
+        target.items.append(item)
+        target.cursors.append(encode_cursor([0, item.id]))
     missing = [tid for tid in table_ids if tid not in totals]
     if missing and after is not None:  # a cursor past the end still reports the table's total
         query = select(ChangeLogEntry.table_id, func.count()).where(
