@@ -2,7 +2,7 @@
 answers while they keep coming.
 
 Starts `catalog serve` on an empty embedded catalog (a temporary CATALOG_HOME, rate limits off) and sends, one at a time, each
-flood `--requests` times: 1,000 aliases of the frontend page query (benchmarks/graphql.py), 80,000 aliased
+flood `--requests` times: 1,000 aliases of the frontend page query (benchmarks/graphql_load.py), 80,000 aliased
 `__typename` (the same alias repeated, so the body stays under the 1 MiB request limit and reaches GraphQL),
 80,000 distinct aliases of `__typename` (over 1 MiB: the request body limit answers), and a chain of 24 fragments
 each spreading the next twice. For each: the statuses, p50, p95 and max latency, and the server's CPU milliseconds
@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 # Helpers shared with the page-query benchmark, loaded by path: a module named `graphql` would shadow graphql-core.
-_spec = importlib.util.spec_from_file_location("graphql_benchmark", Path(__file__).with_name("graphql.py"))
+_spec = importlib.util.spec_from_file_location("graphql_benchmark", Path(__file__).with_name("graphql_load.py"))
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -50,44 +51,57 @@ log = logging.getLogger(__name__)
 GRAPHQL_PATH = "/graphql"
 
 
+@contextmanager
+def process_services(ctx: ServiceContext, *, singletons: bool, live_feeds: bool) -> Iterator[Relay | None]:
+    """The background services of a `catalog serve` process, stopped on exit. `singletons`: those one process of
+    the server runs (the restart of jobs left queued, the scheduler, the outbox relay, which it yields);
+    `live_feeds`: the fan-out listener that feeds this process's SSE streams and subscriptions."""
+    run_scheduler = ctx.settings.scheduler_enabled
+    if run_scheduler is None:  # embedded default: without a broker the service schedules its own crawls
+        run_scheduler = not ctx.settings.broker_url
+    if singletons and ctx.jobs.name == InProcessJobRunner.name:
+        # Jobs run by this server only: what a stopped one handed back (or left queued) starts again now.
+        resubmit_stranded_jobs(ctx, older_than_s=0)
+    scheduler = Scheduler(ctx).start() if singletons and run_scheduler else None
+    fanout = None
+    if live_feeds and ctx.settings.events_fanout != "none":
+        from catalog_api.services.events.fanout import FanoutListener
+
+        fanout = FanoutListener(ctx).start()
+    # Without fan-out, the relay runs in the process whose bus feeds the app's subscriptions and SSE streams.
+    relay = Relay(ctx).start() if singletons and ctx.settings.events_relay_enabled else None
+    try:
+        yield relay
+    finally:
+        if relay is not None:
+            relay.close()
+        if fanout is not None:
+            fanout.stop()
+        if scheduler is not None:
+            scheduler.stop()
+
+
 def create_app(settings: Settings | None = None, ctx: ServiceContext | None = None, *,
-               rate_limits: BucketStore | None = None) -> FastAPI:
+               rate_limits: BucketStore | None = None, background: bool = True) -> FastAPI:
     """Builds the application around a service context (created from settings when not given); `rate_limits`
-    replaces the bucket store the settings ask for (tests pass one with their own clock)."""
+    replaces the bucket store the settings ask for (tests pass one with their own clock). `background=False`: the
+    app of one of several worker processes, whose parent runs the scheduler and relay (`web.server.run_workers`)."""
     owns_context = ctx is None
     settings = ctx.settings if ctx is not None else settings or get_settings()
     check_exposure(settings)
     ctx = ctx or build_context(settings)
 
-    run_scheduler = ctx.settings.scheduler_enabled
-    if run_scheduler is None:  # embedded default: without a broker the service schedules its own crawls
-        run_scheduler = not ctx.settings.broker_url
-
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        if ctx.jobs.name == InProcessJobRunner.name:
-            # Jobs run by this process only: what a stopped one handed back (or left queued) starts again now.
-            resubmit_stranded_jobs(ctx, older_than_s=0)
-        scheduler = Scheduler(ctx).start() if run_scheduler else None
-        fanout = None
-        if ctx.settings.events_fanout != "none":
-            from catalog_api.services.events.fanout import FanoutListener
-
-            fanout = FanoutListener(ctx).start()
-        # The relay runs here, in the process whose bus feeds this app's subscriptions and SSE streams.
-        relay = Relay(ctx).start() if ctx.settings.events_relay_enabled else None
-        app.state.relay = relay
         try:
-            yield
+            with process_services(ctx, singletons=background, live_feeds=True) as relay:
+                app.state.relay = relay
+                try:
+                    yield
+                finally:
+                    state_metrics.close()
+                    ctx.bus.close()  # ends open SSE streams and subscriptions so the server can stop
         finally:
-            state_metrics.close()
-            ctx.bus.close()  # ends open SSE streams and subscriptions so the server can stop
-            if relay is not None:
-                relay.close()
-            if fanout is not None:
-                fanout.stop()
-            if scheduler is not None:
-                scheduler.stop()
             if owns_context:
                 ctx.close()
 

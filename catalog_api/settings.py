@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,17 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def available_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The cores this process may use: those it may run on, fewer under a container's CPU quota (cgroup v2
+    `cpu.max`, e.g. `50000 100000` for half a core), which `os.cpu_count()` does not see."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+    except (OSError, ValueError):
+        return cores
+    return cores if quota == "max" else max(1, min(cores, int(quota) // int(period)))
 
 
 class Settings(BaseSettings):
@@ -33,6 +45,12 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="Run `db upgrade` when the service starts.")
     host: str = "127.0.0.1"
     port: int = 8000
+    web_workers: int | None = Field(
+        default=None, ge=1, le=64,
+        description="Processes `catalog serve` answers HTTP with (the scheduler, relay and restart of stranded jobs "
+                    "run once, in their parent). Several need CATALOG_EVENTS_FANOUT, so that every process's live "
+                    "feeds see every event; default: one per core with fan-out, else 1.",
+    )
     job_workers: int = Field(default=2, ge=1, description="Threads for in-process jobs (no broker configured).")
     broker_url: str | None = Field(
         default=None,
@@ -400,6 +418,14 @@ class Settings(BaseSettings):
                              "taken over")
         return self
 
+    @model_validator(mode="after")
+    def _workers_share_live_feeds(self) -> Settings:
+        # Only the parent's relay publishes events; without fan-out, the worker processes' feeds would stay silent.
+        if (self.web_workers or 1) > 1 and self.events_fanout == "none":
+            raise ValueError(f"web_workers ({self.web_workers}) needs events_fanout (postgres or redis): without "
+                             "it, SSE streams and subscriptions of the worker processes would miss every event")
+        return self
+
     def time_limit_s(self, kind: str) -> float | None:
         return self.job_time_limits_s.get(kind)
 
@@ -419,6 +445,12 @@ class Settings(BaseSettings):
         """Where the catalog's processes write what is not for the console: `spark.log` (the profiler's JVM) and
         `cli.log` (library logs of `catalog` commands that show progress)."""
         return self.home / "logs"
+
+    @property
+    def effective_web_workers(self) -> int:
+        if self.web_workers is not None:
+            return self.web_workers
+        return min(available_cores(), 8) if self.events_fanout != "none" else 1
 
     @property
     def effective_database_url(self) -> str:

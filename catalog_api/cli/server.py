@@ -37,21 +37,36 @@ def serve(
 ) -> None:
     """Run the API: GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
     from catalog_api.app import create_app
-    from catalog_api.services.authentication import UnsafeExposure
-    from catalog_api.web.server import run_server
+    from catalog_api.services.authentication import UnsafeExposure, check_exposure
+    from catalog_api.web.server import run_server, run_workers
 
     announce = _server_logging("catalog-api")
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
     settings = settings.model_copy(update={"host": host, "port": port})
+    workers = settings.effective_web_workers
     try:
-        app_ = create_app(settings)
+        if workers > 1:
+            check_exposure(settings)
+        else:
+            app_ = create_app(settings)
     except UnsafeExposure as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     start_up_done()
-    announce(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)")
-    run_server(app_, settings, host=host, port=port)  # SIGTERM: a bounded, graceful stop (docs/operations.md)
+    announce(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)"
+             + (f", {workers} worker processes" if workers > 1 else ""))
+    # SIGTERM: a bounded, graceful stop (docs/operations.md)
+    if workers > 1:
+        from catalog_api.bootstrap import build_context
+
+        ctx = build_context(settings)  # migrates the database once, before any worker starts
+        try:
+            run_workers(ctx, settings, host=host, port=port, workers=workers)
+        finally:
+            ctx.close()
+    else:
+        run_server(app_, settings, host=host, port=port)
 
 
 @db_app.command("upgrade")

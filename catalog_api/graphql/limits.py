@@ -21,9 +21,12 @@ operation's `error` message (a document over the token limit is a syntax error t
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -54,6 +57,9 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from catalog_api.errors import QueryTooComplex
 from catalog_api.graphql.errors import error_extensions
 from catalog_api.settings import Settings
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Arguments that say how many items a list or connection field returns.
 PAGE_ARGUMENTS = ("first", "limit")
@@ -180,6 +186,43 @@ def _refusal(message: str, error: GraphQLError | None = None) -> GraphQLError:
     return GraphQLError(message, nodes=error.nodes if error else None, extensions=extensions)
 
 
+CACHED_DOCUMENT_CHARS = 16_384
+"""Documents up to this length are parsed and validated once per process and set of variables (a frontend sends the
+same few again and again); longer ones every time, so the caches stay small whatever clients send."""
+
+
+class _Recent(Generic[K, V]):
+    """The `size` most recently used entries (a bounded LRU map, safe across threads)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+# Parsed documents (graphql-core never changes one while it executes it), and the documents that passed validation.
+_PARSED: _Recent[tuple[str, int], DocumentNode] = _Recent(64)
+_PASSED: _Recent[tuple, bool] = _Recent(256)
+
+
+def _document_key(query: str | None, max_tokens: int) -> tuple[str, int] | None:
+    return (query, max_tokens) if query and len(query) <= CACHED_DOCUMENT_CHARS else None
+
+
 class QueryLimits(MaxTokensLimiter):
     """Refuses documents over the `GraphQLLimits` (see the module's docstring) before graphql-core validates them."""
 
@@ -190,20 +233,46 @@ class QueryLimits(MaxTokensLimiter):
                        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules)
 
     def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        key = _document_key(context.query, self.max_token_count)
+        if key is not None and context.graphql_document is None:
+            context.graphql_document = _PARSED.get(key)  # strawberry parses only when this leaves it None
         yield
-        for error in self.execution_context.pre_execution_errors or ():
+        if key is not None and context.graphql_document is not None and not context.pre_execution_errors:
+            _PARSED.put(key, context.graphql_document)
+        for error in context.pre_execution_errors or ():
             # The parser's own error, tagged in place: strawberry holds it in two lists, and the transports read both.
             if isinstance(error, GraphQLSyntaxError) and f"more than {self.max_token_count} tokens" in error.message:
                 error.extensions = _refusal(error.message).extensions
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        key = self._validation_key(context)
+        if key is not None and context.pre_execution_errors is None and _PASSED.get(key):
+            context.pre_execution_errors = []  # passed the limits and graphql-core's validation before
+            yield
+            return
         if context.graphql_document is not None and context.pre_execution_errors is None:
             errors = self.check(context.schema._schema, context.graphql_document, context.operation_name,
                                 context.variables)
             if errors:
                 context.pre_execution_errors = errors  # graphql-core's validation then does not run
         yield
+        if key is not None and context.pre_execution_errors == []:
+            _PASSED.put(key, True)
+
+    def _validation_key(self, context: Any) -> tuple | None:
+        """What the outcome of validation depends on: the schema, the limits, the document, the operation and the
+        variables (the cost reads `first` and `limit` from them); None for a document not worth remembering."""
+        if _document_key(context.query, self.max_token_count) is None:
+            return None
+        try:
+            variables = json.dumps(context.variables, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):
+            return None
+        if len(variables) > CACHED_DOCUMENT_CHARS:
+            return None
+        return id(context.schema._schema), self.limits, context.query, context.operation_name, variables
 
     def check(self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
               variables: dict[str, Any] | None) -> list[GraphQLError]:

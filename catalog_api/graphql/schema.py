@@ -53,6 +53,7 @@ from catalog_api.graphql.types import (
     TableNode,
     entity_node,
     to_connection,
+    with_tags,
 )
 from catalog_api.security.identity import Permission, assume
 from catalog_api.services import browse, crawl, curation, extraction, jobs, sources
@@ -76,7 +77,7 @@ class Query(LineageQuery, ProfileQuery, QualityQuery, KeysQuery, AuditQuery):
     async def sources(self, info: Info, first: int = 100, after: str | None = None) -> Connection[SourceNode]:
         page = PageRequest(first, after).validated()
         found = await in_session(info.context.ctx, lambda session: browse.sources_page(session, page))
-        return to_connection(found, SourceNode.of)
+        return to_connection(await with_tags(info, found), SourceNode.of)
 
     @strawberry.field(description="One source, by id or by name (give exactly one).")
     async def source(

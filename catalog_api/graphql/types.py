@@ -6,15 +6,16 @@ no lazy load can hide a statement). Child lists and parents are resolved through
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField, Selection
 
 from catalog_api.graphql.context import Info
-from catalog_api.graphql.loaders import child_key
+from catalog_api.graphql.loaders import child_key, known_or_load
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
@@ -65,6 +66,27 @@ class Connection(Generic[T]):
     total_count: int
 
 
+def _selects(selections: Sequence[Selection], path: tuple[str, ...]) -> bool:
+    """Whether `selections` ask for the field at `path` (GraphQL names), fragments included."""
+    if not path:
+        return True
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == path[0] and _selects(selection.selections, path[1:]):
+                return True
+        elif _selects(selection.selections, path):
+            return True
+    return False
+
+
+async def with_tags(info: Info, page: Page[R]) -> Page[R]:
+    """`page`, once the tags of its items are loaded when the query asks for them: all pages of one level share the
+    statement (the tags loader batches their keys), and every node's `tags` is then a plain value."""
+    if page.items and any(_selects(field.selections, ("edges", "node", "tags")) for field in info.selected_fields):
+        await info.context.loaders.tags.load_many([item.urn for item in page.items])  # type: ignore[attr-defined]
+    return page
+
+
 def to_connection(page: Page[R], convert: Callable[[R], T]) -> Connection[T]:
     """A connection from a `browse.Page`, whose `cursors` hold each item's cursor."""
     edges = [Edge(cursor=cursor, node=convert(item)) for item, cursor in zip(page.items, page.cursors, strict=True)]
@@ -86,8 +108,9 @@ class Entity:
     description: str | None = strawberry.field(description="The curated description.")
 
     @strawberry.field(description="Tags and classifications such as `pii.email`, sorted.")
-    async def tags(self, info: Info) -> list[str]:
-        return await info.context.loaders.tags.load(self.urn)
+    def tags(self, info: Info) -> list[str]:
+        # Usually loaded already, with the page this entity came in (`with_tags`).
+        return known_or_load(info.context.loaders.tags, self.urn)  # type: ignore[return-value]
 
 
 @strawberry.type(name="Source")
@@ -118,7 +141,7 @@ class SourceNode(Entity, FromView):
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
     ) -> Connection[SchemaNode]:
         page = PageRequest(first, after, include_deleted).validated()
-        found = await info.context.loaders.schemas_of_source.load(child_key(self.id, page))
+        found = await with_tags(info, await info.context.loaders.schemas_of_source.load(child_key(self.id, page)))
         return to_connection(found, SchemaNode.of)
 
 
@@ -141,7 +164,7 @@ class SchemaNode(Entity, FromView):
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
     ) -> Connection[TableNode]:
         page = PageRequest(first, after, include_deleted).validated()
-        found = await info.context.loaders.tables_of_schema.load(child_key(self.id, page))
+        found = await with_tags(info, await info.context.loaders.tables_of_schema.load(child_key(self.id, page)))
         return to_connection(found, TableNode.of)
 
 
@@ -202,7 +225,7 @@ class TableNode(Entity, FromView):
             found = await info.context.query(browse.reported_columns, self.urn, page)
         else:
             found = await info.context.loaders.columns_of_table.load(child_key(self.id, page))
-        return to_connection(found, ColumnNode.of)
+        return to_connection(await with_tags(info, found), ColumnNode.of)
 
     @strawberry.field(description="The change history of the table and its columns, newest first, in [since, until).")
     async def changes(

@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, Tag
@@ -34,7 +35,6 @@ from catalog_api.services.views import (
     TableDetailView,
     TableView,
     TaggedEntityView,
-    change_view,
     entity_view,
     reported_column_views,
     reported_table_detail_view,
@@ -84,8 +84,11 @@ class Page(Generic[T]):
     cursors: list[str] = field(default_factory=list)
 
 
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":")).encode  # `json.dumps` with options builds an encoder per call
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), separators=(",", ":")).encode()).decode()
+    return base64.urlsafe_b64encode(_CURSOR_JSON(list(values)).encode()).decode()
 
 
 def decode_cursor(cursor: str, field_name: str = "after") -> list[Any]:
@@ -98,22 +101,15 @@ def decode_cursor(cursor: str, field_name: str = "after") -> list[Any]:
     return values
 
 
-def _child_pages(
-    session: Session, model: type, parent: ColumnElement, order: ColumnElement,
-    parent_ids: Sequence[int], page: PageRequest, extra: Sequence[ColumnElement] = (),
-) -> dict[int, Page[EntityView]]:
-    """Pages of children for many parents in one statement: window functions number the rows per parent."""
-    if len(parent_ids) > MAX_BOUND_PARAMETERS:
-        merged: dict[int, Page[EntityView]] = {}
-        for start in range(0, len(parent_ids), MAX_BOUND_PARAMETERS):
-            chunk = parent_ids[start:start + MAX_BOUND_PARAMETERS]
-            merged.update(_child_pages(session, model, parent, order, chunk, page, extra))
-        return merged
-    pages: dict[int, Page[EntityView]] = {pid: Page() for pid in parent_ids}
-    if not parent_ids:
-        return pages
-    conditions = [parent.in_(list(parent_ids)), *extra]
-    if not page.include_deleted:
+@cache
+def _child_page_statement(model: type, parent_name: str, order_name: str, include_deleted: bool, keyset: bool
+                          ) -> Select:
+    """The statement of `_child_pages` for one shape of request, built once per process: the request's values are
+    bound when it runs (`parent_ids`, `sort_value` and `last_id` of the cursor, `limit`), so the subqueries' column
+    collections, which cost more to build than the query takes to run, are not built again for every page."""
+    parent, order = getattr(model, parent_name), getattr(model, order_name)
+    conditions = [parent.in_(bindparam("parent_ids", expanding=True))]
+    if not include_deleted:
         conditions.append(model.deleted_at.is_(None))
     counted = select(
         model.id.label("entity_id"),
@@ -121,38 +117,54 @@ def _child_pages(
         order.label("sort_key"),
         func.count().over(partition_by=parent).label("total"),
     ).where(*conditions).subquery()
-    keyset = []
-    if page.after is not None:
-        sort_value, last_id = decode_cursor(page.after)
-        keyset.append(tuple_(counted.c.sort_key, counted.c.entity_id) > tuple_(sort_value, last_id))
+    after = [tuple_(counted.c.sort_key, counted.c.entity_id)
+             > tuple_(bindparam("sort_value", type_=order.type), bindparam("last_id", type_=Integer))] if keyset else []
     numbered = select(
         counted,
         func.row_number().over(
             partition_by=counted.c.parent_id, order_by=(counted.c.sort_key, counted.c.entity_id)
         ).label("position"),
-    ).where(*keyset).subquery()
-    view = ROW_VIEWS[model]
+    ).where(*after).subquery()
     # The view's columns rather than ORM objects: a page is read-only, and building entities costs more than the rest.
-    rows = session.execute(
-        select(*view_columns(view, model), numbered.c.parent_id, numbered.c.sort_key, numbered.c.total,
-               numbered.c.position)
-        .join(numbered, numbered.c.entity_id == model.id)
-        .where(numbered.c.position <= page.first + 1)
-        .order_by(numbered.c.parent_id, numbered.c.position)
-    ).all()
+    return (select(*view_columns(ROW_VIEWS[model], model), numbered.c.parent_id, numbered.c.sort_key,
+                   numbered.c.total, numbered.c.position)
+            .join(numbered, numbered.c.entity_id == model.id)
+            .where(numbered.c.position <= bindparam("limit", type_=Integer))
+            .order_by(numbered.c.parent_id, numbered.c.position))
+
+
+def _child_pages(
+    session: Session, model: type, parent_name: str, order_name: str, parent_ids: Sequence[int], page: PageRequest,
+) -> dict[int, Page[EntityView]]:
+    """Pages of children for many parents in one statement: window functions number the rows per parent."""
+    if len(parent_ids) > MAX_BOUND_PARAMETERS:
+        merged: dict[int, Page[EntityView]] = {}
+        for start in range(0, len(parent_ids), MAX_BOUND_PARAMETERS):
+            chunk = parent_ids[start:start + MAX_BOUND_PARAMETERS]
+            merged.update(_child_pages(session, model, parent_name, order_name, chunk, page))
+        return merged
+    pages: dict[int, Page[EntityView]] = {pid: Page() for pid in parent_ids}
+    if not parent_ids:
+        return pages
+    values: dict[str, Any] = {"parent_ids": list(parent_ids), "limit": page.first + 1}
+    if page.after is not None:
+        values["sort_value"], values["last_id"] = decode_cursor(page.after)
+    statement = _child_page_statement(model, parent_name, order_name, page.include_deleted, page.after is not None)
+    view = ROW_VIEWS[model]
     totals: dict[int, int] = {}
-    for *values, parent_id, sort_key, total, position in rows:
+    for *row, parent_id, sort_key, total, position in session.execute(statement, values).all():
         target = pages[parent_id]
         totals[parent_id] = total
         if position > page.first:
             target.has_next = True
             continue
-        item = view(*values)
+        item = view(*row)
         target.items.append(item)
         target.cursors.append(encode_cursor([sort_key, item.id]))
     missing = [pid for pid in parent_ids if pid not in totals]
     if missing:  # parents whose page came back empty (no children, or a cursor past the end) still need a total
-        count_conditions = [parent.in_(missing), *extra]
+        parent = getattr(model, parent_name)
+        count_conditions = [parent.in_(missing)]
         if not page.include_deleted:
             count_conditions.append(model.deleted_at.is_(None))
         for pid, total in session.execute(select(parent, func.count()).where(*count_conditions).group_by(parent)):
@@ -164,16 +176,16 @@ def _child_pages(
 
 def schemas_of_sources(session: Session, source_ids: Sequence[int], page: PageRequest
                        ) -> dict[int, Page[SchemaView]]:
-    return _child_pages(session, Schema, Schema.source_id, Schema.name, source_ids, page)
+    return _child_pages(session, Schema, "source_id", "name", source_ids, page)
 
 
 def tables_of_schemas(session: Session, schema_ids: Sequence[int], page: PageRequest) -> dict[int, Page[TableView]]:
-    return _child_pages(session, Table, Table.schema_id, Table.name, schema_ids, page)
+    return _child_pages(session, Table, "schema_id", "name", schema_ids, page)
 
 
 def columns_of_tables(session: Session, table_ids: Sequence[int], page: PageRequest
                       ) -> dict[int, Page[ColumnView]]:
-    return _child_pages(session, Column, Column.table_id, Column.ordinal, table_ids, page)
+    return _child_pages(session, Column, "table_id", "ordinal", table_ids, page)
 
 
 def sources_page(session: Session, page: PageRequest) -> Page[SourceView]:
@@ -289,6 +301,36 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+def _change_window(since: bool, until: bool) -> list[ColumnElement[bool]]:
+    conditions = []
+    if since:
+        conditions.append(ChangeLogEntry.detected_at >= bindparam("since"))
+    if until:
+        conditions.append(ChangeLogEntry.detected_at < bindparam("until"))
+    return conditions
+
+
+@cache
+def _change_page_statement(since: bool, until: bool, keyset: bool) -> Select:
+    """The statement of `change_histories` for one shape of request, built once (see `_child_page_statement`)."""
+    counted = select(
+        ChangeLogEntry.id.label("entry_id"),
+        ChangeLogEntry.table_id.label("parent_id"),
+        func.count().over(partition_by=ChangeLogEntry.table_id).label("total"),
+    ).where(ChangeLogEntry.table_id.in_(bindparam("table_ids", expanding=True)), *_change_window(since, until)
+            ).subquery()
+    after = [counted.c.entry_id < bindparam("last_id", type_=Integer)] if keyset else []
+    numbered = select(
+        counted,
+        func.row_number().over(partition_by=counted.c.parent_id, order_by=counted.c.entry_id.desc()).label("position"),
+    ).where(*after).subquery()
+    return (select(*view_columns(ChangeView, ChangeLogEntry), numbered.c.parent_id, numbered.c.total,
+                   numbered.c.position)
+            .join(numbered, numbered.c.entry_id == ChangeLogEntry.id)
+            .where(numbered.c.position <= bindparam("limit", type_=Integer))
+            .order_by(numbered.c.parent_id, numbered.c.position))
+
+
 def change_histories(
     session: Session, table_ids: Sequence[int], *, since: datetime | None = None, until: datetime | None = None,
     first: int = 100, after: str | None = None,
@@ -301,43 +343,31 @@ def change_histories(
     pages: dict[int, Page[ChangeView]] = {tid: Page() for tid in table_ids}
     if not table_ids:
         return pages
-    conditions = [ChangeLogEntry.table_id.in_(list(table_ids))]
+    window: dict[str, Any] = {}
     if since is not None:
-        conditions.append(ChangeLogEntry.detected_at >= as_utc(since))
+        window["since"] = as_utc(since)
     if until is not None:
-        conditions.append(ChangeLogEntry.detected_at < as_utc(until))
-    counted = select(
-        ChangeLogEntry.id.label("entry_id"),
-        ChangeLogEntry.table_id.label("parent_id"),
-        func.count().over(partition_by=ChangeLogEntry.table_id).label("total"),
-    ).where(*conditions).subquery()
-    keyset = []
+        window["until"] = as_utc(until)
+    values: dict[str, Any] = {"table_ids": list(table_ids), "limit": first + 1, **window}
     if after is not None:
-        _, last_id = decode_cursor(after)
-        keyset.append(counted.c.entry_id < int(last_id))
-    numbered = select(
-        counted,
-        func.row_number().over(partition_by=counted.c.parent_id, order_by=counted.c.entry_id.desc()).label("position"),
-    ).where(*keyset).subquery()
-    rows = session.execute(
-        select(ChangeLogEntry, numbered.c.parent_id, numbered.c.total, numbered.c.position)
-        .join(numbered, numbered.c.entry_id == ChangeLogEntry.id)
-        .where(numbered.c.position <= first + 1)
-        .order_by(numbered.c.parent_id, numbered.c.position)
-    ).all()
+        values["last_id"] = int(decode_cursor(after)[1])
+    statement = _change_page_statement(since is not None, until is not None, after is not None)
+    rows = session.execute(statement, values).all()
     totals: dict[int, int] = {}
-    for entry, parent_id, total, position in rows:
+    for *values, parent_id, total, position in rows:  # the view's columns: no ORM objects for a read-only page
         target = pages[parent_id]
         totals[parent_id] = total
         if position > first:
             target.has_next = True
             continue
-        target.items.append(change_view(entry))
-        target.cursors.append(encode_cursor([0, entry.id]))
+        item = ChangeView(*values)
+        target.items.append(item)
+        target.cursors.append(encode_cursor([0, item.id]))
     missing = [tid for tid in table_ids if tid not in totals]
     if missing and after is not None:  # a cursor past the end still reports the table's total
-        query = select(ChangeLogEntry.table_id, func.count()).where(*conditions[1:], ChangeLogEntry.table_id.in_(missing))
-        totals.update(dict(session.execute(query.group_by(ChangeLogEntry.table_id)).all()))
+        query = select(ChangeLogEntry.table_id, func.count()).where(
+            *_change_window(since is not None, until is not None), ChangeLogEntry.table_id.in_(missing))
+        totals.update(dict(session.execute(query.group_by(ChangeLogEntry.table_id), window).all()))
     for tid, target in pages.items():
         target.total = totals.get(tid, 0)
     return pages

@@ -53,10 +53,12 @@ class CrossSiteGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in STATE_CHANGING and self._routed(scope):
+        if scope["type"] == "http" and scope["method"] in STATE_CHANGING:
             headers = Headers(scope=scope)
             content_type = headers.get("content-type")
-            if not is_json(content_type) and not any(headers.get(name) for name in CREDENTIAL_HEADERS):
+            # Whether a route takes the request is asked last: it matches the path against every route.
+            if not is_json(content_type) and not any(headers.get(name) for name in CREDENTIAL_HEADERS) \
+                    and self._routed(scope):
                 status, body = error_payload(UnsupportedMediaType(
                     f"a {scope['method']} request needs a JSON body (Content-Type: application/json, "
                     "application/*+json or application/graphql) or an Authorization or X-API-Key header; got "

@@ -27,12 +27,12 @@ def error(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
 
 
 def page_query() -> str:
-    """The frontend's page query of README.md, as benchmarks/graphql.py sends it (read from there, so both agree)."""
+    """The frontend's page query of README.md, as benchmarks/graphql_load.py sends it (read from there: both agree)."""
     import importlib.util
 
     from tests.support.paths import REPO
 
-    spec = importlib.util.spec_from_file_location("graphql_benchmark", REPO / "benchmarks" / "graphql.py")
+    spec = importlib.util.spec_from_file_location("graphql_benchmark", REPO / "benchmarks" / "graphql_load.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.PAGE_QUERY

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -38,6 +38,23 @@ def process_group(pid: int) -> set[int]:
 def worker_pid(job: dict) -> int:
     """The pid in a job's `worker` (`host:pid:thread`)."""
     return int(job["worker"].split(":")[1])
+
+
+def wait_until_ready(server: subprocess.Popen, url: str, output: Callable[[], str], timeout: float = 60) -> None:
+    """Waits until a `catalog serve` subprocess answers /readyz at `url`; fails with its `output` if it exits or
+    takes longer than `timeout` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert server.poll() is None, f"server exited with {server.returncode}:\n{output()}"
+        assert time.monotonic() < deadline, f"server not ready after {timeout:g} s:\n{output()}"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
 
 
 class Runtime:
@@ -75,22 +92,12 @@ class Runtime:
     def start_server(self, port: int) -> subprocess.Popen:
         """`catalog serve` on `port` over this runtime's catalog (it runs the jobs itself without a broker); waits
         until it answers /readyz."""
-        import httpx
-
         log = open(self.log_path(len(self.workers)), "w")  # noqa: SIM115 - closed with the process
         server = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "serve", "--port", str(port)],
                                   env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.workers.append(server)
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"server exited with {server.returncode}:\n{self.output(server)}"
-            assert time.monotonic() < deadline, f"server not ready after 60 s:\n{self.output(server)}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_until_ready(server, f"http://127.0.0.1:{port}", lambda: self.output(server))
+        return server
 
     def log_path(self, index: int) -> Path:
         return self.home / f"worker-{index}.log"

@@ -83,6 +83,22 @@ def test_each_limit_follows_its_setting(catalog_ctx):
         _refusal(client.post("/graphql", json={"query": alias_flood(page_query(), 2)}))
 
 
+def test_a_document_passed_once_is_checked_again_for_other_variables_limits_and_errors(api_client, catalog_ctx):
+    # Documents that passed are remembered (limits.py, `_PASSED`): by document, variables, limits and schema.
+    by_variable = "query($n: Int!) { sources(first: $n) { edges { node { schemas(first: $n) { totalCount } } } } }"
+    for _ in range(3):
+        small = api_client.post("/graphql", json={"query": by_variable, "variables": {"n": 10}})
+        assert small.status_code == 200 and small.json()["data"] == {"sources": {"edges": []}}
+    _refusal(api_client.post("/graphql", json={"query": by_variable, "variables": {"n": 1_000_000}}))
+    with TestClient(app_with(catalog_ctx, graphql_max_cost=50)) as client:
+        _refusal(client.post("/graphql", json={"query": by_variable, "variables": {"n": 10}}))
+    for _ in range(2):
+        response = api_client.post("/graphql", json={"query": "{ nope }"})
+        assert "Cannot query field 'nope'" in response.json()["errors"][0]["message"]
+        missing = api_client.post("/graphql", json={"query": by_variable})
+        assert "Expected a value of non-null type 'Int!'" in missing.json()["errors"][0]["message"]
+
+
 def test_ordinary_validation_errors_keep_http_200(api_client):
     response = api_client.post("/graphql", json={"query": "{ nope }"})
     assert response.status_code == 200 and "Cannot query field 'nope'" in response.json()["errors"][0]["message"]
