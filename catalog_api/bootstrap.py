@@ -41,6 +41,12 @@ def _profile(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
     return run_profile_job(ctx, control)
 
 
+def _report(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.profiling.report_jobs import run_report_job
+
+    return run_report_job(ctx, control)
+
+
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """How jobs of one kind run: the handler, and the broker queue its messages travel on."""
@@ -53,6 +59,8 @@ JOB_KINDS: Mapping[str, JobKind] = {
     "crawl": JobKind(_crawl, queue="crawl"),
     "extract": JobKind(_extract, queue="extract"),
     "profile": JobKind(_profile, queue="profile"),
+    # On the profile queue: its workers share the home the profile job staged the samples in.
+    "report": JobKind(_report, queue="profile"),
     # Travels through the runner and does nothing: checks that a worker is alive, and measures throughput.
     "ping": JobKind(run_ping_job, queue="default"),
 }

@@ -18,6 +18,10 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
     profile_after: Annotated[bool, typer.Option(
         "--profile/--no-profile", help="Profile the tables after the crawl (in-process: they are small).")] = True,
+    wait_reports: Annotated[bool, typer.Option(
+        "--wait-reports/--no-wait-reports",
+        help="Wait for the profiles' HTML reports before serving; by default they are rendered in the background "
+             "(by the server this command starts, or the next one).")] = False,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only each job's result, one JSON line per job "
@@ -60,8 +64,28 @@ def demo(
         job = request_crawl(ctx, DEMO_SOURCE)
         follow(ctx, job.id, as_json=as_json)
         if profile_after:
-            follow(ctx, request_profile(ctx, DEMO_SOURCE).id, as_json=as_json)
+            profiled = request_profile(ctx, DEMO_SOURCE).id
+            follow(ctx, profiled, as_json=as_json)
+            _reports(ctx, profiled, wait=wait_reports, as_json=as_json)
     if serve_after:
         serve(host=host, port=port)
+
+
+def _reports(ctx, profile_job: str, *, wait: bool, as_json: bool) -> None:
+    """Follows the report job the profile queued, or leaves it queued for the server: the profiles are readable
+    already, and their reports take longer to render than the profiles took."""
+    from catalog_api.services.jobs import get_job
+
+    with ctx.db.session() as session:
+        report_job = (get_job(session, profile_job).result or {}).get("report_job")
+    if report_job is None:
+        return
+    if wait:
+        follow(ctx, report_job, as_json=as_json)
+        return
+    (errors if as_json else console).print(f"HTML reports are rendered in the background by job {report_job}; "
+                                           "until then GET …/profile/report answers 409")
+    # Closing the context would wait for the queued job; stopping leaves it queued, and `catalog serve` runs it.
+    ctx.in_flight.stop()
 
 
