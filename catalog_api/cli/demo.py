@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, errors, fail, follow, get_settings, service
+from catalog_api.cli.common import console, errors, fail, follow, follow_reports, get_settings, service
 from catalog_api.cli.server import serve
 from catalog_api.errors import CatalogError, InvalidInput
 
@@ -66,26 +66,7 @@ def demo(
         if profile_after:
             profiled = request_profile(ctx, DEMO_SOURCE).id
             follow(ctx, profiled, as_json=as_json)
-            _reports(ctx, profiled, wait=wait_reports, as_json=as_json)
+            follow_reports(ctx, profiled, wait=wait_reports, as_json=as_json)
     if serve_after:
         serve(host=host, port=port)
-
-
-def _reports(ctx, profile_job: str, *, wait: bool, as_json: bool) -> None:
-    """Follows the report job the profile queued, or leaves it queued for the server: the profiles are readable
-    already, and their reports take longer to render than the profiles took."""
-    from catalog_api.services.jobs import get_job
-
-    with ctx.db.session() as session:
-        report_job = (get_job(session, profile_job).result or {}).get("report_job")
-    if report_job is None:
-        return
-    if wait:
-        follow(ctx, report_job, as_json=as_json)
-        return
-    (errors if as_json else console).print(f"HTML reports are rendered in the background by job {report_job}; "
-                                           "until then GET …/profile/report answers 409")
-    # Closing the context would wait for the queued job; stopping leaves it queued, and `catalog serve` runs it.
-    ctx.in_flight.stop()
-
 
