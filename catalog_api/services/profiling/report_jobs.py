@@ -29,7 +29,7 @@ from catalog_api.db.models import Job, ProfileReportRow, TableProfileRow
 from catalog_api.errors import CatalogError
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.records import JobStatus, add_job
-from catalog_api.services.jobs.running import JobControl
+from catalog_api.services.jobs.running import JobControl, JobTakenOver, is_transient
 from catalog_api.services.profiling.masking import detected_pii, pii_column_names
 from catalog_api.services.profiling.reading import Target
 from catalog_api.services.profiling.reports import MASKED_COLUMNS, REPORT_JOB
@@ -178,9 +178,12 @@ def run_report_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                 continue
             store_report(ctx, int(outcome.key), outcome.html, report.masked_columns)
             rendered += 1
-    finally:
-        if not ctx.in_flight.stopping:  # a job handed back renders them on its next attempt
+    except BaseException as error:
+        # Another attempt renders them (the job handed back, taken over, or retried): it needs the samples.
+        if not (ctx.in_flight.stopping or is_transient(error) or isinstance(error, JobTakenOver)):
             shutil.rmtree(folder, ignore_errors=True)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
     job.progress(len(entries), len(entries), "done")
     if failed:
         names = ", ".join(f"{entries[pid]['title']} ({cause})" for pid, cause in failed.items())
@@ -193,8 +196,8 @@ def store_report(ctx: ServiceContext, profile_id: int, html: str, masked_columns
     (newest runs first), in one transaction."""
     with ctx.db.session() as session:
         row = session.get(TableProfileRow, profile_id)
-        if row is None:
-            return
+        if row is None or session.get(ProfileReportRow, profile_id) is not None:
+            return  # its profile is gone, or an earlier attempt of the job stored it
         row.profile = {**(row.profile or {}), MASKED_COLUMNS: list(masked_columns)}
         session.add(ProfileReportRow(table_profile_id=row.id, html=html))
         session.flush()
