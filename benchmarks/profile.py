@@ -11,12 +11,16 @@ strings, zoned timestamps, dates, booleans and decimals. For each table it print
 - DuckDB `SUMMARIZE` on the same file (reference; DuckDB uses all cores);
 - ydata-profiling `minimal=True` on the first 1,000,000 rows read into pandas (peer; load time excluded),
   compared by time per row;
+- the HTML report a profile job gets: its bounded sample (`--report-rows`, the default `CATALOG_PROFILE_SAMPLE_ROWS`)
+  staged as Parquet and rendered by the report job's child process (`profiler.report_process`), and the report's
+  share of profile (warm) + report;
 - the peak memory of each, summed RSS of the whole process tree (the JVM included), sampled every 0.2 s.
 
 Each contender runs in its own subprocess so their memory does not mix. Targets: the profile within 5x of
 DuckDB SUMMARIZE, at least 10x faster than ydata-profiling, table B in under 60 s on 2 cores.
 Usage: python benchmarks/profile.py [--master local[2]] [--driver-memory 2g] [--workdir DIR] [--skip-ydata]
                                     [--rows-a N --cols-a N --rows-b N --cols-b N] [--ydata-timeout S]
+                                    [--report-rows N] [--skip-report]
 """
 
 from __future__ import annotations
@@ -215,6 +219,31 @@ def child_ydata(path: str, rows: int) -> dict:
     return {"seconds": time.perf_counter() - started, "load_s": load, "rows": len(frame), "html_bytes": len(html)}
 
 
+def child_report(path: str, rows: int) -> dict:
+    """A profile job's report: the first `rows` rows staged as the profile job stages its sample, then rendered as
+    the report job renders it, in a child process (timed together: both are what reports cost)."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    sys.path.insert(0, str(ROOT))
+    from profiler.report import stage_sample
+    from profiler.report_process import StagedReport, render_in_child
+
+    reader = pq.ParquetFile(path)
+    frame = next(reader.iter_batches(batch_size=rows)).to_pandas()
+    with tempfile.TemporaryDirectory(prefix="report-bench-") as folder:
+        started = time.perf_counter()
+        staged = Path(folder) / "sample.parquet"
+        stage_sample(frame, staged, max_rows=rows)
+        (outcome,) = render_in_child([StagedReport("1", staged, "benchmark")], Path(folder) / "out",
+                                     timeout_s=3600, memory_mb=0)
+        seconds = time.perf_counter() - started
+    if outcome.html is None:
+        raise RuntimeError(outcome.error)
+    return {"seconds": seconds, "rows": len(frame), "html_bytes": len(outcome.html)}
+
+
 # -- orchestration ------------------------------------------------------------------------------------------------
 
 def _mb(value: int) -> str:
@@ -243,6 +272,16 @@ def bench_table(label: str, path: Path, args: argparse.Namespace) -> dict:
               "profile_warm_s": min(rest) if rest else None,
               "session_s": spark["session_s"], "jobs": spark["jobs"][0], "spark_peak": spark_peak,
               "duckdb_s": duck["seconds"], "duckdb_peak": duck_peak}
+    if not args.skip_report:
+        report, report_peak, _, err = run_measured([__file__, "--child", "report", str(path), "--rows",
+                                                    str(args.report_rows)])
+        if report is None:
+            raise SystemExit(f"report failed:\n{err}")
+        profile_s = result["profile_warm_s"] or first
+        print(f"HTML report (child)        {report['seconds']:8.1f} s   on a {report['rows']:,}-row sample, "
+              f"{report['seconds'] / (profile_s + report['seconds']):.0%} of profile (warm) + report  "
+              f"peak {_mb(report_peak)}", flush=True)
+        result["report_s"] = report["seconds"]
     if not args.skip_ydata:
         ydata, ydata_peak, wall, err = run_measured([__file__, "--child", "ydata", str(path), "--rows",
                                                      str(args.ydata_rows)], timeout=args.ydata_timeout)
@@ -274,13 +313,16 @@ def main() -> None:
     parser.add_argument("--ydata-rows", type=int, default=1_000_000)
     parser.add_argument("--ydata-timeout", type=float, default=1800.0)
     parser.add_argument("--skip-ydata", action="store_true")
+    parser.add_argument("--report-rows", type=int, default=10_000, help="the report's sample (a profile job's)")
+    parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the generated files here (reused)")
     args = parser.parse_args()
 
     if args.child:
         result = {"spark": lambda: child_spark(args.path, args.master, args.driver_memory, args.repeat),
                   "duckdb": lambda: child_duckdb(args.path),
-                  "ydata": lambda: child_ydata(args.path, args.rows)}[args.child]()
+                  "ydata": lambda: child_ydata(args.path, args.rows),
+                  "report": lambda: child_report(args.path, args.rows)}[args.child]()
         print(json.dumps(result), flush=True)
         return
 

@@ -6,16 +6,19 @@ a local Parquet file). Then, in one run, side by side:
 - the in-process profile of all tables (`profile_parquet_in_process`: statistics and values passes), their key
   checks (`candidate_primary_keys_in_process`) and the foreign-key search (`candidate_foreign_keys_in_process`);
 - DuckDB `SUMMARIZE` of the same Parquet files (DuckDB uses every core; the profile uses one), and the ratio;
-- the ydata-profiling HTML reports rendered from the profiles' samples (what a profile job adds per table);
-- the whole profile job through the catalog service (`request_profile`, embedded runner): profiles, keys,
-  foreign keys, anomalies, reports and storage, and whether it started a Spark session (it must not).
+- the ydata-profiling HTML reports rendered from the profiles' samples, in this process (what they cost);
+- `--rounds` times, interleaved: the whole profile job through the catalog service (`request_profile`, embedded
+  runner: profiles, keys, foreign keys, anomalies, staged report samples and storage; whether it started a Spark
+  session, it must not) next to DuckDB SUMMARIZE measured in the same round, then the `report` job it queued
+  (rendered in a child process: its wall time, the child's CPU time and peak RSS), measured separately.
 
-Usage: python benchmarks/profile_small.py [--skip-job] [--skip-reports] [--sample-rows N]
+Usage: python benchmarks/profile_small.py [--skip-job] [--skip-reports] [--sample-rows N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -67,16 +70,59 @@ def _seconds(started: float) -> float:
     return time.perf_counter() - started
 
 
+def _summarize(con, paths: dict[str, list[str]]) -> float:
+    started = time.perf_counter()
+    for files in paths.values():
+        con.execute("SUMMARIZE SELECT * FROM read_parquet(?)", [files]).fetchall()
+    return _seconds(started)
+
+
+def _job_round(ctx, source_id: int, paths: dict[str, list[str]], con, round_: int, *, reports_on: bool) -> None:
+    """One profile job through the service, then its report job, with DuckDB SUMMARIZE measured between them."""
+    import resource
+
+    import profiler.session
+    from catalog_api.services import jobs
+    from catalog_api.services.profiling import request_profile
+
+    ctx.settings.profile_reports_enabled = reports_on
+    print(f"-- round {round_}: load averages {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    started = time.perf_counter()
+    job = jobs.wait_for_job(ctx, request_profile(ctx, source_id).id, timeout=1800)
+    wall = _seconds(started)
+    assert job.status == "succeeded", job.error_message
+    summarize = _summarize(con, paths)
+    print(f"whole profile job (service):    {wall:6.2f} s wall, "
+          f"{(job.finished_at - job.started_at).total_seconds():.2f} s running, reports "
+          f"{'on (rendered by the report job below)' if reports_on else 'off'}, Spark session started: "
+          f"{profiler.session._session is not None}")
+    print(f"DuckDB SUMMARIZE, same round:   {summarize:6.2f} s; ratio profile job / SUMMARIZE {wall / summarize:.1f}x")
+    report_job = (job.result or {}).get("report_job")
+    if report_job is None:
+        return
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = jobs.wait_for_job(ctx, report_job, timeout=1800)
+    report_wall = _seconds(started)
+    assert done.status == "succeeded", done.error_message
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
+    print(f"report job (child process):     {report_wall:6.2f} s after the profile job, "
+          f"{(done.finished_at - done.started_at).total_seconds():.2f} s running, {done.result['reports']} reports, "
+          f"child CPU {cpu:.1f} s, child peak RSS {after.ru_maxrss / 1024:.0f} MB; "
+          f"ydata-profiling loaded here: {'ydata_profiling' in sys.modules}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-job", action="store_true", help="do not run the whole profile job")
     parser.add_argument("--skip-reports", action="store_true", help="do not render the HTML reports")
     parser.add_argument("--sample-rows", type=int, default=10_000, help="the profiles' sample (default 10000)")
+    parser.add_argument("--rounds", type=int, default=2, help="profile jobs, each with SUMMARIZE (default 2)")
     args = parser.parse_args()
 
     import duckdb
 
-    import profiler.session
     from profiler import (
         ProfileOptions,
         candidate_foreign_keys_in_process,
@@ -111,10 +157,7 @@ def main() -> None:
 
         con = duckdb.connect()
         con.execute("SUMMARIZE SELECT * FROM read_parquet(?)", [next(iter(paths.values()))]).fetchall()  # warm-up
-        started = time.perf_counter()
-        for files in paths.values():
-            con.execute("SUMMARIZE SELECT * FROM read_parquet(?)", [files]).fetchall()
-        summarize = _seconds(started)
+        summarize = _summarize(con, paths)
 
         print(f"in-process profile, all tables: {profile_time:6.2f} s  (statistics {statistics:.2f} s, "
               f"key checks {primary:.2f} s, foreign-key search {foreign_time:.2f} s: "
@@ -122,26 +165,16 @@ def main() -> None:
         print(f"DuckDB SUMMARIZE, all tables:   {summarize:6.2f} s")
         print(f"ratio profile / SUMMARIZE:      {profile_time / summarize:6.1f}x "
               f"(statistics alone {statistics / summarize:.1f}x)")
-        if not args.skip_reports:
+        if not args.skip_job:
+            for round_ in range(1, args.rounds + 1):
+                _job_round(ctx, source_id, paths, con, round_, reports_on=not args.skip_reports)
+        if not args.skip_reports:  # last: it loads ydata-profiling into this process
             started = time.perf_counter()
             for name, (_, sample) in results.items():
                 render_report(sample, name, max_rows=max(1, args.sample_rows))
             reports = _seconds(started)
             print(f"HTML reports (ydata-profiling): {reports:6.2f} s, "
                   f"{reports / (reports + profile_time):.0%} of profile + reports")
-        if not args.skip_job:
-            from catalog_api.services import jobs
-            from catalog_api.services.profiling import request_profile
-
-            ctx.settings.profile_reports_enabled = not args.skip_reports
-            started = time.perf_counter()
-            job = jobs.wait_for_job(ctx, request_profile(ctx, source_id).id, timeout=1800)
-            wall = _seconds(started)
-            assert job.status == "succeeded", job.error_message
-            print(f"whole profile job (service):    {wall:6.2f} s wall, "
-                  f"{(job.finished_at - job.started_at).total_seconds():.2f} s running, reports "
-                  f"{'off' if args.skip_reports else 'on'}, Spark session started: "
-                  f"{profiler.session._session is not None}")
         ctx.close()
 
 

@@ -1,8 +1,8 @@
 """The composition root: the one place that builds a process's services from its settings.
 
 It migrates the catalog database (when asked), opens it, loads the secret store (with the Key Vault resolver when
-`CATALOG_KEYVAULT_URL` is set), registers the handler of every job kind and picks the job runner. Transports (`app`, `cli`, `worker`) call `build_context`; nothing else
-constructs a `ServiceContext`, a runner or a handler registry.
+`CATALOG_KEYVAULT_URL` is set), registers the handler of every job kind and picks the job runner. Transports (`app`,
+`cli`, `worker`) call `build_context`; nothing else constructs a `ServiceContext`, a runner or a handler registry.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ def _ping(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
     return run_ping_job(ctx, control)
 
 
+def _report(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.profiling.report_jobs import run_report_job
+
+    return run_report_job(ctx, control)
+
+
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """How jobs of one kind run: the handler, and the broker queue its messages travel on."""
@@ -60,6 +66,8 @@ JOB_KINDS: Mapping[str, JobKind] = {
     "crawl": JobKind(_crawl, queue="crawl"),
     "extract": JobKind(_extract, queue="extract"),
     "profile": JobKind(_profile, queue="profile"),
+    # On the profile queue: its workers share the home the profile job staged the samples in.
+    "report": JobKind(_report, queue="profile"),
     # Travels through the runner and does nothing: checks that a worker is alive, and measures throughput.
     "ping": JobKind(_ping, queue="default"),
 }

@@ -77,11 +77,13 @@ class Settings(BaseSettings):
     job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
     job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")
     job_time_limits_s: dict[str, float] = Field(
-        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0, "profile": 6 * 3600.0}, description="Time limit per job kind, in seconds."
+        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0, "profile": 6 * 3600.0, "report": 3600.0},
+        description="Time limit per job kind, in seconds."
     )
     job_concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"crawl": 4, "extract": 2, "profile": 1},
-        description="How many jobs of a kind may run at once, service-wide (a profile already uses every core).",
+        default_factory=lambda: {"crawl": 4, "extract": 2, "profile": 1, "report": 1},
+        description="How many jobs of a kind may run at once, service-wide (a profile already uses every core; a "
+                    "report job's renderer may take gigabytes).",
     )
     job_heartbeat_interval_s: float = Field(default=2.0, gt=0, description="How often a running job says it lives.")
     job_stale_after_s: float = Field(
@@ -213,8 +215,21 @@ class Settings(BaseSettings):
         default=10_000, ge=0, le=1_000_000,
         description="Rows of the bounded sample behind patterns, PII detection and the HTML report.",
     )
-    profile_reports_enabled: bool = Field(default=True, description="Render a ydata-profiling HTML report per profile.")
+    profile_reports_enabled: bool = Field(
+        default=True,
+        description="Render a ydata-profiling HTML report per profile, in a `report` job queued by the profile job "
+                    "(the profile is stored and announced without waiting for it).",
+    )
     profile_reports_kept: int = Field(default=5, ge=1, description="HTML reports kept per table (newest first).")
+    profile_report_timeout_s: float = Field(
+        default=900, gt=0, le=24 * 3600,
+        description="Time the child process rendering one report job's reports may take, in all.",
+    )
+    profile_report_memory_mb: int = Field(
+        default=4096, ge=0, le=1_048_576,
+        description="Address space the child process rendering reports may use, in MB (0: unbounded); past it, the "
+                    "reports fail with their cause and the profiles stay.",
+    )
     profile_history: int = Field(
         default=60, ge=2, le=1000, description="Earlier profiles of a table that anomaly detection compares with."
     )

@@ -6,18 +6,27 @@ its pandas path (see shared/STACK-NOTES.md). The sample is the one a profile run
 
 Columns named in `masked_columns` are rendered with every non-null value replaced by `MASK` before ydata-profiling
 sees them, so the report (and anything stored from it) never holds their values; their missing-value counts stay.
+
+A service renders reports out of its own process (`profiler.report_process`): `stage_sample` writes the bounded,
+masked sample to Parquet, and `python -m profiler.report MANIFEST` renders each staged sample of a manifest to HTML
+in a child process, so ydata-profiling's libraries (about 250 MB) never load into the service.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
+import resource
+import sys
+import traceback
 import warnings
 from collections.abc import Collection, Iterator
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from profiler.errors import InvalidProfileInput
 
@@ -88,7 +97,7 @@ def render_report(sample: pd.DataFrame, title: str, *, max_rows: int = DEFAULT_M
         raise InvalidProfileInput("max_rows must be >= 1", field="max_rows")
     if not title or not title.strip():
         raise InvalidProfileInput("title must not be empty", field="title")
-    frame = sample if len(sample) <= max_rows else sample.sample(n=max_rows, random_state=0)
+    frame = _bounded(sample, max_rows)
     masked = sorted(set(masked_columns) & set(map(str, frame.columns)))
     frame = _prepare(_mask(frame, masked))
     # ydata-profiling phones home on every report unless told not to.
@@ -100,3 +109,85 @@ def render_report(sample: pd.DataFrame, title: str, *, max_rows: int = DEFAULT_M
         notice = {"description": f"Values of {', '.join(masked)} are masked as {MASK}."} if masked else None
         report = ProfileReport(frame, title=title, minimal=True, progress_bar=False, dataset=notice)
         return report.to_html()
+
+
+def _bounded(sample: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    return sample if len(sample) <= max_rows else sample.sample(n=max_rows, random_state=0)
+
+
+def stage_sample(sample: pd.DataFrame, path: Path, *, max_rows: int = DEFAULT_MAX_ROWS,
+                 masked_columns: Collection[str] = ()) -> list[str]:
+    """Writes `sample` (cut to `max_rows` random rows, seeded) to the Parquet file `path` with the values of
+    `masked_columns` already masked, so the staged file never holds them either. Returns the names masked.
+
+    Values Parquet cannot hold as they are (mixed types in one column, say) are staged as their text, which is
+    what the report shows of them anyway."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if max_rows < 1:
+        raise InvalidProfileInput("max_rows must be >= 1", field="max_rows")
+    frame = _bounded(sample, max_rows)
+    masked = sorted(set(masked_columns) & set(map(str, frame.columns)))
+    frame = _prepare(_mask(frame, masked))
+    arrays, names = [], []
+    for name in frame.columns:
+        column = frame[name]
+        try:
+            arrays.append(pa.Array.from_pandas(column))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            arrays.append(pa.Array.from_pandas(column.map(lambda v: None if v is None else str(v)).astype(object)))
+        names.append(str(name))
+    pq.write_table(pa.Table.from_arrays(arrays, names=names), path)
+    return masked
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Caps this process's address space, so a report that would exhaust the machine fails here instead."""
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def render_manifest(manifest: dict[str, Any]) -> int:
+    """Renders every entry of a manifest (written by `profiler.report_process`): reads its staged sample, writes the
+    HTML next to the path it names (atomically, so a half-written report is never taken), or the failure's text to
+    `<html>.error`. Returns how many failed."""
+    import pandas as pd
+
+    failed = 0
+    for entry in manifest["reports"]:
+        out = Path(entry["html"])
+        try:
+            sample = pd.read_parquet(entry["sample"])
+            html = render_report(sample, entry["title"], max_rows=max(1, len(sample)),
+                                 masked_columns=entry.get("masked_columns", ()))
+            partial = out.with_suffix(".partial")
+            partial.write_text(html, encoding="utf-8")
+            partial.replace(out)
+        except Exception as error:  # one table's failure must not cost the others their report
+            failed += 1
+            message = error.message if isinstance(error, InvalidProfileInput) else f"{type(error).__name__}: {error}"
+            out.with_suffix(".error").write_text(message, encoding="utf-8")
+            traceback.print_exc(file=sys.stderr)
+    return failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m profiler.report MANIFEST [--memory-mb N]`: the child process that renders a manifest."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    memory_mb = 0
+    if "--memory-mb" in args:
+        at = args.index("--memory-mb")
+        memory_mb = int(args[at + 1])
+        del args[at:at + 2]
+    if len(args) != 1:
+        print("usage: python -m profiler.report MANIFEST [--memory-mb N]", file=sys.stderr)
+        return 2
+    _limit_memory(memory_mb)
+    manifest = json.loads(Path(args[0]).read_text(encoding="utf-8"))
+    return 1 if render_manifest(manifest) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,6 +218,28 @@ def track(ctx, job_id: str, out: Console = console) -> Any:
         errors.print(f"[red]{job.kind} {job.status} ({job.error_code}):[/red] {job.error_message}")
         raise typer.Exit(code=1)
     return job
+
+
+def follow_reports(ctx, profile_job: str, *, wait: bool, as_json: bool = False) -> None:
+    """After a profile job: follows the `report` job it queued for its HTML reports when `wait` (a failure is shown,
+    but the profiles stand, so the command still succeeds), else names it and leaves it queued. A command's
+    in-process runner would run a queued job before exiting: not waiting stops it, leaving the job to the server."""
+    from catalog_api.services.jobs import get_job
+
+    with ctx.db.session() as session:
+        report_job = (get_job(session, profile_job).result or {}).get("report_job")
+    if report_job is None:
+        return
+    out = errors if as_json else console
+    if wait:
+        out.print(f"rendering the HTML reports: job {report_job}")
+        with suppress(typer.Exit):
+            track(ctx, report_job, out)
+        return
+    out.print(f"HTML reports are rendered in the background by job {report_job}; until then GET …/profile/report "
+              "answers 409")
+    if ctx.jobs.name == "in-process":
+        ctx.in_flight.stop()
 
 
 def follow(ctx, job_id: str, *, as_json: bool = False) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, errors, fail, follow, get_settings, service
+from catalog_api.cli.common import console, errors, fail, follow, follow_reports, get_settings, service
 from catalog_api.cli.server import serve
 from catalog_api.errors import CatalogError, InvalidInput
 
@@ -18,6 +18,10 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
     profile_after: Annotated[bool, typer.Option(
         "--profile/--no-profile", help="Profile the tables after the crawl (in-process: they are small).")] = True,
+    wait_reports: Annotated[bool, typer.Option(
+        "--wait-reports/--no-wait-reports",
+        help="Wait for the profiles' HTML reports before serving; by default they are rendered in the background "
+             "(by the server this command starts, or the next one).")] = False,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only each job's result, one JSON line per job "
@@ -60,8 +64,9 @@ def demo(
         job = request_crawl(ctx, DEMO_SOURCE)
         follow(ctx, job.id, as_json=as_json)
         if profile_after:
-            follow(ctx, request_profile(ctx, DEMO_SOURCE).id, as_json=as_json)
+            profiled = request_profile(ctx, DEMO_SOURCE).id
+            follow(ctx, profiled, as_json=as_json)
+            follow_reports(ctx, profiled, wait=wait_reports, as_json=as_json)
     if serve_after:
         serve(host=host, port=port)
-
 

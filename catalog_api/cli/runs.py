@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from catalog_api.cli.common import console, errors, follow, service
+from catalog_api.cli.common import console, errors, follow, follow_reports, service
 
 
 def crawl(
@@ -49,7 +49,8 @@ def profile(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job with a progress bar.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the result, as JSON (for scripts).")] = False,
 ) -> None:
-    """Profile a source's tables (or one table) with Spark: statistics, keys, anomalies, PII tags, HTML report."""
+    """Profile a source's tables (or one table) with Spark: statistics, keys, anomalies, PII tags; then the HTML
+    reports, rendered by a report job (followed here without a broker; a worker renders them with one)."""
     from catalog_api.services.profiling import request_profile, request_table_profile
 
     with service() as ctx:
@@ -60,3 +61,5 @@ def profile(
         (errors if as_json else console).print(f"profile job {job.id}")
         if wait:
             follow(ctx, job.id, as_json=as_json)
+            # Without a broker this process renders the reports before it exits anyway: show it doing so.
+            follow_reports(ctx, job.id, wait=ctx.jobs.name == "in-process", as_json=as_json)

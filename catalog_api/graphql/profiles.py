@@ -231,6 +231,12 @@ class TableProfileNode:
     anomaly_count: int
     report_url: str | None = strawberry.field(
         description="REST path of the run's HTML report; null when it has none (only the newest runs keep one).")
+    report_status: str = strawberry.field(description=(
+        "`ready`, `pending` (a `report` job renders it after the profile job; the REST report answers 409 until "
+        "then), `failed` (see that job's error) or `none` (reports were off, or only the newest runs keep one)."))
+    report_job_id: str | None = strawberry.field(description=(
+        "The job rendering (or that rendered) the run's report; while pending and not yet queued, the profile job "
+        "that will queue it."))
     view: strawberry.Private[ProfileView]
 
     @classmethod
@@ -251,7 +257,8 @@ class TableProfileNode:
                                                   orphan_values=f.get("orphan_values") or 0)
                           for f in view.foreign_keys],
             anomaly_count=view.anomaly_count,
-            report_url=view.report_url, view=view,
+            report_url=view.report_url, report_status=view.report_status, report_job_id=view.report_job_id,
+            view=view,
         )
 
     async def _detailed(self, info: Info) -> ProfileView:

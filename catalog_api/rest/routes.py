@@ -318,11 +318,14 @@ REPORT_POLICY = policy(sandbox=["allow-scripts", "allow-popups"], script_src=["'
 
 @router.get("/tables/{urn:path}/profile/report", dependencies=[allow(Permission.READ)],
             response_class=HTMLResponse, tags=["profiles"],
-            responses={200: {"content": {"text/html": {}}, "description": "The ydata-profiling HTML report."}})
+            responses={200: {"content": {"text/html": {}}, "description": "The ydata-profiling HTML report."},
+                       409: {"description": "The report is still being rendered (`report_pending`): the error names "
+                                            "its job; ask again once that job has finished."}})
 def table_profile_report(urn: str = TABLE_URN, profile_id: int | None = id_query("This profile run's report."),
                          session: Session = QUERY_SESSION, settings: Settings = Depends(app_settings)
                          ) -> HTMLResponse:
-    """The HTML report of the table's newest profile (or of `profile_id`); 404 when none is kept."""
+    """The HTML report of the table's newest profile (or of `profile_id`); 409 `report_pending` while its report job
+    renders it (the error names the job), 404 when none is kept or rendering failed (the error says why)."""
     html = profiling.profile_report(session, settings, urn, profile_id)
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_POLICY})
 

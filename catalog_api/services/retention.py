@@ -10,6 +10,8 @@ that are pending or dead (their log tells why they failed). No row of another ta
 foreign key; a delivery names its event by id and type and stays readable once the event itself has been pruned.
 
 The scheduler runs a round every `retention_interval_s` (`RetentionRounds`); `catalog db prune` runs one by hand.
+A scheduled round also removes report samples staged by profile jobs that no report job will render
+(`profiling.report_jobs.remove_orphaned_samples`).
 Rounds on several scheduler instances may overlap: on PostgreSQL they lock disjoint batches (SKIP LOCKED), and
 every count is of rows actually deleted.
 """
@@ -161,6 +163,9 @@ class RetentionRounds:
             return None
         self._due_at = self._clock() + interval
         try:
+            from catalog_api.services.profiling.report_jobs import remove_orphaned_samples
+
+            remove_orphaned_samples(self._ctx)
             return prune(self._ctx, stop=self._stop)
         except Exception:  # the database restarting, say: the next round tries again
             log.exception("retention round failed; next in %g s", interval)

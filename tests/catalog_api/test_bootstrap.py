@@ -6,10 +6,11 @@ from catalog_api.bootstrap import JOB_KINDS
 from catalog_api.services.crawl import CRAWL
 from catalog_api.services.extraction import EXTRACT
 from catalog_api.services.profiling.jobs import PROFILE
+from catalog_api.services.profiling.report_jobs import REPORT
 
 
 def test_the_kinds_are_the_ones_the_services_request():
-    assert {CRAWL, EXTRACT, PROFILE, "ping"} == set(JOB_KINDS)
+    assert {CRAWL, EXTRACT, PROFILE, REPORT, "ping"} == set(JOB_KINDS)
 
 
 def test_each_kind_runs_its_services_handler(monkeypatch):
@@ -17,10 +18,12 @@ def test_each_kind_runs_its_services_handler(monkeypatch):
     import catalog_api.services.crawl as crawl
     import catalog_api.services.extraction as extraction
     import catalog_api.services.profiling.jobs as profiling
+    import catalog_api.services.profiling.report_jobs as reports
 
     called = []
-    for module, name in ((crawl, "run_crawl_job"), (extraction, "run_extract_job"), (profiling, "run_profile_job")):
+    for module, name in ((crawl, "run_crawl_job"), (extraction, "run_extract_job"), (profiling, "run_profile_job"),
+                         (reports, "run_report_job")):
         monkeypatch.setattr(module, name, lambda ctx, control, name=name: called.append(name) or {"ran": name})
-    results = {kind: JOB_KINDS[kind].handler(None, None) for kind in (CRAWL, EXTRACT, PROFILE)}
+    results = {kind: JOB_KINDS[kind].handler(None, None) for kind in (CRAWL, EXTRACT, PROFILE, REPORT)}
     assert results == {CRAWL: {"ran": "run_crawl_job"}, EXTRACT: {"ran": "run_extract_job"},
-                       PROFILE: {"ran": "run_profile_job"}}
+                       PROFILE: {"ran": "run_profile_job"}, REPORT: {"ran": "run_report_job"}}

@@ -65,6 +65,8 @@ def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):
                                           "and name not like 'sqlite_%'")]
         rows = {n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
     assert {t["urn"].rsplit(":", 1)[1]: t["rows"] for t in profiled["tables"]} == rows
+    # The demo does not wait for the HTML reports: a report job renders them, left queued for the server.
+    assert f"rendered in the background by job {profiled['report_job']}" in done.stderr
     again = run_cli("demo", "--no-serve", "--no-profile")
     assert "crawl succeeded" in again.stdout and "profile succeeded" not in again.stdout  # the summary table
     crawled = json.loads(run_cli("demo", "--no-serve", "--no-profile", "--json").stdout)

@@ -48,3 +48,30 @@ def test_masked_columns_leave_no_value_in_the_report_and_keep_their_missing_coun
     missing = sum(v is None for v in emails)
     assert f">{missing}<" in html.replace(" ", "")  # the email column's missing values are still counted
     assert ">39<" in html.replace(" ", "")  # the unmasked id column keeps its values (its maximum)
+
+
+def test_a_staged_sample_is_bounded_and_masked_and_renders_in_a_child_process(tmp_path):
+    """The way a service renders: the sample staged as Parquet with PII values masked, then rendered by a child
+    process, which reports each sample's outcome on its own (one missing sample costs the other nothing)."""
+    import sys
+
+    from profiler.report import MASK, stage_sample
+    from profiler.report_process import StagedReport, render_in_child
+
+    emails = [None if i % 4 == 0 else f"person{i}@mail.test" for i in range(300)]
+    frame = pd.DataFrame({"id": range(300), "email": emails, "city": ["Oslo", "Lima", "Pune"] * 100})
+    staged = tmp_path / "sample.parquet"
+    assert stage_sample(frame, staged, max_rows=120, masked_columns={"email", "absent"}) == ["email"]
+    written = pd.read_parquet(staged)
+    assert len(written) == 120 and set(written["id"]) <= set(range(300))
+    assert set(written["email"].dropna()) == {MASK}
+    assert written["email"].isna().sum() == frame.loc[written["id"], "email"].isna().sum()
+
+    loaded = "ydata_profiling" in sys.modules
+    good, gone = render_in_child([StagedReport("a", staged, "people", ("city",)),
+                                  StagedReport("b", tmp_path / "gone.parquet", "gone")],
+                                 tmp_path / "out", timeout_s=600, memory_mb=0)
+    assert ("ydata_profiling" in sys.modules) == loaded  # rendered in the child, not here
+    assert good.key == "a" and good.error is None and "people" in good.html
+    assert "person" not in good.html and "Oslo" not in good.html  # both masked: staged, then at rendering
+    assert gone.html is None and "FileNotFoundError" in gone.error

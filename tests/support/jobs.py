@@ -22,6 +22,16 @@ def finished(ctx, job, timeout: float = 300) -> Any:
     return done
 
 
+def reports_rendered(ctx, profile_job, timeout: float = 300) -> Any:
+    """Waits for the `report` job a finished profile job queued (its result's `report_job`) and returns it; it must
+    have succeeded. Profile jobs store their profiles at once and leave the HTML reports to that job."""
+    report_job = (profile_job.result or {}).get("report_job")
+    assert report_job, f"profile job {profile_job.id} queued no report job: {profile_job.result}"
+    done = finished(ctx, report_job, timeout=timeout)
+    assert done.status == "succeeded", (done.error_code, done.error_message)
+    return done
+
+
 def crawled(ctx, source_id: int | str, expect: str = "succeeded", timeout: float = 120) -> Any:
     """Requests a crawl of a source, waits for it through the service and checks its outcome; returns the job."""
     job = jobs.wait_for_job(ctx, request_crawl(ctx, source_id).id, timeout=timeout)
@@ -39,6 +49,15 @@ def rest_job(client, job: dict, timeout: float = 60, interval: float = 0.05) -> 
         time.sleep(interval)
         job = client.get(f"/api/v1/jobs/{job['id']}").json()
     return job
+
+
+def rest_reports_rendered(client, profile_job: dict, timeout: float = 300) -> dict:
+    """Waits through REST for the `report` job of a finished profile job (see `reports_rendered`); it must succeed."""
+    report_job = (profile_job.get("result") or {}).get("report_job")
+    assert report_job, f"profile job {profile_job['id']} queued no report job: {profile_job.get('result')}"
+    done = rest_job(client, {"id": report_job, "status": "queued"}, timeout=timeout)
+    assert done["status"] == "succeeded", (done["error_code"], done["error_message"])
+    return done
 
 
 def rest_job_in(client, job_id: str, status: str, timeout: float = 30, **fields: Any) -> dict:

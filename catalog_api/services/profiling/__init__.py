@@ -6,10 +6,11 @@ plan since the last complete read), else live through the source's connector int
 table is then profiled in the job's own process, a large one on Spark in two Spark jobs whatever its width, both
 giving the same profile (`engine`, `profiler`). Each table's results are committed in one
 transaction (`store`): the profile and its column rows, the anomalies found against the table's history, the PII
-tags its values imply, the HTML report, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A
-crash mid-job leaves the tables already done committed and the others as they were. Profiles are read back as
-views (`views`, `history`), with the values of PII columns withheld from callers without `pii:read` (`masking`); the
-HTML report is rendered with those values masked (`reports`); anomaly settings are per table (`thresholds`).
+tags its values imply, and the `catalog.profile.completed` / `catalog.anomaly.detected` events. A crash mid-job
+leaves the tables already done committed and the others as they were. Profiles are read back as views (`views`,
+`history`), with the values of PII columns withheld from callers without `pii:read` (`masking`). The HTML reports
+are rendered afterwards, with those values masked, by a `report` job the profile job queues, in a child process
+(`report_jobs`), and read back with their status (`reports`); anomaly settings are per table (`thresholds`).
 
 The names below are the domain's public face for transports; modules inside services import the submodules.
 """

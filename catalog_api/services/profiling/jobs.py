@@ -1,6 +1,5 @@
 """The `profile` job: queues profiles, and runs one table by table, in-process or on Spark (see `engine` and the
-package's docstring). With tracing on, each table is a span with a span per stage: read, statistics pass and
-values pass (`profiler`), keys, report, store (with anomalies); foreign keys follow across the tables."""
+package's docstring)."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from catalog_api.services.extraction import lake
 from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.profiling.engine import ProfileEngine, ProfileFailed, SparkDidNotStart, spark_config
 from catalog_api.services.profiling.reading import complete_lake_runs, profile_targets, read_lake, read_source, workdir
-from catalog_api.services.profiling.reports import render_masked_report
+from catalog_api.services.profiling.report_jobs import ReportStaging
 from catalog_api.services.profiling.store import store_foreign_keys, store_profile
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
@@ -56,51 +55,60 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     profiles: dict[str, TableProfile] = {}
     keys: dict[str, list[Any]] = {}
     row_ids: dict[str, int] = {}
-    with workdir() as job_dir, engine:
-        for index, target in enumerate(targets):
-            job.progress(index, len(targets), f"profiling {target.schema}.{target.name}")
-            with span("profile table", {"db.collection.name": f"{target.schema}.{target.name}"}):
-                tabledir = job_dir / f"t{index}"
-                tabledir.mkdir()
-                try:
-                    runs = None
-                    if mode != "source":
-                        runs = complete_lake_runs(target_lake.committed_runs(source_name, target.schema, target.name))
-                        if runs is None and mode == "lake":
-                            raise ProfileFailed(f"the lake does not hold the whole of {target.schema}.{target.name}: "
-                                                "extract it with a full or key plan first", code="not_in_lake")
-                    with span("read", {"catalog.profile.read_from": "lake" if runs else "source"}):
-                        read = (read_lake(target_lake, runs, tabledir) if runs
-                                else read_source(connector, target, tabledir, between_batches=job.check_stop))
-                    profile, sample, primary = engine.profile(target.urn, read, target.declared_keys)
-                except SparkDidNotStart:
-                    raise
-                except ProfilerError as error:
-                    log.warning("profile of %s failed: %s", target.urn, error.message)
-                    failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
-                    continue
-                except ProfileFailed as error:
-                    failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
-                    continue
-                with span("report"):
-                    report = render_masked_report(ctx, target, profile, sample,
-                                                  f"{source_name}.{target.schema}.{target.name}")
-                with span("store"):
-                    profile_id, anomalies = store_profile(ctx, job.job_id, target, profile, read, primary, report,
-                                                          source_urn)
-            profiles[target.urn], keys[target.urn] = profile, primary
-            row_ids[target.urn] = profile_id
-            done.append({"urn": target.urn, "profile_id": profile_id, "rows": profile.row_count,
-                         "columns": len(profile.columns), "read_from": read.read_from,
-                         "spark_jobs": profile.spark_jobs, "anomalies": anomalies})
-        if len(profiles) > 1:
-            job.progress(len(targets), len(targets), "looking for foreign keys")
-            with span("foreign keys", {"catalog.profile.tables": len(profiles)}):
-                store_foreign_keys(ctx, row_ids, engine.foreign_keys(profiles, keys))
+    reports = ReportStaging(ctx, job.job_id)
+    try:
+        with workdir() as job_dir, engine:
+            for index, target in enumerate(targets):
+                job.progress(index, len(targets), f"profiling {target.schema}.{target.name}")
+                with span("profile table", {"db.collection.name": f"{target.schema}.{target.name}"}):
+                    tabledir = job_dir / f"t{index}"
+                    tabledir.mkdir()
+                    try:
+                        runs = None
+                        if mode != "source":
+                            runs = complete_lake_runs(target_lake.committed_runs(source_name, target.schema,
+                                                                                 target.name))
+                            if runs is None and mode == "lake":
+                                raise ProfileFailed(f"the lake does not hold the whole of {target.schema}."
+                                                    f"{target.name}: extract it with a full or key plan first",
+                                                    code="not_in_lake")
+                        with span("read", {"catalog.profile.read_from": "lake" if runs else "source"}):
+                            read = (read_lake(target_lake, runs, tabledir) if runs
+                                    else read_source(connector, target, tabledir, between_batches=job.check_stop))
+                        profile, sample, primary = engine.profile(target.urn, read, target.declared_keys)
+                    except SparkDidNotStart:
+                        raise
+                    except ProfilerError as error:
+                        log.warning("profile of %s failed: %s", target.urn, error.message)
+                        failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
+                        continue
+                    except ProfileFailed as error:
+                        failed.append({"urn": target.urn, "error_code": error.code, "error_message": error.message})
+                        continue
+                    with span("stage report sample"):
+                        staged = reports.stage(target, profile, sample, f"{source_name}.{target.schema}.{target.name}")
+                    with span("store"):
+                        profile_id, anomalies = store_profile(ctx, job.job_id, target, profile, read, primary,
+                                                              staged.masked_columns if staged else None, source_urn)
+                    if staged is not None:
+                        reports.stored(profile_id, staged)
+                profiles[target.urn], keys[target.urn] = profile, primary
+                row_ids[target.urn] = profile_id
+                done.append({"urn": target.urn, "profile_id": profile_id, "rows": profile.row_count,
+                             "columns": len(profile.columns), "read_from": read.read_from,
+                             "spark_jobs": profile.spark_jobs, "anomalies": anomalies})
+            if len(profiles) > 1:
+                job.progress(len(targets), len(targets), "looking for foreign keys")
+                with span("foreign keys", {"catalog.profile.tables": len(profiles)}):
+                    store_foreign_keys(ctx, row_ids, engine.foreign_keys(profiles, keys))
+    except BaseException:
+        reports.submit(quietly=True)  # the tables stored before the failure still get their reports
+        raise
+    report_job = reports.submit()
     job.progress(len(targets), len(targets), "done")
     if failed:
         names = ", ".join(f"{f['urn']} ({f['error_message']})" for f in failed)
         raise ProfileFailed(f"{len(failed)} of {len(targets)} tables could not be profiled: {names}",
                             code="tables_failed")
     return {"tables": done, "rows": sum(t["rows"] for t in done),
-            "anomalies": sum(t["anomalies"] for t in done)}
+            "anomalies": sum(t["anomalies"] for t in done), "report_job": report_job}

@@ -1,12 +1,13 @@
 """Storing what one table's profile produced, in one transaction: the profile and its column rows, the anomalies
-found against the table's history, the PII tags its values imply, the HTML report and the events."""
+found against the table's history, the PII tags its values imply and the events. Its HTML report is stored later,
+by the `report` job (`report_jobs`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import (
@@ -14,7 +15,6 @@ from catalog_api.db.models import (
     Column,
     ColumnProfileRow,
     ProfileAnomalyRow,
-    ProfileReportRow,
     Table,
     TableProfileRow,
     Tag,
@@ -24,7 +24,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.profiling.masking import detected_pii, masked_anomaly, pii_columns
 from catalog_api.services.profiling.reading import TableRead, Target
-from catalog_api.services.profiling.reports import MASKED_COLUMNS, RenderedReport
+from catalog_api.services.profiling.reports import MASKED_COLUMNS
 from catalog_api.urns import EntityType, parse_urn
 from events.data import AnomalyDetected, ProfileCompleted, TagsChanged
 from profiler import TableProfile, detect_anomalies
@@ -57,8 +57,9 @@ def _float(value: Any) -> float | None:
 
 
 def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: TableProfile, read: TableRead,
-           primary: list[Any], report: RenderedReport | None, source_urn: str) -> tuple[int, int]:
+                  primary: list[Any], report_masks: tuple[str, ...] | None, source_urn: str) -> tuple[int, int]:
     """Everything one table's profile produces, in one transaction. Returns (profile id, anomaly count).
+    `report_masks`: the columns masked in the sample staged for its report; None when none was staged.
 
     Events go to consumers whose rights the catalog does not know, so an anomaly event about a PII column (tagged
     now, or found to be PII by this run) quotes none of its values, as if read without `pii:read`.
@@ -81,8 +82,8 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
                                          thresholds=target.thresholds)
         table_part = profile.to_dict()
         table_part.pop("columns", None)
-        if report is not None:
-            table_part[MASKED_COLUMNS] = list(report.masked_columns)
+        if report_masks is not None:
+            table_part[MASKED_COLUMNS] = list(report_masks)
         row = TableProfileRow(
             table_id=table.id, job_id=job_id, started_at=profile.started_at, finished_at=profile.finished_at,
             row_count=profile.row_count, column_count=len(profile.columns), size_bytes=profile.size_bytes,
@@ -96,17 +97,6 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
         session.add_all(ColumnProfileRow(table_profile_id=row.id, name=c.name, stats=c.to_dict(),
                                          column_urn=columns.get(c.name, f"{table.urn}#{c.name}"))
                         for c in profile.columns)
-        if report is not None:
-            session.add(ProfileReportRow(table_profile_id=row.id, html=report.html))
-            session.flush()
-            with_reports = session.scalars(
-                select(ProfileReportRow.table_profile_id)
-                .join(TableProfileRow, TableProfileRow.id == ProfileReportRow.table_profile_id)
-                .where(TableProfileRow.table_id == table.id)
-                .order_by(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())).all()
-            older = with_reports[ctx.settings.profile_reports_kept:]
-            if older:
-                session.execute(delete(ProfileReportRow).where(ProfileReportRow.table_profile_id.in_(older)))
         pii = pii_columns(session, columns.values()) | {columns[n] for n in detected_pii(profile) if n in columns}
         record_event(session, ProfileCompleted(
             job_id=job_id, row_count=profile.row_count, column_count=len(profile.columns), sampled=False,

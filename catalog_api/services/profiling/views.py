@@ -13,8 +13,9 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, ProfileReportRow, Table, TableProfileRow
+from catalog_api.db.models import ColumnProfileRow, ProfileAnomalyRow, Table, TableProfileRow
 from catalog_api.services.profiling.masking import ANOMALY_FIGURES, hidden_columns, masked_anomaly, masked_stats
+from catalog_api.services.profiling.reports import ReportStatus, report_states
 from catalog_api.services.views import from_row
 from profiler.model import DuplicateRows
 
@@ -112,6 +113,12 @@ class ProfileView:
     has_report: bool
     report_url: str | None
     """The REST path of the run's HTML report; None when it keeps none (only the newest runs do)."""
+    report_status: str = ReportStatus.NONE.value
+    """`ready`, `pending` (a `report` job renders it after the profile job), `failed` (see that job's error) or
+    `none` (reports were off, or only the newest runs keep one)."""
+    report_job_id: str | None = None
+    """The job rendering (or that rendered) the run's report; while it is pending and not yet queued, the profile
+    job that will queue it."""
     columns: list[ColumnProfileView] = field(default_factory=list)
     anomalies: list[AnomalyView] = field(default_factory=list)
 
@@ -143,7 +150,8 @@ def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bo
     ids = [row.id for row in rows]
     if not ids:
         return []
-    reported = _reported(session, ids)
+    reports = report_states(session, rows)
+    reported = {pid: state.status is ReportStatus.READY for pid, state in reports.items()}
     urns = dict(session.execute(select(Table.id, Table.urn).where(Table.id.in_({row.table_id for row in rows}))).all())
     columns: dict[int, list[ColumnProfileRow]] = defaultdict(list)
     anomalies: dict[int, list[ProfileAnomalyRow]] = defaultdict(list)
@@ -161,13 +169,8 @@ def profile_views(session: Session, rows: list[TableProfileRow], *, detailed: bo
         duration_s=(row.finished_at - row.started_at).total_seconds(), lake_runs=list(row.lake_runs or []),
         candidate_keys=list(row.candidate_keys), foreign_keys=list(row.foreign_keys), has_report=reported[row.id],
         report_url=report_url(urns[row.table_id], row.id) if reported[row.id] else None,
+        report_status=reports[row.id].status.value, report_job_id=reports[row.id].job_id,
         columns=[column_profile_view(c, row.started_at, hidden) for c in columns[row.id]],
         anomalies=[anomaly_view(a, urns[row.table_id], hidden) for a in anomalies[row.id]],
     ) for row in rows]
 
-
-def _reported(session: Session, profile_ids: list[int]) -> dict[int, bool]:
-    """Which of these profile runs still keep an HTML report, in one query (the HTML itself is not loaded)."""
-    found = set(session.scalars(select(ProfileReportRow.table_profile_id)
-                                .where(ProfileReportRow.table_profile_id.in_(profile_ids))))
-    return {pid: pid in found for pid in profile_ids}

@@ -49,7 +49,7 @@ LATEST = """
 query($urn: String!) {
   table(urn: $urn) {
     profile {
-      id rowCount columnCount readFrom reportUrl anomalyCount
+      id rowCount columnCount readFrom reportUrl reportStatus reportJobId anomalyCount
       duplicateRows { value exact low high method confidence }
       candidateKeys { columns verified declared }
       columns { name columnUrn kind count nullCount nullRate min max sum mean stats }
@@ -79,7 +79,12 @@ def shop(catalog_ctx, make_pg_database, spark):
 def check_against_postgres(client: TestClient, config: dict) -> dict:
     """The newest profile of shop.orders as GraphQL shows it, asserted equal to PostgreSQL's aggregates."""
     table = data(client, LATEST, urn=ORDERS)["table"]
+    # The profile is readable at once; its HTML report is rendered by a report job after the profile job.
+    assert table["profile"]["reportStatus"] in ("pending", "ready") and table["profile"]["reportJobId"]
+    graphql_job_succeeded(client, table["profile"]["reportJobId"])
+    table = data(client, LATEST, urn=ORDERS)["table"]
     profile = table["profile"]
+    assert profile["reportStatus"] == "ready"
     ((rows, low, high, total, mean, first, last, low_id, high_id),) = pg_query(config, """
         select count(*), min(total), max(total), sum(total), avg(total), min(placed_at), max(placed_at),
                min(id), max(id)

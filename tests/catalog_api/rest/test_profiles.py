@@ -10,7 +10,7 @@ import pytest
 
 from catalog_api.urns import column_urn, dataset_urn
 from tests.support.api import register
-from tests.support.jobs import rest_job
+from tests.support.jobs import rest_job, rest_reports_rendered
 from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
@@ -69,6 +69,7 @@ def test_profiles_history_report_and_anomalies_through_rest(api_client, shop, sp
                                                  json={"tables": [CUSTOMERS, ODD]}))
     assert job["kind"] == "profile" and job["progress_done"] == job["progress_total"] == 2
     assert {t["urn"] for t in job["result"]["tables"]} == {CUSTOMERS, ODD}
+    rest_reports_rendered(api_client, job)
 
     profile = api_client.get(_path("tables", CUSTOMERS, "/profile")).json()
     (expected,) = pg_query(config, """

@@ -19,6 +19,7 @@ from catalog_api.urns import column_urn, dataset_urn
 from events.schemas import validate
 from tests.support.catalog import query
 from tests.support.jobs import finished as _run
+from tests.support.jobs import reports_rendered
 from tests.support.postgres import pg_execute, pg_query
 
 pytestmark = pytest.mark.postgres
@@ -51,8 +52,10 @@ def shop(catalog_ctx, make_pg_database, spark):
 
 
 def _profile(ctx, source_id, tables=None):
+    """A profile job that succeeded, once the report job it queued has rendered its reports too."""
     job = _run(ctx, profiling.request_profile(ctx, source_id, tables))
     assert job.status == "succeeded", (job.error_code, job.error_message)
+    reports_rendered(ctx, job)
     return job
 
 

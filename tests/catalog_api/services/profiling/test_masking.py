@@ -21,7 +21,7 @@ from catalog_api.services.curation import set_tags
 from catalog_api.urns import column_urn, dataset_urn
 from tests.support.events import outbox
 from tests.support.graphql import data
-from tests.support.jobs import crawled, finished
+from tests.support.jobs import crawled, finished, reports_rendered
 from tests.support.sqlite import build_database, oracle
 
 PEOPLE = """
@@ -63,6 +63,7 @@ class People:
     def profile(self) -> None:
         job = finished(self.ctx, profiling.request_profile(self.ctx, self.source_id))
         assert job.status == "succeeded", (job.error_code, job.error_message)
+        reports_rendered(self.ctx, job)
 
     def one(self, sql: str) -> tuple:
         (row,) = oracle(self.path, sql)
