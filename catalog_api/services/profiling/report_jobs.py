@@ -10,8 +10,9 @@ ydata-profiling), masking also the columns tagged `pii.*` since staging, stores 
 (keeping `profile_reports_kept` per table) and removes the staged files. A staged sample nobody renders (its process
 died before queuing the job) is removed by retention (`remove_orphaned_samples`).
 
-Staged files live in the catalog's home: a worker rendering reports must share it with the worker that profiled
-(the same machine or volume). A report job that finds its samples gone fails with that cause; the profiles stay.
+Staged files live in the catalog's home, or in the lake when the lake is remote (`staging.SampleStaging`), so
+with a remote lake any worker renders any profile job's reports. A report job that finds its samples gone fails
+with that cause; the profiles stay.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -34,10 +34,12 @@ from catalog_api.services.jobs.running import JobControl, JobTakenOver, is_trans
 from catalog_api.services.profiling.masking import detected_pii, pii_column_names
 from catalog_api.services.profiling.reading import Target
 from catalog_api.services.profiling.reports import MASKED_COLUMNS, REPORT_JOB
-from catalog_api.settings import Settings
+from catalog_api.services.profiling.staging import OutsideStaging, SampleStaging, confined
 from profiler import TableProfile
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -53,14 +55,9 @@ class ReportFailed(CatalogError):
     status = 500
 
 
-def staging_root(settings: Settings) -> Path:
-    """Where staged samples live: inside the catalog's home, never anywhere a job's input could point."""
-    return (settings.home / "staging" / "reports").resolve()
-
-
 @dataclass(frozen=True, slots=True)
 class StagedSample:
-    """One table's sample, staged for its report: the file (relative to `staging_root`), the report's title and the
+    """One table's sample, staged for its report: the file (relative to the staging root), the report's title and the
     columns masked in the file."""
 
     file: str
@@ -76,10 +73,10 @@ class ReportStaging:
     profile_job_id: str
     staged: dict[int, StagedSample] = field(default_factory=dict)
     """By profile row id."""
+    store: SampleStaging = field(init=False)
 
-    @property
-    def folder(self) -> Path:
-        return staging_root(self.ctx.settings) / self.profile_job_id
+    def __post_init__(self) -> None:
+        self.store = SampleStaging(self.ctx.settings)
 
     def stage(self, target: Target, profile: TableProfile, sample: pd.DataFrame, title: str) -> StagedSample | None:
         """Writes the table's sample, masked, for its report; None when reports are off or staging failed (a report
@@ -90,16 +87,19 @@ class ReportStaging:
 
         with self.ctx.db.session() as session:
             masked = pii_column_names(session, target.table_id) | detected_pii(profile)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"t{target.table_id}-{len(self.staged)}.parquet"
+        folder = self.store.local_folder(self.profile_job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        file = f"{self.profile_job_id}/t{target.table_id}-{len(self.staged)}.parquet"
+        path = confined(self.store.local_root, file)
         try:
             stage_sample(sample, path, max_rows=max(1, self.ctx.settings.profile_sample_rows), masked_columns=masked)
+            self.store.publish(file)
         except Exception:
             log.warning("staging the report sample of %s failed", title, exc_info=True)
             path.unlink(missing_ok=True)
             return None
         # Every PII name counts as masked, in the sample or not: the report shows none of their values.
-        return StagedSample(str(path.relative_to(staging_root(self.ctx.settings))), title, tuple(sorted(masked)))
+        return StagedSample(file, title, tuple(sorted(masked)))
 
     def stored(self, profile_id: int, sample: StagedSample) -> None:
         self.staged[profile_id] = sample
@@ -118,7 +118,7 @@ class ReportStaging:
 
     def _submit(self) -> str | None:
         if not self.staged:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            self.store.remove(self.profile_job_id)
             return None
         params = {"profile_job": self.profile_job_id,
                   "reports": [{"profile_id": pid, "file": s.file, "title": s.title,
@@ -134,11 +134,11 @@ class ReportStaging:
         return job_id
 
 
-def _sample_path(root: Path, file: str) -> Path:
-    path = (root / file).resolve()
-    if not path.is_relative_to(root):
-        raise ReportFailed(f"staged sample {file!r} lies outside the staging folder", field="file")
-    return path
+def _fetched(store: SampleStaging, file: str) -> Path | None:
+    try:
+        return store.fetch(file)
+    except OutsideStaging as error:
+        raise ReportFailed(str(error), field="file") from error
 
 
 def run_report_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def run_report_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     from profiler.report_process import StagedReport, render_in_child
 
     started = time.monotonic()
-    root = staging_root(ctx.settings)
+    store = SampleStaging(ctx.settings)
     with ctx.db.session() as session:
         params = session.get(Job, job.job_id).params or {}
         entries = {int(e["profile_id"]): e for e in params.get("reports", [])}
@@ -154,17 +154,22 @@ def run_report_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                                       .where(TableProfileRow.id.in_(entries))).all())
         # Columns tagged pii.* since the sample was staged are masked too.
         tagged = {table_id: pii_column_names(session, table_id) for table_id in set(tables.values())}
-    folder = root / str(params.get("profile_job", ""))
+    profile_job = str(params.get("profile_job", ""))
+    try:
+        folder = store.local_folder(profile_job)
+    except OutsideStaging as error:
+        raise ReportFailed(str(error), field="profile_job") from error
     job.progress(0, len(entries), f"rendering {len(entries)} report(s)")
     failed: dict[int, str] = {}
     staged: list[StagedReport] = []
     for profile_id, entry in entries.items():
         if profile_id not in tables:
             continue  # the profile was deleted meanwhile (its source was removed, say): nothing to report on
-        path = _sample_path(root, entry["file"])
-        if not path.exists():
+        path = _fetched(store, entry["file"])
+        if path is None:
+            where = "the lake" if store.remote else "the catalog's home"
             failed[profile_id] = (f"its staged sample {entry['file']} is gone (was the report job run by a worker "
-                                  "that does not share the catalog's home with the profile's?)")
+                                  f"that does not share {where} with the profile's?)")
             continue
         masked = set(entry.get("masked_columns") or ()) | tagged[tables[profile_id]]
         staged.append(StagedReport(str(profile_id), path, entry["title"], tuple(sorted(masked))))
@@ -183,9 +188,11 @@ def run_report_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     except BaseException as error:
         # Another attempt renders them (the job handed back, taken over, or retried): it needs the samples.
         if not (ctx.in_flight.stopping or is_transient(error) or isinstance(error, JobTakenOver)):
-            shutil.rmtree(folder, ignore_errors=True)
+            store.remove(profile_job)
+        elif store.remote:
+            shutil.rmtree(folder, ignore_errors=True)  # the downloads: the lake keeps the samples
         raise
-    shutil.rmtree(folder, ignore_errors=True)
+    store.remove(profile_job)
     job.progress(len(entries), len(entries), "done")
     if failed:
         names = ", ".join(f"{entries[pid]['title']} ({cause})" for pid, cause in failed.items())
@@ -220,11 +227,8 @@ ORPHANED_AFTER_S = 24 * 3600.0
 def remove_orphaned_samples(ctx: ServiceContext, older_than_s: float = ORPHANED_AFTER_S) -> list[str]:
     """Removes staged folders nobody will render: untouched for `older_than_s`, and neither the profile job that
     staged them nor a report job of theirs is queued or running. Returns the folders' names."""
-    root = staging_root(ctx.settings)
-    if not root.is_dir():
-        return []
-    cutoff = time.time() - older_than_s
-    old = {p.name: p for p in root.iterdir() if p.is_dir() and p.stat().st_mtime < cutoff}
+    store = SampleStaging(ctx.settings)
+    old = store.folders_older_than(time.time() - older_than_s)
     if not old:
         return []
     with ctx.db.session() as session:
@@ -234,9 +238,9 @@ def remove_orphaned_samples(ctx: ServiceContext, older_than_s: float = ORPHANED_
             Job.id.in_(old), Job.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))))
     active_ids |= {(params or {}).get("profile_job") for params in active}
     removed = []
-    for name, path in old.items():
+    for name in old:
         if name not in active_ids:
-            shutil.rmtree(path, ignore_errors=True)
+            store.remove(name)
             removed.append(name)
     if removed:
         log.info("removed %d orphaned report sample folder(s)", len(removed))

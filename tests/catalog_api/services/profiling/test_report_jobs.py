@@ -21,7 +21,8 @@ from catalog_api.app import create_app
 from catalog_api.services import profiling, sources
 from catalog_api.services.curation import set_tags
 from catalog_api.services.jobs import get_job
-from catalog_api.services.profiling.report_jobs import remove_orphaned_samples, staging_root
+from catalog_api.services.profiling.report_jobs import remove_orphaned_samples
+from catalog_api.services.profiling.staging import staging_root
 from catalog_api.urns import column_urn, dataset_urn
 from profiler.report import MASK
 from tests.support.api import API_HEADERS
