@@ -162,10 +162,13 @@ class RetentionRounds:
         if not interval or self._clock() < self._due_at:
             return None
         self._due_at = self._clock() + interval
-        try:
-            from catalog_api.services.profiling.report_jobs import remove_orphaned_samples
+        from catalog_api.services.profiling.report_jobs import remove_orphaned_samples
 
+        try:
             remove_orphaned_samples(self._ctx)
+        except Exception:  # a remote lake out of reach, say: the database's pruning must not wait for it
+            log.exception("sweeping orphaned report samples failed; next in %g s", interval)
+        try:
             return prune(self._ctx, stop=self._stop)
         except Exception:  # the database restarting, say: the next round tries again
             log.exception("retention round failed; next in %g s", interval)
