@@ -136,7 +136,7 @@ def _wait_for_worker(cluster: SparkCluster, worker: subprocess.Popen, timeout: f
             raise RuntimeError(f"the Spark worker exited with {worker.returncode}:\n{cluster.log_tail()}")
         try:
             state = cluster.state()
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or a page served before the master is ready
             state = {}
         if state.get("status") == "ALIVE" and any(w.get("state") == "ALIVE" for w in state.get("workers", [])):
             return

@@ -54,7 +54,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     profiles: dict[str, TableProfile] = {}
     keys: dict[str, list[Any]] = {}
     row_ids: dict[str, int] = {}
-    with workdir() as job_dir, engine:
+    with workdir(ctx.settings.profile_work_dir) as job_dir, engine:
         for index, target in enumerate(targets):
             job.progress(index, len(targets), f"profiling {target.schema}.{target.name}")
             tabledir = job_dir / f"t{index}"

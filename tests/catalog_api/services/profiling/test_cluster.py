@@ -12,6 +12,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from tests.support.catalog import query
 from tests.support.jobs import crawled
 from tests.support.jobs import finished as _run
 from tests.support.postgres import pg_query
+from tests.support.spark_cluster import end_process_group
 
 pytestmark = pytest.mark.postgres
 
@@ -46,23 +51,30 @@ insert into shop.orders
     from generate_series(1, 2000) g;
 """
 
-# Runs in its own interpreter: Spark allows one SparkContext per process, and this one holds the tests' local session.
-# Every setting comes from CATALOG_* variables, as for an operator.
+# Runs in its own interpreter (Spark allows one SparkContext per process, and this one holds the tests' local
+# session) with its own catalog, so its jobs never meet this process's. Every setting comes from CATALOG_*
+# variables, as for an operator. It registers, crawls and profiles the sources it is given, and prints the stored
+# profiles as the service reads them back.
 PROFILE_ON_CLUSTER = """
-import json, sys
+import dataclasses, json, sys
 from catalog_api.bootstrap import build_context
-from catalog_api.services import jobs
-from catalog_api.services.profiling import request_profile
+from catalog_api.services import jobs, profiling
+from catalog_api.services.crawl import request_crawl
+from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.settings import Settings
 
-ctx = build_context(Settings())
-results = {}
-for source in sys.argv[1:]:
-    job = jobs.wait_for_job(ctx, request_profile(ctx, source).id, timeout=300)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    results[source] = job.result["tables"]
+ctx = build_context(Settings(), migrate=True)
+profiles = {}
+for name, kind, config in json.loads(sys.argv[1]):
+    source = register_source(ctx, SourceRegistration(name=name, kind=kind, config=config))
+    for request in (request_crawl, profiling.request_profile):
+        job = jobs.wait_for_job(ctx, request(ctx, source.id).id, timeout=300)
+        assert job.status == "succeeded", (job.error_code, job.error_message)
+    with ctx.db.session() as session:
+        for table in job.result["tables"]:
+            profiles[table["urn"]] = dataclasses.asdict(profiling.get_profile(session, table["profile_id"]))
 ctx.close()
-print(json.dumps(results))
+print(json.dumps(profiles, default=str))
 """
 
 # What differs between two runs of the same profile by nature: identity, timing and the job.
@@ -71,17 +83,23 @@ RUN_FIELDS = {"id", "job_id", "started_at", "finished_at", "duration_s"}
 COLUMN_RUN_FIELDS = {"profile_id", "profiled_at"}
 
 
-def _comparable(view: profiling.ProfileView) -> dict:
-    figures = {k: v for k, v in dataclasses.asdict(view).items() if k not in RUN_FIELDS}
+def _as_printed(view: profiling.ProfileView) -> dict:
+    """A profile as the cluster's process prints it (JSON, dates as text)."""
+    return json.loads(json.dumps(dataclasses.asdict(view), default=str))
+
+
+def _comparable(profile: dict) -> dict:
+    figures = {k: v for k, v in profile.items() if k not in RUN_FIELDS}
     figures["columns"] = [{k: v for k, v in c.items() if k not in COLUMN_RUN_FIELDS} for c in figures["columns"]]
     for column in figures["columns"]:
         column["stats"].pop("freshness_seconds", None)
     return figures
 
 
-def _newest_value_times(view: profiling.ProfileView) -> dict[str, float]:
-    return {c.name: view.started_at.timestamp() - c.stats["freshness_seconds"] for c in view.columns
-            if c.stats.get("freshness_seconds") is not None}
+def _newest_value_times(profile: dict) -> dict[str, float]:
+    started = datetime.fromisoformat(profile["started_at"]).timestamp()
+    return {c["name"]: started - c["stats"]["freshness_seconds"] for c in profile["columns"]
+            if c["stats"].get("freshness_seconds") is not None}
 
 
 def _differences(found: object, expected: object, path: str = "") -> list[str]:
@@ -95,62 +113,101 @@ def _differences(found: object, expected: object, path: str = "") -> list[str]:
     return [] if found == expected else [f"{path}: {found!r} != {expected!r}"]
 
 
-def _profile_on_cluster(settings, cluster, *sources: str) -> dict:
+class FolderWatch:
+    """Names of the folders that appear under `folder` while the block runs (polled every 50 ms)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.seen, self._done = folder, set(), threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> FolderWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._done.wait(0.05):
+            if self.folder.is_dir():
+                self.seen.update(path.name for path in self.folder.iterdir())
+
+
+@contextmanager
+def _on_cluster(tmp_path: Path, cluster, sources: list[tuple[str, str, dict]]) -> Iterator[subprocess.Popen]:
+    """A catalog process profiling `sources` on the cluster, started now; ended with its driver JVM after the
+    block, however the block ends."""
+    home = tmp_path / "cluster-home"
     env = {name: value for name, value in os.environ.items() if not name.startswith("CATALOG_")}
     env.update({
-        "PYTHONPATH": str(ROOT), "CATALOG_HOME": str(settings.home), "CATALOG_SECRET_KEY": settings.secret_key,
-        "CATALOG_FILE_ROOTS": json.dumps([str(root) for root in settings.file_roots]),
-        "CATALOG_SCHEDULER_ENABLED": "false", "CATALOG_PROFILE_SAMPLE_ROWS": str(settings.profile_sample_rows),
-        "CATALOG_PROFILE_REPORTS_ENABLED": "false",
+        "PYTHONPATH": str(ROOT), "CATALOG_HOME": str(home), "CATALOG_SECRET_KEY": "cluster-test-key",
+        "CATALOG_FILE_ROOTS": json.dumps([str(tmp_path)]), "CATALOG_SCHEDULER_ENABLED": "false",
+        "CATALOG_PROFILE_SAMPLE_ROWS": "2000", "CATALOG_PROFILE_REPORTS_ENABLED": "false",
         # The one setting that matters; the in-process threshold keeps its default, which these tables are under.
         "CATALOG_SPARK_MASTER": cluster.master_url,
+        # What executors on other machines need: the Parquet a job profiles on storage they all mount.
+        "CATALOG_PROFILE_WORK_DIR": str(tmp_path / "shared"),
         "CATALOG_SPARK_DRIVER_MEMORY": "512m",
         "CATALOG_SPARK_CONF": json.dumps({"spark.executor.memory": "512m", "spark.sql.shuffle.partitions": "4"}),
     })
-    done = subprocess.run([sys.executable, "-c", PROFILE_ON_CLUSTER, *sources], env=env, cwd=settings.home,
-                          capture_output=True, text=True, timeout=600)
-    spark_log = settings.home / "logs" / "spark.log"
-    assert done.returncode == 0, (done.stderr[-3000:], spark_log.read_text()[-3000:] if spark_log.exists() else "",
-                                  cluster.log_tail())
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    home.mkdir()
+    with open(home / "run.out", "w") as out, open(home / "run.err", "w") as err:
+        process = subprocess.Popen([sys.executable, "-c", PROFILE_ON_CLUSTER, json.dumps(sources)], env=env,
+                                   cwd=home, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield process
+    finally:
+        end_process_group(process)
 
 
+def _cluster_profiles(process: subprocess.Popen, tmp_path: Path, cluster) -> dict[str, dict]:
+    process.wait(timeout=400)
+    home = tmp_path / "cluster-home"
+    spark_log = home / "logs" / "spark.log"
+    assert process.returncode == 0, ((home / "run.err").read_text()[-3000:],
+                                     spark_log.read_text()[-3000:] if spark_log.exists() else "", cluster.log_tail())
+    return json.loads((home / "run.out").read_text().strip().splitlines()[-1])
+
+
+# A guard against a hang, not a speed target: two JVMs start on a 2-core machine that may be busy.
+@pytest.mark.timeout(600)
 def test_a_cluster_profiles_every_table_exactly_as_local_spark_does(catalog_ctx, make_pg_database, spark,
                                                                     spark_cluster, tmp_path):
     config = make_pg_database(SHOP)
-    shop = register_source(catalog_ctx, SourceRegistration(name="shop", kind="postgres", config=config))
     (tmp_path / "drop").mkdir()
     events = pd.DataFrame({"id": range(1, 1501), "kind": [("view", "click", "buy", None)[i % 4] for i in range(1500)],
                            "amount": [round(i * 0.37 % 50, 2) if i % 7 else None for i in range(1500)]})
     events.to_parquet(tmp_path / "drop" / "events.parquet", index=False)
-    drop = register_source(catalog_ctx, SourceRegistration(name="drop", kind="files",
-                                                           config={"url": str(tmp_path / "drop")}))
-    for source in (shop, drop):
-        crawled(catalog_ctx, source.id)
-
-    # Local Spark first (the threshold sends these small tables to Spark, as a cluster does by itself).
-    catalog_ctx.settings.profile_reports_enabled = False
-    catalog_ctx.settings.profile_in_process_max_cells = 0
-    for source in (shop, drop):
-        job = _run(catalog_ctx, profiling.request_profile(catalog_ctx, source.id))
-        assert job.status == "succeeded", (job.error_code, job.error_message)
+    sources = [("shop", "postgres", config), ("drop", "files", {"url": str(tmp_path / "drop")})]
     urns = [dataset_urn("shop", "shop", "customers"), dataset_urn("shop", "shop", "orders"),
             dataset_urn("drop", "default", "events")]
-    local = {urn: query(catalog_ctx, profiling.latest_profile, urn) for urn in urns}
 
-    on_cluster = _profile_on_cluster(catalog_ctx.settings, spark_cluster, "shop", "drop")
+    # The cluster's catalog process starts while this one profiles the same sources on local Spark (the threshold
+    # sends these small tables to Spark here, as a configured cluster does by itself there).
+    with (FolderWatch(tmp_path / "shared") as watch, _on_cluster(tmp_path, spark_cluster, sources) as run):
+        catalog_ctx.settings.profile_reports_enabled = False
+        catalog_ctx.settings.profile_in_process_max_cells = 0
+        local = {}
+        for name, kind, source_config in sources:
+            source = register_source(catalog_ctx, SourceRegistration(name=name, kind=kind, config=source_config))
+            crawled(catalog_ctx, source.id)
+            job = _run(catalog_ctx, profiling.request_profile(catalog_ctx, source.id))
+            assert job.status == "succeeded", (job.error_code, job.error_message)
+            local.update({t["urn"]: query(catalog_ctx, profiling.get_profile, t["profile_id"])
+                          for t in job.result["tables"]})
+        on_cluster = _cluster_profiles(run, tmp_path, spark_cluster)
+    assert len(watch.seen) == 2 and all(name.startswith("catalog-profile-") for name in watch.seen)  # a job each
+    assert list((tmp_path / "shared").iterdir()) == []  # and each took its files away
 
     # The cluster ran them: one application, on the worker's one core, and every table took Spark jobs.
     assert [(app["name"], app["cores"]) for app in spark_cluster.applications()] == [("catalog-profiler", 1)]
-    tables = [table for results in on_cluster.values() for table in results]
-    assert sorted(t["urn"] for t in tables) == sorted(urns)
-    assert all(t["spark_jobs"] >= 1 for t in tables)
-
+    assert sorted(on_cluster) == sorted(local) == sorted(urns)
+    assert all(profile["spark_jobs"] >= 1 for profile in on_cluster.values())
     for urn in urns:
-        remote = query(catalog_ctx, profiling.latest_profile, urn)
-        assert (remote.id, remote.job_id) != (local[urn].id, local[urn].job_id)
-        assert _differences(_comparable(remote), _comparable(local[urn])) == [], urn
-        assert _newest_value_times(remote) == pytest.approx(_newest_value_times(local[urn]), abs=5)
+        expected = _as_printed(local[urn])
+        assert _differences(_comparable(on_cluster[urn]), _comparable(expected)) == [], urn
+        assert _newest_value_times(on_cluster[urn]) == pytest.approx(_newest_value_times(expected), abs=5)
 
     # And both against the data itself.
     orders = {c.name: c.stats for c in local[urns[1]].columns}
