@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,6 +27,7 @@ from catalog_api.urns import dataset_urn
 from tests.support.catalog import query
 from tests.support.jobs import crawled
 from tests.support.jobs import finished as _run
+from tests.support.polling import polling
 from tests.support.postgres import pg_query
 from tests.support.spark_cluster import end_process_group
 
@@ -113,25 +113,12 @@ def _differences(found: object, expected: object, path: str = "") -> list[str]:
     return [] if found == expected else [f"{path}: {found!r} != {expected!r}"]
 
 
-class FolderWatch:
-    """Names of the folders that appear under `folder` while the block runs (polled every 50 ms)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder, self.seen, self._done = folder, set(), threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def __enter__(self) -> FolderWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _poll(self) -> None:
-        while not self._done.wait(0.05):
-            if self.folder.is_dir():
-                self.seen.update(path.name for path in self.folder.iterdir())
+@contextmanager
+def _folders_seen(folder: Path) -> Iterator[set[str]]:
+    """Names of the folders that appear under `folder` while the block runs (looked at every 50 ms)."""
+    seen: set[str] = set()
+    with polling(0.05, lambda: seen.update(path.name for path in folder.iterdir()) if folder.is_dir() else None):
+        yield seen
 
 
 @contextmanager
@@ -146,6 +133,7 @@ def _on_cluster(tmp_path: Path, cluster, sources: list[tuple[str, str, dict]]) -
         "CATALOG_PROFILE_SAMPLE_ROWS": "2000", "CATALOG_PROFILE_REPORTS_ENABLED": "false",
         # The one setting that matters; the in-process threshold keeps its default, which these tables are under.
         "CATALOG_SPARK_MASTER": cluster.master_url,
+        "SPARK_LOCAL_IP": "127.0.0.1",  # the driver's address the executors connect to: this machine's loopback
         # What executors on other machines need: the Parquet a job profiles on storage they all mount.
         "CATALOG_PROFILE_WORK_DIR": str(tmp_path / "shared"),
         "CATALOG_SPARK_DRIVER_MEMORY": "512m",
@@ -185,7 +173,7 @@ def test_a_cluster_profiles_every_table_exactly_as_local_spark_does(catalog_ctx,
 
     # The cluster's catalog process starts while this one profiles the same sources on local Spark (the threshold
     # sends these small tables to Spark here, as a configured cluster does by itself there).
-    with (FolderWatch(tmp_path / "shared") as watch, _on_cluster(tmp_path, spark_cluster, sources) as run):
+    with _folders_seen(tmp_path / "shared") as seen, _on_cluster(tmp_path, spark_cluster, sources) as run:
         catalog_ctx.settings.profile_reports_enabled = False
         catalog_ctx.settings.profile_in_process_max_cells = 0
         local = {}
@@ -197,7 +185,7 @@ def test_a_cluster_profiles_every_table_exactly_as_local_spark_does(catalog_ctx,
             local.update({t["urn"]: query(catalog_ctx, profiling.get_profile, t["profile_id"])
                           for t in job.result["tables"]})
         on_cluster = _cluster_profiles(run, tmp_path, spark_cluster)
-    assert len(watch.seen) == 2 and all(name.startswith("catalog-profile-") for name in watch.seen)  # a job each
+    assert len(seen) == 2 and all(name.startswith("catalog-profile-") for name in seen)  # a job each
     assert list((tmp_path / "shared").iterdir()) == []  # and each took its files away
 
     # The cluster ran them: one application, on the worker's one core, and every table took Spark jobs.
