@@ -14,6 +14,7 @@ Heap *used* is what a JVM needs; RSS also holds heap the JVM reserved and never 
 
 Usage: python benchmarks/spark_sizing.py [--sizes 1000000x10,1000000x50,6000000x16] [--cores 2]
                                          [--driver-memory 2g] [--executor-memory 2g] [--workdir DIR]
+The tables have ten row groups each, so the cells per row group are a tenth of the table's.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ sys.path.insert(0, os.path.dirname(_HERE))
 import argparse  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from benchmarks.profile import _rss, _tree, generate, run_measured  # noqa: E402
+from tests.support.polling import polling  # noqa: E402
 
 MB = 2**20
 
@@ -78,38 +79,22 @@ def spark_peaks(events: Path) -> dict:
     return peaks
 
 
-class TreePeak:
-    """The peak RSS of a process's descendants (not the process itself), sampled every 0.2 s: the executors under a
-    standalone worker."""
-
-    def __init__(self, root: int) -> None:
-        self.root, self.peak, self._done = root, 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> TreePeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._done.is_set():
-            self.peak = max(self.peak, _rss(_tree(self.root)[1:]))
-            self._done.wait(0.2)
-
-
 def measure(path: Path, master: str, args: argparse.Namespace, worker_pid: int | None) -> dict:
     events = Path(tempfile.mkdtemp(prefix="spark-events-"))
     load = os.getloadavg()[0]
-    with TreePeak(worker_pid or os.getpid()) as executors:
+    executors = [0]  # the peak RSS of the worker's children: its executors and their Python workers
+
+    def sample() -> None:
+        if worker_pid:
+            executors[0] = max(executors[0], _rss(_tree(worker_pid)[1:]))
+
+    with polling(0.2, sample):
         result, driver_peak, wall, err = run_measured(
             [__file__, "--child", str(path), "--master", master, "--driver-memory", args.driver_memory,
              "--executor-memory", args.executor_memory, "--events", str(events)])
     if result is None:
         raise SystemExit(f"the profile on {master} failed:\n{err}")
-    return {**result, "wall_s": wall, "driver_rss": driver_peak, "executor_rss": executors.peak if worker_pid else 0,
+    return {**result, "wall_s": wall, "driver_rss": driver_peak, "executor_rss": executors[0],
             "load": (load + os.getloadavg()[0]) / 2}
 
 
@@ -156,13 +141,16 @@ def main() -> None:
             remote = measure(path, cluster.master_url, args, cluster.worker_pid)
             report("cluster", remote)
             results.append((rows, columns, local, remote))
-    print("\n== per million cells (peak heap used; the cluster's executor heap + its Python workers) ==")
+    # A task holds one decoded row group (a tenth of these tables) in its Python worker: that, and the cores, set
+    # the executors' memory, not the table's size.
+    print("\n== summary: peak heap used, and the executors' Python workers per core ==")
     for rows, columns, local, remote in results:
-        cells = rows * columns / 1e6
-        print(f"{rows:>9,} x {columns:<3}  local driver {local['driver_heap'] / MB / cells:5.1f} MB/Mcell  "
-              f"cluster driver {remote['driver_heap'] / MB / cells:5.1f}  executor "
-              f"{(remote['executor_heap'] + remote['executor_python_rss']) / MB / cells:5.1f}  "
-              f"time cluster/local {remote['profile_s'] / local['profile_s']:.2f}")
+        group_cells = rows * columns / 10 / 1e6
+        print(f"{rows:>9,} x {columns:<3} ({group_cells:4.1f}M cells per row group)  driver heap: local "
+              f"{local['driver_heap'] / MB:4.0f} MB, cluster {remote['driver_heap'] / MB:4.0f} MB  executor heap "
+              f"{remote['executor_heap'] / MB:4.0f} MB  Python per core "
+              f"{remote['executor_python_rss'] / MB / args.cores:4.0f} MB  time cluster/local "
+              f"{remote['profile_s'] / local['profile_s']:.2f}")
     print(f"load average at the end: {os.getloadavg()}")
 
 
