@@ -10,7 +10,8 @@ prints, per run:
   JVM heap used on the driver and on the executors, and the RSS of the executors' Python workers;
 - the peak RSS of the process trees, sampled from /proc every 0.2 s: the driver (Python + its JVM; in local mode
   the executors' work runs inside it too) and, on the cluster, the executor (its JVM + Python workers).
-Heap *used* is what a JVM needs; RSS also holds heap the JVM reserved and never gave back, so it follows `-Xmx`.
+The driver reports its metrics with its heartbeat (every 10 s): a run of a few seconds may end before the first,
+and then shows 0 for the driver's heap. Heap *used* is what a JVM needs; RSS also holds heap the JVM reserved and never gave back, so it follows `-Xmx`.
 
 Usage: python benchmarks/spark_sizing.py [--sizes 1000000x10,1000000x50,6000000x16] [--cores 2]
                                          [--driver-memory 2g] [--executor-memory 2g] [--workdir DIR]
@@ -30,6 +31,7 @@ sys.path.insert(0, os.path.dirname(_HERE))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -92,6 +94,7 @@ def measure(path: Path, master: str, args: argparse.Namespace, worker_pid: int |
         result, driver_peak, wall, err = run_measured(
             [__file__, "--child", str(path), "--master", master, "--driver-memory", args.driver_memory,
              "--executor-memory", args.executor_memory, "--events", str(events)])
+    shutil.rmtree(events, ignore_errors=True)
     if result is None:
         raise SystemExit(f"the profile on {master} failed:\n{err}")
     return {**result, "wall_s": wall, "driver_rss": driver_peak, "executor_rss": executors[0],
