@@ -211,6 +211,13 @@ class Settings(BaseSettings):
         description="Where a profile reads a table: `lake` (extracted Parquet), `source` (live, through the "
                     "connector) or `auto` (the lake when it holds the whole table, else the source).",
     )
+    profile_work_dir: Path | None = Field(
+        default=None,
+        description="Folder under which a profile job writes the Parquet it profiles (a table read live, copies of "
+                    "remote lake files); default: the system's temporary folder. With a Spark cluster on other "
+                    "machines, a shared folder mounted at the same path on this worker and every Spark worker, since "
+                    "the executors read these files by path.",
+    )
     profile_sample_rows: int = Field(
         default=10_000, ge=0, le=1_000_000,
         description="Rows of the bounded sample behind patterns, PII detection and the HTML report.",

@@ -371,8 +371,11 @@ def _start(config: SparkConfig) -> SparkSession:
     if "JAVA_HOME" not in os.environ and shutil.which("java") != str(java):
         # Spark's launcher takes JAVA_HOME, else PATH: name the runtime find_java chose when PATH would not find it.
         os.environ["JAVA_HOME"] = str(java.parent.parent)
-    # The machine's hostname may resolve to an address Spark cannot bind; loopback always works for local mode.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # The machine's hostname may resolve to an address Spark cannot bind; loopback always works for local mode. On a
+    # cluster the executors connect back to the driver, so loopback would strand them: Spark picks the address, or
+    # the operator's SPARK_LOCAL_IP (or spark.driver.host) does.
+    if config.local_cores is not None:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # The statistics run in Python tasks: they need this interpreter's packages (pyarrow, numpy, datasketches),
     # not whatever `python3` is first on PATH. A cluster sets its own.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

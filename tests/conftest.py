@@ -161,6 +161,22 @@ def spark() -> Iterator[object]:
     stop_spark()
 
 
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory) -> Iterator[object]:
+    """A real Spark standalone master and worker (1 core, 1 GB) for the whole session, ended afterwards with every
+    executor it started; without a Java runtime the test skips, except under `CI=true`."""
+    from profiler.errors import ProfilerUnavailable
+    from profiler.session import find_java
+    from tests.support.spark_cluster import spark_cluster
+
+    try:
+        find_java()
+    except ProfilerUnavailable as error:
+        _java_missing(error)
+    with spark_cluster(tmp_path_factory.mktemp("spark-cluster")) as cluster:
+        yield cluster
+
+
 # -- Azure Key Vault ----------------------------------------------------------------------------------------------
 
 _AZURE_IDENTITY_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",

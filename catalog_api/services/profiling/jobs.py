@@ -57,7 +57,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     row_ids: dict[str, int] = {}
     reports = ReportStaging(ctx, job.job_id)
     try:
-        with workdir() as job_dir, engine:
+        with workdir(ctx.settings.profile_work_dir) as job_dir, engine:
             for index, target in enumerate(targets):
                 job.progress(index, len(targets), f"profiling {target.schema}.{target.name}")
                 with span("profile table", {"db.collection.name": f"{target.schema}.{target.name}"}):

@@ -119,8 +119,12 @@ def read_source(connector: Connector, target: Target, workdir: Path,
 
 
 @contextmanager
-def workdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="catalog-profile-"))
+def workdir(base: Path | None = None) -> Iterator[Path]:
+    """A job's own folder for the Parquet it profiles, under `base` (`profile_work_dir`: on a Spark cluster, storage
+    the executors see at the same path) or the system's temporary folder; removed with everything in it."""
+    if base is not None:
+        base.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="catalog-profile-", dir=base))
     try:
         yield path
     finally:

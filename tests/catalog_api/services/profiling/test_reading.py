@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from catalog_api.services import profiling
 from crawlers.lake import RunManifest
 
@@ -23,3 +26,16 @@ def test_which_lake_runs_hold_a_whole_table():
     assert [r.run_id for r in profiling.complete_lake_runs([stamp, first_key, key1])] == ["k0", "k1"]
     assert profiling.complete_lake_runs([full, stamp]) is None  # updated rows come again: a change history
     assert profiling.complete_lake_runs([key1, key2]) is None  # no complete read to start from
+
+
+def test_a_job_folder_lives_under_the_configured_work_dir_and_goes_with_its_files(tmp_path):
+    from catalog_api.services.profiling.reading import workdir
+
+    shared = tmp_path / "mnt" / "profiles"  # not there yet: created, as a fresh mount point's subfolder would be
+    with workdir(shared) as job_dir, workdir(shared) as other:
+        (job_dir / "source.parquet").write_bytes(b"PAR1")
+        assert job_dir.parent == other.parent == shared and job_dir != other
+    assert list(shared.iterdir()) == []
+    with workdir() as default:
+        assert default.parent == Path(tempfile.gettempdir())
+    assert not default.exists()
