@@ -54,6 +54,12 @@ def _report(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
     return run_report_job(ctx, control)
 
 
+def _quality(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
+    from catalog_api.services.quality.evaluation import run_quality_job
+
+    return run_quality_job(ctx, control)
+
+
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """How jobs of one kind run: the handler, and the broker queue its messages travel on."""
@@ -68,6 +74,8 @@ JOB_KINDS: Mapping[str, JobKind] = {
     "profile": JobKind(_profile, queue="profile"),
     # On the profile queue: its workers share the home the profile job staged the samples in.
     "report": JobKind(_report, queue="profile"),
+    # Freshness and custom-SQL rules: a few read-only queries each, never behind a long profile.
+    "quality": JobKind(_quality, queue="default"),
     # Travels through the runner and does nothing: checks that a worker is alive, and measures throughput.
     "ping": JobKind(_ping, queue="default"),
 }

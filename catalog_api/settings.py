@@ -77,11 +77,12 @@ class Settings(BaseSettings):
     job_retry_min_backoff_s: float = Field(default=2.0, ge=0, description="First retry delay (doubles, jittered).")
     job_retry_max_backoff_s: float = Field(default=300.0, ge=0, description="Longest retry delay.")
     job_time_limits_s: dict[str, float] = Field(
-        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0, "profile": 6 * 3600.0, "report": 3600.0},
+        default_factory=lambda: {"crawl": 3600.0, "extract": 6 * 3600.0, "profile": 6 * 3600.0, "report": 3600.0,
+                                 "quality": 1800.0},
         description="Time limit per job kind, in seconds."
     )
     job_concurrency: dict[str, int] = Field(
-        default_factory=lambda: {"crawl": 4, "extract": 2, "profile": 1, "report": 1},
+        default_factory=lambda: {"crawl": 4, "extract": 2, "profile": 1, "report": 1, "quality": 4},
         description="How many jobs of a kind may run at once, service-wide (a profile already uses every core; a "
                     "report job's renderer may take gigabytes).",
     )
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
         default=None, description="Run the scheduler inside `catalog serve`; default: only without a broker."
     )
     scheduler_interval_s: float = Field(default=15.0, gt=0, description="How often the scheduler looks for due runs.")
+    quality_freshness_interval_s: float = Field(
+        default=300.0, ge=0,
+        description="How often the scheduler checks each freshness rule between profiles (0: never; docs/quality.md)."
+    )
     source_statement_timeout_ms: int = Field(
         default=30_000, ge=100, description="Default statement timeout for discovery queries sent to a source."
     )

@@ -18,10 +18,10 @@ SQL connectors get these guarantees from one skeleton, `crawlers.connectors.sql.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -99,3 +99,8 @@ class Connector(ABC, Generic[ConfigT]):
         Connectors that cannot read data leave this as is.
         """
         raise InvalidSourceConfig(f"the {self.kind} connector cannot read table data", field="kind")
+
+    def read_query(self, statements: Sequence[str]) -> list[Any]:
+        """Runs read-only queries in one read-only transaction under the statement timeout (SQL sources only):
+        each one's column names and rows (`crawlers.connectors.sql.QueryAnswer`)."""
+        raise InvalidSourceConfig(f"the {self.kind} connector runs no SQL", field="kind")

@@ -56,6 +56,8 @@ class Session(ABC):
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.statements = 0
+        self.columns: list[str] = []
+        """The column names of the last statement's rows (`_run` sets them from the cursor's description)."""
 
     def fetch(self, sql: Any, params: Sequence[Any] | None = None) -> list[tuple]:
         """Send one statement and return its rows."""
@@ -72,6 +74,14 @@ class Session(ABC):
     @abstractmethod
     def _run(self, sql: Any, params: Sequence[Any] | None, *, rows: bool) -> list[tuple]:
         """Send `sql` to the driver; return its rows when `rows`, else an empty list."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    """The rows one statement of `SqlConnector.read_query` returned, and their column names."""
+
+    columns: list[str]
+    rows: list[tuple]
 
 
 def _query_span(sql: Any) -> AbstractContextManager[Any]:
@@ -148,6 +158,20 @@ class SqlConnector(Connector[ConfigT], Generic[ConfigT]):
             finished = True
         finally:
             self._release_increment(conn, finished)
+
+    def read_query(self, statements: Sequence[str]) -> list[QueryAnswer]:
+        """Runs `statements` (each one query that only reads, e.g. a data-quality check) one after the other in one
+        read-only transaction under the statement timeout, on a connection of their own; each one's rows.
+
+        A statement that outlives the timeout is cancelled and raised as `SourceUnreachable` naming
+        `config.statement_timeout_ms`, like any driver error mapped to a typed one."""
+        answers = []
+        with self._errors_mapped(), closing(self._connect()) as conn:
+            with self._read_only_transaction(conn) as session:
+                for sql in statements:
+                    rows = session.fetch(sql)
+                    answers.append(QueryAnswer(list(session.columns), rows))
+        return answers
 
     @contextmanager
     def _read_only_transaction(self, conn: Any) -> Iterator[Session]:

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
+
 from catalog_api.services.context import ServiceContext
 from catalog_api.urns import dataset_urn
 from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
+from tests.support.events import outbox
 from tests.support.factories import apply, make_source, make_table
 
 ORDERS = dataset_urn("erp", "sales", "orders")
@@ -49,3 +52,9 @@ def add_all(ctx: ServiceContext) -> None:
     for table, rules in RULES.items():
         for rule in rules:
             quality.add_rule(ctx, table, rule)
+
+
+def result_events(ctx) -> list[tuple[str, str, str]]:
+    """The failed/recovered events in the outbox, oldest first, as (type, rule name, run id)."""
+    return [(row.type, json.loads(row.event)["data"]["rule"], json.loads(row.event)["data"]["run_id"])
+            for row in outbox(ctx) if row.type in ("catalog.quality.failed", "catalog.quality.recovered")]

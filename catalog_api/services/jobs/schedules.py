@@ -22,6 +22,7 @@ from catalog_api.services.jobs.cron import next_run, validate_schedule
 from catalog_api.services.jobs.periodic import Periodic
 from catalog_api.services.jobs.records import add_job, resubmit_stranded_jobs
 from catalog_api.services.jobs.takeover import take_over_silent_jobs
+from catalog_api.services.quality.evaluation import QUALITY, due_freshness_sources
 from catalog_api.services.retention import RetentionRounds
 from catalog_api.services.sources import source_row
 from catalog_api.services.views import SourceView, source_view
@@ -76,6 +77,8 @@ class TickResult:
 
     locked: bool
     fired: tuple[str, ...] = ()
+    freshness_jobs: tuple[str, ...] = ()
+    """The quality jobs queued for freshness checks that were due."""
 
 
 def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
@@ -108,11 +111,28 @@ def tick(ctx: ServiceContext, now: datetime | None = None) -> TickResult:
                 log.info("schedule of %s due at %s: crawl job %s", name, slot.isoformat(), job.id)
                 if created:
                     due.append((name, job.id, job))
-    for _name, job_id, job in due:
+        checks = _due_freshness_checks(ctx, session, now)
+    for _name, job_id, job in due + checks:
         ctx.jobs.submit(job_id, job.kind)
     take_over_silent_jobs(ctx)
     resubmit_stranded_jobs(ctx, older_than_s=max(60.0, ctx.settings.job_stale_after_s * 4))
-    return TickResult(locked=True, fired=tuple(name for name, _, _ in due))
+    return TickResult(locked=True, fired=tuple(name for name, _, _ in due),
+                      freshness_jobs=tuple(job_id for _, job_id, _ in checks))
+
+
+def _due_freshness_checks(ctx: ServiceContext, session: Session, now: datetime) -> list[tuple[str, str, Job]]:
+    """Quality jobs of only the freshness rules (a max() or a catalog read each) of the sources with a check due;
+    a source whose quality job is still queued or running gets no second one."""
+    interval = ctx.settings.quality_freshness_interval_s
+    if interval <= 0:
+        return []
+    due = []
+    for source_id in due_freshness_sources(session, interval, now):
+        job, created = add_job(session, ctx, QUALITY, source_id, trigger="schedule", params={"kinds": ["freshness"]})
+        if created:
+            log.info("freshness check of source %s due: quality job %s", source_id, job.id)
+            due.append((str(source_id), job.id, job))
+    return due
 
 
 class Scheduler(Periodic):

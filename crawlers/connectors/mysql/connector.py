@@ -41,6 +41,7 @@ class MysqlSession(Session):
     def _run(self, sql: Any, params: Sequence[Any] | None, *, rows: bool) -> list[tuple]:
         with self.conn.cursor() as cursor:
             cursor.execute(sql, params)
+            self.columns = [d[0] for d in cursor.description or ()]
             return list(cursor.fetchall()) if rows else []
 
 

@@ -30,6 +30,7 @@ class PostgresSession(Session):
 
     def _run(self, sql: Any, params: Sequence[Any] | None, *, rows: bool) -> list[tuple]:
         cursor = self.conn.execute(sql, params)
+        self.columns = [d.name for d in cursor.description or ()]
         return cursor.fetchall() if rows else []
 
 

@@ -38,6 +38,7 @@ class SqliteSession(Session):
         self._deadline = _clock() + self._timeout_ms / 1000
         try:
             cursor = self.conn.execute(sql, params or ())
+            self.columns = [d[0] for d in cursor.description or ()]
             return cursor.fetchall() if rows else []
         finally:
             self._deadline = float("inf")

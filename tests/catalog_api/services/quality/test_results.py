@@ -13,7 +13,7 @@ from catalog_api.services import curation, quality
 from catalog_api.urns import column_urn
 from tests.support.catalog import query
 from tests.support.events import outbox
-from tests.support.quality import CUSTOMERS, ORDERS, add_all, rules_catalog
+from tests.support.quality import CUSTOMERS, ORDERS, add_all, result_events, rules_catalog
 
 VIEWER = Identity(subject="v", name="viewer", method="api_key", roles=frozenset({"viewer"}))
 
@@ -27,11 +27,6 @@ def ruled(catalog_ctx):
 
 def rule_id(ctx, table: str, name: str) -> int:
     return query(ctx, quality.find_rule, table, name).id
-
-
-def result_events(ctx) -> list[tuple[str, str, str]]:
-    return [(row.type, json.loads(row.event)["data"]["rule"], json.loads(row.event)["data"]["run_id"])
-            for row in outbox(ctx) if row.type in ("catalog.quality.failed", "catalog.quality.recovered")]
 
 
 def test_a_failure_is_published_once_and_its_recovery_once(ruled):
