@@ -12,9 +12,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from catalog_api.cli.common import console, pairs, service
+from catalog_api.cli.common import console, errors, follow, pairs, service
 
-rule_app = typer.Typer(help="Data-quality rules: add, list, remove, history; export and apply rule files (YAML).",
+rule_app = typer.Typer(help="Data-quality rules: add, list, remove, history, run; export and apply rule files (YAML).",
                        no_args_is_help=True)
 
 TableArg = Annotated[str, typer.Argument(help="The table's dataset URN, e.g. urn:catalog:dataset:erp:sales:orders.")]
@@ -123,6 +123,38 @@ def rule_apply(
     verb = "would be" if diff.dry_run else "were"
     console.print(f"{diff.source}: {diff.added} added, {diff.changed} changed, {diff.removed} removed, "
                   f"{diff.unchanged} unchanged" + (f" ({verb} applied with no --dry-run)" if diff.dry_run else ""))
+
+
+@rule_app.command("run")
+def rule_run(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    table: Annotated[list[str] | None, typer.Option(help="Only this table's rules (dataset URN; repeatable).")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job, then print each rule's outcome.")]
+    = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the job's result, as JSON (for scripts).")]
+    = False,
+) -> None:
+    """Evaluate the source's freshness and custom-SQL rules now, in a quality job (aggregate rules run with
+    profiles); exits non-zero only when the job fails, not when a rule does."""
+    from catalog_api.services.quality import list_rules, request_quality_run, rule_results
+
+    with service() as ctx:
+        job = request_quality_run(ctx, source, table or None)
+        (errors if as_json else console).print(f"quality job {job.id}")
+        if not wait:
+            return
+        follow(ctx, job.id, as_json=as_json)
+        if as_json:
+            return
+        with ctx.db.session() as session:
+            results = [found for rule in list_rules(session, source=source)
+                       for found in rule_results(session, rule.id, limit=1) if found.run_id == job.id]
+    listing = RichTable("table", "rule", "outcome", "failing rows", "message")
+    colours = {"passed": "green", "failed": "red", "error": "yellow"}
+    for r in results:
+        listing.add_row(escape(r.table_urn), escape(r.rule_name), f"[{colours[r.outcome]}]{r.outcome}[/]",
+                        "" if r.failing_rows is None else str(r.failing_rows), escape(r.message or ""))
+    console.print(listing)
 
 
 def _read(file: Path) -> str:

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
+from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.views import graphql_type
 from catalog_api.security.identity import Permission
@@ -114,3 +115,12 @@ class QualityMutation:
     async def apply_quality_rules(self, info: Info, file: JSON, dry_run: bool = False) -> RuleSetDiffNode:
         return RuleSetDiffNode.of(await asyncio.to_thread(quality.apply_rules, info.context.ctx, file,
                                                           dry_run=dry_run))
+
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a quality job that evaluates the source's freshness and custom-SQL rules "
+                                     "(of `tables`, or of every table), or returns the active one; with `wait: true` "
+                                     "answers once it finished. Outcomes appear in `qualityResults`.")
+    async def run_quality_rules(self, info: Info, source_ref: Annotated[str, strawberry.argument(name="source")],
+                                tables: list[str] | None = None, wait: bool = False) -> JobNode:
+        # Named `source_ref` in Python: the audit extension's resolver already takes a `source`.
+        return await queued_job(info, wait, quality.request_quality_run, source_ref, tables)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from catalog_api.rest.contract import checked_by_service, errors, urn_query
 from catalog_api.rest.deps import QUERY_SESSION, context
-from catalog_api.rest.models import ViewModel, rest_model
+from catalog_api.rest.models import JobOut, ViewModel, rest_model
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import Permission
 from catalog_api.services import quality
@@ -44,6 +44,16 @@ class RuleIn(quality.RuleDefinition):
 
     table: str = Field(max_length=MAX_URN_LENGTH, **checked_by_service(urn_pattern(EntityType.DATASET)),
                        description="The dataset URN of the rule's table.")
+
+
+class QualityRunIn(BaseModel):
+    """Which rules to run now: the freshness and custom-SQL rules of a source's tables, or of some of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1, max_length=MAX_SOURCE_NAME, description="The source's name or id.")
+    tables: list[Annotated[str, Field(max_length=MAX_URN_LENGTH,
+                                      **checked_by_service(urn_pattern(EntityType.DATASET)))]] = Field(
+        default_factory=list, max_length=10_000, description="Only these tables' rules (dataset URNs of the source).")
 
 
 class RuleFileIn(quality.RuleFile):
@@ -130,3 +140,11 @@ def apply_rules(body: RuleFileIn, dry_run: bool = Query(False, description="Answ
                 ctx: ServiceContext = Depends(context)) -> RuleSetDiffOut:
     """Makes the source's rules equal the file's: adds, replaces and removes rules; checks the whole file first."""
     return RuleSetDiffOut.of(quality.apply_rules(ctx, body, dry_run=dry_run))
+
+
+@router.post("/run", dependencies=[allow(Permission.OPERATE)], response_model=JobOut,
+             status_code=status.HTTP_202_ACCEPTED, responses=errors(404))
+def run_rules(body: QualityRunIn, ctx: ServiceContext = Depends(context)) -> JobOut:
+    """Queues a `quality` job that evaluates the source's freshness and custom-SQL rules now (or returns the one
+    already active); the outcomes appear in `/rules/{id}/results` and `/health`. Aggregate rules run with profiles."""
+    return JobOut.of(quality.request_quality_run(ctx, body.source, body.tables or None))

@@ -7,10 +7,11 @@ from catalog_api.services.crawl import CRAWL
 from catalog_api.services.extraction import EXTRACT
 from catalog_api.services.profiling.jobs import PROFILE
 from catalog_api.services.profiling.report_jobs import REPORT
+from catalog_api.services.quality.evaluation import QUALITY
 
 
 def test_the_kinds_are_the_ones_the_services_request():
-    assert {CRAWL, EXTRACT, PROFILE, REPORT, "ping"} == set(JOB_KINDS)
+    assert {CRAWL, EXTRACT, PROFILE, REPORT, QUALITY, "ping"} == set(JOB_KINDS)
 
 
 def test_each_kind_runs_its_services_handler(monkeypatch):
@@ -19,11 +20,13 @@ def test_each_kind_runs_its_services_handler(monkeypatch):
     import catalog_api.services.extraction as extraction
     import catalog_api.services.profiling.jobs as profiling
     import catalog_api.services.profiling.report_jobs as reports
+    import catalog_api.services.quality.evaluation as evaluation
 
     called = []
     for module, name in ((crawl, "run_crawl_job"), (extraction, "run_extract_job"), (profiling, "run_profile_job"),
-                         (reports, "run_report_job")):
+                         (reports, "run_report_job"), (evaluation, "run_quality_job")):
         monkeypatch.setattr(module, name, lambda ctx, control, name=name: called.append(name) or {"ran": name})
-    results = {kind: JOB_KINDS[kind].handler(None, None) for kind in (CRAWL, EXTRACT, PROFILE, REPORT)}
+    results = {kind: JOB_KINDS[kind].handler(None, None) for kind in (CRAWL, EXTRACT, PROFILE, REPORT, QUALITY)}
     assert results == {CRAWL: {"ran": "run_crawl_job"}, EXTRACT: {"ran": "run_extract_job"},
-                       PROFILE: {"ran": "run_profile_job"}, REPORT: {"ran": "run_report_job"}}
+                       PROFILE: {"ran": "run_profile_job"}, REPORT: {"ran": "run_report_job"},
+                       QUALITY: {"ran": "run_quality_job"}}

@@ -1,5 +1,6 @@
 """Data quality: rules on tables and columns (`kinds`, `rules`), kept in version control as rule files
-(`rulefiles`), and the results of evaluating them with a table's health (`results`).
+(`rulefiles`), the results of evaluating them with a table's health (`results`), and the `quality` job that evaluates
+freshness and custom-SQL rules (`evaluation`).
 
 A rule is keyed by a stable name per table; its `kind` and typed `params` say what it checks (not null, unique,
 accepted values, range, regex, length, type conformance; row count, row count change, freshness, custom SQL). Every
@@ -8,6 +9,7 @@ change is kept in the rule history and published as `catalog.quality.rule_change
 The names below are the domain's public face for transports; modules inside services import the submodules.
 """
 
+from catalog_api.services.quality.evaluation import request_quality_run
 from catalog_api.services.quality.kinds import MAX_DESCRIPTION, MAX_OWNER, RuleDefinition
 from catalog_api.services.quality.results import (
     MAX_RESULTS,
@@ -37,5 +39,5 @@ __all__ = [
     "MAX_DESCRIPTION", "MAX_HISTORY", "MAX_OWNER", "MAX_RESULTS", "MAX_RULES", "MAX_SAMPLE_KEYS", "QualityResultView",
     "QualityRuleView", "RuleChangeView", "RuleDefinition", "RuleDiffView", "RuleFile", "RuleOutcome", "RuleSetDiff",
     "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule", "list_rules",
-    "load_yaml", "record_results", "remove_rule", "rule_history", "rule_results", "table_health", "update_rule",
+    "load_yaml", "record_results", "remove_rule", "request_quality_run", "rule_history", "rule_results", "table_health", "update_rule",
 ]

@@ -150,7 +150,13 @@ def _custom_sql(connector: Connector | None, dialect: str | None, check: _Check)
 
 
 def _as_utc(value: Any) -> datetime:
-    """A newest value as an aware UTC time: a naive timestamp is taken as UTC, a date as its midnight."""
+    """A newest value as an aware UTC time: a naive timestamp is taken as UTC, a date as its midnight, text (SQLite
+    keeps times as text) as ISO 8601."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ConnectorError(f"the newest value, {value[:40]!r}, is not an ISO 8601 timestamp") from None
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):

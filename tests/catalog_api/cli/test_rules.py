@@ -1,9 +1,11 @@
-"""`catalog rule add|list|remove|history|export|apply`: rules on the crawled shop, checked against the catalog's
+"""`catalog rule add|list|remove|history|export|apply|run`: rules on the crawled shop, checked against the catalog's
 rows; a rule file applied twice changes nothing the second time, and a dry run changes nothing at all."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import yaml
 
@@ -74,3 +76,23 @@ def test_export_then_apply_with_a_dry_run_and_twice(shop, cli_in_process, tmp_pa
     assert yaml.safe_load(cli_in_process("rule", "export", "shop").stdout)["tables"][0]["rules"][0] == {
         "name": "fresh", "kind": "freshness", "column": "placed_at", "params": {"max_age": "2d"}, "severity": "error",
         "owner": "shop-team"}
+
+
+def test_run_evaluates_custom_sql_and_freshness_against_the_source(shop, cli_in_process, tmp_path):
+    with sqlite3.connect(tmp_path / "sources" / "shop.db") as db:
+        db.execute("insert into customers values (1, 'a@example.com', 'A')")
+        db.executemany("insert into orders values (?, 1, ?, ?)",
+                       [(i, 50 * i, (datetime.now(UTC) - timedelta(hours=i)).isoformat()) for i in range(1, 6)])
+    big = "SELECT id, amount FROM orders WHERE amount > 100"
+    cli_in_process("rule", "add", ORDERS, "no_big", "--kind", "custom_sql", "--param", f"sql={big}")
+    cli_in_process("rule", "add", ORDERS, "fresh", "--kind", "freshness", "--column", "placed_at",
+                   "--param", "max_age=30m")
+
+    listed = {r[1]: r for r in table_rows(cli_in_process("rule", "run", "shop").stdout)}
+    with sqlite3.connect(tmp_path / "sources" / "shop.db") as db:
+        expected = db.execute(f"select count(*) from ({big})").fetchone()[0]
+    assert (listed["no_big"][2], listed["no_big"][3]) == ("failed", str(expected))
+    assert listed["fresh"][2] == "failed" and listed["fresh"][4].startswith("max(placed_at) is 1h")
+    stored = rows(shop, "select r.name, q.outcome, q.failing_rows from quality_results q "
+                        "join quality_rules r on r.id = q.rule_id order by r.name")
+    assert stored == [("fresh", "failed", None), ("no_big", "failed", expected)]

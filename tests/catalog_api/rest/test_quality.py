@@ -1,16 +1,24 @@
 """Quality rules over REST: a curator adds, replaces and removes rules and applies rule files; a viewer reads them and
-is refused every change; bad rules answer 422 naming the field, and store nothing."""
+is refused every change; bad rules answer 422 naming the field, and store nothing. An operator runs the light rules
+now (`POST /quality/run`, `runQualityRules`) and everyone reads their results."""
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from catalog_api.app import create_app
+from catalog_api.services import quality
+from catalog_api.urns import dataset_urn
 from tests.support.auth import secured_catalog
+from tests.support.catalog import crawl
+from tests.support.graphql import data
+from tests.support.jobs import rest_job
 from tests.support.quality import CUSTOMERS, ORDERS, RULES, add_all, rules_catalog
+from tests.support.sources import register_sqlite
 
 RANGE = {"name": "total_in_range", "kind": "range", "column": "total", "params": {"min": 0}, "severity": "warning"}
 
@@ -116,3 +124,42 @@ def test_results_and_the_tables_health_are_read_over_rest(secured):
     health = client.get(f"/api/v1/quality/health?table={quote(ORDERS)}", headers=viewer).json()
     assert (health["rules"], health["failing_errors"], health["failing_rules"], health["not_evaluated"]) == (
         len(RULES[ORDERS]), 1, ["id_not_null"], len(RULES[ORDERS]) - 1)
+
+
+LITE_ORDERS = "create table orders (id integer primary key, total real); " + \
+    "insert into orders values (1, -5), (2, 10), (3, -1), (4, 7);"
+NEGATIVE = "SELECT id, total FROM orders WHERE total < 0"
+
+
+def test_an_operator_runs_rules_now_over_rest_and_graphql_and_reads_the_results(tmp_path):
+    catalog = secured_catalog(tmp_path)
+    try:
+        source_id = register_sqlite(catalog.ctx, tmp_path, "lite", LITE_ORDERS)
+        crawl(catalog.ctx, source_id)
+        table = dataset_urn("lite", "main", "orders")
+        rule = quality.add_rule(catalog.ctx, table, {"name": "no_negative", "kind": "custom_sql",
+                                                     "params": {"sql": NEGATIVE}})
+        with TestClient(create_app(ctx=catalog.ctx)) as client:
+            for role in ("viewer", "curator"):
+                refused = client.post("/api/v1/quality/run", headers=catalog.headers(role), json={"source": "lite"})
+                assert refused.status_code == 403
+            operator = catalog.headers("operator")
+            client.headers.update(operator)  # also for following the job
+            wrong = client.post("/api/v1/quality/run", headers=operator,
+                                json={"source": "lite", "tables": [dataset_urn("lite", "main", "nope")]})
+            assert wrong.status_code in (404, 422) and wrong.json()["error"]["field"].startswith("tables"), wrong.text
+            queued = client.post("/api/v1/quality/run", headers=operator, json={"source": "lite"})
+            assert queued.status_code == 202, queued.text
+            job = rest_job(client, queued.json())
+            assert (job["kind"], job["status"], job["result"]["failed"]) == ("quality", "succeeded", 1)
+            results = client.get(f"/api/v1/quality/rules/{rule.id}/results", headers=catalog.headers("viewer")).json()
+            expected = sqlite3.connect(tmp_path / "lite.db").execute(f"select count(*) from ({NEGATIVE})").fetchone()
+            assert [(r["outcome"], r["failing_rows"], r["run_id"]) for r in results] == [
+                ("failed", expected[0], job["id"])]
+            assert sorted(key["id"] for key in results[0]["sample_keys"]) == [1, 3]
+
+            ran = data(client, 'mutation { runQualityRules(source: "lite", wait: true) { kind status } }')
+            assert ran["runQualityRules"] == {"kind": "quality", "status": "succeeded"}
+            assert len(client.get(f"/api/v1/quality/rules/{rule.id}/results").json()) == 2
+    finally:
+        catalog.ctx.close()

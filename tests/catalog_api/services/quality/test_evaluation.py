@@ -150,7 +150,7 @@ def test_the_scheduler_queues_freshness_checks_when_due(shop):
     finished(ctx, due_again.freshness_jobs[0], timeout=60)
 
 
-def test_mariadb_freshness_and_custom_sql_agree_with_the_source(catalog_ctx, make_mariadb_database):
+def test_mariadb_freshness_and_custom_sql_agree_with_the_source(catalog_ctx, make_mariadb_database):  # noqa: F811
     config = make_mariadb_database("""
         create table customers (id bigint primary key);
         create table orders (id bigint primary key, customer_id bigint, placed_at datetime(6));
