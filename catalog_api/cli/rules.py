@@ -14,7 +14,8 @@ from rich.table import Table as RichTable
 
 from catalog_api.cli.common import console, errors, follow, pairs, service
 
-rule_app = typer.Typer(help="Data-quality rules: add, list, remove, history, run; export and apply rule files (YAML).",
+rule_app = typer.Typer(help="Data-quality rules: add, list, remove, history, run; export and apply rule files "
+                            "(YAML).",
                        no_args_is_help=True)
 
 TableArg = Annotated[str, typer.Argument(help="The table's dataset URN, e.g. urn:catalog:dataset:erp:sales:orders.")]
@@ -128,7 +129,8 @@ def rule_apply(
 @rule_app.command("run")
 def rule_run(
     source: Annotated[str, typer.Argument(help="Source name or id.")],
-    table: Annotated[list[str] | None, typer.Option(help="Only this table's rules (dataset URN; repeatable).")] = None,
+    table: Annotated[list[str] | None,
+                     typer.Option(help="Only this table's rules (dataset URN; repeatable).")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job, then print each rule's outcome.")]
     = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the job's result, as JSON (for scripts).")]

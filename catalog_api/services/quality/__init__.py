@@ -39,5 +39,6 @@ __all__ = [
     "MAX_DESCRIPTION", "MAX_HISTORY", "MAX_OWNER", "MAX_RESULTS", "MAX_RULES", "MAX_SAMPLE_KEYS", "QualityResultView",
     "QualityRuleView", "RuleChangeView", "RuleDefinition", "RuleDiffView", "RuleFile", "RuleOutcome", "RuleSetDiff",
     "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule", "list_rules",
-    "load_yaml", "record_results", "remove_rule", "request_quality_run", "rule_history", "rule_results", "table_health", "update_rule",
+    "load_yaml", "record_results", "remove_rule", "request_quality_run", "rule_history", "rule_results", "table_health",
+    "update_rule",
 ]

@@ -48,7 +48,7 @@ _KINDS: dict[str, tuple[type[ConnectorError], str, str]] = {
     "3D000": (SourceNotFound, "PostgreSQL at {address} has no database {cfg.database!r}", "config.database"),
     "42501": (PermissionDenied, "user {cfg.user!r} lacks a privilege discovery needs on database {cfg.database!r}: "
                                 "{detail}", "config.user"),
-    "57014": (SourceUnreachable, "discovery of {cfg.database!r} at {address} exceeded the statement timeout of "
+    "57014": (SourceUnreachable, "a statement on {cfg.database!r} at {address} exceeded the statement timeout of "
                                  "{cfg.statement_timeout_ms} ms", "config.statement_timeout_ms"),
     "ssl": (InvalidSourceConfig, "could not establish the connection to {address} with sslmode={cfg.sslmode}: "
                                  "{detail}", "config.sslmode"),

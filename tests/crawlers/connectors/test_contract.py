@@ -178,6 +178,23 @@ def test_a_slow_statement_is_interrupted_at_the_statement_timeout(source):
     assert caught.value.transient
 
 
+def test_read_query_answers_columns_and_rows_in_one_read_only_transaction(source):
+    config = source.database("create table t (id int, name varchar(10))")
+    source.execute(config, "insert into t values (1, 'a'), (2, 'b'), (3, null)")
+    connector = source.connector(config, statement_timeout_ms=200)
+    counted, rows = connector.read_query(["select count(*) as n from t where name is not null",
+                                          "select id, name from t order by id"])
+    assert (counted.columns, counted.rows) == (["n"], [tuple(source.query(config, "select count(*) from t "
+                                                                                 "where name is not null")[0])])
+    assert (rows.columns, [tuple(r) for r in rows.rows]) == (["id", "name"], [(1, "a"), (2, "b"), (3, None)])
+    with pytest.raises(ConnectorError):
+        connector.read_query(["insert into t values (4, 'd')"])
+    assert source.query(config, "select count(*) from t") == [(3,)]
+    with pytest.raises(SourceUnreachable) as caught:
+        connector.read_query([source.slow_sql])
+    assert caught.value.field == "config.statement_timeout_ms"
+
+
 def test_discovery_is_bounded_by_the_statement_timeout(source, shop, monkeypatch):
     with source.stalled(shop, monkeypatch), pytest.raises(SourceUnreachable) as caught:
         source.connector(shop, statement_timeout_ms=200).discover()
