@@ -125,25 +125,24 @@ class PageOut(ViewModel):
                    next_cursor=page.cursors[-1] if page.has_next else None)
 
 
-def page_model(name: str, item_model: type[ViewModel], doc: str) -> type[PageOut]:
-    """The body of one page of `item_model`: `items`, the `total` across pages, and `next_cursor`."""
+def page_model(name: str, item_model: type[ViewModel], what: str) -> type[PageOut]:
+    """The body of one page of `item_model`: `items`, the `total` across pages, and `next_cursor`; `what` says what
+    the items are and in which order."""
+    doc = f"{what}; pass `next_cursor` as `after` for the next page."
     model = create_model(name, __base__=PageOut, __doc__=doc, __module__=__name__,
                          items=(list[item_model], ...), total=(int, ...), next_cursor=(str | None, ...))
     model.item_model = item_model
     return model
 
 
-ChangePage = page_model("ChangePage", ChangeOut, "A page of change-log rows, newest first; pass `next_cursor` as "
-                                                 "`after` for the next page.")
+ChangePage = page_model("ChangePage", ChangeOut, "A page of change-log rows, newest first")
 SchemaOut = rest_model("SchemaOut", SchemaView, "A schema (namespace) of a source; `deleted_at` is set once it "
                                                 "disappeared from the source.")
-SchemaPage = page_model("SchemaPage", SchemaOut, "A page of a source's schemas by name; pass `next_cursor` as "
-                                                 "`after` for the next page.")
+SchemaPage = page_model("SchemaPage", SchemaOut, "A page of a source's schemas by name")
 TableSummaryOut = rest_model("TableSummaryOut", TableView, "A table, view, materialized view, foreign table or file "
                                                            "of a schema, without its columns (GET /api/v1/tables/{urn} "
                                                            "has them).")
-TablePage = page_model("TablePage", TableSummaryOut, "A page of a schema's tables by name; pass `next_cursor` as "
-                                                     "`after` for the next page.")
+TablePage = page_model("TablePage", TableSummaryOut, "A page of a schema's tables by name")
 
 
 class AnomalyThresholdsOut(ViewModel):
