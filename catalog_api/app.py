@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
@@ -41,6 +41,14 @@ from catalog_api.services.jobs.records import resubmit_stranded_jobs
 from catalog_api.services.jobs.runners import InProcessJobRunner
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
+from catalog_api.web.assets import (
+    DOCS_PATH,
+    OAUTH2_REDIRECT_PATH,
+    VENDOR_PATH,
+    VendoredFiles,
+    oauth2_redirect_page,
+    swagger_ui_page,
+)
 from catalog_api.web.body_limit import BodySizeLimit
 from catalog_api.web.browser import CORS_EXPOSED_HEADERS, CORS_HEADERS, CORS_METHODS, CrossSiteGuard, SecurityHeaders
 from catalog_api.web.errors import InternalErrors, http_error, unhandled_error
@@ -110,6 +118,9 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
         version=__version__,
         description="Metadata catalog: register sources, crawl them, browse and curate what they hold.",
         lifespan=lifespan,
+        # Swagger UI is served below from the package's own files; ReDoc is not carried (catalog_api/web/assets.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
 
@@ -180,6 +191,16 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     state_metrics = CatalogStateCollector(ctx)
     app.add_api_route("/metrics", metrics_endpoint(state_metrics), methods=["GET"], include_in_schema=False,
                       dependencies=[public() if ctx.settings.metrics_public else allow(Permission.OPERATE)])
+
+    app.mount(VENDOR_PATH, VendoredFiles(), name="vendor")
+
+    @app.get(DOCS_PATH, include_in_schema=False, dependencies=[public()])
+    def _docs() -> HTMLResponse:
+        return swagger_ui_page(app.openapi_url or "/openapi.json", app.title)
+
+    @app.get(OAUTH2_REDIRECT_PATH, include_in_schema=False, dependencies=[public()])
+    def _docs_oauth2_redirect() -> HTMLResponse:
+        return oauth2_redirect_page()
 
     @app.get("/", include_in_schema=False, dependencies=[public()])
     def _root() -> RedirectResponse:

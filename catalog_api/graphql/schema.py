@@ -63,7 +63,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events import outbox, webhooks
 from catalog_api.services.jobs import get_job, schedules
 from catalog_api.settings import Settings
-from catalog_api.web.csp import inline_source, page_assets, policy
+from catalog_api.web.assets import local_graphiql, page_policy
 from events import InvalidFilter
 
 SourceId = Annotated[int, strawberry.argument(name="id", description="The source's id.")]
@@ -323,7 +323,7 @@ class CatalogGraphQLRouter(GraphQLRouter):
     """Authenticates graphql-transport-ws connections from their `connection_init` payload (browsers cannot set
     headers on a WebSocket): `{"Authorization": "Bearer <key or token>"}` or `{"apiKey": "<key>"}`. Answers a
     document refused over a limit with a 4xx status instead of 200, and serves GraphiQL with a
-    Content-Security-Policy."""
+    Content-Security-Policy that allows scripts and styles from this origin only."""
 
     def __init__(self, *args: Any, authenticator: Authenticator, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -334,14 +334,13 @@ class CatalogGraphQLRouter(GraphQLRouter):
         return super().create_response(response_data, sub_response)
 
     @cached_property
+    def graphql_ide_html(self) -> str:  # type: ignore[override]
+        # GraphiQL and React from the package's vendored copies (catalog_api/web/assets.py), never from a CDN.
+        return local_graphiql(super().graphql_ide_html)
+
+    @cached_property
     def ide_policy(self) -> str:
-        # Until its assets ship in the package, GraphiQL loads React and itself from unpkg.com: those exact URLs only
-        # (each with its integrity hash in the page), and its one inline script by hash. Its components set styles
-        # at run time, and it talks to this origin only (HTTP and WebSocket).
-        assets = page_assets(self.graphql_ide_html)
-        return policy(script_src=[*assets.scripts, *map(inline_source, assets.inline_scripts)],
-                      style_src=[*assets.stylesheets, "'unsafe-inline'"], img_src=["'self'", "data:"],
-                      font_src=["'self'", "data:"], connect_src=["'self'"])
+        return page_policy(self.graphql_ide_html)
 
     async def render_graphql_ide(self, request):
         page = await super().render_graphql_ide(request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any, Self, Union
+from typing import Any, ClassVar, Self, Union
 
 from pydantic import BaseModel, ConfigDict, create_model
 
@@ -24,8 +24,10 @@ from catalog_api.services.views import (
     LineageNamingView,
     ReportedOriginView,
     ScheduleView,
+    SchemaView,
     SourceView,
     TableDetailView,
+    TableView,
     TaggedColumnView,
     TaggedEntityView,
 )
@@ -112,17 +114,35 @@ ProfileOut = rest_model("ProfileOut", ProfileView, "One profile run with every c
                                                    "it found.", base=ProfileSummaryOut)
 
 
-class ChangePage(ViewModel):
-    """A page of change-log rows, newest first; pass `next_cursor` as `after` for the next page."""
+class PageOut(ViewModel):
+    """A page of items; pass `next_cursor` as `after` for the next page (null: this is the last one)."""
 
-    items: list[ChangeOut]  # type: ignore[valid-type]
-    total: int
-    next_cursor: str | None
+    item_model: ClassVar[type[ViewModel]]
 
     @classmethod
     def of(cls, page: Page) -> Self:
-        return cls(items=[ChangeOut.of(e) for e in page.items], total=page.total,
+        return cls(items=[cls.item_model.of(e) for e in page.items], total=page.total,
                    next_cursor=page.cursors[-1] if page.has_next else None)
+
+
+def page_model(name: str, item_model: type[ViewModel], what: str) -> type[PageOut]:
+    """The body of one page of `item_model`: `items`, the `total` across pages, and `next_cursor`; `what` says what
+    the items are and in which order."""
+    doc = f"{what}; pass `next_cursor` as `after` for the next page."
+    model = create_model(name, __base__=PageOut, __doc__=doc, __module__=__name__,
+                         items=(list[item_model], ...), total=(int, ...), next_cursor=(str | None, ...))
+    model.item_model = item_model
+    return model
+
+
+ChangePage = page_model("ChangePage", ChangeOut, "A page of change-log rows, newest first")
+SchemaOut = rest_model("SchemaOut", SchemaView, "A schema (namespace) of a source; `deleted_at` is set once it "
+                                                "disappeared from the source.")
+SchemaPage = page_model("SchemaPage", SchemaOut, "A page of a source's schemas by name")
+TableSummaryOut = rest_model("TableSummaryOut", TableView, "A table, view, materialized view, foreign table or file "
+                                                           "of a schema, without its columns (GET /api/v1/tables/{urn} "
+                                                           "has them).")
+TablePage = page_model("TablePage", TableSummaryOut, "A page of a schema's tables by name")
 
 
 class AnomalyThresholdsOut(ViewModel):

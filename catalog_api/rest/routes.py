@@ -34,9 +34,11 @@ from catalog_api.rest.models import (
     JobOut,
     ProfileOut,
     ProfileSummaryOut,
+    SchemaPage,
     SearchHitOut,
     SourceOut,
     TableOut,
+    TablePage,
 )
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import Permission
@@ -56,18 +58,22 @@ Severity = Literal["warning", "critical"]
 
 
 
-def raw_urn(request: Request, urn: str) -> str:
-    """The URN path segment decoded exactly once.
-
-    A URN never holds a raw '/', so it is the fifth segment of the raw path (`/api/v1/<things>/<urn>/...`).
-    Reading it from the raw path keeps escapes such as `%25` intact whatever the server did to `path`.
-    """
+def raw_segments(request: Request, start: int, stop: int | None, decoded: str) -> str:
+    """Path segments `start` to `stop` (0 is the empty one before the first '/'), joined by '/' and decoded exactly
+    once, as the client sent them: reading the raw path keeps escapes such as `%25` intact whatever the server did
+    to `path`. `decoded` is the server's value, used when there is no raw path."""
     raw = request.scope.get("raw_path")
     if raw:
         segments = raw.decode("latin-1").split("?", 1)[0].split("/")
-        if len(segments) > 4:
-            return unquote(segments[4], errors="strict")
-    return urn
+        if len(segments) > start:
+            return unquote("/".join(segments[start:stop]), errors="strict")
+    return decoded
+
+
+def raw_urn(request: Request, urn: str) -> str:
+    """The URN path segment decoded exactly once: a URN never holds a raw '/', so it is the fifth segment of the raw
+    path (`/api/v1/<things>/<urn>/...`)."""
+    return raw_segments(request, 4, 5, urn)
 
 
 def urn_in_path(*types: EntityType) -> Any:
@@ -183,6 +189,32 @@ def register_source(body: SourceRegistrationIn, ctx: ServiceContext = Depends(co
 @router.get("/sources/{source_id}", dependencies=[allow(Permission.READ)], response_model=SourceOut, tags=["sources"])
 def get_source(source_id: SourceId, session: Session = QUERY_SESSION) -> SourceOut:
     return SourceOut.of(sources.get_source(session, source_id))
+
+
+PageSize = Annotated[int, Query(ge=1, le=browse.MAX_PAGE, description="How many items a page holds.")]
+Cursor = Annotated[str | None, Query(max_length=1024, description="The `next_cursor` of the previous page.")]
+IncludeDeleted = Annotated[bool, Query(description="Also what disappeared from the source (`deleted_at` set).")]
+
+
+@router.get("/sources/{source_id}/schemas", dependencies=[allow(Permission.READ)], response_model=SchemaPage,
+            tags=["sources"])
+def source_schemas(source_id: SourceId, first: PageSize = 100, after: Cursor = None,
+                   include_deleted: IncludeDeleted = False, session: Session = QUERY_SESSION) -> SchemaPage:
+    """The source's schemas by name, a page at a time."""
+    return SchemaPage.of(browse.source_schemas(session, source_id, browse.PageRequest(first, after, include_deleted)))
+
+
+@router.get("/sources/{source_id}/schemas/{schema:path}/tables", dependencies=[allow(Permission.READ)],
+            response_model=TablePage, tags=["sources"])
+def schema_tables(request: Request, source_id: SourceId,
+                  schema: str = Path(min_length=1, max_length=browse.MAX_NAME, description=(
+                      "The schema's name as the source spells it, URL-encoded (`%` as `%25`).")),
+                  first: PageSize = 100, after: Cursor = None, include_deleted: IncludeDeleted = False,
+                  session: Session = QUERY_SESSION) -> TablePage:
+    """The tables, views and files of one of the source's schemas by name, a page at a time, without their columns
+    (`GET /api/v1/tables/{urn}` has them)."""
+    page = browse.PageRequest(first, after, include_deleted)
+    return TablePage.of(browse.schema_tables(session, source_id, raw_segments(request, 6, -1, schema), page))
 
 
 @router.patch("/sources/{source_id}", dependencies=[allow(Permission.ADMIN)], responses=errors(409),

@@ -17,9 +17,12 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from catalog_api.errors import Unauthenticated
 from catalog_api.security.identity import Permission, acting_as
 from catalog_api.services.authentication import ANONYMOUS, AUTH_REFUSAL, Authenticator, require, scope_identity
+from catalog_api.web.assets import VENDOR_PATH
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
 """Reachable without credentials: probes, the redirect to GraphiQL and the API description."""
+PUBLIC_PREFIX = VENDOR_PATH + "/"
+"""The vendored scripts and styles of GraphiQL and Swagger UI: a browser loads them without credentials."""
 
 WWW_AUTHENTICATE = 'Bearer realm="catalog"'
 
@@ -39,7 +42,8 @@ class AuthenticationMiddleware:
         self.authenticator = authenticator
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS \
+                or scope["path"].startswith(PUBLIC_PREFIX):
             await self.app(scope, receive, send)
             return
         authorization, api_key = _header(scope, b"authorization"), _header(scope, b"x-api-key")

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table, Tag
+from catalog_api.db.models import NAME_LENGTH, ChangeLogEntry, Column, DataSource, Schema, Table, Tag
 from catalog_api.db.reported import ReportedColumn, ReportedDataset
 from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.services.text import reject_nul
@@ -48,6 +48,8 @@ from catalog_api.urns import EntityType, parse_urn  # noqa: F401 - EntityType is
 T = TypeVar("T")
 Entity = DataSource | Schema | Table | Column
 MAX_PAGE = 1000
+MAX_NAME = NAME_LENGTH
+"""The longest name of a schema, table or column the catalog stores."""
 MAX_BOUND_PARAMETERS = 30_000
 """Below both PostgreSQL's 65,535 and SQLite's 32,766 bound parameters per statement."""
 _ENTITY_MODELS: dict[EntityType, type] = {
@@ -186,6 +188,27 @@ def tables_of_schemas(session: Session, schema_ids: Sequence[int], page: PageReq
 def columns_of_tables(session: Session, table_ids: Sequence[int], page: PageRequest
                       ) -> dict[int, Page[ColumnView]]:
     return _child_pages(session, Column, "table_id", "ordinal", table_ids, page)
+
+
+def source_schemas(session: Session, source_id: int, page: PageRequest) -> Page[SchemaView]:
+    """One page of a source's schemas by name (REST's `/sources/{id}/schemas`)."""
+    _require_source(session, source_id)
+    return schemas_of_sources(session, [source_id], page.validated())[source_id]
+
+
+def schema_tables(session: Session, source_id: int, schema: str, page: PageRequest) -> Page[TableView]:
+    """One page of the tables, views and files of a source's schema, named as the source names it, by name."""
+    _require_source(session, source_id)
+    schema_id = session.scalar(select(Schema.id).where(Schema.source_id == source_id, Schema.name == schema))
+    if schema_id is None:
+        raise NotFound(f"source {source_id} has no schema {schema!r} (GET /api/v1/sources/{source_id}/schemas "
+                       "lists them)", field="schema")
+    return tables_of_schemas(session, [schema_id], page.validated())[schema_id]
+
+
+def _require_source(session: Session, source_id: int) -> None:
+    if session.get(DataSource, source_id) is None:
+        raise NotFound(f"no source with id {source_id}", field="source_id")
 
 
 def sources_page(session: Session, page: PageRequest) -> Page[SourceView]:

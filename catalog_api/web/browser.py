@@ -36,9 +36,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 # Responses that declare no policy of their own: nothing may load from them, nothing may frame them. HTML pages set
-# their own (catalog_api/web/csp.py); FastAPI's /docs and /redoc, which load from a CDN, only forbid framing.
+# their own (catalog_api/web/csp.py, catalog_api/web/assets.py).
 DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
-LIBRARY_PAGE_POLICY = "frame-ancestors 'none'"
 
 
 def is_json(content_type: str | None) -> bool:
@@ -85,8 +84,7 @@ class SecurityHeaders(HttpMiddleware):
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("Content-Security-Policy", LIBRARY_PAGE_POLICY if html else DEFAULT_POLICY)
+                headers.setdefault("Content-Security-Policy", DEFAULT_POLICY)
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -160,6 +161,19 @@ def test_the_api_role_is_live_and_ready_and_passes_the_image_healthcheck(image, 
     result = subprocess.run([sys.executable, str(healthcheck), str(server_pid)], env=deployment,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_wheel_carries_the_pages_browser_files(api):
+    """GraphiQL's and Swagger UI's vendored files are package data: the installed wheel serves them, anonymously
+    (as a browser loads them) under CATALOG_AUTH=required."""
+    anonymous = {"Authorization": ""}
+    for page, accept in (("/docs", "*/*"), ("/graphql", "text/html")):
+        html = api.get(page, headers={**anonymous, "Accept": accept})
+        assert html.status_code == 200, page
+        addresses = re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', html.text)
+        assert len(addresses) >= 2, html.text[:500]
+        for address in addresses:
+            assert api.get(address, headers=anonymous).status_code == 200, address
 
 
 def _pid_listening_on(port: int) -> int:

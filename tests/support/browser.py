@@ -34,8 +34,13 @@ class Page:
     blocked: list[str]
 
 
-def open_page(url: str, profile: Path) -> Page:
-    done = run_browser(chromium(), profile, "--virtual-time-budget=3000", "--dump-dom", url)
+OFFLINE = ("--proxy-server=http://127.0.0.1:9",  # loopback addresses bypass a proxy by default
+           "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
+"""Flags that leave the browser only 127.0.0.1: every other host fails to resolve, and would meet a closed proxy."""
+
+
+def open_page(url: str, profile: Path, *flags: str, budget_ms: int = 3000) -> Page:
+    done = run_browser(chromium(), profile, *flags, f"--virtual-time-budget={budget_ms}", "--dump-dom", url)
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
     return Page(done.stdout, [line for line in console if "rror" in line],

@@ -156,5 +156,5 @@ def test_every_response_carries_the_security_headers(catalog_ctx, source_id):
 
 def test_the_openapi_pages_cannot_be_framed(browser):
     docs = browser.get("/docs")
-    assert docs.status_code == 200 and docs.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert docs.status_code == 200 and "frame-ancestors 'none'" in docs.headers["content-security-policy"]
     assert docs.headers["x-frame-options"] == "DENY"
