@@ -11,9 +11,9 @@ strings, zoned timestamps, dates, booleans and decimals. For each table it print
 - DuckDB `SUMMARIZE` on the same file (reference; DuckDB uses all cores);
 - ydata-profiling `minimal=True` on the first 1,000,000 rows read into pandas (peer; load time excluded),
   compared by time per row;
-- the HTML report a profile job gets: its bounded sample (`--report-rows`, the default `CATALOG_PROFILE_SAMPLE_ROWS`)
-  staged as Parquet and rendered by the report job's child process (`profiler.report_process`), and the report's
-  share of profile (warm) + report;
+- the HTML report a profile job gets: its bounded sample (`--report-rows`, the default `CATALOG_PROFILE_SAMPLE_ROWS`,
+  fewer rows for a wide table: `profiler.report.sample_rows`) staged as Parquet and rendered by the report job's
+  child process (`profiler.report_process`), and the report's share of profile + report (cold and warm);
 - the peak memory of each, summed RSS of the whole process tree (the JVM included), sampled every 0.2 s.
 
 Each contender runs in its own subprocess so their memory does not mix. Targets: the profile within 5x of
@@ -236,12 +236,13 @@ def child_report(path: str, rows: int) -> dict:
         started = time.perf_counter()
         staged = Path(folder) / "sample.parquet"
         stage_sample(frame, staged, max_rows=rows)
+        rows_staged = pq.ParquetFile(staged).metadata.num_rows
         (outcome,) = render_in_child([StagedReport("1", staged, "benchmark")], Path(folder) / "out",
                                      timeout_s=3600, memory_mb=0)
         seconds = time.perf_counter() - started
     if outcome.html is None:
         raise RuntimeError(outcome.error)
-    return {"seconds": seconds, "rows": len(frame), "html_bytes": len(outcome.html)}
+    return {"seconds": seconds, "rows": rows_staged, "columns": len(frame.columns), "html_bytes": len(outcome.html)}
 
 
 # -- orchestration ------------------------------------------------------------------------------------------------
@@ -277,11 +278,12 @@ def bench_table(label: str, path: Path, args: argparse.Namespace) -> dict:
                                                     str(args.report_rows)])
         if report is None:
             raise SystemExit(f"report failed:\n{err}")
-        profile_s = result["profile_warm_s"] or first
-        print(f"HTML report (child)        {report['seconds']:8.1f} s   on a {report['rows']:,}-row sample, "
-              f"{report['seconds'] / (profile_s + report['seconds']):.0%} of profile (warm) + report  "
-              f"peak {_mb(report_peak)}", flush=True)
-        result["report_s"] = report["seconds"]
+        warm = result["profile_warm_s"] or first
+        seconds = report["seconds"]
+        print(f"HTML report (child)        {seconds:8.1f} s   on a {report['rows']:,}-row sample of "
+              f"{report['columns']} columns, share of profile + report: {seconds / (first + seconds):.0%} cold, "
+              f"{seconds / (warm + seconds):.0%} warm  peak {_mb(report_peak)}", flush=True)
+        result["report_s"] = seconds
     if not args.skip_ydata:
         ydata, ydata_peak, wall, err = run_measured([__file__, "--child", "ydata", str(path), "--rows",
                                                      str(args.ydata_rows)], timeout=args.ydata_timeout)
@@ -351,6 +353,9 @@ def main() -> None:
             theirs = r["ydata_s"] / r["ydata_rows"]
             line += (f", ydata-profiling {r['ydata_s']:.1f} s on {r['ydata_rows']:,} rows: "
                      f"{theirs / ours:.1f}x the profile's time per row")
+        if r.get("report_s"):
+            share = r["report_s"] / (r["profile_first_s"] + r["report_s"])
+            line += f"; HTML report {r['report_s']:.1f} s, {share:.0%} of profile (cold) + report"
         print(line)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 

@@ -75,3 +75,28 @@ def test_a_staged_sample_is_bounded_and_masked_and_renders_in_a_child_process(tm
     assert good.key == "a" and good.error is None and "people" in good.html
     assert "person" not in good.html and "Oslo" not in good.html  # both masked: staged, then at rendering
     assert gone.html is None and "FileNotFoundError" in gone.error
+
+
+def test_a_wide_tables_sample_is_bounded_by_cells_and_its_report_keeps_what_users_read(tmp_path):
+    """A report's cost grows with its cells: a wide sample keeps fewer rows (never below the floor), a narrow one
+    all it may; the report still shows each column's statistics and histogram, without text word clouds."""
+    from profiler.report import MIN_SAMPLE_ROWS, stage_sample
+
+    wide = pd.DataFrame({f"c{i}": range(5_000) for i in range(100)})
+    staged = tmp_path / "wide.parquet"
+    stage_sample(wide, staged, max_rows=5_000, max_cells=200_000)
+    assert pd.read_parquet(staged).shape == (2_000, 100)
+    stage_sample(wide, staged, max_rows=5_000, max_cells=1_000)
+    assert len(pd.read_parquet(staged)) == MIN_SAMPLE_ROWS
+    narrow = wide.iloc[:, :2]
+    stage_sample(narrow, staged, max_rows=5_000, max_cells=200_000)
+    assert len(pd.read_parquet(staged)) == 5_000
+    with pytest.raises(InvalidProfileInput) as error:
+        stage_sample(narrow, staged, max_cells=0)
+    assert error.value.field == "max_cells"
+
+    words = pd.DataFrame({"note": [f"alpha beta word{i % 7}" for i in range(400)], "amount": range(400)})
+    html = render_report(words, "notes")
+    assert "Histogram with fixed size bins</strong> (bins=20)" in html
+    assert ">399<" in html.replace(" ", "")  # the maximum of amount
+    assert "type=button>Words<" not in html and "Unicode" not in html  # no word cloud tab, no character tables
