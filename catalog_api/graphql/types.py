@@ -79,11 +79,33 @@ def _selects(selections: Sequence[Selection], path: tuple[str, ...]) -> bool:
     return False
 
 
+def _asks_for_tags(info: Info) -> bool:
+    """Whether this field's selection asks for `edges.node.tags`. Every parent of a level shares the field's nodes
+    (all 16 tables ask the same for their columns), so the answer is kept per request by those nodes: strawberry's
+    `selected_fields` rebuilds the whole subtree on each call."""
+    known = info.context.tag_selections
+    key = tuple(map(id, info._raw_info.field_nodes))
+    if key not in known:
+        known[key] = any(_selects(field.selections, ("edges", "node", "tags")) for field in info.selected_fields)
+    return known[key]
+
+
 async def with_tags(info: Info, page: Page[R]) -> Page[R]:
     """`page`, once the tags of its items are loaded when the query asks for them: all pages of one level share the
     statement (the tags loader batches their keys), and every node's `tags` is then a plain value."""
-    if page.items and any(_selects(field.selections, ("edges", "node", "tags")) for field in info.selected_fields):
-        await info.context.loaders.tags.load_many([item.urn for item in page.items])  # type: ignore[attr-defined]
+    if page.items and _asks_for_tags(info):
+        loads = [info.context.loaders.tags.load(item.urn) for item in page.items]  # type: ignore[attr-defined]
+        # One batch settles them all, so after the first the rest are done already: awaited in turn they cost
+        # nothing, where `load_many`'s gather adds a callback and a wrapper per item. All are awaited even when
+        # one fails, so none is left with an unretrieved exception.
+        failure = None
+        for load in loads:
+            try:
+                await load
+            except Exception as error:  # the batch's error, the same on every item
+                failure = failure or error
+        if failure is not None:
+            raise failure
     return page
 
 
