@@ -7,17 +7,19 @@ table and column (~140 times a request), and that chain cost more than the resol
 arguments, no extensions or permission classes and a synchronous resolver (of `self` and `info` at most) gets a resolver
 that builds the `Info` and calls the resolver directly: the same call strawberry makes, without the chain.
 A field without a resolver reads its attribute (`getattr`, strawberry's default resolver) in one call instead of
-strawberry's two, which counts too at ~750 such fields a page. Any field that has one of those keeps strawberry's resolver, so adding an extension or a permission to a field later
+strawberry's two, and when it is a scalar or an enum, `LeanExecutionContext` completes it in line. Any field that has one of those keeps strawberry's resolver, so adding an extension or a permission to a field later
 takes effect as usual.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLResolveInfo
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfo, is_leaf_type
 from strawberry import Schema
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -33,11 +35,45 @@ def _leanable(field: Any) -> bool:
     return not (resolver.is_async or resolver.parent_parameter or resolver.root_parameter)
 
 
-def _attribute_reader(name: str) -> Resolver:
+def _attribute_reader(name: str, graphql_type: Any) -> Resolver:
     def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
         return getattr(source, name)
 
+    nullable = not isinstance(graphql_type, GraphQLNonNull)
+    leaf = graphql_type if nullable else graphql_type.of_type
+    if is_leaf_type(leaf):
+        resolve.leaf_read = (name, leaf, nullable)  # type: ignore[attr-defined]  # see LeanExecutionContext
     return resolve
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Completes a scalar or enum field read from an attribute (`_attribute_reader`) in line: its value, coerced by
+    its type. graphql-core otherwise builds a resolve info, looks for arguments and awaitables and walks
+    `complete_value` for each of them, ~750 fields a page, which together cost more than the rest of the
+    execution. Anything else, and any such field whose value is missing, null where not allowed, or refused by its
+    type, takes graphql-core's own path, which reports it as usual (reading an attribute again changes nothing)."""
+
+    @cached_property
+    def _no_middleware(self) -> bool:
+        # Strawberry always passes a manager; it wraps resolvers only when a schema extension resolves fields.
+        manager = self.middleware_manager
+        return manager is None or not manager.middlewares
+
+    def execute_field(self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any,
+                      position_context: Any) -> Any:
+        field_def = parent_type.fields.get(field_details_list[0].node.name.value)
+        plan = getattr(field_def.resolve, "leaf_read", None) if field_def is not None else None
+        if plan is not None and self._no_middleware:
+            name, leaf, nullable = plan
+            try:
+                value = getattr(source, name)
+                if value is not None:
+                    return self.complete_leaf_value(leaf, value)
+                if nullable:
+                    return None
+            except Exception:  # noqa: S110 - graphql-core's path below reports it
+                pass
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
 
 def _basic(field: Any, default_resolver: Any) -> bool:
@@ -77,5 +113,5 @@ can see which they are."""
                 graphql_field.resolve = _lean_resolver(field, info_class)
                 installed.append(f"{graphql_type.name}.{name}")
             elif _basic(field, default_resolver):
-                graphql_field.resolve = _attribute_reader(field.python_name)
+                graphql_field.resolve = _attribute_reader(field.python_name, graphql_field.type)
     return sorted(installed)
