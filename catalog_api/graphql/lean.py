@@ -17,7 +17,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfo, is_leaf_type
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLResolveInfo, Undefined, is_leaf_type
 from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -35,23 +35,74 @@ def _leanable(field: Any) -> bool:
     return not (resolver.is_async or resolver.parent_parameter or resolver.root_parameter)
 
 
+NOT_IN_LINE = object()
+"""What an in-line reader or completion answers when the field must take graphql-core's own path."""
+
+Completion = Callable[[Any], Any]
+
+
+def _completion(graphql_type: Any) -> Completion | None:
+    """How a plain value of `graphql_type` completes in line, when that type is a scalar or an enum, or a list of
+    them (each optionally non-null): the value coerced by the type. None for other types."""
+    nullable = not isinstance(graphql_type, GraphQLNonNull)
+    inner = graphql_type if nullable else graphql_type.of_type
+    if is_leaf_type(inner):
+        coerce = inner.coerce_output_value
+
+        def complete_leaf(value: Any) -> Any:
+            if value is None:
+                return None if nullable else NOT_IN_LINE
+            coerced = coerce(value)
+            return NOT_IN_LINE if coerced is None or coerced is Undefined else coerced
+
+        return complete_leaf
+    if isinstance(inner, GraphQLList) and (complete_item := _completion(inner.of_type)) is not None:
+
+        def complete_list(values: Any) -> Any:
+            if values is None:
+                return None if nullable else NOT_IN_LINE
+            if type(values) is not list:
+                return NOT_IN_LINE
+            completed = [complete_item(value) for value in values]
+            return NOT_IN_LINE if NOT_IN_LINE in completed else completed
+
+        return complete_list
+    return None
+
+
+def in_line(reader: Callable[[Any, Any], Any]) -> Callable[[Resolver], Resolver]:
+    """Marks a resolver whose value `reader(source, info.context)` can give without an `Info` when the request
+    has it already (else `NOT_IN_LINE`, and the resolver runs as usual): a scalar or list of scalars, completed in
+    line by `LeanExecutionContext` (e.g. `tags`, loaded with the page its entity came in)."""
+
+    def mark(resolver: Resolver) -> Resolver:
+        resolver.in_line_reader = reader  # type: ignore[attr-defined]
+        return resolver
+
+    return mark
+
+
+def _plan(resolve: Resolver, reader: Callable[[Any, Any], Any] | None, graphql_type: Any) -> Resolver:
+    completion = _completion(graphql_type) if reader is not None else None
+    if completion is not None:
+        resolve.in_line = (reader, completion)  # type: ignore[attr-defined]  # see LeanExecutionContext
+    return resolve
+
+
 def _attribute_reader(name: str, graphql_type: Any) -> Resolver:
     def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
         return getattr(source, name)
 
-    nullable = not isinstance(graphql_type, GraphQLNonNull)
-    leaf = graphql_type if nullable else graphql_type.of_type
-    if is_leaf_type(leaf):
-        resolve.leaf_read = (name, leaf, nullable)  # type: ignore[attr-defined]  # see LeanExecutionContext
-    return resolve
+    return _plan(resolve, lambda source, context: getattr(source, name), graphql_type)
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Completes a scalar or enum field read from an attribute (`_attribute_reader`) in line: its value, coerced by
-    its type. graphql-core otherwise builds a resolve info, looks for arguments and awaitables and walks
-    `complete_value` for each of them, ~750 fields a page, which together cost more than the rest of the
-    execution. Anything else, and any such field whose value is missing, null where not allowed, or refused by its
-    type, takes graphql-core's own path, which reports it as usual (reading an attribute again changes nothing)."""
+    """Completes in line a scalar or enum field (or list of them) whose value is at hand: read from an attribute
+    (`_attribute_reader`) or from the request (`in_line`), coerced by its type. graphql-core otherwise builds a
+    resolve info, looks for arguments and awaitables and walks `complete_value` for each of them, ~700 fields a
+    page, which together cost more than the rest of the execution. Anything else, and any such field whose value is
+    not at hand, missing, null where not allowed, or refused by its type, takes graphql-core's own path, which
+    resolves and reports it as usual (the readers only read, so reading again changes nothing)."""
 
     @cached_property
     def _no_middleware(self) -> bool:
@@ -62,15 +113,14 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def execute_field(self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any,
                       position_context: Any) -> Any:
         field_def = parent_type.fields.get(field_details_list[0].node.name.value)
-        plan = getattr(field_def.resolve, "leaf_read", None) if field_def is not None else None
-        if plan is not None and self._no_middleware:
-            name, leaf, nullable = plan
+        plan = getattr(field_def.resolve, "in_line", None) if field_def is not None else None
+        if plan is not None and self._no_middleware and not field_details_list[0].node.arguments:
+            reader, complete = plan
             try:
-                value = getattr(source, name)
-                if value is not None:
-                    return self.complete_leaf_value(leaf, value)
-                if nullable:
-                    return None
+                value = reader(source, self.context_value)
+                completed = NOT_IN_LINE if value is NOT_IN_LINE else complete(value)
+                if completed is not NOT_IN_LINE:
+                    return completed
             except Exception:  # noqa: S110 - graphql-core's path below reports it
                 pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
@@ -81,7 +131,7 @@ def _basic(field: Any, default_resolver: Any) -> bool:
             and default_resolver is getattr)
 
 
-def _lean_resolver(field: StrawberryField, info_class: type) -> Resolver:
+def _lean_resolver(field: StrawberryField, info_class: type, graphql_type: Any) -> Resolver:
     call = field.base_resolver.wrapped_func  # type: ignore[union-attr]
     passes_self = field.base_resolver.self_parameter is not None  # type: ignore[union-attr]
     info_parameter = field.base_resolver.info_parameter  # type: ignore[union-attr]
@@ -93,7 +143,7 @@ def _lean_resolver(field: StrawberryField, info_class: type) -> Resolver:
             return call(*args)
         return call(*args, **{info_name: info_class(_raw_info=info, _field=field)})
 
-    return resolve
+    return _plan(resolve, getattr(call, "in_line_reader", None), graphql_type)
 
 
 def install_lean_resolvers(schema: Schema) -> list[str]:
@@ -110,7 +160,7 @@ can see which they are."""
         for name, graphql_field in graphql_type.fields.items():
             field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if _leanable(field):
-                graphql_field.resolve = _lean_resolver(field, info_class)
+                graphql_field.resolve = _lean_resolver(field, info_class, graphql_field.type)
                 installed.append(f"{graphql_type.name}.{name}")
             elif _basic(field, default_resolver):
                 graphql_field.resolve = _attribute_reader(field.python_name, graphql_field.type)

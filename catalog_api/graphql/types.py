@@ -15,7 +15,8 @@ from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from catalog_api.graphql.context import Info
-from catalog_api.graphql.loaders import child_key, known_or_load
+from catalog_api.graphql.lean import NOT_IN_LINE, in_line
+from catalog_api.graphql.loaders import child_key, known_or_load, loaded
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
@@ -130,6 +131,7 @@ class Entity:
     description: str | None = strawberry.field(description="The curated description.")
 
     @strawberry.field(description="Tags and classifications such as `pii.email`, sorted.")
+    @in_line(lambda entity, context: loaded(context.loaders.tags, entity.urn, NOT_IN_LINE))
     def tags(self, info: Info) -> list[str]:
         # Usually loaded already, with the page this entity came in (`with_tags`).
         return known_or_load(info.context.loaders.tags, self.urn)  # type: ignore[return-value]
