@@ -25,6 +25,7 @@ class GraphQLContext(BaseContext):
         self.ctx = ctx
         self.loaders = Loaders(ctx)
         self.identity = identity
+        self.tag_selections: dict[tuple[int, ...], bool] = {}  # by field nodes: see `types.with_tags`
 
     async def query(self, query: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Runs a service query (`query(session, *args, **kwargs)`) in one catalog session on a worker thread."""

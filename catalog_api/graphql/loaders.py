@@ -57,10 +57,19 @@ def known_or_load(loader: DataLoader[Any, R], key: Any) -> R | Awaitable[R]:
     """The value when this request has loaded it already, else the batched load of it. A plain value completes
     in line: graphql-core awaits every awaitable a resolver returns on its own, which costs more per item of a page
     (hundreds of columns) than loading the value did."""
+    value = loaded(loader, key, _NOT_LOADED)
+    return loader.load(key) if value is _NOT_LOADED else value
+
+
+_NOT_LOADED: Any = object()
+
+
+def loaded(loader: DataLoader[Any, R], key: Any, default: Any) -> R:
+    """The value this request has loaded already for `key`, else `default`."""
     future = loader.cache_map.get(key)
     if future is not None and future.done() and not future.cancelled() and future.exception() is None:
         return future.result()
-    return loader.load(key)
+    return default
 
 
 def child_key(parent_id: int, page: PageRequest) -> ChildKey:

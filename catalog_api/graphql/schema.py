@@ -34,6 +34,7 @@ from catalog_api.graphql.events import (
 from catalog_api.graphql.inputs import RegisterSourceInput, UpdateSourceInput, registration, source_update
 from catalog_api.graphql.jobs import JobNode, queued_job
 from catalog_api.graphql.keys import KeysMutation, KeysQuery
+from catalog_api.graphql.lean import LeanExecutionContext, install_lean_resolvers
 from catalog_api.graphql.limits import GraphQLLimits, QueryLimits, refusal_status
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
@@ -306,13 +307,16 @@ class Subscription:
 def build_schema(limits: GraphQLLimits) -> CatalogSchema:
     """The schema, refusing documents over `limits` (types reference each other in cycles, table → schema →
     tables …, so only limits bound what one request costs)."""
-    return CatalogSchema(
+    built = CatalogSchema(
         query=Query,
         mutation=audited(Mutation),
         subscription=Subscription,
         extensions=[OperationMetrics, CatalogErrors, lambda: QueryLimits(limits)],
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=LeanExecutionContext,
     )
+    install_lean_resolvers(built)
+    return built
 
 
 # The schema with the default limits: docs/schema.graphql is printed from it.

@@ -15,7 +15,8 @@ from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from catalog_api.graphql.context import Info
-from catalog_api.graphql.loaders import child_key, known_or_load
+from catalog_api.graphql.lean import NOT_IN_LINE, in_line
+from catalog_api.graphql.loaders import child_key, known_or_load, loaded
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
@@ -79,11 +80,33 @@ def _selects(selections: Sequence[Selection], path: tuple[str, ...]) -> bool:
     return False
 
 
+def _asks_for_tags(info: Info) -> bool:
+    """Whether this field's selection asks for `edges.node.tags`. Every parent of a level shares the field's nodes
+    (all 16 tables ask the same for their columns), so the answer is kept per request by those nodes: strawberry's
+    `selected_fields` rebuilds the whole subtree on each call."""
+    known = info.context.tag_selections
+    key = tuple(map(id, info._raw_info.field_nodes))
+    if key not in known:
+        known[key] = any(_selects(field.selections, ("edges", "node", "tags")) for field in info.selected_fields)
+    return known[key]
+
+
 async def with_tags(info: Info, page: Page[R]) -> Page[R]:
     """`page`, once the tags of its items are loaded when the query asks for them: all pages of one level share the
     statement (the tags loader batches their keys), and every node's `tags` is then a plain value."""
-    if page.items and any(_selects(field.selections, ("edges", "node", "tags")) for field in info.selected_fields):
-        await info.context.loaders.tags.load_many([item.urn for item in page.items])  # type: ignore[attr-defined]
+    if page.items and _asks_for_tags(info):
+        loads = [info.context.loaders.tags.load(item.urn) for item in page.items]  # type: ignore[attr-defined]
+        # One batch settles them all, so after the first the rest are done already: awaited in turn they cost
+        # nothing, where `load_many`'s gather adds a callback and a wrapper per item. All are awaited even when
+        # one fails, so none is left with an unretrieved exception.
+        failure = None
+        for load in loads:
+            try:
+                await load
+            except Exception as error:  # the batch's error, the same on every item
+                failure = failure or error
+        if failure is not None:
+            raise failure
     return page
 
 
@@ -108,6 +131,7 @@ class Entity:
     description: str | None = strawberry.field(description="The curated description.")
 
     @strawberry.field(description="Tags and classifications such as `pii.email`, sorted.")
+    @in_line(lambda entity, context: loaded(context.loaders.tags, entity.urn, NOT_IN_LINE))
     def tags(self, info: Info) -> list[str]:
         # Usually loaded already, with the page this entity came in (`with_tags`).
         return known_or_load(info.context.loaders.tags, self.urn)  # type: ignore[return-value]
