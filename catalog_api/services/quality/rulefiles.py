@@ -32,11 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import catalog_api.services.quality.rules as quality_rules
 from catalog_api.db.models import NAME_LENGTH, Schema, Table
 from catalog_api.db.quality import QualityRule
 from catalog_api.errors import FieldProblem, InvalidInput, NotFound, invalid_input_from_validation
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.quality import rules as quality_rules
 from catalog_api.services.quality.kinds import CheckedRule
 from catalog_api.services.quality.views import RuleDiffView, RuleSetDiff, definition
 from catalog_api.services.sources import MAX_SOURCE_NAME, source_row
