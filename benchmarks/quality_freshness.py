@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 from datetime import timedelta
@@ -24,7 +23,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from benchmarks.quality_rule_files import catalog, timed  # noqa: E402
+from benchmarks.quality_rule_files import catalog, print_medians, timed  # noqa: E402
 from catalog_api.db.models import utcnow  # noqa: E402
 from catalog_api.db.quality import QualityResult, QualityRule  # noqa: E402
 from catalog_api.security.identity import LOCAL_OPERATOR, acting_as  # noqa: E402
@@ -68,12 +67,7 @@ def main() -> None:
             assert tick(ctx).freshness_jobs == (), "nothing is due: every rule has a result younger than an hour"
         finally:
             ctx.close()
-    print(f"load average after: {os.getloadavg()}")
-    medians = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
-               for name, runs in figures.items()}
-    for name, (wall, cpu) in medians.items():
-        spread = max(w for w, _ in figures[name]) / min(w for w, _ in figures[name])
-        print(f"{name:>18}: {wall * 1000:8.1f} ms wall, {cpu * 1000:8.1f} ms CPU (max/min wall {spread:.2f})")
+    medians = print_medians(figures, 18, 1)
     on, off = medians["tick, checks on"], medians["tick, checks off"]
     print(f"checks on / off: wall {on[0] / off[0]:.2f}, CPU {on[1] / off[1]:.2f}; "
           f"the check adds {(on[1] - off[1]) * 1000:.1f} ms CPU per tick (wall is noise on a busy machine)")

@@ -73,6 +73,18 @@ def timed(step) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def print_medians(figures: dict[str, list[tuple[float, float]]], width: int, decimals: int) -> dict:
+    """Prints each step's median wall and CPU time (ms) and the spread of its wall times; returns the medians."""
+    print(f"load average after: {os.getloadavg()}")
+    medians = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+               for name, runs in figures.items()}
+    for name, (wall, cpu) in medians.items():
+        spread = max(w for w, _ in figures[name]) / min(w for w, _ in figures[name])
+        print(f"{name:>{width}}: {wall * 1000:8.{decimals}f} ms wall, {cpu * 1000:8.{decimals}f} ms CPU "
+              f"(max/min wall {spread:.2f})")
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=200)
@@ -102,12 +114,7 @@ def main() -> None:
                 figures["export"].append(timed(export))
             finally:
                 ctx.close()
-    print(f"load average after: {os.getloadavg()}")
-    medians = {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
-               for name, runs in figures.items()}
-    for name, (wall, cpu) in medians.items():
-        spread = max(w for w, _ in figures[name]) / min(w for w, _ in figures[name])
-        print(f"{name:>22}: {wall * 1000:8.0f} ms wall, {cpu * 1000:8.0f} ms CPU (max/min wall {spread:.2f})")
+    medians = print_medians(figures, 22, 0)
     print(f"second apply / first apply (CPU): {medians['second apply'][1] / medians['first apply'][1]:.2f}")
 
 
