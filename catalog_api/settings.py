@@ -368,7 +368,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return url
 
-
     # -- request limits and browser safety (docs/security.md) --
     graphql_max_tokens: int = Field(
         default=2_000, ge=100,
@@ -451,6 +450,14 @@ class Settings(BaseSettings):
         if (self.web_workers or 1) > 1 and self.events_fanout == "none":
             raise ValueError(f"web_workers ({self.web_workers}) needs events_fanout (postgres or redis): without "
                              "it, SSE streams and subscriptions of the worker processes would miss every event")
+        return self
+
+    @model_validator(mode="after")
+    def _redis_fanout_has_its_url(self) -> Settings:
+        # Checked here so that `catalog serve` stops at start with the variable named, not in the relay's start-up.
+        if self.events_fanout == "redis" and not self.events_fanout_redis_url:
+            raise ValueError("CATALOG_EVENTS_FANOUT_REDIS_URL is required with CATALOG_EVENTS_FANOUT=redis, e.g. "
+                             "redis://cache:6379/0")
         return self
 
     def time_limit_s(self, kind: str) -> float | None:

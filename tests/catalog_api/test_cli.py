@@ -53,6 +53,14 @@ def test_a_validation_error_names_each_field_once(run_cli):
                                               "  config.user: Field required"]
 
 
+def test_serve_with_redis_fan_out_and_no_redis_url_stops_at_once_naming_the_variable(run_cli, tmp_path):
+    refused = run_cli("serve", "--port", "1", settings={"events_fanout": "redis"}, ok=False)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == ["error: Value error, CATALOG_EVENTS_FANOUT_REDIS_URL is required with "
+                                           "CATALOG_EVENTS_FANOUT=redis, e.g. redis://cache:6379/0"]
+    assert not (tmp_path / "home" / "catalog.db").exists()  # stopped before it opened the catalog
+
+
 def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):
     done = run_cli("demo", "--no-serve", "--json")
     result, profiled = (json.loads(line) for line in done.stdout.strip().splitlines())
