@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.lean import NOT_IN_LINE, in_line
-from catalog_api.graphql.loaders import child_key, known_or_load, loaded
+from catalog_api.graphql.loaders import ChildKey, child_key, known_or_load, loaded
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
@@ -120,6 +121,13 @@ def to_connection(page: Page[R], convert: Callable[[R], T]) -> Connection[T]:
     )
 
 
+async def children(info: Info, loader: DataLoader[ChildKey, Page[R]], parent_id: int, page: PageRequest,
+                   convert: Callable[[R], T]) -> Connection[T]:
+    """One page of a node's children, with their tags when the query asks for them: the loader batches the pages of
+    every parent on the level (a source's schemas, a schema's tables, a table's columns)."""
+    return to_connection(await with_tags(info, await loader.load(child_key(parent_id, page))), convert)
+
+
 # -- the hierarchy -----------------------------------------------------------------------------------------------
 
 @strawberry.interface(name="Entity")
@@ -165,8 +173,7 @@ class SourceNode(Entity, FromView):
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
     ) -> Connection[SchemaNode]:
         page = PageRequest(first, after, include_deleted).validated()
-        found = await with_tags(info, await info.context.loaders.schemas_of_source.load(child_key(self.id, page)))
-        return to_connection(found, SchemaNode.of)
+        return await children(info, info.context.loaders.schemas_of_source, self.id, page, SchemaNode.of)
 
 
 @strawberry.type(name="Schema")
@@ -188,8 +195,7 @@ class SchemaNode(Entity, FromView):
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
     ) -> Connection[TableNode]:
         page = PageRequest(first, after, include_deleted).validated()
-        found = await with_tags(info, await info.context.loaders.tables_of_schema.load(child_key(self.id, page)))
-        return to_connection(found, TableNode.of)
+        return await children(info, info.context.loaders.tables_of_schema, self.id, page, TableNode.of)
 
 
 ReportedOriginNode = graphql_type(
@@ -245,10 +251,9 @@ class TableNode(Entity, FromView):
         self, info: Info, first: int = 100, after: str | None = None, include_deleted: bool = False
     ) -> Connection[ColumnNode]:
         page = PageRequest(first, after, include_deleted).validated()
-        if self.reported is not None:
-            found = await info.context.query(browse.reported_columns, self.urn, page)
-        else:
-            found = await info.context.loaders.columns_of_table.load(child_key(self.id, page))
+        if self.reported is None:
+            return await children(info, info.context.loaders.columns_of_table, self.id, page, ColumnNode.of)
+        found = await info.context.query(browse.reported_columns, self.urn, page)
         return to_connection(await with_tags(info, found), ColumnNode.of)
 
     @strawberry.field(description="The change history of the table and its columns, newest first, in [since, until).")
