@@ -18,8 +18,8 @@
   closed even when the reader stops after any batch.
 
 A dialect declares, as sqlglot's dialects do, only what differs: how to connect (`_connect`), how its session
-runs a statement (`Session._run`), how it opens and ends the read-only transaction (`_begin_read_only`,
-`_end_read_only`), its catalog queries (`_read_catalog`), its error classification (`_classify`) and, if it reads
+runs a statement (`Session._run`), how it opens the read-only transaction (`_begin_read_only`; and ends it, when
+not with COMMIT or ROLLBACK: `_end_read_only`), its catalog queries (`_read_catalog`), its error classification (`_classify`) and, if it reads
 data, how rows become Arrow batches (`_increment_batches`).
 """
 
@@ -29,7 +29,7 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager, suppress
 from typing import Any, ClassVar, Generic
 
 from pydantic import SecretStr, ValidatorFunctionWrapHandler, field_validator
@@ -230,9 +230,14 @@ class SqlConnector(Connector[ConfigT], Generic[ConfigT]):
     def _begin_read_only(self, session: Session) -> None:
         """Set the statement timeout and open the read-only transaction, through `session`."""
 
-    @abstractmethod
     def _end_read_only(self, session: Session, *, commit: bool) -> None:
-        """Commit (or, after an error, abandon) the read-only transaction; count what it sends."""
+        """Commit (or, after an error, roll back) the read-only transaction, through `session`. A failing rollback is
+        passed over: the error that ended the transaction is the one to report."""
+        if commit:
+            session.execute("COMMIT")
+            return
+        with suppress(*self.driver_errors):
+            session.execute("ROLLBACK")
 
     @abstractmethod
     def _read_catalog(self, session: Session, scope: Scope, report: ProgressCallback) -> SourceSnapshot:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -101,13 +100,6 @@ class MysqlConnector(SqlConnector[MysqlConfig]):
         # The timeout is set for the session, which is this connection's own and closed afterwards.
         session.execute(*session.flavour.timeout_statement(self.config.statement_timeout_ms))
         session.execute("START TRANSACTION READ ONLY")
-
-    def _end_read_only(self, session: Session, *, commit: bool) -> None:
-        if commit:
-            session.execute("COMMIT")
-            return
-        with suppress(pymysql.Error):  # the error that ended the transaction is the one to report
-            session.execute("ROLLBACK")
 
     def _read_catalog(  # type: ignore[override]
         self, session: MysqlSession, scope: Scope, report: ProgressCallback

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import psycopg
@@ -86,13 +85,6 @@ class PostgresConnector(SqlConnector[PostgresConfig]):
         session.fetch(
             "select pg_catalog.set_config('statement_timeout', %s, true)", (str(self.config.statement_timeout_ms),)
         )
-
-    def _end_read_only(self, session: Session, *, commit: bool) -> None:
-        if commit:
-            session.execute("commit")
-            return
-        with suppress(psycopg.Error):  # the error that ended the transaction is the one to report
-            session.execute("rollback")
 
     def _read_catalog(self, session: Session, scope: Scope, report: ProgressCallback) -> SourceSnapshot:
         return read_catalog(session, scope, report, self._address())
