@@ -12,10 +12,11 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from events.types import EventType, UtcTimestamp
-from events.urns import URN_PATTERNS, UrnKind
+from events.urns import SOURCE_NAME_PATTERN, URN_PATTERNS, UrnKind
 
 _ALL_KINDS = (UrnKind.SOURCE, UrnKind.SCHEMA, UrnKind.DATASET, UrnKind.COLUMN)
 
+SourceName = Annotated[str, Field(pattern=SOURCE_NAME_PATTERN, description="The source's name.")]
 Name = Annotated[str, Field(min_length=1, description="The name as the source spells it (not escaped).")]
 JobId = Annotated[
     str | None, Field(description="The catalog job that detected the change; null for changes made by users.")
@@ -44,7 +45,7 @@ class SourceRegistered(EventPayload):
     event_type: ClassVar[EventType] = EventType.SOURCE_REGISTERED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
+    name: SourceName
     kind: str = Field(min_length=1, description="Connector kind, e.g. `postgres`, `sqlite`, `files`.")
     description: str | None = Field(default=None, description="The source's description.")
 
@@ -59,7 +60,7 @@ class SourceUpdated(EventPayload):
     event_type: ClassVar[EventType] = EventType.SOURCE_UPDATED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
+    name: SourceName
     kind: str = Field(min_length=1, description="Connector kind.")
     changed_fields: list[str] = Field(
         min_length=1,
@@ -73,7 +74,7 @@ class SourceDeleted(EventPayload):
     event_type: ClassVar[EventType] = EventType.SOURCE_DELETED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,128}$", description="The source's name.")
+    name: SourceName
     kind: str = Field(min_length=1, description="Connector kind.")
 
 

@@ -14,6 +14,8 @@ PREFIX = "urn:catalog:"
 MAX_URN_LENGTH = 2048
 
 _SOURCE_NAME = r"[A-Za-z0-9_.-]{1,128}"
+SOURCE_NAME_PATTERN = rf"^{_SOURCE_NAME}$"
+"""A source's name as a whole, as the source URNs spell it."""
 _NAME = r"[^:\s]+"
 
 
