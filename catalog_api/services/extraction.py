@@ -65,6 +65,16 @@ def _live_columns(session: Session, table: Table) -> list[Column]:
     return list(session.scalars(select(Column).where(Column.table_id == table.id, Column.deleted_at.is_(None))))
 
 
+def _state_of(session: Session, table: Table) -> ExtractionState:
+    """The table's extraction state, created (and flushed, so it has its defaults) on the table's first plan or run."""
+    state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table.id)).first()
+    if state is None:
+        state = ExtractionState(table_id=table.id)
+        session.add(state)
+        session.flush()
+    return state
+
+
 def _plan(session: Session, table: Table, schema: str, state: ExtractionState | None) -> tuple[IncrementPlan, bool]:
     if state is not None and state.strategy_override:
         return IncrementPlan(IncrementStrategy(state.strategy_override), state.column_override), True
@@ -107,10 +117,7 @@ def set_extraction_plan(ctx: ServiceContext, urn: str, strategy: str | None, col
             if column not in names:
                 raise InvalidInput("column", f"a {strategy} plan needs one of the table's columns; "
                                              f"{column!r} is not one of them")
-        state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table.id)).first()
-        if state is None:
-            state = ExtractionState(table_id=table.id)
-            session.add(state)
+        state = _state_of(session, table)
         state.strategy_override, state.column_override = strategy, column
         session.flush()
         return _view(session, table)
@@ -141,11 +148,7 @@ def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         for table, schema in rows:
             if wanted and table.urn not in wanted:
                 continue
-            state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table.id)).first()
-            if state is None:
-                state = ExtractionState(table_id=table.id)
-                session.add(state)
-                session.flush()
+            state = _state_of(session, table)
             plan, _ = _plan(session, table, schema, state)
             same_plan = (state.plan_strategy, state.plan_column) == (plan.strategy.value, plan.column)
             watermark = decode_watermark(state.watermark) if same_plan and state.watermark is not None else None
