@@ -147,7 +147,7 @@ class InProcessBus:
             matched = [e for e in events if subscription.filter.matches(e)]
             if matched and not subscription._send(matched):
                 self._remove(subscription)
-        return PublishResult(delivered=tuple(e.id for e in events))
+        return PublishResult.all_delivered(events)
 
     def close(self) -> None:
         """Ends every subscriber's feed (e.g. at shutdown, so SSE responses finish)."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from events.model import CatalogEvent
-from events.publisher import PublishFailure, PublishResult
+from events.publisher import PublishResult
 
 try:
     import fcntl
@@ -77,8 +77,8 @@ class JsonLinesPublisher:
         except OSError as error:
             self._left_at = None  # whatever reached the file is read back next time
             reason = f"cannot append to {self.path}: {error.strerror or error}"
-            return PublishResult(failed=tuple(PublishFailure(e.id, reason) for e in events))
-        return PublishResult(delivered=tuple(e.id for e in events))
+            return PublishResult.all_failed(events, reason)
+        return PublishResult.all_delivered(events)
 
     def close(self) -> None:
         """Nothing to release: the file is opened per `publish`."""

@@ -57,6 +57,16 @@ class PublishResult:
     def error_for(self, event_id: str) -> PublishFailure | None:
         return next((f for f in self.failed if f.event_id == event_id), None)
 
+    @classmethod
+    def all_delivered(cls, events: Sequence[CatalogEvent]) -> PublishResult:
+        """Every one of `events` went out."""
+        return cls(delivered=tuple(e.id for e in events))
+
+    @classmethod
+    def all_failed(cls, events: Sequence[CatalogEvent], error: str) -> PublishResult:
+        """None of `events` went out, all for the same reason (worth trying again later)."""
+        return cls(failed=tuple(PublishFailure(e.id, error) for e in events))
+
 
 @runtime_checkable
 class EventPublisher(Protocol):

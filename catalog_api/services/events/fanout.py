@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from catalog_api.db.models import OutboxEvent
 from catalog_api.errors import InvalidInput
-from events import CatalogEvent, PublishFailure, PublishResult
+from events import CatalogEvent, PublishResult
 
 if TYPE_CHECKING:
     from catalog_api.db.session import Database
@@ -81,8 +81,8 @@ class FanoutPublisher:
                                         {"channel": CHANNEL, "payload": ",".join(ids[start:start + _IDS_PER_NOTIFY])})
         except Exception as error:  # the channel is down: the relay retries like any publisher failure
             reason = f"fan-out ({self._mode}) failed: {type(error).__name__}: {error}"
-            return PublishResult(failed=tuple(PublishFailure(e.id, reason) for e in events))
-        return PublishResult(delivered=tuple(e.id for e in events))
+            return PublishResult.all_failed(events, reason)
+        return PublishResult.all_delivered(events)
 
     def close(self) -> None:
         if self._redis is not None:

@@ -41,7 +41,7 @@ from catalog_api.db.session import Database
 from catalog_api.observability.metrics import record_publish
 from catalog_api.services.events.outbox import OutboxStatus, wakeup
 from catalog_api.services.events.publishers import NamedPublisher, build_publishers
-from events import CatalogEvent, EventType, PublishFailure, PublishResult
+from events import CatalogEvent, EventType, PublishResult
 from events.webhooks import WebhookPublishResult
 
 if TYPE_CHECKING:
@@ -140,8 +140,7 @@ class Relay:
             result = named.publisher.publish(todo)
         except Exception as error:  # a publisher bug must not stop the others; retried like a failure
             log.exception("publisher %s raised", named.name)
-            result = PublishResult(failed=tuple(PublishFailure(e.id, f"{type(error).__name__}: {error}")
-                                                for e in todo))
+            result = PublishResult.all_failed(todo, f"{type(error).__name__}: {error}")
         record_publish(named.name, len(result.delivered), len(result.failed))
         delivered = set(result.delivered)
         for p in targets:

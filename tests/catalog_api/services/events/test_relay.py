@@ -91,6 +91,27 @@ def test_a_round_marks_each_commit_batch_sent_before_publishing_the_next(ctx):
     relay.close()
 
 
+class Broken:
+    """A publisher with a bug: it raises instead of reporting failures."""
+
+    def publish(self, events):
+        raise RuntimeError("publisher bug")
+
+
+def test_a_publisher_that_raises_fails_the_batch_and_the_others_still_publish(ctx):
+    outbox_backlog(ctx, 3)
+    counter = SentCounter(ctx)
+    relay = Relay(ctx, [NamedPublisher("broken", Broken()), NamedPublisher("counter", counter)])
+    assert relay.run_once().retried == 3
+    assert counter.calls == [(3, 0)]
+    with ctx.db.engine.connect() as conn:  # the outbox itself: pending, one attempt, the publisher's error
+        rows = conn.execute(sa.text("select status, attempts, last_error, delivered_to from event_outbox")).all()
+    assert {(status, attempts) for status, attempts, _, _ in rows} == {("pending", 1)}
+    assert all("RuntimeError: publisher bug" in error for _, _, error, _ in rows)
+    assert [json.loads(d) if isinstance(d, str) else d for _, _, _, d in rows] == [["counter"]] * 3
+    relay.close()
+
+
 def test_a_publisher_that_deduplicates_gets_the_whole_round_in_one_call(ctx):
     ctx.settings.events_relay_commit_size = 4
     outbox_backlog(ctx, 10)
