@@ -17,6 +17,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import IO
@@ -168,23 +169,21 @@ def _csv_schema(f: pa.NativeFile, budget: int, dialect: CsvDialect) -> pa.Schema
         read_options=pa_csv.ReadOptions(block_size=budget, use_threads=False),
         parse_options=dialect.parse_options(),
     )
-    # Types are inferred from the first block; reading its batch also validates the rows it holds. The block after
-    # it is never parsed, so the prefix ending mid-row there is harmless.
-    try:
-        reader.read_next_batch()
-    except StopIteration:
-        pass
-    return reader.schema
+    return _first_block_schema(reader)
 
 
 def _json_lines_schema(f: pa.NativeFile, budget: int) -> pa.Schema:
     reader = pa_json.open_json(
         f, read_options=pa_json.ReadOptions(block_size=budget, use_threads=False), parse_options=json_parse_options()
     )
-    try:
+    return _first_block_schema(reader)
+
+
+def _first_block_schema(reader: pa.RecordBatchReader) -> pa.Schema:
+    """The types a streaming reader inferred from its first block; reading that block's batch also validates the rows
+    it holds. The block after it is never parsed, so the sample's prefix ending mid-row there is harmless."""
+    with suppress(StopIteration):
         reader.read_next_batch()
-    except StopIteration:
-        pass
     return reader.schema
 
 
