@@ -54,13 +54,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crawlers.connector import Connector
-from crawlers.increment import (
-    IncrementRequest,
-    IncrementStrategy,
-    decode_watermark,
-    encode_watermark,
-)
-from crawlers.lake import ChunkInfo, Lake, RunManifest, check_run_id
+from crawlers.increment import IncrementRequest, IncrementStrategy, decode_watermark, encode_watermark
+from crawlers.lake import BACKFILL_RUN_PREFIX, ChunkInfo, Lake, RunManifest, check_run_id
 from crawlers.tracing import source_span
 
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -234,8 +229,8 @@ def recover_runs(lake: Lake, source_name: str, request: IncrementRequest, *, kee
     where = (source_name, table.schema, table.name)
     sealed: list[str] = []
     for run_id in lake.run_ids(*where):
-        if lake.manifest(*where, run_id) is not None:
-            continue
+        if run_id.startswith(BACKFILL_RUN_PREFIX) or lake.manifest(*where, run_id) is not None:
+            continue  # a crashed backfill is its own job's to resume (`crawlers.backfill`)
         for temporary in lake.temporary_files(*where, run_id):
             lake.remove(temporary)
         described: list[tuple[str, dict[str, Any]]] = []

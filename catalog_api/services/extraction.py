@@ -71,6 +71,14 @@ def _plan(session: Session, table: Table, schema: str, state: ExtractionState | 
     return suggest_plan(table_snapshot(schema, table, _live_columns(session, table))), False
 
 
+def plan_and_watermark(session: Session, table: Table, schema: str) -> tuple[IncrementPlan, Any]:
+    """The plan in force for a table and its persisted watermark (None when none, or saved under another plan)."""
+    state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table.id)).first()
+    plan, _ = _plan(session, table, schema, state)
+    same_plan = state is not None and (state.plan_strategy, state.plan_column) == (plan.strategy.value, plan.column)
+    return plan, decode_watermark(state.watermark) if same_plan and state.watermark is not None else None
+
+
 def _view(session: Session, table: Table) -> ExtractionView:
     schema = session.get(Schema, table.schema_id)
     state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table.id)).first()
@@ -157,7 +165,7 @@ def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     for done, (table_id, urn, request) in enumerate(work):
         job.progress(done, len(work), f"extracting {request.table.schema}.{request.table.name}")
         outcome = extract_increment(
-            connector, request, target, source_name,
+            connector, request, target, source_name, chunk_rows=ctx.settings.extract_chunk_rows,
             on_chunk_durable=lambda _chunk, mark, tid=table_id, plan=request.plan: _save_watermark(
                 ctx, tid, plan, mark),
         )
