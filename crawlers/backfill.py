@@ -45,18 +45,16 @@ from crawlers.tracing import source_span
 RANGE, REMAINDER = "range", "remainder"
 """The `role` of a backfill chunk in its footer: rows read from the source, or an older chunk's rows kept."""
 
-ChunkProgress = Callable[[ChunkInfo, int], None]
-"""`on_chunk(chunk, rows_so_far)`: called after each durable range chunk (a job reports progress, checks for stop)."""
-
-
 @dataclass(frozen=True, slots=True)
 class BackfillResult:
     """What one backfill did."""
 
     run_id: str
+    """`backfill-…`, the same on every attempt of one backfill."""
     rows: int
     """Rows read from the source (with those of resumed chunks)."""
     bytes: int
+    """Bytes of the run's chunks, remainders included."""
     chunks: int
     superseded: int
     """Chunks of older runs replaced."""
@@ -67,6 +65,10 @@ class BackfillResult:
     reused: bool = False
     """The backfill's run was already committed: nothing was read."""
     elapsed_s: float = 0.0
+
+
+ChunkProgress = Callable[[ChunkInfo, int], None]
+"""`on_chunk(chunk, rows_so_far)`: called after each durable range chunk (a job reports progress, checks for stop)."""
 
 
 def backfill_run_id(request: IncrementRequest, *, salt: str = "") -> str:

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from catalog_api.errors import InvalidInput, NotFound
@@ -49,6 +49,7 @@ from catalog_api.services.curation import MAX_DESCRIPTION, MAX_TAG_LENGTH, MAX_T
 from catalog_api.services.extraction import IncrementStrategy
 from catalog_api.services.jobs import JobStatus, schedules
 from catalog_api.services.sources import MAX_SOURCE_NAME, SOURCE_NAME, source_kinds
+from catalog_api.services.views import MAX_ID
 from catalog_api.settings import Settings
 from catalog_api.urns import MAX_URN_LENGTH, EntityType, urn_pattern
 from catalog_api.web.csp import policy
@@ -143,16 +144,17 @@ class ScheduleIn(BaseModel):
 def _bounded(value: str | int) -> str | int:
     if isinstance(value, str) and len(value) > backfills.MAX_BOUND_LENGTH:
         raise ValueError(f"at most {backfills.MAX_BOUND_LENGTH} characters")
-    if isinstance(value, int) and not -2**63 <= value < 2**63:
-        raise ValueError("a whole number of at most 64 bits")
+    if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+        raise ValueError(f"a whole number within ±{MAX_ID} (give a larger one as text)")
     return value
 
 
 # Checked after the union, so an error names `from` or `to` rather than the branch of the union.
-Bound = Annotated[StrictStr | StrictInt, AfterValidator(_bounded), Field(
-    description=f"A value of the table's plan column: a 64-bit whole number, or text of at most "
-                f"{backfills.MAX_BOUND_LENGTH} characters such as an ISO 8601 timestamp.",
-    json_schema_extra={"maxLength": backfills.MAX_BOUND_LENGTH})]
+Bound = Annotated[StrictStr | StrictInt, AfterValidator(_bounded), WithJsonSchema({
+    "anyOf": [{"type": "string", "maxLength": backfills.MAX_BOUND_LENGTH},
+              {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID}],
+    "description": "A value of the table's plan column: text such as an ISO 8601 timestamp or a whole number, or a "
+                   "whole number that JSON carries exactly."})]
 
 
 class ExtractIn(BaseModel):
