@@ -30,7 +30,8 @@ the plan-column value it had when read, e.g. `(id, updated_at)`):
    so the re-run has the same run id and simply rewrites the same names.
 4. *Idempotent window*: calling again for a window whose run is already committed reads nothing and returns that
    run's result (`reused=True`), so a lost final save cannot cause a second copy. To re-extract on purpose (after
-   resetting a watermark), pass a `run_id` of your own, e.g. `window_run_id(request, salt=job_id)`.
+   resetting a watermark), pass a `run_id` of your own, e.g. `window_run_id(request, salt=job_id)`; to re-read a
+   range of values that are already in the lake without a second copy, use `crawlers.backfill` instead.
 
 FULL runs are snapshots: nothing is acknowledged mid-run (`on_chunk_durable` gets the unchanged watermark), a
 crashed FULL run is discarded, and a run is visible only when complete. Their watermark is the time the snapshot

@@ -20,7 +20,7 @@ from catalog_api.errors import Conflict, InvalidInput
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
-from catalog_api.services.extraction import EXTRACT, _live_columns, lake, plan_and_watermark, run_extract_job
+from catalog_api.services.extraction import EXTRACT, lake, live_columns, plan_and_watermark, run_extract_job
 from catalog_api.services.jobs.records import add_job
 from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.lineage.edges import record_extraction
@@ -81,7 +81,7 @@ def run_backfill_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         table = entity_by_urn(session, urn, expected=EntityType.DATASET)
         schema = session.get(Schema, table.schema_id).name
         plan, watermark, covers = _effective_range(session, table, record.params["backfill"])
-        snapshot = table_snapshot(schema, table, _live_columns(session, table))
+        snapshot = table_snapshot(schema, table, live_columns(session, table))
         connector = build_connector(ctx, session, source)
         source_name, estimate, table_id = source.name, table.row_estimate or 0, table.id
     request = IncrementRequest(snapshot, plan, range=covers)

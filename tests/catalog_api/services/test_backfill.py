@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog_api.services.extraction import lake
+from catalog_api.services.jobs.records import add_job
 from catalog_api.services.profiling import complete_lake_runs
 from catalog_api.urns import dataset_urn
 from tests.support import graphql
@@ -206,3 +207,20 @@ def test_the_cli_backfills_and_prints_what_it_replaced(run_cli, make_pg_database
     result = json.loads(done.stdout)
     assert result["rows"] == 1440 and result["backfill"]["superseded_chunks"] > 0
     assert datetime.fromisoformat(result["backfill"]["from"]["value"]) == datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def test_a_backfill_and_an_extraction_of_one_source_never_run_side_by_side(api_client, catalog_ctx, pg_source):
+    created, _ = pg_source
+    _extract(api_client, created["id"])
+    path = f"/api/v1/sources/{created['id']}/extract"
+    body = {"tables": [READINGS_URN], "from": FROM, "to": TO}
+    with catalog_ctx.db.session() as session:  # a backfill queued, its worker not yet there
+        queued, _ = add_job(session, catalog_ctx, "extract", created["id"],
+                            params={"tables": [READINGS_URN], "backfill": {"from": FROM, "to": TO}})
+        queued_id = queued.id
+    assert api_client.post(path, json=body).json()["id"] == queued_id  # the same backfill: that job
+    other = api_client.post(path, json={**body, "to": "2026-01-04"})
+    assert other.status_code == 409 and other.json()["error"]["field"] == "table" and queued_id in other.text
+    extraction = api_client.post(path)
+    assert extraction.status_code == 409 and extraction.json()["error"]["field"] == "id"
+    assert catalog_rows(catalog_ctx, "select count(*) from jobs where kind = 'extract'") == [(2,)]
