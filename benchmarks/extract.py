@@ -38,9 +38,10 @@ create table t (
 
 FILL = """
 insert into t
-select g, (g * 7919) % 100000, round(((g % 100000) * 1.37)::numeric, 2), (g % 1000) / 7.0, g % 3 = 0,
-       'customer name ' || g, (array['alpha', 'beta', 'gamma', 'delta'])[1 + g % 4], date '2020-01-01' + (g % 2000),
-       timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', md5(g::text)::uuid
+select g, (g * 7919) %% 100000, round(((g %% 100000) * 1.37)::numeric, 2), (g %% 1000) / 7.0, g %% 3 = 0,
+       'customer name ' || g, (array['alpha', 'beta', 'gamma', 'delta'])[1 + g %% 4],
+       date '2020-01-01' + (g %% 2000)::int, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second',
+       md5(g::text)::uuid
 from generate_series(1, %s::bigint) g
 """
 

@@ -31,9 +31,9 @@ def _crawl(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
 
 
 def _extract(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
-    from catalog_api.services.extraction import run_extract_job
+    from catalog_api.services.backfill import run_extraction_job  # an extraction, or a backfill of one table
 
-    return run_extract_job(ctx, control)
+    return run_extraction_job(ctx, control)
 
 
 def _profile(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:

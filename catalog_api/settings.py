@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     lake_storage_options: dict[str, str] = Field(
         default_factory=dict, description="fsspec storage options of the lake (e.g. account_name for abfs://)."
     )
+    extract_chunk_rows: int = Field(
+        default=1_000_000, ge=1_000, le=100_000_000,
+        description="Rows per Parquet chunk an extraction or backfill writes (more when rows share a plan value).",
+    )
     auto_migrate: bool = Field(default=True, description="Run `db upgrade` when the service starts.")
     host: str = "127.0.0.1"
     port: int = 8000

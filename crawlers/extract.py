@@ -30,7 +30,8 @@ the plan-column value it had when read, e.g. `(id, updated_at)`):
    so the re-run has the same run id and simply rewrites the same names.
 4. *Idempotent window*: calling again for a window whose run is already committed reads nothing and returns that
    run's result (`reused=True`), so a lost final save cannot cause a second copy. To re-extract on purpose (after
-   resetting a watermark), pass a `run_id` of your own, e.g. `window_run_id(request, salt=job_id)`.
+   resetting a watermark), pass a `run_id` of your own, e.g. `window_run_id(request, salt=job_id)`; to re-read a
+   range of values that are already in the lake without a second copy, use `crawlers.backfill` instead.
 
 FULL runs are snapshots: nothing is acknowledged mid-run (`on_chunk_durable` gets the unchanged watermark), a
 crashed FULL run is discarded, and a run is visible only when complete. Their watermark is the time the snapshot
@@ -54,13 +55,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crawlers.connector import Connector
-from crawlers.increment import (
-    IncrementRequest,
-    IncrementStrategy,
-    decode_watermark,
-    encode_watermark,
-)
-from crawlers.lake import ChunkInfo, Lake, RunManifest, check_run_id
+from crawlers.increment import IncrementRequest, IncrementStrategy, decode_watermark, encode_watermark
+from crawlers.lake import BACKFILL_RUN_PREFIX, ChunkInfo, Lake, RunManifest, check_run_id
 from crawlers.tracing import source_span
 
 DEFAULT_CHUNK_ROWS = 1_000_000
@@ -234,8 +230,8 @@ def recover_runs(lake: Lake, source_name: str, request: IncrementRequest, *, kee
     where = (source_name, table.schema, table.name)
     sealed: list[str] = []
     for run_id in lake.run_ids(*where):
-        if lake.manifest(*where, run_id) is not None:
-            continue
+        if run_id.startswith(BACKFILL_RUN_PREFIX) or lake.manifest(*where, run_id) is not None:
+            continue  # a crashed backfill is its own job's to resume (`crawlers.backfill`)
         for temporary in lake.temporary_files(*where, run_id):
             lake.remove(temporary)
         described: list[tuple[str, dict[str, Any]]] = []

@@ -43,6 +43,38 @@ class IncrementPlan:
             raise ValueError("a TIMESTAMP or KEY plan names its column; a FULL plan names none")
 
 
+_OPERATORS = {(False, True): ">", (True, True): ">=", (False, False): "<", (True, False): "<="}
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRange:
+    """The plan-column values a read keeps (a backfill's): `low` and `high` bounds, None for no bound, each inclusive
+    or not; rows whose column is NULL only when `nulls` (no comparison holds for NULL)."""
+
+    low: Any = None
+    low_inclusive: bool = True
+    high: Any = None
+    high_inclusive: bool = False
+    nulls: bool = False
+
+    def conditions(self) -> list[tuple[str, Any]]:
+        """`(operator, value)` pairs, all of which a value in the range satisfies: `>`/`>=` then `<`/`<=`."""
+        found = []
+        if self.low is not None:
+            found.append((_OPERATORS[(self.low_inclusive, True)], self.low))
+        if self.high is not None:
+            found.append((_OPERATORS[(self.high_inclusive, False)], self.high))
+        return found
+
+    def holds(self, value: Any) -> bool:
+        """Whether one plan-column value is in the range."""
+        if value is None:
+            return self.nulls
+        if self.low is not None and (value < self.low if self.low_inclusive else value <= self.low):
+            return False
+        return self.high is None or (value <= self.high if self.high_inclusive else value < self.high)
+
+
 @dataclass(frozen=True, slots=True)
 class IncrementRequest:
     """One incremental read: rows of `table` after `watermark` (None: from the beginning), in batches.
@@ -50,16 +82,34 @@ class IncrementRequest:
     Connectors return rows ordered by the plan's column (ascending) so that a reader may stop after any batch
     and resume from the largest value it has seen. Rows whose plan column is NULL are read only when `watermark`
     is None, and come first. For FULL the watermark is not used to select rows.
+
+    `range`, for a TIMESTAMP or KEY plan, replaces the watermark: the rows whose plan value lies in it (a backfill).
     """
 
     table: TableSnapshot
     plan: IncrementPlan
     watermark: Any | None = None
     batch_rows: int = 50_000
+    range: ValueRange | None = None
+
+    def conditions(self) -> list[tuple[str, Any]]:
+        """What the plan column must satisfy, as `(operator, value)` pairs (`>` the watermark, or the range's)."""
+        if self.plan.strategy is IncrementStrategy.FULL:
+            return []
+        if self.range is not None:
+            return self.range.conditions()
+        return [] if self.watermark is None else [(">", self.watermark)]
+
+    @property
+    def reads_nulls(self) -> bool:
+        """Whether rows whose plan column is NULL are read (first): without a watermark, or in a range that says so."""
+        return self.range.nulls if self.range is not None else self.watermark is None
 
     def __post_init__(self) -> None:
         if not isinstance(self.batch_rows, int) or self.batch_rows < 1:
             raise ValueError(f"batch_rows must be a positive integer, got {self.batch_rows!r}")
+        if self.range is not None and (self.plan.strategy is IncrementStrategy.FULL or self.watermark is not None):
+            raise ValueError("a range is read by a TIMESTAMP or KEY plan, instead of a watermark")
         if self.plan.column is not None and self.table.columns and self.table.column(self.plan.column) is None:
             raise ValueError(
                 f"plan column {self.plan.column!r} is not a column of {self.table.schema}.{self.table.name}"

@@ -26,13 +26,23 @@ def _crawl(result: dict[str, Any]) -> RichTable:
 
 
 def _extract(result: dict[str, Any]) -> RichTable:
-    summary = RichTable("table", "strategy", "rows", "bytes", "up to", title="extract succeeded",
-                        caption=f"{result.get('rows', 0)} rows, {result.get('bytes', 0)} bytes into {result.get('lake')}")
+    caption = f"{result.get('rows', 0)} rows, {result.get('bytes', 0)} bytes into {result.get('lake')}"
+    if (backfill := result.get("backfill")) is not None:
+        caption += (f"; backfill from {_plain(backfill.get('from')) or 'the first row'}: {backfill['superseded_chunks']} "
+                    f"older chunks replaced, {backfill['kept_rows']} of their rows kept")
+    summary = RichTable("table", "strategy", "rows", "bytes", "up to", title="extract succeeded", caption=caption)
     for table in result.get("tables", []):
         rows = "unchanged (reused)" if table.get("reused") else str(table["rows"])
         summary.add_row(table_label(table["urn"]), table["strategy"], rows, str(table["bytes"]),
-                        str(table.get("watermark_to") or ""))
+                        _plain(table.get("watermark_to")))
     return summary
+
+
+def _plain(encoded: Any) -> str:
+    """A watermark as stored (`{"type": "datetime", "value": "…"}`, or a bare number or text) as a person reads it."""
+    if isinstance(encoded, dict):
+        return str(encoded.get("value", ""))
+    return "" if encoded is None else str(encoded)
 
 
 def _profile(result: dict[str, Any]) -> RichTable:

@@ -27,14 +27,29 @@ def crawl(
 def extract(
     source: Annotated[str, typer.Argument(help="Source name or id.")],
     table: Annotated[list[str], typer.Option("--table", help="Only this table URN (repeatable).")] = [],  # noqa: B006
+    low: Annotated[str | None, typer.Option("--from", help="Backfill the one --table from this value of its plan "
+                                                           "column (inclusive).")] = None,
+    high: Annotated[str | None, typer.Option("--to", help="Backfill up to this value (exclusive; at most the "
+                                                          "table's watermark).")] = None,
+    backfill: Annotated[bool, typer.Option("--backfill", help="Backfill the one --table: all of it without "
+                                                              "--from/--to.")] = False,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job with a progress bar.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the result, as JSON (for scripts).")] = False,
 ) -> None:
-    """Extract the source's new rows into the lake as Parquet (incrementally, per table)."""
+    """Extract the source's new rows into the lake as Parquet (incrementally, per table); or backfill one table:
+    re-extract its rows in [--from, --to), or all of it with --backfill, each row once in the lake."""
     from catalog_api.services.extraction import request_extract
 
     with service() as ctx:
-        job = request_extract(ctx, source, table or None)
+        if backfill or low is not None or high is not None:
+            from catalog_api.errors import InvalidInput
+            from catalog_api.services.backfill import request_backfill
+
+            if len(table) != 1:
+                raise InvalidInput("table", "a backfill names exactly one --table")
+            job = request_backfill(ctx, source, table[0], low, high)
+        else:
+            job = request_extract(ctx, source, table or None)
         (errors if as_json else console).print(f"extract job {job.id}")
         if wait:
             follow(ctx, job.id, as_json=as_json)

@@ -57,6 +57,7 @@ from catalog_api.graphql.types import (
     with_tags,
 )
 from catalog_api.security.identity import Permission, assume
+from catalog_api.services import backfill as backfills
 from catalog_api.services import browse, crawl, curation, extraction, jobs, sources
 from catalog_api.services.authentication import ANONYMOUS, Authenticator, require, scope_identity
 from catalog_api.services.browse import EntityType, PageRequest
@@ -201,6 +202,16 @@ class Mutation(LineageMutation, ProfileMutation, QualityMutation, KeysMutation):
     async def extract_source(self, info: Info, source_id: SourceId, tables: list[str] | None = None,
                              wait: bool = False) -> JobNode:
         return await queued_job(info, wait, extraction.request_extract, source_id, tables)
+
+    @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
+                         description="Queues a backfill of one table of the source: its rows with `from <= value < "
+                                     "to` in its plan's column (either bound may be left out; stopped at the "
+                                     "table's watermark), or all of it without either; each row ends up in the "
+                                     "lake once. With `wait: true` answers once the job has finished.")
+    async def backfill_table(self, info: Info, source_id: SourceId, table: str,
+                             from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+                             to: str | None = None, wait: bool = False) -> JobNode:
+        return await queued_job(info, wait, backfills.request_backfill, source_id, table, from_, to)
 
     @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
                          description="Overrides a table's extraction plan (`timestamp`/`key` with a column, "

@@ -7,10 +7,10 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
 from sqlalchemy.orm import Session
 
-from catalog_api.errors import NotFound
+from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.rest.contract import (
     IsoDateTime,
     ProfileId,
@@ -42,12 +42,14 @@ from catalog_api.rest.models import (
 )
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import Permission
+from catalog_api.services import backfill as backfills
 from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.curation import MAX_DESCRIPTION, MAX_TAG_LENGTH, MAX_TAGS
 from catalog_api.services.extraction import IncrementStrategy
 from catalog_api.services.jobs import JobStatus, schedules
 from catalog_api.services.sources import MAX_SOURCE_NAME, SOURCE_NAME, source_kinds
+from catalog_api.services.views import MAX_ID
 from catalog_api.settings import Settings
 from catalog_api.urns import MAX_URN_LENGTH, EntityType, urn_pattern
 from catalog_api.web.csp import policy
@@ -139,11 +141,32 @@ class ScheduleIn(BaseModel):
     timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
 
 
-class ExtractIn(BaseModel):
-    """Which tables to extract; none means every live table of the source."""
+def _bounded(value: str | int) -> str | int:
+    if isinstance(value, str) and len(value) > backfills.MAX_BOUND_LENGTH:
+        raise ValueError(f"at most {backfills.MAX_BOUND_LENGTH} characters")
+    if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+        raise ValueError(f"a whole number within ±{MAX_ID} (give a larger one as text)")
+    return value
 
-    model_config = ConfigDict(extra="forbid")
+
+# Checked after the union, so an error names `from` or `to` rather than the branch of the union.
+Bound = Annotated[StrictStr | StrictInt, AfterValidator(_bounded), WithJsonSchema({
+    "anyOf": [{"type": "string", "maxLength": backfills.MAX_BOUND_LENGTH},
+              {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID}],
+    "description": "A value of the table's plan column: text such as an ISO 8601 timestamp or a whole number, or a "
+                   "whole number that JSON carries exactly."})]
+
+
+class ExtractIn(BaseModel):
+    """Which tables to extract; none means every live table of the source. With `backfill`, `from` or `to`: a
+    backfill of the one table in `tables`, its rows with `from <= value < to` in its plan's column (either bound may
+    be left out; stopped at the table's watermark), or all of it (docs/quality.md#backfills)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     tables: list[TableUrn] = Field(default_factory=list, max_length=10_000)
+    backfill: StrictBool = False
+    from_: Bound | None = Field(default=None, alias="from")
+    to: Bound | None = None
 
 
 class ExtractionPlanIn(BaseModel):
@@ -249,7 +272,12 @@ def crawl_source(source_id: SourceId, ctx: ServiceContext = Depends(context)) ->
              tags=["sources"])
 def extract_source(source_id: SourceId, body: ExtractIn | None = None,
                    ctx: ServiceContext = Depends(context)) -> JobOut:
-    """Queues an incremental extraction of the source's tables into the lake (or returns the active one)."""
+    """Queues an incremental extraction of the source's tables into the lake (or returns the active one), or a
+    backfill of one table (409 while another extraction of the source is queued or running)."""
+    if body is not None and (body.backfill or body.from_ is not None or body.to is not None):
+        if len(body.tables) != 1:
+            raise InvalidInput("tables", "a backfill names exactly one table")
+        return JobOut.of(backfills.request_backfill(ctx, source_id, body.tables[0], body.from_, body.to))
     return JobOut.of(extraction.request_extract(ctx, source_id, body.tables if body else None))
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import Column, ExtractionState, Schema, Table, utcnow
-from catalog_api.errors import InvalidInput
+from catalog_api.errors import Conflict, InvalidInput
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.crawl import table_snapshot
@@ -61,7 +61,7 @@ def lake(settings: Settings) -> Lake:
     return Lake(settings.effective_lake_url, **settings.lake_storage_options)
 
 
-def _live_columns(session: Session, table: Table) -> list[Column]:
+def live_columns(session: Session, table: Table) -> list[Column]:
     return list(session.scalars(select(Column).where(Column.table_id == table.id, Column.deleted_at.is_(None))))
 
 
@@ -78,7 +78,15 @@ def _state_of(session: Session, table: Table) -> ExtractionState:
 def _plan(session: Session, table: Table, schema: str, state: ExtractionState | None) -> tuple[IncrementPlan, bool]:
     if state is not None and state.strategy_override:
         return IncrementPlan(IncrementStrategy(state.strategy_override), state.column_override), True
-    return suggest_plan(table_snapshot(schema, table, _live_columns(session, table))), False
+    return suggest_plan(table_snapshot(schema, table, live_columns(session, table))), False
+
+
+def plan_and_watermark(session: Session, table: Table, schema: str) -> tuple[IncrementPlan, Any]:
+    """The plan in force for a table and its persisted watermark (None when none, or saved under another plan)."""
+    state = session.scalars(select(ExtractionState).where(ExtractionState.table_id == table.id)).first()
+    plan, _ = _plan(session, table, schema, state)
+    same_plan = state is not None and (state.plan_strategy, state.plan_column) == (plan.strategy.value, plan.column)
+    return plan, decode_watermark(state.watermark) if same_plan and state.watermark is not None else None
 
 
 def _view(session: Session, table: Table) -> ExtractionView:
@@ -113,7 +121,7 @@ def set_extraction_plan(ctx: ServiceContext, urn: str, strategy: str | None, col
             if column is not None:
                 raise InvalidInput("column", "a full snapshot (or the suggested plan) takes no column")
         else:
-            names = {c.name for c in _live_columns(session, table)}
+            names = {c.name for c in live_columns(session, table)}
             if column not in names:
                 raise InvalidInput("column", f"a {strategy} plan needs one of the table's columns; "
                                              f"{column!r} is not one of them")
@@ -124,8 +132,13 @@ def set_extraction_plan(ctx: ServiceContext, urn: str, strategy: str | None, col
 
 
 def request_extract(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> JobView:
-    """Queues an extraction of the source's tables (or of the given ones), or returns the one already active."""
-    return enqueue_source_job(ctx, EXTRACT, source_ref, table_urns)
+    """Queues an extraction of the source's tables (or of the given ones), or returns the one already active; a 409
+    while a backfill of the source runs (it holds the source's extract job)."""
+    job = enqueue_source_job(ctx, EXTRACT, source_ref, table_urns)
+    if (job.params or {}).get("backfill") is not None:
+        raise Conflict(f"a backfill of source {source_ref!r} is queued or running (job {job.id}); extract once it "
+                       "has ended", field="id")
+    return job
 
 
 def _save_watermark(ctx: ServiceContext, table_id: int, plan: IncrementPlan, watermark: Any) -> None:
@@ -152,7 +165,7 @@ def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
             plan, _ = _plan(session, table, schema, state)
             same_plan = (state.plan_strategy, state.plan_column) == (plan.strategy.value, plan.column)
             watermark = decode_watermark(state.watermark) if same_plan and state.watermark is not None else None
-            snapshot = table_snapshot(schema, table, _live_columns(session, table))
+            snapshot = table_snapshot(schema, table, live_columns(session, table))
             work.append((table.id, table.urn, IncrementRequest(snapshot, plan, watermark)))
         source_name = source.name
     target = lake(ctx.settings)
@@ -160,7 +173,7 @@ def run_extract_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
     for done, (table_id, urn, request) in enumerate(work):
         job.progress(done, len(work), f"extracting {request.table.schema}.{request.table.name}")
         outcome = extract_increment(
-            connector, request, target, source_name,
+            connector, request, target, source_name, chunk_rows=ctx.settings.extract_chunk_rows,
             on_chunk_durable=lambda _chunk, mark, tid=table_id, plan=request.plan: _save_watermark(
                 ctx, tid, plan, mark),
         )

@@ -103,6 +103,9 @@ class NetsuiteConnector(Connector[NetsuiteConfig]):
 
     def read_increment(self, request: IncrementRequest) -> Iterator[pa.RecordBatch]:
         """Rows of the record type after the watermark, ordered by the plan's column then `id`, through SuiteQL."""
+        if request.range is not None:
+            raise InvalidSourceConfig("NetSuite record types are read after a watermark only; a backfill of a "
+                                      "range needs an SQL or file source", field="table")
         query = IncrementQuery(request.table, request.plan, request.watermark)
         field = self._type_field(request.table.name)
 

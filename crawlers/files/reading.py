@@ -14,6 +14,7 @@ asks). The sort holds the whole increment in memory (it is the new rows only).
 from __future__ import annotations
 
 import io
+import operator
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,18 +26,13 @@ from pyarrow.fs import FSSpecHandler, PyFileSystem
 
 from crawlers.errors import ConnectorError, InvalidSourceConfig
 from crawlers.files.discovery import TableRead
-from crawlers.files.formats import (
-    FileFormat,
-    csv_dialect,
-    iter_json_array,
-    json_parse_options,
-    objects_as_lines,
-)
+from crawlers.files.formats import FileFormat, csv_dialect, iter_json_array, json_parse_options, objects_as_lines
 from crawlers.files.layout import HIVE_NULL, DataFile
 from crawlers.files.storage import Storage
 from crawlers.increment import IncrementRequest, IncrementStrategy
 
 _JSON_READ_BLOCK = 4 * 1024 * 1024
+_COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 def read_rows(
@@ -52,8 +48,11 @@ def read_rows(
             raise InvalidSourceConfig(
                 f"the table {table.plan.schema}.{table.plan.name} has no column {column!r}", field="plan.column"
             )
-        if request.watermark is not None:
-            expression = ds.field(column) > _bound(request.watermark, schema.field(column))
+        for op, value in request.conditions():
+            condition = _COMPARE[op](ds.field(column), _bound(value, schema.field(column)))
+            expression = condition if expression is None else expression & condition
+        if expression is not None and request.reads_nulls:
+            expression = expression | ds.field(column).is_null()
     if not table.files:
         return iter(())
     dataset = _dataset(storage, table, request.batch_rows, csv_delimiter)

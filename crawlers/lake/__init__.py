@@ -14,6 +14,8 @@ Layout of one table's dataset::
   to its final name, since a blob only becomes visible, whole, when its upload is committed.
 - **The manifest is the authority**: readers take only the runs that have a `_SUCCESS.json` and, in them, only the
   files it lists. Spark and Hadoop ignore `_`-prefixed files, so pointing Spark at a run folder reads just Parquet.
+- **Backfills supersede**: a backfill's manifest lists the older chunks it replaces (`supersedes`);
+  `Lake.committed_runs` leaves those out, so the chunks it returns hold each row once (`crawlers.backfill`).
 
 Each name (`source`, `schema`, `table`) becomes one path segment, escaped by `escape_segment`: reversible
 percent-encoding of what would change a path's meaning (separators, `.`/`..`, URL and glob syntax, control
@@ -27,6 +29,7 @@ appear whole or not at all).
 from crawlers.lake.chunks import CHUNK_METADATA_KEY
 from crawlers.lake.manifest import MANIFEST_NAME, ChunkInfo, RunManifest, utc_now
 from crawlers.lake.names import (
+    BACKFILL_RUN_PREFIX,
     MAX_SEGMENT_BYTES,
     RUN_PREFIX,
     check_run_id,
@@ -36,6 +39,7 @@ from crawlers.lake.names import (
 from crawlers.lake.store import Lake
 
 __all__ = [
+    "BACKFILL_RUN_PREFIX",
     "CHUNK_METADATA_KEY",
     "MANIFEST_NAME",
     "MAX_SEGMENT_BYTES",

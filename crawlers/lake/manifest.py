@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from crawlers.increment import decode_watermark, encode_watermark
+from crawlers.increment import ValueRange, decode_watermark, encode_watermark
 
 MANIFEST_NAME = "_SUCCESS.json"
 """A run's manifest; like Hadoop's `_SUCCESS` marker its presence means the run is complete."""
@@ -40,6 +40,11 @@ class ChunkInfo:
             "max": encode_watermark(self.max),
         }
 
+    @property
+    def ref(self) -> str:
+        """`<run_id>/<file>`: how a later run's manifest names this chunk when it supersedes it."""
+        return f"{self.run_id}/{self.path.rsplit('/', 1)[-1]}"
+
 
 @dataclass(frozen=True, slots=True)
 class RunManifest:
@@ -55,6 +60,21 @@ class RunManifest:
     recovered: bool = False
     """True when the run crashed and was sealed afterwards with the chunks its saved watermark covers."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    range: ValueRange | None = None
+    """A backfill's plan-column range: the run holds the table's rows in it (None: a backfill of every row, or not a
+    backfill)."""
+    supersedes: tuple[str, ...] = ()
+    """Chunks of older runs (`ChunkInfo.ref`) this run replaces: a backfill holds their rows in its range anew, and
+    their other rows in remainder chunks of its own. `Lake.committed_runs` leaves them out."""
+
+    @property
+    def reads_from_start(self) -> bool:
+        """The run read the table from its first row (a FULL snapshot, a first extraction, a backfill of all rows):
+        the runs from it on hold the whole table."""
+        if self.strategy == "full":
+            return True
+        whole = self.range is None or (self.range.low is None and self.range.nulls)
+        return self.watermark_from is None and whole
 
     @property
     def rows(self) -> int:
@@ -78,6 +98,8 @@ class RunManifest:
             "recovered": self.recovered,
             "chunks": [c.to_json() for c in self.chunks],
             **({"extra": self.extra} if self.extra else {}),
+            **({"range": range_to_json(self.range)} if self.range is not None else {}),
+            **({"supersedes": list(self.supersedes)} if self.supersedes else {}),
         }
 
     @classmethod
@@ -104,7 +126,22 @@ class RunManifest:
             committed_at=datetime.fromisoformat(data["committed_at"]),
             recovered=bool(data.get("recovered", False)),
             extra=dict(data.get("extra", {})),
+            range=range_from_json(data["range"]) if data.get("range") else None,
+            supersedes=tuple(data.get("supersedes", ())),
         )
+
+
+def range_to_json(value: ValueRange) -> dict[str, Any]:
+    """A `ValueRange` as JSON (bounds encoded like watermarks)."""
+    return {"low": encode_watermark(value.low), "low_inclusive": value.low_inclusive,
+            "high": encode_watermark(value.high), "high_inclusive": value.high_inclusive, "nulls": value.nulls}
+
+
+def range_from_json(data: Mapping[str, Any]) -> ValueRange:
+    """The `ValueRange` `range_to_json` wrote."""
+    return ValueRange(decode_watermark(data.get("low")), bool(data.get("low_inclusive", True)),
+                      decode_watermark(data.get("high")), bool(data.get("high_inclusive", False)),
+                      bool(data.get("nulls", False)))
 
 
 def utc_now() -> datetime:

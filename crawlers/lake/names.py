@@ -6,6 +6,8 @@ import hashlib
 import re
 
 RUN_PREFIX = "run="
+BACKFILL_RUN_PREFIX = "backfill-"
+"""A backfill's run id starts with it: an extraction's crash repair leaves such runs to the backfill that wrote them."""
 MAX_SEGMENT_BYTES = 255
 """Most file systems and Azure's hierarchical namespace limit one path segment to 255 bytes."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import fsspec
@@ -128,10 +129,15 @@ class Lake:
             return None
         return RunManifest.from_json(data, run_dir)
 
-    def committed_runs(self, source: str, schema: str, table: str) -> list[RunManifest]:
-        """The committed runs of a table, oldest commit first."""
+    def committed_runs(self, source: str, schema: str, table: str, *, superseded: bool = False) -> list[RunManifest]:
+        """The committed runs of a table, oldest commit first, without the chunks a later backfill replaced
+        (`RunManifest.supersedes`), so their chunks hold each row once; `superseded=True` keeps every chunk listed."""
         manifests = [self.manifest(source, schema, table, r) for r in self.run_ids(source, schema, table)]
-        return sorted((m for m in manifests if m is not None), key=lambda m: (m.committed_at, m.run_id))
+        runs = sorted((m for m in manifests if m is not None), key=lambda m: (m.committed_at, m.run_id))
+        gone = {ref for run in runs for ref in run.supersedes}
+        if superseded or not gone:
+            return runs
+        return [replace(run, chunks=tuple(c for c in run.chunks if c.ref not in gone)) for run in runs]
 
     def chunk_files(self, source: str, schema: str, table: str, run_id: str) -> list[str]:
         """The chunk files present in a run folder (committed or not), by chunk number; temporary files excluded."""
@@ -147,8 +153,9 @@ class Lake:
         return json.loads(raw.decode("utf-8")) if raw else {}
 
     def read_run(self, source: str, schema: str, table: str, run_id: str) -> pa.Table:
-        """The rows of one committed run; a `LookupError` when it is not committed."""
-        manifest = self.manifest(source, schema, table, run_id)
+        """The rows of one committed run still in force (see `committed_runs`); a `LookupError` when it is not
+        committed."""
+        manifest = next((m for m in self.committed_runs(source, schema, table) if m.run_id == run_id), None)
         if manifest is None:
             raise LookupError(f"run {run_id!r} of {source}/{schema}/{table} is not committed")
         return self._read_files([c.path for c in manifest.chunks])

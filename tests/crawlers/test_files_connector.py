@@ -28,7 +28,7 @@ from crawlers.connectors.files import FilesConnector
 from crawlers.diff import ChangeType, diff
 from crawlers.errors import AuthenticationFailed, ConnectorError, InvalidSourceConfig, SourceNotFound, SourceUnreachable
 from crawlers.files.storage import open_storage
-from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy
+from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy, ValueRange
 from crawlers.registry import get_connector_class
 from crawlers.scope import Scope
 from crawlers.snapshot import SourceSnapshot, TableKind, TableSnapshot
@@ -464,6 +464,21 @@ def test_key_increment_over_partitions_matches_pandas(lake: Lake) -> None:
     assert got.column("id").to_pylist() == expected["id"].tolist()
     assert [d.isoformat() for d in got.column("dt").to_pylist()] == expected["dt"].tolist()
     assert got.column("price").to_pylist() == expected["price"].tolist()
+
+
+def test_a_backfill_range_over_partitions_matches_pandas(lake: Lake) -> None:
+    for day, first in (("2024-01-01", 31), ("2024-01-02", 1), ("2024-01-03", 61)):
+        lake.write(f"shop/items/dt={day}/part-0.parquet", parquet_bytes(item_table(30, first)))
+    connector = lake.connector()
+    items = connector.discover().table_map()[("shop", "items")]
+
+    got = read_all(connector, items, IncrementPlan(IncrementStrategy.KEY, "id"), batch_rows=10,
+                   range=ValueRange(low=20, high=70))
+
+    frame = pd.concat(pd.read_parquet(lake.mirror / f"shop/items/dt={d}/part-0.parquet")
+                      for d in ("2024-01-01", "2024-01-02", "2024-01-03"))
+    assert got.column("id").to_pylist() == frame[(frame["id"] >= 20) & (frame["id"] < 70)].sort_values("id")[
+        "id"].tolist()
 
 
 def test_full_reads_of_json_match_pandas(lake: Lake) -> None:

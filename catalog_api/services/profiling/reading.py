@@ -33,8 +33,8 @@ def complete_lake_runs(runs: list[RunManifest]) -> list[RunManifest] | None:
     """The committed runs that together hold the whole table, or None when the lake cannot say.
 
     A full snapshot holds the table as it was; an append-only key plan holds it as the runs since the last complete
-    read (a full run or a first run without a watermark). A timestamp plan brings updated rows again, so its runs
-    are a change history, not the table.
+    read (a full run, a first run without a watermark, a backfill of every row). A timestamp plan brings updated
+    rows again, so its runs are a change history, not the table.
     """
     if not runs:
         return None
@@ -43,8 +43,7 @@ def complete_lake_runs(runs: list[RunManifest]) -> list[RunManifest] | None:
         return [newest]
     if newest.strategy != IncrementStrategy.KEY:
         return None
-    start = max((i for i, run in enumerate(runs)
-                 if run.strategy == IncrementStrategy.FULL or run.watermark_from is None), default=None)
+    start = max((i for i, run in enumerate(runs) if run.reads_from_start), default=None)
     if start is None:
         return None
     window = runs[start:]

@@ -31,9 +31,11 @@ def _increment_query(request: IncrementRequest) -> tuple[str, tuple]:
             sql += " ORDER BY " + ", ".join(quote_identifier(c) for c in table.primary_key.columns)
         return sql, params
     column = quote_identifier(request.plan.column or "")
-    if request.watermark is not None:
-        sql += f" WHERE {column} > %s"
-        params = (_watermark_param(request.watermark),)
+    conditions = request.conditions()
+    if conditions:
+        where = " AND ".join(f"{column} {op} %s" for op, _ in conditions)
+        sql += f" WHERE ({where}) OR {column} IS NULL" if request.reads_nulls else f" WHERE {where}"
+        params = tuple(_watermark_param(value) for _, value in conditions)
     return sql + f" ORDER BY {column}", params
 
 

@@ -197,9 +197,14 @@ def _increment_query(
     column = sql.Identifier(plan.column)
     # Names in the select list shadow nothing here: WHERE and ORDER BY name the table's column, qualified.
     qualified = sql.SQL("{}.{}").format(target, column)
-    if request.watermark is None:
-        return sql.SQL("{} order by {} nulls first").format(select, qualified), ()
-    return sql.SQL("{} where {} > %s order by {}").format(select, qualified, qualified), (request.watermark,)
+    conditions = request.conditions()
+    order = sql.SQL(" order by {} nulls first" if request.reads_nulls else " order by {}").format(qualified)
+    if not conditions:
+        return select + order, ()
+    where = sql.SQL(" and ").join(sql.SQL("{} " + op + " %s").format(qualified) for op, _ in conditions)
+    if request.reads_nulls:  # a backfill's range that also keeps the NULLs
+        where = sql.SQL("({}) or {} is null").format(where, qualified)
+    return sql.SQL("{} where {}").format(select, where) + order, tuple(value for _, value in conditions)
 
 
 def _parsed_batches(copy: psycopg.Copy, layout: _IncrementLayout, batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -109,10 +109,12 @@ def read_batches(session: SqliteSession, request: IncrementRequest, path: Path) 
     statement = f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(SCHEMA)}.{quote(table.name)}"
     params: tuple[Any, ...] = ()
     if plan.strategy is not IncrementStrategy.FULL and plan.column is not None:
-        if request.watermark is not None:
-            statement += f" WHERE {quote(plan.column)} > ?"
-            params = (request.watermark,)
-        statement += f" ORDER BY {quote(plan.column)}"
+        column = quote(plan.column)
+        if conditions := request.conditions():
+            where = " AND ".join(f"{column} {op} ?" for op, _ in conditions)
+            statement += f" WHERE ({where}) OR {column} IS NULL" if request.reads_nulls else f" WHERE {where}"
+            params = tuple(value for _, value in conditions)
+        statement += f" ORDER BY {column}"
     schema = pa.schema([pa.field(n, kind) for n, kind in zip(names, kinds)])
     cursor: sqlite3.Cursor | None = None
     try:

@@ -12,7 +12,7 @@ from contextlib import closing
 import pytest
 
 from crawlers.errors import AuthenticationFailed, ConnectorError, SourceUnreachable
-from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy
+from crawlers.increment import IncrementPlan, IncrementRequest, IncrementStrategy, ValueRange
 from crawlers.snapshot import TableKind
 from tests.support.mariadb import make_mariadb_database, make_mariadb_user, mariadb_server  # noqa: F401  (fixtures)
 from tests.support.secrets import assert_password_hidden, secret
@@ -266,6 +266,26 @@ def test_incremental_reads_follow_the_watermark_in_batches(source):
     assert rows_of(batches) == expected
     assert rows_of(read(connector, table, IncrementStrategy.KEY, "id", watermark=6)) == expected[6:]
     assert sorted(rows_of(read(connector, table, IncrementStrategy.FULL))) == expected
+
+
+RANGES = [  # a backfill's range on `amount` (10 × id, NULL for id 11), and the same rows as SQL says them
+    (ValueRange(low=30, high=70), "amount >= 30 and amount < 70"),
+    (ValueRange(low=30, low_inclusive=False, high=70, high_inclusive=True), "amount > 30 and amount <= 70"),
+    (ValueRange(high=20, high_inclusive=True, nulls=True), "amount <= 20 or amount is null"),
+    (ValueRange(low=95), "amount >= 95"),
+]
+
+
+@pytest.mark.parametrize(("value_range", "where"), RANGES, ids=[where for _, where in RANGES])
+def test_a_range_reads_the_rows_whose_plan_value_lies_in_it_nulls_first(source, value_range, where):
+    config = source.database(LEDGER_DDL + "insert into ledger values (11, 'row 11', null);")
+    connector = source.connector(config)
+    table = connector.discover().table_map()[(source.schema(config), "ledger")]
+    request = IncrementRequest(table, IncrementPlan(IncrementStrategy.KEY, "amount"), batch_rows=3, range=value_range)
+    expected = [row[0] for row in source.query(config, f"select id from ledger where {where}")]
+    ids = [r[0] for r in rows_of(connector.read_increment(request))]
+    nulls = [11] if value_range.nulls else []
+    assert ids == nulls + sorted(set(expected) - set(nulls))  # NULLs first, then by amount (= by id)
 
 
 def test_a_reader_may_stop_after_any_batch(source):
