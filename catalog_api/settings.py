@@ -449,15 +449,11 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _workers_share_live_feeds(self) -> Settings:
+    def _live_feeds_fan_out(self) -> Settings:
         # Only the parent's relay publishes events; without fan-out, the worker processes' feeds would stay silent.
         if (self.web_workers or 1) > 1 and self.events_fanout == "none":
             raise ValueError(f"web_workers ({self.web_workers}) needs events_fanout (postgres or redis): without "
                              "it, SSE streams and subscriptions of the worker processes would miss every event")
-        return self
-
-    @model_validator(mode="after")
-    def _redis_fanout_has_its_url(self) -> Settings:
         # Checked here so that `catalog serve` stops at start with the variable named, not in the relay's start-up.
         if self.events_fanout == "redis" and not self.events_fanout_redis_url:
             raise ValueError("CATALOG_EVENTS_FANOUT_REDIS_URL is required with CATALOG_EVENTS_FANOUT=redis, e.g. "
