@@ -234,6 +234,104 @@ class TagsChanged(EventPayload):
         return self
 
 
+class Owner(BaseModel):
+    """One owner of an entity: a user or group, answering for it technically or for the business."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    principal: str = Field(min_length=1, max_length=255, description="The user's or group's name, e.g. an e-mail.")
+    kind: Literal["user", "group"] = Field(description="Whether `principal` is a user or a group.")
+    type: Literal["technical", "business"] = Field(description="What the owner answers for.")
+
+
+def _sorted_owners(owners: list[Owner] | set[Owner]) -> list[Owner]:
+    return sorted(owners, key=lambda o: (o.type, o.kind, o.principal))
+
+
+class OwnersChanged(EventPayload):
+    """The owners of a source, schema or dataset changed. Subject: that entity's URN."""
+
+    event_type: ClassVar[EventType] = EventType.OWNERS_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE, UrnKind.SCHEMA, UrnKind.DATASET)
+
+    entity_kind: Literal["source", "schema", "dataset"] = Field(description="What the subject is.")
+    before: list[Owner] = Field(description="Owners before, by type, kind and principal.")
+    after: list[Owner] = Field(description="Owners after, by type, kind and principal.")
+    added: list[Owner] = Field(description="Owners in `after` but not in `before`.")
+    removed: list[Owner] = Field(description="Owners in `before` but not in `after`.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+    @classmethod
+    def between(cls, entity_kind: str, before: list[Owner] | set[Owner], after: list[Owner] | set[Owner],
+                changed_by: str | None = None) -> OwnersChanged:
+        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
+        old, new = set(before), set(after)
+        return cls(entity_kind=entity_kind, before=_sorted_owners(old), after=_sorted_owners(new),
+                   added=_sorted_owners(new - old), removed=_sorted_owners(old - new), changed_by=changed_by)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OwnersChanged:
+        old, new = set(self.before), set(self.after)
+        if _sorted_owners(new - old) != self.added or _sorted_owners(old - new) != self.removed:
+            raise ValueError("added/removed must be the sorted differences of after and before "
+                             "(build with OwnersChanged.between)")
+        if not (self.added or self.removed):
+            raise ValueError("before and after hold the same owners: nothing changed")
+        return self
+
+
+class TermsChanged(EventPayload):
+    """Glossary terms were linked to or unlinked from a table or column (also when a linked term was deleted).
+    Subject: that entity's URN."""
+
+    event_type: ClassVar[EventType] = EventType.TERMS_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET, UrnKind.COLUMN)
+
+    entity_kind: Literal["dataset", "column"] = Field(description="What the subject is.")
+    before: list[str] = Field(description="Names of the linked terms before, sorted.")
+    after: list[str] = Field(description="Names of the linked terms after, sorted.")
+    added: list[str] = Field(description="Terms in `after` but not in `before`, sorted.")
+    removed: list[str] = Field(description="Terms in `before` but not in `after`, sorted.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+    @classmethod
+    def between(cls, entity_kind: str, before: list[str] | set[str], after: list[str] | set[str],
+                changed_by: str | None = None) -> TermsChanged:
+        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
+        old, new = set(before), set(after)
+        return cls(entity_kind=entity_kind, before=sorted(old), after=sorted(new), added=sorted(new - old),
+                   removed=sorted(old - new), changed_by=changed_by)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TermsChanged:
+        old, new = set(self.before), set(self.after)
+        if sorted(new - old) != self.added or sorted(old - new) != self.removed:
+            raise ValueError("added/removed must be the sorted differences of after and before "
+                             "(build with TermsChanged.between)")
+        if not (self.added or self.removed):
+            raise ValueError("before and after hold the same terms: nothing changed")
+        return self
+
+
+class DomainChanged(EventPayload):
+    """A source or dataset was put in a domain, moved to another or taken out of its domain (also when its domain
+    was deleted). Subject: that entity's URN."""
+
+    event_type: ClassVar[EventType] = EventType.DOMAIN_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE, UrnKind.DATASET)
+
+    entity_kind: Literal["source", "dataset"] = Field(description="What the subject is.")
+    before: str | None = Field(description="The domain's name before; null when it had none.")
+    after: str | None = Field(description="The domain's name after; null when taken out.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+    @model_validator(mode="after")
+    def _changed(self) -> DomainChanged:
+        if self.before == self.after:
+            raise ValueError("before and after are equal: nothing changed")
+        return self
+
+
 # -- jobs, profiles, anomalies ----------------------------------------------------------------------------------
 
 class _JobPayload(EventPayload):
@@ -401,6 +499,7 @@ PAYLOADS: dict[EventType, type[EventPayload]] = {
     for model in (
         SourceRegistered, SourceUpdated, SourceDeleted, TableCreated, TableDeleted, ViewCreated, ViewDeleted,
         ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
+        OwnersChanged, TermsChanged, DomainChanged,
         JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
         QualityFailed, QualityRecovered,
     )
