@@ -71,12 +71,6 @@ def _examples() -> list[tuple[EventPayload, str]]:
                             changed_by="ana@example.com"), _ORDERS),
         (TagsChanged.between("column", ["pii"], ["pii", "pii.email"], changed_by="ana@example.com"),
          "urn:catalog:column:erp:sales:customers:email"),
-        (OwnersChanged.between("dataset", [], [Owner(principal="sales-data", kind="group", type="technical"),
-                                                Owner(principal="ana@example.com", kind="user", type="business")],
-                               changed_by="ana@example.com"), _ORDERS),
-        (TermsChanged.between("column", [], ["Customer e-mail"], changed_by="ana@example.com"),
-         "urn:catalog:column:erp:sales:customers:email"),
-        (DomainChanged(entity_kind="dataset", before=None, after="Sales", changed_by="ana@example.com"), _ORDERS),
         (JobSucceeded(job_id=_JOB, kind="crawl", trigger="schedule", attempts=1, started_at=_T0 - timedelta(seconds=42),
                       finished_at=_T0, duration_s=42.0,
                       result={"tables": 312, "changes": 4, "skipped_unchanged": 305}), _SOURCE),
@@ -103,6 +97,12 @@ def _examples() -> list[tuple[EventPayload, str]]:
                        failing_rows=3, message="3 of 1250000 rows have no id"), _ORDERS),
         (QualityRecovered(rule="id_not_null", kind="not_null", column="id", severity="error", run_id=_JOB,
                           failed_since=_T0 - timedelta(days=1)), _ORDERS),
+        (OwnersChanged.between("dataset", [], [Owner(principal="sales-data", kind="group", type="technical"),
+                                                Owner(principal="ana@example.com", kind="user", type="business")],
+                               changed_by="ana@example.com"), _ORDERS),
+        (TermsChanged.between("column", [], ["Customer e-mail"], changed_by="ana@example.com"),
+         "urn:catalog:column:erp:sales:customers:email"),
+        (DomainChanged(entity_kind="dataset", before=None, after="Sales", changed_by="ana@example.com"), _ORDERS),
     ]
 
 
