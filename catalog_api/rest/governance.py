@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from catalog_api.rest.contract import errors
+from catalog_api.rest.contract import checked_by_service, errors
 from catalog_api.rest.deps import QUERY_SESSION, context
 from catalog_api.rest.models import rest_model
-from catalog_api.rest.routes import ANY_URN
+from catalog_api.rest.routes import ANY_URN, urn_in_path
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import Permission
 from catalog_api.services import governance
@@ -23,7 +23,12 @@ router = APIRouter(prefix="/api/v1", tags=["curation"])
 
 TermId = Annotated[int, Path(ge=1, le=MAX_ID, description="The term's id.")]
 DomainId = Annotated[int, Path(ge=1, le=MAX_ID, description="The domain's id.")]
-Name = Annotated[str, Field(min_length=1, max_length=governance.MAX_NAME)]
+# The service folds runs of spaces into one and trims the ends; a name needs one character that is not a space.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+Name = Annotated[str, Field(min_length=1, max_length=governance.MAX_NAME, **checked_by_service(NAME_PATTERN))]
+OWNED_URN = urn_in_path(*governance.OWNED)
+TERMED_URN = urn_in_path(*governance.TERMED)
+IN_DOMAIN_URN = urn_in_path(*governance.IN_DOMAIN)
 Text = Annotated[str | None, Field(default=None, max_length=governance.MAX_TEXT)]
 HistoryLimit = Annotated[int, Query(ge=1, le=governance.MAX_HISTORY, description="At most this many changes.")]
 LinkedLimit = Annotated[int, Query(ge=1, le=governance.MAX_LINKED, description="At most this many entities.")]
@@ -48,7 +53,8 @@ class OwnerIn(BaseModel):
     """One owner: a user (e.g. an e-mail address) or a group, answering as technical or business owner."""
 
     model_config = ConfigDict(extra="forbid")
-    principal: str = Field(min_length=1, max_length=255, examples=["ana@example.com"])
+    principal: str = Field(min_length=1, max_length=255, examples=["ana@example.com"],
+                           **checked_by_service(NAME_PATTERN))
     kind: Literal["user", "group"] = "user"
     type: Literal["technical", "business"] = "technical"
 
@@ -100,28 +106,28 @@ def entity_curation(urn: str = ANY_URN, session: Session = QUERY_SESSION) -> Cur
 
 
 @router.put("/entities/{urn:path}/owners", dependencies=[allow(Permission.CURATE)], response_model=list[OwnerOut])
-def set_owners(body: OwnersIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)) -> list[OwnerOut]:
+def set_owners(body: OwnersIn, urn: str = OWNED_URN, ctx: ServiceContext = Depends(context)) -> list[OwnerOut]:
     """Replaces the owners of a source, schema or dataset; answers them by type, kind and principal."""
     owners = governance.set_owners(ctx, urn, [o.model_dump() for o in body.owners])
     return [OwnerOut.of(o) for o in owners]
 
 
 @router.post("/entities/{urn:path}/terms", dependencies=[allow(Permission.CURATE)], response_model=list[TermRefOut])
-def link_term(body: TermLinkIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)) -> list[TermRefOut]:
+def link_term(body: TermLinkIn, urn: str = TERMED_URN, ctx: ServiceContext = Depends(context)) -> list[TermRefOut]:
     """Links a term to a table or column (again: nothing changes); answers the entity's terms."""
     return [TermRefOut.of(t) for t in governance.link_term(ctx, urn, body.term)]
 
 
 @router.delete("/entities/{urn:path}/terms/{term_id}", dependencies=[allow(Permission.CURATE)],
                response_model=list[TermRefOut])
-def unlink_term(term_id: TermId, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)) -> list[TermRefOut]:
+def unlink_term(term_id: TermId, urn: str = TERMED_URN, ctx: ServiceContext = Depends(context)) -> list[TermRefOut]:
     """Unlinks a term from a table or column (404 when it is not linked); answers the entity's terms."""
     return [TermRefOut.of(t) for t in governance.unlink_term(ctx, urn, term_id)]
 
 
 @router.put("/entities/{urn:path}/domain", dependencies=[allow(Permission.CURATE)],
             response_model=DomainRefOut | None)
-def set_domain(body: DomainChoiceIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)
+def set_domain(body: DomainChoiceIn, urn: str = IN_DOMAIN_URN, ctx: ServiceContext = Depends(context)
                ) -> DomainRefOut | None:
     """Puts a source or dataset in a domain (out of its current one), or takes it out with null."""
     found = governance.set_domain(ctx, urn, body.domain)
@@ -133,7 +139,8 @@ def set_domain(body: DomainChoiceIn, urn: str = ANY_URN, ctx: ServiceContext = D
 @router.get("/glossary/terms", dependencies=[allow(Permission.READ)], response_model=list[TermOut],
             responses=errors(404))
 def list_terms(parent: str | None = Query(None, min_length=1, max_length=governance.MAX_NAME,
-                                          description="Only the narrower terms of this term (by name)."),
+                                          description="Only the narrower terms of this term (by name).",
+                                          **checked_by_service(NAME_PATTERN)),
                limit: int = Query(governance.MAX_TERMS, ge=1, le=governance.MAX_TERMS),
                session: Session = QUERY_SESSION) -> list[TermOut]:
     """Terms in name order."""

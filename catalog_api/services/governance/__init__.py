@@ -15,6 +15,7 @@ from catalog_api.services.governance.domains import (
     get_domain,
     list_domains,
     set_domain,
+    update_domain,
 )
 from catalog_api.services.governance.glossary import (
     MAX_LINKED,
@@ -51,5 +52,5 @@ __all__ = [
     "DomainRefView", "DomainView", "LinkedAssetView", "OwnerView", "TermDetailView", "TermRefView", "TermView",
     "create_domain", "create_term", "curation_history", "curation_of", "curation_search_fields", "delete_domain",
     "delete_term", "domains_of", "find_term", "get_domain", "get_term", "link_term", "list_domains", "list_terms",
-    "owners_of", "set_domain", "set_owners", "terms_of", "unlink_term", "update_term",
+    "owners_of", "set_domain", "set_owners", "terms_of", "unlink_term", "update_domain", "update_term",
 ]

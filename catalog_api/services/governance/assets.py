@@ -96,16 +96,17 @@ def is_deleted(row: Any) -> bool:
 
 
 def curated_name(field: str, value: Any, noun: str) -> str:
-    """A term's or domain's name: trimmed, 1 to `MAX_NAME` characters, no control characters."""
+    """A term's or domain's name: no control characters, runs of spaces folded into one and the ends trimmed, 1 to
+    `MAX_NAME` characters."""
     if not isinstance(value, str):
         raise InvalidInput(field, f"{noun} is a text")
+    if CONTROL & set(value):
+        raise InvalidInput(field, f"{noun} cannot contain control characters (tabs and line breaks included)")
     name = " ".join(value.split())
     if not name:
         raise InvalidInput(field, f"{noun} needs at least one character that is not a space")
     if len(name) > MAX_NAME:
         raise InvalidInput(field, f"{noun} has at most {MAX_NAME} characters")
-    if CONTROL & set(name):
-        raise InvalidInput(field, f"{noun} cannot contain control characters")
     return name
 
 

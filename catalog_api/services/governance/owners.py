@@ -35,8 +35,8 @@ def validate_owners(owners: Sequence[Mapping[str, Any]]) -> list[OwnerRef]:
         principal = owner.get("principal")
         if not isinstance(principal, str) or not principal.strip():
             raise InvalidInput(f"owners.{index}.principal", "name the user or group (e.g. an e-mail address)")
-        principal = principal.strip()
-        if len(principal) > PRINCIPAL_LENGTH or CONTROL & set(principal):
+        principal, raw = principal.strip(), principal
+        if len(raw) > PRINCIPAL_LENGTH or CONTROL & set(raw):
             raise InvalidInput(f"owners.{index}.principal",
                                f"a principal has at most {PRINCIPAL_LENGTH} characters and no control characters")
         kind, type_ = owner.get("kind", "user"), owner.get("type", "technical")
