@@ -202,8 +202,38 @@ class DescriptionChanged(EventPayload):
     changed_by: str | None = Field(default=None, description="Who made the change, when known.")
 
 
-class TagsChanged(EventPayload):
+class _SetChanged(EventPayload):
+    """Base of the payloads of a set that changed (`before`, `after`, `added`, `removed`, each sorted by `_order`):
+    build one with `between`; the fields are declared by each payload, so its schema lists them in its own order."""
+
+    _noun: ClassVar[str]
+
+    @staticmethod
+    def _order(items: Any) -> list[Any]:
+        return sorted(items)
+
+    @classmethod
+    def between(cls, entity_kind: str, before: Any, after: Any, changed_by: str | None = None) -> Any:
+        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
+        old, new = set(before), set(after)
+        return cls(entity_kind=entity_kind, before=cls._order(old), after=cls._order(new),
+                   added=cls._order(new - old), removed=cls._order(old - new), changed_by=changed_by)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Any:
+        old, new = set(self.before), set(self.after)  # type: ignore[attr-defined]
+        if self._order(new - old) != self.added or self._order(old - new) != self.removed:  # type: ignore[attr-defined]
+            raise ValueError(f"added/removed must be the sorted differences of after and before "
+                             f"(build with {type(self).__name__}.between)")
+        if not (self.added or self.removed):  # type: ignore[attr-defined]
+            raise ValueError(f"before and after hold the same {self._noun}: nothing changed")
+        return self
+
+
+class TagsChanged(_SetChanged):
     """The tags of a source, schema, table or column changed. Subject: that entity's URN."""
+
+    _noun: ClassVar[str] = "tags"
 
     event_type: ClassVar[EventType] = EventType.TAGS_CHANGED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = _ALL_KINDS
@@ -214,24 +244,6 @@ class TagsChanged(EventPayload):
     added: list[str] = Field(description="Tags in `after` but not in `before`, sorted.")
     removed: list[str] = Field(description="Tags in `before` but not in `after`, sorted.")
     changed_by: str | None = Field(default=None, description="Who made the change, when known.")
-
-    @classmethod
-    def between(cls, entity_kind: EntityKind, before: list[str] | set[str], after: list[str] | set[str],
-                changed_by: str | None = None) -> TagsChanged:
-        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
-        old, new = set(before), set(after)
-        return cls(entity_kind=entity_kind, before=sorted(old), after=sorted(new), added=sorted(new - old),
-                   removed=sorted(old - new), changed_by=changed_by)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TagsChanged:
-        old, new = set(self.before), set(self.after)
-        if sorted(new - old) != self.added or sorted(old - new) != self.removed:
-            raise ValueError("added/removed must be the sorted differences of after and before "
-                             "(build with TagsChanged.between)")
-        if not (self.added or self.removed):
-            raise ValueError("before and after hold the same tags: nothing changed")
-        return self
 
 
 class Owner(BaseModel):
@@ -244,12 +256,10 @@ class Owner(BaseModel):
     type: Literal["technical", "business"] = Field(description="What the owner answers for.")
 
 
-def _sorted_owners(owners: list[Owner] | set[Owner]) -> list[Owner]:
-    return sorted(owners, key=lambda o: (o.type, o.kind, o.principal))
-
-
-class OwnersChanged(EventPayload):
+class OwnersChanged(_SetChanged):
     """The owners of a source, schema or dataset changed. Subject: that entity's URN."""
+
+    _noun: ClassVar[str] = "owners"
 
     event_type: ClassVar[EventType] = EventType.OWNERS_CHANGED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE, UrnKind.SCHEMA, UrnKind.DATASET)
@@ -261,28 +271,16 @@ class OwnersChanged(EventPayload):
     removed: list[Owner] = Field(description="Owners in `before` but not in `after`.")
     changed_by: str | None = Field(default=None, description="Who made the change, when known.")
 
-    @classmethod
-    def between(cls, entity_kind: str, before: list[Owner] | set[Owner], after: list[Owner] | set[Owner],
-                changed_by: str | None = None) -> OwnersChanged:
-        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
-        old, new = set(before), set(after)
-        return cls(entity_kind=entity_kind, before=_sorted_owners(old), after=_sorted_owners(new),
-                   added=_sorted_owners(new - old), removed=_sorted_owners(old - new), changed_by=changed_by)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> OwnersChanged:
-        old, new = set(self.before), set(self.after)
-        if _sorted_owners(new - old) != self.added or _sorted_owners(old - new) != self.removed:
-            raise ValueError("added/removed must be the sorted differences of after and before "
-                             "(build with OwnersChanged.between)")
-        if not (self.added or self.removed):
-            raise ValueError("before and after hold the same owners: nothing changed")
-        return self
+    @staticmethod
+    def _order(owners: Any) -> list[Owner]:
+        return sorted(owners, key=lambda o: (o.type, o.kind, o.principal))
 
 
-class TermsChanged(EventPayload):
+class TermsChanged(_SetChanged):
     """Glossary terms were linked to or unlinked from a table or column (also when a linked term was deleted).
     Subject: that entity's URN."""
+
+    _noun: ClassVar[str] = "terms"
 
     event_type: ClassVar[EventType] = EventType.TERMS_CHANGED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET, UrnKind.COLUMN)
@@ -293,24 +291,6 @@ class TermsChanged(EventPayload):
     added: list[str] = Field(description="Terms in `after` but not in `before`, sorted.")
     removed: list[str] = Field(description="Terms in `before` but not in `after`, sorted.")
     changed_by: str | None = Field(default=None, description="Who made the change, when known.")
-
-    @classmethod
-    def between(cls, entity_kind: str, before: list[str] | set[str], after: list[str] | set[str],
-                changed_by: str | None = None) -> TermsChanged:
-        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
-        old, new = set(before), set(after)
-        return cls(entity_kind=entity_kind, before=sorted(old), after=sorted(new), added=sorted(new - old),
-                   removed=sorted(old - new), changed_by=changed_by)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TermsChanged:
-        old, new = set(self.before), set(self.after)
-        if sorted(new - old) != self.added or sorted(old - new) != self.removed:
-            raise ValueError("added/removed must be the sorted differences of after and before "
-                             "(build with TermsChanged.between)")
-        if not (self.added or self.removed):
-            raise ValueError("before and after hold the same terms: nothing changed")
-        return self
 
 
 class DomainChanged(EventPayload):

@@ -122,6 +122,13 @@ class InDomain:
 
 # -- queries and mutations ---------------------------------------------------------------------------------------
 
+async def _changed(info: Info, command: Callable[..., Any], *args: Any) -> Any:
+    """Runs a curation command off the event loop; what the request loaded before may have changed with it."""
+    found = await asyncio.to_thread(command, info.context.ctx, *args)
+    info.context.loaders.clear()
+    return found
+
+
 @strawberry.type
 class CurationQuery:
     """Glossary and domain queries (inherited by `Query`); like every query, they need `catalog:read`."""
@@ -170,69 +177,53 @@ class CurationMutation:
                          description="Replaces the owners of a source, schema or dataset.")
     async def set_owners(self, info: Info, urn: str, owners: list[OwnerInput]) -> list[OwnerNode]:
         given = [{"principal": o.principal, "kind": o.kind, "type": o.type} for o in owners]
-        found = await asyncio.to_thread(governance.set_owners, info.context.ctx, urn, given)
-        info.context.loaders.clear()
-        return [OwnerNode.of(o) for o in found]
+        return [OwnerNode.of(o) for o in await _changed(info, governance.set_owners, urn, given)]
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Links a glossary term (by name) to a table or column; answers its terms.")
     async def link_term(self, info: Info, urn: str, term: str) -> list[TermRefNode]:
-        found = await asyncio.to_thread(governance.link_term, info.context.ctx, urn, term)
-        info.context.loaders.clear()
-        return [TermRefNode.of(t) for t in found]
+        return [TermRefNode.of(t) for t in await _changed(info, governance.link_term, urn, term)]
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Unlinks a glossary term (by id) from a table or column; answers its terms.")
     async def unlink_term(self, info: Info, urn: str, term_id: int) -> list[TermRefNode]:
-        found = await asyncio.to_thread(governance.unlink_term, info.context.ctx, urn, term_id)
-        info.context.loaders.clear()
-        return [TermRefNode.of(t) for t in found]
+        return [TermRefNode.of(t) for t in await _changed(info, governance.unlink_term, urn, term_id)]
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Puts a source or dataset in a domain (by name); null takes it out.")
     async def set_domain(self, info: Info, urn: str, domain: str | None = None) -> DomainRefNode | None:
-        found = await asyncio.to_thread(governance.set_domain, info.context.ctx, urn, domain)
-        info.context.loaders.clear()
+        found = await _changed(info, governance.set_domain, urn, domain)
         return None if found is None else DomainRefNode.of(found)
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Creates a glossary term; a name in use (in any case) is a conflict.")
     async def create_glossary_term(self, info: Info, name: str, definition: str | None = None,
                                    parent: str | None = None) -> TermNode:
-        return TermNode.of(await asyncio.to_thread(governance.create_term, info.context.ctx, name, definition,
-                                                   parent))
+        return TermNode.of(await _changed(info, governance.create_term, name, definition, parent))
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Replaces a term's name, definition and parent; its links stay.")
     async def update_glossary_term(self, info: Info, term_id: TermId, name: str, definition: str | None = None,
                                    parent: str | None = None) -> TermNode:
-        found = await asyncio.to_thread(governance.update_term, info.context.ctx, term_id, name, definition, parent)
-        info.context.loaders.clear()
-        return TermNode.of(found)
+        return TermNode.of(await _changed(info, governance.update_term, term_id, name, definition, parent))
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Deletes a term and unlinks it everywhere; answers the term as it was.")
     async def delete_glossary_term(self, info: Info, term_id: TermId) -> TermNode:
-        found = await asyncio.to_thread(governance.delete_term, info.context.ctx, term_id)
-        info.context.loaders.clear()
-        return TermNode.of(found)
+        return TermNode.of(await _changed(info, governance.delete_term, term_id))
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Creates a domain; a name in use (in any case) is a conflict.")
     async def create_domain(self, info: Info, name: str, description: str | None = None) -> DomainNode:
-        return DomainNode.of(await asyncio.to_thread(governance.create_domain, info.context.ctx, name, description))
+        return DomainNode.of(await _changed(info, governance.create_domain, name, description))
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Replaces a domain's name and description; its entities stay in it.")
     async def update_domain(self, info: Info, domain_id: DomainId, name: str,
                             description: str | None = None) -> DomainNode:
-        found = await asyncio.to_thread(governance.update_domain, info.context.ctx, domain_id, name, description)
-        info.context.loaders.clear()
-        return DomainNode.of(found)
+        return DomainNode.of(await _changed(info, governance.update_domain, domain_id, name, description))
 
     @strawberry.mutation(permission_classes=requires(Permission.CURATE),
                          description="Deletes a domain and takes its entities out of it; answers it as it was.")
     async def delete_domain(self, info: Info, domain_id: DomainId) -> DomainNode:
-        found = await asyncio.to_thread(governance.delete_domain, info.context.ctx, domain_id)
-        info.context.loaders.clear()
-        return DomainNode.of(found)
+        return DomainNode.of(await _changed(info, governance.delete_domain, domain_id))

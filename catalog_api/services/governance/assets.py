@@ -7,16 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ChangeLogEntry, Column, DataSource, Schema, Table
-from catalog_api.errors import Conflict, InvalidInput
+from catalog_api.errors import Conflict, InvalidInput, NotFound
 from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import MAX_BOUND_PARAMETERS, entity_by_urn
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.text import free_text
+from catalog_api.services.views import MAX_ID
 from catalog_api.urns import EntityType, parse_urn
 from events import EventPayload
 
@@ -122,3 +123,28 @@ def flush_unique(session: Session, field: str, message: str) -> None:
         session.flush()
     except IntegrityError:
         raise Conflict(message, field=field) from None
+
+
+# -- named things (glossary terms, domains): by id, by name in any case, and a name not yet taken --------------------
+
+def named_by_id(session: Session, model: Any, row_id: int, noun: str) -> Any:
+    """The `model` row of `row_id`; NotFound (field `id`) for an unknown id."""
+    row = session.get(model, row_id) if 1 <= row_id <= MAX_ID else None
+    if row is None:
+        raise NotFound(f"no {noun} {row_id}", field="id")
+    return row
+
+
+def named_by_name(session: Session, model: Any, name: Any, noun: str, *, field: str) -> Any:
+    """The `model` row named `name` in any case; NotFound naming `field` otherwise."""
+    name = curated_name(field, name, f"a {noun}'s name")
+    row = session.scalars(select(model).where(func.lower(model.name) == name.lower())).first()
+    if row is None:
+        raise NotFound(f"no {noun} named {name!r}", field=field)
+    return row
+
+
+def name_free(session: Session, model: Any, name: str, noun: str) -> None:
+    """Conflict (field `name`) when a `model` row has `name` in any case."""
+    if session.scalars(select(model.id).where(func.lower(model.name) == name.lower())).first() is not None:
+        raise Conflict(f"a {noun} named {name!r} exists", field="name")

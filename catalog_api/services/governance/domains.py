@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.curation import Domain, DomainAssignment
-from catalog_api.errors import Conflict, InvalidInput, NotFound
+from catalog_api.errors import InvalidInput
 from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import MAX_BOUND_PARAMETERS
 from catalog_api.services.context import ServiceContext
@@ -27,11 +27,13 @@ from catalog_api.services.governance.assets import (
     curated_name,
     curated_text,
     flush_unique,
+    name_free,
+    named_by_id,
+    named_by_name,
     record_change,
 )
 from catalog_api.services.governance.glossary import MAX_LINKED, linked_assets
 from catalog_api.services.governance.views import DomainDetailView, DomainRefView, DomainView, domain_view
-from catalog_api.services.views import MAX_ID
 from events.data import DomainChanged
 
 MAX_DOMAINS = 1000
@@ -42,7 +44,7 @@ def create_domain(ctx: ServiceContext, name: str, description: str | None = None
     name = curated_name("name", name, "a domain's name")
     description = curated_text("description", description, "a description")
     with ctx.db.session() as session:
-        _name_free(session, name)
+        name_free(session, Domain, name, "domain")
         actor = current_identity().actor
         row = Domain(name=name, description=description, created_by=actor, updated_by=actor)
         session.add(row)
@@ -59,7 +61,7 @@ def update_domain(ctx: ServiceContext, domain_id: int, name: str, description: s
         row = domain_row(session, domain_id)
         before = _fields(row)
         if name.lower() != row.name.lower():
-            _name_free(session, name)
+            name_free(session, Domain, name, "domain")
         row.name, row.description = name, description
         if _fields(row) != before:
             row.updated_by = current_identity().actor
@@ -144,23 +146,11 @@ def domains_of(session: Session, urns: Sequence[str]) -> dict[str, DomainRefView
 
 
 def domain_row(session: Session, domain_id: int) -> Domain:
-    row = session.get(Domain, domain_id) if 1 <= domain_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(f"no domain {domain_id}", field="id")
-    return row
+    return named_by_id(session, Domain, domain_id, "domain")
 
 
 def domain_by_name(session: Session, name: Any, *, field: str) -> Domain:
-    name = curated_name(field, name, "a domain's name")
-    row = session.scalars(select(Domain).where(func.lower(Domain.name) == name.lower())).first()
-    if row is None:
-        raise NotFound(f"no domain named {name!r}", field=field)
-    return row
-
-
-def _name_free(session: Session, name: str) -> None:
-    if session.scalars(select(Domain.id).where(func.lower(Domain.name) == name.lower())).first():
-        raise Conflict(f"a domain named {name!r} exists", field="name")
+    return named_by_name(session, Domain, name, "domain", field=field)
 
 
 def _ref(row: Domain | None) -> DomainRefView | None:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.curation import GlossaryTerm, TermLink
-from catalog_api.errors import Conflict, InvalidInput, NotFound
+from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import MAX_BOUND_PARAMETERS
 from catalog_api.services.context import ServiceContext
@@ -30,10 +30,12 @@ from catalog_api.services.governance.assets import (
     curated_text,
     flush_unique,
     is_deleted,
+    name_free,
+    named_by_id,
+    named_by_name,
     record_change,
 )
 from catalog_api.services.governance.views import LinkedAssetView, TermDetailView, TermRefView, TermView, term_view
-from catalog_api.services.views import MAX_ID
 from events.data import TermsChanged
 
 MAX_TERMS = 10_000
@@ -54,7 +56,7 @@ def create_term(ctx: ServiceContext, name: str, definition: str | None = None,
     definition = curated_text("definition", definition, "a definition")
     with ctx.db.session() as session:
         parent_row = None if parent is None else term_by_name(session, parent, field="parent")
-        _name_free(session, name)
+        name_free(session, GlossaryTerm, name, "term")
         actor = current_identity().actor
         row = GlossaryTerm(name=name, definition=definition, parent_id=None if parent_row is None else parent_row.id,
                            created_by=actor, updated_by=actor)
@@ -75,7 +77,7 @@ def update_term(ctx: ServiceContext, term_id: int, name: str, definition: str | 
         _check_parent(session, row, parent_row)
         before = _fields(row, _parent(session, row))
         if name.lower() != row.name.lower():
-            _name_free(session, name)
+            name_free(session, GlossaryTerm, name, "term")
         row.name, row.definition = name, definition
         row.parent_id = None if parent_row is None else parent_row.id
         after = _fields(row, parent_row)
@@ -202,24 +204,12 @@ def linked_assets(session: Session, urns: Sequence[str]) -> list[LinkedAssetView
 
 
 def term_row(session: Session, term_id: int) -> GlossaryTerm:
-    row = session.get(GlossaryTerm, term_id) if 1 <= term_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(f"no glossary term {term_id}", field="id")
-    return row
+    return named_by_id(session, GlossaryTerm, term_id, "glossary term")
 
 
 def term_by_name(session: Session, name: Any, *, field: str) -> GlossaryTerm:
     """The term named `name`, in any case; NotFound naming `field` otherwise."""
-    name = curated_name(field, name, "a term's name")
-    row = session.scalars(select(GlossaryTerm).where(func.lower(GlossaryTerm.name) == name.lower())).first()
-    if row is None:
-        raise NotFound(f"no glossary term named {name!r}", field=field)
-    return row
-
-
-def _name_free(session: Session, name: str) -> None:
-    if session.scalars(select(GlossaryTerm.id).where(func.lower(GlossaryTerm.name) == name.lower())).first():
-        raise Conflict(f"a term named {name!r} exists", field="name")
+    return named_by_name(session, GlossaryTerm, name, "glossary term", field=field)
 
 
 def _parent(session: Session, row: GlossaryTerm) -> str | None:
