@@ -12,6 +12,7 @@ from catalog_api.services.governance.domains import (
     create_domain,
     delete_domain,
     domains_of,
+    find_domain,
     get_domain,
     list_domains,
     set_domain,
@@ -51,6 +52,6 @@ __all__ = [
     "OWNED", "OWNER_TYPES", "PRINCIPAL_KINDS", "TERMED", "CurationChangeView", "CurationView", "DomainDetailView",
     "DomainRefView", "DomainView", "LinkedAssetView", "OwnerView", "TermDetailView", "TermRefView", "TermView",
     "create_domain", "create_term", "curation_history", "curation_of", "curation_search_fields", "delete_domain",
-    "delete_term", "domains_of", "find_term", "get_domain", "get_term", "link_term", "list_domains", "list_terms",
+    "delete_term", "domains_of", "find_domain", "find_term", "get_domain", "get_term", "link_term", "list_domains", "list_terms",
     "owners_of", "set_domain", "set_owners", "terms_of", "unlink_term", "update_domain", "update_term",
 ]

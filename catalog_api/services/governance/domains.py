@@ -132,6 +132,11 @@ def get_domain(session: Session, domain_id: int, *, limit: int = MAX_LINKED) -> 
     return DomainDetailView(domain=domain_view(row), assets=linked_assets(session, urns), asset_count=count or 0)
 
 
+def find_domain(session: Session, name: str) -> DomainDetailView:
+    """A domain's page by the domain's name."""
+    return get_domain(session, domain_by_name(session, name, field="name").id)
+
+
 def domains_of(session: Session, urns: Sequence[str]) -> dict[str, DomainRefView | None]:
     """The domain of each entity (None: none): one statement per 30,000 URNs."""
     found: dict[str, DomainRefView] = {}

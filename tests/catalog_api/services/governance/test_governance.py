@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 
 from catalog_api.errors import Conflict, InvalidInput, NotFound
 from catalog_api.security.identity import Identity, acting_as
@@ -15,6 +14,7 @@ from catalog_api.services import browse, governance, sources
 from catalog_api.urns import EntityType, column_urn, source_urn
 from events.schemas import validate
 from tests.support.catalog import query
+from tests.support.cli import rows as sql
 from tests.support.events import outbox
 from tests.support.quality import CUSTOMERS, ORDERS, rules_catalog
 from tests.support.stores import STORES, context_on
@@ -36,11 +36,6 @@ def events_of(ctx, event_type: str) -> list[dict]:
     for event in found:
         validate(event)  # against the published JSON Schema of its type
     return found
-
-
-def sql(ctx, statement: str, **params) -> list[tuple]:
-    with ctx.db.session() as session:
-        return [tuple(row) for row in session.execute(text(statement), params)]
 
 
 def test_owners_are_replaced_as_a_set_with_history_and_events(store):
