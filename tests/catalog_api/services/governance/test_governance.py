@@ -12,10 +12,12 @@ from catalog_api.errors import Conflict, InvalidInput, NotFound
 from catalog_api.security.identity import Identity, acting_as
 from catalog_api.services import browse, governance, sources
 from catalog_api.urns import EntityType, column_urn, source_urn
+from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
 from events.schemas import validate
 from tests.support.catalog import query
 from tests.support.cli import rows as sql
 from tests.support.events import outbox
+from tests.support.factories import apply, make_table
 from tests.support.quality import CUSTOMERS, ORDERS, rules_catalog
 from tests.support.stores import STORES, context_on
 
@@ -205,3 +207,19 @@ def test_removing_a_source_removes_its_curation_and_keeps_glossary_history(store
         assert sql(store, f"select count(*) from {table}") == [(0,)], table
     assert query(store, governance.get_term, term.id).asset_count == 0
     assert [h.change for h in query(store, governance.curation_history, "term", term.id)] == ["created"]
+
+
+def test_a_table_gone_from_its_source_keeps_its_curation_marked_deleted(catalog_ctx):
+    source_id = rules_catalog(catalog_ctx)
+    term = governance.create_term(catalog_ctx, "Order")
+    governance.link_term(catalog_ctx, ORDERS, "Order")
+    governance.set_owners(catalog_ctx, ORDERS, [{"principal": "sales-data", "kind": "group"}])
+    customers = (ColumnSnapshot("id", 1, "integer", nullable=False), ColumnSnapshot("email", 2, "text"))
+    apply(catalog_ctx, source_id, SourceSnapshot(schemas=(SchemaSnapshot("sales"),),
+                                                 tables=(make_table("sales", "customers", customers),)))
+
+    page = query(catalog_ctx, governance.get_term, term.id)
+    assert [(a.urn, a.deleted) for a in page.assets] == [(ORDERS, True)]
+    assert sql(catalog_ctx, "select principal from owners where entity_urn = :u", u=ORDERS) == [("sales-data",)]
+    assert [c.change_type for c in query(catalog_ctx, browse.change_history, ORDERS).items][:3] == [
+        "table_deleted", "owners_changed", "terms_changed"]
