@@ -60,6 +60,7 @@ def create_term(ctx: ServiceContext, name: str, definition: str | None = None,
         actor = current_identity().actor
         row = GlossaryTerm(name=name, definition=definition, parent_id=None if parent_row is None else parent_row.id,
                            created_by=actor, updated_by=actor)
+        _check_parent(session, row, parent_row)  # a new term has no narrower terms: only the depth can be wrong
         session.add(row)
         flush_unique(session, "name", f"a term named {name!r} exists")
         history.record(session, "term", row.id, row.name, "created", None, _fields(row, parent_row))
@@ -223,7 +224,7 @@ def _check_parent(session: Session, row: GlossaryTerm, parent: GlossaryTerm | No
         if parent.id == row.id:
             raise InvalidInput("parent", "a term cannot be filed under itself or one of its narrower terms")
         seen += 1
-        if seen > MAX_DEPTH:
+        if seen >= MAX_DEPTH:  # the term itself is one level more
             raise InvalidInput("parent", f"terms nest at most {MAX_DEPTH} deep")
         parent = None if parent.parent_id is None else session.get(GlossaryTerm, parent.parent_id)
 

@@ -148,6 +148,12 @@ def test_a_term_cannot_be_filed_under_itself_or_its_narrower_terms(catalog_ctx):
     with pytest.raises(InvalidInput) as refused:
         governance.update_term(catalog_ctx, top.id, "Party", parent="Customer")
     assert refused.value.field == "parent"
+    parent = "Customer"
+    for depth in range(3, 21):  # Party > Customer > level 3 > ... > level 20
+        parent = governance.create_term(catalog_ctx, f"level {depth}", parent=parent).name
+    with pytest.raises(InvalidInput) as deep:
+        governance.create_term(catalog_ctx, "level 21", parent=parent)
+    assert deep.value.field == "parent"
     with pytest.raises(InvalidInput) as blank:
         governance.create_term(catalog_ctx, "   ")
     assert blank.value.field == "name"
