@@ -104,7 +104,8 @@ def delete_term(ctx: ServiceContext, term_id: int) -> TermView:
         history.record(session, "term", row.id, row.name, "deleted", _fields(row, parent), None)
         session.execute(delete(TermLink).where(TermLink.term_id == row.id))
         for child in session.scalars(select(GlossaryTerm).where(GlossaryTerm.parent_id == row.id)):
-            child.parent_id = None
+            child.parent_id = None  # in its history too: it lost its broader term
+            history.record(session, "term", child.id, child.name, "updated", _fields(child, row), _fields(child, None))
         session.delete(row)
         session.flush()
         return view

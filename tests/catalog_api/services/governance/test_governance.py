@@ -127,6 +127,7 @@ def test_terms_are_created_linked_unlinked_and_listed_on_their_page(store):
 def test_a_term_is_renamed_and_deleted_with_its_history_and_its_links_unlinked(store):
     with acting_as(ANA):
         term = governance.create_term(store, "Revenue")
+        child = governance.create_term(store, "Recurring revenue", parent="Revenue")
         governance.link_term(store, ORDERS, "Revenue")
         renamed = governance.update_term(store, term.id, "Net revenue", "Income after returns.")
         governance.update_term(store, term.id, "Net revenue", "Income after returns.")  # the same: nothing
@@ -138,6 +139,9 @@ def test_a_term_is_renamed_and_deleted_with_its_history_and_its_links_unlinked(s
     assert history[1].before == {"name": "Revenue", "definition": None, "parent": None}
     assert sql(store, "select count(*) from glossary_links") == [(0,)]
     assert events_of(store, "catalog.terms.changed")[-1]["data"]["removed"] == ["Net revenue"]
+    assert sql(store, "select parent_id from glossary_terms where id = :i", i=child.id) == [(None,)]
+    orphaned = query(store, governance.curation_history, "term", child.id)[0]
+    assert (orphaned.change, orphaned.before["parent"], orphaned.after["parent"]) == ("updated", "Net revenue", None)
     with pytest.raises(NotFound):
         query(store, governance.get_term, term.id)
 
