@@ -26,6 +26,7 @@ from catalog_api.rest.audit import AuditMiddleware
 from catalog_api.rest.audit import router as audit_router
 from catalog_api.rest.contract import document_errors, errors, graphql_refusals
 from catalog_api.rest.events import router as events_router
+from catalog_api.rest.governance import router as governance_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(lineage_ui_router)
     app.include_router(audit_router)
     app.include_router(quality_router)
+    app.include_router(governance_router)
     # GraphQL checks its callers itself (its context and each field); these only document the credentials.
     app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
                        dependencies=[Security(BEARER), Security(API_KEY)],

@@ -203,8 +203,38 @@ class DescriptionChanged(EventPayload):
     changed_by: str | None = Field(default=None, description="Who made the change, when known.")
 
 
-class TagsChanged(EventPayload):
+class _SetChanged(EventPayload):
+    """Base of the payloads of a set that changed (`before`, `after`, `added`, `removed`, each sorted by `_order`):
+    build one with `between`; the fields are declared by each payload, so its schema lists them in its own order."""
+
+    _noun: ClassVar[str]
+
+    @staticmethod
+    def _order(items: Any) -> list[Any]:
+        return sorted(items)
+
+    @classmethod
+    def between(cls, entity_kind: str, before: Any, after: Any, changed_by: str | None = None) -> Any:
+        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
+        old, new = set(before), set(after)
+        return cls(entity_kind=entity_kind, before=cls._order(old), after=cls._order(new),
+                   added=cls._order(new - old), removed=cls._order(old - new), changed_by=changed_by)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Any:
+        old, new = set(self.before), set(self.after)  # type: ignore[attr-defined]
+        if self._order(new - old) != self.added or self._order(old - new) != self.removed:  # type: ignore[attr-defined]
+            raise ValueError(f"added/removed must be the sorted differences of after and before "
+                             f"(build with {type(self).__name__}.between)")
+        if not (self.added or self.removed):  # type: ignore[attr-defined]
+            raise ValueError(f"before and after hold the same {self._noun}: nothing changed")
+        return self
+
+
+class TagsChanged(_SetChanged):
     """The tags of a source, schema, table or column changed. Subject: that entity's URN."""
+
+    _noun: ClassVar[str] = "tags"
 
     event_type: ClassVar[EventType] = EventType.TAGS_CHANGED
     subject_kinds: ClassVar[tuple[UrnKind, ...]] = _ALL_KINDS
@@ -216,22 +246,70 @@ class TagsChanged(EventPayload):
     removed: list[str] = Field(description="Tags in `before` but not in `after`, sorted.")
     changed_by: str | None = Field(default=None, description="Who made the change, when known.")
 
-    @classmethod
-    def between(cls, entity_kind: EntityKind, before: list[str] | set[str], after: list[str] | set[str],
-                changed_by: str | None = None) -> TagsChanged:
-        """The payload for a change from `before` to `after`, with `added` and `removed` filled in."""
-        old, new = set(before), set(after)
-        return cls(entity_kind=entity_kind, before=sorted(old), after=sorted(new), added=sorted(new - old),
-                   removed=sorted(old - new), changed_by=changed_by)
+
+class Owner(BaseModel):
+    """One owner of an entity: a user or group, answering for it technically or for the business."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    principal: str = Field(min_length=1, max_length=255, description="The user's or group's name, e.g. an e-mail.")
+    kind: Literal["user", "group"] = Field(description="Whether `principal` is a user or a group.")
+    type: Literal["technical", "business"] = Field(description="What the owner answers for.")
+
+
+class OwnersChanged(_SetChanged):
+    """The owners of a source, schema or dataset changed. Subject: that entity's URN."""
+
+    _noun: ClassVar[str] = "owners"
+
+    event_type: ClassVar[EventType] = EventType.OWNERS_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE, UrnKind.SCHEMA, UrnKind.DATASET)
+
+    entity_kind: Literal["source", "schema", "dataset"] = Field(description="What the subject is.")
+    before: list[Owner] = Field(description="Owners before, by type, kind and principal.")
+    after: list[Owner] = Field(description="Owners after, by type, kind and principal.")
+    added: list[Owner] = Field(description="Owners in `after` but not in `before`.")
+    removed: list[Owner] = Field(description="Owners in `before` but not in `after`.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+    @staticmethod
+    def _order(owners: Any) -> list[Owner]:
+        return sorted(owners, key=lambda o: (o.type, o.kind, o.principal))
+
+
+class TermsChanged(_SetChanged):
+    """Glossary terms were linked to or unlinked from a table or column (also when a linked term was deleted).
+    Subject: that entity's URN."""
+
+    _noun: ClassVar[str] = "terms"
+
+    event_type: ClassVar[EventType] = EventType.TERMS_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.DATASET, UrnKind.COLUMN)
+
+    entity_kind: Literal["dataset", "column"] = Field(description="What the subject is.")
+    before: list[str] = Field(description="Names of the linked terms before, sorted.")
+    after: list[str] = Field(description="Names of the linked terms after, sorted.")
+    added: list[str] = Field(description="Terms in `after` but not in `before`, sorted.")
+    removed: list[str] = Field(description="Terms in `before` but not in `after`, sorted.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
+
+
+class DomainChanged(EventPayload):
+    """A source or dataset was put in a domain, moved to another or taken out of its domain (also when its domain
+    was deleted). Subject: that entity's URN."""
+
+    event_type: ClassVar[EventType] = EventType.DOMAIN_CHANGED
+    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE, UrnKind.DATASET)
+
+    entity_kind: Literal["source", "dataset"] = Field(description="What the subject is.")
+    before: str | None = Field(description="The domain's name before; null when it had none.")
+    after: str | None = Field(description="The domain's name after; null when taken out.")
+    changed_by: str | None = Field(default=None, description="Who made the change, when known.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> TagsChanged:
-        old, new = set(self.before), set(self.after)
-        if sorted(new - old) != self.added or sorted(old - new) != self.removed:
-            raise ValueError("added/removed must be the sorted differences of after and before "
-                             "(build with TagsChanged.between)")
-        if not (self.added or self.removed):
-            raise ValueError("before and after hold the same tags: nothing changed")
+    def _changed(self) -> DomainChanged:
+        if self.before == self.after:
+            raise ValueError("before and after are equal: nothing changed")
         return self
 
 
@@ -402,6 +480,7 @@ PAYLOADS: dict[EventType, type[EventPayload]] = {
     for model in (
         SourceRegistered, SourceUpdated, SourceDeleted, TableCreated, TableDeleted, ViewCreated, ViewDeleted,
         ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
+        OwnersChanged, TermsChanged, DomainChanged,
         JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
         QualityFailed, QualityRecovered,
     )

@@ -14,11 +14,14 @@ from events.data import (
     ColumnRemoved,
     ColumnTypeChanged,
     DescriptionChanged,
+    DomainChanged,
     EventPayload,
     JobFailed,
     JobSucceeded,
     LineageChanged,
     LineageEdge,
+    Owner,
+    OwnersChanged,
     ProfileCompleted,
     QualityFailed,
     QualityRecovered,
@@ -29,6 +32,7 @@ from events.data import (
     TableCreated,
     TableDeleted,
     TagsChanged,
+    TermsChanged,
     ViewCreated,
     ViewDeleted,
 )
@@ -93,6 +97,12 @@ def _examples() -> list[tuple[EventPayload, str]]:
                        failing_rows=3, message="3 of 1250000 rows have no id"), _ORDERS),
         (QualityRecovered(rule="id_not_null", kind="not_null", column="id", severity="error", run_id=_JOB,
                           failed_since=_T0 - timedelta(days=1)), _ORDERS),
+        (OwnersChanged.between("dataset", [], [Owner(principal="sales-data", kind="group", type="technical"),
+                                                Owner(principal="ana@example.com", kind="user", type="business")],
+                               changed_by="ana@example.com"), _ORDERS),
+        (TermsChanged.between("column", [], ["Customer e-mail"], changed_by="ana@example.com"),
+         "urn:catalog:column:erp:sales:customers:email"),
+        (DomainChanged(entity_kind="dataset", before=None, after="Sales", changed_by="ana@example.com"), _ORDERS),
     ]
 
 

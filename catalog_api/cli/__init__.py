@@ -1,5 +1,5 @@
-"""The `catalog` command line: serve, migrate, manage sources, schedules and quality rules, crawl, extract, profile,
-search, lineage and the demo.
+"""The `catalog` command line: serve, migrate, manage sources, schedules and quality rules, curate owners, glossary
+terms and domains, crawl, extract, profile, search, lineage and the demo.
 
 One module per command group; this package only assembles them into `app` (the `catalog` entry point).
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from catalog_api.cli.common import console, errors, hold_collector
+from catalog_api.cli.curation import domain_app, owner_app, term_app
 from catalog_api.cli.demo import demo
 from catalog_api.cli.jobs import jobs_app
 from catalog_api.cli.keys import keys_app
@@ -30,6 +31,9 @@ app.add_typer(source_app, name="source")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(rule_app, name="rule")
+app.add_typer(owner_app, name="owner")
+app.add_typer(term_app, name="term")
+app.add_typer(domain_app, name="domain")
 for command in (serve, crawl, extract, profile, search, lineage, worker, scheduler, relay, demo):
     app.command()(command)
 

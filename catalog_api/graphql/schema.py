@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from catalog_api.errors import InvalidInput, Unauthenticated
 from catalog_api.graphql.audit import AuditQuery, audited
 from catalog_api.graphql.context import GraphQLContext, Info
+from catalog_api.graphql.curation import CurationMutation, CurationQuery
 from catalog_api.graphql.errors import CatalogErrors, CatalogSchema
 from catalog_api.graphql.events import (
     CatalogEventNode,
@@ -72,7 +73,7 @@ SourceId = Annotated[int, strawberry.argument(name="id", description="The source
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery, QualityQuery, KeysQuery, AuditQuery):
+class Query(LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, AuditQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -157,7 +158,7 @@ class Query(LineageQuery, ProfileQuery, QualityQuery, KeysQuery, AuditQuery):
 
 
 @strawberry.type
-class Mutation(LineageMutation, ProfileMutation, QualityMutation, KeysMutation):
+class Mutation(LineageMutation, ProfileMutation, QualityMutation, CurationMutation, KeysMutation):
     """Changing the catalog. A failed mutation stores nothing."""
 
     @strawberry.mutation(permission_classes=requires(Permission.ADMIN),

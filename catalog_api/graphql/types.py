@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
 from catalog_api.graphql.context import Info
+from catalog_api.graphql.curation import InDomain, Owned, Termed
 from catalog_api.graphql.lean import NOT_IN_LINE, in_line
 from catalog_api.graphql.loaders import ChildKey, child_key, known_or_load, loaded
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
@@ -146,7 +147,7 @@ class Entity:
 
 
 @strawberry.type(name="Source")
-class SourceNode(Entity, FromView):
+class SourceNode(Entity, Owned, InDomain, FromView):
     """A registered source. `secretRefs` are references (`env:NAME`, `keyvault:NAME[/VERSION]`, `local:ID`), never
     secret values."""
 
@@ -177,7 +178,7 @@ class SourceNode(Entity, FromView):
 
 
 @strawberry.type(name="Schema")
-class SchemaNode(Entity, FromView):
+class SchemaNode(Entity, Owned, FromView):
     """A namespace of a source; `deletedAt` is set once it disappeared from the source."""
 
     id: int
@@ -205,7 +206,7 @@ ReportedOriginNode = graphql_type(
 
 
 @strawberry.type(name="Table")
-class TableNode(Entity, FromView):
+class TableNode(Entity, Owned, Termed, InDomain, FromView):
     """A table, view, materialized view, foreign table or file. `comment` is the source's own. Or a dataset known only
     from OpenLineage (`origin: "reported"`): its columns as reported, and nothing only a crawl knows."""
 
@@ -309,7 +310,7 @@ class TableNode(Entity, FromView):
 
 
 @strawberry.type(name="Column")
-class ColumnNode(Entity, FromView):
+class ColumnNode(Entity, Termed, FromView):
     """A column as the source defines it, with its curated description; or as OpenLineage reported it, on a table
     the catalog has not crawled (no id, nullability or default; `comment` is the reporter's description)."""
 

@@ -67,6 +67,12 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     urn = "urn:catalog:dataset:shop:app:orders"
     assert client.put(f"/api/v1/entities/{urn}/description", json={"description": "Orders"}).status_code == 200
     assert client.put(f"/api/v1/entities/{urn}/tags", json={"tags": ["pii", "sales"]}).status_code == 200
+    owners = {"owners": [{"principal": "sales-data", "kind": "group"}]}
+    assert client.put(f"/api/v1/entities/{urn}/owners", json=owners).status_code == 200
+    assert client.post("/api/v1/glossary/terms", json={"name": "Order"}).status_code == 201
+    assert client.post(f"/api/v1/entities/{urn}/terms", json={"term": "Order"}).status_code == 200
+    assert client.post("/api/v1/domains", json={"name": "Sales"}).status_code == 201
+    assert client.put(f"/api/v1/entities/{urn}/domain", json={"domain": "Sales"}).status_code == 200
     rule = client.post("/api/v1/quality/rules", json={"table": urn, "name": "ids", "kind": "not_null", "column": "id"})
     assert rule.status_code == 201, rule.text
     for run, outcome in (("run-1", "failed"), ("run-2", "passed")):  # what the rule evaluator will record
@@ -106,6 +112,9 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     assert by_type["catalog.source.updated"][0].data["changed_fields"] == ["description"]
     assert by_type["catalog.source.updated"][1].data["changed_fields"] == ["config"]
     assert by_type["catalog.tags.changed"][0].data["added"] == ["pii", "sales"]
+    assert [o["principal"] for o in by_type["catalog.owners.changed"][0].data["added"]] == ["sales-data"]
+    assert (by_type["catalog.terms.changed"][0].data["added"], by_type["catalog.domain.changed"][0].data["after"]) == (
+        ["Order"], "Sales")
     assert [e.data["kind"] for e in by_type["catalog.job.succeeded"]] == ["crawl", "crawl", "profile", "profile"]
     assert [(e.subject, e.data["job_id"], e.data["row_count"]) for e in by_type["catalog.profile.completed"]] == [
         (urn, first_profile, 200), (urn, second_profile, 20)]
