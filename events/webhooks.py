@@ -234,7 +234,7 @@ def _retry_after_s(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # '²'.isdigit() is true too, and float() refuses it
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - now)

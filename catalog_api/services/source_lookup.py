@@ -26,7 +26,7 @@ def source_row(session: Session, ref: int | str, *, by: Literal["id", "name"] | 
     if by == "name" or (by is None and isinstance(ref, str)):
         by_name = select(DataSource).where(DataSource.name == str(ref))
         source = session.scalars(by_name.with_for_update() if for_update else by_name).first()
-        if source is None and by != "name" and str(ref).isdigit() and int(ref) <= MAX_ID:
+        if source is None and by != "name" and str(ref).isascii() and str(ref).isdigit() and int(ref) <= MAX_ID:
             source = session.get(DataSource, int(ref), with_for_update=for_update)
     elif abs(int(ref)) <= MAX_ID:  # a larger number does not fit the column: the database would refuse to compare
         source = session.get(DataSource, int(ref), with_for_update=for_update)

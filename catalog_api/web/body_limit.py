@@ -36,7 +36,7 @@ class BodySizeLimit:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refusal()(scope, receive, send)
             return
         received, over, started = 0, False, False

@@ -95,6 +95,8 @@ class Receiver:
             return 503, {"Retry-After": "0"}, b"maintenance"
         if path == "/throttled":
             return (429, {"Retry-After": "2"}, b"slow down") if count == 1 else (200, {}, b"ok")
+        if path == "/superscript":  # '²' counts as a digit to str.isdigit(), but no number parser takes it
+            return (429, {"Retry-After": "\u00b2"}, b"slow down") if count == 1 else (200, {}, b"ok")
         if path == "/slow":
             time.sleep(0.6)
         if path in REDIRECTS:
@@ -265,6 +267,15 @@ def test_retry_after_is_honoured(receiver: Receiver) -> None:
         [delivery] = publisher.publish([event()]).deliveries
     assert delivery.delivered and delivery.attempts == 2
     assert waits == [2.0]
+
+
+def test_a_retry_after_that_is_no_number_falls_back_to_the_policy_wait(receiver: Receiver) -> None:
+    waits: list[float] = []
+    policy = WebhookRetryPolicy(attempts=3, initial_wait_s=0.01, max_wait_s=5, jitter_s=0, timeout_s=2)
+    with hooks([subscription(receiver, "/superscript")], retry=policy, sleep=waits.append) as publisher:
+        [delivery] = publisher.publish([event()]).deliveries
+    assert delivery.delivered and delivery.attempts == 2
+    assert waits == [0.01]
 
 
 def test_a_dead_endpoint_fails_once_holds_its_later_events_and_other_subscribers_still_get_theirs(
