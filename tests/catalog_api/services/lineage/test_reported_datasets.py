@@ -52,7 +52,7 @@ def catalog_settings(request, catalog_settings):
     return catalog_settings
 
 
-NODE = "query ($urn: String!) { node(urn: $urn) { urn ... on Table { origin columns { totalCount } } } }"
+NODE = "query ($urn: String!) { entity(urn: $urn) { urn ... on Table { origin columns { totalCount } } } }"
 
 
 def schema_facet(fields) -> schema_dataset.SchemaDatasetFacet:
@@ -113,7 +113,7 @@ def test_an_uncrawled_output_answers_with_the_columns_of_its_schema_facet(api_cl
     columns = [e["node"] for e in found["columns"]["edges"]]
     assert {(c["id"], c["nullable"]) for c in columns} == {(None, None)}
     assert {(c["table"]["urn"], c["table"]["origin"]) for c in columns} == {(REVENUE, "reported")}
-    assert data(api_client, NODE, urn=REVENUE)["node"] == {"urn": REVENUE, "origin": "reported",
+    assert data(api_client, NODE, urn=REVENUE)["entity"] == {"urn": REVENUE, "origin": "reported",
                                                            "columns": {"totalCount": len(REVENUE_FIELDS)}}
 
 
