@@ -13,7 +13,7 @@ from catalog_api.services.jobs import get_job, wait_for_job
 from catalog_api.services.views import JobView
 
 JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.",
-                       exclude=frozenset({"params"}), node=True,
+                       exclude=frozenset({"params"}), node="jobId",
                        descriptions={"id": "The job's own id, as REST, the CLI and the job's events name it.",
                                      "actor": "Who asked for the job (`system` for scheduled runs); null on jobs "
                                               "older than actors.",

@@ -4,7 +4,8 @@ Every object a client may fetch again by itself implements strawberry's `relay.N
 base64 of `TypeName:key` (strawberry's `GlobalID`). The key is the URN for sources, schemas, tables and columns
 (stable across re-crawls, and the only key of a dataset known only from OpenLineage) and the row's own key for the
 others (a job's id, a profile run's number). The row's key stays readable as `databaseId`, which is what the
-mutations that take an `id: Int` (a source's, a profile's, a rule's) expect.
+mutations that take an `id: Int` (a source's, a profile's, a rule's) expect; a job's and a webhook's own ids are text
+and show as `jobId` and `webhookId`, whose look-ups and mutations take the global `id` as well.
 
 A type becomes fetchable by `register_node(Type, lookup, permission)`: `lookup(session, key)` is the same service
 query its own look-up field calls, so `node(id:)` answers exactly what that field answers (PII masking included,
@@ -102,14 +103,16 @@ def key_of(value: str, type_name: str) -> str:
     return key if found == type_name else value
 
 
-def database_id(kind: Any, description: str) -> Any:
-    """The `databaseId` field of a node type: the row's own key (the type's private `id` attribute), as `kind`."""
+def database_id(description: str, *, name: str = "databaseId", kind: Any = int | None) -> Any:
+    """The field that shows a node's own key (its private `id` attribute) as it is: `databaseId: Int` for the rows
+    keyed by number, nullable on every type (a reported table has none) so that one selection of `databaseId`
+    across types stays valid GraphQL; a key of text takes a name of its own (`jobId`), for the same reason."""
 
     def resolve(self: Any) -> Any:
         return self.id
 
     resolve.__annotations__ = {"self": Any, "return": kind}
-    return strawberry.field(resolver=resolve, name="databaseId", description=description)
+    return strawberry.field(resolver=resolve, name=name, description=description)
 
 
 async def fetch_node(info: Info, value: str) -> relay.Node:

@@ -213,7 +213,7 @@ class TableProfileNode(KeyedNode):
     """One profile run of a table: table-level figures, keys found on the data, column statistics and anomalies."""
 
     id: strawberry.Private[int]
-    database_id = database_id(int, "The run's number, as `profile(id:)` and REST take it.")
+    database_id = database_id("The run's number, as `profile(id:)` and REST take it.")
     table_urn: str
     job_id: str | None
     started_at: datetime

@@ -157,7 +157,7 @@ class SourceNode(Entity, FromView):
     secret values."""
 
     id: strawberry.Private[int]
-    database_id = database_id(int, "The source's own id, as the mutations, REST and the CLI take it.")
+    database_id = database_id("The source's own id, as the mutations, REST and the CLI take it.")
     kind: str
     config: JSON
     secret_refs: JSON
@@ -189,7 +189,7 @@ class SchemaNode(Entity, FromView):
     """A namespace of a source; `deletedAt` is set once it disappeared from the source."""
 
     id: strawberry.Private[int]
-    database_id = database_id(int, "The schema's own id.")
+    database_id = database_id("The schema's own id.")
     comment: str | None
     deleted_at: datetime | None
     source_id: strawberry.Private[int]
@@ -220,7 +220,7 @@ class TableNode(Entity, FromView):
     from OpenLineage (`origin: "reported"`): its columns as reported, and nothing only a crawl knows."""
 
     id: strawberry.Private[int | None]
-    database_id = database_id(int | None, "The crawled table's own id; null on a reported table.")
+    database_id = database_id("The crawled table's own id; null on a reported table.")
     kind: str
     comment: str | None
     view_definition: str | None
@@ -340,7 +340,7 @@ class ColumnNode(Entity, FromView):
     the catalog has not crawled (no id, nullability or default; `comment` is the reporter's description)."""
 
     id: strawberry.Private[int | None]
-    database_id = database_id(int | None, "The crawled column's own id; null on a reported column.")
+    database_id = database_id("The crawled column's own id; null on a reported column.")
     ordinal: int
     data_type: str | None = strawberry.field(description="Null only on a reported column given without a type.")
     nullable: bool | None = strawberry.field(description="Null on a reported column (OpenLineage does not say).")

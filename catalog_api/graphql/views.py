@@ -101,11 +101,12 @@ def _graphql_type(hint: Any) -> Any:
 
 def graphql_type(view: type, name: str, doc: str, *, description: str | None = None,
                  descriptions: Mapping[str, str] | None = None, exclude: frozenset[str] = frozenset(),
-                 node: bool = False) -> type[FromView]:
+                 node: str | None = None) -> type[FromView]:
     """The GraphQL object type `name` of `view`: its fields (less `exclude`) in order, documented by `doc` (for
     readers of the code), `description` (the schema's description of the type) and `descriptions` (of fields);
-    built from a view by `Type.of(view)`. With `node`, the type implements Relay's `Node`: its `id` is the global id
-    of the view's `id`, which `databaseId` shows as it is (`catalog_api.graphql.nodes`)."""
+    built from a view by `Type.of(view)`. With `node` (the GraphQL name of the field of its own key), the type
+    implements Relay's `Node`: its `id` is the global id of the view's `id`, which the `node` field shows as it is
+    (`catalog_api.graphql.nodes.database_id`)."""
     hints = typing.get_type_hints(view)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__doc__": doc, "__module__": __name__, "__annotations__": annotations}
@@ -119,7 +120,8 @@ def graphql_type(view: type, name: str, doc: str, *, description: str | None = N
     if node:
         key = annotations["id"]
         annotations["id"] = strawberry.Private[key]
-        namespace["database_id"] = database_id(key, (descriptions or {}).get("id", f"The {name}'s own id."))
+        namespace["own_key"] = database_id((descriptions or {}).get("id", f"The {name}'s own id."), name=node,
+                                           kind=int | None if key is int else key)
         bases = (FromView, KeyedNode)
     derived = strawberry.type(type(f"{name}Node", bases, namespace), name=name, description=description)
     _DERIVED.setdefault(view, derived)

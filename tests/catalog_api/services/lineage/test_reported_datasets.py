@@ -35,9 +35,9 @@ ORDERS_FIELDS = [("order_id", "bigint", "key"), ("amount", "double", None)]
 TABLE = """
 query ($urn: String!) {
   table(urn: $urn) {
-    id urn name kind origin schema { name } source { name }
+    databaseId urn name kind origin schema { name } source { name }
     reported { reporter jobNamespace jobName runId eventTime producer }
-    columns { totalCount edges { node { id name ordinal dataType comment nullable table { urn origin } } } }
+    columns { totalCount edges { node { databaseId name ordinal dataType comment nullable table { urn origin } } } }
   }
 }
 """
@@ -109,9 +109,9 @@ def test_an_uncrawled_output_answers_with_the_columns_of_its_schema_facet(api_cl
     assert found["origin"] == "reported"
     assert found["reported"]["jobName"] == "daily_revenue" and found["reported"]["runId"] == run_id
     # nothing only a crawl knows is made up: no ids, no nullability, no source or schema for an _openlineage dataset
-    assert (found["id"], found["schema"], found["source"]) == (None, None, None)
+    assert (found["databaseId"], found["schema"], found["source"]) == (None, None, None)
     columns = [e["node"] for e in found["columns"]["edges"]]
-    assert {(c["id"], c["nullable"]) for c in columns} == {(None, None)}
+    assert {(c["databaseId"], c["nullable"]) for c in columns} == {(None, None)}
     assert {(c["table"]["urn"], c["table"]["origin"]) for c in columns} == {(REVENUE, "reported")}
     assert data(api_client, NODE, urn=REVENUE)["entity"] == {"urn": REVENUE, "origin": "reported",
                                                            "columns": {"totalCount": len(REVENUE_FIELDS)}}
