@@ -41,7 +41,8 @@ OutboxEventNode = graphql_type(OutboxEventView, "OutboxEventNode",
 
 WebhookSubscriptionNode = graphql_type(SubscriptionView, "WebhookSubscriptionNode",
                         "A webhook subscription; its secret is never shown (only once, when created or rotated).",
-                        node="webhookId", descriptions={"id": "The subscription's own id, as `webhook(id:)` and REST take it."})
+                        node="webhookId",
+                        descriptions={"id": "The subscription's own id, as `webhook(id:)` and REST take it."})
 register_node(WebhookSubscriptionNode, webhooks.get_subscription, Permission.OPERATE)
 
 

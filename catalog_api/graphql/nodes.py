@@ -20,7 +20,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.orm import Session
@@ -133,5 +133,6 @@ class NodeQuery:
     @strawberry.field(description="Any object by its global `id` (Relay's object identification): a source, schema, "
                                   "table, column, job, profile run, quality rule or webhook. `entity(urn:)` finds "
                                   "the first four by URN.")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:  # noqa: A002 - Relay's name
-        return await fetch_node(info, id)
+    async def node(self, info: Info, node_id: Annotated[strawberry.ID, strawberry.argument(name="id")]
+                   ) -> relay.Node | None:
+        return await fetch_node(info, node_id)

@@ -20,8 +20,8 @@ from catalog_api.services import quality
 QualityRuleNode = graphql_type(quality.QualityRuleView, "QualityRule", "A rule as GraphQL shows it.",
                                description="A data-quality rule on a table or one of its columns, at its current "
                                            "version; `params` are its kind's parameters (docs/quality.md).",
-                               node="databaseId", descriptions={"id": "The rule's own id, as `qualityRule(id:)` and REST "
-                                                              "take it."})
+                               node="databaseId",
+                               descriptions={"id": "The rule's own id, as `qualityRule(id:)` and REST take it."})
 register_node(QualityRuleNode, lambda session, key: quality.get_rule(session, row_number(key)))
 RuleChangeNode = graphql_type(quality.RuleChangeView, "QualityRuleChange", "One change of a rule.",
                               description="One change of a rule (`created`, `updated`, `removed`) with its "

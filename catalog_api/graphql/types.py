@@ -15,8 +15,8 @@ from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
-from catalog_api.graphql.context import Info
 from catalog_api.graphql.constraints import TableKeysNode
+from catalog_api.graphql.context import Info
 from catalog_api.graphql.lean import NOT_IN_LINE, in_line
 from catalog_api.graphql.lineage import LineageDirection, LineageResult, lineage_result
 from catalog_api.graphql.loaders import child_key, known_or_load, loaded

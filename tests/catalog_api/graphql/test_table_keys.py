@@ -28,7 +28,8 @@ create table sales.orders (
     constraint orders_currency foreign key (currency) references ref.currencies (code) on update set null);
 create index orders_by_customer on sales.orders (customer_id, currency);
 create unique index orders_lower_note on sales.orders (lower(note));
-create view sales.order_customers as select o.id, c.email from sales.orders o join sales.customers c on c.id = o.customer_id;
+create view sales.order_customers as
+    select o.id, c.email from sales.orders o join sales.customers c on c.id = o.customer_id;
 """
 ORDERS = dataset_urn("shop", "sales", "orders")
 KEYS = """query($urn: String!) { table(urn: $urn) {
@@ -70,7 +71,8 @@ def shop(make_pg_database, catalog_ctx):
 def test_keys_are_those_postgres_declares(api_client, shop):
     table = data(api_client, KEYS, urn=ORDERS)["table"]
     keys = table["keys"]
-    declared = {name: (kind, columns) for name, kind, columns in pg_query(shop, CONSTRAINT_COLUMNS, ("sales", "orders"))}
+    rows = pg_query(shop, CONSTRAINT_COLUMNS, ("sales", "orders"))
+    declared = {name: (kind, columns) for name, kind, columns in rows}
     (primary,) = [(name, columns) for name, (kind, columns) in declared.items() if kind == "PRIMARY KEY"]
     assert (keys["primaryKey"]["name"], keys["primaryKey"]["columns"]) == primary
     assert keys["primaryKey"]["columns"] == ["line", "id"]  # key order, not table order

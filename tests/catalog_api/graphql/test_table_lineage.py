@@ -27,7 +27,9 @@ def urn(name: str) -> str:
 RESULT = """nodes { urn distance placeholder } edges { upstream downstream upstreamColumn downstreamColumn origin }
             truncated truncatedReason urn depth columnLevel direction"""
 BY_TABLE = f"""query($urn: String!, $direction: LineageDirection!, $depth: Int!, $columns: Boolean!, $limit: Int) {{
-  table(urn: $urn) {{ lineage(direction: $direction, depth: $depth, columnLevel: $columns, limit: $limit) {{ {RESULT} }} }}
+  table(urn: $urn) {{
+    lineage(direction: $direction, depth: $depth, columnLevel: $columns, limit: $limit) {{ {RESULT} }}
+  }}
 }}"""
 BY_QUERY = f"""query($urn: String!, $direction: LineageDirection!, $depth: Int!, $columns: Boolean!, $limit: Int) {{
   lineage(urn: $urn, direction: $direction, depth: $depth, columnLevel: $columns, limit: $limit) {{ {RESULT} }}
