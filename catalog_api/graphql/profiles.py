@@ -24,7 +24,7 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
-from catalog_api.graphql.nodes import KeyedNode, database_id, register_node, row_number
+from catalog_api.graphql.nodes import KeyedNode, database_id, node_id, register_node, row_number
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
@@ -213,6 +213,7 @@ class TableProfileNode(KeyedNode):
     """One profile run of a table: table-level figures, keys found on the data, column statistics and anomalies."""
 
     id: strawberry.Private[int]
+    _id = node_id("id")
     database_id = database_id("The run's number, as `profile(id:)` and REST take it.")
     table_urn: str
     job_id: str | None

@@ -20,7 +20,7 @@ from catalog_api.graphql.context import Info
 from catalog_api.graphql.lean import NOT_IN_LINE, in_line
 from catalog_api.graphql.lineage import LineageDirection, LineageResult, lineage_result
 from catalog_api.graphql.loaders import child_key, known_or_load, loaded
-from catalog_api.graphql.nodes import database_id, register_node
+from catalog_api.graphql.nodes import database_id, node_id, register_node
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
@@ -146,8 +146,10 @@ class Entity(relay.Node):
         # Usually loaded already, with the page this entity came in (`with_tags`).
         return known_or_load(info.context.loaders.tags, self.urn)  # type: ignore[return-value]
 
+    _id = node_id("urn")
+
     @classmethod
-    def resolve_id(cls, root: Entity, *, info: Info) -> str:
+    def resolve_id(cls, root: Entity, *, info: Info) -> str:  # for strawberry's own relay helpers
         return root.urn
 
 

@@ -22,7 +22,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 
-from catalog_api.graphql.nodes import KeyedNode, database_id
+from catalog_api.graphql.nodes import KeyedNode, database_id, node_id
 
 Convert = Callable[[Any], Any]
 
@@ -120,6 +120,7 @@ def graphql_type(view: type, name: str, doc: str, *, description: str | None = N
     if node:
         key = annotations["id"]
         annotations["id"] = strawberry.Private[key]
+        namespace["_id"] = node_id("id")
         namespace["own_key"] = database_id((descriptions or {}).get("id", f"The {name}'s own id."), name=node,
                                            kind=int | None if key is int else key)
         bases = (FromView, KeyedNode)
