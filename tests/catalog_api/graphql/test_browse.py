@@ -27,10 +27,11 @@ WALK = """
 query Walk {
   sources(first: 10) {
     totalCount
-    edges { node { name tags
-      schemas(first: 10) { totalCount edges { node { name tags
-        tables(first: 200) { totalCount edges { node { name tags rowEstimate
-          columns(first: 50) { totalCount edges { node { name dataType tags } } }
+    edges { node { id name tags
+      schemas(first: 10) { totalCount edges { node { id name tags
+        tables(first: 200) { totalCount edges { node { id name tags rowEstimate
+          keys { primaryKey { columns } foreignKeys { referencedTableUrn } indexes { name } }
+          columns(first: 50) { totalCount edges { node { id name dataType tags } } }
           changes(first: 5) { totalCount edges { node { changeType } } }
         } } }
       } } }
@@ -86,6 +87,9 @@ def test_statement_count_does_not_grow_with_the_catalog(api_client, catalog_ctx)
 
     print(f"\nGraphQL walk statements: 10 tables -> {small_count}, 500 tables -> {large_count}")
     assert small_count == large_count
+    ids = [t["node"]["id"] for s in large_result["sources"]["edges"] for sc in s["node"]["schemas"]["edges"]
+           for t in sc["node"]["tables"]["edges"]]
+    assert len(set(ids)) == tables  # every table its own global id, at no statement's cost
     tagged = [
         t["node"] for s in large_result["sources"]["edges"] for sc in s["node"]["schemas"]["edges"]
         for t in sc["node"]["tables"]["edges"] if t["node"]["tags"]
