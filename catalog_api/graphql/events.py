@@ -7,7 +7,10 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from catalog_api.graphql.nodes import register_node
 from catalog_api.graphql.views import FromView, graphql_type
+from catalog_api.security.identity import Permission
+from catalog_api.services.events import webhooks
 from catalog_api.services.events.views import DeliveryView, OutboxEventView, SubscriptionView
 from events import CatalogEvent
 
@@ -37,7 +40,10 @@ OutboxEventNode = graphql_type(OutboxEventView, "OutboxEventNode",
 
 
 WebhookSubscriptionNode = graphql_type(SubscriptionView, "WebhookSubscriptionNode",
-                        "A webhook subscription; its secret is never shown (only once, when created or rotated).")
+                        "A webhook subscription; its secret is never shown (only once, when created or rotated).",
+                        node="webhookId",
+                        descriptions={"id": "The subscription's own id, as `webhook(id:)` and REST take it."})
+register_node(WebhookSubscriptionNode, webhooks.get_subscription, Permission.OPERATE)
 
 
 @strawberry.type

@@ -7,16 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog_api.graphql.context import Info
+from catalog_api.graphql.nodes import register_node
 from catalog_api.graphql.views import graphql_type
-from catalog_api.services.jobs import wait_for_job
+from catalog_api.services.jobs import get_job, wait_for_job
 from catalog_api.services.views import JobView
 
 JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.",
-                       exclude=frozenset({"params"}),
-                       descriptions={"actor": "Who asked for the job (`system` for scheduled runs); null on jobs "
+                       exclude=frozenset({"params"}), node="jobId",
+                       descriptions={"id": "The job's own id, as REST, the CLI and the job's events name it.",
+                                     "actor": "Who asked for the job (`system` for scheduled runs); null on jobs "
                                               "older than actors.",
                                      "request_id": "The `X-Request-ID` of the API request that created the job, also "
                                                    "on its log lines and events; null for scheduled and CLI runs."})
+
+register_node(JobNode, get_job)
 
 
 async def queued_job(info: Info, wait: bool, request: Callable[..., JobView], *args: Any) -> JobNode:

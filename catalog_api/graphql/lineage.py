@@ -85,6 +85,15 @@ class LineageResult:
         )
 
 
+async def lineage_result(info: Info, urn: str, direction: LineageDirection, depth: int, column_level: bool,
+                         limit: int | None) -> LineageResult:
+    """The lineage service's walk around `urn` (its limits included), as the `lineage` query and `Table.lineage`
+    answer it."""
+    graph = await info.context.query(lineage, info.context.ctx.settings, urn, direction=direction.value, depth=depth,
+                                     column_level=column_level, limit=limit)
+    return LineageResult.of(graph)
+
+
 @strawberry.type
 class LineageQuery:
     """Lineage queries (inherited by `Query`)."""
@@ -95,9 +104,7 @@ class LineageQuery:
         self, info: Info, urn: str, direction: LineageDirection = LineageDirection.BOTH, depth: int = 3,
         column_level: bool = False, limit: int | None = None,
     ) -> LineageResult:
-        graph = await info.context.query(lineage, info.context.ctx.settings, urn, direction=direction.value,
-                                         depth=depth, column_level=column_level, limit=limit)
-        return LineageResult.of(graph)
+        return await lineage_result(info, urn, direction, depth, column_level, limit)
 
 
 @strawberry.type

@@ -24,6 +24,7 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.nodes import KeyedNode, database_id, node_id, register_node, row_number
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
@@ -117,7 +118,9 @@ class ColumnProfileNode:
     patterns: list[PatternNode]
     semantic_types: list[SemanticTypeNode]
     tags: list[str] = strawberry.field(description="Classification tags the profile detected, e.g. `pii.email`.")
-    stats: JSON = strawberry.field(description="Every statistic as stored, in the profiler's own field names.")
+    stats: JSON = strawberry.field(
+        description="Every statistic as stored, in the profiler's own field names.",
+        deprecation_reason="Every statistic has a typed field of its own (`count`, `quantiles`, `topValues`, …).")
     masked: list[str] = strawberry.field(
         description="Statistics withheld (null here and in `stats`) because the column is tagged `pii.*` and the "
                     "caller lacks `pii:read`; empty when nothing is withheld.")
@@ -206,10 +209,12 @@ class DuplicateRowsNode(FromView):
 
 
 @strawberry.type(name="TableProfile")
-class TableProfileNode:
+class TableProfileNode(KeyedNode):
     """One profile run of a table: table-level figures, keys found on the data, column statistics and anomalies."""
 
-    id: int
+    id: strawberry.Private[int]
+    _id = node_id("id")
+    database_id = database_id("The run's number, as `profile(id:)` and REST take it.")
     table_urn: str
     job_id: str | None
     started_at: datetime
@@ -276,6 +281,9 @@ class TableProfileNode:
         if self.anomaly_count == 0:
             return []
         return [AnomalyNode.of(a) for a in (await self._detailed(info)).anomalies]
+
+
+register_node(TableProfileNode, lambda session, key: profiling.get_profile(session, row_number(key)))
 
 
 # -- queries and mutations ----------------------------------------------------------------------------------------

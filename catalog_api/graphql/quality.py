@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
+from catalog_api.graphql.nodes import register_node, row_number
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.views import graphql_type
 from catalog_api.security.identity import Permission
@@ -18,7 +19,10 @@ from catalog_api.services import quality
 
 QualityRuleNode = graphql_type(quality.QualityRuleView, "QualityRule", "A rule as GraphQL shows it.",
                                description="A data-quality rule on a table or one of its columns, at its current "
-                                           "version; `params` are its kind's parameters (docs/quality.md).")
+                                           "version; `params` are its kind's parameters (docs/quality.md).",
+                               node="databaseId",
+                               descriptions={"id": "The rule's own id, as `qualityRule(id:)` and REST take it."})
+register_node(QualityRuleNode, lambda session, key: quality.get_rule(session, row_number(key)))
 RuleChangeNode = graphql_type(quality.RuleChangeView, "QualityRuleChange", "One change of a rule.",
                               description="One change of a rule (`created`, `updated`, `removed`) with its "
                                           "definition before and after, who made it and when.")

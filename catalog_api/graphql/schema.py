@@ -40,6 +40,7 @@ from catalog_api.graphql.limits import GraphQLLimits, QueryLimits, refusal_statu
 from catalog_api.graphql.lineage import LineageMutation, LineageQuery
 from catalog_api.graphql.loaders import in_session
 from catalog_api.graphql.metrics import OperationMetrics
+from catalog_api.graphql.nodes import NodeQuery, key_of
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
 from catalog_api.graphql.quality import QualityMutation, QualityQuery
@@ -69,11 +70,16 @@ from catalog_api.settings import Settings
 from catalog_api.web.assets import local_graphiql, page_policy
 from events import InvalidFilter
 
-SourceId = Annotated[int, strawberry.argument(name="id", description="The source's id.")]
+SourceId = Annotated[int, strawberry.argument(name="id", description="The source's id (`databaseId`).")]
+
+
+def _webhook(webhook_id: str) -> str:
+    """A subscription's own id, also from its global `id`."""
+    return key_of(webhook_id, "WebhookSubscriptionNode")
 
 
 @strawberry.type
-class Query(LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, AuditQuery):
+class Query(NodeQuery, LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, AuditQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -95,8 +101,9 @@ class Query(LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, 
             found = await info.context.query(sources.get_source, source_id, by="id")
         return SourceNode.of(found)
 
-    @strawberry.field(description="Any entity by URN: a source, schema, table (dataset) or column.")
-    async def node(self, info: Info, urn: str) -> Entity:
+    @strawberry.field(description="Any entity by URN: a source, schema, table (dataset) or column. (Before `node` "
+                                  "took a global `id`, this was `node(urn:)`.)")
+    async def entity(self, info: Info, urn: str) -> Entity:
         row = await in_session(info.context.ctx, lambda session: browse.entity(session, urn))
         return entity_node(row)
 
@@ -117,9 +124,9 @@ class Query(LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, 
         hits = await in_session(info.context.ctx, lambda session: browse.search(session, q, limit))
         return [SearchHitNode.of(h) for h in hits]
 
-    @strawberry.field(description="A job by id.")
+    @strawberry.field(description="A job by its own id (`databaseId`; its global `id` is taken too).")
     async def job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
-        return JobNode.of(await info.context.query(get_job, job_id))
+        return JobNode.of(await info.context.query(get_job, key_of(job_id, "Job")))
 
     @strawberry.field(description="Recent jobs, newest first, optionally of one source or in one status.")
     async def jobs(self, info: Info, source_id: int | None = None, status: str | None = None,
@@ -146,13 +153,13 @@ class Query(LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, 
     async def webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]
                       ) -> WebhookSubscriptionNode:
         return WebhookSubscriptionNode.of(await info.context.query(webhooks.get_subscription,
-                                                                  webhook_id))
+                                                                  _webhook(webhook_id)))
 
     @strawberry.field(permission_classes=requires(Permission.OPERATE),
                       description="A webhook subscription's delivery log, newest first.")
     async def webhook_deliveries(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
                                  limit: int = 100, failed_only: bool = False) -> list[WebhookDeliveryNode]:
-        rows = await info.context.query(webhooks.list_deliveries, webhook_id, limit=limit,
+        rows = await info.context.query(webhooks.list_deliveries, _webhook(webhook_id), limit=limit,
                                        failed_only=failed_only)
         return [WebhookDeliveryNode.of(r) for r in rows]
 
@@ -226,7 +233,7 @@ class Mutation(LineageMutation, ProfileMutation, QualityMutation, CurationMutati
                          description="Cancels a queued job at once; a running one stops at its next progress "
                                      "report and changes nothing.")
     async def cancel_job(self, info: Info, job_id: Annotated[str, strawberry.argument(name="id")]) -> JobNode:
-        return JobNode.of(await asyncio.to_thread(jobs.cancel_job, info.context.ctx, job_id))
+        return JobNode.of(await asyncio.to_thread(jobs.cancel_job, info.context.ctx, key_of(job_id, "Job")))
 
     @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
                          description="Sets (cron: null clears) a source's crawl schedule; also resumes a paused one.")
@@ -280,7 +287,7 @@ class Mutation(LineageMutation, ProfileMutation, QualityMutation, CurationMutati
                              data: Annotated[WebhookUpdateInput, strawberry.argument(name="input")]
                              ) -> WebhookSubscriptionNode:
         fields = {k: v for k, v in vars(data).items() if v is not None}
-        row = await asyncio.to_thread(webhooks.update_subscription, info.context.ctx, webhook_id, **fields)
+        row = await asyncio.to_thread(webhooks.update_subscription, info.context.ctx, _webhook(webhook_id), **fields)
         return WebhookSubscriptionNode.of(row)
 
     @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
@@ -288,13 +295,13 @@ class Mutation(LineageMutation, ProfileMutation, QualityMutation, CurationMutati
                                      "the new secret, once.")
     async def rotate_webhook_secret(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")],
                                     secret: str | None = None) -> WebhookSecretPayload:
-        rotated = await asyncio.to_thread(webhooks.rotate_secret, info.context.ctx, webhook_id, secret)
+        rotated = await asyncio.to_thread(webhooks.rotate_secret, info.context.ctx, _webhook(webhook_id), secret)
         return WebhookSecretPayload.of(rotated)
 
     @strawberry.mutation(permission_classes=requires(Permission.OPERATE),
                          description="Removes a webhook subscription with its secret and delivery log.")
     async def delete_webhook(self, info: Info, webhook_id: Annotated[str, strawberry.argument(name="id")]) -> bool:
-        await asyncio.to_thread(webhooks.delete_subscription, info.context.ctx, webhook_id)
+        await asyncio.to_thread(webhooks.delete_subscription, info.context.ctx, _webhook(webhook_id))
         return True
 
 

@@ -8,23 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField, Selection
 
+from catalog_api.graphql.constraints import TableKeysNode
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.curation import InDomain, Owned, Termed
 from catalog_api.graphql.lean import NOT_IN_LINE, in_line
+from catalog_api.graphql.lineage import LineageDirection, LineageResult, lineage_result
 from catalog_api.graphql.loaders import ChildKey, child_key, known_or_load, loaded
+from catalog_api.graphql.nodes import database_id, node_id, register_node
 from catalog_api.graphql.profiles import AnomalyNode, ColumnProfileNode, TableProfileNode
 from catalog_api.graphql.quality import QualityRuleNode, TableHealthNode
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
 from catalog_api.services import browse, profiling, quality
 from catalog_api.services.browse import Page, PageRequest, SearchHit
+from catalog_api.services.constraints import table_keys
 from catalog_api.services.sources import ConnectionTestResult
 from catalog_api.services.views import (
     ChangeView,
@@ -36,7 +41,7 @@ from catalog_api.services.views import (
     SourceView,
     TableView,
 )
-from catalog_api.urns import dataset_urn, parse_urn
+from catalog_api.urns import EntityType, dataset_urn, parse_urn
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,10 +51,13 @@ R = TypeVar("R")
 
 @strawberry.type
 class PageInfo:
-    """Whether another page follows, and the cursor to pass as `after` to get it."""
+    """Whether another page follows, and the cursor to pass as `after` to get it (Relay's page info: pages go forward
+    only, so `hasPreviousPage` is false, as Relay allows for `first`/`after` paging)."""
 
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = False
+    start_cursor: str | None = None
 
 
 @strawberry.type
@@ -117,7 +125,8 @@ def to_connection(page: Page[R], convert: Callable[[R], T]) -> Connection[T]:
     edges = [Edge(cursor=cursor, node=convert(item)) for item, cursor in zip(page.items, page.cursors, strict=True)]
     return Connection(
         edges=edges,
-        page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None),
+        page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None,
+                           start_cursor=page.cursors[0] if page.cursors else None),
         total_count=page.total,
     )
 
@@ -132,8 +141,9 @@ async def children(info: Info, loader: DataLoader[ChildKey, Page[R]], parent_id:
 # -- the hierarchy -----------------------------------------------------------------------------------------------
 
 @strawberry.interface(name="Entity")
-class Entity:
-    """Anything the catalog names with a URN: a source, schema, table or column."""
+class Entity(relay.Node):
+    """Anything the catalog names with a URN: a source, schema, table or column. Its global `id` is keyed by the URN,
+    so a dataset OpenLineage reported keeps its `id` once a crawl finds it."""
 
     urn: str
     name: str
@@ -145,13 +155,20 @@ class Entity:
         # Usually loaded already, with the page this entity came in (`with_tags`).
         return known_or_load(info.context.loaders.tags, self.urn)  # type: ignore[return-value]
 
+    _id = node_id("urn")
+
+    @classmethod
+    def resolve_id(cls, root: Entity, *, info: Info) -> str:  # for strawberry's own relay helpers
+        return root.urn
+
 
 @strawberry.type(name="Source")
 class SourceNode(Entity, Owned, InDomain, FromView):
     """A registered source. `secretRefs` are references (`env:NAME`, `keyvault:NAME[/VERSION]`, `local:ID`), never
     secret values."""
 
-    id: int
+    id: strawberry.Private[int]
+    database_id = database_id("The source's own id, as the mutations, REST and the CLI take it.")
     kind: str
     config: JSON
     secret_refs: JSON
@@ -181,7 +198,8 @@ class SourceNode(Entity, Owned, InDomain, FromView):
 class SchemaNode(Entity, Owned, FromView):
     """A namespace of a source; `deletedAt` is set once it disappeared from the source."""
 
-    id: int
+    id: strawberry.Private[int]
+    database_id = database_id("The schema's own id.")
     comment: str | None
     deleted_at: datetime | None
     source_id: strawberry.Private[int]
@@ -210,15 +228,17 @@ class TableNode(Entity, Owned, Termed, InDomain, FromView):
     """A table, view, materialized view, foreign table or file. `comment` is the source's own. Or a dataset known only
     from OpenLineage (`origin: "reported"`): its columns as reported, and nothing only a crawl knows."""
 
-    id: int | None = strawberry.field(description="The crawled table's id; null on a reported table.")
+    id: strawberry.Private[int | None]
+    database_id = database_id("The crawled table's own id; null on a reported table.")
     kind: str
     comment: str | None
     view_definition: str | None
     partition_key: str | None
-    primary_key: JSON | None
-    unique_constraints: JSON
-    foreign_keys: JSON
-    indexes: JSON
+    primary_key: JSON | None = strawberry.field(deprecation_reason="Use `keys { primaryKey }`, typed.")
+    unique_constraints: JSON = strawberry.field(deprecation_reason="Use `keys { uniqueConstraints }`, typed.")
+    foreign_keys: JSON = strawberry.field(
+        deprecation_reason="Use `keys { foreignKeys }`, typed and with the referenced table's URN.")
+    indexes: JSON = strawberry.field(deprecation_reason="Use `keys { indexes }`, typed.")
     row_estimate: BigInt | None
     created_at: datetime
     updated_at: datetime
@@ -232,6 +252,19 @@ class TableNode(Entity, Owned, Termed, InDomain, FromView):
     @strawberry.field(description="`crawled`, or `reported`: not crawled, its columns known from OpenLineage.")
     def origin(self) -> str:
         return "crawled" if self.reported is None else "reported"
+
+    @strawberry.field(description="The primary key, unique constraints, foreign keys and indexes the source declares "
+                                  "(none on a reported table).")
+    def keys(self) -> TableKeysNode:
+        return TableKeysNode.of(table_keys(self))
+
+    @strawberry.field(description="The lineage around this table, as the `lineage` query answers it (same walk, same "
+                                  "limits): nodes and edges within `depth` levels, `truncated` when a limit cut it.")
+    async def lineage(
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int = 3,
+        column_level: bool = False, limit: int | None = None,
+    ) -> LineageResult:
+        return await lineage_result(info, self.urn, direction, depth, column_level, limit)
 
     @strawberry.field(description="Null on a reported table whose schema the catalog has not crawled.")
     async def schema(self, info: Info) -> SchemaNode | None:
@@ -314,7 +347,8 @@ class ColumnNode(Entity, Termed, FromView):
     """A column as the source defines it, with its curated description; or as OpenLineage reported it, on a table
     the catalog has not crawled (no id, nullability or default; `comment` is the reporter's description)."""
 
-    id: int | None = strawberry.field(description="The crawled column's id; null on a reported column.")
+    id: strawberry.Private[int | None]
+    database_id = database_id("The crawled column's own id; null on a reported column.")
     ordinal: int
     data_type: str | None = strawberry.field(description="Null only on a reported column given without a type.")
     nullable: bool | None = strawberry.field(description="Null on a reported column (OpenLineage does not say).")
@@ -351,6 +385,15 @@ _NODE_OF: dict[type, Callable[[EntityView], Entity]] = {
 def entity_node(view: EntityView) -> Entity:
     """The GraphQL object for any catalog entity."""
     return _NODE_OF[type(view)](view)
+
+
+def _by_urn(kind: EntityType) -> Callable[[Any, str], EntityView]:
+    return lambda session, urn: browse.entity(session, urn, field="id", expected=kind)
+
+
+for _type, _kind in ((SourceNode, EntityType.SOURCE), (SchemaNode, EntityType.SCHEMA), (TableNode, EntityType.DATASET),
+                     (ColumnNode, EntityType.COLUMN)):
+    register_node(_type, _by_urn(_kind))
 
 
 # -- everything else ---------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 
+from catalog_api.graphql.nodes import KeyedNode, database_id, node_id
+
 Convert = Callable[[Any], Any]
 
 
@@ -98,11 +100,13 @@ def _graphql_type(hint: Any) -> Any:
 
 
 def graphql_type(view: type, name: str, doc: str, *, description: str | None = None,
-                 descriptions: Mapping[str, str] | None = None, exclude: frozenset[str] = frozenset()
-                 ) -> type[FromView]:
+                 descriptions: Mapping[str, str] | None = None, exclude: frozenset[str] = frozenset(),
+                 node: str | None = None) -> type[FromView]:
     """The GraphQL object type `name` of `view`: its fields (less `exclude`) in order, documented by `doc` (for
     readers of the code), `description` (the schema's description of the type) and `descriptions` (of fields);
-    built from a view by `Type.of(view)`."""
+    built from a view by `Type.of(view)`. With `node` (the GraphQL name of the field of its own key), the type
+    implements Relay's `Node`: its `id` is the global id of the view's `id`, which the `node` field shows as it is
+    (`catalog_api.graphql.nodes.database_id`)."""
     hints = typing.get_type_hints(view)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__doc__": doc, "__module__": __name__, "__annotations__": annotations}
@@ -110,8 +114,16 @@ def graphql_type(view: type, name: str, doc: str, *, description: str | None = N
         if f.name in exclude:
             continue
         annotations[f.name] = _graphql_type(hints[f.name])
-        if descriptions and f.name in descriptions:
+        if descriptions and f.name in descriptions and not (node and f.name == "id"):
             namespace[f.name] = strawberry.field(description=descriptions[f.name])
-    derived = strawberry.type(type(f"{name}Node", (FromView,), namespace), name=name, description=description)
+    bases: tuple[type, ...] = (FromView,)
+    if node:
+        key = annotations["id"]
+        annotations["id"] = strawberry.Private[key]
+        namespace["_id"] = node_id("id")
+        namespace["own_key"] = database_id((descriptions or {}).get("id", f"The {name}'s own id."), name=node,
+                                           kind=int | None if key is int else key)
+        bases = (FromView, KeyedNode)
+    derived = strawberry.type(type(f"{name}Node", bases, namespace), name=name, description=description)
     _DERIVED.setdefault(view, derived)
     return derived

@@ -27,10 +27,11 @@ WALK = """
 query Walk {
   sources(first: 10) {
     totalCount
-    edges { node { name tags
-      schemas(first: 10) { totalCount edges { node { name tags
-        tables(first: 200) { totalCount edges { node { name tags rowEstimate
-          columns(first: 50) { totalCount edges { node { name dataType tags } } }
+    edges { node { id name tags
+      schemas(first: 10) { totalCount edges { node { id name tags
+        tables(first: 200) { totalCount edges { node { id name tags rowEstimate
+          keys { primaryKey { columns } foreignKeys { referencedTableUrn } indexes { name } }
+          columns(first: 50) { totalCount edges { node { id name dataType tags } } }
           changes(first: 5) { totalCount edges { node { changeType } } }
         } } }
       } } }
@@ -86,6 +87,9 @@ def test_statement_count_does_not_grow_with_the_catalog(api_client, catalog_ctx)
 
     print(f"\nGraphQL walk statements: 10 tables -> {small_count}, 500 tables -> {large_count}")
     assert small_count == large_count
+    ids = [t["node"]["id"] for s in large_result["sources"]["edges"] for sc in s["node"]["schemas"]["edges"]
+           for t in sc["node"]["tables"]["edges"]]
+    assert len(set(ids)) == tables  # every table its own global id, at no statement's cost
     tagged = [
         t["node"] for s in large_result["sources"]["edges"] for sc in s["node"]["schemas"]["edges"]
         for t in sc["node"]["tables"]["edges"] if t["node"]["tags"]
@@ -100,7 +104,7 @@ def test_statement_count_does_not_grow_with_the_catalog(api_client, catalog_ctx)
 
 SCHEMA_TABLES = """
 query Tables($urn: String!, $after: String) {
-  node(urn: $urn) { ... on Schema {
+  entity(urn: $urn) { ... on Schema {
     tables(first: 7, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } }
   } }
 }
@@ -141,7 +145,7 @@ def test_cursor_pagination_visits_every_table_and_column_once_in_order(api_clien
     apply(catalog_ctx, source_id, SourceSnapshot(schemas=snapshot.schemas, tables=(*snapshot.tables, wide)))
 
     tables, totals = _walk_pages(api_client, SCHEMA_TABLES, schema_urn("erp", "schema_0"),
-                                 lambda d: d["node"]["tables"])
+                                 lambda d: d["entity"]["tables"])
     names = [t["name"] for t in tables]
     expected = sorted([t.name for t in snapshot.tables] + ["wide_table"])
     assert names == expected
@@ -176,7 +180,7 @@ LOOKUP = """
 query Lookup($urn: String!) {
   table(urn: $urn) { urn name schema { urn name source { name } } source { name }
                      columns { edges { node { urn name table { urn } } } } }
-  node(urn: $urn) { __typename urn name }
+  entity(urn: $urn) { __typename urn name }
 }
 """
 
@@ -194,7 +198,7 @@ def test_lookup_by_urn_with_separators_and_unicode(api_client, catalog_ctx):
     assert found["table"]["urn"] == urn and found["table"]["name"] == ODD_TABLE
     assert found["table"]["schema"] == {"urn": schema_urn("erp", ODD_SCHEMA), "name": ODD_SCHEMA,
                                         "source": {"name": "erp"}}
-    assert found["node"] == {"__typename": "Table", "urn": urn, "name": ODD_TABLE}
+    assert found["entity"] == {"__typename": "Table", "urn": urn, "name": ODD_TABLE}
     odd = found["table"]["columns"]["edges"][1]["node"]
     assert odd == {"urn": column_urn("erp", ODD_SCHEMA, ODD_TABLE, ODD_COLUMN), "name": ODD_COLUMN,
                    "table": {"urn": urn}}
@@ -204,8 +208,8 @@ def test_lookup_by_urn_with_separators_and_unicode(api_client, catalog_ctx):
     assert column["column"] == {"name": ODD_COLUMN, "dataType": "numeric(12,2)", "table": {"name": ODD_TABLE}}
     for entity_urn, typename in ((source_urn("erp"), "Source"), (schema_urn("erp", ODD_SCHEMA), "Schema"),
                                  (odd["urn"], "Column")):
-        node = data(api_client, "query($urn: String!) { node(urn: $urn) { __typename urn } }", urn=entity_urn)
-        assert node["node"] == {"__typename": typename, "urn": entity_urn}
+        node = data(api_client, "query($urn: String!) { entity(urn: $urn) { __typename urn } }", urn=entity_urn)
+        assert node["entity"] == {"__typename": typename, "urn": entity_urn}
 
 
 @pytest.mark.parametrize("bad", [
@@ -217,7 +221,7 @@ def test_lookup_by_urn_with_separators_and_unicode(api_client, catalog_ctx):
 ])
 def test_malformed_urn_is_invalid_input_on_the_urn_field(api_client, bad):
     for query in ("query($urn: String!) { table(urn: $urn) { name } }",
-                  "query($urn: String!) { node(urn: $urn) { name } }"):
+                  "query($urn: String!) { entity(urn: $urn) { name } }"):
         found = error(api_client, query, urn=bad)
         assert found["extensions"]["code"] == "invalid_input"
         assert found["extensions"]["field"] == "urn"

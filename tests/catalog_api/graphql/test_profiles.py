@@ -49,7 +49,7 @@ LATEST = """
 query($urn: String!) {
   table(urn: $urn) {
     profile {
-      id rowCount columnCount readFrom reportUrl reportStatus reportJobId anomalyCount
+      databaseId rowCount columnCount readFrom reportUrl reportStatus reportJobId anomalyCount
       duplicateRows { value exact low high method confidence }
       candidateKeys { columns verified declared }
       columns { name columnUrn kind count nullCount nullRate min max sum mean stats }
@@ -90,7 +90,7 @@ def check_against_postgres(client: TestClient, config: dict) -> dict:
                min(id), max(id)
         from shop.orders""")
     assert profile["rowCount"] == rows and profile["columnCount"] == len(ORDER_COLUMNS)
-    assert profile["reportUrl"] == f"/api/v1/tables/{quote(ORDERS, safe='')}/profile/report?profile_id={profile['id']}"
+    assert profile["reportUrl"] == f"/api/v1/tables/{quote(ORDERS, safe='')}/profile/report?profile_id={profile['databaseId']}"
     assert {"columns": ["id"], "verified": True, "declared": True} in profile["candidateKeys"]
 
     expected = pg_column_figures(config, "orders", ORDER_COLUMNS)
@@ -130,29 +130,29 @@ def test_profiles_through_graphql_match_postgres_and_keep_history(api_client, ca
     job = data(api_client, PROFILE_SOURCE, id=source_id, tables=[ORDERS, WIDE])["profileSource"]
     graphql_job_succeeded(api_client, job["id"])
     second = check_against_postgres(api_client, config)
-    assert second["id"] != first["id"]
+    assert second["databaseId"] != first["databaseId"]
     assert ("volume", None, ORDERS) in {(a["kind"], a["column"], a["subjectUrn"]) for a in second["anomalies"]}
     assert second["anomalyCount"] == len(second["anomalies"])
 
     history = data(api_client, """
         query($urn: String!, $column: String!) {
           table(urn: $urn) {
-            profiles(limit: 10) { id rowCount columns { name nullCount } }
+            profiles(limit: 10) { databaseId rowCount columns { name nullCount } }
             anomalies { kind profileId }
           }
           column(urn: $column) { profileHistory { profileId nullCount profiledAt } }
         }""", urn=ORDERS, column=column_urn("shop", "shop", "orders", "total"))
     runs = history["table"]["profiles"]
-    assert [(p["id"], p["rowCount"]) for p in runs] == [(second["id"], 200), (first["id"], 1000)]
+    assert [(p["databaseId"], p["rowCount"]) for p in runs] == [(second["databaseId"], 200), (first["databaseId"], 1000)]
     # A history entry still answers with its own column statistics: the older run's nulls, not today's.
     older_total = next(c for c in runs[1]["columns"] if c["name"] == "total")
     assert older_total["nullCount"] == 100
     assert [(c["profileId"], c["nullCount"]) for c in history["column"]["profileHistory"]] == [
-        (second["id"], 20), (first["id"], 100)]
-    assert {a["profileId"] for a in history["table"]["anomalies"]} == {second["id"]}
+        (second["databaseId"], 20), (first["databaseId"], 100)]
+    assert {a["profileId"] for a in history["table"]["anomalies"]} == {second["databaseId"]}
 
     by_id = data(api_client, "query($id: Int!) { profile(id: $id) { tableUrn rowCount columns { name } } }",
-                 id=first["id"])["profile"]
+                 id=first["databaseId"])["profile"]
     assert (by_id["tableUrn"], by_id["rowCount"], len(by_id["columns"])) == (ORDERS, 1000, len(ORDER_COLUMNS))
     found = data(api_client, """{ anomalies(source: "shop", limit: 50) { tableUrn kind }
                                   critical: anomalies(source: "shop", severity: "critical") { kind column } }""")
@@ -176,13 +176,13 @@ def test_profiles_through_graphql_match_postgres_and_keep_history(api_client, ca
     assert {n: (p["count"], p["nullCount"]) for n, p in shown.items()} == expected
 
     # Table profiles over a page of tables are batched too: one table and two cost the same statements.
-    tables = """query($urn: String!, $first: Int!) { node(urn: $urn) { ... on Schema {
+    tables = """query($urn: String!, $first: Int!) { entity(urn: $urn) { ... on Schema {
                   tables(first: $first) { edges { node { urn profile { rowCount columns { name } } } } } } } }"""
     schema = schema_urn("shop", "shop")
     with counted_statements(catalog_ctx.db.engine) as one_table:
         data(api_client, tables, urn=schema, first=1)
     with counted_statements(catalog_ctx.db.engine) as two_tables:
-        both = data(api_client, tables, urn=schema, first=2)["node"]["tables"]["edges"]
+        both = data(api_client, tables, urn=schema, first=2)["entity"]["tables"]["edges"]
     assert len(one_table) == len(two_tables)
     profiles = {e["node"]["urn"]: e["node"]["profile"] for e in both}
     ((orders_rows, wide_rows),) = pg_query(

@@ -11,7 +11,7 @@ from tests.support.auth import secured_catalog
 from tests.support.graphql import data, error
 from tests.support.quality import CUSTOMERS, ORDERS, add_all, rules_catalog
 
-RULE_FIELDS = "id tableUrn name kind column params severity owner version updatedBy"
+RULE_FIELDS = "id databaseId tableUrn name kind column params severity owner version updatedBy"
 ADD = f"""mutation($table: String!, $rule: QualityRuleInput!) {{
   addQualityRule(table: $table, rule: $rule) {{ {RULE_FIELDS} }} }}"""
 UPDATE = f"mutation($id: Int!, $rule: QualityRuleInput!) {{ updateQualityRule(id: $id, rule: $rule) {{ {RULE_FIELDS} }} }}"
@@ -35,7 +35,7 @@ def test_rules_are_added_updated_and_removed_through_graphql(ruled):
     assert {k: added[k] for k in ("tableUrn", "name", "params", "severity", "version", "updatedBy")} == {
         "tableUrn": ORDERS, "name": "status_values", "params": {"values": ["open", "shipped"]},
         "severity": "warning", "version": 1, "updatedBy": "local"}
-    updated = data(ruled, UPDATE, id=added["id"], rule={**rule, "params": {"values": ["open"]}})["updateQualityRule"]
+    updated = data(ruled, UPDATE, id=added["databaseId"], rule={**rule, "params": {"values": ["open"]}})["updateQualityRule"]
     assert (updated["version"], updated["params"]) == (2, {"values": ["open"]})
 
     read = data(ruled, READ, table=ORDERS)
@@ -43,9 +43,9 @@ def test_rules_are_added_updated_and_removed_through_graphql(ruled):
     assert [(h["change"], h["version"]) for h in read["qualityRuleHistory"]] == [("updated", 2), ("created", 1)]
     assert read["qualityRuleHistory"][0]["before"]["params"] == {"values": ["open", "shipped"]}
 
-    assert data(ruled, REMOVE, id=added["id"])["removeQualityRule"] == {"name": "status_values", "version": 2}
+    assert data(ruled, REMOVE, id=added["databaseId"])["removeQualityRule"] == {"name": "status_values", "version": 2}
     assert data(ruled, READ, table=ORDERS)["qualityRules"] == []
-    assert error(ruled, REMOVE, id=added["id"])["extensions"]["code"] == "not_found"
+    assert error(ruled, REMOVE, id=added["databaseId"])["extensions"]["code"] == "not_found"
 
 
 def test_a_bad_rule_is_refused_naming_the_field(ruled):

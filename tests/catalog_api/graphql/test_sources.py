@@ -15,7 +15,7 @@ from tests.support.sources import sqlite_shop
 
 REGISTER = """
 mutation($input: RegisterSourceInput!) {
-  registerSource(input: $input) { id urn name kind description config secretRefs lineageNamespace }
+  registerSource(input: $input) { id databaseId urn name kind description config secretRefs lineageNamespace }
 }
 """
 
@@ -75,18 +75,18 @@ def test_register_crawl_and_delete_a_sqlite_source(api_client, catalog_ctx, tmp_
     assert source["config"]["path"] == path and source["secretRefs"] == {}
 
     tested = data(api_client, "mutation($id: Int!) { testSource(id: $id) { ok server errorCode } }",
-                  id=source["id"])["testSource"]
+                  id=source["databaseId"])["testSource"]
     assert tested["ok"] and tested["server"].startswith("SQLite")
 
     job = data(api_client, "mutation($id: Int!) { crawlSource(id: $id, wait: true) { id kind status errorCode "
-                           "errorMessage result sourceId finishedAt } }", id=source["id"])["crawlSource"]
+                           "errorMessage result sourceId finishedAt } }", id=source["databaseId"])["crawlSource"]
     assert job["status"] == "succeeded", job
-    assert job["kind"] == "crawl" and job["sourceId"] == source["id"] and job["finishedAt"]
+    assert job["kind"] == "crawl" and job["sourceId"] == source["databaseId"] and job["finishedAt"]
     assert job["result"]["tables_created"] == 3
     assert data(api_client, "query($id: String!) { job(id: $id) { status } }", id=job["id"])["job"]["status"] == \
         "succeeded"
 
-    tree = data(api_client, SOURCE_TREE, id=source["id"])["source"]
+    tree = data(api_client, SOURCE_TREE, id=source["databaseId"])["source"]
     assert tree["lastCrawledAt"]
     tables = {t["node"]["name"]: t["node"] for t in tree["schemas"]["edges"][0]["node"]["tables"]["edges"]}
     assert sorted(tables) == ["big_orders", "customers", "orders"]
@@ -94,16 +94,16 @@ def test_register_crawl_and_delete_a_sqlite_source(api_client, catalog_ctx, tmp_
     assert [c["node"]["name"] for c in tables["orders"]["columns"]["edges"]] == \
         ["id", "customer_id", "amount", "placed_at"]
     assert tables["orders"]["foreignKeys"][0]["referred_table"] == "customers"
-    by_name = data(api_client, '{ source(name: "shop") { id } }')["source"]
-    assert by_name["id"] == source["id"]
+    by_name = data(api_client, '{ source(name: "shop") { id databaseId } }')["source"]
+    assert by_name == {"id": source["id"], "databaseId": source["databaseId"]}
 
     updated = data(api_client, """mutation($id: Int!) { updateSource(id: $id, input: {description: "Shop DB"}) {
-        description } }""", id=source["id"])
+        description } }""", id=source["databaseId"])
     assert updated["updateSource"]["description"] == "Shop DB"
 
-    assert data(api_client, "mutation($id: Int!) { deleteSource(id: $id) }", id=source["id"]) == {"deleteSource": True}
+    assert data(api_client, "mutation($id: Int!) { deleteSource(id: $id) }", id=source["databaseId"]) == {"deleteSource": True}
     assert source_count(catalog_ctx) == 0
-    gone = error(api_client, "query($id: Int!) { source(id: $id) { name } }", id=source["id"])
+    gone = error(api_client, "query($id: Int!) { source(id: $id) { name } }", id=source["databaseId"])
     assert gone["extensions"]["code"] == "not_found"
     assert error(api_client, "query($urn: String!) { table(urn: $urn) { name } }",
                  urn=dataset_urn("shop", "main", "orders"))["extensions"]["code"] == "not_found"

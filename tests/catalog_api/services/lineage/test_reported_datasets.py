@@ -35,9 +35,9 @@ ORDERS_FIELDS = [("order_id", "bigint", "key"), ("amount", "double", None)]
 TABLE = """
 query ($urn: String!) {
   table(urn: $urn) {
-    id urn name kind origin schema { name } source { name }
+    databaseId urn name kind origin schema { name } source { name }
     reported { reporter jobNamespace jobName runId eventTime producer }
-    columns { totalCount edges { node { id name ordinal dataType comment nullable table { urn origin } } } }
+    columns { totalCount edges { node { databaseId name ordinal dataType comment nullable table { urn origin } } } }
   }
 }
 """
@@ -52,7 +52,8 @@ def catalog_settings(request, catalog_settings):
     return catalog_settings
 
 
-NODE = "query ($urn: String!) { node(urn: $urn) { urn ... on Table { origin columns { totalCount } } } }"
+NODE = "query ($urn: String!) { entity(urn: $urn) { urn ... on Table { origin columns { totalCount } } } }"
+BY_ID = "query ($id: ID!) { node(id: $id) { ... on Table { urn origin databaseId } } }"
 
 
 def schema_facet(fields) -> schema_dataset.SchemaDatasetFacet:
@@ -109,11 +110,11 @@ def test_an_uncrawled_output_answers_with_the_columns_of_its_schema_facet(api_cl
     assert found["origin"] == "reported"
     assert found["reported"]["jobName"] == "daily_revenue" and found["reported"]["runId"] == run_id
     # nothing only a crawl knows is made up: no ids, no nullability, no source or schema for an _openlineage dataset
-    assert (found["id"], found["schema"], found["source"]) == (None, None, None)
+    assert (found["databaseId"], found["schema"], found["source"]) == (None, None, None)
     columns = [e["node"] for e in found["columns"]["edges"]]
-    assert {(c["id"], c["nullable"]) for c in columns} == {(None, None)}
+    assert {(c["databaseId"], c["nullable"]) for c in columns} == {(None, None)}
     assert {(c["table"]["urn"], c["table"]["origin"]) for c in columns} == {(REVENUE, "reported")}
-    assert data(api_client, NODE, urn=REVENUE)["node"] == {"urn": REVENUE, "origin": "reported",
+    assert data(api_client, NODE, urn=REVENUE)["entity"] == {"urn": REVENUE, "origin": "reported",
                                                            "columns": {"totalCount": len(REVENUE_FIELDS)}}
 
 
@@ -194,6 +195,8 @@ def test_a_crawl_of_the_same_table_wins_over_what_was_reported(api_client, catal
     send(api_client, time=T0, outputs=[OutputDataset(naming["namespace"], dataset,
                                                      facets={"schema": schema_facet(reported_fields)})])
     assert rest_columns(table(api_client, urn)) == reported_fields  # not crawled yet: what the job reported
+    reported_id = data(api_client, "query($urn: String!) { table(urn: $urn) { id } }", urn=urn)["table"]["id"]
+    assert data(api_client, BY_ID, id=reported_id)["node"] == {"urn": urn, "origin": "reported", "databaseId": None}
 
     crawled(catalog_ctx, source_id)
     body = table(api_client, urn)
@@ -203,6 +206,9 @@ def test_a_crawl_of_the_same_table_wins_over_what_was_reported(api_client, catal
     found = data(api_client, TABLE, urn=urn)["table"]
     assert [e["node"]["name"] for e in found["columns"]["edges"]] == ["id", "total"]
     assert found["origin"] == "crawled" and found["reported"] is None
+    # the global id is keyed by the URN: the id a client kept from the report now names the crawled table
+    assert data(api_client, BY_ID, id=reported_id)["node"] == {"urn": urn, "origin": "crawled",
+                                                             "databaseId": found["databaseId"]}
 
     # a later report about a crawled table changes nothing the catalog serves
     send(api_client, time=T0 + timedelta(hours=1), outputs=[OutputDataset(

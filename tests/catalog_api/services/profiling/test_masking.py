@@ -134,6 +134,22 @@ def test_a_viewer_gets_the_values_of_a_pii_column_withheld_and_its_counts_intact
         "SELECT min(city), max(city) FROM people"), [])
 
 
+def test_a_profile_fetched_by_its_global_id_is_masked_as_by_its_number(people):
+    fields = "columns { name min max topValues { value } masked }"
+    by_node = f"query($id: ID!) {{ node(id: $id) {{ ... on TableProfile {{ {fields} }} }} }}"
+    by_number = f"query($id: Int!) {{ profile(id: $id) {{ {fields} }} }}"
+    ids = data(people.viewer, "query($urn: String!) { table(urn: $urn) { profile { id databaseId } } }",
+               urn=TABLE)["table"]["profile"]
+    shown = data(people.viewer, by_node, id=ids["id"])["node"]
+    assert shown == data(people.viewer, by_number, id=ids["databaseId"])["profile"]
+    email = next(c for c in shown["columns"] if c["name"] == "email")
+    assert (email["min"], email["max"], email["masked"]) == (None, None, ["min", "max", "top_values"])
+    assert not [e for e in people.values("email") if e in json.dumps(shown)]
+
+    read = next(c for c in data(people.reader, by_node, id=ids["id"])["node"]["columns"] if c["name"] == "email")
+    assert (read["min"], read["max"], read["masked"]) == (*people.one("SELECT min(email), max(email) FROM people"), [])
+
+
 def test_a_viewer_with_pii_read_gets_the_values(people):
     first, last = people.one("SELECT min(email), max(email) FROM people")
     rest = rest_columns(people.reader)["email"]

@@ -1,0 +1,147 @@
+"""Relay's object identification: every fetchable type's global `id` comes back through `node(id:)` as the same
+object, the id is the base64 of `Type:key` (decoded here by hand, not by the code under test), `databaseId` is the
+row's key as the catalog's own tables hold it, and a garbage id or an id of something the caller may not see is
+refused with a clear error."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from catalog_api.app import create_app
+from catalog_api.services import quality
+from catalog_api.services.events import webhooks
+from catalog_api.services.sources import SourceRegistration, register_source
+from catalog_api.urns import column_urn, dataset_urn, schema_urn, source_urn
+from tests.support.auth import key_holder, requiring_auth
+from tests.support.graphql import data, error, post
+from tests.support.jobs import crawled
+from tests.support.sqlite import build_database
+
+DDL = """
+CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), total REAL);
+"""
+ORDERS = dataset_urn("shop", "main", "orders")
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Entity { urn }
+  ... on Source { databaseId } ... on Schema { databaseId } ... on Table { databaseId } ... on Column { databaseId }
+  ... on QualityRule { databaseId name } ... on Job { jobId kind } ... on WebhookSubscriptionNode { webhookId url }
+} }"""
+
+
+def _decoded(global_id: str) -> tuple[str, str]:
+    type_name, _, key = base64.b64decode(global_id).decode().partition(":")
+    return type_name, key
+
+
+def _row_id(ctx, table: str, urn: str) -> int:
+    with ctx.db.session() as session:
+        return session.execute(text(f"select id from {table} where urn = :urn"), {"urn": urn}).scalar_one()
+
+
+@pytest.fixture
+def shop(catalog_ctx, tmp_path):
+    path = build_database(tmp_path / "shop.db", DDL)
+    source = register_source(catalog_ctx, SourceRegistration(name="shop", kind="sqlite", config={"path": str(path)}))
+    job = crawled(catalog_ctx, source.id)
+    return source.id, job.id
+
+
+def test_every_entity_comes_back_by_its_global_id(api_client, catalog_ctx, shop):
+    entities = {
+        "Source": (source_urn("shop"), "data_sources"), "Schema": (schema_urn("shop", "main"), "schemas"),
+        "Table": (ORDERS, "tables"), "Column": (column_urn("shop", "main", "orders", "total"), "columns"),
+    }
+    for type_name, (urn, table) in entities.items():
+        found = data(api_client, "query($urn: String!) { entity(urn: $urn) { id } }", urn=urn)["entity"]
+        assert _decoded(found["id"]) == (type_name, urn)
+        node = data(api_client, NODE, id=found["id"])["node"]
+        assert node == {"__typename": type_name, "id": found["id"], "urn": urn,
+                        "databaseId": _row_id(catalog_ctx, table, urn)}
+
+
+def test_a_page_shows_the_same_ids_as_node(api_client, shop):
+    page = data(api_client, "{ sources(first: 5) { edges { node { id schemas(first: 5) { edges { node { id "
+                            "tables(first: 5) { edges { node { id urn columns(first: 5) { edges { node { id urn } } } "
+                            "} } } } } } } } } }")
+    source = page["sources"]["edges"][0]["node"]
+    tables = [e["node"] for e in source["schemas"]["edges"][0]["node"]["tables"]["edges"]]
+    columns = [e["node"] for t in tables for e in t["columns"]["edges"]]
+    assert len({source["id"], *(t["id"] for t in tables), *(c["id"] for c in columns)}) == 1 + 2 + 5
+    for item in [*tables, *columns]:
+        assert data(api_client, NODE, id=item["id"])["node"]["urn"] == item["urn"]
+
+
+def test_jobs_rules_and_webhooks_come_back_by_their_global_ids(api_client, catalog_ctx, shop):
+    _, job_id = shop
+    rule = quality.add_rule(catalog_ctx, ORDERS, {"name": "total_positive", "kind": "range", "column": "total",
+                                                  "params": {"min": 0}})
+    hook = webhooks.create_subscription(catalog_ctx, "https://hooks.example.invalid/catalog").subscription
+    for type_name, key, extra in (("Job", job_id, {"jobId": job_id, "kind": "crawl"}),
+                                  ("QualityRule", rule.id, {"databaseId": rule.id, "name": rule.name}),
+                                  ("WebhookSubscriptionNode", hook.id, {"webhookId": hook.id, "url": hook.url})):
+        global_id = base64.b64encode(f"{type_name}:{key}".encode()).decode()
+        node = data(api_client, NODE, id=global_id)["node"]
+        assert node == {"__typename": type_name, "id": global_id, **extra}
+    # A job's own look-up takes its global id as well as its own id: clients that read `id` keep working.
+    job_global = data(api_client, "query($id: String!) { job(id: $id) { id } }", id=job_id)["job"]["id"]
+    assert data(api_client, "query($id: String!) { job(id: $id) { jobId } }", id=job_global) == {
+        "job": {"jobId": job_id}}
+
+
+def _b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+@pytest.mark.parametrize(("bad", "code"), [
+    ("", "invalid_input"),
+    ("not base64!", "invalid_input"),
+    (_b64("no-colon-here"), "invalid_input"),
+    (_b64("Planet:1"), "invalid_input"),  # a type this API does not serve
+    (_b64("Connection:1"), "invalid_input"),  # a type it serves, but not a node
+    (_b64("Source:urn:catalog:dataset:shop:main:orders"), "invalid_input"),  # a table's URN as a source's key
+    (_b64("Table:orders"), "invalid_input"),  # not a URN
+    (_b64("Table:" + dataset_urn("shop", "main", "nope")), "not_found"),
+    (_b64("Job:no-such-job"), "not_found"),
+    (_b64("QualityRule:12x"), "not_found"),
+    (_b64("QualityRule:" + "9" * 30), "not_found"),
+    (_b64("TableProfile:424242"), "not_found"),
+    ("A" * 5000, "invalid_input"),
+])
+def test_a_bad_id_is_a_clear_error_on_the_id_argument(api_client, shop, bad, code):
+    body = post(api_client, "query($id: ID!) { node(id: $id) { id } }", id=bad)
+    assert body["data"] == {"node": None}
+    (found,) = body["errors"]
+    assert found["path"] == ["node"]
+    assert (found["extensions"]["code"], found["extensions"]["field"]) == (code, "id"), found
+
+
+def test_an_id_with_its_padding_changed_is_not_one_this_api_gave_out(api_client, shop):
+    good = data(api_client, "query($urn: String!) { entity(urn: $urn) { id } }", urn=ORDERS)["entity"]["id"]
+    assert error(api_client, "query($id: ID!) { node(id: $id) { id } }", id=" " + good)["extensions"]["code"] == \
+        "invalid_input"
+
+
+def test_node_needs_what_the_objects_own_lookup_needs(catalog_ctx, shop):
+    hook = webhooks.create_subscription(catalog_ctx, "https://hooks.example.invalid/catalog").subscription
+    hook_id = _b64(f"WebhookSubscriptionNode:{hook.id}")
+    table_id = _b64(f"Table:{ORDERS}")
+    app = create_app(ctx=requiring_auth(catalog_ctx))
+    viewer, operator = (key_holder(catalog_ctx, role, [role]) for role in ("viewer", "operator"))
+    with TestClient(app, headers=viewer.headers()) as client:
+        assert data(client, "query($id: ID!) { node(id: $id) { id } }", id=table_id) == {"node": {"id": table_id}}
+        refused = error(client, "query($id: ID!) { node(id: $id) { id } }", id=hook_id)
+        assert refused["extensions"]["code"] == "forbidden"
+        # The same as the subscription's own look-up answers the same caller.
+        assert error(client, "query($id: String!) { webhook(id: $id) { url } }", id=hook.id)["extensions"]["code"] \
+            == "forbidden"
+    with TestClient(app, headers=operator.headers()) as client:
+        assert data(client, "query($id: ID!) { node(id: $id) { id } }", id=hook_id) == {"node": {"id": hook_id}}
+    with TestClient(app) as anonymous:
+        answer = anonymous.post("/graphql", json={"query": "query($id: ID!) { node(id: $id) { id } }",
+                                                  "variables": {"id": table_id}})
+        assert answer.status_code == 401
