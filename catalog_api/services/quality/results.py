@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -87,6 +88,28 @@ class TableHealthView:
     not_evaluated: int
     failing_rules: list[str]
     last_evaluated_at: datetime | None
+
+
+def failing_rows_outcome(rule_id: int, allowed: int, count: int, columns: Sequence[str],
+                         rows: Sequence[Sequence[Any]]) -> RuleOutcome:
+    """The outcome of a custom-SQL rule whose query returned `count` failing rows, the first ones `rows`."""
+    keys = [{name: json_value(value) for name, value in zip(columns, row, strict=True)}
+            for row in rows[:MAX_SAMPLE_KEYS]]
+    return RuleOutcome(rule_id, "passed" if count <= allowed else "failed", observed=count, failing_rows=count,
+                       sample_keys=keys, message=f"{count} failing rows (at most {allowed})")
+
+
+def json_value(value: Any) -> Any:
+    """A sample value as the results store (JSON) holds it: decimals as numbers, times as ISO 8601, bytes as hex."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
 
 
 def record_results(ctx: ServiceContext, table_urn: str, run_id: str,
