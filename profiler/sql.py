@@ -64,38 +64,48 @@ def query_parquet(spark: SparkSession, views: Mapping[str, Sequence[str]], sql: 
     session = spark.newSession()
     context = spark.sparkContext
     group = f"catalog-sql-{uuid.uuid4().hex}"
-    expired = threading.Event()
+    expired, done = threading.Event(), threading.Event()
 
     def cancel() -> None:
-        expired.set()
-        context.cancelJobGroup(group)
+        # Cancelling a group ends the jobs running now; the query may start its next one a moment later (it was
+        # still being planned), so the group is cancelled again until the query gives up.
+        if not done.wait(timeout_s):
+            expired.set()
+            while not done.is_set():
+                context.cancelJobGroup(group)
+                done.wait(_CANCEL_AGAIN_S)
 
-    timer = threading.Timer(timeout_s, cancel)
-    timer.name, timer.daemon = "spark-sql-timeout", True
+    canceller = threading.Thread(target=cancel, name="spark-sql-timeout", daemon=True)
     context.setJobGroup(group, "quality rule query", interruptOnCancel=True)
-    timer.start()
+    canceller.start()
     try:
         for name, files in views.items():
+            _check(expired, timeout_s)
             session.read.option("mergeSchema", "true").parquet(*files).createOrReplaceTempView(name)
         frame = session.sql(sql)
+        _check(expired, timeout_s)
         count = frame.count()
+        _check(expired, timeout_s)
         rows = [tuple(row) for row in frame.limit(sample).collect()] if sample else []
-        if expired.is_set():  # cancelled between its last job and the timer's check
-            raise _timed_out(timeout_s)
+        _check(expired, timeout_s)  # cancelled between its last job and the canceller's check
         return QueryRows(count=int(count), columns=list(frame.columns), rows=rows)
     except (PySparkException, Py4JError) as error:
-        if expired.is_set():
-            raise _timed_out(timeout_s) from None
+        _check(expired, timeout_s)
         raise QueryFailed(_first_line(error)) from None
     finally:
-        timer.cancel()
+        done.set()
+        canceller.join()
         context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         context.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
         context.setLocalProperty("spark.job.interruptOnCancel", None)  # type: ignore[arg-type]
 
 
-def _timed_out(timeout_s: float) -> QueryTimedOut:
-    return QueryTimedOut(f"the query ran longer than {timeout_s:g} s and was cancelled")
+_CANCEL_AGAIN_S = 0.5
+
+
+def _check(expired: threading.Event, timeout_s: float) -> None:
+    if expired.is_set():
+        raise QueryTimedOut(f"the query ran longer than {timeout_s:g} s and was cancelled") from None
 
 
 def _first_line(error: Exception) -> str:
