@@ -29,8 +29,15 @@ RuleSetDiffNode = graphql_type(quality.RuleSetDiff, "QualityRuleSetDiff", "What 
 QualityResultNode = graphql_type(quality.QualityResultView, "QualityResult", "One rule's outcome in one run.",
                                  description="One rule's outcome in one run; of a column tagged `pii.*`, a caller "
                                              "without `pii:read` gets values null, named in `masked`.")
-TableHealthNode = graphql_type(quality.TableHealthView, "QualityHealth", "A table's rules by their latest results.",
-                               description="How a table's rules stand by their latest results.")
+AnomalyHealthNode = graphql_type(quality.AnomalyHealthView, "AnomalyHealth", "A table's open anomalies.",
+                                 description="The anomalies of a table's latest profile (`open`), how many are "
+                                             "critical, and when it ran.")
+FreshnessHealthNode = graphql_type(quality.FreshnessHealthView, "FreshnessHealth", "A table's freshness.",
+                                   description="Whether a table's data is fresh by its freshness rules: fresh, stale, "
+                                               "error, not_evaluated or no_sla.")
+TableHealthNode = graphql_type(quality.TableHealthView, "QualityHealth", "A table's health.",
+                               description="A table's health: its quality rules by their latest results, the open "
+                                           "anomalies of its latest profile, and its freshness.")
 RuleId = Annotated[int, strawberry.argument(name="id", description="The rule's id.")]
 
 
