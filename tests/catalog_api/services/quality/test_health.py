@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-import pytest
 from sqlalchemy import func, select
 
 from catalog_api.db.models import ExtractionState, ProfileAnomalyRow, Table, TableProfileRow, utcnow
@@ -18,19 +17,8 @@ from crawlers.snapshot import SchemaSnapshot, SourceSnapshot
 from tests.support.catalog import query
 from tests.support.factories import apply, make_source, make_table
 from tests.support.graphql import data
-from tests.support.quality import CUSTOMERS, ORDERS, add_all, rules_catalog
+from tests.support.quality import CUSTOMERS, ORDERS, rule_id
 from tests.support.statements import counted_statements
-
-
-@pytest.fixture
-def ruled(catalog_ctx):
-    rules_catalog(catalog_ctx)
-    add_all(catalog_ctx)
-    return catalog_ctx
-
-
-def rule_id(ctx, table: str, name: str) -> int:
-    return query(ctx, quality.find_rule, table, name).id
 
 
 def table_id(ctx, urn: str) -> int:

@@ -9,11 +9,11 @@ import pytest
 
 from catalog_api.services import quality
 from catalog_api.services.extraction import lake, request_extract
-from catalog_api.services.quality.evaluation import request_quality_run
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
-from tests.support.catalog import crawl, query
+from tests.support.catalog import crawl
 from tests.support.jobs import finished
+from tests.support.quality import latest_result, run_quality
 
 pytestmark = pytest.mark.postgres
 
@@ -56,13 +56,10 @@ def add(ctx, table: str, name: str, sql: str, **params) -> None:
 
 
 def run(ctx, source_id: int, tables: list[str] | None = None):
-    job = finished(ctx, request_quality_run(ctx, source_id, tables), timeout=300)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    return job
+    return run_quality(ctx, source_id, tables, timeout=300)
 
 
-def latest(ctx, table: str, name: str):
-    return query(ctx, quality.rule_results, query(ctx, quality.find_rule, table, name).id, limit=1)[0]
+latest = latest_result
 
 
 def test_lake_rules_pass_and_fail_with_the_counts_pandas_finds(shop):

@@ -13,15 +13,8 @@ from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
 from tests.support.catalog import query
 from tests.support.events import outbox
 from tests.support.factories import apply, make_source, make_table
-from tests.support.quality import CUSTOMERS, ORDERS, RULES, add_all, rules_catalog
+from tests.support.quality import CUSTOMERS, ORDERS, RULES, rules_catalog
 from tests.support.statements import counted_statements
-
-
-@pytest.fixture
-def ruled(catalog_ctx):
-    rules_catalog(catalog_ctx)
-    add_all(catalog_ctx)
-    return catalog_ctx
 
 
 @pytest.fixture
