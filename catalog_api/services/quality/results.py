@@ -1,9 +1,9 @@
-"""Results of quality rules: one row per rule and evaluation run, and the history of each rule (a table's health,
-which reads them, is `health`).
+"""Results of quality rules: one row per rule and evaluation run, and the history of each rule (a table's
+health, which reads them, is `health`).
 
-An evaluator (the `quality` job, the profile pass) hands `record_results` the outcome of each rule of one table in one run:
-`passed`, `failed` or `error`, the observed value, the failing-row count and up to `MAX_SAMPLE_KEYS` sample keys of
-failing rows (each a mapping of key column to value). In the same transaction it publishes
+An evaluator (the `quality` job, the profile pass) hands `record_results` the outcome of each rule of one table in one
+run: `passed`, `failed` or `error`, the observed value, the failing-row count and up to `MAX_SAMPLE_KEYS` sample keys
+of failing rows (each a mapping of key column to value). In the same transaction it publishes
 `catalog.quality.failed` when a rule starts failing (its previous result was not a failure, or it had none) and
 `catalog.quality.recovered` when a failing rule passes again; a rule that keeps failing raises no new event.
 
