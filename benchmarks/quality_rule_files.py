@@ -6,8 +6,11 @@ a rule file with `--rules` rules per table (a mix of column and table kinds, cus
 - applied again (nothing changes: the idempotent path a CI job takes on every merge);
 - applied as a dry run after editing a tenth of the rules;
 - exported.
-Rounds interleave the four steps; prints the median wall and CPU time of each, the load averages before and after
-(the machine is shared), and the ratio of the idempotent apply to the first.
+Rounds interleave the four steps; prints the median wall and CPU time of each, the SQL statements each sent to the
+catalog (a fixed number whatever the file's size since the apply reads tables, columns and rules once and writes each
+kind of change in one statement; before, one column query per rule and several statements per changed rule), the load
+averages before and after (the machine is shared), and the ratio of the idempotent apply to the first. Run it with
+PYTHONPATH at an older checkout to compare.
 
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/quality_rule_files.py [--tables 200] [--rules 5] [--rounds 3]
 """
@@ -25,6 +28,8 @@ from pathlib import Path
 
 # Run as a script, this folder comes first on sys.path, and its graphql.py would shadow the graphql library.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from sqlalchemy import event
 
 from catalog_api.bootstrap import build_context
 from catalog_api.db.models import DataSource
@@ -73,6 +78,21 @@ def timed(step) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def counted(engine, statements: list[int], step) -> tuple[float, float]:
+    """`timed(step)`, appending to `statements` how many SQL statements `step` sent through `engine`."""
+    sent = [0]
+
+    def count(*_args) -> None:
+        sent[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return timed(step)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        statements.append(sent[0])
+
+
 def print_medians(figures: dict[str, list[tuple[float, float]]], width: int, decimals: int) -> dict:
     """Prints each step's median wall and CPU time (ms) and the spread of its wall times; returns the medians."""
     print(f"load average after: {os.getloadavg()}")
@@ -97,24 +117,31 @@ def main() -> None:
         entry["rules"][0]["severity"] = "warning" if entry["rules"][0].get("severity") != "warning" else "error"
     figures: dict[str, list[tuple[float, float]]] = {"first apply": [], "second apply": [], "dry run (10% edited)": [],
                                                      "export": []}
+    statements: dict[str, list[int]] = {name: [] for name in figures}
     print(f"load average before: {os.getloadavg()}")
     print(f"{args.tables} tables x {args.rules} rules = {args.tables * args.rules} rules, {args.rounds} rounds")
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as home, acting_as(LOCAL_OPERATOR):
             ctx = catalog(Path(home), args.tables)
             try:
-                figures["first apply"].append(timed(lambda: quality.apply_rules(ctx, document)))
-                figures["second apply"].append(timed(lambda: quality.apply_rules(ctx, document)))
-                figures["dry run (10% edited)"].append(timed(lambda: quality.apply_rules(ctx, edited, dry_run=True)))
+                engine = ctx.db.engine
+                figures["first apply"].append(counted(engine, statements["first apply"],
+                                                      lambda: quality.apply_rules(ctx, document)))
+                figures["second apply"].append(counted(engine, statements["second apply"],
+                                                       lambda: quality.apply_rules(ctx, document)))
+                figures["dry run (10% edited)"].append(counted(engine, statements["dry run (10% edited)"], lambda:
+                                                               quality.apply_rules(ctx, edited, dry_run=True)))
 
                 def export() -> None:
                     with ctx.db.session() as session:
                         quality.dump_yaml(quality.export_rules(session, "bench"))
 
-                figures["export"].append(timed(export))
+                figures["export"].append(counted(engine, statements["export"], export))
             finally:
                 ctx.close()
     medians = print_medians(figures, 22, 0)
+    for name, sent in statements.items():
+        print(f"{name:>22}: {statistics.median(sent):8.0f} SQL statements")
     print(f"second apply / first apply (CPU): {medians['second apply'][1] / medians['first apply'][1]:.2f}")
 
 

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         default=300.0, ge=0,
         description="How often the scheduler checks each freshness rule between profiles (0: never; docs/quality.md)."
     )
+    quality_lake_timeout_s: float = Field(
+        default=300.0, gt=0, le=24 * 3600,
+        description="Longest a custom-SQL rule's query of the lake may run on Spark before it is cancelled (its "
+                    "result: error).",
+    )
     source_statement_timeout_ms: int = Field(
         default=30_000, ge=100, description="Default statement timeout for discovery queries sent to a source."
     )

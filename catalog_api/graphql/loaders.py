@@ -21,6 +21,7 @@ from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
+from catalog_api.services.quality import TableHealthView, table_healths
 from catalog_api.services.views import (
     ChangeView,
     ColumnView,
@@ -154,6 +155,14 @@ def _table_profile_loader(ctx: ServiceContext) -> DataLoader[int, ProfileView | 
     return DataLoader(load)
 
 
+def _table_health_loader(ctx: ServiceContext) -> DataLoader[int, TableHealthView]:
+    async def load(table_ids: list[int]) -> list[TableHealthView | BaseException]:
+        found = await in_session(ctx, lambda session: table_healths(session, table_ids))
+        return [found.get(i) or NotFound(f"table {i} no longer exists") for i in table_ids]
+
+    return DataLoader(load)
+
+
 class Loaders:
     """The DataLoaders of one request. Their caches live as long as the request, never longer."""
 
@@ -172,6 +181,7 @@ class Loaders:
         self.changes: DataLoader[ChangeKey, Page[ChangeView]] = _changes_loader(ctx)
         self.column_profile: DataLoader[str, ColumnProfileView | None] = _column_profile_loader(ctx)
         self.table_profile: DataLoader[int, ProfileView | None] = _table_profile_loader(ctx)
+        self.table_health: DataLoader[int, TableHealthView] = _table_health_loader(ctx)
 
     def clear(self) -> None:
         """Forgets everything loaded so far: a mutation may have changed it."""

@@ -33,8 +33,13 @@ RuleSetDiffNode = graphql_type(quality.RuleSetDiff, "QualityRuleSetDiff", "What 
 QualityResultNode = graphql_type(quality.QualityResultView, "QualityResult", "One rule's outcome in one run.",
                                  description="One rule's outcome in one run; of a column tagged `pii.*`, a caller "
                                              "without `pii:read` gets values null, named in `masked`.")
-TableHealthNode = graphql_type(quality.TableHealthView, "QualityHealth", "A table's rules by their latest results.",
-                               description="How a table's rules stand by their latest results.")
+# The parts of a table's health, declared before it (a nested view needs its type first), described by their views.
+HEALTH_PARTS = [graphql_type(view, name, view.__doc__, description=" ".join(view.__doc__.split()))
+                for view, name in ((quality.AnomalyHealthView, "AnomalyHealth"),
+                                   (quality.FreshnessHealthView, "FreshnessHealth"))]
+TableHealthNode = graphql_type(quality.TableHealthView, "QualityHealth", "A table's health.",
+                               description="A table's health: its quality rules by their latest results, the open "
+                                           "anomalies of its latest profile, and its freshness.")
 RuleId = Annotated[int, strawberry.argument(name="id", description="The rule's id.")]
 
 

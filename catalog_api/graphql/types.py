@@ -334,12 +334,13 @@ class TableNode(Entity, Owned, Termed, InDomain, FromView):
             return []
         return [QualityRuleNode.of(r) for r in await info.context.query(quality.list_rules, table_urn=self.urn)]
 
-    @strawberry.field(description="How the table's quality rules stand by their latest results; null for a dataset "
-                                  "the catalog has not crawled.")
+    @strawberry.field(description="The table's health: its quality rules by their latest results, the open anomalies "
+                                  "of its latest profile, its freshness; null for a dataset the catalog has not "
+                                  "crawled. Batched over a page of tables.")
     async def quality_health(self, info: Info) -> TableHealthNode | None:
         if self.reported is not None:
             return None
-        return TableHealthNode.of(await info.context.query(quality.table_health, self.urn))
+        return TableHealthNode.of(await info.context.loaders.table_health.load(self.id))
 
 
 @strawberry.type(name="Column")

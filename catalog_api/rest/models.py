@@ -19,7 +19,9 @@ from catalog_api.services.extraction import ExtractionView
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, DuplicateRowsView, ProfileView
 from catalog_api.services.sources import ConnectionTestResult
 from catalog_api.services.views import (
+    AnomalyHealthView,
     ChangeView,
+    FreshnessHealthView,
     JobView,
     LineageNamingView,
     ReportedOriginView,
@@ -27,6 +29,7 @@ from catalog_api.services.views import (
     SchemaView,
     SourceView,
     TableDetailView,
+    TableHealthView,
     TableView,
     TaggedColumnView,
     TaggedEntityView,
@@ -86,6 +89,11 @@ ColumnOut = rest_model("ColumnOut", TaggedColumnView, "A column as the source de
                                                       "description and tags.")
 ReportedOriginOut = rest_model("ReportedOrigin", ReportedOriginView, "Who reported a table the catalog has not "
                                                                     "crawled: the OpenLineage job, run and event time.")
+AnomalyHealthOut = rest_model("AnomalyHealth", AnomalyHealthView, "The open anomalies of a table's latest profile.")
+FreshnessHealthOut = rest_model("FreshnessHealth", FreshnessHealthView, "Whether a table's data is fresh by its "
+                                                                        "freshness rules.")
+TableHealthOut = rest_model("TableHealthOut", TableHealthView, "A table's health: its quality rules by their latest "
+                                                               "results, its open anomalies and its freshness.")
 TableOut = rest_model("TableOut", TableDetailView, "A table, view or file with its columns, keys and indexes; or a "
                                                    "dataset known only from OpenLineage (`origin: reported`), with "
                                                    "the columns its events reported.")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.rest.contract import checked_by_service, errors, urn_query
 from catalog_api.rest.deps import QUERY_SESSION, context
-from catalog_api.rest.models import JobOut, ViewModel, rest_model
+from catalog_api.rest.models import JobOut, TableHealthOut, ViewModel, rest_model
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import Permission
 from catalog_api.services import quality
@@ -33,8 +33,6 @@ RuleDiffOut = rest_model("RuleDiffOut", quality.RuleDiffView, "What a rule file 
 QualityResultOut = rest_model("QualityResultOut", quality.QualityResultView,
                               "One rule's outcome in one run. Of a column tagged `pii.*`, a caller without `pii:read` "
                               "gets the observed value and sample-key values null, named in `masked`.")
-TableHealthOut = rest_model("TableHealthOut", quality.TableHealthView,
-                            "How a table's rules stand by their latest results.")
 RuleSetDiffOut = rest_model("RuleSetDiffOut", quality.RuleSetDiff,
                             "What applying a rule file changed (or, in a dry run, would change).")
 
@@ -115,7 +113,8 @@ def rule_results(rule_id: RuleId, limit: int = Query(100, ge=1, le=quality.MAX_R
 @router.get("/health", dependencies=[allow(Permission.READ)], response_model=TableHealthOut, responses=errors(404))
 def table_health(table: str = urn_query(EntityType.DATASET, default=..., description="The table."),
                  session: Session = QUERY_SESSION) -> TableHealthOut:
-    """How the table's rules stand by their latest results: passing, failing by severity, in error, not evaluated."""
+    """The table's health (also in `GET /api/v1/tables/{urn}`): its rules by their latest results (passing, failing by
+    severity, in error, not evaluated), the open anomalies of its latest profile, and its freshness."""
     return TableHealthOut.of(quality.table_health(session, table))
 
 

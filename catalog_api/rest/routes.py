@@ -43,7 +43,7 @@ from catalog_api.rest.models import (
 from catalog_api.rest.security import allow
 from catalog_api.security.identity import Permission
 from catalog_api.services import backfill as backfills
-from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, sources
+from catalog_api.services import browse, crawl, curation, extraction, jobs, profiling, quality, sources
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.curation import MAX_DESCRIPTION, MAX_TAG_LENGTH, MAX_TAGS
 from catalog_api.services.extraction import IncrementStrategy
@@ -416,8 +416,9 @@ def set_table_anomaly_thresholds(body: AnomalyThresholdsIn, urn: str = TABLE_URN
 
 @router.get("/tables/{urn:path}", dependencies=[allow(Permission.READ)], response_model=TableOut, tags=["tables"])
 def table(urn: str = TABLE_URN, include_deleted_columns: bool = False, session: Session = QUERY_SESSION) -> TableOut:
-    """A table by URN with its columns. URL-encode the URN as a path segment (e.g. `%` as `%25`)."""
-    return TableOut.of(browse.table_detail(session, urn, include_deleted_columns=include_deleted_columns))
+    """A table by URN with its columns and its health (`quality_health`: rules, anomalies, freshness). URL-encode the
+    URN as a path segment (e.g. `%` as `%25`)."""
+    return TableOut.of(quality.table_detail(session, urn, include_deleted_columns=include_deleted_columns))
 
 
 @router.get("/profiles/{profile_id}", dependencies=[allow(Permission.READ)],

@@ -216,6 +216,50 @@ class TaggedColumnView:
 
 
 @dataclass(frozen=True, slots=True)
+class AnomalyHealthView:
+    """The anomalies of a table's latest profile (those still standing: an earlier profile's are superseded), how
+    many are critical, and when that profile ran; `profiled_at` null: never profiled."""
+
+    open: int
+    critical: int
+    profiled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessHealthView:
+    """Whether a table's data is fresh by its freshness rules (docs/quality.md): `fresh`, `stale`, `error` (the check
+    could not run), `not_evaluated` (a rule on a column, not checked yet) or `no_sla` (no freshness rule). With
+    several rules, the worst one's; a rule on the last extraction with no result yet is judged on the spot."""
+
+    status: str
+    rule: str | None
+    max_age: str | None
+    checked_at: datetime | None
+    """When the rule's result was recorded (null when judged on the spot or never checked)."""
+    last_extracted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TableHealthView:
+    """A table's health: its quality rules by their latest results (`failing_errors` and `failing_warnings` count rules
+    whose latest result failed, by severity; `worst_failing_severity` is the worst of them, null when none fails;
+    `not_evaluated` those with no result yet), the open anomalies of its latest profile, and its freshness."""
+
+    table_urn: str
+    rules: int
+    passing: int
+    failing_errors: int
+    failing_warnings: int
+    errored: int
+    not_evaluated: int
+    failing_rules: list[str]
+    last_evaluated_at: datetime | None
+    worst_failing_severity: str | None
+    anomalies: AnomalyHealthView
+    freshness: FreshnessHealthView
+
+
+@dataclass(frozen=True, slots=True)
 class TableDetailView:
     """A table with its source and schema names, its columns and tags, and the links to everything about it."""
 
@@ -244,6 +288,8 @@ class TableDetailView:
     """`crawled`, or `reported`: the catalog has not crawled the table and knows its columns from OpenLineage."""
     reported: ReportedOriginView | None
     """Who reported the columns of a `reported` table; null on a crawled one."""
+    quality_health: TableHealthView | None = None
+    """The crawled table's health (rules, anomalies, freshness); null on a reported one."""
 
 
 def table_link(urn: str) -> str:
@@ -267,7 +313,8 @@ def table_detail_view(table: Table, schema: Schema, source: DataSource, columns:
                       tags: dict[str, list[str]]) -> TableDetailView:
     tagged = [from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns]
     return from_row(TableDetailView, table, source=source.name, schema_name=schema.name, tags=tags[table.urn],
-                    columns=tagged, links=table_links(table.urn), origin="crawled", reported=None)
+                    columns=tagged, links=table_links(table.urn), origin="crawled", reported=None,
+                    quality_health=None)
 
 
 # -- reported datasets ------------------------------------------------------------------------------------------
@@ -415,4 +462,4 @@ def reported_table_detail_view(row: ReportedDataset, columns: list[ReportedColum
     source, schema, _ = parse_urn(row.urn).names
     return from_row(TableDetailView, reported_table_view(row, None, None), source=source, schema_name=schema,
                     tags=tags[row.urn], columns=[from_row(TaggedColumnView, c, tags=tags[c.urn]) for c in columns],
-                    links=table_links(row.urn, crawled=False), origin="reported")
+                    links=table_links(row.urn, crawled=False), origin="reported", quality_health=None)

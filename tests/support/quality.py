@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.quality.evaluation import request_quality_run
 from catalog_api.urns import dataset_urn
 from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
+from tests.support.catalog import query
 from tests.support.events import outbox
 from tests.support.factories import apply, make_source, make_table
+from tests.support.jobs import finished
 
 ORDERS = dataset_urn("erp", "sales", "orders")
 CUSTOMERS = dataset_urn("erp", "sales", "customers")
@@ -58,3 +61,24 @@ def result_events(ctx) -> list[tuple[str, str, str]]:
     """The failed/recovered events in the outbox, oldest first, as (type, rule name, run id)."""
     return [(row.type, json.loads(row.event)["data"]["rule"], json.loads(row.event)["data"]["run_id"])
             for row in outbox(ctx) if row.type in ("catalog.quality.failed", "catalog.quality.recovered")]
+
+
+def rule_id(ctx, table: str, name: str) -> int:
+    """The id of a table's rule by name."""
+    from catalog_api.services import quality
+
+    return query(ctx, quality.find_rule, table, name).id
+
+
+def run_quality(ctx, source_id: int, tables: list[str] | None = None, *, timeout: float = 60):
+    """A quality job of the source (or of `tables`) that succeeded."""
+    job = finished(ctx, request_quality_run(ctx, source_id, tables), timeout=timeout)
+    assert job.status == "succeeded", (job.error_code, job.error_message)
+    return job
+
+
+def latest_result(ctx, table: str, name: str):
+    """The newest result of a table's rule by name."""
+    from catalog_api.services import quality
+
+    return query(ctx, quality.rule_results, rule_id(ctx, table, name), limit=1)[0]

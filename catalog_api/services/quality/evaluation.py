@@ -8,6 +8,8 @@ rules here need no scan of their own:
   extraction from the catalog. The rule fails when that is older than its `max_age` (or there is none).
 * `custom_sql` (`run_against: source`) runs the rule's query wrapped twice, in one read-only transaction under the
   source's statement timeout: a count of its rows (the failing rows) and up to `MAX_SAMPLE_KEYS` of them.
+* `custom_sql` (`run_against: lake`) runs the rule's Spark SQL over the tables' lake data on the profiler's Spark
+  session, started on the job's first lake rule (`lake`).
 
 A query the source refuses or cancels (the statement timeout) makes that rule's result an `error` naming the cause;
 the job goes on with the other rules and succeeds. Results go through `record_results`, which publishes the
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 import sqlglot
@@ -31,7 +32,8 @@ from catalog_api.db.quality import QualityResult, QualityRule
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.quality.kinds import FreshnessParams
-from catalog_api.services.quality.results import MAX_SAMPLE_KEYS, RuleOutcome, record_results
+from catalog_api.services.quality.lake import LakeQueries
+from catalog_api.services.quality.results import MAX_SAMPLE_KEYS, RuleOutcome, failing_rows_outcome, record_results
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
 from crawlers.connector import Connector
@@ -76,13 +78,16 @@ def run_quality_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                                  tuple(params.get("kinds") or LIGHT_KINDS))
         connector = build_connector(ctx, session, source) if _reads_source(tables) else None
         dialect = DIALECTS.get(source.kind)
+        lake_queries = LakeQueries(ctx, source.id, source.name)
     counts = {"passed": 0, "failed": 0, "error": 0}
-    for index, table in enumerate(tables):
-        job.progress(index, len(tables), f"checking {table.schema}.{table.name}")
-        outcomes = [_evaluate(connector, dialect, table, check) for check in table.checks]
-        record_results(ctx, table.urn, job.job_id, outcomes)
-        for outcome in outcomes:
-            counts[outcome.outcome] += 1
+    with lake_queries:
+        for index, table in enumerate(tables):
+            job.progress(index, len(tables), f"checking {table.schema}.{table.name}")
+            outcomes = [lake_queries.evaluate(check.rule_id, table.schema, check.params) if _on_lake(check)
+                        else _evaluate(connector, dialect, table, check) for check in table.checks]
+            record_results(ctx, table.urn, job.job_id, outcomes)
+            for outcome in outcomes:
+                counts[outcome.outcome] += 1
     job.progress(len(tables), len(tables), "done")
     return {"tables": len(tables), **counts}
 
@@ -98,15 +103,17 @@ def _rules_to_check(session: Session, source: DataSource, wanted: set[str], kind
     for rule, table, schema, extracted in session.execute(query).all():
         if wanted and table.urn not in wanted:
             continue
-        if rule.kind == "custom_sql" and rule.params.get("run_against", "source") != "source":
-            continue  # queries of the lake run in the profile pass, on its Spark session
         entry = found.setdefault(table.urn, _TableChecks(table.urn, schema, table.name, []))
         entry.checks.append(_Check(rule.id, rule.kind, rule.column, dict(rule.params), extracted))
     return list(found.values())
 
 
+def _on_lake(check: _Check) -> bool:
+    return check.kind == "custom_sql" and check.params.get("run_against") == "lake"
+
+
 def _reads_source(tables: list[_TableChecks]) -> bool:
-    return any(c.kind == "custom_sql" or c.column is not None for t in tables for c in t.checks)
+    return any((c.kind == "custom_sql" and not _on_lake(c)) or c.column is not None for t in tables for c in t.checks)
 
 
 def _evaluate(connector: Connector | None, dialect: str | None, table: _TableChecks, check: _Check) -> RuleOutcome:
@@ -141,12 +148,8 @@ def _custom_sql(connector: Connector | None, dialect: str | None, check: _Check)
     count = exp.select(exp.Count(this=exp.Star())).from_(failing)
     sample = exp.select("*").from_(failing).limit(MAX_SAMPLE_KEYS)
     counted, sampled = connector.read_query([count.sql(dialect=dialect), sample.sql(dialect=dialect)])
-    rows = int(counted.rows[0][0])
-    allowed = int(check.params.get("max_failing_rows", 0))
-    keys = [{name: _json_value(value) for name, value in zip(sampled.columns, row, strict=True)}
-            for row in sampled.rows]
-    return RuleOutcome(check.rule_id, "passed" if rows <= allowed else "failed", observed=rows, failing_rows=rows,
-                       sample_keys=keys, message=f"{rows} failing rows (at most {allowed})")
+    return failing_rows_outcome(check.rule_id, int(check.params.get("max_failing_rows", 0)),
+                                int(counted.rows[0][0]), sampled.columns, sampled.rows)
 
 
 def _as_utc(value: Any) -> datetime:
@@ -168,19 +171,6 @@ def _duration(seconds: float) -> str:
     minutes = max(0, int(seconds // 60))
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
     return " ".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"
-
-
-def _json_value(value: Any) -> Any:
-    """A sample value as the results store (JSON) holds it."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    return str(value)
 
 
 def due_freshness_sources(session: Session, interval_s: float, now: datetime) -> list[int]:

@@ -267,6 +267,27 @@ def single_select(sql: str, dialect: str | None) -> None:
     written = next((node for node in statements[0].walk() if isinstance(node, _WRITES)), None)
     if written is not None:
         raise ValueError(f"must only read: it holds {type(written).__name__.upper()}")
+    if dialect == LAKE_DIALECT and (problem := lake_query_problem(statements[0])) is not None:
+        raise ValueError(problem)
+
+
+_LAKE_FUNCTIONS_REFUSED = frozenset({"reflect", "java_method", "try_reflect"})
+"""Spark SQL functions that call any Java method on the worker: a rule's query never needs them."""
+_LAKE_TABLE_FUNCTIONS = frozenset({"range"})
+"""The table-valued functions a lake query may read besides the source's tables (`read_files` would read any file)."""
+
+
+def lake_query_problem(query: exp.Expression) -> str | None:
+    """Why a Spark SQL query may not run against the lake, or None: it reads tables of the source (and `range`), and
+    calls no function that reaches outside Spark SQL."""
+    for node in query.walk():
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier) and node.this is not None:
+            name = node.this.name if isinstance(node.this, exp.Func) else type(node.this).__name__
+            if name.casefold() not in _LAKE_TABLE_FUNCTIONS:
+                return f"may read only tables of the source (and range()), not {name}()"
+        elif isinstance(node, exp.Anonymous) and node.name.casefold() in _LAKE_FUNCTIONS_REFUSED:
+            return f"may not call {node.name.casefold()}(): it reaches outside Spark SQL"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

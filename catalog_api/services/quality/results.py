@@ -1,8 +1,9 @@
-"""Results of quality rules: one row per rule and evaluation run, the history of each rule, and a table's health.
+"""Results of quality rules: one row per rule and evaluation run, and the history of each rule (a table's
+health, which reads them, is `health`).
 
-An evaluator (the profile pass, later) hands `record_results` the outcome of each rule of one table in one run:
-`passed`, `failed` or `error`, the observed value, the failing-row count and up to `MAX_SAMPLE_KEYS` sample keys of
-failing rows (each a mapping of key column to value). In the same transaction it publishes
+An evaluator (the `quality` job, the profile pass) hands `record_results` the outcome of each rule of one table in one
+run: `passed`, `failed` or `error`, the observed value, the failing-row count and up to `MAX_SAMPLE_KEYS` sample keys
+of failing rows (each a mapping of key column to value). In the same transaction it publishes
 `catalog.quality.failed` when a rule starts failing (its previous result was not a failure, or it had none) and
 `catalog.quality.recovered` when a failing rule passes again; a rule that keeps failing raises no new event.
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -73,20 +75,26 @@ class QualityResultView:
     masked: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class TableHealthView:
-    """A table's rules and how their latest results stand: `failing_errors` and `failing_warnings` count rules whose
-    latest result failed, by severity; `not_evaluated` those with no result yet."""
+def failing_rows_outcome(rule_id: int, allowed: int, count: int, columns: Sequence[str],
+                         rows: Sequence[Sequence[Any]]) -> RuleOutcome:
+    """The outcome of a custom-SQL rule whose query returned `count` failing rows, the first ones `rows`."""
+    keys = [{name: json_value(value) for name, value in zip(columns, row, strict=True)}
+            for row in rows[:MAX_SAMPLE_KEYS]]
+    return RuleOutcome(rule_id, "passed" if count <= allowed else "failed", observed=count, failing_rows=count,
+                       sample_keys=keys, message=f"{count} failing rows (at most {allowed})")
 
-    table_urn: str
-    rules: int
-    passing: int
-    failing_errors: int
-    failing_warnings: int
-    errored: int
-    not_evaluated: int
-    failing_rules: list[str]
-    last_evaluated_at: datetime | None
+
+def json_value(value: Any) -> Any:
+    """A sample value as the results store (JSON) holds it: decimals as numbers, times as ISO 8601, bytes as hex."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
 
 
 def record_results(ctx: ServiceContext, table_urn: str, run_id: str,
@@ -125,23 +133,6 @@ def rule_results(session: Session, rule_id: int, *, limit: int = 100) -> list[Qu
                            .order_by(QualityResult.id.desc()).limit(limit))
     hidden = _hidden(session, table)
     return [_view(row, rule, table.urn, hidden) for row in rows]
-
-
-def table_health(session: Session, table_urn: str) -> TableHealthView:
-    """How a table's rules stand by their latest results."""
-    table = entity_by_urn(session, table_urn, field="table", expected=EntityType.DATASET)
-    rules = list(session.scalars(select(QualityRule).where(QualityRule.table_id == table.id)
-                                 .order_by(QualityRule.name)))
-    latest = _latest(session, [r.id for r in rules])
-    outcome = {r.id: latest[r.id].outcome if r.id in latest else None for r in rules}
-    failing = [r for r in rules if outcome[r.id] == "failed"]
-    return TableHealthView(
-        table_urn=table.urn, rules=len(rules), passing=sum(1 for o in outcome.values() if o == "passed"),
-        failing_errors=sum(1 for r in failing if r.severity == "error"),
-        failing_warnings=sum(1 for r in failing if r.severity == "warning"),
-        errored=sum(1 for o in outcome.values() if o == "error"),
-        not_evaluated=sum(1 for o in outcome.values() if o is None), failing_rules=[r.name for r in failing],
-        last_evaluated_at=max((row.evaluated_at for row in latest.values()), default=None))
 
 
 def _latest(session: Session, rule_ids: list[int]) -> dict[int, QualityResult]:

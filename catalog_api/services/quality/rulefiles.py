@@ -29,13 +29,15 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import catalog_api.services.quality.rules as quality_rules
-from catalog_api.db.models import NAME_LENGTH, Schema, Table
+from catalog_api.db.models import NAME_LENGTH, Column, DataSource, Schema, Table
 from catalog_api.db.quality import QualityRule
-from catalog_api.errors import FieldProblem, InvalidInput, NotFound, invalid_input_from_validation
+from catalog_api.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid_input_from_validation
+from catalog_api.services.browse import MAX_BOUND_PARAMETERS
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.quality.kinds import CheckedRule
 from catalog_api.services.quality.views import RuleDiffView, RuleSetDiff, definition
@@ -96,36 +98,68 @@ def load_yaml(text: str) -> Any:
 
 
 def apply_rules(ctx: ServiceContext, document: RuleFile | Mapping[str, Any], *, dry_run: bool = False) -> RuleSetDiff:
-    """Makes the source's stored rules equal the document's; answers what changed (or, with `dry_run`, would)."""
+    """Makes the source's stored rules equal the document's; answers what changed (or, with `dry_run`, would).
+
+    A fixed number of statements whatever the file's size: the source's live tables, their columns and their stored
+    rules are read once each, and the changes are written in one flush, with one bulk insert of their history rows
+    and one of their events."""
     rule_file = _parsed(document)
     with ctx.db.session() as session:
         source = source_row(session, rule_file.source)
-        wanted = _wanted(session, source.name, rule_file)
+        wanted = _wanted(session, source, rule_file)
         stored = {(table.id, rule.name): (table, rule) for rule, table in session.execute(
             select(QualityRule, Table).join(Table, Table.id == QualityRule.table_id)
             .where(Table.source_id == source.id, Table.deleted_at.is_(None)))}
         changes: list[RuleDiffView] = []
+        written: list[quality_rules.RuleChange] = []
         for key, (table, checked) in wanted.items():
+            after = checked.stored_definition()
             if key not in stored:
-                changes.append(RuleDiffView(table.urn, key[1], "added", None, checked.stored_definition()))
-                if not dry_run:
-                    quality_rules.create(session, table, checked)
+                changes.append(RuleDiffView(table.urn, key[1], "added", None, after))
+                written.append((table, QualityRule(name=key[1]), "created", None, after))
             else:
                 rule = stored[key][1]
                 before = definition(rule)
-                if before != checked.stored_definition():
-                    changes.append(RuleDiffView(table.urn, key[1], "changed", before, checked.stored_definition()))
-                    if not dry_run:
-                        quality_rules.replace(session, table, rule, checked)
+                if before != after:
+                    changes.append(RuleDiffView(table.urn, key[1], "changed", before, after))
+                    written.append((table, rule, "updated", before, after))
         for key, (table, rule) in stored.items():
             if key not in wanted:
-                changes.append(RuleDiffView(table.urn, key[1], "removed", definition(rule), None))
-                if not dry_run:
-                    quality_rules.remove(session, table, rule)
+                before = definition(rule)
+                changes.append(RuleDiffView(table.urn, key[1], "removed", before, None))
+                written.append((table, rule, "removed", before, None))
+        if not dry_run and written:
+            _write(session, source, wanted, written)
         changes.sort(key=lambda c: (c.table_urn, c.name))
         count = {kind: sum(1 for c in changes if c.change == kind) for kind in ("added", "changed", "removed")}
         return RuleSetDiff(source=source.name, dry_run=dry_run, **count,
                            unchanged=len(wanted) - count["added"] - count["changed"], changes=changes)
+
+
+def _write(session: Session, source: DataSource, wanted: dict[tuple[int, str], tuple[Table, CheckedRule]],
+           written: list[quality_rules.RuleChange]) -> None:
+    """Stores the changes of an apply with one bulk statement per kind of change, reads the rules back once, then
+    writes their history and events."""
+    added = [quality_rules.rule_values(table, wanted[(table.id, rule.name)][1])
+             for table, rule, change, _, _ in written if change == "created"]
+    updated = [{"id": rule.id, **quality_rules.redefinition(rule, wanted[(table.id, rule.name)][1])}
+               for table, rule, change, _, _ in written if change == "updated"]
+    removed = [rule.id for _, rule, change, _, _ in written if change == "removed"]
+    try:
+        if added:
+            session.execute(insert(QualityRule).execution_options(render_nulls=True), added)
+        if updated:
+            session.execute(update(QualityRule), updated)
+        for start in range(0, len(removed), MAX_BOUND_PARAMETERS):
+            session.execute(delete(QualityRule).where(QualityRule.id.in_(removed[start:start + MAX_BOUND_PARAMETERS])))
+    except IntegrityError:  # another request added one of these rules since they were read
+        raise Conflict("another change of these rules was stored meanwhile: apply the file again",
+                       field="file") from None
+    current = {(rule.table_id, rule.name): rule for rule in session.scalars(
+        select(QualityRule).join(Table, Table.id == QualityRule.table_id).where(Table.source_id == source.id)
+        .execution_options(populate_existing=True))}
+    quality_rules.record_changes(session, [(table, current.get((table.id, rule.name), rule), change, before, after)
+                                           for table, rule, change, before, after in written])
 
 
 def _parsed(document: RuleFile | Mapping[str, Any]) -> RuleFile:
@@ -139,17 +173,28 @@ def _parsed(document: RuleFile | Mapping[str, Any]) -> RuleFile:
         raise invalid_input_from_validation(exc.errors(), skip_prefixes=()) from None
 
 
-def _wanted(session: Session, source: str, rule_file: RuleFile) -> dict[tuple[int, str], tuple[Table, CheckedRule]]:
+def _wanted(session: Session, source: DataSource, rule_file: RuleFile
+            ) -> dict[tuple[int, str], tuple[Table, CheckedRule]]:
     """Every rule of the document, checked, keyed like the stored ones; InvalidInput listing every problem."""
     wanted: dict[tuple[int, str], tuple[Table, CheckedRule]] = {}
     problems: list[FieldProblem] = []
     seen_tables: set[int] = set()
+    live = {(schema, table.name): table for table, schema in session.execute(
+        select(Table, Schema.name).join(Schema, Schema.id == Table.schema_id)
+        .where(Table.source_id == source.id, Table.deleted_at.is_(None)))}
+    listed = {live[key].id for entry in rule_file.tables if (key := (entry.schema_name, entry.table)) in live}
+    columns: dict[int, set[str]] = {}
+    for table_id, name in session.execute(select(Column.table_id, Column.name).where(
+            Column.table_id.in_(listed), Column.deleted_at.is_(None))) if listed else ():
+        columns.setdefault(table_id, set()).add(name)
     for t, entry in enumerate(rule_file.tables):
-        try:
-            table = quality_rules.live_table(session, dataset_urn(source, entry.schema_name, entry.table),
-                                             field=f"tables.{t}")
-        except (InvalidInput, NotFound) as exc:
-            problems.append(FieldProblem(f"tables.{t}", exc.message))
+        table = live.get((entry.schema_name, entry.table))
+        if table is None:
+            try:  # the reason: no such table, or one a crawl found deleted
+                quality_rules.live_table(session, dataset_urn(source.name, entry.schema_name, entry.table),
+                                         field=f"tables.{t}")
+            except (InvalidInput, NotFound) as exc:
+                problems.append(FieldProblem(f"tables.{t}", exc.message))
             continue
         if table.id in seen_tables:
             problems.append(FieldProblem(f"tables.{t}", f"{table.urn} is listed twice"))
@@ -158,7 +203,7 @@ def _wanted(session: Session, source: str, rule_file: RuleFile) -> dict[tuple[in
         for r, rule in enumerate(entry.rules):
             field = f"tables.{t}.rules.{r}"
             try:
-                checked = quality_rules.check(session, table, rule, field=field)
+                checked = quality_rules.check(session, table, rule, field=field, columns=columns.get(table.id, set()))
             except InvalidInput as exc:
                 problems.extend(exc.problems)
                 continue

@@ -7,26 +7,27 @@ Every change is written, in the same transaction, to the rule history (`quality_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog_api.db.models import Column, DataSource, Table
+from catalog_api.db.models import Column, DataSource, Table, utcnow
 from catalog_api.db.quality import QualityRule, QualityRuleChange
 from catalog_api.errors import Conflict, InvalidInput, NotFound
 from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.events.outbox import record_event
+from catalog_api.services.events.outbox import record_events
 from catalog_api.services.quality.kinds import LAKE_DIALECT, CheckedRule, RuleDefinition, checked_rule
 from catalog_api.services.quality.views import QualityRuleView, RuleChangeView, change_view, definition, rule_view
 from catalog_api.services.sources import source_row
 from catalog_api.services.views import MAX_ID
 from catalog_api.urns import EntityType
 from crawlers.lineage import DIALECTS
+from events import CatalogEvent
 from events.data import QualityRuleChanged
 
 MAX_RULES = 1000
@@ -47,27 +48,45 @@ def live_table(session: Session, urn: str, *, field: str = "table") -> Table:
     return table
 
 
-def check(session: Session, table: Table, rule: RuleDefinition | Mapping[str, Any], *, field: str = "") -> CheckedRule:
+def check(session: Session, table: Table, rule: RuleDefinition | Mapping[str, Any], *, field: str = "",
+          columns: Collection[str] | None = None) -> CheckedRule:
     """`rule` validated for `table`: its parameters for its kind and the source's dialect, its column a live column
-    of the table."""
+    of the table (one of `columns`, the table's live column names, when the caller read them already)."""
     checked = checked_rule(rule, dialects=dialects(session.get(DataSource, table.source_id)), field=field)
     column = checked.definition.column
-    if column is not None and session.scalars(select(Column.id).where(
-            Column.table_id == table.id, Column.name == column, Column.deleted_at.is_(None))).first() is None:
+    if column is not None and not (column in columns if columns is not None else session.scalars(select(
+            Column.id).where(Column.table_id == table.id, Column.name == column, Column.deleted_at.is_(None))).first()):
         raise InvalidInput(f"{field}.column" if field else "column", f"{table.urn} has no column {column!r}")
     return checked
 
 
 # -- the three changes, each with its history row and event ------------------------------------------------------
 
-def create(session: Session, table: Table, checked: CheckedRule) -> QualityRule:
+RuleChange = tuple[Table, QualityRule, str, dict[str, Any] | None, dict[str, Any] | None]
+"""(table, rule, `created` | `updated` | `removed`, definition before, definition after)."""
+
+
+def rule_values(table: Table, checked: CheckedRule) -> dict[str, Any]:
+    """The columns of a new rule (version 1)."""
     spec, actor = checked.definition, current_identity().actor
-    rule = QualityRule(table_id=table.id, name=spec.name, column=spec.column, kind=spec.kind,
-                       params=checked.stored_params(), severity=spec.severity, owner=spec.owner,
-                       description=spec.description, version=1, created_by=actor, updated_by=actor)
+    return {"table_id": table.id, "name": spec.name, "column": spec.column, "kind": spec.kind,
+            "params": checked.stored_params(), "severity": spec.severity, "owner": spec.owner,
+            "description": spec.description, "version": 1, "created_by": actor, "updated_by": actor}
+
+
+def redefinition(rule: QualityRule, checked: CheckedRule) -> dict[str, Any]:
+    """The columns that give `rule` the definition `checked` as its next version."""
+    spec = checked.definition
+    return {"name": spec.name, "column": spec.column, "kind": spec.kind, "params": checked.stored_params(),
+            "severity": spec.severity, "owner": spec.owner, "description": spec.description,
+            "version": rule.version + 1, "updated_by": current_identity().actor, "updated_at": utcnow()}
+
+
+def create(session: Session, table: Table, checked: CheckedRule) -> QualityRule:
+    rule = QualityRule(**rule_values(table, checked))
     session.add(rule)
-    _flush_name(session, table, spec.name)
-    _record(session, table, rule, "created", None, definition(rule))
+    _flush_name(session, table, checked.definition.name)
+    record_changes(session, [(table, rule, "created", None, definition(rule))])
     return rule
 
 
@@ -76,30 +95,31 @@ def replace(session: Session, table: Table, rule: QualityRule, checked: CheckedR
     before, after = definition(rule), checked.stored_definition()
     if after == before:
         return False
-    spec = checked.definition
-    rule.name, rule.column, rule.kind, rule.params = spec.name, spec.column, spec.kind, checked.stored_params()
-    rule.severity, rule.owner, rule.description = spec.severity, spec.owner, spec.description
-    rule.version += 1
-    rule.updated_by = current_identity().actor
-    _flush_name(session, table, spec.name)
-    _record(session, table, rule, "updated", before, after)
+    for name, value in redefinition(rule, checked).items():
+        setattr(rule, name, value)
+    _flush_name(session, table, checked.definition.name)
+    record_changes(session, [(table, rule, "updated", before, after)])
     return True
 
 
 def remove(session: Session, table: Table, rule: QualityRule) -> None:
-    _record(session, table, rule, "removed", definition(rule), None)
+    record_changes(session, [(table, rule, "removed", definition(rule), None)])
     session.delete(rule)
     session.flush()
 
 
-def _record(session: Session, table: Table, rule: QualityRule, change: str, before: dict[str, Any] | None,
-            after: dict[str, Any] | None) -> None:
+def record_changes(session: Session, changes: Sequence[RuleChange]) -> None:
+    """The history rows and `catalog.quality.rule_changed` events of `changes` (rules flushed already: their ids
+    are set), in order: one bulk insert of each, whatever their number."""
     identity = current_identity()
-    session.add(QualityRuleChange(table_id=table.id, rule_id=rule.id, rule_name=rule.name, change=change,
-                                  version=rule.version, before=before, after=after, actor=identity.actor))
-    record_event(session, QualityRuleChanged(
+    session.execute(insert(QualityRuleChange).execution_options(render_nulls=True), [
+        {"table_id": table.id, "rule_id": rule.id, "rule_name": rule.name, "change": change, "version": rule.version,
+         "before": before, "after": after, "actor": identity.actor, "at": utcnow()}
+        for table, rule, change, before, after in changes])
+    record_events(session, [CatalogEvent.create(QualityRuleChanged(
         rule=rule.name, change=change, kind=rule.kind, column=rule.column, severity=rule.severity,
-        version=rule.version, before=before, after=after, changed_by=identity.name), table.urn)
+        version=rule.version, before=before, after=after, changed_by=identity.name), subject=table.urn)
+        for table, rule, change, before, after in changes])
 
 
 # -- commands ------------------------------------------------------------------------------------------------------

@@ -11,13 +11,12 @@ import pytest
 
 from catalog_api.services import quality
 from catalog_api.services.jobs.schedules import tick
-from catalog_api.services.quality.evaluation import request_quality_run
 from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import dataset_urn
-from tests.support.catalog import crawl, query
+from tests.support.catalog import crawl
 from tests.support.jobs import finished
 from tests.support.mariadb import make_mariadb_database, mariadb_execute, mariadb_query, mariadb_server  # noqa: F401
-from tests.support.quality import result_events
+from tests.support.quality import latest_result, result_events, run_quality
 
 PG_DDL = """
 create table customers (id bigint primary key, email text);
@@ -54,13 +53,10 @@ def register(ctx, name: str, kind: str, config: dict) -> int:
 
 
 def run(ctx, source_id: int, tables: list[str] | None = None):
-    job = finished(ctx, request_quality_run(ctx, source_id, tables), timeout=60)
-    assert job.status == "succeeded", (job.error_code, job.error_message)
-    return job
+    return run_quality(ctx, source_id, tables)
 
 
-def latest(ctx, table: str, name: str):
-    return query(ctx, quality.rule_results, query(ctx, quality.find_rule, table, name).id, limit=1)[0]
+latest = latest_result
 
 
 @pytest.fixture

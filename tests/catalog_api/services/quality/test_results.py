@@ -13,20 +13,9 @@ from catalog_api.services import curation, quality
 from catalog_api.urns import column_urn
 from tests.support.catalog import query
 from tests.support.events import outbox
-from tests.support.quality import CUSTOMERS, ORDERS, add_all, result_events, rules_catalog
+from tests.support.quality import CUSTOMERS, ORDERS, result_events, rule_id
 
 VIEWER = Identity(subject="v", name="viewer", method="api_key", roles=frozenset({"viewer"}))
-
-
-@pytest.fixture
-def ruled(catalog_ctx):
-    rules_catalog(catalog_ctx)
-    add_all(catalog_ctx)
-    return catalog_ctx
-
-
-def rule_id(ctx, table: str, name: str) -> int:
-    return query(ctx, quality.find_rule, table, name).id
 
 
 def test_a_failure_is_published_once_and_its_recovery_once(ruled):

@@ -9,16 +9,12 @@ import pytest
 
 from catalog_api.errors import InvalidInput
 from catalog_api.services import quality
+from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
 from tests.support.catalog import query
 from tests.support.events import outbox
-from tests.support.quality import CUSTOMERS, ORDERS, RULES, add_all, rules_catalog
-
-
-@pytest.fixture
-def ruled(catalog_ctx):
-    rules_catalog(catalog_ctx)
-    add_all(catalog_ctx)
-    return catalog_ctx
+from tests.support.factories import apply, make_source, make_table
+from tests.support.quality import CUSTOMERS, ORDERS, RULES, rules_catalog
+from tests.support.statements import counted_statements
 
 
 @pytest.fixture
@@ -123,3 +119,40 @@ def test_the_rules_of_a_table_gone_from_its_source_are_kept_and_left_alone(ruled
     assert [t["table"] for t in exported["tables"]] == ["orders"]
     assert quality.apply_rules(ruled, exported).changes == []
     assert len(query(ruled, quality.list_rules, table_urn=CUSTOMERS)) == len(RULES[CUSTOMERS])
+
+
+def _wide_source(ctx, name: str, tables: int) -> None:
+    """Source `name` with `tables` tables t0.. of four text columns c1..c4."""
+    columns = tuple(ColumnSnapshot(f"c{i}", i, "text") for i in range(1, 5))
+    apply(ctx, make_source(ctx, name), SourceSnapshot(schemas=(SchemaSnapshot("main"),), tables=tuple(
+        make_table("main", f"t{n}", columns) for n in range(tables))))
+
+
+def _wide_file(name: str, tables: int, rules: int) -> dict:
+    kinds = [{"kind": "not_null", "column": "c1"}, {"kind": "range", "column": "c2", "params": {"min": 0}},
+             {"kind": "row_count", "params": {"min": 1}}, {"kind": "regex", "column": "c3", "params": {"pattern": "x"}}]
+    return {"source": name, "tables": [{"schema": "main", "table": f"t{n}", "rules": [
+        {"name": f"r{r}", **kinds[r % len(kinds)]} for r in range(rules)]} for n in range(tables)]}
+
+
+def _statements(ctx, step) -> int:
+    with counted_statements(ctx.db.engine) as statements:
+        step()
+    return len(statements)
+
+
+def test_an_apply_runs_the_same_number_of_statements_whatever_the_file_holds(catalog_ctx):
+    counts = []
+    for name, tables, rules in (("small", 2, 2), ("large", 12, 9)):
+        _wide_source(catalog_ctx, name, tables)
+        document = _wide_file(name, tables, rules)
+        edited = json.loads(json.dumps(document))
+        for entry in edited["tables"]:
+            entry["rules"][0]["severity"] = "warning"  # changed
+            del entry["rules"][1]                      # removed
+            entry["rules"].append({"name": "added", "kind": "unique", "column": "c4"})
+        counts.append([_statements(catalog_ctx, lambda d=d, dry=dry: quality.apply_rules(catalog_ctx, d, dry_run=dry))
+                       for d, dry in ((document, False), (document, False), (edited, True), (edited, False))])
+        assert len(query(catalog_ctx, quality.list_rules, source=name)) == tables * rules
+        assert len(query(catalog_ctx, quality.rule_history, f"urn:catalog:dataset:{name}:main:t0")) == rules + 3
+    assert counts[0] == counts[1], counts  # first apply, idempotent apply, dry run, apply of the edits

@@ -106,6 +106,11 @@ INVALID = [
     ({"kind": "custom_sql", "params": {"sql": "SELECT * INTO copy FROM sales.orders"}}, "params.sql",
      "must only read: it holds INTO"),
     ({"kind": "custom_sql", "params": {"sql": "SELECT FROM WHERE ("}}, "params.sql", "does not parse as sqlite SQL"),
+    ({"kind": "custom_sql", "params": {"sql": "SELECT id FROM orders WHERE reflect('java.lang.System', 'exit', 1) "
+                                              "IS NULL", "run_against": "lake"}}, "params.sql",
+     "may not call reflect(): it reaches outside Spark SQL"),
+    ({"kind": "custom_sql", "params": {"sql": "SELECT * FROM read_files('/etc/passwd')", "run_against": "lake"}},
+     "params.sql", "may read only tables of the source (and range()), not read_files()"),
     ({"kind": "custom_sql", "params": {"sql": "SELECT 1", "run_against": "warehouse"}}, "params.run_against",
      "Input should be 'source' or 'lake'"),
     ({"kind": "not_null", "column": "id", "severity": "fatal"}, "severity", "Input should be 'warning' or 'error'"),
