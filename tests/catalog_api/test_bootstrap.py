@@ -17,16 +17,16 @@ def test_the_kinds_are_the_ones_the_services_request():
 def test_each_kind_runs_its_services_handler(monkeypatch):
     # The handlers import their service late; each must reach the function its service runs jobs with.
     import catalog_api.services.crawl as crawl
-    import catalog_api.services.extraction as extraction
+    import catalog_api.services.backfill as extraction  # an extraction, or a backfill of one table
     import catalog_api.services.profiling.jobs as profiling
     import catalog_api.services.profiling.report_jobs as reports
     import catalog_api.services.quality.evaluation as evaluation
 
     called = []
-    for module, name in ((crawl, "run_crawl_job"), (extraction, "run_extract_job"), (profiling, "run_profile_job"),
+    for module, name in ((crawl, "run_crawl_job"), (extraction, "run_extraction_job"), (profiling, "run_profile_job"),
                          (reports, "run_report_job"), (evaluation, "run_quality_job")):
         monkeypatch.setattr(module, name, lambda ctx, control, name=name: called.append(name) or {"ran": name})
     results = {kind: JOB_KINDS[kind].handler(None, None) for kind in (CRAWL, EXTRACT, PROFILE, REPORT, QUALITY)}
-    assert results == {CRAWL: {"ran": "run_crawl_job"}, EXTRACT: {"ran": "run_extract_job"},
+    assert results == {CRAWL: {"ran": "run_crawl_job"}, EXTRACT: {"ran": "run_extraction_job"},
                        PROFILE: {"ran": "run_profile_job"}, REPORT: {"ran": "run_report_job"},
                        QUALITY: {"ran": "run_quality_job"}}

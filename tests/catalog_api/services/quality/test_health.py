@@ -105,7 +105,7 @@ def test_a_page_of_tables_costs_the_same_statements_with_their_health(catalog_ct
     with counted_statements(catalog_ctx.db.engine) as two:
         data(api_client, page, urn=schema_urn("wide", "s"), first=2)
     with counted_statements(catalog_ctx.db.engine) as eight:
-        found = data(api_client, page, urn=schema_urn("wide", "s"), first=8)["node"]["tables"]["edges"]
+        found = data(api_client, page, urn=schema_urn("wide", "s"), first=8)["entity"]["tables"]["edges"]
     assert len(two) == len(eight), (len(two), len(eight))
     shown = {e["node"]["urn"]: e["node"]["qualityHealth"] for e in found}
     assert shown == {dataset_urn("wide", "s", f"t{n}"): {
