@@ -74,7 +74,7 @@ var secrets = [
   { name: 'appinsights-connection-string', keyVaultUrl: secretUris.applicationInsights, identity: identityId }
 ]
 
-// Every variable is a catalog setting (catalog_api/settings.py) or read by azure-identity (AZURE_CLIENT_ID picks
+// Every variable is a catalog setting (catalog_api/settings/) or read by azure-identity (AZURE_CLIENT_ID picks
 // the user-assigned identity, AZURE_TOKEN_CREDENTIALS keeps DefaultAzureCredential to managed identity only) or by
 // the traces' exporter (APPLICATIONINSIGHTS_CONNECTION_STRING: catalog_api/observability/tracing.py);
 // tests/deploy/test_bicep.py checks it.
