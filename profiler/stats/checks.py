@@ -19,7 +19,6 @@ from profiler.checks import CheckResult, CheckSpec, TableChecks
 from profiler.model import ColumnKind, TableProfile
 from profiler.partial.checks import (
     CheckPartial,
-    Compiled,
     checks_partial,
     compile_checks,
     duplicate_keys,

@@ -1,8 +1,9 @@
 """The light half of evaluating rules: freshness and custom SQL, each a few cheap read-only queries of its own, run
 as a `quality` job (on request, or queued by the scheduler for freshness between profiles).
 
-Aggregate rules (not null, unique, range, …) are evaluated in the profile pass, which reads every row anyway; the
-rules here need no scan of their own:
+Aggregate rules (not null, unique, range, …) are evaluated in the profile pass, which reads every row anyway: a job
+run on request queues a profile of its tables that hold any (`aggregates.queue_profile`) and names it in its result
+(`profile_job`). The rules here need no scan of their own:
 
 * `freshness` with a column reads `max(column)` from the source; without one it reads the table's last successful
   extraction from the catalog. The rule fails when that is older than its `max_age` (or there is none).
@@ -30,6 +31,7 @@ from catalog_api.db.models import DataSource, ExtractionState, Schema, Table, ut
 from catalog_api.db.quality import QualityResult, QualityRule
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.running import JobControl, job_source
+from catalog_api.services.quality.aggregates import queue_profile
 from catalog_api.services.quality.kinds import FreshnessParams
 from catalog_api.services.quality.results import MAX_SAMPLE_KEYS, RuleOutcome, record_results
 from catalog_api.services.sources import build_connector, enqueue_source_job
@@ -76,6 +78,7 @@ def run_quality_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                                  tuple(params.get("kinds") or LIGHT_KINDS))
         connector = build_connector(ctx, session, source) if _reads_source(tables) else None
         dialect = DIALECTS.get(source.kind)
+        source_id = source.id
     counts = {"passed": 0, "failed": 0, "error": 0}
     for index, table in enumerate(tables):
         job.progress(index, len(tables), f"checking {table.schema}.{table.name}")
@@ -84,7 +87,8 @@ def run_quality_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         for outcome in outcomes:
             counts[outcome.outcome] += 1
     job.progress(len(tables), len(tables), "done")
-    return {"tables": len(tables), **counts}
+    profile_job = None if "kinds" in params else queue_profile(ctx, source_id, params.get("tables") or [])
+    return {"tables": len(tables), **counts, **({"profile_job": profile_job} if profile_job else {})}
 
 
 def _rules_to_check(session: Session, source: DataSource, wanted: set[str], kinds: tuple[str, ...]
