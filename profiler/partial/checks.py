@@ -1,11 +1,11 @@
 """Aggregate checks over one share of the rows: which rows fail each check, how many, and the smallest keys of them.
 
 A check is compiled once against the table's columns (`compile_checks`), then every share computes a
-`CheckPartial` per check: its failing-row count and the `k` smallest sample keys of its failing rows (a small Arrow
-table), and for `unique` the hashes of its non-null values. Partials merge by summing counts, keeping the `k`
-smallest keys of both and concatenating hashes, so the result does not depend on how tasks were grouped. Duplicate
-values are found from the merged hashes (`duplicates`, exact up to 64-bit hash collisions), and the keys of their
-rows in a later pass over the shares (`duplicate_keys`).
+`CheckPartial` per row-by-row check: its failing-row count and the `k` smallest sample keys of its failing rows (a
+small Arrow table). Partials merge by summing counts and keeping the `k` smallest keys of both, so the result does
+not depend on how tasks were grouped. A `unique` check's column keeps the value hashes its statistics compute anyway
+(`ColumnSpec.keep_hashes`); duplicate values are found from the merged hashes (`duplicates`, exact up to 64-bit hash
+collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from profiler.checks import TableChecks
 from profiler.model import ColumnKind
 from profiler.partial.domain import tracked
-from profiler.partial.hashing import row_value_hashes, value_hashes
+from profiler.partial.hashing import row_value_hashes
 
 ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
 """Checks a share decides row by row."""
@@ -71,12 +71,9 @@ class CheckPartial:
     failing: int = 0
     keys: pa.Table | None = None
     """The smallest sample keys of failing rows, sorted; None when none failed (or the check samples no keys)."""
-    hashes: list[np.ndarray] = field(default_factory=list)
-    """`unique`: the hashes of each share's non-null values."""
 
     def merge(self, other: CheckPartial, k: int) -> CheckPartial:
-        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k),
-                            self.hashes + other.hashes)
+        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k))
 
 
 # -- compiling ----------------------------------------------------------------------------------------------------
@@ -158,12 +155,7 @@ def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[Che
             failing = failing_rows(plain(rows.column(check.column)), check)
             partial.failing = pc.sum(failing).as_py() or 0
             if partial.failing and check.sample:
-                partial.keys = smallest(rows.filter(failing).select(list(check.sample)), k)
-        elif check.hashes:
-            values = tracked(rows.column(check.column), check.column_kind)
-            if check.column_kind is ColumnKind.BOOLEAN:
-                values = values.cast(pa.int8())
-            partial.hashes = [value_hashes(values.drop_null())]
+                partial.keys = smallest(rows.select(list(check.sample)).filter(failing), k)
         found.append(partial)
     return found
 
@@ -228,10 +220,12 @@ def _conforms(x: pa.Array, type_name: str) -> pa.Array:
 
 
 def smallest(keys: pa.Table, k: int) -> pa.Table:
-    """The `k` smallest rows of `keys` in the order of its columns (nulls last)."""
-    if keys.num_rows > 1:
-        keys = keys.take(pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names]))
-    return keys.slice(0, k)
+    """The `k` smallest rows of `keys` in the order of its columns (nulls last), sorted: a selection in linear
+    time, then a sort of those `k` only."""
+    order = [(name, "ascending") for name in keys.column_names]
+    if keys.num_rows > k:
+        keys = keys.take(pc.select_k_unstable(keys, k=k, sort_keys=order))
+    return keys.take(pc.sort_indices(keys, sort_keys=order)) if keys.num_rows > 1 else keys
 
 
 def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Table | None:
@@ -263,6 +257,6 @@ def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray
         hashes = row_value_hashes(values)
         at = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
         failing = (repeated[at] == hashes) & values.is_valid().to_numpy(zero_copy_only=False)
-        found[number] = smallest(rows.filter(pa.array(failing)).select(list(check.sample)), k) \
+        found[number] = smallest(rows.select(list(check.sample)).filter(pa.array(failing)), k) \
             if failing.any() and check.sample else None
     return found

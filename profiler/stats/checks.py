@@ -26,6 +26,7 @@ from profiler.partial.checks import (
     merge_checks,
     merge_keys,
 )
+from profiler.partial.column import ColumnPartial
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,13 @@ class ProfileChecks:
         return Work(lambda rows, share: checks_partial(rows, compiled, k), [CheckPartial() for _ in compiled],
                     lambda a, b: merge_checks(a, b, k))
 
-    def statistics_done(self, partials: list[CheckPartial]) -> None:
+    def kept_columns(self) -> set[int]:
+        """The columns whose value hashes the statistics pass keeps for `unique` checks (it computes them anyway)."""
+        return {c.column for c in self.compiled if c.hashes}
+
+    def statistics_done(self, partials: list[CheckPartial], columns: list[ColumnPartial]) -> None:
         self.partials = partials
-        self.repeated = {i: duplicates(p.hashes) for i, (c, p) in enumerate(zip(self.compiled, partials, strict=True))
-                         if c.hashes}
+        self.repeated = {i: duplicates(columns[c.column].kept or []) for i, c in enumerate(self.compiled) if c.hashes}
 
     def values_work(self) -> Work | None:
         """The keys of rows holding a duplicated value, in the values pass; None when no value repeats."""

@@ -161,13 +161,14 @@ def profile_shares(shares: Shares, opts: ProfileOptions, checks: TableChecks | N
     each also computing the `checks` (`profiler.stats.checks`)."""
     started = datetime.now(timezone.utc)
     cols = [Col(i, f.name, f.dataType, column_kind(f.dataType), {}) for i, f in enumerate(shares.schema.fields)]
-    specs = [ColumnSpec(c.kind, hashed=c.kind is not ColumnKind.OTHER) for c in cols]
+    run_checks = ProfileChecks(checks, [c.name for c in cols], [c.kind for c in cols], shares.arrow_schema) \
+        if checks and checks.checks else None
+    kept = run_checks.kept_columns() if run_checks else set()
+    specs = [ColumnSpec(c.kind, hashed=c.kind is not ColumnKind.OTHER, keep_hashes=c.index in kept) for c in cols]
     options = PartialOptions(
         bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=opts.row_sketch_size,
         kll_k=opts.quantile_sketch_k, sample_rows=opts.sample_rows, seed=opts.sample_seed,
     )
-    run_checks = ProfileChecks(checks, [c.name for c in cols], [c.kind for c in cols], shares.arrow_schema) \
-        if checks and checks.checks else None
     statistics = Work(lambda rows, share: table_partial(rows, specs, options, share),
                       empty_partial(len(specs), shares.arrow_schema), lambda a, b: a.merge(b, options))
     statistics = statistics.paired(run_checks.statistics_work() if run_checks else None)
@@ -175,7 +176,7 @@ def profile_shares(shares: Shares, opts: ProfileOptions, checks: TableChecks | N
         total: TablePartial = shares.aggregate(statistics.work, statistics.zero, statistics.merge)
         if run_checks is not None:
             total, checked = total
-            run_checks.statistics_done(checked)
+            run_checks.statistics_done(checked, total.columns)
         span.set_attribute("catalog.profile.rows", total.rows)
     row_count = total.rows
     sample = total.sample.rows
