@@ -66,10 +66,14 @@ class ProfileRules:
                     for table_id, found in specs.items()}
 
     def record(self, ctx: ServiceContext, table_urn: str, run_id: str, profile: TableProfile) -> dict[str, int]:
-        """Stores the results of a table's checks in `profile`; answers how many passed, failed and erred."""
+        """Stores the results of a table's checks in `profile`; answers how many passed, failed and erred. A rule
+        removed while its table was being profiled has no result."""
+        with ctx.db.session() as session:
+            live = set(session.scalars(select(QualityRule.id).join(Table, Table.id == QualityRule.table_id)
+                                       .where(Table.urn == table_urn)))
         outcomes = [RuleOutcome(r.id, r.outcome, observed=_json(r.observed), failing_rows=r.failing_rows,
                                 sample_keys=[{name: _json(v) for name, v in key.items()} for key in r.sample_keys],
-                                message=r.message) for r in profile.checks]
+                                message=r.message) for r in profile.checks if r.id in live]
         record_results(ctx, table_urn, run_id, outcomes)
         counts = {"passed": 0, "failed": 0, "error": 0}
         for outcome in outcomes:

@@ -204,7 +204,7 @@ def test_failed_and_recovered_events_follow_the_profiles(pg_items):
 
 
 @pytest.mark.postgres
-def test_a_rule_run_evaluates_aggregate_rules_through_the_profile_it_queues(pg_items):
+def test_a_rule_run_evaluates_aggregate_rules_through_the_profile_it_queues(pg_items, api_client):
     ctx, _config, source_id, items = pg_items
     job = finished(ctx, request_quality_run(ctx, source_id, [items]), timeout=60)
     assert job.status == "succeeded", (job.error_code, job.error_message)
@@ -214,3 +214,7 @@ def test_a_rule_run_evaluates_aggregate_rules_through_the_profile_it_queues(pg_i
     assert {r.run_id for r in results(ctx, items).values()} == {profile_job.id}
     health = query(ctx, quality.table_health, items)
     assert (health.rules, health.passing, health.failing_errors, health.not_evaluated) == (18, 9, 9, 0)
+    narrow = results(ctx, items)["total_narrow"]
+    (through_rest,) = api_client.get(f"/api/v1/quality/rules/{narrow.rule_id}/results?limit=1").json()
+    assert (through_rest["run_id"], through_rest["observed"], through_rest["sample_keys"]) == (
+        profile_job.id, narrow.observed, narrow.sample_keys)
