@@ -149,10 +149,13 @@ def _as_type(value: Any, data_type: pa.DataType) -> Any:
 def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[CheckPartial]:
     """What one share of the rows says about each check."""
     found = []
+    columns: dict[int, pa.Array] = {}  # a column several checks read is combined once
     for check in compiled:
         partial = CheckPartial()
         if check.per_row:
-            failing = failing_rows(plain(rows.column(check.column)), check)
+            if check.column not in columns:
+                columns[check.column] = plain(rows.column(check.column))
+            failing = failing_rows(columns[check.column], check)
             partial.failing = pc.sum(failing).as_py() or 0
             if partial.failing and check.sample:
                 partial.keys = smallest(rows.select(list(check.sample)).filter(failing), k)
