@@ -37,7 +37,7 @@ AGGREGATE_KINDS = CHECK_KINDS
 """The kinds the profile pass evaluates."""
 
 
-class ProfileRules:
+class AggregateRules:
     """What a profile job evaluates with each table's profile: the checks of the tables' aggregate rules, and where
     their results go."""
 
@@ -81,7 +81,7 @@ class ProfileRules:
         return counts
 
 
-PROFILE_RULES = ProfileRules()
+PROFILE_RULES = AggregateRules()
 
 
 def _key(table: Table) -> tuple[str, ...]:
