@@ -7,7 +7,8 @@ this process too (`profile_parquet_in_process`, the small-table path), alternate
 checks of every aggregate kind (`RULES`: not null, unique, accepted values, range, regex, length, type
 conformance, row count, row count change; several failing, so their sample keys are gathered too).
 
-Prints each round's times, then the median of each, the rules' share (with / without - 1) and the Spark job count
+Prints each round's times, then the median of each, the rules' share (with / without - 1; also the median of each
+round's own share, which a busy machine disturbs less, as a round runs both back to back) and the Spark job count
 of both (the rules add no Spark job). Target: the rules add at most 20 % to the profile. The machine may be shared:
 the load averages are printed before and after.
 
@@ -100,9 +101,10 @@ def main() -> None:
                 print(f"{name} round {round_ + 1}: " + ", ".join(f"{label} {t[-1]:.1f} s" for label, t in
                                                                  times.items()) + f" ({failed} rules failing)")
             plain, ruled = (statistics.median(times[label]) for label in times)
+            paired = statistics.median(r / p - 1 for p, r in zip(*times.values(), strict=True))
             print(f"{name}: median without rules {plain:.1f} s, with 20 rules {ruled:.1f} s, "
-                  f"rules' share {(ruled / plain - 1) * 100:+.1f} % (target <= 20 %); "
-                  f"Spark jobs {jobs['without rules']} / {jobs['with 20 rules']}")
+                  f"rules' share {(ruled / plain - 1) * 100:+.1f} % (median of each round's own share "
+                  f"{paired * 100:+.1f} %; target <= 20 %); Spark jobs {jobs['without rules']} / {jobs['with 20 rules']}")
         print(f"load average after: {os.getloadavg()}")
 
 
