@@ -13,7 +13,7 @@ of both (the rules add no Spark job). Target: the rules add at most 20 % to the 
 the load averages are printed before and after.
 
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/quality_rules_cost.py [--rows 5000000] [--rounds 3]
-           [--master local[2]] [--driver-memory 2g] [--in-process] [--workdir DIR]
+           [--master local[2]] [--driver-memory 2g] [--in-process] [--workdir DIR] [--conf KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="2g")
     parser.add_argument("--in-process", action="store_true", help="Also time the in-process (small-table) path.")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                        help="A Spark setting, e.g. spark.python.worker.memory=2g (repeatable).")
     args = parser.parse_args()
 
     from profiler import SparkConfig, get_spark, profile_parquet, profile_parquet_in_process
@@ -79,7 +81,8 @@ def main() -> None:
         print(f"generated {args.rows:,} rows x 20 columns in {time.perf_counter() - started:.1f} s "
               f"({path.stat().st_size / 1e6:.0f} MB)")
         print(f"load average before: {os.getloadavg()}")
-        spark = get_spark(SparkConfig(master=args.master, driver_memory=args.driver_memory))
+        conf = dict(item.split("=", 1) for item in args.conf)
+        spark = get_spark(SparkConfig(master=args.master, driver_memory=args.driver_memory, extra_conf=conf))
         profile_parquet(spark, str(path))  # warm-up: a worker's session has run profiles before
         paths = {"spark": lambda given: profile_parquet(spark, str(path), checks=given)}
         if args.in_process:
