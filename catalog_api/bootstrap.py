@@ -38,8 +38,9 @@ def _extract(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
 
 def _profile(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:
     from catalog_api.services.profiling.jobs import run_profile_job
+    from catalog_api.services.quality.aggregates import PROFILE_RULES
 
-    return run_profile_job(ctx, control)
+    return run_profile_job(ctx, control, rules=PROFILE_RULES)
 
 
 def _ping(ctx: ServiceContext, control: JobControl) -> dict[str, Any]:

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from profiler.checks import CheckResult
 
 
 class ColumnKind(StrEnum):
@@ -333,6 +336,14 @@ class TableProfile(_Plain):
     itself (see `profiler.stats`)."""
     sample: SampleInfo | None = None
     source: str | None = None
+    checks: tuple[CheckResult, ...] = field(default=(), compare=False, repr=False)
+    """The results of the checks the run was given (`profiler.checks`): the caller stores them apart, so they are
+    no part of `to_dict()`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _plain(self)
+        out.pop("checks", None)
+        return out
 
     def column(self, name: str) -> ColumnProfile:
         for column in self.columns:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from catalog_api.cli.common import console, errors, follow, pairs, service
+from catalog_api.cli.common import console, errors, follow, follow_reports, pairs, service, track
 
 rule_app = typer.Typer(help="Data-quality rules: add, list, remove, history, run; export and apply rule files "
                             "(YAML).",
@@ -136,8 +136,10 @@ def rule_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the job's result, as JSON (for scripts).")]
     = False,
 ) -> None:
-    """Evaluate the source's freshness and custom-SQL rules now, in a quality job (aggregate rules run with
-    profiles); exits non-zero only when the job fails, not when a rule does."""
+    """Evaluate the source's rules now: freshness and custom SQL in a quality job, which queues a profile of the
+    tables holding aggregate rules (evaluated in the profile's own passes) and follows it too; exits non-zero only
+    when a job fails, not when a rule does."""
+    from catalog_api.services.jobs import get_job
     from catalog_api.services.quality import list_rules, request_quality_run, rule_results
 
     with service() as ctx:
@@ -146,11 +148,19 @@ def rule_run(
         if not wait:
             return
         follow(ctx, job.id, as_json=as_json)
+        runs = {job.id}
+        with ctx.db.session() as session:
+            profile_job = (get_job(session, job.id).result or {}).get("profile_job")
+        if profile_job is not None:  # with --json, stdout keeps the quality job's result alone
+            (errors if as_json else console).print(f"aggregate rules: profile job {profile_job}")
+            track(ctx, profile_job, errors) if as_json else follow(ctx, profile_job)
+            follow_reports(ctx, profile_job, wait=True, as_json=as_json)
+            runs.add(profile_job)
         if as_json:
             return
         with ctx.db.session() as session:
             results = [found for rule in list_rules(session, source=source)
-                       for found in rule_results(session, rule.id, limit=1) if found.run_id == job.id]
+                       for found in rule_results(session, rule.id, limit=1) if found.run_id in runs]
     listing = RichTable("table", "rule", "outcome", "failing rows", "message")
     colours = {"passed": "green", "failed": "red", "error": "yellow"}
     for r in results:

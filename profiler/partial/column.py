@@ -44,6 +44,8 @@ class ColumnPartial:
     """The bottom-k sketch of the tracked values' hashes."""
     kll: bytes | None = None
     """The KLL quantile sketch of a numeric column's finite values."""
+    kept: list[np.ndarray] | None = None
+    """The hashes of the tracked values, share by share, when the spec keeps them (a `unique` check's duplicates)."""
 
     def merge(self, other: ColumnPartial, *, k: int) -> ColumnPartial:
         return ColumnPartial(
@@ -59,6 +61,7 @@ class ColumnPartial:
             blank=self.blank + other.blank, true=self.true + other.true,
             bottom=merge_bottom_k(self.bottom, other.bottom, k),
             kll=merge_kll(self.kll, other.kll),
+            kept=None if self.kept is None and other.kept is None else (self.kept or []) + (other.kept or []),
         )
 
 
@@ -76,6 +79,8 @@ class ColumnSpec:
 
     kind: ColumnKind
     hashed: bool
+    keep_hashes: bool = False
+    """Keep the hashes of the tracked non-null values (`ColumnPartial.kept`); a hashed column only."""
 
 
 def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: int, kll_k: int,
@@ -101,9 +106,11 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
 
     if spec.hashed:
         hashes = row_value_hashes(values)
+        valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else slice(None)
         if kind is not ColumnKind.BOOLEAN:
-            valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else slice(None)
             p.bottom = bottom_k(hashes[valid], k)
+        if spec.keep_hashes:
+            p.kept = [hashes[valid]]
         if row_hashes is not None:
             # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls.
             fold_into_rows(row_hashes, row_value_hashes(float_row_values(x)) if kind is ColumnKind.FLOAT else hashes)

@@ -11,23 +11,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from profiler.model import QUANTILES, ColumnKind
-from profiler.partial import (
-    ValueCounts,
-    ValuesRequest,
-    empty_values,
-    merge_values,
-    tracked,
-    values_partial,
-)
+from profiler.partial import ValueCounts, ValuesRequest, empty_values, merge_values, tracked, values_partial
+from profiler.stats.checks import Work
 from profiler.stats.columns import Col, profile_value
 from profiler.stats.options import ProfileOptions
 from profiler.stats.shares import Shares
 
 
-def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: ProfileOptions) -> None:
+def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: ProfileOptions,
+                extra: Work | None = None) -> Any:
     """One Spark job: exact value counts (top-k, exact distinct, exact quantiles) of every column whose estimated
     distinct count is at most `exact_distinct_threshold`, exact counts of the sample's repeated values for the
-    others, and equi-width histograms of numeric columns. Skipped when no column has values to count."""
+    others, and equi-width histograms of numeric columns. Skipped when no column has values to count and there is
+    no `extra` work (the checks' own, in the same job), whose result it returns."""
     requests: list[ValuesRequest] = []
     for c in cols:
         s = c.stats
@@ -48,10 +44,14 @@ def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: Profile
         s["values_exact"] = False
         if limit or candidates is not None or histogram is not None:
             requests.append(ValuesRequest(c.index, c.kind, limit, candidates, histogram))
-    if not requests:
-        return
-    found = shares.aggregate(lambda rows, share: values_partial(rows, requests), empty_values(requests),
-                             lambda a, b: merge_values(a, b, requests))
+    if not requests and extra is None:
+        return None
+    work = Work(lambda rows, share: values_partial(rows, requests), empty_values(requests),
+                lambda a, b: merge_values(a, b, requests)).paired(extra)
+    found = shares.aggregate(work.work, work.zero, work.merge)
+    extra_found = None
+    if extra is not None:
+        found, extra_found = found
     for request in requests:
         c, partial = cols[request.index], found[request.index]
         if partial.histogram is not None:
@@ -63,6 +63,7 @@ def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: Profile
             c.stats.update(values_exact=True, exact_distinct=len(partial.counts.values))
             if c.kind.numeric and len(partial.counts.values):
                 c.stats["quantiles"] = _exact_quantiles(partial.counts)
+    return extra_found
 
 
 def _histogram_range(c: Col) -> tuple[float, float] | None:

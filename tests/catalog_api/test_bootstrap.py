@@ -25,7 +25,7 @@ def test_each_kind_runs_its_services_handler(monkeypatch):
     called = []
     for module, name in ((crawl, "run_crawl_job"), (extraction, "run_extraction_job"), (profiling, "run_profile_job"),
                          (reports, "run_report_job"), (evaluation, "run_quality_job")):
-        monkeypatch.setattr(module, name, lambda ctx, control, name=name: called.append(name) or {"ran": name})
+        monkeypatch.setattr(module, name, lambda ctx, control, name=name, **_: called.append(name) or {"ran": name})
     results = {kind: JOB_KINDS[kind].handler(None, None) for kind in (CRAWL, EXTRACT, PROFILE, REPORT, QUALITY)}
     assert results == {CRAWL: {"ran": "run_crawl_job"}, EXTRACT: {"ran": "run_extraction_job"},
                        PROFILE: {"ran": "run_profile_job"}, REPORT: {"ran": "run_report_job"},

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from profiler import CandidateForeignKey, CandidateKey, ParquetFiles, ProfileOptions
+    from profiler.checks import TableChecks
 
 
 class ProfileFailed(CatalogError):
@@ -87,9 +88,10 @@ class ProfileEngine:
     def frame(self, read: TableRead) -> DataFrame:
         return self.spark().read.option("mergeSchema", "true").parquet(*read.files)
 
-    def profile(self, urn: str, read: TableRead, declared: list[tuple[str, ...]]
+    def profile(self, urn: str, read: TableRead, declared: list[tuple[str, ...]], checks: TableChecks | None = None
                 ) -> tuple[TableProfile, pd.DataFrame, list[CandidateKey]]:
-        """The table's profile, its sample and its verified keys."""
+        """The table's profile (with the results of `checks`, evaluated in its passes), its sample and its verified
+        keys."""
         from profiler import (
             candidate_primary_keys,
             candidate_primary_keys_in_process,
@@ -102,13 +104,13 @@ class ProfileEngine:
         files = parquet_files(read.files)
         if files is not None and self.profiles_in_process(files):
             profile, sample = profile_parquet_in_process(files, options=self.options, size_bytes=read.size_bytes,
-                                                         source=urn, with_sample=True)
+                                                         source=urn, with_sample=True, checks=checks)
             self.in_process[urn] = files
             with span("keys"):
                 return profile, sample, candidate_primary_keys_in_process(files, profile, declared=declared)
         spark = self.spark()
         profile, sample = profile_parquet(spark, read.files, options=self.options, size_bytes=read.size_bytes,
-                                          source=urn, with_sample=True)
+                                          source=urn, with_sample=True, checks=checks)
         with span("keys"):
             return profile, sample, candidate_primary_keys(self.frame(read), profile, declared=declared)
 

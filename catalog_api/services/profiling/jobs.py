@@ -4,7 +4,8 @@ package's docstring)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from catalog_api.observability.tracing import span
 from catalog_api.services.browse import entity_by_urn
@@ -19,10 +20,22 @@ from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
 from catalog_api.urns import EntityType
 from profiler import ProfilerError, TableProfile
+from profiler.checks import TableChecks
 
 log = logging.getLogger(__name__)
 
 PROFILE = "profile"
+
+
+class ProfileRules(Protocol):
+    """What a profile job evaluates with each table's profile, in the same passes: the quality service's aggregate
+    rules (`quality.aggregates.PROFILE_RULES`), handed in by the composition root."""
+
+    def checks(self, ctx: ServiceContext, table_ids: Iterable[int]) -> dict[int, TableChecks]:
+        """The checks of the tables (by id) that have any."""
+
+    def record(self, ctx: ServiceContext, table_urn: str, run_id: str, profile: TableProfile) -> dict[str, int]:
+        """Stores the results of `profile.checks`; answers their counts by outcome."""
 
 
 def request_profile(ctx: ServiceContext, source_ref: int | str, table_urns: list[str] | None = None) -> JobView:
@@ -37,7 +50,9 @@ def request_table_profile(ctx: ServiceContext, urn: str) -> JobView:
     return request_profile(ctx, source_id, [urn])
 
 
-def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
+def run_profile_job(ctx: ServiceContext, job: JobControl, rules: ProfileRules | None = None) -> dict[str, Any]:
+    """Profiles the job's tables one by one; with `rules`, evaluates each table's checks in its profile's passes
+    and records their results after its profile."""
     from profiler import ProfileOptions
 
     with ctx.db.session() as session:
@@ -45,6 +60,7 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         targets = profile_targets(session, source, set((record.params or {}).get("tables") or []))
         connector = build_connector(ctx, session, source)
         source_name, source_urn = source.name, source.urn
+    checks = rules.checks(ctx, [t.table_id for t in targets]) if rules is not None else {}
     job.progress(0, len(targets), "starting")
     engine = ProfileEngine(ctx.settings, ProfileOptions(sample_rows=ctx.settings.profile_sample_rows))
     spark_config(ctx.settings)  # bad Spark settings fail the job up front, whichever tables end up on Spark
@@ -75,7 +91,8 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                         with span("read", {"catalog.profile.read_from": "lake" if runs else "source"}):
                             read = (read_lake(target_lake, runs, tabledir) if runs
                                     else read_source(connector, target, tabledir, between_batches=job.check_stop))
-                        profile, sample, primary = engine.profile(target.urn, read, target.declared_keys)
+                        profile, sample, primary = engine.profile(target.urn, read, target.declared_keys,
+                                                                  checks.get(target.table_id))
                     except SparkDidNotStart:
                         raise
                     except ProfilerError as error:
@@ -92,11 +109,15 @@ def run_profile_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
                                                               staged.masked_columns if staged else None, source_urn)
                     if staged is not None:
                         reports.stored(profile_id, staged)
+                    outcome = {}
+                    if target.table_id in checks:
+                        with span("rules"):
+                            outcome["rules"] = rules.record(ctx, target.urn, job.job_id, profile)
                 profiles[target.urn], keys[target.urn] = profile, primary
                 row_ids[target.urn] = profile_id
                 done.append({"urn": target.urn, "profile_id": profile_id, "rows": profile.row_count,
                              "columns": len(profile.columns), "read_from": read.read_from,
-                             "spark_jobs": profile.spark_jobs, "anomalies": anomalies})
+                             "spark_jobs": profile.spark_jobs, "anomalies": anomalies, **outcome})
             if len(profiles) > 1:
                 job.progress(len(targets), len(targets), "looking for foreign keys")
                 with span("foreign keys", {"catalog.profile.tables": len(profiles)}):

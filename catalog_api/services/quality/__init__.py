@@ -1,7 +1,7 @@
 """Data quality: rules on tables and columns (`kinds`, `rules`), kept in version control as rule files
 (`rulefiles`), the results of evaluating them (`results`), a table's health (`health`: rules, anomalies,
-freshness), and the `quality` job that evaluates freshness and custom-SQL rules, against the source or the lake
-(`evaluation`, `lake`).
+freshness), the `quality` job that evaluates freshness and custom-SQL rules, against the source or the lake
+(`evaluation`, `lake`), and the aggregate rules a profile evaluates in its own passes (`aggregates`).
 
 A rule is keyed by a stable name per table; its `kind` and typed `params` say what it checks (not null, unique,
 accepted values, range, regex, length, type conformance; row count, row count change, freshness, custom SQL). Every

@@ -1,8 +1,9 @@
 """The light half of evaluating rules: freshness and custom SQL, each a few cheap read-only queries of its own, run
 as a `quality` job (on request, or queued by the scheduler for freshness between profiles).
 
-Aggregate rules (not null, unique, range, …) are evaluated in the profile pass, which reads every row anyway; the
-rules here need no scan of their own:
+Aggregate rules (not null, unique, range, …) are evaluated in the profile pass, which reads every row anyway: a job
+run on request queues a profile of its tables that hold any (`aggregates.queue_profile`) and names it in its result
+(`profile_job`). The rules here need no scan of their own:
 
 * `freshness` with a column reads `max(column)` from the source; without one it reads the table's last successful
   extraction from the catalog. The rule fails when that is older than its `max_age` (or there is none).
@@ -31,6 +32,7 @@ from catalog_api.db.models import DataSource, ExtractionState, Schema, Table, ut
 from catalog_api.db.quality import QualityResult, QualityRule
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.jobs.running import JobControl, job_source
+from catalog_api.services.quality.aggregates import queue_profile
 from catalog_api.services.quality.kinds import FreshnessParams
 from catalog_api.services.quality.lake import LakeQueries
 from catalog_api.services.quality.results import MAX_SAMPLE_KEYS, RuleOutcome, failing_rows_outcome, record_results
@@ -79,6 +81,7 @@ def run_quality_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         connector = build_connector(ctx, session, source) if _reads_source(tables) else None
         dialect = DIALECTS.get(source.kind)
         lake_queries = LakeQueries(ctx, source.id, source.name)
+        source_id = source.id
     counts = {"passed": 0, "failed": 0, "error": 0}
     with lake_queries:
         for index, table in enumerate(tables):
@@ -89,7 +92,8 @@ def run_quality_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
             for outcome in outcomes:
                 counts[outcome.outcome] += 1
     job.progress(len(tables), len(tables), "done")
-    return {"tables": len(tables), **counts}
+    profile_job = None if "kinds" in params else queue_profile(ctx, source_id, params.get("tables") or [])
+    return {"tables": len(tables), **counts, **({"profile_job": profile_job} if profile_job else {})}
 
 
 def _rules_to_check(session: Session, source: DataSource, wanted: set[str], kinds: tuple[str, ...]

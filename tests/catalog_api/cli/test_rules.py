@@ -87,12 +87,16 @@ def test_run_evaluates_custom_sql_and_freshness_against_the_source(shop, cli_in_
     cli_in_process("rule", "add", ORDERS, "no_big", "--kind", "custom_sql", "--param", f"sql={big}")
     cli_in_process("rule", "add", ORDERS, "fresh", "--kind", "freshness", "--column", "placed_at",
                    "--param", "max_age=30m")
+    cli_in_process("rule", "add", ORDERS, "amount_cap", "--kind", "range", "--column", "amount", "--param", "max=100")
 
-    listed = {r[1]: r for r in table_rows(cli_in_process("rule", "run", "shop").stdout)}
+    run = cli_in_process("rule", "run", "shop").stdout
+    assert "aggregate rules: profile job" in run  # the range rule is evaluated by the profile the run queued
+    listed = {r[1]: r for r in table_rows(run)}
     with sqlite3.connect(tmp_path / "sources" / "shop.db") as db:
         expected = db.execute(f"select count(*) from ({big})").fetchone()[0]
     assert (listed["no_big"][2], listed["no_big"][3]) == ("failed", str(expected))
     assert listed["fresh"][2] == "failed" and listed["fresh"][4].startswith("max(placed_at) is 1h")
     stored = rows(shop, "select r.name, q.outcome, q.failing_rows from quality_results q "
                         "join quality_rules r on r.id = q.rule_id order by r.name")
-    assert stored == [("fresh", "failed", None), ("no_big", "failed", expected)]
+    assert stored == [("amount_cap", "failed", expected), ("fresh", "failed", None), ("no_big", "failed", expected)]
+    assert (listed["amount_cap"][2], listed["amount_cap"][3]) == ("failed", str(expected))

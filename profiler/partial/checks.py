@@ -1,0 +1,265 @@
+"""Aggregate checks over one share of the rows: which rows fail each check, how many, and the smallest keys of them.
+
+A check is compiled once against the table's columns (`compile_checks`), then every share computes a
+`CheckPartial` per row-by-row check: its failing-row count and the `k` smallest sample keys of its failing rows (a
+small Arrow table). Partials merge by summing counts and keeping the `k` smallest keys of both, so the result does
+not depend on how tasks were grouped. A `unique` check's column keeps the value hashes its statistics compute anyway
+(`ColumnSpec.keep_hashes`); duplicate values are found from the merged hashes (`duplicates`, exact up to 64-bit hash
+collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from profiler.checks import TableChecks
+from profiler.model import ColumnKind
+from profiler.partial.domain import tracked
+from profiler.partial.hashing import row_value_hashes
+
+ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
+"""Checks a share decides row by row."""
+
+_CONFORMING = {
+    "integer": r"^\s*[+-]?[0-9]+\s*$",
+    "decimal": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$",
+    "boolean": r"^\s*(?i:true|false|t|f|yes|no|y|n|on|off|1|0)\s*$",
+    "uuid": r"^\s*\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?\s*$",
+    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+                 r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$",
+}
+"""What text must look like to read as each type; dates are then checked on the calendar."""
+
+_STORED_AS = {"integer": {ColumnKind.INTEGER}, "decimal": {ColumnKind.INTEGER, ColumnKind.DECIMAL},
+              "boolean": {ColumnKind.BOOLEAN}, "date": {ColumnKind.DATE}, "timestamp": {ColumnKind.TIMESTAMP}}
+"""Column kinds whose values are of a type already: their type conformance holds by construction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One check ready for the tasks: its column's index and kind, the columns of its sample keys, and the kind's
+    parameters turned into Arrow values; `error` when it cannot apply to its column."""
+
+    kind: str
+    column: int | None = None
+    column_kind: ColumnKind | None = None
+    sample: tuple[int, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def per_row(self) -> bool:
+        return self.error is None and self.kind in ROW_KINDS
+
+    @property
+    def hashes(self) -> bool:
+        return self.error is None and self.kind == "unique"
+
+
+@dataclass(slots=True)
+class CheckPartial:
+    """What a share says about one check."""
+
+    failing: int = 0
+    keys: pa.Table | None = None
+    """The smallest sample keys of failing rows, sorted; None when none failed (or the check samples no keys)."""
+
+    def merge(self, other: CheckPartial, k: int) -> CheckPartial:
+        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k))
+
+
+# -- compiling ----------------------------------------------------------------------------------------------------
+
+def compile_checks(checks: TableChecks, names: list[str], kinds: list[ColumnKind], schema: pa.Schema
+                   ) -> list[Compiled]:
+    """Every check of `checks` against the table's columns (`names`, their kinds and Arrow types)."""
+    index = {name: i for i, name in enumerate(names)}
+    key = tuple(index[name] for name in checks.key if name in index)
+    return [_compiled(spec.kind, spec.column, dict(spec.params), index, key, kinds, schema) for spec in checks.checks]
+
+
+def _compiled(kind: str, column: str | None, params: dict[str, Any], index: dict[str, int], key: tuple[int, ...],
+              kinds: list[ColumnKind], schema: pa.Schema) -> Compiled:
+    if column is None:
+        return Compiled(kind, params=params)
+    if column not in index:
+        return Compiled(kind, error=f"the profiled data has no column {column!r}")
+    at = index[column]
+    ck = kinds[at]
+    sample = key if kind == "not_null" or at in key else (*key, at)
+    compiled = Compiled(kind, at, ck, sample, params)
+    problem = _inapplicable(kind, ck, params)
+    if problem is not None:
+        return Compiled(kind, at, ck, error=f"{kind} cannot check {column!r} ({ck.value}): {problem}")
+    if kind == "accepted_values":
+        value_type = _value_type(schema.field(at).type)
+        allowed = [v for v in (_as_type(v, value_type) for v in params["values"]) if v is not None]
+        return Compiled(kind, at, ck, sample, {"values": pa.array(allowed, value_type)})
+    if kind == "regex":
+        try:
+            pc.match_substring_regex(pa.array([""]), params["pattern"])
+        except pa.ArrowInvalid:  # a pattern RE2 does not take (backreferences, lookarounds): Python's `re` decides
+            return Compiled(kind, at, ck, sample, {**params, "python": re.compile(params["pattern"])})
+    return compiled
+
+
+def _inapplicable(kind: str, ck: ColumnKind, params: dict[str, Any]) -> str | None:
+    if kind == "range" and not ck.numeric:
+        return "a range needs a numeric column"
+    if kind == "regex" and ck is not ColumnKind.STRING:
+        return "a pattern needs a text column"
+    if kind == "length" and ck not in (ColumnKind.STRING, ColumnKind.BINARY):
+        return "a length needs a text or binary column"
+    if kind == "unique" and ck is ColumnKind.OTHER:
+        return "its values cannot be compared"
+    if kind == "type_conformance" and ck is not ColumnKind.STRING and ck not in _STORED_AS.get(params["type"], ()):
+        return f"it is stored as {ck.value}, not as text"
+    return None
+
+
+def _value_type(data_type: pa.DataType) -> pa.DataType:
+    return data_type.value_type if pa.types.is_dictionary(data_type) else data_type
+
+
+def _as_type(value: Any, data_type: pa.DataType) -> Any:
+    """An accepted value as a value of the column's type (a number for a text column is its text); None when it
+    cannot be one, so that no value of the column can equal it."""
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if isinstance(value, bool) != pa.types.is_boolean(data_type):
+        return None
+    if pa.types.is_decimal(data_type) and isinstance(value, float):
+        value = Decimal(repr(value))
+    try:
+        return pa.array([value]).cast(data_type).to_pylist()[0]  # safe casts: 2.5 is no value of an integer column
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+# -- one share ----------------------------------------------------------------------------------------------------
+
+def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[CheckPartial]:
+    """What one share of the rows says about each check."""
+    found = []
+    columns: dict[int, pa.Array] = {}  # a column several checks read is combined once
+    for check in compiled:
+        partial = CheckPartial()
+        if check.per_row:
+            if check.column not in columns:
+                columns[check.column] = plain(rows.column(check.column))
+            failing = failing_rows(columns[check.column], check)
+            partial.failing = pc.sum(failing).as_py() or 0
+            if partial.failing and check.sample:
+                partial.keys = smallest(rows.select(list(check.sample)).filter(failing), k)
+        found.append(partial)
+    return found
+
+
+def merge_checks(first: list[CheckPartial], second: list[CheckPartial], k: int) -> list[CheckPartial]:
+    return [a.merge(b, k) for a, b in zip(first, second, strict=True)]
+
+
+def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array of plain (not dictionary-encoded) values."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+
+
+def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
+    """A boolean per row, true where the row fails the check (never null)."""
+    kind, params = check.kind, check.params
+    if kind == "not_null":
+        return pc.is_null(x)
+    if kind == "accepted_values":
+        ok = pc.is_in(x, value_set=params["values"])
+    elif kind == "range":
+        ok = _within(x, params.get("min"), params.get("max"), pc.greater_equal, pc.less_equal,
+                     decimal=pa.types.is_decimal(x.type))
+        if pa.types.is_floating(x.type):
+            ok = pc.and_(ok, pc.invert(pc.is_nan(x)))
+    elif kind == "regex":
+        ok = _matches(x, params)
+    elif kind == "length":
+        lengths = pc.utf8_length(x) if check.column_kind is ColumnKind.STRING else pc.binary_length(x)
+        ok = _within(lengths, params.get("min"), params.get("max"), pc.greater_equal, pc.less_equal)
+    else:
+        ok = _conforms(x, params["type"]) if check.column_kind is ColumnKind.STRING else pc.is_valid(x)
+    return pc.fill_null(pc.and_(pc.is_valid(x), pc.invert(ok)), False)
+
+
+def _within(x: pa.Array, low: Any, high: Any, at_least: Any, at_most: Any, *, decimal: bool = False) -> pa.Array:
+    ok = pc.is_valid(x)
+    for bound, compare in ((low, at_least), (high, at_most)):
+        if bound is not None:
+            ok = pc.and_(ok, compare(x, pa.scalar(Decimal(repr(bound)) if decimal else bound)))
+    return ok
+
+
+def _matches(x: pa.Array, params: dict[str, Any]) -> pa.Array:
+    pattern = params.get("python")
+    if pattern is None:
+        return pc.match_substring_regex(x, params["pattern"])
+    distinct = pc.unique(x.drop_null())  # Python's `re` on each distinct value only
+    matched = pa.array([pattern.search(v) is not None for v in distinct.to_pylist()], pa.bool_())
+    return pc.is_in(x, value_set=distinct.filter(matched)) if len(distinct) else pc.is_valid(x)
+
+
+def _conforms(x: pa.Array, type_name: str) -> pa.Array:
+    ok = pc.match_substring_regex(x, _CONFORMING[type_name])
+    if type_name in ("date", "timestamp"):  # the shape, then the calendar: 2024-02-30 is no date
+        day = pc.utf8_slice_codeunits(x, 0, 10)
+        parsed = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
+        ok = pc.and_(ok, pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), day), False))
+    return ok
+
+
+def smallest(keys: pa.Table, k: int) -> pa.Table:
+    """The `k` smallest rows of `keys` in the order of its columns (nulls last), sorted: a selection in linear
+    time, then a sort of those `k` only."""
+    order = [(name, "ascending") for name in keys.column_names]
+    if keys.num_rows > k:
+        keys = keys.take(pc.select_k_unstable(keys, k=k, sort_keys=order))
+    return keys.take(pc.sort_indices(keys, sort_keys=order)) if keys.num_rows > 1 else keys
+
+
+def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Table | None:
+    if first is None or second is None:
+        return first if second is None else second
+    return smallest(pa.concat_tables([first, second], promote_options="permissive"), k)
+
+
+# -- duplicates (`unique`) ----------------------------------------------------------------------------------------
+
+def duplicates(hashes: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
+    """From the merged hashes of a column's non-null values: the sorted hashes that occur more than once, the rows
+    holding them, and the duplicate count (values minus distinct values)."""
+    if not hashes:
+        return np.zeros(0, np.uint64), 0, 0
+    distinct, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    repeated = counts > 1
+    return distinct[repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
+
+
+def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray]], k: int
+                   ) -> dict[int, pa.Table | None]:
+    """The smallest sample keys of the rows of a share whose value is one of the duplicated hashes, per check."""
+    found: dict[int, pa.Table | None] = {}
+    for number, check, repeated in lookups:
+        values = tracked(rows.column(check.column), check.column_kind)
+        if check.column_kind is ColumnKind.BOOLEAN:
+            values = values.cast(pa.int8())
+        hashes = row_value_hashes(values)
+        at = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
+        failing = (repeated[at] == hashes) & values.is_valid().to_numpy(zero_copy_only=False)
+        found[number] = smallest(rows.select(list(check.sample)).filter(pa.array(failing)), k) \
+            if failing.any() and check.sample else None
+    return found

@@ -1,0 +1,147 @@
+"""Aggregate checks riding on a profile's two passes: no scan of their own.
+
+The statistics pass computes every check's partial next to the table's (`profiler.partial.checks`): failing counts
+and sample keys of the row-by-row checks, the value hashes of `unique` checks. The values pass, which runs anyway,
+then picks the keys of the rows holding a duplicated value. The results are assembled from the merged partials and
+the finished profile, whose figures answer some checks exactly (null counts, row counts, a column's min and max).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from profiler.checks import CheckResult, CheckSpec, TableChecks
+from profiler.model import ColumnKind, TableProfile
+from profiler.partial.checks import (
+    CheckPartial,
+    checks_partial,
+    compile_checks,
+    duplicate_keys,
+    duplicates,
+    merge_checks,
+    merge_keys,
+)
+from profiler.partial.column import ColumnPartial
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What one pass computes over the shares: a task's work on its rows, the zero, and the merge."""
+
+    work: Callable[[pa.Table, int], Any]
+    zero: Any
+    merge: Callable[[Any, Any], Any]
+
+    def paired(self, other: Work | None) -> Work:
+        """This work and `other` in the same pass, as pairs."""
+        if other is None:
+            return self
+        first, second = self, other
+        return Work(lambda rows, share: (first.work(rows, share), second.work(rows, share)),
+                    (first.zero, second.zero),
+                    lambda a, b: (first.merge(a[0], b[0]), second.merge(a[1], b[1])))
+
+
+class ProfileChecks:
+    """The checks of one profile run, from compiling to results."""
+
+    def __init__(self, checks: TableChecks, names: list[str], kinds: list[ColumnKind], schema: pa.Schema) -> None:
+        self.checks = checks
+        self.compiled = compile_checks(checks, names, kinds, schema)
+        self.k = checks.max_sample_keys
+        self.partials: list[CheckPartial] = []
+        self.repeated: dict[int, tuple[np.ndarray, int, int]] = {}
+        self.duplicate_keys: dict[int, pa.Table | None] = {}
+
+    def statistics_work(self) -> Work:
+        compiled, k = self.compiled, self.k
+        return Work(lambda rows, share: checks_partial(rows, compiled, k), [CheckPartial() for _ in compiled],
+                    lambda a, b: merge_checks(a, b, k))
+
+    def kept_columns(self) -> set[int]:
+        """The columns whose value hashes the statistics pass keeps for `unique` checks (it computes them anyway)."""
+        return {c.column for c in self.compiled if c.hashes}
+
+    def statistics_done(self, partials: list[CheckPartial], columns: list[ColumnPartial]) -> None:
+        self.partials = partials
+        self.repeated = {i: duplicates(columns[c.column].kept or []) for i, c in enumerate(self.compiled) if c.hashes}
+
+    def values_work(self) -> Work | None:
+        """The keys of rows holding a duplicated value, in the values pass; None when no value repeats."""
+        lookups = [(i, self.compiled[i], found[0]) for i, found in self.repeated.items()
+                   if len(found[0]) and self.compiled[i].sample]
+        if not lookups:
+            return None
+        k = self.k
+        return Work(lambda rows, share: duplicate_keys(rows, lookups, k), {i: None for i, _, _ in lookups},
+                    lambda a, b: {i: merge_keys(a[i], b[i], k) for i in a})
+
+    def values_done(self, keys: dict[int, pa.Table | None] | None) -> None:
+        self.duplicate_keys = keys or {}
+
+    def results(self, profile: TableProfile) -> tuple[CheckResult, ...]:
+        return tuple(self._result(i, spec, profile) for i, spec in enumerate(self.checks.checks))
+
+    def _result(self, i: int, spec: CheckSpec, profile: TableProfile) -> CheckResult:
+        check = self.compiled[i]
+        if check.error is not None:
+            return CheckResult(spec.id, "error", message=check.error)
+        if spec.kind == "row_count":
+            return _row_count(spec, profile.row_count)
+        if spec.kind == "row_count_change":
+            return _row_count_change(spec, profile.row_count, self.checks.previous_row_count)
+        partial = self.partials[i]
+        column = profile.column(spec.column)
+        keys = self.duplicate_keys.get(i) if spec.kind == "unique" else partial.keys
+        if spec.kind == "not_null":
+            failing = observed = column.null_count  # the profile counted them exactly
+            what = f"{failing} null values"
+        elif spec.kind == "unique":
+            _, failing, observed = self.repeated[i]
+            what = f"{observed} duplicate values, on {failing} rows"
+        else:
+            failing = observed = partial.failing
+            what = f"{failing} failing rows"
+            if spec.kind == "range":
+                observed = {"failing": failing, "min": column.min, "max": column.max}
+                what = f"{failing} values outside {_bounds(spec.params)}"
+            elif spec.kind == "length":
+                observed = {"failing": failing, "min_length": column.min_length, "max_length": column.max_length}
+                what = f"{failing} values with a length outside {_bounds(spec.params)}"
+        sample = tuple(keys.to_pylist()) if keys is not None else ()
+        return CheckResult(spec.id, "passed" if failing == 0 else "failed", observed, failing, sample,
+                           f"{what} (of {profile.row_count} rows)")
+
+
+def _bounds(params: Any) -> str:
+    low, high = params.get("min"), params.get("max")
+    return f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+
+
+def _row_count(spec: CheckSpec, rows: int) -> CheckResult:
+    low, high = spec.params.get("min"), spec.params.get("max")
+    ok = (low is None or rows >= low) and (high is None or rows <= high)
+    return CheckResult(spec.id, "passed" if ok else "failed", rows, None, (),
+                       f"{rows} rows (within {_bounds(spec.params)})" if ok
+                       else f"{rows} rows, outside {_bounds(spec.params)}")
+
+
+def _row_count_change(spec: CheckSpec, rows: int, previous: int | None) -> CheckResult:
+    if previous is None:
+        return CheckResult(spec.id, "passed", None, None, (), f"{rows} rows; no previous run to compare with")
+    up, down = spec.params.get("max_increase_pct"), spec.params.get("max_decrease_pct")
+    if previous == 0:
+        change = 0.0 if rows == 0 else None  # from nothing: an unbounded increase
+    else:
+        change = round((rows - previous) * 100 / previous, 6)
+    grew = rows > previous and up is not None and (change is None or change > up)
+    shrank = rows < previous and down is not None and -change > down  # type: ignore[operator]
+    shown = "+inf" if change is None else f"{change:+g}"
+    return CheckResult(spec.id, "failed" if grew or shrank else "passed", change, None, (),
+                       f"{previous} -> {rows} rows ({shown} %; at most +{up if up is not None else 'inf'} %, "
+                       f"-{down if down is not None else '100'} %)")

@@ -1,0 +1,93 @@
+"""Aggregate checks in a profile's passes, in-process (the Spark path is compared with it in
+tests/catalog_api/services/quality/test_aggregates.py): counts and sample keys checked against pandas, the same
+results whatever the split into row groups, patterns RE2 does not take, checks that cannot apply, a table without
+a key, and a profile whose stored form leaves the results out."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from profiler import profile_parquet_in_process
+from profiler.checks import CheckSpec, TableChecks
+
+ROWS = 3000
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    ids = range(ROWS)
+    return pd.DataFrame({
+        "id": [ROWS - i for i in ids],  # descending: the smallest keys sit in the last row group
+        "name": [None if i % 40 == 0 else f"n{i % 700}{'x' * (i % 3)}" for i in ids],
+        "amount": [float("nan") if i % 97 == 0 else (i % 300) - 20.5 for i in ids],
+        "code": [f"{i % 10}{i % 10}" if i % 7 == 0 else f"{i % 10}{(i + 1) % 10}" for i in ids],
+        "level": [i % 6 for i in ids],
+    })
+
+
+def write(frame: pd.DataFrame, path, row_group_size: int) -> str:
+    # Column by column from Python values: NaN stays NaN (pandas' conversion would make it null).
+    table = pa.table({name: pa.array(frame[name].tolist()) for name in frame.columns})
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return str(path)
+
+
+CHECKS = (
+    CheckSpec(1, "unique", "name"),
+    CheckSpec(2, "regex", "code", {"pattern": r"^(\d)\1$"}),  # a backreference: RE2 refuses it, Python's re decides
+    CheckSpec(3, "range", "amount", {"min": 0, "max": 250}),
+    CheckSpec(4, "accepted_values", "level", {"values": ["1", 2.0, 3, True]}),
+    CheckSpec(5, "range", "name", {"min": 0}),
+    CheckSpec(6, "not_null", "missing"),
+    CheckSpec(7, "not_null", "name"),
+)
+
+
+def smallest(frame: pd.DataFrame, failing: pd.Series, columns: list[str]) -> list[dict]:
+    rows = frame.loc[failing, columns].sort_values(columns, na_position="last").head(10)
+    return [{c: (None if pd.isna(v) else v) for c, v in row.items()} for row in rows.to_dict("records")]
+
+
+def test_counts_and_keys_agree_with_pandas_whatever_the_row_groups(frame, tmp_path):
+    by_split = []
+    for groups in (ROWS, 700, 128):
+        profile = profile_parquet_in_process(write(frame, tmp_path / f"t{groups}.parquet", groups),
+                                             checks=TableChecks(CHECKS, key=("id",)))
+        by_split.append({r.id: r for r in profile.checks})
+    assert by_split[0] == by_split[1] == by_split[2]
+    got = by_split[0]
+
+    names = frame["name"]
+    repeated = names.notna() & names.duplicated(keep=False)
+    assert (got[1].outcome, got[1].observed, got[1].failing_rows) == (
+        "failed", int(names.count() - names.nunique()), int(repeated.sum()))
+    assert list(got[1].sample_keys) == smallest(frame, repeated, ["id", "name"])
+
+    mismatched = ~frame["code"].map(lambda v: re.search(r"^(\d)\1$", v) is not None)
+    assert (got[2].failing_rows, list(got[2].sample_keys)) == (int(mismatched.sum()),
+                                                               smallest(frame, mismatched, ["id", "code"]))
+    amount = frame["amount"]
+    outside = amount.isna() | (amount < 0) | (amount > 250)  # NaN is no number within bounds
+    assert got[3].observed == {"failing": int(outside.sum()), "min": amount.min(), "max": amount.max()}
+    unexpected = ~frame["level"].isin([1, 2, 3])  # "1" and 2.0 read as levels; True is no integer
+    assert (got[4].failing_rows, list(got[4].sample_keys)) == (int(unexpected.sum()),
+                                                               smallest(frame, unexpected, ["id", "level"]))
+    assert (got[5].outcome, got[5].message) == ("error", "range cannot check 'name' (string): a range needs a "
+                                                         "numeric column")
+    assert (got[6].outcome, got[6].message) == ("error", "the profiled data has no column 'missing'")
+    assert (got[7].observed, list(got[7].sample_keys)) == (int(names.isna().sum()),
+                                                           smallest(frame, names.isna(), ["id"]))
+
+
+def test_without_a_key_samples_hold_the_failing_values_and_the_stored_profile_leaves_results_out(frame, tmp_path):
+    profile = profile_parquet_in_process(write(frame, tmp_path / "t.parquet", 1000),
+                                         checks=TableChecks((CheckSpec(9, "accepted_values", "level",
+                                                                       {"values": [0]}),), max_sample_keys=3))
+    (result,) = profile.checks
+    assert list(result.sample_keys) == [{"level": 1}, {"level": 1}, {"level": 1}]
+    assert "checks" not in profile.to_dict()
