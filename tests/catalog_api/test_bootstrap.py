@@ -16,8 +16,8 @@ def test_the_kinds_are_the_ones_the_services_request():
 
 def test_each_kind_runs_its_services_handler(monkeypatch):
     # The handlers import their service late; each must reach the function its service runs jobs with.
-    import catalog_api.services.crawl as crawl
     import catalog_api.services.backfill as extraction  # an extraction, or a backfill of one table
+    import catalog_api.services.crawl as crawl
     import catalog_api.services.profiling.jobs as profiling
     import catalog_api.services.profiling.report_jobs as reports
     import catalog_api.services.quality.evaluation as evaluation
