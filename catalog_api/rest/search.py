@@ -48,7 +48,7 @@ def _values(what: str) -> object:
 def search(
     q: str | None = Query(None, max_length=query.MAX_QUERY, description="Words to find, each as a prefix, in names, "
                           "descriptions, comments and tags; none: the filters alone select.",
-                          **checked_by_service(r"^[^\x00]*$")),
+                          **checked_by_service(r"^(?:\s*|[^\x00]*[^\W_][^\x00]*)$")),
     kind: list[Value] = _values(f"Entity kinds: {', '.join(query.KINDS)}"),
     source: list[Value] = _values("Source names"),
     schema: list[Value] = _values("Schema names"),

@@ -38,6 +38,7 @@ from catalog_api.db.search import DOCUMENT_COLUMN, FTS_TABLE, SearchDocument
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import MAX_NAME, decode_cursor, encode_cursor, tags_of
 from catalog_api.services.text import reject_nul
+from crawlers.snapshot import TableKind
 
 MAX_QUERY = 200
 MAX_WORDS = 16
@@ -45,7 +46,7 @@ MAX_PAGE = 100
 MAX_FILTER_VALUES = 20
 MAX_FILTER_VALUE = MAX_NAME
 MAX_FACET_VALUES = 50
-KINDS = ("source", "schema", "table", "view", "materialized_view", "foreign_table", "file", "column")
+KINDS = ("source", "schema", *(k.value for k in TableKind), "column")
 EXACT_NAME_BONUS = 1000.0
 """Added to the score of an entity whose name is the search text: above any text rank on either database."""
 _WORD = re.compile(r"[^\W_]+")
@@ -86,9 +87,9 @@ class SearchHitView:
     entity_type: str
     kind: str
     name: str
-    source: str
-    schema: str | None
-    table: str | None
+    source_name: str
+    schema_name: str | None
+    table_name: str | None
     description: str | None
     tags: list[str]
     has_pii: bool
@@ -110,7 +111,7 @@ class SearchFacetsView:
 
     source: list[FacetValueView]
     kind: list[FacetValueView]
-    schema: list[FacetValueView]
+    schema_name: list[FacetValueView]
     tag: list[FacetValueView]
     owner: list[FacetValueView]
     term: list[FacetValueView]
@@ -237,8 +238,8 @@ def search(session: Session, request: SearchRequest) -> SearchResultView:
     has_next = len(rows) > request.first
     rows = rows[:request.first]
     tags = tags_of(session, [r.urn for r in rows]) if rows else {}
-    hits = [SearchHitView(urn=r.urn, entity_type=r.entity_kind, kind=r.kind, name=r.name, source=r.source_name,
-                          schema=r.schema_name, table=r.table_name, description=r.description, tags=tags[r.urn],
+    hits = [SearchHitView(urn=r.urn, entity_type=r.entity_kind, kind=r.kind, name=r.name, source_name=r.source_name,
+                          schema_name=r.schema_name, table_name=r.table_name, description=r.description, tags=tags[r.urn],
                           has_pii=bool(r.has_pii), has_anomalies=bool(r.has_anomalies), score=float(r.score))
             for r in rows]
     facets, total = _facets(session, source, conditions)
@@ -277,4 +278,5 @@ def _facets(session: Session, source, conditions: list[ColumnElement[bool]]) -> 
     for name, values in counts.items():
         values.sort(key=lambda v: (-v.count, v.value))
         counts[name] = values[:MAX_FACET_VALUES]
-    return SearchFacetsView(**counts, owner=[], term=[], domain=[], **flags), total
+    return SearchFacetsView(source=counts["source"], kind=counts["kind"], schema_name=counts["schema"],
+                            tag=counts["tag"], owner=[], term=[], domain=[], **flags), total
