@@ -60,9 +60,12 @@ def search(
     has_anomalies: bool | None = Query(None, description="Only hits with (true) or without (false) anomalies in "
                                        "their table's latest profile."),
     first: int = Query(20, ge=0, le=query.MAX_PAGE, description="Hits per page."),
-    after: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page."),
+    after: str | None = Query(None, max_length=200, description="The `next_cursor` of the previous page of the "
+                              "same search (any other value is refused with 422)."),
     session: Session = QUERY_SESSION,
 ) -> SearchPageOut:
+    """Ranked full-text search over sources, schemas, tables, views and columns (names, descriptions, comments,
+    tags): every word matches as a prefix, an entity named exactly `q` comes first. Facets count every hit."""
     filters = query.SearchFilters(kind=tuple(kind), source=tuple(source), schema=tuple(schema), tag=tuple(tag),
                                   owner=tuple(owner), term=tuple(term), domain=tuple(domain), has_pii=has_pii,
                                   has_anomalies=has_anomalies)
