@@ -155,8 +155,8 @@ def _anomalous(session: Session, live_tables: Select) -> set[str]:
 
 def _replace(session: Session, stale: ColumnElement[bool], documents: list[dict[str, Any]]) -> None:
     session.execute(delete(SearchDocument).where(stale))
-    for chunk in chunks(documents, 2000):
-        session.execute(insert(SearchDocument).execution_options(render_nulls=True), list(chunk))
+    if documents:  # one executemany, however many documents (no statement holds more than one row's parameters)
+        session.execute(insert(SearchDocument).execution_options(render_nulls=True), documents)
 
 
 def refresh_tables(session: Session, table_ids: Iterable[int]) -> None:
