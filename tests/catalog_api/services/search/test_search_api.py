@@ -81,7 +81,7 @@ def test_statements_per_request_stay_the_same_whatever_the_page_and_filters(api_
         with counted_statements(shop.db.engine) as statements:
             assert api_client.get("/api/v1/search", params=params).status_code == 200
         counts.add(len([s for s in statements if "search_documents" in s or "tags" in s]))
-    assert counts == {3}
+    assert counts == {2}
 
 
 @pytest.mark.parametrize(("params", "field"), [
