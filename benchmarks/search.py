@@ -24,13 +24,13 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
 from sqlalchemy import insert
 
+from benchmarks.scratch import scratch_databases
 from catalog_api.bootstrap import build_context
 from catalog_api.db.models import Column, DataSource, Schema, Table, Tag
 from catalog_api.services.context import ServiceContext
@@ -148,25 +148,18 @@ def main() -> None:
         ctx.close()
         if args.sqlite_only:
             return
-        database = f"bench_search_{uuid.uuid4().hex[:8]}"
         try:
-            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as admin:
-                admin.execute(f'create database "{database}"')
+            with scratch_databases({"host": "127.0.0.1", "user": "postgres"}, "bench_search") as create:
+                config = create("select 1")
+                print(f"PostgreSQL, {args.columns:,} columns:")
+                ctx = _context(Path(folder) / "pg", f"postgresql+psycopg://postgres@127.0.0.1/{config['database']}")
+                fill(ctx, args.columns, words, random.Random(1))
+                with ctx.db.engine.connect() as connection:
+                    connection.exec_driver_sql("ANALYZE")
+                measure("PostgreSQL", ctx, words, args.queries, random.Random(2))
+                ctx.close()
         except psycopg.OperationalError as error:
             print(f"PostgreSQL not reachable, skipped: {error}")
-            return
-        try:
-            print(f"PostgreSQL, {args.columns:,} columns:")
-            ctx = _context(Path(folder) / "pg", f"postgresql+psycopg://postgres@127.0.0.1/{database}")
-            fill(ctx, args.columns, words, random.Random(1))
-            with ctx.db.engine.connect() as connection:
-                connection.exec_driver_sql("ANALYZE")
-            measure("PostgreSQL", ctx, words, args.queries, random.Random(2))
-            ctx.close()
-        finally:
-            with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres", autocommit=True) as admin:
-                admin.execute(f'drop database "{database}" with (force)')
-
 
 if __name__ == "__main__":
     main()
