@@ -186,17 +186,18 @@ def _matched(session: Session, words: list[str], filters: SearchFilters):
     if not words:
         return d.__table__, conditions, literal(0.0, Float)
     tiers = _tiers(words)
+    # The full-text index first, then the documents by id: materialized, so that the planner never walks a filter's
+    # index and tests the text once per document instead (seconds on SQLite's 100,000 documents, 4x on PostgreSQL).
     if session.get_bind().dialect.name == "postgresql":
         query = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
         document = literal_column(f"{d.__tablename__}.{DOCUMENT_COLUMN}")
-        conditions.append(document.op("@@")(query))
-        return d.__table__, conditions, tiers + _bounded(cast(func.ts_rank_cd(document, query), Float))
-    # FTS5 first, then the documents by rowid: materialized, so that SQLite never walks a filter's index and runs
-    # the MATCH once per document instead (seconds on 100,000 documents).
-    fts = table(FTS_TABLE, sql_column("rowid"))
-    matched = (select(fts.c.rowid.label("id"), func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS).label("rank"))
-               .where(literal_column(FTS_TABLE).op("MATCH")(" ".join(f'"{w}"*' for w in words)))
-               .cte("matched").prefix_with("MATERIALIZED"))
+        matched = (select(d.id.label("id"), (-cast(func.ts_rank_cd(document, query), Float)).label("rank"))
+                   .where(document.op("@@")(query)).cte("matched").prefix_with("MATERIALIZED"))
+    else:
+        fts = table(FTS_TABLE, sql_column("rowid"))
+        matched = (select(fts.c.rowid.label("id"), func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS).label("rank"))
+                   .where(literal_column(FTS_TABLE).op("MATCH")(" ".join(f'"{w}"*' for w in words)))
+                   .cte("matched").prefix_with("MATERIALIZED"))
     return matched.join(d, d.id == matched.c.id), conditions, tiers + _bounded(-matched.c.rank)
 
 
