@@ -32,6 +32,7 @@ from catalog_api.rest.lineage import router as lineage_router
 from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.quality import router as quality_router
 from catalog_api.rest.routes import router as rest_router
+from catalog_api.rest.search import router as search_router
 from catalog_api.rest.security import API_KEY, BEARER, WWW_AUTHENTICATE, AuthenticationMiddleware, allow, public
 from catalog_api.security.identity import Permission
 from catalog_api.security.ratelimit import BucketStore, RateLimitMiddleware, buckets_for
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(audit_router)
     app.include_router(quality_router)
     app.include_router(governance_router)
+    app.include_router(search_router)
     # GraphQL checks its callers itself (its context and each field); these only document the credentials.
     app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
                        dependencies=[Security(BEARER), Security(API_KEY)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from catalog_api.db.models import Base, UtcDateTime
+from catalog_api.db.search import include_object
 from catalog_api.db.session import create_catalog_engine
 
 config = context.config
@@ -25,6 +26,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -46,7 +48,8 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     # Batch mode lets later migrations alter tables on SQLite, which has no ALTER COLUMN.
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=render_item
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

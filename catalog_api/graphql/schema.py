@@ -45,6 +45,7 @@ from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.profiles import ProfileMutation, ProfileQuery
 from catalog_api.graphql.quality import QualityMutation, QualityQuery
 from catalog_api.graphql.scalars import SCALARS
+from catalog_api.graphql.search import SearchQuery
 from catalog_api.graphql.types import (
     ColumnNode,
     Connection,
@@ -79,7 +80,7 @@ def _webhook(webhook_id: str) -> str:
 
 
 @strawberry.type
-class Query(NodeQuery, LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, AuditQuery):
+class Query(NodeQuery, LineageQuery, ProfileQuery, QualityQuery, CurationQuery, KeysQuery, AuditQuery, SearchQuery):
     """Reading the catalog."""
 
     @strawberry.field(description="Registered sources in name order.")
@@ -119,7 +120,9 @@ class Query(NodeQuery, LineageQuery, ProfileQuery, QualityQuery, CurationQuery, 
             info.context.ctx, lambda session: browse.entity(session, urn, expected=EntityType.COLUMN))
         return ColumnNode.of(row)
 
-    @strawberry.field(description="Tables and columns whose name, description or comment contains `q`.")
+    @strawberry.field(description="Tables and columns whose name, description or comment contains `q`.",
+                      deprecation_reason="Use `catalogSearch`: ranked, over every entity and tag, with filters, "
+                                         "facets and pages.")
     async def search(self, info: Info, q: str, limit: int = 50) -> list[SearchHitNode]:
         hits = await in_session(info.context.ctx, lambda session: browse.search(session, q, limit))
         return [SearchHitNode.of(h) for h in hits]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self, Union
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from catalog_api.services.browse import Page, SearchHit
+from catalog_api.services.browse import Page
 from catalog_api.services.extraction import ExtractionView
 from catalog_api.services.profiling import AnomalyView, ColumnProfileView, DuplicateRowsView, ProfileView
 from catalog_api.services.sources import ConnectionTestResult
@@ -100,7 +100,6 @@ TableOut = rest_model("TableOut", TableDetailView, "A table, view or file with i
 ChangeOut = rest_model("ChangeOut", ChangeView, "One change-log row: what changed, on which entity, from what to "
                                                 "what, and when.")
 EntityOut = rest_model("EntityOut", TaggedEntityView, "Any entity by URN after a curation call.")
-SearchHitOut = rest_model("SearchHitOut", SearchHit, "One search result.")
 ExtractionOut = rest_model("ExtractionOut", ExtractionView, "How a table is extracted: the plan in force (suggested "
                                                             "or overridden) and where its data stands.")
 ColumnProfileOut = rest_model(

@@ -35,7 +35,6 @@ from catalog_api.rest.models import (
     ProfileOut,
     ProfileSummaryOut,
     SchemaPage,
-    SearchHitOut,
     SourceOut,
     TableOut,
     TablePage,
@@ -466,11 +465,3 @@ def set_description(body: DescriptionIn, urn: str = ANY_URN, ctx: ServiceContext
 def set_tags(body: TagsIn, urn: str = ANY_URN, ctx: ServiceContext = Depends(context)) -> EntityOut:
     curation.set_tags(ctx, urn, body.tags)
     return _curated(ctx, urn)
-
-
-@router.get("/search", dependencies=[allow(Permission.READ)], response_model=list[SearchHitOut], tags=["search"])
-def search(q: str = Query(max_length=browse.MAX_SEARCH_TEXT, description="Text to find.",
-                         **checked_by_service(r"^[^\x00]*[^\x00\s][^\x00]*$")),
-           limit: int = Query(50, ge=1, le=browse.MAX_SEARCH_LIMIT),
-           session: Session = QUERY_SESSION) -> list[SearchHitOut]:
-    return [SearchHitOut.of(h) for h in browse.search(session, q, limit)]

@@ -24,6 +24,7 @@ from catalog_api.services.jobs.running import JobControl, job_source
 from catalog_api.services.lineage.edges import link_crawled_tables
 from catalog_api.services.lineage.reported import drop_reports
 from catalog_api.services.lineage.views import record_view_lineage
+from catalog_api.services.search.documents import refresh_sources, refresh_tables
 from catalog_api.services.sources import build_connector, enqueue_source_job
 from catalog_api.services.views import JobView
 from catalog_api.urns import column_urn, dataset_urn, schema_urn
@@ -210,6 +211,10 @@ def apply_snapshot(
     created_ids = _insert_tables(session, source, created, schema_ids, now, hashes)
     _update_tables(session, source, [*revived, *changeset.tables_changed], tables, now)
     _delete_tables(session, [tables[k] for k in changeset.tables_deleted], now)
+    # The search index moves in this transaction: the source and its schemas, and every table that changed.
+    refresh_sources(session, [source.id])
+    refresh_tables(session, [*created_ids.values(), *(tables[t.key].id for t in (*revived, *changeset.tables_changed)),
+                             *(tables[k].id for k in changeset.tables_deleted)])
 
     table_ids = {(schema_names.get(r.schema_id) or "", r.name): r.id for r in tables.values()}
     table_ids.update(created_ids)

@@ -12,6 +12,7 @@ from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import entity_by_urn
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
+from catalog_api.services.search.documents import refresh_entities
 from catalog_api.services.text import free_text
 from catalog_api.services.views import EntityView, entity_view
 from events.data import DescriptionChanged, TagsChanged
@@ -49,6 +50,7 @@ def set_description(ctx: ServiceContext, urn: str, description: str | None) -> E
                                                      after=entity.description, changed_by=current_identity().name),
                          entity.urn)
         session.flush()
+        refresh_entities(session, [entity.urn])
         return entity_view(entity)
 
 
@@ -63,6 +65,7 @@ def set_tags(ctx: ServiceContext, urn: str, tags: list[str]) -> list[str]:
             session.execute(delete(Tag).where(Tag.entity_urn == entity.urn, Tag.tag.in_(removed)))
         session.add_all(Tag(entity_urn=entity.urn, tag=t) for t in cleaned if t not in current)
         if current != set(cleaned):
+            refresh_entities(session, [entity.urn])
             record_event(session, TagsChanged.between(_kind(entity.urn), current, cleaned,
                                                       changed_by=current_identity().name), entity.urn)
     return cleaned

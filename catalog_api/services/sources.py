@@ -18,6 +18,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_event
 from catalog_api.services.file_roots import check_path
 from catalog_api.services.jobs.records import detach_source_jobs, enqueue_job
+from catalog_api.services.search.documents import refresh_sources
 from catalog_api.services.source_lookup import get_source, list_sources, source_row  # noqa: F401 - its API too
 from catalog_api.services.text import free_text, reject_nul
 from catalog_api.services.views import JobView, SourceView, source_view
@@ -241,6 +242,7 @@ def register_source(ctx: ServiceContext, registration: SourceRegistration) -> So
         )
         session.add(source)
         session.flush()
+        refresh_sources(session, [source.id])
         record_event(session, SourceRegistered(name=source.name, kind=source.kind, description=source.description),
                      source.urn)
         return source_view(source)
@@ -325,6 +327,7 @@ def update_source(ctx: ServiceContext, ref: int | str, update: SourceUpdate) -> 
         source.lineage_namespace, source.lineage_name_prefix = namespace, prefix
         session.flush()
         if changed:
+            refresh_sources(session, [source.id])
             record_event(session, SourceUpdated(name=source.name, kind=source.kind, changed_fields=changed),
                          source.urn)
         session.flush()

@@ -27,9 +27,8 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.models import Column, ColumnProfileRow, Tag
 from catalog_api.security.identity import current_identity
+from catalog_api.security.pii import PII_TAG, is_pii_tag  # noqa: F401 - the definition, part of this API
 from profiler import TableProfile
-
-PII_TAG = "pii"
 
 VALUE_STATISTICS = ("min", "max", "sum", "mean", "stddev", "quantiles", "histogram", "freshness_seconds")
 """Statistics in the column's value domain: null for a caller who may not see the column's values."""
@@ -39,10 +38,6 @@ VALUE_ANOMALIES = frozenset({"mean_shift", "min_shift", "max_shift", "freshness_
 
 ANOMALY_FIGURES = ("observed", "expected", "expected_min", "expected_max", "message")
 """The fields of a stored anomaly that `masked_anomaly` may withhold."""
-
-
-def is_pii_tag(tag: str) -> bool:
-    return tag == PII_TAG or tag.startswith(f"{PII_TAG}.")
 
 
 def _pii_tag() -> ColumnElement[bool]:

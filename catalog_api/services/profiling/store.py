@@ -25,6 +25,7 @@ from catalog_api.services.events.outbox import record_event
 from catalog_api.services.profiling.masking import detected_pii, masked_anomaly, pii_columns
 from catalog_api.services.profiling.reading import TableRead, Target
 from catalog_api.services.profiling.reports import MASKED_COLUMNS
+from catalog_api.services.search.documents import refresh_tables
 from catalog_api.urns import EntityType, parse_urn
 from events.data import AnomalyDetected, ProfileCompleted, TagsChanged
 from profiler import TableProfile, detect_anomalies
@@ -118,6 +119,7 @@ def store_profile(ctx: ServiceContext, job_id: str, target: Target, profile: Tab
                 dataset=table.urn, column=anomaly.column, metric=anomaly.kind.value, severity=anomaly.severity,
                 job_id=job_id, **figures), subject, time=profile.finished_at)
         _apply_detected_tags(session, profile, columns)
+        refresh_tables(session, [table.id])  # new PII tags and anomalies, searchable in this transaction
         return row.id, len(anomalies)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 
 from catalog_api.db.migrate import alembic_config, is_at_head, script_heads, upgrade, upgrade_unless_at_head
 from catalog_api.db.models import Base
+from catalog_api.db.search import include_object
 from catalog_api.db.session import create_catalog_engine
 
 
@@ -19,7 +20,8 @@ def _assert_matches_models(url: str) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                                   "compare_server_default": True})
+                                                                   "compare_server_default": True,
+                                                                   "include_object": include_object})
             differences = compare_metadata(context, Base.metadata)
         assert differences == [], f"migrations and models differ: {differences}"
         tables = set(inspect(engine).get_table_names())

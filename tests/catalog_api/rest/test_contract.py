@@ -44,12 +44,13 @@ core (36.8 s user + 3.5 s system measured; the run is single-threaded), within a
 # may still answer 422: registering or updating a source tests its connection (and checks its kind's config and
 # secret fields); a schedule's cron expression and time zone are read by croniter and zoneinfo; a webhook's host
 # must not lead to a private address (egress policy); a key's expiry must lie in the future; a manual edge must join
-# two different entities of one kind.
+# two different entities of one kind; a search's `after` must be a cursor the search returned (a well-formed string
+# is not enough).
 STATEFUL_ACCEPTANCE = [
     ("POST", "/api/v1/sources"), ("PATCH", "/api/v1/sources/{source_id}"),
     ("PUT", "/api/v1/sources/{source_id}/schedule"),
     ("POST", "/api/v1/webhooks"), ("PATCH", "/api/v1/webhooks/{subscription_id}"), ("POST", "/api/v1/keys"),
-    ("POST", "/api/v1/lineage/edges"),
+    ("POST", "/api/v1/lineage/edges"), ("GET", "/api/v1/search"),
 ]
 
 CONFIG = SchemathesisConfig.from_dict({

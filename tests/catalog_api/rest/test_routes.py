@@ -61,7 +61,7 @@ def test_register_crawl_browse_curate_delete(api_client, make_pg_database):
     assert tags.json()["tags"] == ["gdpr", "pii.email"]
     table = api_client.get(_table_path(users)).json()
     assert table["description"] == "Accounts" and table["columns"][1]["tags"] == ["gdpr", "pii.email"]
-    hits = api_client.get("/api/v1/search", params={"q": "EMAIL"}).json()
+    hits = api_client.get("/api/v1/search", params={"q": "EMAIL"}).json()["hits"]
     assert {h["urn"] for h in hits} >= {email, column_urn("app_db", "app", "active_users", "email")}
 
     pg_execute(config, "alter table app.users add column last_login timestamptz")

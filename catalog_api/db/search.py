@@ -1,0 +1,99 @@
+"""The search index: one document per live source, schema, table (view, file, ...) and column.
+
+A document holds the entity's words split by weight (`name_text` > `body_text` > `tag_text` > `context_text`) and
+the facts search filters and counts by (source, schema, kind, PII, anomalies). It is written by
+`catalog_api.services.search.documents` in the transaction of every change it reflects.
+
+The full-text part is the database's own and is not a model: on PostgreSQL a stored generated `tsvector` column with
+a GIN index (`document`), on SQLite an FTS5 table (`search_fts`) over these rows, kept in step by triggers. Both are
+created by `create_fulltext` (migration 0011); `UNMODELLED` names them so the model comparison skips them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, mapped_column
+
+from catalog_api.db.models import NAME_LENGTH, URN_LENGTH, Base
+
+_BigSerial = BigInteger().with_variant(Integer, "sqlite")  # an INTEGER PRIMARY KEY is the rowid FTS5 points at
+
+
+class SearchDocument(Base):
+    """The searchable words and facets of one catalog entity (see the module's documentation)."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (Index(None, "table_id"), Index(None, "source_id", "entity_kind"), Index(None, "kind"))
+
+    id: Mapped[int] = mapped_column(_BigSerial, primary_key=True, autoincrement=True)
+    urn: Mapped[str] = mapped_column(String(URN_LENGTH), unique=True)
+    entity_kind: Mapped[str] = mapped_column(String(16))
+    """`source`, `schema`, `dataset` or `column` (the URN's entity type)."""
+    kind: Mapped[str] = mapped_column(String(32))
+    """What a caller filters by: `source`, `schema`, `column`, or the table's kind (`table`, `view`, `file`, ...)."""
+    source_id: Mapped[int] = mapped_column(ForeignKey("data_sources.id", ondelete="CASCADE"))
+    source_name: Mapped[str] = mapped_column(String(128))
+    schema_name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    table_id: Mapped[int | None] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    table_name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(Text)
+    """The curated description, else the source's comment: what a hit shows."""
+    has_pii: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_anomalies: Mapped[bool] = mapped_column(Boolean, default=False)
+    name_text: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    tag_text: Mapped[str] = mapped_column(Text, default="")
+    context_text: Mapped[str] = mapped_column(Text, default="")
+
+
+FTS_TABLE = "search_fts"
+DOCUMENT_COLUMN = "document"
+_TEXT_COLUMNS = ("name_text", "body_text", "tag_text", "context_text")
+_WEIGHTS = ("A", "B", "C", "D")
+UNMODELLED = {
+    ("column", DOCUMENT_COLUMN), ("index", "ix_search_documents_document"),
+    ("table", FTS_TABLE), *(("table", f"{FTS_TABLE}_{s}") for s in ("data", "idx", "docsize", "config", "content")),
+}
+
+
+def is_modelled(name: str | None, type_: str) -> bool:
+    """False for the full-text objects migration 0011 creates outside the models (an alembic `include_object`)."""
+    return (type_, name) not in UNMODELLED
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return is_modelled(name, type_)
+
+
+def create_fulltext(connection: Connection) -> None:
+    """Creates the database's own full-text index over `search_documents` (PostgreSQL or SQLite)."""
+    if connection.dialect.name == "postgresql":
+        vector = " || ".join(f"setweight(to_tsvector('simple', coalesce({c}, '')), '{w}')"
+                             for c, w in zip(_TEXT_COLUMNS, _WEIGHTS))
+        connection.execute(text(f"ALTER TABLE search_documents ADD COLUMN {DOCUMENT_COLUMN} tsvector "
+                                f"GENERATED ALWAYS AS ({vector}) STORED"))
+        connection.execute(text(f"CREATE INDEX ix_search_documents_document ON search_documents "
+                                f"USING gin ({DOCUMENT_COLUMN})"))
+        return
+    columns = ", ".join(_TEXT_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in _TEXT_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in _TEXT_COLUMNS)
+    connection.execute(text(
+        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5({columns}, content='search_documents', content_rowid='id', "
+        f"tokenize='unicode61 remove_diacritics 2', prefix='2 3')"))
+    insert = f"INSERT INTO {FTS_TABLE}(rowid, {columns}) VALUES (new.id, {new});"
+    remove = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {columns}) VALUES ('delete', old.id, {old});"
+    connection.execute(text(f"CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN {insert} END"))
+    connection.execute(text(f"CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN {remove} END"))
+    connection.execute(text(f"CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents "
+                            f"BEGIN {remove} {insert} END"))
+
+
+def drop_fulltext(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        return  # the column and its index go with the table
+    for trigger in ("ai", "ad", "au"):
+        connection.execute(text(f"DROP TRIGGER IF EXISTS search_documents_{trigger}"))
+    connection.execute(text(f"DROP TABLE IF EXISTS {FTS_TABLE}"))

@@ -1,0 +1,302 @@
+"""Ranked full-text search with filters, facet counts and Relay pages, over `search_documents`.
+
+The database ranks: PostgreSQL with `ts_rank_cd` over the weighted `tsvector` (name A, description and comment B,
+tags C, source/schema/table names D), SQLite with FTS5's `bm25` weighted the same way (10, 4, 2, 1). An entity whose
+whole name is the search text comes first. Every word of the search text is matched as a prefix (`custo` finds
+`customers`), words are combined with AND. Without a search text the filters alone select, in id order.
+
+A request costs two statements whatever the page size or filters: the page of hits with every facet count (one
+UNION ALL over the hits, computed once in a materialized CTE), and the tags of the page's hits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    table,
+    union_all,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy.orm import Session
+
+from catalog_api.db.models import Tag
+from catalog_api.db.search import DOCUMENT_COLUMN, FTS_TABLE, SearchDocument
+from catalog_api.errors import InvalidInput
+from catalog_api.services.browse import MAX_NAME, decode_cursor, encode_cursor, tags_of
+from catalog_api.services.text import reject_nul
+from crawlers.snapshot import TableKind
+
+MAX_QUERY = 200
+MAX_WORDS = 16
+MAX_PAGE = 100
+MAX_FILTER_VALUES = 20
+MAX_FILTER_VALUE = MAX_NAME
+MAX_FACET_VALUES = 50
+KINDS = ("source", "schema", *(k.value for k in TableKind), "column")
+EXACT_NAME_BONUS = 1000.0
+"""Added to the score of an entity whose name is the search text: above any text rank on either database."""
+_WORD = re.compile(r"[^\W_]+")
+_FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Each filter holds the values any of which a hit must have (OR); filters combine with AND.
+
+    `owner`, `term` and `domain` are accepted and select nothing until owners, glossary terms and domains exist.
+    """
+
+    kind: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    schema: tuple[str, ...] = ()
+    tag: tuple[str, ...] = ()
+    owner: tuple[str, ...] = ()
+    term: tuple[str, ...] = ()
+    domain: tuple[str, ...] = ()
+    has_pii: bool | None = None
+    has_anomalies: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    q: str | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    first: int = 20
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHitView:
+    """One entity found: where it lives, what it is, its tags, and how well it matched (`score`, higher first)."""
+
+    urn: str
+    entity_type: str
+    kind: str
+    name: str
+    source_name: str
+    schema_name: str | None
+    table_name: str | None
+    description: str | None
+    tags: list[str]
+    has_pii: bool
+    has_anomalies: bool
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValueView:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFacetsView:
+    """How many of all hits (not only the page) have each value, most frequent first (at most 50 values each).
+
+    `owner`, `term` and `domain` stay empty until owners, glossary terms and domains exist."""
+
+    source: list[FacetValueView]
+    kind: list[FacetValueView]
+    schema_name: list[FacetValueView]
+    tag: list[FacetValueView]
+    owner: list[FacetValueView]
+    term: list[FacetValueView]
+    domain: list[FacetValueView]
+    has_pii: int
+    has_anomalies: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResultView:
+    hits: list[SearchHitView]
+    cursors: list[str]
+    has_next: bool
+    total: int
+    facets: SearchFacetsView
+
+
+def query_words(q: str | None) -> list[str]:
+    """The words of a search text, lower-cased, split as documents are (`pii.email` is `pii` and `email`)."""
+    if q is None or not q.strip():
+        return []
+    if len(q) > MAX_QUERY:
+        raise InvalidInput("q", f"a search text has at most {MAX_QUERY} characters")
+    reject_nul("q", q)
+    found = list(dict.fromkeys(w.lower() for w in _WORD.findall(q)))
+    if not found:
+        raise InvalidInput("q", "a search text needs at least one letter or digit")
+    if len(found) > MAX_WORDS:
+        raise InvalidInput("q", f"a search text has at most {MAX_WORDS} words")
+    return found
+
+
+def _check(request: SearchRequest) -> None:
+    if not 0 <= request.first <= MAX_PAGE:
+        raise InvalidInput("first", f"a page holds 0 to {MAX_PAGE} hits")
+    filters = request.filters
+    for name in ("kind", "source", "schema", "tag", "owner", "term", "domain"):
+        values = getattr(filters, name)
+        if len(values) > MAX_FILTER_VALUES:
+            raise InvalidInput(name, f"at most {MAX_FILTER_VALUES} values")
+        for index, value in enumerate(values):
+            if not value or len(value) > MAX_FILTER_VALUE:
+                raise InvalidInput(f"{name}.{index}", f"a value has 1 to {MAX_FILTER_VALUE} characters")
+            reject_nul(f"{name}.{index}", value)
+    for index, kind in enumerate(filters.kind):
+        if kind not in KINDS:
+            raise InvalidInput(f"kind.{index}", f"a kind is one of {', '.join(KINDS)}")
+
+
+def _filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    d = SearchDocument
+    conditions: list[ColumnElement[bool]] = []
+    for values, column in ((filters.kind, d.kind), (filters.source, d.source_name), (filters.schema, d.schema_name)):
+        if values:
+            conditions.append(column.in_(values))
+    if filters.tag:
+        conditions.append(select(Tag.id).where(Tag.entity_urn == d.urn, Tag.tag.in_(filters.tag)).exists())
+    if filters.owner or filters.term or filters.domain:
+        conditions.append(false())  # nothing is owned, termed or in a domain before curation adds them
+    if filters.has_pii is not None:
+        conditions.append(d.has_pii.is_(filters.has_pii))
+    if filters.has_anomalies is not None:
+        conditions.append(d.has_anomalies.is_(filters.has_anomalies))
+    return conditions
+
+
+def _matched(session: Session, words: list[str], filters: SearchFilters):
+    """(FROM clause, WHERE conditions, score) of the hits of `words` under `filters`."""
+    d = SearchDocument
+    conditions = _filters(filters)
+    if not words:
+        return d.__table__, conditions, literal(0.0, Float)
+    tiers = _tiers(words)
+    # The full-text index first, then the documents by id: materialized, so that the planner never walks a filter's
+    # index and tests the text once per document instead (seconds on SQLite's 100,000 documents, 4x on PostgreSQL).
+    if session.get_bind().dialect.name == "postgresql":
+        query = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        document = literal_column(f"{d.__tablename__}.{DOCUMENT_COLUMN}")
+        matched = (select(d.id.label("id"), (-cast(func.ts_rank_cd(document, query), Float)).label("rank"))
+                   .where(document.op("@@")(query)).cte("matched").prefix_with("MATERIALIZED"))
+    else:
+        fts = table(FTS_TABLE, sql_column("rowid"))
+        matched = (select(fts.c.rowid.label("id"), func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS).label("rank"))
+                   .where(literal_column(FTS_TABLE).op("MATCH")(" ".join(f'"{w}"*' for w in words)))
+                   .cte("matched").prefix_with("MATERIALIZED"))
+    return matched.join(d, d.id == matched.c.id), conditions, tiers + _bounded(-matched.c.rank)
+
+
+def _bounded(rank):
+    """The database's text rank (0 and up, higher better) squeezed into [0, 1), below one step of a tier."""
+    return rank / (rank + 1.0)
+
+
+def _tiers(words: list[str]):
+    """Whole steps by where the words are found, whatever the text rank (bm25's IDF is near zero in a small
+    catalog): the name is the search text (1000), every word starts a word of the name (100), of the description
+    or comment (10), of a tag (5)."""
+    d = SearchDocument
+    name = func.lower(d.name)
+
+    def all_in(column) -> ColumnElement[bool]:
+        spaced = literal(" ") + column
+        return and_(*(spaced.like(f"% {w}%") for w in words))
+
+    return (case((or_(name == " ".join(words), name == "_".join(words), name == ".".join(words)), EXACT_NAME_BONUS),
+                 else_=0.0)
+            + case((all_in(d.name_text), 100.0), else_=0.0) + case((all_in(d.body_text), 10.0), else_=0.0)
+            + case((all_in(d.tag_text), 5.0), else_=0.0))
+
+
+_FACETS = ("source", "kind", "schema", "tag")
+_FLAGS = ("has_pii", "has_anomalies")
+
+
+def search(session: Session, request: SearchRequest) -> SearchResultView:
+    """One page of ranked hits of `request`, with the total and the facet counts of all its hits."""
+    words = query_words(request.q)
+    _check(request)
+    after = _position(request.after)
+    d = SearchDocument
+    source, conditions, score = _matched(session, words, request.filters)
+    hits = (select(d.id, d.urn, d.entity_kind, d.kind, d.name, d.source_name, d.schema_name, d.table_name,
+                   d.description, d.has_pii, d.has_anomalies, score.label("score"))
+            .select_from(source).where(*conditions).cte("hits").prefix_with("MATERIALIZED"))
+    rows, facets = [], {name: [] for name in _FACETS}
+    flags = dict.fromkeys(_FLAGS, 0)
+    for row in session.execute(_statement(hits, request.first, after)):
+        if row.part == "hit":
+            rows.append(row)
+        elif row.part in flags:
+            flags[row.part] = row.n
+        else:
+            facets[row.part].append(FacetValueView(row.value, row.n))
+    rows.sort(key=lambda r: (-r.score, r.id))
+    has_next = len(rows) > request.first
+    rows = rows[:request.first]
+    tags = tags_of(session, [r.urn for r in rows]) if rows else {}
+    found = [SearchHitView(urn=r.urn, entity_type=r.entity_kind, kind=r.kind, name=r.name, source_name=r.source_name,
+                           schema_name=r.schema_name, table_name=r.table_name, description=r.description,
+                           tags=tags[r.urn], has_pii=bool(r.has_pii), has_anomalies=bool(r.has_anomalies),
+                           score=float(r.score)) for r in rows]
+    total = sum(v.count for v in facets["kind"])  # every document has exactly one kind
+    for values in facets.values():
+        values.sort(key=lambda v: (-v.count, v.value))
+        del values[MAX_FACET_VALUES:]
+    return SearchResultView(
+        hits=found, cursors=[encode_cursor([h.score, r.id]) for h, r in zip(found, rows)], has_next=has_next,
+        total=total, facets=SearchFacetsView(source=facets["source"], kind=facets["kind"],
+                                             schema_name=facets["schema"], tag=facets["tag"], owner=[], term=[],
+                                             domain=[], **flags))
+
+
+def _position(after: str | None) -> tuple[float, int] | None:
+    if after is None:
+        return None
+    score, document = decode_cursor(after)
+    if not isinstance(score, (int, float)) or not isinstance(document, int) or not math.isfinite(score):
+        raise InvalidInput("after", "not a cursor returned by this API")
+    return float(score), document
+
+
+def _statement(hits, first: int, after: tuple[float, int] | None):
+    """One statement over the hits computed once: the page (`part` hit) and every facet count (`part` the facet)."""
+    page = select(hits).order_by(hits.c.score.desc(), hits.c.id).limit(first + 1)
+    if after is not None:
+        page = page.where(or_(hits.c.score < after[0], and_(hits.c.score == after[0], hits.c.id > after[1])))
+    page = page.subquery("page")
+    blank = {c.name: null() for c in page.c}
+    counted = func.count()
+
+    def facet(name: str, value, *where, joined=None):
+        return select(literal(name).label("part"), value.label("value"), counted.label("n"),
+                      *(v.label(k) for k, v in blank.items())
+                      ).select_from(joined if joined is not None else hits).where(*where).group_by(value)
+
+    def flag(name: str):
+        return select(literal(name).label("part"), null().label("value"), counted.label("n"),
+                      *(v.label(k) for k, v in blank.items())).select_from(hits).where(hits.c[name].is_(True))
+
+    return union_all(
+        select(literal("hit").label("part"), null().label("value"), null().label("n"), *page.c),
+        facet("source", hits.c.source_name),
+        facet("kind", hits.c.kind),
+        facet("schema", hits.c.schema_name, hits.c.schema_name.is_not(None)),
+        facet("tag", Tag.tag, joined=hits.join(Tag, Tag.entity_urn == hits.c.urn)),
+        *(flag(name) for name in _FLAGS),
+    )
