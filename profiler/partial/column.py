@@ -105,8 +105,10 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
             valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else slice(None)
             p.bottom = bottom_k(hashes[valid], k)
         if row_hashes is not None:
-            # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls.
-            fold_into_rows(row_hashes, row_value_hashes(float_row_values(x)) if kind is ColumnKind.FLOAT else hashes)
+            # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls
+            # (without any, both see the same values).
+            special = kind is ColumnKind.FLOAT and p.nan + p.pos_inf + p.neg_inf > 0
+            fold_into_rows(row_hashes, row_value_hashes(float_row_values(x)) if special else hashes)
     return p
 
 

@@ -11,14 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from profiler.model import QUANTILES, ColumnKind
-from profiler.partial import (
-    ValueCounts,
-    ValuesRequest,
-    empty_values,
-    merge_values,
-    tracked,
-    values_partial,
-)
+from profiler.partial import ValueCounts, ValuesRequest, empty_values, merge_values, tracked, values_partial
 from profiler.stats.columns import Col, profile_value
 from profiler.stats.options import ProfileOptions
 from profiler.stats.shares import Shares
@@ -51,7 +44,7 @@ def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: Profile
     if not requests:
         return
     found = shares.aggregate(lambda rows, share: values_partial(rows, requests), empty_values(requests),
-                             lambda a, b: merge_values(a, b, requests))
+                             lambda a, b: merge_values(a, b, requests), columns=[r.index for r in requests])
     for request in requests:
         c, partial = cols[request.index], found[request.index]
         if partial.histogram is not None:
