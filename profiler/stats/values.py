@@ -11,7 +11,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from profiler.model import QUANTILES, ColumnKind
-from profiler.partial import ValueCounts, ValuesRequest, empty_values, merge_values, tracked, values_partial
+from profiler.partial import (
+    ValueCounts,
+    ValuesRequest,
+    empty_values,
+    merge_values,
+    tracked,
+    values_partial,
+)
 from profiler.stats.columns import Col, profile_value
 from profiler.stats.options import ProfileOptions
 from profiler.stats.shares import Shares
