@@ -212,7 +212,9 @@ def analyse_values(values: Iterable[str], *, threshold: float = 0.9, top_pattern
     if not sample:
         return ValueAnalysis((), (), ())
     total = len(sample)
-    shapes = Counter(shape(v) for v in sample)
+    shapes: Counter[str] = Counter()
+    for value, count in Counter(sample).items():  # each distinct value shaped once
+        shapes[shape(value)] += count
     patterns = tuple(PatternCount(p, n, n / total) for p, n in shapes.most_common(top_patterns))
     semantic: list[SemanticType] = []
     stripped = [v.strip() for v in sample]

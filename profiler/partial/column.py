@@ -112,8 +112,10 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
         if spec.keep_hashes:
             p.kept = [hashes[valid]]
         if row_hashes is not None:
-            # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls.
-            fold_into_rows(row_hashes, row_value_hashes(float_row_values(x)) if kind is ColumnKind.FLOAT else hashes)
+            # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls
+            # (without any, both see the same values).
+            special = kind is ColumnKind.FLOAT and p.nan + p.pos_inf + p.neg_inf > 0
+            fold_into_rows(row_hashes, row_value_hashes(float_row_values(x)) if special else hashes)
     return p
 
 
@@ -161,7 +163,8 @@ def _string(p: ColumnPartial, x: pa.Array) -> None:
     _lengths(p, pc.utf8_length(x))
     empty = pc.equal(x, "")
     p.empty = pc.sum(empty).as_py() or 0
-    p.blank = pc.sum(pc.and_(pc.invert(empty), pc.equal(pc.utf8_trim(x, characters=_BLANK), ""))).as_py() or 0
+    # Non-empty and ASCII whitespace only (the characters of `_BLANK`), without trimming copies of the strings.
+    p.blank = pc.sum(pc.ascii_is_space(x)).as_py() or 0
 
 
 def _lengths(p: ColumnPartial, lengths: pa.Array) -> None:

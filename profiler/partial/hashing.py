@@ -30,9 +30,31 @@ def mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
+_INVERSE = np.uint64(pow(int(_PRIME), -1, 2**64))
+"""The multiplicative inverse of `_PRIME` modulo 2^64 (odd numbers have one)."""
+_POWERS_CACHED = 1 << 22
+"""Powers `_powers` keeps between calls (32 MB per base): enough for a batch of a few MB of string data."""
+_powers_cache: dict[int, np.ndarray] = {}
+
+
+def _powers(base: np.uint64, count: int) -> np.ndarray:
+    """base^1 ... base^count modulo 2^64 (at least `count` of them)."""
+    cached = _powers_cache.get(int(base))
+    if cached is not None and len(cached) >= count:
+        return cached
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(max(count, 1 << 16), base, np.uint64))
+    if count <= _POWERS_CACHED:
+        _powers_cache[int(base)] = powers
+    return powers
+
+
 def _bytes_hash(array: pa.Array) -> np.ndarray:
-    """64-bit hashes of the values of a string or binary array without nulls: a polynomial over the bytes,
-    computed for all values at once, then mixed with the length."""
+    """64-bit hashes of the values of a string or binary array without nulls: a polynomial over the bytes
+    (byte i of a value, plus one, times P^(i + 1)), computed for all values at once, then mixed with the length.
+
+    Each byte is multiplied by the power of its place in the whole data buffer, which needs no per-byte positions;
+    a value's sum is then brought back to its own first byte by the inverse power of where it starts."""
     if len(array) == 0:
         return np.zeros(0, np.uint64)
     wide = pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type)
@@ -43,14 +65,17 @@ def _bytes_hash(array: pa.Array) -> np.ndarray:
     sums = np.zeros(len(array), np.uint64)
     if last == first:  # empty strings only
         return mix(sums ^ mix(lengths.astype(np.uint64)))
-    data = np.frombuffer(array.buffers()[2], np.uint8)[first:last].astype(np.uint64) + np.uint64(1)
+    size = last - first
+    data = np.frombuffer(array.buffers()[2], np.uint8)[first:last]
     starts = offsets[:-1] - first
-    position = np.arange(last - first, dtype=np.int64) - np.repeat(starts, lengths)
+    up = _powers(_PRIME, size)[:size]
     with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(int(lengths.max()), _PRIME, np.uint64))
-        terms = data * powers[position]
-    filled = lengths > 0
-    sums[filled] = np.add.reduceat(terms, starts[filled])
+        terms = data * up
+        terms += up  # (byte + 1) * P^(place + 1)
+        filled = lengths > 0
+        sums[filled] = np.add.reduceat(terms, starts[filled])
+        later = starts > 0
+        sums[later] *= _powers(_INVERSE, size)[starts[later] - 1]
     return mix(sums ^ mix(lengths.astype(np.uint64)))
 
 
@@ -58,6 +83,9 @@ def value_hashes(values: pa.Array) -> np.ndarray:
     """64-bit hashes of non-null values in a statistics domain (int64, float64, decimal, string, binary)."""
     kind = values.type
     if _is_text(kind):
+        if _repetitive(values):  # hash each distinct value once
+            encoded = pc.dictionary_encode(values)
+            return _bytes_hash(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]
         return _bytes_hash(values)
     if pa.types.is_decimal128(kind):
         words = np.frombuffer(values.buffers()[1], np.uint64).reshape(-1, 2)[values.offset:values.offset + len(values)]
@@ -67,6 +95,16 @@ def value_hashes(values: pa.Array) -> np.ndarray:
     if pa.types.is_floating(kind):
         return mix(values.to_numpy(zero_copy_only=False).astype(np.float64).view(np.uint64))
     return mix(values.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64))
+
+
+_PROBE = 1024
+"""Leading values `_repetitive` looks at."""
+
+
+def _repetitive(values: pa.Array) -> bool:
+    """Whether a long array's leading values repeat enough (at most a quarter distinct) that hashing its distinct
+    values and looking them up costs less than hashing every value's bytes."""
+    return len(values) > 8 * _PROBE and pc.count_distinct(values.slice(0, _PROBE)).as_py() <= _PROBE // 4
 
 
 def row_value_hashes(values: pa.Array) -> np.ndarray:

@@ -43,16 +43,20 @@ class Shares:
         self.arrow_schema = arrow_schema
         """The Arrow types the tasks see (those of the files, the table or Spark's conversion)."""
 
-    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any]) -> RDD[Any]:
-        """One result of `work` per task, from its share of the rows (given with a number unique to the share)."""
+    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any],
+            columns: Sequence[int] | None = None) -> RDD[Any]:
+        """One result of `work` per task, from its share of the rows (given with a number unique to the share).
+        `columns`: the only columns `work` looks at (by position), None for all; shares that read files leave the
+        others unread, as columns of nulls."""
         raise NotImplementedError
 
     def files(self) -> list[str]:
         return []
 
-    def aggregate(self, work: Callable[[pa.Table, int], Any], zero: Any, merge: Callable[[Any, Any], Any]) -> Any:
+    def aggregate(self, work: Callable[[pa.Table, int], Any], zero: Any, merge: Callable[[Any, Any], Any],
+                  columns: Sequence[int] | None = None) -> Any:
         """`work` applied to every share, the results merged pairwise on the executors: one Spark job."""
-        return self.rdd(work, merge).treeAggregate(zero, merge, merge)
+        return self.rdd(work, merge, columns).treeAggregate(zero, merge, merge)
 
 
 class ParquetShares(Shares):
@@ -71,8 +75,9 @@ class ParquetShares(Shares):
     def files(self) -> list[str]:
         return list(self.parquet.files)
 
-    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any]) -> RDD[Any]:
-        task = self.parquet.task(work, merge)
+    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any],
+            columns: Sequence[int] | None = None) -> RDD[Any]:
+        task = self.parquet.task(work, merge, columns)
         tasks = list(enumerate(self.parquet.groups))
         return self.spark.sparkContext.parallelize(tasks, max(1, len(tasks))).map(task)
 
@@ -94,8 +99,9 @@ class InProcessShares(Shares):
     def files(self) -> list[str]:
         return list(self.parquet.files)
 
-    def aggregate(self, work: Callable[[pa.Table, int], Any], zero: Any, merge: Callable[[Any, Any], Any]) -> Any:
-        task = self.parquet.task(work, merge)
+    def aggregate(self, work: Callable[[pa.Table, int], Any], zero: Any, merge: Callable[[Any, Any], Any],
+                  columns: Sequence[int] | None = None) -> Any:
+        task = self.parquet.task(work, merge, columns)
         results = [merge(zero, task(item)) for item in enumerate(self.parquet.groups)]
         return reduce(merge, results) if results else zero
 
@@ -116,14 +122,16 @@ class ParquetFiles:
         return self.rows * len(self.arrow_schema)
 
     def task(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any],
-             ) -> Callable[[tuple[int, tuple[str, int]]], Any]:
-        """What one task does with its row group: `work` on every batch of it, the results merged in order."""
+             columns: Sequence[int] | None = None) -> Callable[[tuple[int, tuple[str, int]]], Any]:
+        """What one task does with its row group: `work` on every batch of it, the results merged in order.
+        Only `columns` (positions; None: all) are read, the others handed over as nulls."""
         schema = self.arrow_schema
+        names = None if columns is None else {schema.field(i).name for i in columns}
 
         def run(item: tuple[int, tuple[str, int]]) -> Any:
             share, (path, group) = item
             results = (work(rows, share * SHARES_PER_TASK + part)
-                       for part, rows in enumerate(_read_row_group(path, group, schema)))
+                       for part, rows in enumerate(_read_row_group(path, group, schema, names)))
             return reduce(merge, results)
 
         return run
@@ -144,8 +152,9 @@ class ParquetFiles:
         return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
-def _read_row_group(path: str, group: int, schema: pa.Schema) -> Iterator[pa.Table]:
-    """One row group in batches, in the table's (merged) schema: columns a file lacks come back as nulls."""
+def _read_row_group(path: str, group: int, schema: pa.Schema, names: set[str] | None = None) -> Iterator[pa.Table]:
+    """One row group in batches, in the table's (merged) schema: columns a file lacks, or not among `names` (None:
+    all), come back as nulls."""
     import fsspec
     import pyarrow.parquet as pq
 
@@ -153,7 +162,10 @@ def _read_row_group(path: str, group: int, schema: pa.Schema) -> Iterator[pa.Tab
     with fs.open(local, "rb") as handle:
         reader = pq.ParquetFile(handle)
         empty = True
-        for batch in reader.iter_batches(batch_size=SHARE_ROWS, row_groups=[group]):
+        # Reading no column would lose the row count: one column at least.
+        read = None if names is None else [n for n in reader.schema_arrow.names if n in names] or \
+            reader.schema_arrow.names[:1]
+        for batch in reader.iter_batches(batch_size=SHARE_ROWS, row_groups=[group], columns=read):
             empty = False
             yield _conformed(pa.Table.from_batches([batch]), schema)
         if empty:
@@ -175,7 +187,8 @@ class ArrowShares(Shares):
         super().__init__(spark, schema, table.schema)
         self.table = table
 
-    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any]) -> RDD[Any]:
+    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any],
+            columns: Sequence[int] | None = None) -> RDD[Any]:
         parallelism = self.spark.sparkContext.defaultParallelism
         size = max(1, min(SHARE_ROWS, math.ceil(self.table.num_rows / parallelism)))
         slices = [self.table.slice(start, size) for start in range(0, self.table.num_rows, size)]
@@ -196,7 +209,8 @@ class FrameShares(Shares):
     def files(self) -> list[str]:
         return list(self.frame.inputFiles())
 
-    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any]) -> RDD[Any]:
+    def rdd(self, work: Callable[[pa.Table, int], Any], merge: Callable[[Any, Any], Any],
+            columns: Sequence[int] | None = None) -> RDD[Any]:
         import pickle
 
         schema = self.arrow_schema

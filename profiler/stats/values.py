@@ -48,7 +48,9 @@ def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: Profile
         return None
     work = Work(lambda rows, share: values_partial(rows, requests), empty_values(requests),
                 lambda a, b: merge_values(a, b, requests)).paired(extra)
-    found = shares.aggregate(work.work, work.zero, work.merge)
+    # The checks read their own columns and the keys: only a pass without them may leave the other columns unread.
+    columns = [r.index for r in requests] if extra is None else None
+    found = shares.aggregate(work.work, work.zero, work.merge, columns=columns)
     extra_found = None
     if extra is not None:
         found, extra_found = found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from profiler.partial import distinct_estimate, table_partial
+from profiler.partial import distinct_estimate, table_partial, value_hashes
 from tests.support.partials import OPTIONS, specs_of
 
 
@@ -22,3 +22,17 @@ def test_string_hashes_keep_near_identical_values_apart():
     # Each row appears three times: the row sketch keeps each distinct row once, counted three times.
     assert len(partial.row_sketch.hashes) == len(set(words))
     assert set(partial.row_sketch.counts) == {3}
+
+
+def test_a_value_hashes_alike_in_any_batch_so_that_shares_merge():
+    # A batch whose values repeat hashes its distinct values once, a long one each value in place, a slice from
+    # inside its data buffer: the hash of a value must not depend on any of it.
+    rng = np.random.default_rng(5)
+    words = [f"category_{i}" for i in range(60)] + ["", "é", "日本語", "x" * 5000]
+    repetitive = pa.array(rng.choice(words, 20_000))
+    varied = pa.array([f"{w}{i}" for i, w in enumerate(rng.choice(words, 20_000))] + words)
+    alone = {w: value_hashes(pa.array([w]))[0] for w in words}
+    for batch in (repetitive, repetitive.slice(7_777), varied.slice(19_000), varied.cast(pa.large_string())):
+        hashes = value_hashes(batch)
+        assert all(hashes[i] == alone[w] for i, w in enumerate(batch.to_pylist()) if w in alone)
+    assert len(set(alone.values())) == len(words)
