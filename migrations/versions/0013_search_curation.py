@@ -17,16 +17,12 @@ branch_labels = None
 depends_on = None
 
 
-def _rebuild() -> None:
+def upgrade() -> None:
     from catalog_api.services.search.documents import rebuild
 
     with Session(bind=op.get_bind()) as session:
         rebuild(session)
         session.flush()
-
-
-def upgrade() -> None:
-    _rebuild()
 
 
 def downgrade() -> None:

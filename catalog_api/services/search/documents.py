@@ -86,9 +86,10 @@ class Texts:
 
 
 def entity_documents(session: Session, *, sources: ColumnElement[bool] | None = None,
-                     tables: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+                     tables: ColumnElement[bool] | None = None, curated: bool = True) -> list[dict[str, Any]]:
     """The documents of the live sources and schemas `sources` selects (on `DataSource`) and of the live tables and
-    their live columns `tables` selects (on `Table`); None leaves that level out. A fixed number of statements."""
+    their live columns `tables` selects (on `Table`); None leaves that level out. A fixed number of statements.
+    `curated` False leaves owners, terms and domains out (migration 0011 runs before their tables exist)."""
     texts: list[Texts] = []
     if sources is not None:
         texts += [Texts(s.urn, EntityType.SOURCE, "source", s.id, s.name, s.name, description=s.description)
@@ -121,16 +122,19 @@ def entity_documents(session: Session, *, sources: ColumnElement[bool] | None = 
             texts.append(Texts(urn, EntityType.COLUMN, "column", parent.source_id, parent.source_name, name,
                                schema_name=parent.schema_name, table_id=tid, table_name=parent.table_name,
                                description=description, comment=comment, anomalies=urn in anomalous))
-        _add_tags(session, texts, live_tables, table_texts)
+        _add_tags(session, texts, live_tables, table_texts, curated)
     elif texts:
-        _add_tags(session, texts, None, {})
+        _add_tags(session, texts, None, {}, curated)
     return [t.document() for t in texts]
 
 
-def _labels(urns) -> Select:
+def _labels(urns, curated: bool) -> Select:
     """(URN, is it a tag, value) of the tags, owners, linked terms and domains of the entities `urns` selects."""
+    tags = select(Tag.entity_urn, literal(True).label("tagged"), Tag.tag).where(Tag.entity_urn.in_(urns))
+    if not curated:
+        return tags
     return union_all(
-        select(Tag.entity_urn, literal(True).label("tagged"), Tag.tag).where(Tag.entity_urn.in_(urns)),
+        tags,
         select(Owner.entity_urn, literal(False), Owner.principal).where(Owner.entity_urn.in_(urns)),
         select(TermLink.entity_urn, literal(False), GlossaryTerm.name)
         .join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id).where(TermLink.entity_urn.in_(urns)),
@@ -138,7 +142,8 @@ def _labels(urns) -> Select:
         .join(Domain, Domain.id == DomainAssignment.domain_id).where(DomainAssignment.entity_urn.in_(urns)))
 
 
-def _add_tags(session: Session, texts: list[Texts], live_tables: Select | None, tables: dict[int, Texts]) -> None:
+def _add_tags(session: Session, texts: list[Texts], live_tables: Select | None, tables: dict[int, Texts],
+              curated: bool) -> None:
     """Adds the tags and curation of every document (one statement per level, per 500 sources and schemas)."""
     by_urn = {t.urn: t for t in texts}
     urns: list[Select] = []
@@ -148,7 +153,7 @@ def _add_tags(session: Session, texts: list[Texts], live_tables: Select | None, 
     named = [t.urn for t in texts if t.entity_kind in (EntityType.SOURCE, EntityType.SCHEMA)]
     found: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for query in [*chunks(named), *urns]:
-        for urn, tagged, value in session.execute(_labels(query)):
+        for urn, tagged, value in session.execute(_labels(query, curated)):
             found[urn][0 if tagged else 1].append(value)
     for urn, (tags, curated) in found.items():
         if urn in by_urn:
@@ -207,8 +212,9 @@ def refresh_entities(session: Session, urns: Sequence[str]) -> None:
     refresh_tables(session, table_ids)
 
 
-def rebuild(session: Session) -> int:
-    """Rebuilds the whole index (migration 0011's backfill); returns the number of documents."""
-    documents = entity_documents(session, sources=true(), tables=true())
+def rebuild(session: Session, *, curated: bool = True) -> int:
+    """Rebuilds the whole index (the backfill of migrations 0011, without curation, and 0013); returns the number of
+    documents."""
+    documents = entity_documents(session, sources=true(), tables=true(), curated=curated)
     _replace(session, true(), documents)
     return len(documents)

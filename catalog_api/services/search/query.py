@@ -6,8 +6,8 @@ whole name is the search text comes first. Every word of the search text is matc
 `customers`), words are combined with AND. Without a search text the filters alone select, in id order.
 
 Owners, glossary terms and domains are searched as words of the document (with the weight of tags); their filters
-and facets read the curation tables (`owners`, `term_links`, `domain_assignments`) by the hit's URN, like tags. A term
-or domain filter matches its name in any case, an owner filter the principal exactly.
+and facets read the curation tables (`owners`, `glossary_links`, `domain_assignments`) by the hit's URN, like tags.
+A term or domain filter matches its name in any case, an owner filter the principal exactly.
 
 A request costs two statements whatever the page size or filters: the page of hits with every facet count (one
 UNION ALL over the hits, computed once in a materialized CTE), and the tags of the page's hits.
