@@ -21,7 +21,6 @@ from catalog_api.urns import column_urn, dataset_urn, source_urn
 from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
 from tests.support.catalog import query
 from tests.support.factories import apply, make_source, make_table
-from tests.support.stores import STORES, context_on
 
 CUSTOMERS = dataset_urn("shop", "sales", "customers")
 ORDERS = dataset_urn("shop", "sales", "orders")
@@ -35,13 +34,6 @@ def _snapshot(*, legacy: bool) -> SourceSnapshot:
         make_table("sales", "customers", (ColumnSnapshot("id", 1, "bigint"), ColumnSnapshot("email", 2, "text"))),
         make_table("sales", "orders", (ColumnSnapshot("id", 1, "bigint"), ColumnSnapshot("total", 2, "numeric"))),
         *([make_table("sales", "legacy", 2)] if legacy else [])))
-
-
-@pytest.fixture(params=STORES)
-def ctx(request, catalog_settings):
-    ctx = context_on(request, catalog_settings)
-    yield ctx
-    ctx.close()
 
 
 @pytest.fixture
