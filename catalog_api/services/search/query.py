@@ -42,6 +42,7 @@ from catalog_api.db.models import Tag
 from catalog_api.db.search import DOCUMENT_COLUMN, FTS_TABLE, SearchDocument
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import MAX_NAME, decode_cursor, encode_cursor, tags_of
+from catalog_api.services.governance.assets import IN_DOMAIN, OWNED, TERMED
 from catalog_api.services.text import reject_nul
 from crawlers.snapshot import TableKind
 
@@ -312,11 +313,14 @@ def _statement(hits, first: int, after: tuple[float, int] | None):
         facet("kind", hits.c.kind),
         facet("schema", hits.c.schema_name, hits.c.schema_name.is_not(None)),
         facet("tag", Tag.tag, joined=hits.join(Tag, Tag.entity_urn == hits.c.urn)),
-        facet("owner", Owner.principal, joined=hits.join(Owner, Owner.entity_urn == hits.c.urn),
-              counting=func.count(hits.c.id.distinct())),
-        facet("term", GlossaryTerm.name, joined=hits.join(TermLink, TermLink.entity_urn == hits.c.urn)
+        # only the hits whose kind carries owners (or terms, or a domain) are looked up: most hits are columns
+        facet("owner", Owner.principal, hits.c.entity_kind.in_(OWNED),
+              joined=hits.join(Owner, Owner.entity_urn == hits.c.urn), counting=func.count(hits.c.id.distinct())),
+        facet("term", GlossaryTerm.name, hits.c.entity_kind.in_(TERMED),
+              joined=hits.join(TermLink, TermLink.entity_urn == hits.c.urn)
               .join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id)),
-        facet("domain", Domain.name, joined=hits.join(DomainAssignment, DomainAssignment.entity_urn == hits.c.urn)
+        facet("domain", Domain.name, hits.c.entity_kind.in_(IN_DOMAIN),
+              joined=hits.join(DomainAssignment, DomainAssignment.entity_urn == hits.c.urn)
               .join(Domain, Domain.id == DomainAssignment.domain_id)),
         *(flag(name) for name in _FLAGS),
     )
