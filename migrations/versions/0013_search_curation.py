@@ -20,9 +20,14 @@ depends_on = None
 def upgrade() -> None:
     from catalog_api.services.search.documents import rebuild
 
-    with Session(bind=op.get_bind()) as session:
+    connection = op.get_bind()
+    with Session(bind=connection) as session:
         rebuild(session)
         session.flush()
+    if connection.dialect.name == "postgresql":
+        # fresh statistics: without them the planner takes a filter for a handful of rows and hashes every document
+        # it selects instead of looking the full-text hits up by id (88 ms instead of 15 for a word with filters)
+        op.execute("ANALYZE search_documents")
 
 
 def downgrade() -> None:
