@@ -17,11 +17,11 @@ from catalog_api.services.search import query
 FacetValueNode = graphql_type(query.FacetValueView, "FacetValue", "One value of a facet and how many hits have it.")
 SearchFacetsNode = graphql_type(
     query.SearchFacetsView, "SearchFacets",
-    "Facet counts over every hit of a search (not only the page); `owner`, `term` and `domain` are empty until "
-    "owners, glossary terms and domains exist.",
+    "Facet counts over every hit of a search (not only the page); `owner` counts owners' principals, `term` and "
+    "`domain` glossary term and domain names.",
     description="How many of all hits have each value (at most 50 values per facet, most frequent first); `hasPii` "
                 "and `hasAnomalies` count the hits that hold PII or have anomalies in their latest profile. "
-                "`owner`, `term` and `domain` are empty until owners, glossary terms and domains exist.")
+                "`owner` counts each principal once per hit, `term` and `domain` count by name.")
 CatalogHitNode = graphql_type(
     query.SearchHitView, "CatalogHit", "One entity a search found.",
     description="One entity a search found: a source, schema, table (view, file, ...) or column, where it lives, "
@@ -33,8 +33,8 @@ CatalogHitNode = graphql_type(
 
 
 @strawberry.input(description="Filters of a search: a hit has one of the values of each filter given (filters "
-                              "combine with AND). `owner`, `term` and `domain` select nothing until owners, glossary "
-                              "terms and domains exist.")
+                              "combine with AND). `owner` is a principal, `term` and `domain` a glossary term's or "
+                              "domain's name in any case.")
 class SearchFilterInput:
     kind: list[str] | None = None
     source: list[str] | None = None

@@ -20,8 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
 FacetValueOut = rest_model("FacetValueOut", query.FacetValueView, "One value of a facet and how many hits have it.")
 SearchFacetsOut = rest_model("SearchFacetsOut", query.SearchFacetsView,
                              "How many of all hits have each value (at most 50 values per facet, most frequent "
-                             "first); `has_pii` and `has_anomalies` count hits. `owner`, `term` and `domain` are "
-                             "empty until owners, glossary terms and domains exist.")
+                             "first); `has_pii` and `has_anomalies` count hits. `owner` counts each principal "
+                             "once per hit, `term` and `domain` count by name.")
 CatalogHitOut = rest_model("CatalogHitOut", query.SearchHitView,
                            "One entity a search found: a source, schema, table (view, file, ...) or column, where it "
                            "lives, its tags, and its rank (`score`, higher first).")
@@ -53,9 +53,9 @@ def search(
     source: list[Value] = _values("Source names"),
     schema: list[Value] = _values("Schema names"),
     tag: list[Value] = _values("Tags, e.g. `pii.email`"),
-    owner: list[Value] = _values("Owners (none exist until curation adds them)"),
-    term: list[Value] = _values("Glossary terms (none exist until curation adds them)"),
-    domain: list[Value] = _values("Domains (none exist until curation adds them)"),
+    owner: list[Value] = _values("Owners' principals, e.g. `ana@example.com`"),
+    term: list[Value] = _values("Glossary term names, in any case"),
+    domain: list[Value] = _values("Domain names, in any case"),
     has_pii: bool | None = Query(None, description="Only hits that hold PII (true) or do not (false)."),
     has_anomalies: bool | None = Query(None, description="Only hits with (true) or without (false) anomalies in "
                                        "their table's latest profile."),

@@ -52,10 +52,10 @@ def upgrade() -> None:
 
     connection = op.get_bind()
     create_fulltext(connection)
-    # The backfill builds documents with the service's one builder; a later migration that adds a field to the
-    # documents (owners, terms, domains) calls `rebuild` again.
+    # The backfill builds documents with the service's one builder; owners, terms and domains come with their tables
+    # (0012), and 0013 rebuilds the documents with them.
     with Session(bind=connection) as session:
-        rebuild(session)
+        rebuild(session, curated=False)
         session.flush()
 
 

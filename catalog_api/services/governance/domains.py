@@ -34,6 +34,7 @@ from catalog_api.services.governance.assets import (
 )
 from catalog_api.services.governance.glossary import MAX_LINKED, linked_assets
 from catalog_api.services.governance.views import DomainDetailView, DomainRefView, DomainView, domain_view
+from catalog_api.services.search.documents import refresh_entities
 from events.data import DomainChanged
 
 MAX_DOMAINS = 1000
@@ -67,6 +68,9 @@ def update_domain(ctx: ServiceContext, domain_id: int, name: str, description: s
             row.updated_by = current_identity().actor
             flush_unique(session, "name", f"a domain named {name!r} exists")
             history.record(session, "domain", row.id, row.name, "updated", before, _fields(row))
+            if row.name != before["name"]:  # the search documents of its sources and datasets hold the name
+                refresh_entities(session, session.scalars(select(DomainAssignment.entity_urn)
+                                                          .where(DomainAssignment.domain_id == row.id)).all())
         return domain_view(row)
 
 
@@ -82,6 +86,7 @@ def delete_domain(ctx: ServiceContext, domain_id: int) -> DomainView:
         history.record(session, "domain", row.id, row.name, "deleted", _fields(row), None)
         session.delete(row)
         session.flush()
+        refresh_entities(session, urns)
         return view
 
 
@@ -103,6 +108,7 @@ def set_domain(ctx: ServiceContext, urn: str, domain: str | None) -> DomainRefVi
                                          created_by=current_identity().actor))
         flush_unique(session, "domain", f"the domain of {urn} was changed at the same time; try again")
         _record(session, target, before and before.name, wanted and wanted.name)
+        refresh_entities(session, [target.urn])
         return _ref(wanted)
 
 

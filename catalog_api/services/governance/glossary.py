@@ -36,6 +36,7 @@ from catalog_api.services.governance.assets import (
     record_change,
 )
 from catalog_api.services.governance.views import LinkedAssetView, TermDetailView, TermRefView, TermView, term_view
+from catalog_api.services.search.documents import refresh_entities
 from events.data import TermsChanged
 
 MAX_TERMS = 10_000
@@ -86,6 +87,9 @@ def update_term(ctx: ServiceContext, term_id: int, name: str, definition: str | 
             row.updated_by = current_identity().actor
             flush_unique(session, "name", f"a term named {name!r} exists")
             history.record(session, "term", row.id, row.name, "updated", before, after)
+            if after["name"] != before["name"]:  # the search documents of its tables and columns hold the name
+                refresh_entities(session, session.scalars(select(TermLink.entity_urn)
+                                                          .where(TermLink.term_id == row.id)).all())
         return term_view(row, after["parent"])
 
 
@@ -108,6 +112,7 @@ def delete_term(ctx: ServiceContext, term_id: int) -> TermView:
             history.record(session, "term", child.id, child.name, "updated", _fields(child, row), _fields(child, None))
         session.delete(row)
         session.flush()
+        refresh_entities(session, linked)
         return view
 
 
@@ -128,6 +133,7 @@ def link_term(ctx: ServiceContext, urn: str, term: str) -> list[TermRefView]:
         flush_unique(session, "term", f"{term!r} was linked to {urn} at the same time")
         names = [t.name for t in current]
         _record_terms(session, target, names, [*names, row.name])
+        refresh_entities(session, [target.urn])
         return terms_of(session, [target.urn])[target.urn]
 
 
@@ -141,6 +147,7 @@ def unlink_term(ctx: ServiceContext, urn: str, term_id: int) -> list[TermRefView
         session.execute(delete(TermLink).where(TermLink.term_id == term_id, TermLink.entity_urn == target.urn))
         names = [t.name for t in current]
         _record_terms(session, target, names, [t.name for t in current if t.id != term_id])
+        refresh_entities(session, [target.urn])
         return [t for t in current if t.id != term_id]
 
 

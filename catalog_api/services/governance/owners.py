@@ -17,6 +17,7 @@ from catalog_api.services.browse import MAX_BOUND_PARAMETERS
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.governance.assets import CONTROL, OWNED, asset, flush_unique, record_change
 from catalog_api.services.governance.views import OwnerView, owner_view
+from catalog_api.services.search.documents import refresh_entities
 from events.data import Owner as OwnerRef
 from events.data import OwnersChanged
 
@@ -68,6 +69,7 @@ def set_owners(ctx: ServiceContext, urn: str, owners: Sequence[Mapping[str, Any]
             record_change(session, target, "owners_changed", _dumped(payload.before), _dumped(payload.after),
                           payload)
         flush_unique(session, "owners", f"the owners of {urn} were changed at the same time; try again")
+        refresh_entities(session, [target.urn])
         return owners_of(session, [target.urn])[target.urn]
 
 

@@ -7,7 +7,13 @@ document; removing a source drops its documents by cascade.
 
 Words are split before they are indexed (`words`): `customer_orders`, `customerOrders` and `pii.email` become
 `customer orders`, `customer orders` and `pii email`, so a search for `orders` or `email` finds them and a prefix
-search for `custo` finds `customers`. A later field (owners, glossary terms, domains) is one more entry of `Texts`.
+search for `custo` finds `customers`.
+
+Curation is searchable with the weight of tags: a document's `tag_text` holds its tags, its owners' principals, the
+names of the glossary terms linked to it and the name of its domain (each entity its own: a column's terms are the
+column's). The governance services refresh the documents of the entities a change touches in its transaction: owners
+set, a term linked or unlinked, renamed or deleted, a domain renamed or deleted, an entity moved between domains.
+Search filters and counts by owner, term and domain over the curation tables themselves (`query`).
 """
 
 from __future__ import annotations
@@ -18,10 +24,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, true
+from sqlalchemy import ColumnElement, Select, delete, func, insert, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from catalog_api.db.chunks import chunks
+from catalog_api.db.curation import Domain, DomainAssignment, GlossaryTerm, Owner, TermLink
 from catalog_api.db.models import Column, DataSource, ProfileAnomalyRow, Schema, Table, TableProfileRow, Tag
 from catalog_api.db.search import SearchDocument
 from catalog_api.security.pii import is_pii_tag
@@ -59,6 +66,8 @@ class Texts:
     description: str | None = None
     comment: str | None = None
     tags: list[str] = field(default_factory=list)
+    curated: list[str] = field(default_factory=list)
+    """Owners' principals, glossary term names and the domain's name."""
     pii: bool = False
     anomalies: bool = False
 
@@ -71,15 +80,16 @@ class Texts:
             "has_anomalies": self.anomalies,
             "name_text": words(self.name),
             "body_text": words(self.description, self.comment),
-            "tag_text": words(*self.tags),
+            "tag_text": words(*self.tags, *self.curated),
             "context_text": words(self.source_name, self.schema_name, self.table_name),
         }
 
 
 def entity_documents(session: Session, *, sources: ColumnElement[bool] | None = None,
-                     tables: ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+                     tables: ColumnElement[bool] | None = None, curated: bool = True) -> list[dict[str, Any]]:
     """The documents of the live sources and schemas `sources` selects (on `DataSource`) and of the live tables and
-    their live columns `tables` selects (on `Table`); None leaves that level out. A fixed number of statements."""
+    their live columns `tables` selects (on `Table`); None leaves that level out. A fixed number of statements.
+    `curated` False leaves owners, terms and domains out (migration 0011 runs before their tables exist)."""
     texts: list[Texts] = []
     if sources is not None:
         texts += [Texts(s.urn, EntityType.SOURCE, "source", s.id, s.name, s.name, description=s.description)
@@ -112,29 +122,42 @@ def entity_documents(session: Session, *, sources: ColumnElement[bool] | None = 
             texts.append(Texts(urn, EntityType.COLUMN, "column", parent.source_id, parent.source_name, name,
                                schema_name=parent.schema_name, table_id=tid, table_name=parent.table_name,
                                description=description, comment=comment, anomalies=urn in anomalous))
-        _add_tags(session, texts, live_tables, table_texts)
+        _add_tags(session, texts, live_tables, table_texts, curated)
     elif texts:
-        _add_tags(session, texts, None, {})
+        _add_tags(session, texts, None, {}, curated)
     return [t.document() for t in texts]
 
 
-def _add_tags(session: Session, texts: list[Texts], live_tables: Select | None, tables: dict[int, Texts]) -> None:
+def _labels(urns, curated: bool) -> Select:
+    """(URN, is it a tag, value) of the tags, owners, linked terms and domains of the entities `urns` selects."""
+    tags = select(Tag.entity_urn, literal(True).label("tagged"), Tag.tag).where(Tag.entity_urn.in_(urns))
+    if not curated:
+        return tags
+    return union_all(
+        tags,
+        select(Owner.entity_urn, literal(False), Owner.principal).where(Owner.entity_urn.in_(urns)),
+        select(TermLink.entity_urn, literal(False), GlossaryTerm.name)
+        .join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id).where(TermLink.entity_urn.in_(urns)),
+        select(DomainAssignment.entity_urn, literal(False), Domain.name)
+        .join(Domain, Domain.id == DomainAssignment.domain_id).where(DomainAssignment.entity_urn.in_(urns)))
+
+
+def _add_tags(session: Session, texts: list[Texts], live_tables: Select | None, tables: dict[int, Texts],
+              curated: bool) -> None:
+    """Adds the tags and curation of every document (one statement per level, per 500 sources and schemas)."""
     by_urn = {t.urn: t for t in texts}
     urns: list[Select] = []
     if live_tables is not None:
         urns += [select(Table.urn).where(Table.id.in_(live_tables)),
                  select(Column.urn).where(Column.table_id.in_(live_tables), Column.deleted_at.is_(None))]
     named = [t.urn for t in texts if t.entity_kind in (EntityType.SOURCE, EntityType.SCHEMA)]
-    found: dict[str, list[str]] = defaultdict(list)
-    for chunk in chunks(named):
-        for urn, tag in session.execute(select(Tag.entity_urn, Tag.tag).where(Tag.entity_urn.in_(chunk))):
-            found[urn].append(tag)
-    for query in urns:
-        for urn, tag in session.execute(select(Tag.entity_urn, Tag.tag).where(Tag.entity_urn.in_(query))):
-            found[urn].append(tag)
-    for urn, tags in found.items():
+    found: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for query in [*chunks(named), *urns]:
+        for urn, tagged, value in session.execute(_labels(query, curated)):
+            found[urn][0 if tagged else 1].append(value)
+    for urn, (tags, curated) in found.items():
         if urn in by_urn:
-            by_urn[urn].tags = sorted(tags)
+            by_urn[urn].tags, by_urn[urn].curated = sorted(tags), sorted(curated)
     for text in texts:  # a table holds PII when one of its live columns does
         if text.entity_kind == EntityType.COLUMN and text.table_id in tables and any(map(is_pii_tag, text.tags)):
             tables[text.table_id].pii = True
@@ -189,8 +212,9 @@ def refresh_entities(session: Session, urns: Sequence[str]) -> None:
     refresh_tables(session, table_ids)
 
 
-def rebuild(session: Session) -> int:
-    """Rebuilds the whole index (migration 0011's backfill); returns the number of documents."""
-    documents = entity_documents(session, sources=true(), tables=true())
+def rebuild(session: Session, *, curated: bool = True) -> int:
+    """Rebuilds the whole index (the backfill of migrations 0011, without curation, and 0013); returns the number of
+    documents."""
+    documents = entity_documents(session, sources=true(), tables=true(), curated=curated)
     _replace(session, true(), documents)
     return len(documents)

@@ -5,6 +5,10 @@ tags C, source/schema/table names D), SQLite with FTS5's `bm25` weighted the sam
 whole name is the search text comes first. Every word of the search text is matched as a prefix (`custo` finds
 `customers`), words are combined with AND. Without a search text the filters alone select, in id order.
 
+Owners, glossary terms and domains are searched as words of the document (with the weight of tags); their filters
+and facets read the curation tables (`owners`, `glossary_links`, `domain_assignments`) by the hit's URN, like tags.
+A term or domain filter matches its name in any case, an owner filter the principal exactly.
+
 A request costs two statements whatever the page size or filters: the page of hits with every facet count (one
 UNION ALL over the hits, computed once in a materialized CTE), and the tags of the page's hits.
 """
@@ -21,7 +25,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    false,
     func,
     literal,
     literal_column,
@@ -34,10 +37,12 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy.orm import Session
 
+from catalog_api.db.curation import Domain, DomainAssignment, GlossaryTerm, Owner, TermLink
 from catalog_api.db.models import Tag
 from catalog_api.db.search import DOCUMENT_COLUMN, FTS_TABLE, SearchDocument
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import MAX_NAME, decode_cursor, encode_cursor, tags_of
+from catalog_api.services.governance.assets import IN_DOMAIN, OWNED, TERMED
 from catalog_api.services.text import reject_nul
 from crawlers.snapshot import TableKind
 
@@ -56,10 +61,8 @@ _FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
-    """Each filter holds the values any of which a hit must have (OR); filters combine with AND.
-
-    `owner`, `term` and `domain` are accepted and select nothing until owners, glossary terms and domains exist.
-    """
+    """Each filter holds the values any of which a hit must have (OR); filters combine with AND. `owner` is a
+    principal, `term` and `domain` names (in any case)."""
 
     kind: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
@@ -106,9 +109,8 @@ class FacetValueView:
 
 @dataclass(frozen=True, slots=True)
 class SearchFacetsView:
-    """How many of all hits (not only the page) have each value, most frequent first (at most 50 values each).
-
-    `owner`, `term` and `domain` stay empty until owners, glossary terms and domains exist."""
+    """How many of all hits (not only the page) have each value, most frequent first (at most 50 values each). A hit
+    with two owners counts once for each; `owner` counts a principal once per hit whatever its kinds and types."""
 
     source: list[FacetValueView]
     kind: list[FacetValueView]
@@ -170,13 +172,25 @@ def _filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
             conditions.append(column.in_(values))
     if filters.tag:
         conditions.append(select(Tag.id).where(Tag.entity_urn == d.urn, Tag.tag.in_(filters.tag)).exists())
-    if filters.owner or filters.term or filters.domain:
-        conditions.append(false())  # nothing is owned, termed or in a domain before curation adds them
+    if filters.owner:
+        conditions.append(select(Owner.id).where(Owner.entity_urn == d.urn, Owner.principal.in_(filters.owner))
+                          .exists())
+    if filters.term:
+        conditions.append(select(TermLink.id).join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id)
+                          .where(TermLink.entity_urn == d.urn, _lower_in(GlossaryTerm.name, filters.term)).exists())
+    if filters.domain:
+        conditions.append(select(DomainAssignment.id).join(Domain, Domain.id == DomainAssignment.domain_id)
+                          .where(DomainAssignment.entity_urn == d.urn, _lower_in(Domain.name, filters.domain))
+                          .exists())
     if filters.has_pii is not None:
         conditions.append(d.has_pii.is_(filters.has_pii))
     if filters.has_anomalies is not None:
         conditions.append(d.has_anomalies.is_(filters.has_anomalies))
     return conditions
+
+
+def _lower_in(column, values: tuple[str, ...]) -> ColumnElement[bool]:
+    return func.lower(column).in_(sorted({v.lower() for v in values}))
 
 
 def _matched(session: Session, words: list[str], filters: SearchFilters):
@@ -223,7 +237,7 @@ def _tiers(words: list[str]):
             + case((all_in(d.tag_text), 5.0), else_=0.0))
 
 
-_FACETS = ("source", "kind", "schema", "tag")
+_FACETS = ("source", "kind", "schema", "tag", "owner", "term", "domain")
 _FLAGS = ("has_pii", "has_anomalies")
 
 
@@ -261,8 +275,9 @@ def search(session: Session, request: SearchRequest) -> SearchResultView:
     return SearchResultView(
         hits=found, cursors=[encode_cursor([h.score, r.id]) for h, r in zip(found, rows)], has_next=has_next,
         total=total, facets=SearchFacetsView(source=facets["source"], kind=facets["kind"],
-                                             schema_name=facets["schema"], tag=facets["tag"], owner=[], term=[],
-                                             domain=[], **flags))
+                                             schema_name=facets["schema"], tag=facets["tag"],
+                                             owner=facets["owner"], term=facets["term"], domain=facets["domain"],
+                                             **flags))
 
 
 def _position(after: str | None) -> tuple[float, int] | None:
@@ -283,8 +298,8 @@ def _statement(hits, first: int, after: tuple[float, int] | None):
     blank = {c.name: null() for c in page.c}
     counted = func.count()
 
-    def facet(name: str, value, *where, joined=None):
-        return select(literal(name).label("part"), value.label("value"), counted.label("n"),
+    def facet(name: str, value, *where, joined=None, counting=counted):
+        return select(literal(name).label("part"), value.label("value"), counting.label("n"),
                       *(v.label(k) for k, v in blank.items())
                       ).select_from(joined if joined is not None else hits).where(*where).group_by(value)
 
@@ -298,5 +313,14 @@ def _statement(hits, first: int, after: tuple[float, int] | None):
         facet("kind", hits.c.kind),
         facet("schema", hits.c.schema_name, hits.c.schema_name.is_not(None)),
         facet("tag", Tag.tag, joined=hits.join(Tag, Tag.entity_urn == hits.c.urn)),
+        # only the hits whose kind carries owners (or terms, or a domain) are looked up: most hits are columns
+        facet("owner", Owner.principal, hits.c.entity_kind.in_(OWNED),
+              joined=hits.join(Owner, Owner.entity_urn == hits.c.urn), counting=func.count(hits.c.id.distinct())),
+        facet("term", GlossaryTerm.name, hits.c.entity_kind.in_(TERMED),
+              joined=hits.join(TermLink, TermLink.entity_urn == hits.c.urn)
+              .join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id)),
+        facet("domain", Domain.name, hits.c.entity_kind.in_(IN_DOMAIN),
+              joined=hits.join(DomainAssignment, DomainAssignment.entity_urn == hits.c.urn)
+              .join(Domain, Domain.id == DomainAssignment.domain_id)),
         *(flag(name) for name in _FLAGS),
     )

@@ -3,7 +3,6 @@ writers keep current, for every live entity the catalog holds."""
 
 from __future__ import annotations
 
-import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -11,17 +10,9 @@ from catalog_api.db.migrate import alembic_config, upgrade
 from catalog_api.services import curation
 from catalog_api.urns import column_urn
 from tests.support.factories import apply, make_catalog, make_source
-from tests.support.stores import STORES, context_on
 
 DOCUMENT = ("urn, entity_kind, kind, source_name, schema_name, table_name, name, description, has_pii, "
             "has_anomalies, name_text, body_text, tag_text, context_text")
-
-
-@pytest.fixture(params=STORES)
-def ctx(request, catalog_settings):
-    ctx = context_on(request, catalog_settings)
-    yield ctx
-    ctx.close()
 
 
 def _documents(connection) -> set[tuple]:

@@ -18,7 +18,6 @@ from catalog_api.services.sources import SourceRegistration, register_source
 from catalog_api.urns import column_urn, dataset_urn
 from tests.support.catalog import crawl, query
 from tests.support.postgres import pg_execute
-from tests.support.stores import STORES, context_on
 
 pytestmark = pytest.mark.postgres  # the source is a real PostgreSQL database on every store
 
@@ -36,13 +35,6 @@ create view sales.open_orders as select id, customer_id, total from sales.orders
 create table hr.employees (id int primary key, email text, salary numeric, manager_id int);
 create table hr.customer_feedback (id int, note text);
 """
-
-
-@pytest.fixture(params=STORES)
-def ctx(request, catalog_settings):
-    ctx = context_on(request, catalog_settings)
-    yield ctx
-    ctx.close()
 
 
 @pytest.fixture

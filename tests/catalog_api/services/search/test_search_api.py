@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_api.services import curation
+from catalog_api.services import curation, governance
 from catalog_api.urns import column_urn, dataset_urn
 from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
 from tests.support.factories import apply, make_source, make_table
@@ -32,6 +32,13 @@ def shop(catalog_ctx):
         *(make_table("bulk", f"customer_part_{n:02d}", 3) for n in range(30)),
     )))
     curation.set_tags(catalog_ctx, column_urn("shop", "sales", "customers", "email"), ["pii.email"])
+    governance.create_term(catalog_ctx, "Contact Point")
+    governance.create_domain(catalog_ctx, "Sales")
+    for n in range(3):
+        part = dataset_urn("shop", "bulk", f"customer_part_{n:02d}")
+        governance.link_term(catalog_ctx, part, "Contact Point")
+        governance.set_owners(catalog_ctx, part, [{"principal": "ana", "kind": "user"}])
+        governance.set_domain(catalog_ctx, part, "Sales")
     return catalog_ctx
 
 
@@ -77,9 +84,12 @@ def test_statements_per_request_stay_the_same_whatever_the_page_and_filters(api_
     counts = set()
     for params in ({"q": "custo", "first": 1}, {"q": "custo", "first": 100}, {"first": 100},
                    {"q": "customers", "tag": ["pii.email", "x"], "source": "shop", "kind": ["column", "table"],
-                    "schema": "sales", "has_pii": "true", "first": 50}):
+                    "schema": "sales", "has_pii": "true", "first": 50},
+                   {"q": "custo", "owner": ["ana", "bo"], "term": "contact point", "domain": ["sales", "x"]},
+                   {"owner": "ana", "first": 100}):
         with counted_statements(shop.db.engine) as statements:
-            assert api_client.get("/api/v1/search", params=params).status_code == 200
+            response = api_client.get("/api/v1/search", params=params)
+            assert response.status_code == 200 and response.json()["total"] > 0
         counts.add(len([s for s in statements if "search_documents" in s or "tags" in s]))
     assert counts == {2}
 
