@@ -158,7 +158,7 @@ def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[Che
             failing = failing_rows(columns[check.column], check)
             partial.failing = pc.sum(failing).as_py() or 0
             if partial.failing and check.sample:
-                partial.keys = smallest(rows.select(list(check.sample)).filter(failing), k)
+                partial.keys = failing_keys(rows.select(list(check.sample)), failing, k)
         found.append(partial)
     return found
 
@@ -231,6 +231,21 @@ def smallest(keys: pa.Table, k: int) -> pa.Table:
     return keys.take(pc.sort_indices(keys, sort_keys=order)) if keys.num_rows > 1 else keys
 
 
+def failing_keys(keys: pa.Table, failing: pa.Array, k: int) -> pa.Table:
+    """`smallest` of the rows of `keys` where `failing` is true. When the first key column is of integers without
+    nulls, only the failing rows whose first key is at most the `k`-th smallest failing one are gathered (a linear
+    selection in numpy): the `k` smallest rows are among them."""
+    first = keys.column(0)
+    if k and pa.types.is_integer(first.type) and first.null_count == 0 and keys.num_rows > 4 * k:
+        mask = failing.to_numpy(zero_copy_only=False)
+        values = first.to_numpy()
+        chosen = values[mask]
+        if len(chosen) > k:
+            bound = np.partition(chosen, k - 1)[k - 1]
+            failing = pa.array(mask & (values <= bound))
+    return smallest(keys.filter(failing), k)
+
+
 def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Table | None:
     if first is None or second is None:
         return first if second is None else second
@@ -239,14 +254,26 @@ def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Ta
 
 # -- duplicates (`unique`) ----------------------------------------------------------------------------------------
 
-def duplicates(hashes: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
-    """From the merged hashes of a column's non-null values: the sorted hashes that occur more than once, the rows
-    holding them, and the duplicate count (values minus distinct values)."""
+def duplicates(hashes: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, int, int]:
+    """From the merged hashes of a column's non-null values (each share's distinct hashes, sorted, and their counts,
+    `ColumnPartial.kept`): the sorted hashes that occur more than once, the rows holding them, and the duplicate
+    count (values minus distinct values)."""
     if not hashes:
         return np.zeros(0, np.uint64), 0, 0
-    distinct, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    values = np.concatenate([h for h, _ in hashes])
+    if all(c is None for _, c in hashes):
+        values.sort(kind="stable")  # a merge of the shares' sorted runs
+        counts = None
+    else:
+        counts = np.concatenate([np.ones(len(h), np.int64) if c is None else c.astype(np.int64) for h, c in hashes])
+        order = np.argsort(values, kind="stable")
+        values, counts = values[order], counts[order]
+    if not len(values):
+        return values, 0, 0
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    counts = np.diff(np.r_[starts, len(values)]) if counts is None else np.add.reduceat(counts, starts)
     repeated = counts > 1
-    return distinct[repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
+    return values[starts][repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
 
 
 def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray]], k: int
@@ -260,6 +287,6 @@ def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray
         hashes = row_value_hashes(values)
         at = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
         failing = (repeated[at] == hashes) & values.is_valid().to_numpy(zero_copy_only=False)
-        found[number] = smallest(rows.select(list(check.sample)).filter(pa.array(failing)), k) \
+        found[number] = failing_keys(rows.select(list(check.sample)), pa.array(failing), k) \
             if failing.any() and check.sample else None
     return found
