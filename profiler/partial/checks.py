@@ -150,12 +150,20 @@ def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[Che
     """What one share of the rows says about each check."""
     found = []
     columns: dict[int, pa.Array] = {}  # a column several checks read is combined once
+    encoded: dict[int, pa.DictionaryArray | None] = {}
     for check in compiled:
         partial = CheckPartial()
         if check.per_row:
             if check.column not in columns:
                 columns[check.column] = plain(rows.column(check.column))
-            failing = failing_rows(columns[check.column], check)
+            if check.kind in _PER_VALUE and check.column_kind is ColumnKind.STRING:
+                if check.column not in encoded:
+                    encoded[check.column] = few_values(rows.column(check.column), columns[check.column])
+                values = encoded[check.column]
+            else:
+                values = None
+            failing = failing_rows(columns[check.column], check) if values is None else \
+                pc.fill_null(pc.take(failing_rows(values.dictionary, check), values.indices), False)
             partial.failing = pc.sum(failing).as_py() or 0
             if partial.failing and check.sample:
                 partial.keys = failing_keys(rows.select(list(check.sample)), failing, k)
@@ -172,6 +180,25 @@ def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+
+
+_PER_VALUE = ("accepted_values", "regex", "length", "type_conformance")
+"""Checks whose outcome on a non-null row depends on its value alone: a text column of few values is checked on
+its distinct values once, the rows then looking up their value's outcome."""
+
+_PROBE = 4096
+"""How many leading values tell whether a text column has few values (at most one distinct in 8)."""
+
+
+def few_values(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> pa.DictionaryArray | None:
+    """`values` dictionary-encoded when the column comes so or its leading values repeat much; else None."""
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
+        column = column.chunk(0)
+    if isinstance(column, pa.DictionaryArray):
+        return column
+    if len(values) < 2 * _PROBE or len(pc.unique(values.slice(0, _PROBE))) > _PROBE // 8:
+        return None
+    return pc.dictionary_encode(values)
 
 
 def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
