@@ -282,18 +282,18 @@ def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Ta
 # -- duplicates (`unique`) ----------------------------------------------------------------------------------------
 
 def duplicates(hashes: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, int, int]:
-    """From the merged hashes of a column's non-null values (each share's distinct hashes, sorted, and their counts,
+    """From the merged hashes of a column's non-null values (each share's distinct hashes and their counts,
     `ColumnPartial.kept`): the sorted hashes that occur more than once, the rows holding them, and the duplicate
     count (values minus distinct values)."""
     if not hashes:
         return np.zeros(0, np.uint64), 0, 0
     values = np.concatenate([h for h, _ in hashes])
     if all(c is None for _, c in hashes):
-        values.sort(kind="stable")  # a merge of the shares' sorted runs
+        values.sort()
         counts = None
     else:
         counts = np.concatenate([np.ones(len(h), np.int64) if c is None else c.astype(np.int64) for h, c in hashes])
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(values)
         values, counts = values[order], counts[order]
     if not len(values):
         return values, 0, 0

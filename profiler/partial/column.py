@@ -46,7 +46,7 @@ class ColumnPartial:
     """The KLL quantile sketch of a numeric column's finite values."""
     kept: list[tuple[np.ndarray, np.ndarray | None]] | None = None
     """The hashes of the tracked values, share by share, when the spec keeps them (a `unique` check's duplicates):
-    each share's distinct hashes, sorted, and how often each occurs (None: once each), so that a column of few
+    each share's distinct hashes and how often each occurs (`counted`; None: once each), so that a column of few
     values hands over little."""
 
     def merge(self, other: ColumnPartial, *, k: int) -> ColumnPartial:
@@ -68,7 +68,11 @@ class ColumnPartial:
 
 
 def counted(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """`hashes`' distinct values, sorted, and how often each occurs (None when each occurs once)."""
+    """`hashes`' distinct values, sorted, and how often each occurs; `hashes` as they are (counts None) when their
+    leading 4096 repeat little, as counting would not shrink them."""
+    probe = hashes[:4096]
+    if len(hashes) > 2 * len(probe) and len(np.unique(probe)) > len(probe) // 2:
+        return hashes, None
     distinct, counts = np.unique(hashes, return_counts=True)
     return distinct, None if len(distinct) == len(hashes) else counts.astype(np.uint32)
 
