@@ -150,15 +150,23 @@ def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[Che
     """What one share of the rows says about each check."""
     found = []
     columns: dict[int, pa.Array] = {}  # a column several checks read is combined once
+    encoded: dict[int, pa.DictionaryArray | None] = {}
     for check in compiled:
         partial = CheckPartial()
         if check.per_row:
             if check.column not in columns:
                 columns[check.column] = plain(rows.column(check.column))
-            failing = failing_rows(columns[check.column], check)
+            if check.kind in _PER_VALUE and check.column_kind is ColumnKind.STRING:
+                if check.column not in encoded:
+                    encoded[check.column] = few_values(rows.column(check.column), columns[check.column])
+                values = encoded[check.column]
+            else:
+                values = None
+            failing = failing_rows(columns[check.column], check) if values is None else \
+                pc.fill_null(pc.take(failing_rows(values.dictionary, check), values.indices), False)
             partial.failing = pc.sum(failing).as_py() or 0
             if partial.failing and check.sample:
-                partial.keys = smallest(rows.select(list(check.sample)).filter(failing), k)
+                partial.keys = failing_keys(rows.select(list(check.sample)), failing, k)
         found.append(partial)
     return found
 
@@ -172,6 +180,25 @@ def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+
+
+_PER_VALUE = ("accepted_values", "regex", "length", "type_conformance")
+"""Checks whose outcome on a non-null row depends on its value alone: a text column of few values is checked on
+its distinct values once, the rows then looking up their value's outcome."""
+
+_PROBE = 4096
+"""How many leading values tell whether a text column has few values (at most one distinct in 8)."""
+
+
+def few_values(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> pa.DictionaryArray | None:
+    """`values` dictionary-encoded when the column comes so or its leading values repeat much; else None."""
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
+        column = column.chunk(0)
+    if isinstance(column, pa.DictionaryArray):
+        return column
+    if len(values) < 2 * _PROBE or len(pc.unique(values.slice(0, _PROBE))) > _PROBE // 8:
+        return None
+    return pc.dictionary_encode(values)
 
 
 def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
@@ -231,6 +258,21 @@ def smallest(keys: pa.Table, k: int) -> pa.Table:
     return keys.take(pc.sort_indices(keys, sort_keys=order)) if keys.num_rows > 1 else keys
 
 
+def failing_keys(keys: pa.Table, failing: pa.Array, k: int) -> pa.Table:
+    """`smallest` of the rows of `keys` where `failing` is true. When the first key column is of integers without
+    nulls, only the failing rows whose first key is at most the `k`-th smallest failing one are gathered (a linear
+    selection in numpy): the `k` smallest rows are among them."""
+    first = keys.column(0)
+    if k and pa.types.is_integer(first.type) and first.null_count == 0 and keys.num_rows > 4 * k:
+        mask = failing.to_numpy(zero_copy_only=False)
+        values = first.to_numpy()
+        chosen = values[mask]
+        if len(chosen) > k:
+            bound = np.partition(chosen, k - 1)[k - 1]
+            failing = pa.array(mask & (values <= bound))
+    return smallest(keys.filter(failing), k)
+
+
 def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Table | None:
     if first is None or second is None:
         return first if second is None else second
@@ -239,14 +281,26 @@ def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Ta
 
 # -- duplicates (`unique`) ----------------------------------------------------------------------------------------
 
-def duplicates(hashes: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
-    """From the merged hashes of a column's non-null values: the sorted hashes that occur more than once, the rows
-    holding them, and the duplicate count (values minus distinct values)."""
+def duplicates(hashes: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, int, int]:
+    """From the merged hashes of a column's non-null values (each share's distinct hashes and their counts,
+    `ColumnPartial.kept`): the sorted hashes that occur more than once, the rows holding them, and the duplicate
+    count (values minus distinct values)."""
     if not hashes:
         return np.zeros(0, np.uint64), 0, 0
-    distinct, counts = np.unique(np.concatenate(hashes), return_counts=True)
+    values = np.concatenate([h for h, _ in hashes])
+    if all(c is None for _, c in hashes):
+        values.sort()
+        counts = None
+    else:
+        counts = np.concatenate([np.ones(len(h), np.int64) if c is None else c.astype(np.int64) for h, c in hashes])
+        order = np.argsort(values)
+        values, counts = values[order], counts[order]
+    if not len(values):
+        return values, 0, 0
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    counts = np.diff(np.r_[starts, len(values)]) if counts is None else np.add.reduceat(counts, starts)
     repeated = counts > 1
-    return distinct[repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
+    return values[starts][repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
 
 
 def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray]], k: int
@@ -260,6 +314,6 @@ def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray
         hashes = row_value_hashes(values)
         at = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
         failing = (repeated[at] == hashes) & values.is_valid().to_numpy(zero_copy_only=False)
-        found[number] = smallest(rows.select(list(check.sample)).filter(pa.array(failing)), k) \
+        found[number] = failing_keys(rows.select(list(check.sample)), pa.array(failing), k) \
             if failing.any() and check.sample else None
     return found

@@ -44,8 +44,10 @@ class ColumnPartial:
     """The bottom-k sketch of the tracked values' hashes."""
     kll: bytes | None = None
     """The KLL quantile sketch of a numeric column's finite values."""
-    kept: list[np.ndarray] | None = None
-    """The hashes of the tracked values, share by share, when the spec keeps them (a `unique` check's duplicates)."""
+    kept: list[tuple[np.ndarray, np.ndarray | None]] | None = None
+    """The hashes of the tracked values, share by share, when the spec keeps them (a `unique` check's duplicates):
+    each share's distinct hashes and how often each occurs (`counted`; None: once each), so that a column of few
+    values hands over little."""
 
     def merge(self, other: ColumnPartial, *, k: int) -> ColumnPartial:
         return ColumnPartial(
@@ -63,6 +65,16 @@ class ColumnPartial:
             kll=merge_kll(self.kll, other.kll),
             kept=None if self.kept is None and other.kept is None else (self.kept or []) + (other.kept or []),
         )
+
+
+def counted(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """`hashes`' distinct values, sorted, and how often each occurs; `hashes` as they are (counts None) when their
+    leading 4096 repeat little, as counting would not shrink them."""
+    probe = hashes[:4096]
+    if len(hashes) > 2 * len(probe) and len(np.unique(probe)) > len(probe) // 2:
+        return hashes, None
+    distinct, counts = np.unique(hashes, return_counts=True)
+    return distinct, None if len(distinct) == len(hashes) else counts.astype(np.uint32)
 
 
 def _pick(choose: Any, first: Any, second: Any) -> Any:
@@ -110,7 +122,7 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
         if kind is not ColumnKind.BOOLEAN:
             p.bottom = bottom_k(hashes[valid], k)
         if spec.keep_hashes:
-            p.kept = [hashes[valid]]
+            p.kept = [counted(hashes[valid])]
         if row_hashes is not None:
             # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls
             # (without any, both see the same values).

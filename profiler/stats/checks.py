@@ -36,15 +36,18 @@ class Work:
     work: Callable[[pa.Table, int], Any]
     zero: Any
     merge: Callable[[Any, Any], Any]
+    reads: frozenset[int] | None = None
+    """The columns (positions) the work reads; None: all of them."""
 
     def paired(self, other: Work | None) -> Work:
         """This work and `other` in the same pass, as pairs."""
         if other is None:
             return self
         first, second = self, other
+        reads = None if first.reads is None or other.reads is None else first.reads | other.reads
         return Work(lambda rows, share: (first.work(rows, share), second.work(rows, share)),
                     (first.zero, second.zero),
-                    lambda a, b: (first.merge(a[0], b[0]), second.merge(a[1], b[1])))
+                    lambda a, b: (first.merge(a[0], b[0]), second.merge(a[1], b[1])), reads)
 
 
 class ProfileChecks:
@@ -78,8 +81,9 @@ class ProfileChecks:
         if not lookups:
             return None
         k = self.k
+        reads = frozenset(c for _, check, _ in lookups for c in (check.column, *check.sample))
         return Work(lambda rows, share: duplicate_keys(rows, lookups, k), {i: None for i, _, _ in lookups},
-                    lambda a, b: {i: merge_keys(a[i], b[i], k) for i in a})
+                    lambda a, b: {i: merge_keys(a[i], b[i], k) for i in a}, reads)
 
     def values_done(self, keys: dict[int, pa.Table | None] | None) -> None:
         self.duplicate_keys = keys or {}

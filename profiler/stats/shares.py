@@ -29,6 +29,10 @@ SHARE_ROWS = 100_000
 """Rows one task profiles at a time: enough for the vectorised kernels to amortise their calls, small enough for
 a few hundred columns to fit in a worker's memory."""
 
+DRIVER_MERGED_TASKS = 32
+"""Up to this many tasks, their results go straight to the driver, which merges them; more are first merged on the
+executors (Spark's tree aggregation), so that the driver never holds many results at once."""
+
 SHARES_PER_TASK = 1_000_003
 """Numbers shares within a task (`task * SHARES_PER_TASK + part`), so every share draws its own sample keys."""
 
@@ -55,8 +59,13 @@ class Shares:
 
     def aggregate(self, work: Callable[[pa.Table, int], Any], zero: Any, merge: Callable[[Any, Any], Any],
                   columns: Sequence[int] | None = None) -> Any:
-        """`work` applied to every share, the results merged pairwise on the executors: one Spark job."""
-        return self.rdd(work, merge, columns).treeAggregate(zero, merge, merge)
+        """`work` applied to every share, the results merged: one Spark job. Up to `DRIVER_MERGED_TASKS` tasks, the
+        driver folds their results in task order (as `InProcessShares` does); more are merged in a tree on the
+        executors first, whose shuffle spills large results (the `unique` checks' hashes) past
+        `spark.python.worker.memory`."""
+        rdd = self.rdd(work, merge, columns)
+        depth = 1 if rdd.getNumPartitions() <= DRIVER_MERGED_TASKS else 2
+        return rdd.treeAggregate(zero, merge, merge, depth=depth)
 
 
 class ParquetShares(Shares):
@@ -86,10 +95,10 @@ class InProcessShares(Shares):
     """The row groups of Parquet files profiled in this process, without Spark: the same tasks `ParquetShares`
     gives Spark, run one after the other, their results merged the way Spark's tree aggregation merges them.
 
-    Spark's `treeAggregate` merges each task's result into the zero, then (up to four tasks) folds them from the
-    left in task order; doing exactly that here makes every statistic identical to the Spark path, floating-point
-    sums and moments included. With more tasks Spark merges in a tree whose shape depends on its shuffle, so float
-    sums may differ there in the last bits.
+    Spark's `treeAggregate` merges each task's result into the zero, then (up to `DRIVER_MERGED_TASKS` tasks, on
+    the driver) folds them from the left in task order; doing exactly that here makes every statistic identical to
+    the Spark path, floating-point sums and moments included. With more tasks Spark merges in a tree whose shape
+    depends on its shuffle, so float sums may differ there in the last bits.
     """
 
     def __init__(self, files: ParquetFiles) -> None:

@@ -47,9 +47,9 @@ def values_pass(shares: Shares, cols: list[Col], sample: pa.Table, opts: Profile
     if not requests and extra is None:
         return None
     work = Work(lambda rows, share: values_partial(rows, requests), empty_values(requests),
-                lambda a, b: merge_values(a, b, requests)).paired(extra)
-    # The checks read their own columns and the keys: only a pass without them may leave the other columns unread.
-    columns = [r.index for r in requests] if extra is None else None
+                lambda a, b: merge_values(a, b, requests), frozenset(r.index for r in requests)).paired(extra)
+    # The other columns are left unread (the checks' work names its own: their columns and sample keys).
+    columns = None if work.reads is None else sorted(work.reads)
     found = shares.aggregate(work.work, work.zero, work.merge, columns=columns)
     extra_found = None
     if extra is not None:

@@ -91,3 +91,43 @@ def test_without_a_key_samples_hold_the_failing_values_and_the_stored_profile_le
     (result,) = profile.checks
     assert list(result.sample_keys) == [{"level": 1}, {"level": 1}, {"level": 1}]
     assert "checks" not in profile.to_dict()
+
+
+def test_text_of_few_values_checked_on_its_distinct_values_agrees_with_pandas(tmp_path):
+    # Enough rows that a share probes the column and checks its distinct values once (`few_values`), or hands over
+    # its value hashes counted (`counted`); one row group of mixed values where the probe sees many, checked row by
+    # row: both must agree with pandas.
+    rows = 30_000
+    frame = pd.DataFrame({
+        "id": [rows - i for i in range(rows)],
+        "status": [None if i % 50 == 0 else ["ok", " 12 ", "2024-02-30", "2024-02-29", "bad!", "x" * 9][i % 6]
+                   for i in range(rows)],
+    })
+    frame.loc[rows // 2:, "status"] = [f"v{i}" for i in range(rows - rows // 2)]  # many values from here on
+    checks = (
+        CheckSpec(1, "accepted_values", "status", {"values": ["ok", "bad!"]}),
+        CheckSpec(2, "regex", "status", {"pattern": "^[a-z]+$"}),
+        CheckSpec(3, "length", "status", {"min": 2, "max": 4}),
+        CheckSpec(4, "type_conformance", "status", {"type": "integer"}),
+        CheckSpec(5, "type_conformance", "status", {"type": "date"}),
+        CheckSpec(6, "unique", "status"),  # a share of few values hands over counted hashes, one of many its own
+    )
+    status = frame["status"]
+    present = status.notna()
+    expected = {
+        1: present & ~status.isin(["ok", "bad!"]),
+        2: present & ~status.fillna("").str.contains(r"^[a-z]+$"),
+        3: present & ~status.fillna("").str.len().between(2, 4),
+        4: present & ~status.fillna("").str.fullmatch(r"\s*[+-]?[0-9]+\s*"),
+        6: present & status.duplicated(keep=False),
+        5: present & (pd.to_datetime(status.where(status.fillna("").str.fullmatch(r"\d{4}-\d{2}-\d{2}")),
+                                     format="%Y-%m-%d", errors="coerce").isna()),
+    }
+    for groups in (rows, rows // 2):
+        profile = profile_parquet_in_process(write(frame, tmp_path / f"s{groups}.parquet", groups),
+                                             checks=TableChecks(checks, key=("id",)))
+        assert profile.checks[-1].observed == int(status.count() - status.nunique())
+        for result in profile.checks:
+            failing = expected[result.id]
+            assert (result.failing_rows, list(result.sample_keys)) == (
+                int(failing.sum()), smallest(frame, failing, ["id", "status"])), result.id
