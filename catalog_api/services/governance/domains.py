@@ -18,7 +18,6 @@ from catalog_api.errors import InvalidInput
 from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import MAX_BOUND_PARAMETERS
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.governance import history
 from catalog_api.services.governance.assets import (
     IN_DOMAIN,
     Asset,
@@ -33,6 +32,7 @@ from catalog_api.services.governance.assets import (
     record_change,
 )
 from catalog_api.services.governance.glossary import MAX_LINKED, linked_assets
+from catalog_api.services.governance.history import record as record_history
 from catalog_api.services.governance.views import DomainDetailView, DomainRefView, DomainView, domain_view
 from catalog_api.services.search.documents import refresh_entities
 from events.data import DomainChanged
@@ -50,7 +50,7 @@ def create_domain(ctx: ServiceContext, name: str, description: str | None = None
         row = Domain(name=name, description=description, created_by=actor, updated_by=actor)
         session.add(row)
         flush_unique(session, "name", f"a domain named {name!r} exists")
-        history.record(session, "domain", row.id, row.name, "created", None, _fields(row))
+        record_history(session, "domain", row.id, row.name, "created", None, _fields(row))
         return domain_view(row)
 
 
@@ -67,7 +67,7 @@ def update_domain(ctx: ServiceContext, domain_id: int, name: str, description: s
         if _fields(row) != before:
             row.updated_by = current_identity().actor
             flush_unique(session, "name", f"a domain named {name!r} exists")
-            history.record(session, "domain", row.id, row.name, "updated", before, _fields(row))
+            record_history(session, "domain", row.id, row.name, "updated", before, _fields(row))
             if row.name != before["name"]:  # the search documents of its sources and datasets hold the name
                 refresh_entities(session, session.scalars(select(DomainAssignment.entity_urn)
                                                           .where(DomainAssignment.domain_id == row.id)).all())
@@ -83,7 +83,7 @@ def delete_domain(ctx: ServiceContext, domain_id: int) -> DomainView:
         for target in assets_by_urn(session, urns).values():
             _record(session, target, row.name, None)
         session.execute(delete(DomainAssignment).where(DomainAssignment.domain_id == row.id))
-        history.record(session, "domain", row.id, row.name, "deleted", _fields(row), None)
+        record_history(session, "domain", row.id, row.name, "deleted", _fields(row), None)
         session.delete(row)
         session.flush()
         refresh_entities(session, urns)

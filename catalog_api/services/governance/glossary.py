@@ -20,7 +20,6 @@ from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.security.identity import current_identity
 from catalog_api.services.browse import MAX_BOUND_PARAMETERS
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.governance import history
 from catalog_api.services.governance.assets import (
     TERMED,
     Asset,
@@ -35,6 +34,7 @@ from catalog_api.services.governance.assets import (
     named_by_name,
     record_change,
 )
+from catalog_api.services.governance.history import record as record_history
 from catalog_api.services.governance.views import LinkedAssetView, TermDetailView, TermRefView, TermView, term_view
 from catalog_api.services.search.documents import refresh_entities
 from events.data import TermsChanged
@@ -64,7 +64,7 @@ def create_term(ctx: ServiceContext, name: str, definition: str | None = None,
         _check_parent(session, row, parent_row)  # a new term has no narrower terms: only the depth can be wrong
         session.add(row)
         flush_unique(session, "name", f"a term named {name!r} exists")
-        history.record(session, "term", row.id, row.name, "created", None, _fields(row, parent_row))
+        record_history(session, "term", row.id, row.name, "created", None, _fields(row, parent_row))
         return term_view(row, None if parent_row is None else parent_row.name)
 
 
@@ -86,7 +86,7 @@ def update_term(ctx: ServiceContext, term_id: int, name: str, definition: str | 
         if after != before:
             row.updated_by = current_identity().actor
             flush_unique(session, "name", f"a term named {name!r} exists")
-            history.record(session, "term", row.id, row.name, "updated", before, after)
+            record_history(session, "term", row.id, row.name, "updated", before, after)
             if after["name"] != before["name"]:  # the search documents of its tables and columns hold the name
                 refresh_entities(session, session.scalars(select(TermLink.entity_urn)
                                                           .where(TermLink.term_id == row.id)).all())
@@ -105,11 +105,11 @@ def delete_term(ctx: ServiceContext, term_id: int) -> TermView:
         for urn, target in assets_by_urn(session, linked).items():
             names = [t.name for t in before[urn]]
             _record_terms(session, target, names, [n for n in names if n != row.name])
-        history.record(session, "term", row.id, row.name, "deleted", _fields(row, parent), None)
+        record_history(session, "term", row.id, row.name, "deleted", _fields(row, parent), None)
         session.execute(delete(TermLink).where(TermLink.term_id == row.id))
         for child in session.scalars(select(GlossaryTerm).where(GlossaryTerm.parent_id == row.id)):
             child.parent_id = None  # in its history too: it lost its broader term
-            history.record(session, "term", child.id, child.name, "updated", _fields(child, row), _fields(child, None))
+            record_history(session, "term", child.id, child.name, "updated", _fields(child, row), _fields(child, None))
         session.delete(row)
         session.flush()
         refresh_entities(session, linked)
