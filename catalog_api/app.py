@@ -43,6 +43,8 @@ from catalog_api.services.jobs.records import resubmit_stranded_jobs
 from catalog_api.services.jobs.runners import InProcessJobRunner
 from catalog_api.services.jobs.schedules import Scheduler
 from catalog_api.settings import Settings, get_settings
+from catalog_api.ui.routes import UI_STATIC_PATH, UiFiles
+from catalog_api.ui.routes import router as ui_router
 from catalog_api.web.assets import (
     DOCS_PATH,
     OAUTH2_REDIRECT_PATH,
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(quality_router)
     app.include_router(governance_router)
     app.include_router(search_router)
+    app.include_router(ui_router)  # after lineage_ui_router, whose /ui/lineage it would otherwise answer
     # GraphQL checks its callers itself (its context and each field); these only document the credentials.
     app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
                        dependencies=[Security(BEARER), Security(API_KEY)],
@@ -197,6 +200,7 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
                       dependencies=[public() if ctx.settings.metrics_public else allow(Permission.OPERATE)])
 
     app.mount(VENDOR_PATH, VendoredFiles(), name="vendor")
+    app.mount(UI_STATIC_PATH, UiFiles(), name="ui")
 
     @app.get(DOCS_PATH, include_in_schema=False, dependencies=[public()])
     def _docs() -> HTMLResponse:

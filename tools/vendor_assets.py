@@ -1,4 +1,4 @@
-"""Fetches the browser assets of GraphiQL and Swagger UI from the npm registry into the package, once.
+"""Fetches the browser assets of GraphiQL, Swagger UI and the web UI from the npm registry into the package, once.
 
 The service serves them from its own origin (catalog_api/web/assets.py), so /graphql and /docs work on a network
 without internet. Each package is pinned by version and by the SHA-256 of its registry tarball: running this again
@@ -64,6 +64,13 @@ PACKAGES = (
                     "1b8e891893404ea4c3558b6a87e2a3e494e7eedba41168c2ece5800a391a6ea6",
                     ("LICENSE", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui-bundle.js",
                      "swagger-ui.css", "favicon-32x32.png")),
+    # The web UI (catalog_api/ui): Preact renders its pages, htm gives it JSX-like templates without a build step.
+    VendoredPackage("preact", "11.2.0",
+                    "3c4456766bd32b6b534d52bf4e9c2a29b33e7eedf6e96ed479300ba1a7888ebf",
+                    ("LICENSE", "dist/preact.mjs", "hooks/dist/hooks.mjs")),
+    VendoredPackage("htm", "3.1.1",
+                    "2425b9bee11409177bcabc7f32e319926fc6690c1701c0b257c88bdff2d5ba90",
+                    ("LICENSE", "dist/htm.mjs")),
 )
 
 

@@ -21,8 +21,9 @@ from catalog_api.web.assets import VENDOR_PATH
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
 """Reachable without credentials: probes, the redirect to GraphiQL and the API description."""
-PUBLIC_PREFIX = VENDOR_PATH + "/"
-"""The vendored scripts and styles of GraphiQL and Swagger UI: a browser loads them without credentials."""
+PUBLIC_PREFIXES = (VENDOR_PATH + "/", "/static/ui/")
+"""The vendored scripts and styles (GraphiQL, Swagger UI, the web UI's libraries) and the web UI's own modules: a
+browser loads them without credentials. They hold no data: the pages read it through the API."""
 
 WWW_AUTHENTICATE = 'Bearer realm="catalog"'
 
@@ -43,7 +44,7 @@ class AuthenticationMiddleware:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS \
-                or scope["path"].startswith(PUBLIC_PREFIX):
+                or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         authorization, api_key = _header(scope, b"authorization"), _header(scope, b"x-api-key")

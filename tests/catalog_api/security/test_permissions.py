@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from catalog_api.app import create_app
 from catalog_api.graphql.permissions import declared_permission as graphql_permission
 from catalog_api.graphql.schema import schema
-from catalog_api.rest.security import PUBLIC_PATHS, PUBLIC_PREFIX, declared_permission
+from catalog_api.rest.security import PUBLIC_PATHS, PUBLIC_PREFIXES, declared_permission
 from catalog_api.services import jobs
 from tests.support.sqlite import build_database
 
@@ -42,10 +42,10 @@ def test_every_rest_route_declares_its_permission(secured):
                 undeclared.append(f"{sorted(getattr(route, 'methods', ['WS']))} {path}")
             elif permission is None:
                 public.append(path)
-        else:  # FastAPI's OpenAPI document, and the files GraphiQL and Swagger UI load
-            assert path in PUBLIC_PATHS or path + "/" == PUBLIC_PREFIX, path
+        else:  # FastAPI's OpenAPI document, and the files GraphiQL, Swagger UI and the web UI load
+            assert path in PUBLIC_PATHS or path + "/" in PUBLIC_PREFIXES, path
     assert undeclared == []
-    assert sorted(public) == ["/", "/docs", "/docs/oauth2-redirect", "/healthz", "/readyz"]
+    assert sorted(public) == ["/", "/docs", "/docs/oauth2-redirect", "/healthz", "/readyz", "/ui", "/ui/{page:path}"]
     assert walked > 45  # the walk reached the included routers
 
 

@@ -1,0 +1,91 @@
+"""Serves the web UI: the HTML shell at `/ui` and every `/ui/...` page, and its scripts and styles at `/static/ui`.
+
+The shell holds no data, so it is public like the files it loads; every page then reads the catalog through
+`/graphql` and `/api/v1` with the caller's credentials (docs/ui.md), so the permissions and masking of the API
+apply to the UI unchanged. The pages' modules are not versioned by path, so they are answered with `no-cache` and
+an ETag: a browser revalidates them (a 304 when unchanged) and never runs a stale UI after an upgrade.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from catalog_api.rest.security import public
+from catalog_api.web.assets import vendored_url
+from catalog_api.web.csp import inline_source, policy
+
+UI_PATH = "/ui"
+UI_STATIC_PATH = "/static/ui"
+UI_STATIC_DIR = Path(__file__).parent / "static"
+
+STYLESHEETS = ("base", "search", "browse", "table", "profile", "lineage", "jobs")
+"""One style sheet per area of the UI (static/css/<area>.css), so areas are styled and changed independently."""
+
+router = APIRouter(include_in_schema=False)
+
+
+class UiFiles(StaticFiles):
+    """The UI's own modules and styles: revalidated on every use (ETag), so an upgrade takes effect at once."""
+
+    def __init__(self) -> None:
+        super().__init__(directory=UI_STATIC_DIR, check_dir=True)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def _import_map() -> str:
+    """Bare module names the pages import, mapped to the vendored files (tools/vendor_assets.py)."""
+    return json.dumps({"imports": {
+        "preact": vendored_url("preact", "11.2.0", "dist/preact.mjs"),
+        "preact/hooks": vendored_url("preact", "11.2.0", "hooks/dist/hooks.mjs"),
+        "htm": vendored_url("htm", "3.1.1", "dist/htm.mjs"),
+    }})
+
+
+def _shell() -> tuple[str, str]:
+    """The page every UI address answers, and its Content-Security-Policy."""
+    import_map = _import_map()
+    links = "\n".join(f'<link rel="stylesheet" href="{UI_STATIC_PATH}/css/{name}.css">' for name in STYLESHEETS)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Catalog</title>
+<link rel="icon" href="data:,">
+{links}
+<script type="importmap">{import_map}</script>
+<script type="module" src="{UI_STATIC_PATH}/js/app.js"></script>
+</head><body><div id="app"><noscript>The catalog's web UI needs JavaScript.</noscript></div></body></html>
+"""
+    # The pages run this origin's scripts and the import map, draw charts as SVG and inline styles, talk to this
+    # origin only (GraphQL, REST, the event stream) and load images only from it (or data: URLs).
+    csp = policy(script_src=["'self'", inline_source(import_map)], style_src=["'self'", "'unsafe-inline'"],
+                 img_src=["'self'", "data:"], connect_src=["'self'"])
+    return page, csp
+
+
+_PAGE, _POLICY = _shell()
+
+
+def shell() -> HTMLResponse:
+    return HTMLResponse(_PAGE, headers={"Content-Security-Policy": _POLICY, "Cache-Control": "no-cache"})
+
+
+@router.get(UI_PATH, dependencies=[public()])
+def ui_home() -> HTMLResponse:
+    """The UI's start page (search)."""
+    return shell()
+
+
+@router.get(UI_PATH + "/{page:path}", dependencies=[public()])
+def ui_page(page: str) -> HTMLResponse:
+    """Any page of the UI: the shell loads, and its router draws the page the address names."""
+    return shell()

@@ -1,0 +1,6 @@
+// Placeholder: the search page is being built.
+import { html } from "../lib.js";
+
+export default function Page() {
+  return html`<main><h1>search</h1><p class="muted">This page is not built yet.</p></main>`;
+}

@@ -1,0 +1,40 @@
+"""The UI's shell: every address under /ui answers the same page, which draws the page the address names from the
+service's own files only, and the sign-in page that a catalog requiring authentication sends a browser to."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from catalog_api.urns import dataset_urn
+from tests.support.ui import DEMO_SOURCE
+
+
+def test_the_shell_is_public_and_loads_only_from_the_service(site):
+    import httpx
+
+    answer = httpx.get(site.url + "/ui/tables/whatever")
+    assert answer.status_code == 200 and '<div id="app">' in answer.text
+    policy = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'sha256-" in policy and "connect-src 'self'" in policy and "http" not in policy
+    module = httpx.get(site.url + "/static/ui/js/app.js")
+    assert module.status_code == 200 and module.headers["Cache-Control"] == "no-cache" and module.headers["ETag"]
+    again = httpx.get(site.url + "/static/ui/js/app.js", headers={"If-None-Match": module.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_a_table_page_opens_from_its_address_with_its_header(ui):
+    urn = dataset_urn(DEMO_SOURCE, "main", "customers")
+    page = ui.open(f"/ui/tables/{quote(urn, safe='')}")
+    page.get_by_role("heading", name="customers").wait_for()
+    assert page.get_by_role("tab", name="Columns").get_attribute("aria-selected") == "true"
+    page.get_by_role("tab", name="History").click()
+    assert page.url.endswith("?tab=history")
+    page.reload()  # the address names the tab: a bookmark or a shared link opens it
+    page.get_by_role("tab", name="History", selected=True).wait_for()
+    ui.assert_clean()
+
+
+def test_an_unknown_address_says_so(ui):
+    page = ui.open("/ui/no/such/page")
+    page.get_by_role("heading", name="Not found").wait_for()
+    ui.assert_clean()

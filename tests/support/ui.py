@@ -1,0 +1,133 @@
+"""The web UI in a real headless Chromium (driven by Playwright), against a served catalog holding the demo ERP.
+
+`demo_site` crawls and profiles the demo once; `UiSession` opens pages in a browser whose network reaches only the
+service: any request elsewhere is aborted and recorded, and so are failed requests, error answers, console errors
+and uncaught exceptions, which `assert_clean` turns into a test failure. Screenshots go to test-artifacts/ui/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.browser import chromium
+from tests.support.paths import REPO
+from tests.support.server import serve
+
+ARTIFACTS = REPO / "test-artifacts" / "ui"
+DEMO_SOURCE = "demo_erp"
+
+
+@dataclass
+class DemoSite:
+    url: str
+    ctx: Any
+
+
+@contextmanager
+def demo_site(folder: Path, *, profile: bool = True, **settings: Any) -> Iterator[DemoSite]:
+    """The demo ERP registered, crawled (and profiled) in a catalog in `folder`, served on a free port. Without the
+    profiles' HTML reports unless `profile_reports_enabled=True`: ydata-profiling takes half a minute over the
+    demo, and closing the catalog waits for it."""
+    from catalog_api.app import create_app
+    from catalog_api.bootstrap import build_context
+    from catalog_api.demo.builder import build_demo_database
+    from catalog_api.services.crawl import request_crawl
+    from catalog_api.services.jobs import wait_for_job
+    from catalog_api.services.profiling import request_profile
+    from catalog_api.services.sources import SourceRegistration, register_source
+    from catalog_api.settings import Settings
+
+    configured = Settings(home=folder / "home", secret_key="test-secret-key-not-for-production", job_workers=2,
+                          file_roots=[folder], scheduler_enabled=False, broker_url=None, profile_sample_rows=2000,
+                          **{"profile_reports_enabled": False, **settings})
+    ctx = build_context(configured, migrate=True)
+    try:
+        path = build_demo_database(folder / "demo" / "erp.db")
+        register_source(ctx, SourceRegistration(name=DEMO_SOURCE, kind="sqlite", config={"path": str(path)},
+                                                description="Sample ERP: customers, orders, invoices."))
+        assert wait_for_job(ctx, request_crawl(ctx, DEMO_SOURCE).id, timeout=120).status == "succeeded"
+        if profile:
+            assert wait_for_job(ctx, request_profile(ctx, DEMO_SOURCE).id, timeout=300).status == "succeeded"
+        with serve(create_app(ctx=ctx)) as url:
+            yield DemoSite(url, ctx)
+    finally:
+        ctx.close()
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (no browser download: Playwright drives the system's binary)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class UiSession:
+    """One browser context on the site: its page, and every problem the page ran into."""
+
+    base: str
+    page: Any
+    outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.base + path)
+        return self.page
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        target = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(target), full_page=True)
+        return target
+
+    def assert_clean(self) -> None:
+        """Nothing was requested outside the service, nothing failed, nothing went wrong in a script."""
+        assert self.outside == [], f"requests outside the service: {self.outside}"
+        assert self.failed == [], f"failed requests: {self.failed}"
+        assert self.errors == [], f"console errors: {self.errors}"
+
+
+@contextmanager
+def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] = ()) -> Iterator[UiSession]:
+    """A fresh browser context (no stored credential) whose network ends at `base`. Error answers (4xx/5xx) count
+    as failures unless their status is in `expected_statuses` (a 401 before signing in, say)."""
+    context = launched.new_context(viewport={"width": 1280, "height": 860})
+    session = UiSession(base, context.new_page())
+
+    def confine(route: Any) -> None:
+        if route.request.url.startswith(base + "/") or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            session.outside.append(route.request.url)
+            route.abort()
+
+    def answered(response: Any) -> None:
+        if response.status >= 400 and response.status not in expected_statuses:
+            session.failed.append(f"{response.status} {response.request.method} {response.url}")
+
+    def failed(request: Any) -> None:
+        if request.failure == "net::ERR_ABORTED" and "/api/v1/events/stream" in request.url:
+            return  # the live stream, closed by the page that followed it
+        if request.url.startswith(base + "/"):
+            session.failed.append(f"{request.failure} {request.method} {request.url}")
+
+    context.route("**/*", confine)
+    session.page.on("response", answered)
+    session.page.on("requestfailed", failed)
+    session.page.on("console", lambda message: message.type == "error" and session.errors.append(message.text))
+    session.page.on("pageerror", lambda error: session.errors.append(str(error)))
+    try:
+        yield session
+    finally:
+        context.close()
