@@ -44,6 +44,40 @@ def test_descriptions_and_tags_round_trip(api_client, catalog_ctx):
     assert cleared["setDescription"]["description"] is None
 
 
+HISTORY = """
+query($urn: String!) {
+  table(urn: $urn) { changes { totalCount edges { node { entityUrn changeType before after actor } } } }
+}
+"""
+
+
+def test_description_and_tag_edits_are_on_the_table_history_with_before_after_and_actor(api_client, catalog_ctx):
+    source_id = make_source(catalog_ctx, "erp")
+    apply(catalog_ctx, source_id, make_catalog(1, 1))
+    table = dataset_urn("erp", "schema_0", "table_0000")
+    column = column_urn("erp", "schema_0", "table_0000", make_catalog(1, 1).tables[0].columns[0].name)
+    before = data(api_client, HISTORY, urn=table)["table"]["changes"]["totalCount"]
+
+    data(api_client, SET_DESCRIPTION, urn=table, text="Orders.")
+    data(api_client, SET_DESCRIPTION, urn=table, text="Orders.")  # the same text changes nothing
+    data(api_client, SET_DESCRIPTION, urn=table, text="Web shop orders.")
+    data(api_client, SET_TAGS, urn=column, tags=["pii"])
+    data(api_client, SET_TAGS, urn=column, tags=["pii", "gdpr"])
+
+    changes = data(api_client, HISTORY, urn=table)["table"]["changes"]
+    assert changes["totalCount"] == before + 4
+    newest = [edge["node"] for edge in changes["edges"][:4]]  # newest first
+    assert newest == [
+        {"entityUrn": column, "changeType": "tags_changed", "before": ["pii"], "after": ["gdpr", "pii"],
+         "actor": "local"},
+        {"entityUrn": column, "changeType": "tags_changed", "before": [], "after": ["pii"], "actor": "local"},
+        {"entityUrn": table, "changeType": "description_changed", "before": "Orders.", "after": "Web shop orders.",
+         "actor": "local"},
+        {"entityUrn": table, "changeType": "description_changed", "before": None, "after": "Orders.",
+         "actor": "local"},
+    ]
+
+
 def test_two_curations_in_one_request_each_see_their_own_result(api_client, catalog_ctx):
     source_id = make_source(catalog_ctx, "erp")
     apply(catalog_ctx, source_id, make_catalog(1, 1))

@@ -67,13 +67,17 @@ def test_register_crawl_browse_curate_delete(api_client, make_pg_database):
     pg_execute(config, "alter table app.users add column last_login timestamptz")
     job = rest_job(api_client, api_client.post(f"/api/v1/sources/{source['id']}/crawl").json())
     changes = api_client.get(_table_path(users) + "/changes").json()
-    assert [c["change_type"] for c in changes["items"]] == ["column_added", "table_created"]
+    # newest first: the crawl's new column, the curator's tag and description edits, then the first crawl's table
+    assert [(c["change_type"], c["entity_urn"]) for c in changes["items"]] == [
+        ("column_added", column_urn("app_db", "app", "users", "last_login")), ("tags_changed", email),
+        ("description_changed", users), ("table_created", users)]
+    assert [changes["items"][1]["before"], changes["items"][1]["after"]] == [[], ["gdpr", "pii.email"]]
     assert changes["items"][0]["after"]["data_type"] == "timestamp with time zone"
     added_at = changes["items"][0]["detected_at"]
     window = api_client.get(_table_path(users) + "/changes", params={"since": added_at}).json()
     assert window["total"] == 1 and window["items"][0]["change_type"] == "column_added"
     before = api_client.get(_table_path(users) + "/changes", params={"until": added_at}).json()
-    assert [c["change_type"] for c in before["items"]] == ["table_created"]
+    assert [c["change_type"] for c in before["items"]] == ["tags_changed", "description_changed", "table_created"]
 
     assert api_client.delete(f"/api/v1/sources/{source['id']}").status_code == 204
     assert api_client.get(f"/api/v1/sources/{source['id']}").status_code == 404

@@ -149,7 +149,7 @@ def test_a_job_records_who_requested_it(scenario, catalog_ctx):
     assert data(client, "query($id: String!) { job(id: $id) { actor } }", id=job_id)["job"]["actor"] == stored
 
 
-def test_the_changes_of_a_crawl_name_who_requested_it(scenario, catalog_ctx):
+def test_the_changes_of_a_crawl_name_who_requested_it_and_a_curators_edit_its_curator(scenario, catalog_ctx):
     with catalog_ctx.db.engine.connect() as connection:
         rows = connection.execute(text("select entity_urn, actor from change_log where job_id = :id"),
                                   {"id": scenario.job["id"]}).all()
@@ -157,10 +157,11 @@ def test_the_changes_of_a_crawl_name_who_requested_it(scenario, catalog_ctx):
     assert {actor for _, actor in rows} == {scenario.operator.actor}
     client = scenario.auditor_client()
     history = client.get(f"/api/v1/tables/{USERS}/changes").json()["items"]
-    assert history and {change["actor"] for change in history} == {scenario.operator.actor}
-    changes = data(client, "query($urn: String!) { table(urn: $urn) { changes { edges { node { actor } } } } }",
-                   urn=USERS)["table"]["changes"]["edges"]
-    assert changes and {edge["node"]["actor"] for edge in changes} == {scenario.operator.actor}
+    by_actor = {(change["change_type"], change["actor"]) for change in history}
+    assert by_actor == {("table_created", scenario.operator.actor), ("tags_changed", scenario.curator.actor)}
+    query = "query($urn: String!) { table(urn: $urn) { changes { edges { node { changeType actor } } } } }"
+    changes = data(client, query, urn=USERS)["table"]["changes"]["edges"]
+    assert {(edge["node"]["changeType"], edge["node"]["actor"]) for edge in changes} == by_actor
 
 
 def test_every_event_names_who_caused_it(scenario, catalog_ctx):
