@@ -1,0 +1,84 @@
+"""The search page: words typed in the header, facets that filter when clicked (kept in the address), hits that open
+their table's page. What it shows is checked against the REST search's own answer for the same words and filters."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from playwright.sync_api import expect
+
+PAGE_SIZE = 25  # hits per page of the search page
+
+
+def rest_search(site, **params) -> dict:
+    answer = httpx.get(site.url + "/api/v1/search", params={"first": 100, **params})
+    answer.raise_for_status()
+    return answer.json()
+
+
+def hits(total: int) -> str:
+    return f"{total} hit" if total == 1 else f"{total} hits"
+
+
+def shown_hits(page) -> list[str]:
+    return page.get_by_role("region", name="Results").locator(".hit-title > a").all_inner_texts()
+
+
+def test_searching_then_clicking_a_facet_shows_the_apis_hits_for_that_filter(ui, site):
+    page = ui.open("/ui")
+    box = page.get_by_role("searchbox", name="Search the catalog")
+    box.fill("customer")
+    box.press("Enter")
+    page.get_by_role("heading", name="Results for “customer”").wait_for()
+    everything = rest_search(site, q="customer")
+    expect(page.get_by_role("status")).to_have_text(hits(everything['total']))
+    assert shown_hits(page) == [hit["name"] for hit in everything["hits"][:PAGE_SIZE]]
+    tables_facet = next(value for value in everything["facets"]["kind"] if value["value"] == "table")
+
+    kind = page.get_by_role("region", name="Kind")
+    kind.get_by_role("link", name=re.compile(r"^table ")).click()
+    expect(page.get_by_role("status")).to_have_text(hits(tables_facet['count']))
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["customer"], "kind": ["table"]}  # shareable
+    only_tables = rest_search(site, q="customer", kind="table")
+    assert only_tables["total"] == tables_facet["count"]
+    assert shown_hits(page) == [hit["name"] for hit in only_tables["hits"][:PAGE_SIZE]]
+    assert {hit["kind"] for hit in only_tables["hits"]} == {"table"}
+    expect(page.get_by_role("listitem").filter(has_text="Kind: table")).to_be_visible()
+    ui.screenshot("search-facets")
+
+    page.reload()  # the address holds the search: the same hits come back
+    expect(page.get_by_role("status")).to_have_text(hits(tables_facet['count']))
+    page.get_by_role("link", name="Remove filter Kind: table").click()
+    expect(page.get_by_role("status")).to_have_text(hits(everything['total']))
+
+    page.go_back()
+    first = only_tables["hits"][0]
+    page.get_by_role("region", name="Results").get_by_role("link", name=first["name"], exact=True).click()
+    page.get_by_role("heading", name=first["name"]).wait_for()
+    page.get_by_role("tab", name="Columns", selected=True).wait_for()
+    ui.assert_clean()
+
+
+def test_without_words_the_filters_alone_select_and_a_column_opens_its_tables_page(ui, site):
+    page = ui.open("/ui/search?kind=column&source=demo_erp")
+    everything = rest_search(site, kind="column", source="demo_erp")
+    expect(page.get_by_role("status")).to_have_text(hits(everything['total']))
+    assert shown_hits(page) == [hit["name"] for hit in everything["hits"][:PAGE_SIZE]]
+
+    page.get_by_role("button", name="Next page").click()
+    second = rest_search(site, kind="column", source="demo_erp", first=PAGE_SIZE, after=everything_cursor(site))
+    expect(page.get_by_role("region", name="Results").locator(".hit-title > a").first).to_have_text(
+        second["hits"][0]["name"])
+    assert shown_hits(page) == [hit["name"] for hit in second["hits"]]
+
+    hit = second["hits"][0]
+    page.get_by_role("region", name="Results").locator(".hit-title > a").first.click()
+    page.get_by_role("heading", name=hit["table_name"]).wait_for()
+    ui.assert_clean()
+
+
+def everything_cursor(site) -> str:
+    """The cursor after the search page's first page of columns, as the API gives it."""
+    return rest_search(site, kind="column", source="demo_erp", first=PAGE_SIZE)["next_cursor"]
