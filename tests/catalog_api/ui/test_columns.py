@@ -4,14 +4,17 @@ before → after, and is what the REST API answers; a column's tag is added and 
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from urllib.parse import quote
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from catalog_api.urns import column_urn, dataset_urn
-from tests.support.ui import DEMO_SOURCE
+from tests.support.ui import DEMO_SOURCE, demo_site, ui_session
 
 EDITED = "purchase_order_lines"  # the table these tests edit; no other UI test reads its curation
 
@@ -163,3 +166,44 @@ def rest_curation(site, urn: str) -> dict:
 def rest_column(site, table: str, name: str) -> dict:
     urn = column_urn(*table.split(":")[3:], name)
     return next(c for c in rest_table(site, table)["columns"] if c["urn"] == urn)
+
+
+@pytest.fixture(scope="module")
+def guarded_site(tmp_path_factory):
+    """The demo (crawled, not profiled) in a catalog that requires a credential, with a viewer's and a curator's key."""
+    from catalog_api.services.api_keys import create_key
+
+    with demo_site(tmp_path_factory.mktemp("ui-guarded"), profile=False, auth="required") as served:
+        viewer, curator = (create_key(served.ctx, role, [role]) for role in ("viewer", "curator"))
+        yield served, viewer, curator
+
+
+def signed_in(session, key, path: str):
+    """The page at `path` for the key's holder: the key is in the tab's storage before the UI's first request, as
+    the sign-in page leaves it (a first request without it would be refused, and logged by the browser)."""
+    session.page.add_init_script(f"sessionStorage.setItem('catalog.credential', {json.dumps(key.secret)})")
+    return session.open(path)
+
+
+def test_only_a_curator_sees_the_edit_controls_and_the_history_names_the_curators_key(guarded_site, chromium_browser):
+    served, viewer, curator = guarded_site
+    urn = dataset_urn(DEMO_SOURCE, "main", "vendors")
+    path = table_page(urn)
+    with ui_session(chromium_browser, served.url) as session:
+        page = signed_in(session, viewer, path)
+        expect(page.get_by_role("table", name="Columns").locator("tbody tr").first).to_be_visible()
+        editing = re.compile("^(Edit the description|Add a tag|Add an owner|Link a glossary term)")
+        assert page.get_by_role("button", name=editing).count() == 0
+        session.assert_clean()
+    with ui_session(chromium_browser, served.url) as session:
+        page = signed_in(session, curator, path)
+        summary = page.get_by_role("region", name="About this table")
+        summary.get_by_role("button", name="Edit the description of vendors").click()
+        summary.get_by_role("textbox", name="Description of vendors").fill("Who we buy from.")
+        summary.get_by_role("button", name="Save").click()
+        expect(summary.get_by_text("Who we buy from.")).to_be_visible()
+        page.get_by_role("tab", name="History").click()
+        edit = page.get_by_role("region", name="Change history").locator("li.change").filter(
+            has_text="Description edited")
+        expect(edit.get_by_title("Who made the change")).to_have_text(f"api_key:{curator.key.id}")
+        session.assert_clean()

@@ -28,7 +28,7 @@ def shown_hits(page) -> list[str]:
 
 def test_searching_then_clicking_a_facet_shows_the_apis_hits_for_that_filter(ui, site):
     page = ui.open("/ui")
-    box = page.get_by_role("searchbox", name="Search the catalog")
+    box = page.get_by_role("combobox", name="Search the catalog")
     box.fill("customer")
     box.press("Enter")
     page.get_by_role("heading", name="Results for “customer”").wait_for()
@@ -82,3 +82,20 @@ def test_without_words_the_filters_alone_select_and_a_column_opens_its_tables_pa
 def everything_cursor(site) -> str:
     """The cursor after the search page's first page of columns, as the API gives it."""
     return rest_search(site, kind="column", source="demo_erp", first=PAGE_SIZE)["next_cursor"]
+
+
+def test_typing_in_the_header_suggests_the_best_hits_and_enter_opens_the_chosen_one(ui, site):
+    page = ui.open("/ui/sources")
+    box = page.get_by_role("combobox", name="Search the catalog")
+    box.press_sequentially("invoi")
+    best = rest_search(site, q="invoi", first=8)["hits"]
+    assert best[0]["entity_type"] == "dataset"  # `invoices`: its page's heading is its name
+    suggestions = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+    expect(suggestions).to_have_count(len(best))
+    assert [s.locator("strong").inner_text() for s in suggestions.all()] == [hit["name"] for hit in best]
+    box.press("ArrowDown")
+    expect(suggestions.first).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    page.get_by_role("heading", name=best[0]["name"]).wait_for()  # the entity's page, not a search
+    assert "/ui/search" not in page.url
+    ui.assert_clean()

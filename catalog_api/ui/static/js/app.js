@@ -7,6 +7,7 @@ import LineagePage from "./pages/lineage.js";
 import SearchPage from "./pages/search.js";
 import SignInPage from "./pages/signin.js";
 import TablePage from "./pages/table.js";
+import { SearchBox } from "./suggest.js";
 
 const ROUTES = [
   [/^\/ui\/?$/, SearchPage],
@@ -34,21 +35,13 @@ function useViewer(signature) {
 }
 
 function Header({ where, viewer }) {
-  const [q, setQ] = useState(where.query.get("q") || "");
-  const submit = (event) => {
-    event.preventDefault();
-    navigate(`/ui/search?q=${encodeURIComponent(q)}`);
-  };
   const leave = () => {
     signOut();
     navigate("/ui/signin");
   };
   return html`<header class="shell">
     <${Link} href="/ui" class="brand">Catalog</${Link}>
-    <form role="search" onSubmit=${submit}>
-      <input type="search" name="q" aria-label="Search the catalog" placeholder="Search tables, columns, tags…"
-        maxlength="200" value=${q} onInput=${(event) => setQ(event.target.value)} />
-    </form>
+    <${SearchBox} initial=${where.query.get("q") || ""} />
     <nav>
       <${Link} href="/ui/sources">Sources</${Link}>
       <a href="/graphql">GraphiQL</a>

@@ -67,7 +67,7 @@ function toggled(query, param, value) {
 }
 
 // Where a hit opens: a table's page (a column's table's), a schema's or a source's listing.
-function hitHref(hit) {
+export function hitHref(hit) {
   if (hit.entityType === "source") return sourceHref(hit.name);
   if (hit.entityType === "schema") return schemaHref(hit.sourceName, hit.name);
   return tableHref(tableUrnOf(hit.urn));
