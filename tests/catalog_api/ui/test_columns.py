@@ -83,7 +83,6 @@ def test_a_description_edited_in_place_is_shown_in_the_history_and_by_the_rest_a
     expect(edit.locator(".before")).to_have_text(before or "none")
     expect(edit.locator("ins")).to_have_text(text)
     expect(edit.get_by_title("Who made the change")).to_have_text("local")  # the local operator (auth none)
-    ui.screenshot("table-history")
     ui.assert_clean()
 
 
@@ -154,6 +153,7 @@ def test_owners_and_glossary_terms_of_a_table_are_added_and_removed_in_place(ui,
     history = page.get_by_role("region", name="Change history")
     for what in ("Owners changed", "Glossary terms changed"):
         expect(history.locator("li.change").filter(has_text=what)).to_have_count(2)  # added, then removed
+    ui.screenshot("table-history")  # after every edit of this file's tests
     ui.assert_clean()
 
 

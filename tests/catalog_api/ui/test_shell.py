@@ -29,6 +29,7 @@ def test_a_table_page_opens_from_its_address_with_its_header(ui):
     assert page.get_by_role("tab", name="Columns").get_attribute("aria-selected") == "true"
     page.get_by_role("tab", name="History").click()
     assert page.url.endswith("?tab=history")
+    page.get_by_role("region", name="Change history").wait_for()  # loaded: a reload would abort its request
     page.reload()  # the address names the tab: a bookmark or a shared link opens it
     page.get_by_role("tab", name="History", selected=True).wait_for()
     ui.assert_clean()
