@@ -28,6 +28,16 @@ const HEADER = `query TableHeader($urn: String!) {
   }
 }`;
 
+// Sources › the table's source › its schema: where the table lives (a reported table may have neither).
+function crumbs(table) {
+  const trail = [html`<${Link} href="/ui/sources">Sources</${Link}>`];
+  if (table.source) trail.push(html`<${Link} href=${sourceHref(table.source.name)}>${table.source.name}</${Link}>`);
+  if (table.source && table.schema) {
+    trail.push(html`<${Link} href=${schemaHref(table.source.name, table.schema.name)}>${table.schema.name}</${Link}>`);
+  }
+  return trail;
+}
+
 function HealthBadge({ health }) {
   if (!health || !health.rules) return null;
   const failing = health.failingErrors + health.failingWarnings;
@@ -42,13 +52,7 @@ export default function TablePage({ params, query }) {
   const current = TABS.find((tab) => tab.id === query.get("tab")) || TABS[0];
   return html`<main class="table-page">
     <${Loading} state=${state}>${({ table }) => html`
-      <nav class="crumbs" aria-label="Breadcrumbs">
-        <${Link} href="/ui/sources">Sources</${Link}> ›
-        ${table.source ? html`<${Link} href=${sourceHref(table.source.name)}>${table.source.name}</${Link}> ›` : null}
-        ${table.source && table.schema
-          ? html`<${Link} href=${schemaHref(table.source.name, table.schema.name)}>${table.schema.name}</${Link}> ›`
-          : null}
-      </nav>
+      <nav class="crumbs" aria-label="Breadcrumbs">${crumbs(table).map((crumb, index) => html`${index ? " › " : ""}${crumb}`)}</nav>
       <h1>${table.name} <span class="badge">${table.kind}</span>
         ${table.deletedAt ? html`<span class="badge warn">deleted</span>` : null}
         <${HealthBadge} health=${table.qualityHealth} /></h1>
