@@ -3,7 +3,10 @@
 import { gql } from "../../api.js";
 import { formatCount, formatTime, html, Loading, useLoad, useState } from "../../lib.js";
 
-const RULES = `query TableQuality($urn: String!) {
+const RESULT_FIELDS = "ruleId evaluatedAt outcome observed failingRows sampleKeys message ruleVersion masked";
+const HISTORY = 20; // results a rule's history shows
+
+const QUALITY = `query TableQuality($urn: String!) {
   table(urn: $urn) {
     qualityRules { databaseId name kind column params severity owner description version }
     qualityHealth {
@@ -12,23 +15,12 @@ const RULES = `query TableQuality($urn: String!) {
       freshness { status rule maxAge checkedAt lastExtractedAt }
     }
   }
+  latestQualityResults(table: $urn) { ${RESULT_FIELDS} }
 }`;
 
-const RESULT_FIELDS = "id evaluatedAt outcome observed failingRows sampleKeys message ruleVersion masked";
-const HISTORY = 20; // results a rule's history shows
-
-// Each rule's newest result, in one request (one aliased field per rule).
-function latestResults(rules) {
-  if (!rules.length) return Promise.resolve({});
-  const fields = rules.map((rule, i) => `r${i}: qualityResults(id: ${Number(rule.databaseId)}, limit: 1) {
-    ${RESULT_FIELDS} }`);
-  return gql(`query LatestResults { ${fields.join("\n")} }`).then((data) => Object.fromEntries(
-    rules.map((rule, i) => [rule.databaseId, data[`r${i}`][0] || null])));
-}
-
 async function loadQuality(urn) {
-  const { table } = await gql(RULES, { urn });
-  return { ...table, latest: await latestResults(table.qualityRules) };
+  const { table, latestQualityResults } = await gql(QUALITY, { urn });
+  return { ...table, latest: Object.fromEntries(latestQualityResults.map((result) => [result.ruleId, result])) };
 }
 
 const OUTCOME_CLASS = { passed: "ok", failed: "error", error: "warn" };
