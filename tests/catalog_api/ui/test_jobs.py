@@ -4,12 +4,15 @@ the profile and jobs tests own)."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from catalog_api.db.models import DataSource, Job, TableProfileRow
 from catalog_api.urns import dataset_urn
-from tests.support.ui import DEMO_SOURCE, table_address
+from tests.support.auth import key_holder, requiring_auth
+from tests.support.server import serve
+from tests.support.ui import DEMO_SOURCE, table_address, ui_session
 
 PAYMENTS = dataset_urn(DEMO_SOURCE, "main", "payments")
 
@@ -43,3 +46,16 @@ def test_profile_now_follows_the_job_live_to_succeeded(ui, site):
     shown = page.get_by_label("Latest profile").locator("time")
     expect(shown).to_have_text(run.started_at.strftime("%Y-%m-%d %H:%M UTC"))
     ui.assert_clean()
+
+
+@pytest.mark.parametrize(("role", "offered"), [("viewer", False), ("curator", False), ("operator", True)])
+def test_only_an_operator_is_offered_profile_now(site, chromium_browser, role, offered):
+    from catalog_api.app import create_app
+
+    holder = key_holder(site.ctx, f"ui-jobs-{role}", [role])
+    with serve(create_app(ctx=requiring_auth(site.ctx))) as url, ui_session(chromium_browser, url) as ui:
+        ui.page.add_init_script(f"sessionStorage.setItem('catalog.credential', {holder.secret!r})")
+        page = ui.open(table_address(PAYMENTS, "jobs"))
+        page.get_by_role("table", name="Recent jobs of demo_erp").wait_for()
+        assert page.get_by_role("button", name="Profile now").count() == (1 if offered else 0)
+        ui.assert_clean()

@@ -71,8 +71,8 @@ function Progress({ job, steps }) {
       ${job.progressMessage ? html` · ${job.progressMessage}` : null}</p>
     ${total ? html`<progress max=${total} value=${job.progressDone}>${job.progressDone} of ${total}</progress>` : null}
     <ol class="steps" aria-label="Status changes">${steps.map((step) => html`<li data-status=${step.status}
-      data-via=${step.via}><${Status} status=${step.status} /> <span class="muted"><time datetime=${step.at}>${step.at.slice(11, 19)}</time>
-      · ${step.via}</span></li>`)}</ol>
+      data-via=${step.via}><${Status} status=${step.status} /> <span class="muted"><time datetime=${step.at}>${
+        step.at.slice(11, 19)}</time> · ${step.via}</span></li>`)}</ol>
     ${job.errorMessage ? html`<p class="error" role="alert">${job.errorMessage}</p>` : null}
   </div>`;
 }

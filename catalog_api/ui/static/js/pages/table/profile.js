@@ -70,8 +70,8 @@ function ColumnCard({ column, history }) {
       <${Stat} label="Non-null">${formatCount(column.count)}</${Stat}>
       <${Stat} label="Nulls">${formatCount(column.nullCount)} (${percent(column.nullRate)})</${Stat}>
       <${Stat} label="Distinct">${column.distinctExact ? "" : "≈"}${formatCount(column.distinctCount)}</${Stat}>
-      <${Stat} label="Min">${figure(column.min)}</${Stat}>
-      <${Stat} label="Max">${figure(column.max)}</${Stat}>
+      <${Stat} label="Min"><span title=${figure(column.min)}>${figure(column.min)}</span></${Stat}>
+      <${Stat} label="Max"><span title=${figure(column.max)}>${figure(column.max)}</span></${Stat}>
       ${numeric ? html`<${Stat} label="Mean">${figure(column.mean)}</${Stat}>
         <${Stat} label="Std dev">${figure(column.stddev)}</${Stat}>` : null}
     </dl>
