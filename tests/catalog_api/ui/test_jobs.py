@@ -48,6 +48,19 @@ def test_profile_now_follows_the_job_live_to_succeeded(ui, site):
     ui.assert_clean()
 
 
+def test_without_the_stream_the_page_asks_for_the_job_until_it_ends(ui, site):
+    """A network that drops the event stream (a proxy buffering it, say): the job is still followed, by polling."""
+    ui.page.route("**/api/v1/events/stream*", lambda route: route.abort("aborted"))
+    page = ui.open(table_address(PAYMENTS, "jobs"))
+    page.get_by_text("Connecting to live updates…").wait_for()
+    page.get_by_role("button", name="Profile now").click()
+    progress = page.get_by_role("status", name="Profile job")
+    expect(progress.locator(".job-status")).to_have_text("succeeded", timeout=120_000)
+    assert progress.locator("li[data-status]").last.get_attribute("data-via") == "polling"
+    with site.ctx.db.session() as session:
+        assert session.get(Job, progress.get_attribute("data-job")).status == "succeeded"
+    ui.assert_clean()
+
 @pytest.mark.parametrize(("role", "offered"), [("viewer", False), ("curator", False), ("operator", True)])
 def test_only_an_operator_is_offered_profile_now(site, chromium_browser, role, offered):
     from catalog_api.app import create_app
