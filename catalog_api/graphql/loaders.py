@@ -20,7 +20,13 @@ from catalog_api.errors import NotFound
 from catalog_api.services import browse
 from catalog_api.services.browse import Page, PageRequest
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.profiling import ColumnProfileView, ProfileView, latest_column_profiles, latest_profiles
+from catalog_api.services.profiling import (
+    ColumnProfileView,
+    ProfileView,
+    get_profiles,
+    latest_column_profiles,
+    latest_profiles,
+)
 from catalog_api.services.quality import TableHealthView, table_healths
 from catalog_api.services.views import (
     ChangeView,
@@ -155,6 +161,15 @@ def _table_profile_loader(ctx: ServiceContext) -> DataLoader[int, ProfileView | 
     return DataLoader(load)
 
 
+def _profile_run_loader(ctx: ServiceContext) -> DataLoader[int, ProfileView]:
+    async def load(profile_ids: list[int]) -> list[ProfileView | BaseException]:
+        # A table's whole history with each run's columns costs the statements of one run.
+        found = await in_session(ctx, lambda session: get_profiles(session, list(dict.fromkeys(profile_ids))))
+        return [found.get(i) or NotFound(f"no profile with id {i}", field="id") for i in profile_ids]
+
+    return DataLoader(load)
+
+
 def _table_health_loader(ctx: ServiceContext) -> DataLoader[int, TableHealthView]:
     async def load(table_ids: list[int]) -> list[TableHealthView | BaseException]:
         found = await in_session(ctx, lambda session: table_healths(session, table_ids))
@@ -181,6 +196,7 @@ class Loaders:
         self.changes: DataLoader[ChangeKey, Page[ChangeView]] = _changes_loader(ctx)
         self.column_profile: DataLoader[str, ColumnProfileView | None] = _column_profile_loader(ctx)
         self.table_profile: DataLoader[int, ProfileView | None] = _table_profile_loader(ctx)
+        self.profile_run: DataLoader[int, ProfileView] = _profile_run_loader(ctx)
         self.table_health: DataLoader[int, TableHealthView] = _table_health_loader(ctx)
 
     def clear(self) -> None:

@@ -270,7 +270,7 @@ class TableProfileNode(KeyedNode):
         # History lists carry table-level figures only; a run's columns and anomalies are read when asked for.
         if self.view.columns or self.view.anomalies or self.column_count == 0:
             return self.view
-        return await info.context.query(profiling.get_profile, self.id)
+        return await info.context.loaders.profile_run.load(self.id)
 
     @strawberry.field(description="Statistics of each column, in the table's column order.")
     async def columns(self, info: Info) -> list[ColumnProfileNode]:

@@ -87,6 +87,11 @@ class QualityQuery:
     async def quality_results(self, info: Info, rule_id: RuleId, limit: int = 100) -> list[QualityResultNode]:
         return [QualityResultNode.of(r) for r in await info.context.query(quality.rule_results, rule_id, limit=limit)]
 
+    @strawberry.field(description="The newest result of each of a table's rules, by rule name; a rule never "
+                                  "evaluated has none.")
+    async def latest_quality_results(self, info: Info, table: str) -> list[QualityResultNode]:
+        return [QualityResultNode.of(r) for r in await info.context.query(quality.latest_results, table)]
+
     @strawberry.field(description="How a table's rules stand by their latest results.")
     async def quality_health(self, info: Info, table: str) -> TableHealthNode:
         return TableHealthNode.of(await info.context.query(quality.table_health, table))

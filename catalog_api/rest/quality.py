@@ -110,6 +110,14 @@ def rule_results(rule_id: RuleId, limit: int = Query(100, ge=1, le=quality.MAX_R
     return [QualityResultOut.of(r) for r in quality.rule_results(session, rule_id, limit=limit)]
 
 
+@router.get("/results/latest", dependencies=[allow(Permission.READ)], response_model=list[QualityResultOut],
+            responses=errors(404))
+def latest_results(table: str = urn_query(EntityType.DATASET, default=..., description="The rules' table."),
+                   session: Session = QUERY_SESSION) -> list[QualityResultOut]:
+    """The newest result of each of the table's rules, by rule name; a rule never evaluated has none."""
+    return [QualityResultOut.of(r) for r in quality.latest_results(session, table)]
+
+
 @router.get("/health", dependencies=[allow(Permission.READ)], response_model=TableHealthOut, responses=errors(404))
 def table_health(table: str = urn_query(EntityType.DATASET, default=..., description="The table."),
                  session: Session = QUERY_SESSION) -> TableHealthOut:

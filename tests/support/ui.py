@@ -131,3 +131,21 @@ def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] =
         yield session
     finally:
         context.close()
+
+
+def demo_database(site: DemoSite) -> Path:
+    """The demo source's SQLite file, as the catalog has it registered: the oracle tests count rows in."""
+    from sqlalchemy import select
+
+    from catalog_api.db.models import DataSource
+
+    with site.ctx.db.session() as session:
+        config = session.scalar(select(DataSource.config).where(DataSource.name == DEMO_SOURCE))
+    return Path(config["path"])
+
+
+def table_address(urn: str, tab: str | None = None) -> str:
+    """The UI's address of a table's page (and tab), as js/router.js tableHref writes it."""
+    from urllib.parse import quote
+
+    return f"/ui/tables/{quote(urn, safe='')}" + (f"?tab={tab}" if tab else "")

@@ -20,6 +20,7 @@ from catalog_api.services.profiling.history import (
     MAX_HISTORY,
     column_profile_history,
     get_profile,
+    get_profiles,
     latest_column_profiles,
     latest_profile,
     latest_profiles,
@@ -41,6 +42,6 @@ from catalog_api.services.profiling.views import AnomalyView, ColumnProfileView,
 __all__ = [
     "MAX_ANOMALIES", "MAX_HISTORY", "PROFILE", "AnomalyView", "ColumnProfileView", "DuplicateRowsView", "ProfileFailed",
     "ProfileView", "column_profile_history", "complete_lake_runs", "get_anomaly_thresholds", "get_profile",
-    "latest_column_profiles", "latest_profile", "latest_profiles", "list_anomalies", "profile_history",
-    "profile_report", "request_profile", "request_table_profile", "set_anomaly_thresholds", "spark_config",
+    "get_profiles", "latest_column_profiles", "latest_profile", "latest_profiles", "list_anomalies",
+    "profile_history", "profile_report", "request_profile", "request_table_profile", "set_anomaly_thresholds", "spark_config",
 ]

@@ -18,6 +18,7 @@ from catalog_api.services.quality.results import (
     MAX_SAMPLE_KEYS,
     QualityResultView,
     RuleOutcome,
+    latest_results,
     record_results,
     rule_results,
 )
@@ -40,7 +41,7 @@ __all__ = [
     "AnomalyHealthView", "FreshnessHealthView", "MAX_DESCRIPTION", "MAX_HISTORY", "MAX_OWNER", "MAX_RESULTS",
     "MAX_RULES", "MAX_SAMPLE_KEYS", "QualityResultView",
     "QualityRuleView", "RuleChangeView", "RuleDefinition", "RuleDiffView", "RuleFile", "RuleOutcome", "RuleSetDiff",
-    "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule", "list_rules",
-    "load_yaml", "record_results", "remove_rule", "request_quality_run", "rule_history", "rule_results", "table_detail",
-    "table_health", "table_healths", "update_rule",
+    "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule",
+    "latest_results", "list_rules", "load_yaml", "record_results", "remove_rule", "request_quality_run",
+    "rule_history", "rule_results", "table_detail", "table_health", "table_healths", "update_rule",
 ]

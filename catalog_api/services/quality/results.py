@@ -135,6 +135,17 @@ def rule_results(session: Session, rule_id: int, *, limit: int = 100) -> list[Qu
     return [_view(row, rule, table.urn, hidden) for row in rows]
 
 
+def latest_results(session: Session, table_urn: str) -> list[QualityResultView]:
+    """The newest result of each of a table's rules, by rule name (a rule never evaluated has none), in a fixed
+    number of queries however many rules: what a table's page shows next to each rule."""
+    table = entity_by_urn(session, table_urn, field="table", expected=EntityType.DATASET)
+    rules = {rule.id: rule for rule in session.scalars(select(QualityRule).where(QualityRule.table_id == table.id))}
+    latest = _latest(session, list(rules))
+    hidden = _hidden(session, table)
+    return [_view(latest[rule.id], rule, table.urn, hidden)
+            for rule in sorted(rules.values(), key=lambda rule: rule.name) if rule.id in latest]
+
+
 def _latest(session: Session, rule_ids: list[int]) -> dict[int, QualityResult]:
     """Each rule's newest result (one query)."""
     if not rule_ids:

@@ -98,9 +98,11 @@ def test_results_and_health_through_graphql(ruled, catalog_ctx):
     quality.record_results(catalog_ctx, ORDERS, "run-1", [quality.RuleOutcome(rule_id, "passed", observed=42.5)])
     found = data(ruled, """query($id: Int!, $table: String!) {
       qualityResults(id: $id) { runId outcome observed masked ruleName }
+      latestQualityResults(table: $table) { runId outcome observed masked ruleName }
       qualityHealth(table: $table) { rules passing notEvaluated failingRules } }""", id=rule_id, table=ORDERS)
     assert found["qualityResults"] == [{"runId": "run-1", "outcome": "passed", "observed": 42.5, "masked": [],
                                         "ruleName": "total_in_range"}]
+    assert found["latestQualityResults"] == found["qualityResults"]  # the only rule evaluated
     assert found["qualityHealth"] == {"rules": 5, "passing": 1, "notEvaluated": 4, "failingRules": []}
     on_table = data(ruled, """query($table: String!) { table(urn: $table) {
       qualityRules { name } qualityHealth { rules passing notEvaluated failingRules } } }""", table=ORDERS)["table"]

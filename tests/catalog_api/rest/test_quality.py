@@ -121,6 +121,8 @@ def test_results_and_the_tables_health_are_read_over_rest(secured):
     results = client.get(f"/api/v1/quality/rules/{rule['id']}/results", headers=viewer).json()
     assert [(r["run_id"], r["outcome"], r["failing_rows"], r["sample_keys"]) for r in results] == [
         ("run-1", "failed", 2, [{"id": 4}])]
+    latest = client.get(f"/api/v1/quality/results/latest?table={quote(ORDERS)}", headers=viewer).json()
+    assert latest == results  # the one rule evaluated so far, by its newest result
     health = client.get(f"/api/v1/quality/health?table={quote(ORDERS)}", headers=viewer).json()
     assert (health["rules"], health["failing_errors"], health["failing_rules"], health["not_evaluated"]) == (
         len(RULES[ORDERS]), 1, ["id_not_null"], len(RULES[ORDERS]) - 1)

@@ -73,8 +73,10 @@ export async function send(method, path, body) {
 }
 
 // Follows the server-sent event stream (/api/v1/events/stream) with the credential in a header, which EventSource
-// cannot send. Calls onEvent({id, type, data}) per event; reconnects with a growing pause. Returns a stop function.
-export function eventStream(params, onEvent) {
+// cannot send. Calls onEvent({id, type, data}) per event; reconnects with a growing pause. `onOpen` hears of each
+// (re)connection (events published while disconnected are lost: reread what matters), `onError` of each failure.
+// Returns a stop function.
+export function eventStream(params, onEvent, { onOpen, onError } = {}) {
   const controller = new AbortController();
   let pause = 500;
   const query = new URLSearchParams();
@@ -90,6 +92,7 @@ export function eventStream(params, onEvent) {
         });
         if (!response.ok) throw new ApiError(response.status, null);
         pause = 500;
+        onOpen?.();
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = "";
         for (;;) {
@@ -111,6 +114,7 @@ export function eventStream(params, onEvent) {
         }
       } catch (error) {
         if (controller.signal.aborted) return;
+        onError?.(error);
       }
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 15000);

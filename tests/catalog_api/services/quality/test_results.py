@@ -14,6 +14,7 @@ from catalog_api.urns import column_urn
 from tests.support.catalog import query
 from tests.support.events import outbox
 from tests.support.quality import CUSTOMERS, ORDERS, result_events, rule_id
+from tests.support.statements import counted_statements
 
 VIEWER = Identity(subject="v", name="viewer", method="api_key", roles=frozenset({"viewer"}))
 
@@ -79,3 +80,23 @@ def test_an_outcome_of_a_rule_of_another_table_stores_nothing(ruled):
             quality.RuleOutcome(rule_id(ruled, ORDERS, "fresh"), "passed"), quality.RuleOutcome(other, "failed")])
     assert refused.value.field == "outcomes.1.rule_id"
     assert query(ruled, quality.table_health, ORDERS).not_evaluated == 5 and result_events(ruled) == []
+
+
+def test_the_latest_results_of_a_table_are_each_rules_newest_in_fixed_statements(ruled):
+    ids, values = rule_id(ruled, ORDERS, "id_not_null"), rule_id(ruled, ORDERS, "status_values")
+    quality.record_results(ruled, ORDERS, "run-1", [quality.RuleOutcome(ids, "failed", observed=3, failing_rows=3),
+                                                    quality.RuleOutcome(values, "passed", observed=0)])
+    with counted_statements(ruled.db.engine) as two_rules:
+        first = query(ruled, quality.latest_results, ORDERS)
+    assert [(r.rule_name, r.run_id, r.outcome) for r in first] == [("id_not_null", "run-1", "failed"),
+                                                                    ("status_values", "run-1", "passed")]
+
+    fresh = rule_id(ruled, ORDERS, "fresh")
+    quality.record_results(ruled, ORDERS, "run-2", [quality.RuleOutcome(ids, "passed", observed=0),
+                                                    quality.RuleOutcome(fresh, "passed")])
+    with counted_statements(ruled.db.engine) as three_rules:
+        latest = query(ruled, quality.latest_results, ORDERS)
+    # A rule never evaluated has no result; each other rule shows its newest, whichever run gave it.
+    assert [(r.rule_name, r.run_id, r.outcome) for r in latest] == [
+        ("fresh", "run-2", "passed"), ("id_not_null", "run-2", "passed"), ("status_values", "run-1", "passed")]
+    assert len(two_rules) == len(three_rules)
