@@ -115,12 +115,18 @@ export function Canvas({ graph, laid, viewport, marks, expanded, busy, onToggle,
   };
 
   const names = (urn) => graph.columns.get(urn) || [];
-  // Nodes first, edges over them: dagre routes edges around the boxes, and no arrow hides under a node's handle.
+  // Edges under the nodes: a long edge dagre draws steeply across a rank passes behind the boxes, not over them.
   return html`<svg ref=${svg} class="lineage-canvas" role="img" aria-label="Lineage graph"
     onPointerDown=${down} onPointerMove=${move} onPointerUp=${up} onPointerCancel=${up}>
     <defs><marker id="lineage-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7"
       orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" /></marker></defs>
     <g class="viewport" data-zoom=${view.k} transform=${`translate(${view.x},${view.y}) scale(${view.k})`}>
+      ${laid.edges.map(({ edge, d }) => html`<path class=${edge.upstreamColumn
+          ? `edge column ${edge.transformation || "unknown"}` : "edge"} d=${d} marker-end="url(#lineage-arrow)"
+        data-upstream=${edge.upstream} data-downstream=${edge.downstream}
+        data-upstream-column=${edge.upstreamColumn} data-downstream-column=${edge.downstreamColumn}>
+        <title>${edge.upstreamColumn ? `${edge.upstreamColumn} → ${edge.downstreamColumn} (${edge.transformation
+          || "unknown"}, ${edge.origin})` : `${edge.upstream} → ${edge.downstream} (${edge.origin})`}</title></path>`)}
       ${graph.nodes.map((node) => {
         const classes = [node.urn === graph.start && "start", node.placeholder && "placeholder",
           graph.cut.has(node.urn) && "cut", marks.matches.has(node.urn) && "match",
@@ -129,12 +135,6 @@ export function Canvas({ graph, laid, viewport, marks, expanded, busy, onToggle,
           classes=${classes.join(" ")} expanded=${expanded} busy=${busy} cut=${graph.cut.has(node.urn)}
           onToggle=${onToggle} onSelect=${onSelect} />`;
       })}
-      ${laid.edges.map(({ edge, d }) => html`<path class=${edge.upstreamColumn
-          ? `edge column ${edge.transformation || "unknown"}` : "edge"} d=${d} marker-end="url(#lineage-arrow)"
-        data-upstream=${edge.upstream} data-downstream=${edge.downstream}
-        data-upstream-column=${edge.upstreamColumn} data-downstream-column=${edge.downstreamColumn}>
-        <title>${edge.upstreamColumn ? `${edge.upstreamColumn} → ${edge.downstreamColumn} (${edge.transformation
-          || "unknown"}, ${edge.origin})` : `${edge.upstream} → ${edge.downstream} (${edge.origin})`}</title></path>`)}
     </g>
   </svg>`;
 }

@@ -38,6 +38,16 @@ function curve(x1, y1, x2, y2) {
   return `M${x1},${y1} C${x1 + bend * forward},${y1} ${x2 - bend * forward},${y2} ${x2},${y2}`;
 }
 
+// A smooth path through dagre's bend points: straight to the first midpoint, then a quadratic curve around each bend.
+function through(points) {
+  if (points.length < 3) return `M${points.map((p) => `${p.x},${p.y}`).join(" L")}`;
+  const mid = (a, b) => `${(a.x + b.x) / 2},${(a.y + b.y) / 2}`;
+  let d = `M${points[0].x},${points[0].y} L${mid(points[0], points[1])}`;
+  for (let i = 1; i < points.length - 1; i += 1) d += ` Q${points[i].x},${points[i].y} ${mid(points[i], points[i + 1])}`;
+  const last = points[points.length - 1];
+  return `${d} L${last.x},${last.y}`;
+}
+
 // graph (from graph.merged) -> {boxes: Map urn -> {x, y, width, height}, edges: [{edge, d}], width, height}.
 export function layout(graph) {
   const g = new dagre.graphlib.Graph();
@@ -59,7 +69,7 @@ export function layout(graph) {
     const to = boxes.get(edge.downstream);
     if (!edge.upstreamColumn) {
       const points = edge.upstream === edge.downstream ? null : g.edge(edge.upstream, edge.downstream)?.points;
-      if (points?.length) return { edge, d: `M${points.map((p) => `${p.x},${p.y}`).join(" L")}` };
+      if (points?.length) return { edge, d: through(points) };
       return { edge, d: curve(from.x + from.width, from.y + 23, to.x, to.y + 23) };
     }
     const names = (urn) => (graph.columns.get(urn) || []).map((column) => column.name);
