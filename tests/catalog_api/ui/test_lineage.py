@@ -27,7 +27,8 @@ HUB = dataset_urn("uilineage_gen", "g", "hub")
 
 LINEAGE = """query ($urn: String!, $direction: LineageDirection!, $depth: Int!, $columnLevel: Boolean!) {
   lineage(urn: $urn, direction: $direction, depth: $depth, columnLevel: $columnLevel) {
-    truncated truncatedReason truncatedAt nodes { urn } edges { upstream downstream upstreamColumn downstreamColumn } } }"""
+    truncated truncatedReason truncatedAt nodes { urn }
+    edges { upstream downstream upstreamColumn downstreamColumn } } }"""
 
 
 def generated_edges() -> list[tuple[str, str]]:
@@ -75,6 +76,11 @@ def wait_drawn(page, expected: set[str]) -> None:
     assert drawn(page) == expected
 
 
+def zoom(page) -> float:
+    """The drawing's scale on screen (1: a 13 px label is 13 px tall)."""
+    return float(page.locator("g.viewport").get_attribute("data-zoom"))
+
+
 def address(urn: str, depth: int, column_level: bool = False) -> str:
     return f"/ui/lineage?urn={quote(urn, safe='')}&depth={depth}&column_level={str(column_level).lower()}"
 
@@ -106,6 +112,11 @@ def test_a_node_expands_one_level_and_collapses_again(ui, api):
     both = base | urns(answer(api, DASHBOARD, "UPSTREAM")) | urns(answer(api, INVOICES, "DOWNSTREAM"))
     wait_drawn(page, both)
     assert dataset_urn(DEMO_SOURCE, "main", "monthly_revenue") in both
+
+    page.get_by_role("checkbox", name="Columns").check()  # a new walk keeps what the user expanded
+    page.wait_for_url("**column_level=true")
+    page.locator("path.edge.column").first.wait_for()
+    wait_drawn(page, both)
 
     page.get_by_role("button", name="Collapse upstream of dash.balances_dashboard").click()
     wait_drawn(page, base | urns(answer(api, INVOICES, "DOWNSTREAM")))
@@ -155,6 +166,36 @@ def test_the_column_toggle_draws_the_column_edges(ui, api):
     ui.assert_clean()
 
 
+def test_drag_pans_the_wheel_and_buttons_zoom_and_fit_brings_the_graph_back(ui, api):
+    page = ui.open(address(BALANCES, 1))
+    wait_drawn(page, urns(answer(api, BALANCES)))
+    start = page.locator("g.node.start rect")
+    fitted, before = zoom(page), start.bounding_box()
+    svg = page.locator("svg.lineage-canvas").bounding_box()
+    page.mouse.move(svg["x"] + 40, svg["y"] + 40)  # empty canvas
+    page.mouse.down()
+    page.mouse.move(svg["x"] + 140, svg["y"] + 90, steps=5)
+    page.mouse.up()
+    after = start.bounding_box()
+    assert (round(after["x"] - before["x"]), round(after["y"] - before["y"])) == (100, 50)  # moved with the mouse
+
+    page.mouse.wheel(0, -300)  # towards the reader: bigger
+    page.wait_for_function("(k) => Number(document.querySelector('g.viewport').dataset.zoom) > k", arg=fitted)
+    page.get_by_role("button", name="Zoom out").click()
+    page.get_by_role("button", name="Zoom out").click()
+    page.get_by_role("button", name="Zoom out").click()
+    assert zoom(page) < fitted
+    page.get_by_role("button", name="Fit").click()
+    page.wait_for_function("(k) => Number(document.querySelector('g.viewport').dataset.zoom) === k", arg=fitted)
+    assert start.bounding_box() == before
+
+    page.get_by_role("group", name="main.invoices").locator("text.name").click()  # a click selects a node
+    selected = page.get_by_label("Selected node")
+    selected.get_by_role("link", name="Table page").click()
+    page.get_by_role("heading", name="invoices").wait_for()
+    ui.assert_clean()
+
+
 def test_truncation_is_marked_on_the_nodes_and_a_level_deeper_is_one_click(ui, api):
     page = ui.open(address(HUB, 2))
     cut = answer(api, HUB, depth=2)
@@ -185,9 +226,9 @@ def test_two_hundred_nodes_are_laid_out_readable_and_without_overlap(ui, api):
     wait_drawn(page, expected)
     print(f"\n200-node lineage: drawn {time.perf_counter() - began:.2f} s after opening the page")
 
-    zoom = float(page.locator("g.viewport").get_attribute("data-zoom"))
-    sizes = page.locator("g.node text.name").evaluate_all("(ts) => ts.map((t) => parseFloat(getComputedStyle(t).fontSize))")
-    assert min(sizes) * zoom >= 10, (min(sizes), zoom)  # every label: the zoom is the same for all
+    sizes = page.locator("g.node text.name").evaluate_all(
+        "(ts) => ts.map((t) => parseFloat(getComputedStyle(t).fontSize))")
+    assert min(sizes) * zoom(page) >= 10, (min(sizes), zoom(page))  # every label: the zoom is the same for all
     svg, hub = page.locator("svg.lineage-canvas").bounding_box(), page.locator("g.node.start rect").bounding_box()
     assert svg["x"] <= hub["x"] and hub["x"] + hub["width"] <= svg["x"] + svg["width"]  # the start is in view
     assert svg["y"] <= hub["y"] and hub["y"] + hub["height"] <= svg["y"] + svg["height"]

@@ -39,17 +39,23 @@ function reachable(base, expansions) {
   return urns;
 }
 
-// `state` without the expansion of `urn` in `direction`, nor any expansion whose node is no longer drawn then.
-export function collapse(state, urn, direction) {
+// `state` without the expansions whose node is no longer drawn (it came with an expansion that is gone, or the base
+// changed).
+export function prune(state) {
   const expansions = new Map(state.expansions);
-  expansions.delete(expansionKey(urn, direction));
   for (;;) {
     const drawn = reachable(state.base, expansions);
     const orphans = [...expansions.keys()].filter((key) => !drawn.has(expansions.get(key).urn));
-    if (!orphans.length) break;
+    if (!orphans.length) return { ...state, expansions };
     for (const key of orphans) expansions.delete(key);
   }
-  return { ...state, expansions };
+}
+
+// `state` without the expansion of `urn` in `direction`, nor what only it brought.
+export function collapse(state, urn, direction) {
+  const expansions = new Map(state.expansions);
+  expansions.delete(expansionKey(urn, direction));
+  return prune({ ...state, expansions });
 }
 
 export const isExpanded = (state, urn, direction) => state.expansions.has(expansionKey(urn, direction));
@@ -95,7 +101,8 @@ function columnsOf(edges) {
     add(edge.upstream, edge.upstreamColumn, null);
     add(edge.downstream, edge.downstreamColumn, edge.transformation);
   }
-  return new Map([...columns].map(([urn, own]) => [urn, [...own].map(([name, kinds]) => ({ name, transformations: [...kinds] }))]));
+  const listed = (own) => [...own].map(([name, kinds]) => ({ name, transformations: [...kinds] }));
+  return new Map([...columns].map(([urn, own]) => [urn, listed(own)]));
 }
 
 // The nodes whose name (or schema.name, or URN) contains `text`, ignoring case, in drawing order.

@@ -43,7 +43,9 @@ function through(points) {
   if (points.length < 3) return `M${points.map((p) => `${p.x},${p.y}`).join(" L")}`;
   const mid = (a, b) => `${(a.x + b.x) / 2},${(a.y + b.y) / 2}`;
   let d = `M${points[0].x},${points[0].y} L${mid(points[0], points[1])}`;
-  for (let i = 1; i < points.length - 1; i += 1) d += ` Q${points[i].x},${points[i].y} ${mid(points[i], points[i + 1])}`;
+  for (let i = 1; i < points.length - 1; i += 1) {
+    d += ` Q${points[i].x},${points[i].y} ${mid(points[i], points[i + 1])}`;
+  }
   const last = points[points.length - 1];
   return `${d} L${last.x},${last.y}`;
 }

@@ -1,10 +1,10 @@
 // The lineage viewer (the /ui/lineage page and the table page's Lineage tab): the API's lineage around a dataset,
 // drawn with find-in-graph, zoom buttons, the column-level toggle, per-node expand/collapse and where it was cut.
 import { gql } from "../api.js";
-import { html, useCallback, useEffect, useMemo, useState } from "../lib.js";
+import { html, useCallback, useEffect, useMemo, useRef, useState } from "../lib.js";
 import { Link, lineageHref, tableHref } from "../router.js";
 import { Canvas, useViewport } from "./canvas.js";
-import { collapse, expand, find, isExpanded, label, merged, start } from "./graph.js";
+import { collapse, expand, find, isExpanded, label, merged, prune, start } from "./graph.js";
 import { layout } from "./layout.js";
 
 export const MAX_DEPTH = 20;
@@ -79,12 +79,18 @@ export function LineageViewer({ urn, depth, columnLevel, onOptions, heading = fa
   const [busy, setBusy] = useState(new Set());
   const [marks, setMarks] = useState({ matches: new Set(), current: null, selected: null });
   const viewport = useViewport();
+  const shown = useRef(null);
+  shown.current = graphState;
 
+  // A new walk; around the same start, the user's expansions are asked again (with or without columns) and kept.
   useEffect(() => {
     let current = true;
     setError(null);
-    fetchLineage(urn, "BOTH", depth, columnLevel).then(
-      (result) => current && setGraphState(start(result)),
+    const kept = shown.current?.base.urn === urn ? [...shown.current.expansions.values()] : [];
+    Promise.all([fetchLineage(urn, "BOTH", depth, columnLevel),
+      ...kept.map((e) => fetchLineage(e.urn, e.direction, 1, columnLevel))]).then(
+      ([result, ...around]) => current && setGraphState(prune(
+        kept.reduce((state, e, i) => expand(state, e.urn, e.direction, around[i]), start(result)))),
       (failure) => current && setError(failure),
     );
     return () => { current = false; };
