@@ -29,7 +29,6 @@ from catalog_api.rest.events import router as events_router
 from catalog_api.rest.governance import router as governance_router
 from catalog_api.rest.keys import router as keys_router
 from catalog_api.rest.lineage import router as lineage_router
-from catalog_api.rest.lineage_ui import router as lineage_ui_router
 from catalog_api.rest.quality import router as quality_router
 from catalog_api.rest.routes import router as rest_router
 from catalog_api.rest.search import router as search_router
@@ -164,12 +163,11 @@ def create_app(settings: Settings | None = None, ctx: ServiceContext | None = No
     app.include_router(keys_router)
     app.include_router(events_router)
     app.include_router(lineage_router)
-    app.include_router(lineage_ui_router)
     app.include_router(audit_router)
     app.include_router(quality_router)
     app.include_router(governance_router)
     app.include_router(search_router)
-    app.include_router(ui_router)  # after lineage_ui_router, whose /ui/lineage it would otherwise answer
+    app.include_router(ui_router)
     # GraphQL checks its callers itself (its context and each field); these only document the credentials.
     app.include_router(graphql_router(ctx, authenticator), prefix=GRAPHQL_PATH,
                        dependencies=[Security(BEARER), Security(API_KEY)],

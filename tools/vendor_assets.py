@@ -71,6 +71,10 @@ PACKAGES = (
     VendoredPackage("htm", "3.1.1",
                     "2425b9bee11409177bcabc7f32e319926fc6690c1701c0b257c88bdff2d5ba90",
                     ("LICENSE", "dist/htm.mjs")),
+    # The lineage viewer's layered layout; its ES module build bundles graphlib and imports nothing.
+    VendoredPackage("@dagrejs/dagre", "3.1.4",
+                    "098e78da09e6ad81593617a07265b167c4a89feb73d991e6ffd7bd2755893191",
+                    ("LICENSE", "dist/dagre.esm.js")),
 )
 
 

@@ -73,6 +73,7 @@ def graph_json(graph) -> dict[str, Any]:
         "urn": graph.urn, "direction": graph.direction.value, "depth": graph.depth, "column_level": graph.column_level,
         "nodes": [dataclasses.asdict(node) for node in graph.nodes], "edges": edges,
         "truncated": graph.truncated, "truncated_reason": graph.truncated_reason,
+        "truncated_at": list(graph.truncated_at),
     }, default=lambda moment: moment.isoformat()))
 
 

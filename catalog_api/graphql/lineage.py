@@ -68,6 +68,8 @@ class LineageResult:
     edges: list[LineageEdgeType]
     truncated: bool
     truncated_reason: str | None
+    truncated_at: list[str] = strawberry.field(description="The datasets whose neighbours a limit left out (where to "
+                                                           "go deeper).")
     graph: strawberry.Private[LineageGraph]
 
     @strawberry.field(description="This result as OpenLineage JSON (an array of RunEvents), Mermaid or DOT text.")
@@ -81,7 +83,8 @@ class LineageResult:
             column_level=graph.column_level,
             nodes=[LineageNodeType.of(n) for n in graph.nodes],
             edges=[LineageEdgeType.of(e) for e in graph.edges],
-            truncated=graph.truncated, truncated_reason=graph.truncated_reason, graph=graph,
+            truncated=graph.truncated, truncated_reason=graph.truncated_reason,
+            truncated_at=list(graph.truncated_at), graph=graph,
         )
 
 

@@ -77,6 +77,7 @@ class LineageOut(ViewModel):
     edges: list[EdgeOut]
     truncated: bool
     truncated_reason: str | None
+    truncated_at: list[str] = Field(description="The datasets whose neighbours a limit left out (where to go deeper).")
 
 
 class ManualEdgeIn(BaseModel):

@@ -49,6 +49,7 @@ def _import_map() -> str:
         "preact": vendored_url("preact", "11.2.0", "dist/preact.mjs"),
         "preact/hooks": vendored_url("preact", "11.2.0", "hooks/dist/hooks.mjs"),
         "htm": vendored_url("htm", "3.1.1", "dist/htm.mjs"),
+        "@dagrejs/dagre": vendored_url("@dagrejs/dagre", "3.1.4", "dist/dagre.esm.js"),
     }})
 
 

@@ -4,7 +4,8 @@ One statement per depth level and direction (the frontier's URNs in an IN list, 
 `depth + 1` round trips per direction, whatever the database; the same code runs on SQLite and PostgreSQL. Visited
 nodes are never expanded twice, which is what makes cycles harmless. When a walk stops before the graph ends (the
 depth was reached while edges lead further, or the node/edge limit was hit) the result says so in `truncated` and
-`truncated_reason`; it never fails for being big.
+`truncated_reason`, and `truncated_at` names the nodes whose neighbours were cut off (where a viewer can go deeper);
+it never fails for being big.
 
 Starting from a column URN walks column-level edges only: "everything downstream of this column" is the impact
 analysis of changing it.
@@ -91,6 +92,8 @@ class LineageGraph:
     edges: tuple[GraphEdge, ...]
     truncated: bool = False
     truncated_reason: str | None = None
+    truncated_at: tuple[str, ...] = ()
+    """The dataset URNs (sorted) with neighbours the walk did not take in: a limit stopped it there."""
 
 
 def edge_view(row: LineageEdge) -> GraphEdge:
@@ -111,6 +114,8 @@ class _Walk:
     """Visited key (dataset URN, or (dataset URN, column) in column mode) -> levels from the start."""
     edges: dict[int, LineageEdge] = field(default_factory=dict)
     truncated_reason: str | None = None
+    cut: set = field(default_factory=set)
+    """Visited keys whose neighbours the walk left out."""
 
     def near_far(self, edge: LineageEdge) -> tuple[object, object]:
         if self.column_mode:
@@ -142,21 +147,26 @@ class _Walk:
                 return
             found = self.fetch(session, frontier)
             if level == depth + 1:  # one look past the last level: does the graph go on?
-                if any(self.near_far(e)[1] not in self.distance for e in found):
-                    self.truncated_reason = f"depth {depth} reached; edges lead further"
+                for edge in found:
+                    near, far = self.near_far(edge)
+                    if far not in self.distance:
+                        self.cut.add(near)
+                        self.truncated_reason = f"depth {depth} reached; edges lead further"
                 return
             following: set = set()
             for edge in sorted(found, key=lambda e: e.id):
-                far = self.near_far(edge)[1]
+                near, far = self.near_far(edge)
                 if far not in self.distance:
                     if len(self.distance) >= self.node_limit:
                         self.truncated_reason = f"node limit {self.node_limit} reached"
+                        self.cut.add(near)
                         continue
                     self.distance[far] = level
                     following.add(far)
                 if edge.id not in self.edges:
                     if len(self.edges) >= self.edge_limit:
                         self.truncated_reason = f"edge limit {self.edge_limit} reached"
+                        self.cut.update(self.near_far(e)[0] for e in found if e.id not in self.edges)
                         return
                     self.edges[edge.id] = edge
             if self.truncated_reason:
@@ -200,6 +210,7 @@ def lineage_graph(
                 distance[dataset] = signed
         edges.update(walk.edges)
     reasons = [w.truncated_reason for w in walks if w.truncated_reason]
+    cut = {key[0] if column_mode else key for walk in walks for key in walk.cut}
     return LineageGraph(
         urn=urn, direction=direction, depth=depth, column_level=column_mode or column_level,
         nodes=tuple(_nodes(session, distance)),
@@ -207,6 +218,7 @@ def lineage_graph(
             edge_view(e) for e in sorted(edges.values(), key=lambda e: e.id)
         ),
         truncated=bool(reasons), truncated_reason="; ".join(dict.fromkeys(reasons)) or None,
+        truncated_at=tuple(sorted(cut)),
     )
 
 

@@ -14,11 +14,12 @@ def test_graphql_manual_edges_lineage_and_export(api_client):
     assert gql(add, u=ds("raw"), d=ds("clean"))["addLineageEdge"] is True
     assert gql(add, u=ds("clean"), d=ds("mart"))["addLineageEdge"] is True
     found = gql("""query ($urn: String!) { lineage(urn: $urn, direction: UPSTREAM, depth: 1) {
-        truncated truncatedReason nodes { name distance placeholder } edges { upstream downstream origin }
+        truncated truncatedReason truncatedAt nodes { name distance placeholder } edges { upstream downstream origin }
         export(format: DOT) } }""", urn=ds("mart"))["lineage"]
     assert {(n["name"], n["distance"]) for n in found["nodes"]} == {("mart", 0), ("clean", -1)}
     assert found["edges"] == [{"upstream": ds("clean"), "downstream": ds("mart"), "origin": "manual"}]
     assert found["truncated"] is True and found["truncatedReason"].startswith("depth 1")
+    assert found["truncatedAt"] == [ds("clean")]  # raw, upstream of clean, was left out
     assert f'"{ds("clean")}" -> "{ds("mart")}";' in found["export"]
 
     remove = "mutation ($u: String!, $d: String!) { removeLineageEdge(upstream: $u, downstream: $d) }"

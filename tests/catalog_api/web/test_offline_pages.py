@@ -89,7 +89,8 @@ def test_redoc_is_not_served(api_client):
 
 def test_each_vendored_package_carries_its_license():
     folders = [f for f in VENDOR_DIR.iterdir() if f.is_dir()]
-    assert len(folders) == 8  # GraphiQL and its plugin, React, React DOM, js-cookie, Swagger UI; Preact and htm (web UI)
+    assert len(folders) == 9  # GraphiQL and its plugin, React, React DOM, js-cookie, Swagger UI; Preact, htm and
+    # dagre (web UI)
     for folder in folders:
         assert (folder / "LICENSE").is_file() or '"license": "MIT"' in (folder / "package.json").read_text(), folder
 

@@ -15,22 +15,25 @@ def test_walks_handle_cycles_and_say_when_depth_cut_them(api_client, chain):
     assert {n["name"]: n["distance"] for n in near["nodes"]} == {"b": -1, "c": 0, "d": 1, "x": 1}
     assert pairs(near) == {(ds("b"), ds("c")), (ds("c"), ds("d")), (ds("c"), ds("x"))}
     assert near["truncated"] is True and "depth 1" in near["truncated_reason"]
+    assert near["truncated_at"] == [ds("b"), ds("d")]  # b has a upstream, d has e downstream; x ends there
     assert all(n["placeholder"] and n["kind"] is None for n in near["nodes"])
 
     # deep enough to go round the cycle: every node once, every edge once, nothing cut
     whole = lineage(api_client, ds("c"), direction="DOWNSTREAM", depth=20)
     assert {n["name"] for n in whole["nodes"]} == {"a", "b", "c", "d", "e", "x"}
     assert len(whole["edges"]) == 6 and whole["truncated"] is False and whole["truncated_reason"] is None
+    assert whole["truncated_at"] == []
 
     upstream = lineage(api_client, ds("a"), direction="UPSTREAM", depth=2)
     assert {n["name"]: n["distance"] for n in upstream["nodes"]} == {"a": 0, "e": -1, "d": -2}
-    assert upstream["truncated"] is True
+    assert upstream["truncated"] is True and upstream["truncated_at"] == [ds("d")]
 
 
 def test_node_limit_truncates_instead_of_failing(api_client, chain):
     cut = lineage(api_client, ds("a"), direction="DOWNSTREAM", depth=20, limit=3)
     assert len(cut["nodes"]) == 3
     assert cut["truncated"] is True and "node limit 3" in cut["truncated_reason"]
+    assert cut["truncated_at"] == [ds("c")]  # a -> b -> c taken in; c's neighbours d and x left out
     # edges only join nodes that are in the result
     names = {n["urn"] for n in cut["nodes"]}
     assert all(e["upstream"] in names and e["downstream"] in names for e in cut["edges"])

@@ -1,6 +1,14 @@
-// Placeholder: the table page's lineage tab is being built.
-import { html } from "../../lib.js";
+// The table page's Lineage tab: the lineage viewer around this table, and a link to the full-page viewer.
+import { html, useState } from "../../lib.js";
+import { Link } from "../../router.js";
+import { LineageViewer } from "../../lineage/view.js";
+import { DEFAULT_DEPTH, lineagePageHref } from "../lineage.js";
 
-export default function LineageTab() {
-  return html`<p class="muted">The lineage tab is not built yet.</p>`;
+export default function LineageTab({ urn }) {
+  const [options, setOptions] = useState({ depth: DEFAULT_DEPTH, columnLevel: false });
+  return html`<div class="lineage-tab">
+    <p><${Link} href=${lineagePageHref(urn, options.depth, options.columnLevel)}>Open the full-page viewer</${Link}></p>
+    <${LineageViewer} urn=${urn} depth=${options.depth} columnLevel=${options.columnLevel} onOptions=${setOptions}
+      className="embedded" />
+  </div>`;
 }
