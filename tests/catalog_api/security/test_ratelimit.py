@@ -33,16 +33,6 @@ GRAPHQL_WS = ["graphql-transport-ws"]
 SOURCE_NAMES = "{ sources { edges { node { name } } } }"
 
 
-class Clock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def assert_rate_limited(response, retry_after: int | None = None) -> None:
     assert response.status_code == 429, response.text
     assert response.json()["error"]["code"] == "rate_limited"
@@ -50,11 +40,6 @@ def assert_rate_limited(response, retry_after: int | None = None) -> None:
     if retry_after is not None:
         assert response.headers["Retry-After"] == str(retry_after)
     assert response.headers["RateLimit-Remaining"] == "0"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -88,13 +73,13 @@ def test_a_caller_gets_its_burst_then_429_with_retry_after_until_a_token_is_back
     assert_rate_limited(refused, retry_after=2)  # one token per 2 s
     assert "retry in 2 s" in refused.json()["error"]["message"]
 
-    clock.now += 1.5
+    clock.advance(1.5)
     assert_rate_limited(limited.get(SOURCES), retry_after=1)  # 0.5 s to go, rounded up to whole seconds
-    clock.now += 0.5
+    clock.advance(0.5)
     assert limited.get(SOURCES).status_code == 200
     assert_rate_limited(limited.get(SOURCES), retry_after=2)
 
-    clock.now += 60  # refilled, but never beyond the burst
+    clock.advance(60)  # refilled, but never beyond the burst
     assert [limited.get(SOURCES).status_code for _ in range(6)] == [200] * 5 + [429]
 
 
