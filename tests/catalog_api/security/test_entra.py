@@ -28,28 +28,10 @@ from tests.support.entra import (
 GROUP_ANALYSTS = "5c1f0e4a-0000-4000-8000-0000000000f1"
 
 
-class Clock:
-    """The verifier's monotonic clock, moved by hand so refresh intervals need no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def tenant():
     with entra_tenant(signing_key("k1")) as tenant:
         yield tenant
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

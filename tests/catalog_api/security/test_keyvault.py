@@ -9,7 +9,6 @@ those sockets (challenge authentication, token acquisition, retries, error mappi
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 
@@ -49,14 +48,15 @@ def test_reads_the_latest_version_or_a_pinned_one(key_vault, resolver):
     assert all(r.authorized for r in key_vault.requests[1:])
 
 
-def test_values_are_cached_until_the_ttl_and_a_rotation_shows_after_it(key_vault, resolver):
+def test_values_are_cached_until_the_ttl_and_a_rotation_shows_after_it(key_vault, resolver, clock):
     key_vault.set_secret("db-password", "before-rotation")
-    vault = resolver(cache_ttl_s=0.5)
+    vault = resolver(cache_ttl_s=300, clock=clock)
     assert vault.get(KeyVaultReference("db-password")) == "before-rotation"
     key_vault.set_secret("db-password", "after-rotation")
+    clock.advance(299.5)
     assert vault.get(KeyVaultReference("DB-Password")) == "before-rotation"  # names are case-insensitive, as in the vault
     assert len(key_vault.reads("db-password")) == 1
-    time.sleep(0.6)
+    clock.advance(0.5)
     assert vault.get(KeyVaultReference("db-password")) == "after-rotation"
     assert len(key_vault.reads("db-password")) == 2
 

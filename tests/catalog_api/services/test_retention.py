@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import bindparam, insert, text
 
 from catalog_api.db.models import Job, OutboxEvent, UtcDateTime, WebhookDeliveryRow, WebhookSubscriptionRow
+from tests.support.clock import Clock
 from tests.support.retention import DAYS, NOW, remaining, seed
 
 
@@ -211,15 +212,15 @@ def test_rounds_run_once_per_interval_and_never_at_zero(store):
     from catalog_api.services.retention import RetentionRounds
 
     seed(store, events=500, jobs=0, deliveries=0)
-    clock = [1000.0]
-    rounds = RetentionRounds(with_settings(store, retention_interval_s=3600), clock=lambda: clock[0])
+    clock = Clock()
+    rounds = RetentionRounds(with_settings(store, retention_interval_s=3600), clock=clock)
 
     first = rounds.run_if_due()
-    clock[0] += 3599
+    clock.advance(3599)
     early = rounds.run_if_due()
-    clock[0] += 1
+    clock.advance(1)
     again = rounds.run_if_due()
-    never = RetentionRounds(with_settings(store, retention_interval_s=0), clock=lambda: clock[0]).run_if_due()
+    never = RetentionRounds(with_settings(store, retention_interval_s=0), clock=clock).run_if_due()
 
     assert first is not None and early is None and again is not None and never is None
 

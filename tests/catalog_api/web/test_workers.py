@@ -77,7 +77,12 @@ def test_two_workers_serve_one_port_run_the_scheduler_once_and_stop_together(tmp
                     assert http.post("/graphql", json={"query": "{ sources { totalCount } }"}).json() == {
                         "data": {"sources": {"totalCount": 1}}}
 
-            # The scheduler prunes once at its start: once per server, not once per worker.
+            # The scheduler prunes once at its start: once per server, not once per worker. The first round is
+            # waited for (a busy machine may be slow to reach it), then a second one is given a moment to show.
+            deadline = time.monotonic() + 60
+            while "retention pruned" not in log.read_text():
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
             time.sleep(1)
             assert log.read_text().count("retention pruned") == 1, log.read_text()
         finally:

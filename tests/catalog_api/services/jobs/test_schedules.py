@@ -78,11 +78,12 @@ def test_two_schedulers_on_one_postgres_catalog_fire_a_slot_once(pg_settings, ma
         source_id = _scheduled_source(first, make_pg_database(PG_SHOP), overdue=timedelta(seconds=1))
         fired: list[tuple[str, ...]] = []
         start = threading.Barrier(2)
+        now = datetime.now(timezone.utc)  # one instant for every tick: no 5-minute boundary falls between them
 
         def run(ctx: ServiceContext) -> None:
             start.wait()
             for _ in range(20):  # both hammer the same due slot at the same time
-                fired.append(tick(ctx).fired)
+                fired.append(tick(ctx, now=now).fired)
 
         threads = [threading.Thread(target=run, args=(ctx,)) for ctx in (first, second)]
         for thread in threads:
@@ -94,7 +95,7 @@ def test_two_schedulers_on_one_postgres_catalog_fire_a_slot_once(pg_settings, ma
         assert len(jobs) == 1 and jobs[0].source_id == source_id
         assert wait_for_job(first, jobs[0].id).status == "succeeded"
         with first.db.session() as session:
-            assert session.get(DataSource, source_id).next_run_at > datetime.now(timezone.utc)
+            assert session.get(DataSource, source_id).next_run_at > now
     finally:
         second.close()
         first.close()
@@ -105,12 +106,12 @@ def test_missed_slots_after_downtime_fire_once(pg_settings, make_pg_database):
     try:
         # Down for three hours: 36 slots of a five-minute schedule were missed.
         source_id = _scheduled_source(ctx, make_pg_database(PG_SHOP), overdue=timedelta(hours=3))
-        assert tick(ctx).fired == ("nightly",)
-        assert tick(ctx).fired == ()
+        now = datetime.now(timezone.utc)  # one instant for both ticks: no 5-minute boundary falls between them
+        assert tick(ctx, now=now).fired == ("nightly",)
+        assert tick(ctx, now=now).fired == ()
         assert len(_schedule_jobs(ctx)) == 1
         with ctx.db.session() as session:
             upcoming = session.get(DataSource, source_id).next_run_at
-        now = datetime.now(timezone.utc)
         assert now < upcoming <= now + timedelta(minutes=5)
         wait_for_job(ctx, _schedule_jobs(ctx)[0].id)
     finally:
