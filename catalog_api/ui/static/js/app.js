@@ -24,13 +24,40 @@ function NotFound({ path }) {
     <${Link} href="/ui">Search the catalog</${Link}>.</p></main>`;
 }
 
-// Who the API takes the caller for; refreshed whenever the credential changes.
+// Who the API takes the caller for; asked again whenever the credential changes. Under `auth=none` it answers the
+// local operator without a credential; under `auth=required` and without one it answers 401 (and sign-in opens).
 function useViewer(signature) {
   const [viewer, setViewer] = useState(null);
   useEffect(() => {
-    gql("{ me { name actor roles permissions } }").then((data) => setViewer(data.me), () => setViewer(null));
+    gql("{ me { name actor method roles permissions } }").then((data) => setViewer(data.me), () => setViewer(null));
   }, [signature]);
   return viewer;
+}
+
+const RANKS = ["admin", "operator", "curator", "viewer"];
+
+// The caller's highest role (roles are cumulative), and `pii:read` when granted apart.
+export function roleLabel(roles) {
+  const role = RANKS.find((name) => roles.includes(name)) || "no role";
+  return roles.includes("pii:read") ? `${role} + pii:read` : role;
+}
+
+function Viewer({ viewer }) {
+  const leave = () => {
+    signOut();
+    navigate("/ui/signin");
+  };
+  if (viewer && viewer.method === "none") {
+    return html`<span class="viewer" title="Authentication is off (CATALOG_AUTH=none)">${viewer.name}</span>`;
+  }
+  if (!viewer || !credential()) {
+    return html`<span class="viewer"><${Link} href="/ui/signin">Sign in</${Link}></span>`;
+  }
+  return html`<span class="viewer" aria-label="Signed in">
+    <span class="who" title=${viewer.actor}>${viewer.name}</span>
+    <span class="badge">${roleLabel(viewer.roles)}</span>
+    <button type="button" class="link" onClick=${leave}>Sign out</button>
+  </span>`;
 }
 
 function Header({ where, viewer }) {
@@ -38,10 +65,6 @@ function Header({ where, viewer }) {
   const submit = (event) => {
     event.preventDefault();
     navigate(`/ui/search?q=${encodeURIComponent(q)}`);
-  };
-  const leave = () => {
-    signOut();
-    navigate("/ui/signin");
   };
   return html`<header class="shell">
     <${Link} href="/ui" class="brand">Catalog</${Link}>
@@ -54,12 +77,7 @@ function Header({ where, viewer }) {
       <a href="/graphql">GraphiQL</a>
       <a href="/docs">REST API</a>
     </nav>
-    <span class="viewer">
-      ${viewer ? html`<span title=${viewer.roles.join(", ")}>${viewer.name}</span>` : null}
-      ${credential()
-        ? html`<button type="button" class="link" onClick=${leave}>Sign out</button>`
-        : html`<${Link} href="/ui/signin">Sign in</${Link}>`}
-    </span>
+    <${Viewer} viewer=${viewer} />
   </header>`;
 }
 
@@ -68,7 +86,10 @@ function App() {
   const [signature, setSignature] = useState(credential());
   const viewer = useViewer(signature);
   useEffect(() => {
-    const ask = () => {
+    // A refused credential (revoked, expired) is forgotten; the sign-in page brings the user back here after.
+    const ask = (event) => {
+      if (event.detail.sent !== credential()) return;
+      if (event.detail.sent) signOut();
       if (location.pathname !== "/ui/signin") {
         navigate(`/ui/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
       }
