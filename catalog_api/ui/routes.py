@@ -8,8 +8,10 @@ an ETag: a browser revalidates them (a 304 when unchanged) and never runs a stal
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
@@ -17,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from catalog_api.rest.security import public
-from catalog_api.web.assets import vendored_url
+from catalog_api.web.assets import IMMUTABLE, vendored_url
 from catalog_api.web.csp import inline_source, policy
 
 UI_PATH = "/ui"
@@ -30,6 +32,20 @@ STYLESHEETS = ("base", "search", "browse", "table", "profile", "lineage", "jobs"
 router = APIRouter(include_in_schema=False)
 
 
+def _digests() -> dict[str, str]:
+    """Each file of the UI (its path under static/) with the first 12 hex digits of its content's SHA-256."""
+    return {path.relative_to(UI_STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            for path in sorted(UI_STATIC_DIR.rglob("*")) if path.is_file()}
+
+
+DIGESTS = _digests()
+
+
+def ui_file_url(name: str) -> str:
+    """The versioned address of a UI file (`js/app.js`, `css/base.css`)."""
+    return f"{UI_STATIC_PATH}/{name}?v={DIGESTS[name]}"
+
+
 class UiFiles(StaticFiles):
     """The UI's own modules and styles: revalidated on every use (ETag), so an upgrade takes effect at once."""
 
@@ -39,30 +55,38 @@ class UiFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code in (200, 304):
-            response.headers["Cache-Control"] = "no-cache"
+            asked = parse_qs(scope.get("query_string", b"").decode()).get("v")
+            current = path in DIGESTS and asked == [DIGESTS[path]]
+            response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
         return response
 
 
-def _import_map() -> str:
-    """Bare module names the pages import, mapped to the vendored files (tools/vendor_assets.py)."""
-    return json.dumps({"imports": {
+def _import_map() -> dict[str, str]:
+    """Bare module names the pages import, mapped to the vendored files (tools/vendor_assets.py), and each UI module's
+    address mapped to its versioned one."""
+    return {
         "preact": vendored_url("preact", "11.2.0", "dist/preact.mjs"),
         "preact/hooks": vendored_url("preact", "11.2.0", "hooks/dist/hooks.mjs"),
         "htm": vendored_url("htm", "3.1.1", "dist/htm.mjs"),
-    }})
+        **{f"{UI_STATIC_PATH}/{name}": ui_file_url(name) for name in DIGESTS if name.endswith(".js")},
+    }
 
 
 def _shell() -> tuple[str, str]:
     """The page every UI address answers, and its Content-Security-Policy."""
-    import_map = _import_map()
-    links = "\n".join(f'<link rel="stylesheet" href="{UI_STATIC_PATH}/css/{name}.css">' for name in STYLESHEETS)
+    imports = _import_map()
+    import_map = json.dumps({"imports": imports})
+    links = "\n".join(f'<link rel="stylesheet" href="{ui_file_url(f"css/{name}.css")}">' for name in STYLESHEETS)
+    # Every module at once, rather than level by level as the imports are discovered (a first visit).
+    preloads = "\n".join(f'<link rel="modulepreload" href="{url}">' for url in imports.values())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Catalog</title>
 <link rel="icon" href="data:,">
 {links}
 <script type="importmap">{import_map}</script>
-<script type="module" src="{UI_STATIC_PATH}/js/app.js"></script>
+{preloads}
+<script type="module" src="{ui_file_url("js/app.js")}"></script>
 </head><body><div id="app"><noscript>The catalog's web UI needs JavaScript.</noscript></div></body></html>
 """
     # The pages run this origin's scripts and the import map, draw charts as SVG and inline styles, talk to this

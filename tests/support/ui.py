@@ -59,12 +59,13 @@ def demo_site(folder: Path, *, profile: bool = True, **settings: Any) -> Iterato
 
 
 @contextmanager
-def browser() -> Iterator[Any]:
+def browser(*flags: str) -> Iterator[Any]:
     """Debian's Chromium under Playwright (no browser download: Playwright drives the system's binary)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        launched = playwright.chromium.launch(executable_path=chromium(),
+                                              args=["--no-sandbox", "--disable-gpu", *flags])
         try:
             yield launched
         finally:
@@ -113,20 +114,30 @@ class UiSession:
 
 
 @contextmanager
-def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] = ()) -> Iterator[UiSession]:
+def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] = (),
+               cached: bool = False) -> Iterator[UiSession]:
     """A fresh browser context (no stored credential) whose network ends at `base`. Error answers (4xx/5xx) count
-    as failures unless their status is in `expected_statuses` (a 401 before signing in, say)."""
+    as failures unless their status is in `expected_statuses` (a 401 before signing in, say).
+
+    Requests elsewhere are aborted by Playwright's routing, which also turns the browser's HTTP cache off. With
+    `cached=True` (to measure what a user's browser does) nothing is routed: the browser must be launched with
+    `OFFLINE` flags (tests/support/browser.py), and requests elsewhere are recorded as they leave."""
     context = launched.new_context(viewport={"width": 1280, "height": 860})
     session = UiSession(base, context.new_page())
 
+    def inside(url: str) -> bool:
+        return url.startswith(base + "/") or url.startswith("data:")
+
     def confine(route: Any) -> None:
-        if route.request.url.startswith(base + "/") or route.request.url.startswith("data:"):
+        if inside(route.request.url):
             route.continue_()
         else:
             session.outside.append(route.request.url)
             route.abort()
 
     def sent(request: Any) -> None:
+        if cached and not inside(request.url):
+            session.outside.append(request.url)
         session.requests.append(request)
         if "/api/v1/events/stream" not in request.url:
             session.in_flight.add(request)
@@ -150,7 +161,8 @@ def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] =
         if message.type == "error" and not (expected_logs and any(e in message.text for e in expected_logs)):
             session.errors.append(message.text)
 
-    context.route("**/*", confine)
+    if not cached:
+        context.route("**/*", confine)
     session.page.on("request", sent)
     session.page.on("requestfinished", lambda request: session.in_flight.discard(request))
     session.page.on("response", answered)

@@ -98,7 +98,7 @@ def test_a_viewer_signs_in_returns_to_the_page_and_every_request_carries_the_key
     expect(header).to_contain_text("viewer")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     page.get_by_role("link", name="Sources").first.click()
-    page.wait_for_url(re.compile(r"/ui/sources$"))
+    page.wait_for_url(f"{visitor.base}/ui/sources")
     page.reload()  # the tab keeps its credential: no sign-in again
     visitor.settle()
     assert page.url.endswith("/ui/sources")
@@ -113,7 +113,7 @@ def test_a_viewer_signs_in_returns_to_the_page_and_every_request_carries_the_key
 def test_a_viewer_cannot_change_the_catalog(secured, visitor, viewer_key):
     page = visitor.open("/ui/signin?next=/ui/sources")
     _sign_in(page, viewer_key.secret)
-    page.wait_for_url(re.compile(r"/ui/sources$"))
+    page.wait_for_url(f"{visitor.base}/ui/sources")
     mutation = f'mutation {{ setDescription(urn: "{CUSTOMERS}", description: "changed by a viewer") {{ urn }} }}'
     refused = page.evaluate("""async (mutation) => {
         const api = await import("/static/ui/js/api.js");
