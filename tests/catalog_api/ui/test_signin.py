@@ -6,6 +6,7 @@ credential, and signing out forgets it. Under `auth="none"` nobody is asked to s
 from __future__ import annotations
 
 import re
+import sqlite3
 from urllib.parse import quote
 
 import httpx
@@ -80,6 +81,7 @@ def test_a_refused_credential_is_not_kept_and_the_page_says_why(secured, visitor
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("The catalog refused this credential")
     expect(alert).to_contain_text(_refusal(secured, credential))
+    visitor.screenshot(f"signin-refused-{kind.replace(' ', '-')}")
     assert _stored(page) == 0
     assert page.url.endswith("/ui/signin?next=/ui/sources")
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()  # the header still has nobody signed in
@@ -93,10 +95,14 @@ def test_a_viewer_signs_in_returns_to_the_page_and_every_request_carries_the_key
     page.get_by_role("heading", name="customers").wait_for()
     assert page.url == f"{visitor.base}{CUSTOMERS_PAGE}?tab=history"
     page.get_by_role("tab", name="History", selected=True).wait_for()
+    with sqlite3.connect(secured.ctx.settings.file_roots[0] / "demo" / "erp.db") as demo:
+        (customers,) = demo.execute("SELECT count(*) FROM customers").fetchone()
+    expect(page.get_by_text(f"{customers:,} rows")).to_be_visible()  # the catalog's data, read with the key
     header = page.get_by_label("Signed in")
     expect(header).to_contain_text("ui-viewer")
     expect(header).to_contain_text("viewer")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    visitor.screenshot("signin-signed-in")
     page.get_by_role("link", name="Sources").first.click()
     page.wait_for_url(f"{visitor.base}/ui/sources")
     page.reload()  # the tab keeps its credential: no sign-in again
