@@ -29,7 +29,7 @@ def _kind(address: str) -> tuple[str, ...]:
 def _check(ui, address: str) -> None:
     ui.settle()
     assert ui.page.get_by_role("heading", name="Not found").count() == 0, f"{address}: a link leads nowhere"
-    shown = [text for text in ui.page.get_by_role("alert").all_inner_texts() if text.strip()]
+    shown = [text for text in ui.page.locator(".error[role=alert]").all_inner_texts() if text.strip()]
     assert shown == [], f"{address}: the page shows an error: {shown}"
     try:
         ui.assert_clean()

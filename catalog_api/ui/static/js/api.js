@@ -40,9 +40,13 @@ function refused(sent) {
   window.dispatchEvent(new CustomEvent("catalog:unauthenticated", { detail: { sent } }));
 }
 
+function readBody(response) {
+  return response.status === 204 ? null : response.json().catch(() => null);
+}
+
 async function answer(response, sent) {
   if (response.status === 401) refused(sent);
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  const body = await readBody(response);
   if (!response.ok) throw new ApiError(response.status, body?.error);
   return body;
 }
@@ -53,14 +57,15 @@ async function post(query, variables, headers) {
     headers: { ...headers, "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify({ query, variables }),
   });
-  return { response, body: response.status === 204 ? null : await response.json().catch(() => null) };
+  return { response, body: await readBody(response) };
 }
 
+// The error a GraphQL answer carries, if any: the service's error body (401, 413, 429, …) or the first GraphQL error.
 function firstError(response, body) {
-  if (!response.ok) return new ApiError(response.status, body?.error || body?.errors?.[0]);
-  if (!body?.errors?.length) return null;
-  const [first] = body.errors;
-  return new ApiError(response.status, { message: first.message, code: first.extensions?.code });
+  const [first] = body?.errors || [];
+  const detail = body?.error || (first && { message: first.message, code: first.extensions?.code });
+  if (!response.ok || detail) return new ApiError(response.status, detail);
+  return null;
 }
 
 // A GraphQL query or mutation; its data, or an ApiError carrying the first error's message and code.
