@@ -60,3 +60,20 @@ def test_the_shell_names_each_file_by_its_content_so_a_browser_keeps_it(site):
         assert answer.content == content and answer.headers["Cache-Control"].endswith("immutable"), path
     stale = httpx.get(site.url + "/static/ui/js/app.js?v=000000000000")
     assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"
+
+
+def test_a_file_changed_while_the_service_runs_gets_a_new_address(tmp_path, monkeypatch):
+    import shutil
+
+    from catalog_api.ui import routes
+
+    copy = tmp_path / "static"
+    shutil.copytree(routes.UI_STATIC_DIR, copy)
+    monkeypatch.setattr(routes, "UI_STATIC_DIR", copy)
+    before = routes.current_build()
+    (copy / "js" / "api.js").write_text((copy / "js" / "api.js").read_text() + "\n// edited\n")
+    after = routes.current_build()
+    assert after.digests["js/api.js"] != before.digests["js/api.js"]
+    assert after.digests["js/app.js"] == before.digests["js/app.js"]
+    assert f"/static/ui/js/api.js?v={after.digests['js/api.js']}" in after.page
+    assert after.policy != before.policy  # the import map changed, and with it its hash in the policy
