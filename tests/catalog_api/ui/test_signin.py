@@ -168,3 +168,18 @@ def test_without_authentication_nobody_is_asked_to_sign_in(ui):
     page = ui.open("/ui/signin?next=/ui/sources")
     expect(page.get_by_role("main")).to_contain_text("runs without authentication")
     ui.assert_clean()
+
+
+def test_a_key_revoked_while_signed_in_is_forgotten_and_sign_in_returns_to_the_page(secured, visitor, viewer_key):
+    revoked = create_key(secured.ctx, "ui-soon-revoked", ["viewer"])
+    page = visitor.open("/ui/signin?next=/ui/sources")
+    _sign_in(page, revoked.secret)
+    page.get_by_label("Signed in").wait_for()
+    revoke_key(secured.ctx, revoked.key.id)
+    page.reload()
+    page.wait_for_url(f"{visitor.base}/ui/signin?next={quote('/ui/sources', safe='')}")
+    assert _stored(page) == 0
+    _sign_in(page, viewer_key.secret)
+    page.wait_for_url(f"{visitor.base}/ui/sources")
+    expect(page.get_by_label("Signed in")).to_contain_text("ui-viewer")
+    visitor.assert_clean()

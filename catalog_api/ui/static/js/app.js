@@ -37,7 +37,7 @@ function useViewer(signature) {
 const RANKS = ["admin", "operator", "curator", "viewer"];
 
 // The caller's highest role (roles are cumulative), and `pii:read` when granted apart.
-export function roleLabel(roles) {
+function roleLabel(roles) {
   const role = RANKS.find((name) => roles.includes(name)) || "no role";
   return roles.includes("pii:read") ? `${role} + pii:read` : role;
 }
@@ -53,7 +53,7 @@ function Viewer({ viewer }) {
   if (!viewer || !credential()) {
     return html`<span class="viewer"><${Link} href="/ui/signin">Sign in</${Link}></span>`;
   }
-  return html`<span class="viewer" aria-label="Signed in">
+  return html`<span class="viewer" role="group" aria-label="Signed in">
     <span class="who" title=${viewer.actor}>${viewer.name}</span>
     <span class="badge">${roleLabel(viewer.roles)}</span>
     <button type="button" class="link" onClick=${leave}>Sign out</button>
