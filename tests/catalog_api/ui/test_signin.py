@@ -116,7 +116,9 @@ def test_a_viewer_signs_in_returns_to_the_page_and_every_request_carries_the_key
     visitor.assert_clean()
 
 
-def test_a_viewer_cannot_change_the_catalog(secured, visitor, viewer_key):
+def test_a_viewer_cannot_change_the_catalog_and_the_page_says_so(secured, visitor, viewer_key):
+    """The mutation is sent the way a page's edit control sends it (api.js `gql`): viewers see no such control, so
+    the test sends it in their place."""
     page = visitor.open("/ui/signin?next=/ui/sources")
     _sign_in(page, viewer_key.secret)
     page.wait_for_url(f"{visitor.base}/ui/sources")
@@ -127,6 +129,10 @@ def test_a_viewer_cannot_change_the_catalog(secured, visitor, viewer_key):
         catch (error) { return {code: error.code, message: error.message}; }
     }""", mutation)
     assert refused and refused["code"] == "forbidden", refused
+    notice = page.get_by_role("alert")  # the shell says what was refused, to whom, with which role
+    expect(notice).to_contain_text(f"Not allowed: {refused['message'].rstrip('.')}")
+    expect(notice).to_contain_text("Signed in as ui-viewer (viewer)")
+    visitor.screenshot("signin-viewer-refused")
     with secured.ctx.db.session() as session:
         entries = audit_log(session, actor=f"api_key:{viewer_key.key.id}", action="mutation setDescription").items
     assert [entry.outcome for entry in entries] == ["forbidden"]

@@ -44,10 +44,19 @@ function readBody(response) {
   return response.status === 204 ? null : response.json().catch(() => null);
 }
 
+// Tells the shell the API refused an action to the caller (403): it says so above the page, naming the caller.
+function forbidden(error) {
+  window.dispatchEvent(new CustomEvent("catalog:forbidden", { detail: { message: error.message } }));
+}
+
 async function answer(response, sent) {
   if (response.status === 401) refused(sent);
   const body = await readBody(response);
-  if (!response.ok) throw new ApiError(response.status, body?.error);
+  if (!response.ok) {
+    const error = new ApiError(response.status, body?.error);
+    if (response.status === 403) forbidden(error);
+    throw error;
+  }
   return body;
 }
 
@@ -74,6 +83,7 @@ export async function gql(query, variables = {}) {
   const { response, body } = await post(query, variables, withCredential({}, sent));
   const error = firstError(response, body);
   if (response.status === 401 || error?.code === "unauthenticated") refused(sent);
+  if (response.status === 403 || error?.code === "forbidden") forbidden(error);
   if (error) throw error;
   return body.data;
 }

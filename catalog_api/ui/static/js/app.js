@@ -81,10 +81,26 @@ function Header({ where, viewer }) {
   </header>`;
 }
 
+// What the API refused the caller last (a 403), until the next page: the page that tried says so in its own place;
+// this says who was refused and with which role, which the page does not know.
+function Refusal({ refusal, viewer, dismiss }) {
+  if (!refusal) return null;
+  const who = viewer ? ` Signed in as ${viewer.name} (${roleLabel(viewer.roles)}).` : "";
+  return html`<p class="refusal error" role="alert">Not allowed: ${refusal}.${who}
+    <button type="button" class="link" onClick=${dismiss}>Dismiss</button></p>`;
+}
+
 function App() {
   const where = useLocation();
   const [signature, setSignature] = useState(credential());
+  const [refusal, setRefusal] = useState(null);
   const viewer = useViewer(signature);
+  useEffect(() => setRefusal(null), [where.path]);
+  useEffect(() => {
+    const refused = (event) => setRefusal(event.detail.message.replace(/\.$/, ""));
+    window.addEventListener("catalog:forbidden", refused);
+    return () => window.removeEventListener("catalog:forbidden", refused);
+  }, []);
   useEffect(() => {
     // A refused credential (revoked, expired) is forgotten; the sign-in page brings the user back here after.
     const ask = (event) => {
@@ -105,6 +121,7 @@ function App() {
   const found = match(ROUTES, where.path);
   const Page = found ? found.page : NotFound;
   return html`<${Header} where=${where} viewer=${viewer} />
+    <${Refusal} refusal=${refusal} viewer=${viewer} dismiss=${() => setRefusal(null)} />
     <${Page} key=${where.path} params=${found ? found.params : {}} query=${where.query} path=${where.path}
       viewer=${viewer} />`;
 }
