@@ -1,10 +1,11 @@
 """Web UI benchmark: how long each kind of page takes to be complete in a real browser, on the demo catalog.
 
 Serves the demo ERP (crawled and profiled, as the UI tests build it: tests/support/ui.py `demo_site`, rate limit off)
-and loads each kind of page N times in Debian's Chromium through Playwright, in one browser tab with its HTTP cache
-on (the UI's files, versioned by digest, come from the cache, as in a returning user's browser; the network is
-confined to 127.0.0.1 by Chromium's flags, not by Playwright's routing, which would turn the cache off): the search page, a search with a facet, the sources, a
-schema's tables, a table page on each of its tabs (found by clicking them), and the lineage viewer.
+and loads each kind of page N times in Debian's Chromium through Playwright, in one browser tab with its HTTP cache on
+(the UI's files, versioned by digest, come from the cache, as in a returning user's browser; the network is confined to
+127.0.0.1 by Chromium's flags, not by Playwright's routing, which would turn the cache off): the search page, a search
+with a facet, the sources, a schema's tables, a table page on each of its tabs (found by clicking them), and the lineage
+viewer.
 
 Prints per page:
 - p50/p95 of the time from navigation start to the end of the page's last network request, once nothing has been
