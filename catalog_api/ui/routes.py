@@ -8,8 +8,12 @@ an ETag: a browser revalidates them (a 304 when unchanged) and never runs a stal
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
@@ -17,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from catalog_api.rest.security import public
-from catalog_api.web.assets import vendored_url
+from catalog_api.web.assets import IMMUTABLE, vendored_url
 from catalog_api.web.csp import inline_source, policy
 
 UI_PATH = "/ui"
@@ -30,6 +34,43 @@ STYLESHEETS = ("base", "search", "browse", "table", "profile", "lineage", "jobs"
 router = APIRouter(include_in_schema=False)
 
 
+def _stamp() -> tuple[tuple[str, int, int], ...]:
+    """The UI's files as they are now: each one's path under static/, modification time and size."""
+    found = []
+    for path in sorted(UI_STATIC_DIR.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            found.append((path.relative_to(UI_STATIC_DIR).as_posix(), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+def versioned(digests: dict[str, str], name: str) -> str:
+    """The versioned address of a UI file (`js/app.js`, `css/base.css`)."""
+    return f"{UI_STATIC_PATH}/{name}?v={digests[name]}"
+
+
+@dataclass(frozen=True)
+class UiBuild:
+    """The UI's files as the shell names them: each file's digest, and the shell that names them."""
+
+    digests: dict[str, str]
+    """Each file (its path under static/) with the first 12 hex digits of its content's SHA-256."""
+    page: str
+    policy: str
+
+
+@lru_cache(maxsize=1)
+def _build(stamp: tuple[tuple[str, int, int], ...]) -> UiBuild:
+    digests = {name: hashlib.sha256((UI_STATIC_DIR / name).read_bytes()).hexdigest()[:12] for name, _, _ in stamp}
+    return UiBuild(digests, *_shell(digests))
+
+
+def current_build() -> UiBuild:
+    """The build of the files as they are now: a file changed while the service runs (a developer's edit) gets a
+    new digest, so no browser keeps running the old one."""
+    return _build(_stamp())
+
+
 class UiFiles(StaticFiles):
     """The UI's own modules and styles: revalidated on every use (ETag), so an upgrade takes effect at once."""
 
@@ -39,31 +80,40 @@ class UiFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code in (200, 304):
-            response.headers["Cache-Control"] = "no-cache"
+            asked = parse_qs(scope.get("query_string", b"").decode()).get("v")
+            digests = current_build().digests
+            current = path in digests and asked == [digests[path]]
+            response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
         return response
 
 
-def _import_map() -> str:
-    """Bare module names the pages import, mapped to the vendored files (tools/vendor_assets.py)."""
-    return json.dumps({"imports": {
+def _import_map(digests: dict[str, str]) -> dict[str, str]:
+    """Bare module names the pages import, mapped to the vendored files (tools/vendor_assets.py), and each UI module's
+    address mapped to its versioned one."""
+    return {
         "preact": vendored_url("preact", "11.2.0", "dist/preact.mjs"),
         "preact/hooks": vendored_url("preact", "11.2.0", "hooks/dist/hooks.mjs"),
         "htm": vendored_url("htm", "3.1.1", "dist/htm.mjs"),
         "@dagrejs/dagre": vendored_url("@dagrejs/dagre", "3.1.4", "dist/dagre.esm.js"),
-    }})
+        **{f"{UI_STATIC_PATH}/{name}": versioned(digests, name) for name in digests if name.endswith(".js")},
+    }
 
 
-def _shell() -> tuple[str, str]:
+def _shell(digests: dict[str, str]) -> tuple[str, str]:
     """The page every UI address answers, and its Content-Security-Policy."""
-    import_map = _import_map()
-    links = "\n".join(f'<link rel="stylesheet" href="{UI_STATIC_PATH}/css/{name}.css">' for name in STYLESHEETS)
+    imports = _import_map(digests)
+    import_map = json.dumps({"imports": imports})
+    links = "\n".join(f'<link rel="stylesheet" href="{versioned(digests, f"css/{name}.css")}">' for name in STYLESHEETS)
+    # Every module at once, rather than level by level as the imports are discovered (a first visit).
+    preloads = "\n".join(f'<link rel="modulepreload" href="{url}">' for url in imports.values())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Catalog</title>
 <link rel="icon" href="data:,">
 {links}
 <script type="importmap">{import_map}</script>
-<script type="module" src="{UI_STATIC_PATH}/js/app.js"></script>
+{preloads}
+<script type="module" src="{versioned(digests, "js/app.js")}"></script>
 </head><body><div id="app"><noscript>The catalog's web UI needs JavaScript.</noscript></div></body></html>
 """
     # The pages run this origin's scripts and the import map, draw charts as SVG and inline styles, talk to this
@@ -73,11 +123,9 @@ def _shell() -> tuple[str, str]:
     return page, csp
 
 
-_PAGE, _POLICY = _shell()
-
-
 def shell() -> HTMLResponse:
-    return HTMLResponse(_PAGE, headers={"Content-Security-Policy": _POLICY, "Cache-Control": "no-cache"})
+    build = current_build()
+    return HTMLResponse(build.page, headers={"Content-Security-Policy": build.policy, "Cache-Control": "no-cache"})
 
 
 @router.get(UI_PATH, dependencies=[public()])

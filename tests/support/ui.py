@@ -59,12 +59,13 @@ def demo_site(folder: Path, *, profile: bool = True, **settings: Any) -> Iterato
 
 
 @contextmanager
-def browser() -> Iterator[Any]:
+def browser(*flags: str) -> Iterator[Any]:
     """Debian's Chromium under Playwright (no browser download: Playwright drives the system's binary)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        launched = playwright.chromium.launch(executable_path=chromium(),
+                                              args=["--no-sandbox", "--disable-gpu", *flags])
         try:
             yield launched
         finally:
@@ -80,6 +81,10 @@ class UiSession:
     outside: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    requests: list[Any] = field(default_factory=list)
+    """Every request the pages sent, in order (Playwright `Request`s: url, method, headers)."""
+    responses: list[Any] = field(default_factory=list)
+    in_flight: set[Any] = field(default_factory=set)
 
     def open(self, path: str) -> Any:
         self.page.goto(self.base + path)
@@ -91,6 +96,16 @@ class UiSession:
         self.page.screenshot(path=str(target), full_page=True)
         return target
 
+    def settle(self, quiet_ms: int = 250, timeout_ms: int = 15000) -> None:
+        """Waits until the page has had no request under way for `quiet_ms` (a followed event stream does not
+        count: it stays open). Playwright's "networkidle" never comes while a page follows the stream."""
+        quiet = elapsed = 0
+        while quiet < quiet_ms:
+            assert elapsed < timeout_ms, f"still loading after {timeout_ms} ms: {[r.url for r in self.in_flight]}"
+            self.page.wait_for_timeout(50)  # lets Playwright deliver the page's events
+            elapsed += 50
+            quiet = 0 if self.in_flight else quiet + 50
+
     def assert_clean(self) -> None:
         """Nothing was requested outside the service, nothing failed, nothing went wrong in a script."""
         assert self.outside == [], f"requests outside the service: {self.outside}"
@@ -99,33 +114,60 @@ class UiSession:
 
 
 @contextmanager
-def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] = ()) -> Iterator[UiSession]:
+def ui_session(launched: Any, base: str, *, expected_statuses: tuple[int, ...] = (),
+               cached: bool = False) -> Iterator[UiSession]:
     """A fresh browser context (no stored credential) whose network ends at `base`. Error answers (4xx/5xx) count
-    as failures unless their status is in `expected_statuses` (a 401 before signing in, say)."""
+    as failures unless their status is in `expected_statuses` (a 401 before signing in, say).
+
+    Requests elsewhere are aborted by Playwright's routing, which also turns the browser's HTTP cache off. With
+    `cached=True` (to measure what a user's browser does) nothing is routed: the browser must be launched with
+    `OFFLINE` flags (tests/support/browser.py), and requests elsewhere are recorded as they leave."""
     context = launched.new_context(viewport={"width": 1280, "height": 860})
     session = UiSession(base, context.new_page())
 
+    def inside(url: str) -> bool:
+        return url.startswith(base + "/") or url.startswith("data:")
+
     def confine(route: Any) -> None:
-        if route.request.url.startswith(base + "/") or route.request.url.startswith("data:"):
+        if inside(route.request.url):
             route.continue_()
         else:
             session.outside.append(route.request.url)
             route.abort()
 
+    def sent(request: Any) -> None:
+        if cached and not inside(request.url):
+            session.outside.append(request.url)
+        session.requests.append(request)
+        if "/api/v1/events/stream" not in request.url:
+            session.in_flight.add(request)
+
     def answered(response: Any) -> None:
+        session.responses.append(response)
         if response.status >= 400 and response.status not in expected_statuses:
             session.failed.append(f"{response.status} {response.request.method} {response.url}")
 
     def failed(request: Any) -> None:
+        session.in_flight.discard(request)
         if request.failure == "net::ERR_ABORTED" and "/api/v1/events/stream" in request.url:
             return  # the live stream, closed by the page that followed it
         if request.url.startswith(base + "/"):
             session.failed.append(f"{request.failure} {request.method} {request.url}")
 
-    context.route("**/*", confine)
+    # Chromium reports every error answer on the console too: those with an expected status are not script errors.
+    expected_logs = tuple(f"the server responded with a status of {status} " for status in expected_statuses)
+
+    def logged(message: Any) -> None:
+        if message.type == "error" and not (expected_logs and any(e in message.text for e in expected_logs)):
+            session.errors.append(message.text)
+
+    if not cached:
+        context.route("**/*", confine)
+    session.page.on("request", sent)
+    session.page.on("requestfinished", lambda request: session.in_flight.discard(request))
     session.page.on("response", answered)
     session.page.on("requestfailed", failed)
-    session.page.on("console", lambda message: message.type == "error" and session.errors.append(message.text))
+    session.page.on("console", logged)
     session.page.on("pageerror", lambda error: session.errors.append(str(error)))
     try:
         yield session

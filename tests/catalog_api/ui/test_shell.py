@@ -39,3 +39,42 @@ def test_an_unknown_address_says_so(ui):
     page = ui.open("/ui/no/such/page")
     page.get_by_role("heading", name="Not found").wait_for()
     ui.assert_clean()
+
+
+def test_the_shell_names_each_file_by_its_content_so_a_browser_keeps_it(site):
+    """A page opened again needs the shell and the API only: every file the shell names carries its digest and may
+    be cached for a year; the same file asked for without it (or with an old digest) is revalidated."""
+    import hashlib
+    import re
+
+    import httpx
+
+    from catalog_api.ui.routes import UI_STATIC_DIR
+
+    shell = httpx.get(site.url + "/ui").text
+    named = re.findall(r'"(/static/ui/[^"?]+)\?v=([0-9a-f]+)"', shell)
+    assert {path for path, _ in named} >= {"/static/ui/js/app.js", "/static/ui/js/api.js", "/static/ui/css/base.css"}
+    for path, digest in named:
+        content = (UI_STATIC_DIR / path.removeprefix("/static/ui/")).read_bytes()
+        assert digest == hashlib.sha256(content).hexdigest()[:len(digest)], path
+        answer = httpx.get(f"{site.url}{path}?v={digest}")
+        assert answer.content == content and answer.headers["Cache-Control"].endswith("immutable"), path
+    stale = httpx.get(site.url + "/static/ui/js/app.js?v=000000000000")
+    assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"
+
+
+def test_a_file_changed_while_the_service_runs_gets_a_new_address(tmp_path, monkeypatch):
+    import shutil
+
+    from catalog_api.ui import routes
+
+    copy = tmp_path / "static"
+    shutil.copytree(routes.UI_STATIC_DIR, copy)
+    monkeypatch.setattr(routes, "UI_STATIC_DIR", copy)
+    before = routes.current_build()
+    (copy / "js" / "api.js").write_text((copy / "js" / "api.js").read_text() + "\n// edited\n")
+    after = routes.current_build()
+    assert after.digests["js/api.js"] != before.digests["js/api.js"]
+    assert after.digests["js/app.js"] == before.digests["js/app.js"]
+    assert f"/static/ui/js/api.js?v={after.digests['js/api.js']}" in after.page
+    assert after.policy != before.policy  # the import map changed, and with it its hash in the policy

@@ -1,23 +1,28 @@
 // The catalog's APIs as the pages use them: GraphQL, REST and the live event stream, with the caller's credential.
-// The credential (an API key `cat_…` or an Entra access token) lives in this tab's sessionStorage only.
+// The credential (an API key `cat_…` or an Entra access token) lives in this tab's sessionStorage only and travels
+// in a header, never in a cookie, so no other site can make the browser use it (docs/ui.md#signing-in).
 const CREDENTIAL = "catalog.credential";
 
 export function credential() {
   return sessionStorage.getItem(CREDENTIAL);
 }
 
+// Keeps a credential the API has accepted (see `whoIs`) and tells the shell, which asks `me` again.
 export function signIn(value) {
   sessionStorage.setItem(CREDENTIAL, value.trim());
+  window.dispatchEvent(new CustomEvent("catalog:credential"));
 }
 
+// Forgets the credential: nothing the UI kept can call the API any more.
 export function signOut() {
   sessionStorage.removeItem(CREDENTIAL);
+  window.dispatchEvent(new CustomEvent("catalog:credential"));
 }
 
-function withCredential(headers = {}) {
-  const value = credential();
+function withCredential(headers = {}, value = credential()) {
   if (!value) return headers;
-  return value.startsWith("cat_") ? { ...headers, "X-API-Key": value } : { ...headers, Authorization: `Bearer ${value}` };
+  if (value.startsWith("cat_")) return { ...headers, "X-API-Key": value };
+  return { ...headers, Authorization: `Bearer ${value}` };
 }
 
 export class ApiError extends Error {
@@ -29,27 +34,68 @@ export class ApiError extends Error {
   }
 }
 
-async function answer(response) {
-  if (response.status === 401) window.dispatchEvent(new CustomEvent("catalog:unauthenticated"));
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, body?.error);
+// Tells the shell the API refused `sent` (the credential a request carried, or null): the shell forgets it and opens
+// sign-in, unless the credential changed while the request was under way.
+function refused(sent) {
+  window.dispatchEvent(new CustomEvent("catalog:unauthenticated", { detail: { sent } }));
+}
+
+function readBody(response) {
+  return response.status === 204 ? null : response.json().catch(() => null);
+}
+
+// Tells the shell the API refused an action to the caller (403): it says so above the page, naming the caller.
+function forbidden(error) {
+  window.dispatchEvent(new CustomEvent("catalog:forbidden", { detail: { message: error.message } }));
+}
+
+async function answer(response, sent) {
+  if (response.status === 401) refused(sent);
+  const body = await readBody(response);
+  if (!response.ok) {
+    const error = new ApiError(response.status, body?.error);
+    if (response.status === 403) forbidden(error);
+    throw error;
+  }
   return body;
+}
+
+async function post(query, variables, headers) {
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers: { ...headers, "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { response, body: await readBody(response) };
+}
+
+// The error a GraphQL answer carries, if any: the service's error body (401, 413, 429, …) or the first GraphQL error.
+function firstError(response, body) {
+  const [first] = body?.errors || [];
+  const detail = body?.error || (first && { message: first.message, code: first.extensions?.code });
+  if (!response.ok || detail) return new ApiError(response.status, detail);
+  return null;
 }
 
 // A GraphQL query or mutation; its data, or an ApiError carrying the first error's message and code.
 export async function gql(query, variables = {}) {
-  const response = await fetch("/graphql", {
-    method: "POST",
-    headers: withCredential({ "Content-Type": "application/json", Accept: "application/json" }),
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await answer(response);
-  if (body.errors?.length) {
-    const [first] = body.errors;
-    if (first.extensions?.code === "unauthenticated") window.dispatchEvent(new CustomEvent("catalog:unauthenticated"));
-    throw new ApiError(response.status, { message: first.message, code: first.extensions?.code });
-  }
+  const sent = credential();
+  const { response, body } = await post(query, variables, withCredential({}, sent));
+  const error = firstError(response, body);
+  if (response.status === 401 || error?.code === "unauthenticated") refused(sent);
+  if (response.status === 403 || error?.code === "forbidden") forbidden(error);
+  if (error) throw error;
   return body.data;
+}
+
+// Who the API takes the holder of `value` for (GraphQL `me`), without keeping `value` or leaving the page: the
+// sign-in page checks a credential with it before keeping it. Throws an ApiError saying why one is refused.
+export async function whoIs(value) {
+  const { response, body } = await post("{ me { name actor method roles permissions } }", {},
+    withCredential({}, value.trim()));
+  const error = firstError(response, body);
+  if (error) throw error;
+  return body.data.me;
 }
 
 // GET /api/v1/<path> with query parameters (arrays repeat the parameter).
@@ -59,17 +105,21 @@ export async function getJSON(path, params = {}) {
     for (const item of [].concat(value ?? [])) query.append(name, item);
   }
   const suffix = query.size ? `?${query}` : "";
-  return answer(await fetch(`/api/v1${path}${suffix}`, { headers: withCredential({ Accept: "application/json" }) }));
+  const sent = credential();
+  const headers = withCredential({ Accept: "application/json" }, sent);
+  const response = await fetch(`/api/v1${path}${suffix}`, { headers });
+  return answer(response, sent);
 }
 
 // POST, PUT, PATCH or DELETE /api/v1/<path> with a JSON body.
 export async function send(method, path, body) {
-  const init = { method, headers: withCredential({ Accept: "application/json" }) };
+  const sent = credential();
+  const init = { method, headers: withCredential({ Accept: "application/json" }, sent) };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  return answer(await fetch(`/api/v1${path}`, init));
+  return answer(await fetch(`/api/v1${path}`, init), sent);
 }
 
 // Follows the server-sent event stream (/api/v1/events/stream) with the credential in a header, which EventSource
