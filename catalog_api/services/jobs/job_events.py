@@ -12,8 +12,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import DataSource, Job
-from catalog_api.services.events.outbox import record_event
+from catalog_api.security.identity import SYSTEM
+from catalog_api.services.events.outbox import record_event, record_events
 from catalog_api.services.jobs.records import JobStatus
+from events import CatalogEvent
 from events.data import JobFailed, JobProgress, JobStarted, JobSucceeded
 
 PROGRESS_EVENT_INTERVAL_S = 1.0
@@ -30,11 +32,16 @@ def _source_urn(session: Session, job: Job) -> str | None:
 
 
 def record_job_started(session: Session, job: Job, *, attempt: int, worker: str, started_at: datetime) -> None:
-    """`catalog.job.started`, in the transaction that claims the job for `attempt`."""
+    """`catalog.job.started`, in the transaction that claims the job for `attempt`. The claim runs before the attempt
+    acts for the job's requester, so the event takes its actor, request id and trace context from the job."""
     urn = _source_urn(session, job)
-    if urn is not None:
-        record_event(session, JobStarted(job_id=job.id, kind=job.kind, trigger=_trigger(job), attempt=attempt,
-                                         worker=worker, started_at=started_at), urn, time=started_at)
+    if urn is None:
+        return
+    payload = JobStarted(job_id=job.id, kind=job.kind, trigger=_trigger(job), attempt=attempt, worker=worker,
+                         started_at=started_at)
+    event = CatalogEvent.create(payload, subject=urn, time=started_at, actor=job.actor or SYSTEM.actor)
+    provenance = {"requestid": job.request_id, "traceparent": job.traceparent}
+    record_events(session, [event.model_copy(update={k: v for k, v in provenance.items() if v is not None})])
 
 
 def record_job_progress(session: Session, job: Job) -> None:

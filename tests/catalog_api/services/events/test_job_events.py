@@ -39,6 +39,7 @@ def _assert_started_progress_succeeded(ctx, job_id: str, kind: str) -> list[dict
     job = _record(ctx, job_id)
     started = events[0]["data"]
     assert (started["kind"], started["attempt"], started["worker"]) == (kind, job.attempts, job.worker)
+    assert {event.get("actor") for event in events} == {job.actor}  # the requester's, the claim's event included
     # The last figures published are the job's own, as its row holds them.
     assert (progress[-1]["done"], progress[-1]["total"]) == (job.progress_done, job.progress_total), progress
     assert all(p["status"] == "running" and p["kind"] == kind for p in progress)
