@@ -11,6 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.job_data import JobFailed, JobProgress, JobStarted, JobSucceeded
+from events.payload import EventPayload
 from events.types import EventType, UtcTimestamp
 from events.urns import SOURCE_NAME_PATTERN, URN_PATTERNS, UrnKind
 
@@ -25,16 +27,6 @@ DatasetUrn = Annotated[str, Field(pattern=URN_PATTERNS[UrnKind.DATASET], descrip
 EntityKind = Literal["source", "schema", "dataset", "column"]
 TableKind = Literal["table", "foreign_table", "file"]
 ViewKind = Literal["view", "materialized_view"]
-
-
-class EventPayload(BaseModel):
-    """Base of every event's `data`: frozen, unknown fields refused, every field written."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_serialization_defaults_required=True)
-
-    event_type: ClassVar[EventType]
-    subject_kinds: ClassVar[tuple[UrnKind, ...]]
-    """Which kinds of URN may be the event's subject."""
 
 
 # -- sources ----------------------------------------------------------------------------------------------------
@@ -313,36 +305,7 @@ class DomainChanged(EventPayload):
         return self
 
 
-# -- jobs, profiles, anomalies ----------------------------------------------------------------------------------
-
-class _JobPayload(EventPayload):
-    subject_kinds: ClassVar[tuple[UrnKind, ...]] = (UrnKind.SOURCE,)
-
-    job_id: str = Field(min_length=1, description="The job's id.")
-    kind: str = Field(min_length=1, description="Job kind: `crawl`, `extract`, `profile`.")
-    trigger: Literal["manual", "schedule"] = Field(description="What asked for the job.")
-    attempts: int = Field(ge=1, description="Attempts made, this one included.")
-    started_at: UtcTimestamp | None = Field(default=None, description="When the last attempt started.")
-    finished_at: UtcTimestamp = Field(description="When the job finished.")
-    duration_s: float | None = Field(default=None, ge=0, description="Run time of the last attempt, seconds.")
-
-
-class JobSucceeded(_JobPayload):
-    """A crawl, extract or profile job finished successfully. Subject: the URN of the job's source."""
-
-    event_type: ClassVar[EventType] = EventType.JOB_SUCCEEDED
-
-    result: dict[str, Any] | None = Field(default=None, description="The job's result summary (kind-specific).")
-
-
-class JobFailed(_JobPayload):
-    """A job failed for good (no retry left). Subject: the URN of the job's source."""
-
-    event_type: ClassVar[EventType] = EventType.JOB_FAILED
-
-    error_code: str = Field(min_length=1, description="Typed error code, e.g. `source_unreachable`.")
-    error_message: str = Field(description="Human-readable error.")
-
+# -- profiles, anomalies (the job events are in events.job_data) ----------------------------------------------------------------------------------
 
 class ProfileCompleted(EventPayload):
     """A table's profile was computed. Subject: the dataset URN."""
@@ -481,7 +444,7 @@ PAYLOADS: dict[EventType, type[EventPayload]] = {
         SourceRegistered, SourceUpdated, SourceDeleted, TableCreated, TableDeleted, ViewCreated, ViewDeleted,
         ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
         OwnersChanged, TermsChanged, DomainChanged,
-        JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
+        JobStarted, JobProgress, JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
         QualityFailed, QualityRecovered,
     )
 }

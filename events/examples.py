@@ -17,6 +17,8 @@ from events.data import (
     DomainChanged,
     EventPayload,
     JobFailed,
+    JobProgress,
+    JobStarted,
     JobSucceeded,
     LineageChanged,
     LineageEdge,
@@ -103,6 +105,10 @@ def _examples() -> list[tuple[EventPayload, str]]:
         (TermsChanged.between("column", [], ["Customer e-mail"], changed_by="ana@example.com"),
          "urn:catalog:column:erp:sales:customers:email"),
         (DomainChanged(entity_kind="dataset", before=None, after="Sales", changed_by="ana@example.com"), _ORDERS),
+        (JobStarted(job_id=_JOB, kind="crawl", trigger="schedule", attempt=1, worker="worker-2:4172:job-3",
+                    started_at=_T0), _SOURCE),
+        (JobProgress(job_id=_JOB, kind="crawl", done=120, total=312, message="applying to the catalog",
+                     status="running"), _SOURCE),
     ]
 
 

@@ -31,6 +31,8 @@ class EventType(StrEnum):
     OWNERS_CHANGED = "catalog.owners.changed"
     TERMS_CHANGED = "catalog.terms.changed"
     DOMAIN_CHANGED = "catalog.domain.changed"
+    JOB_STARTED = "catalog.job.started"
+    JOB_PROGRESS = "catalog.job.progress"
     JOB_SUCCEEDED = "catalog.job.succeeded"
     JOB_FAILED = "catalog.job.failed"
     PROFILE_COMPLETED = "catalog.profile.completed"

@@ -79,6 +79,7 @@ def run_crawl_job(ctx: ServiceContext, job: JobControl) -> dict[str, Any]:
         result = apply_snapshot(session, source, snapshot, job_id=job.job_id,
                                 lineage_events=ctx.settings.lineage_events_enabled)
         job.check()  # cancelled or out of time: leaving the block with the exception rolls every change back
+    job.progress(len(snapshot.tables), len(snapshot.tables), "done")
     return result.as_dict()
 
 

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,12 +28,16 @@ from catalog_api.observability.metrics import record_job_finished
 from catalog_api.observability.tracing import annotate, job_span, record_failure, span_ids
 from catalog_api.security.identity import SYSTEM, acting_as, job_identity
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.events.outbox import record_event
 from catalog_api.services.inflight import Attempt
+from catalog_api.services.jobs.job_events import (
+    ProgressThrottle,
+    record_job_outcome,
+    record_job_progress,
+    record_job_started,
+)
 from catalog_api.services.jobs.records import JobStatus, get_job
 from catalog_api.settings import Settings
 from crawlers.errors import AuthenticationFailed, ConnectorError
-from events.data import JobFailed, JobSucceeded
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +95,15 @@ class JobControl:
     job_id: str
     deadline: float | None
     attempt: int | None = None
+    progress_events: ProgressThrottle = field(default_factory=ProgressThrottle, repr=False)
 
     def progress(self, done: int, total: int, message: str) -> None:
         with self.ctx.db.session() as session:
             job = self._owned(session)
             job.progress_done, job.progress_total, job.progress_message = done, total, message
             job.heartbeat_at = utcnow()
+            if self.progress_events.due():
+                record_job_progress(session, job)
         self.check(False)
 
     def _owned(self, session: Session) -> Job:
@@ -167,6 +174,7 @@ class _Claim:
     actor: str
     request_id: str | None = None
     traceparent: str | None = None
+    progress_events: ProgressThrottle = field(default_factory=ProgressThrottle, compare=False)
 
 
 WORKER_LOST = "worker_lost"
@@ -269,15 +277,16 @@ def _claim(ctx: ServiceContext, job_id: str) -> _Claim | float | None:
                 delay = 1.0 + random.random()
                 job.next_attempt_at = now + timedelta(seconds=delay)
                 return delay
-        attempt = job.attempts + 1
+        attempt, worker = job.attempts + 1, worker_name()
         claimed = session.execute(
             update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED, Job.attempts == job.attempts)
-            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker_name(),
+            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker,
                     attempts=attempt, next_attempt_at=None)
             .execution_options(synchronize_session=False)
         ).rowcount
         if not claimed:
             return None  # another delivery claimed it between our read and our write
+        record_job_started(session, job, attempt=attempt, worker=worker, started_at=now)
         return _Claim(job.kind, attempt, now, job.actor or SYSTEM.actor, job.request_id, job.traceparent)
 
 
@@ -339,7 +348,8 @@ def run_job(ctx: ServiceContext, job_id: str) -> None:
 
 def _run_claimed(ctx: ServiceContext, job_id: str, claim: _Claim) -> None:
     limit = ctx.settings.time_limit_s(claim.kind)
-    control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None, attempt=claim.attempt)
+    control = JobControl(ctx, job_id, time.monotonic() + limit if limit else None, attempt=claim.attempt,
+                         progress_events=claim.progress_events)
     log.info("%s job started (attempt %s)", claim.kind, claim.attempt)  # the job id is the record's `job_id`
     try:
         with ctx.in_flight.running(Attempt(job_id, claim.attempt, claim.kind)), _Heartbeat(ctx, job_id, claim.attempt):
@@ -424,6 +434,8 @@ def _finish(ctx: ServiceContext, job_id: str, claim: _Claim, status: JobStatus, 
         job = _still_owned(session, job_id, claim)
         if job is None:
             return
+        if status != JobStatus.CANCELLED and job.source_id is not None:
+            claim.progress_events.publish_held(session, job)
         _end(ctx, session, job, status, result=result, error=error)
         duration = (job.finished_at - job.started_at).total_seconds() if job.started_at else None
         kind = job.kind
@@ -444,24 +456,7 @@ def _end(ctx: ServiceContext, session: Session, job: Job, status: JobStatus, *, 
     if job.source_id is not None and job.kind == "crawl" and status != JobStatus.CANCELLED:
         _record_outcome(ctx, session.get(DataSource, job.source_id), status)
     if job.source_id is not None and status != JobStatus.CANCELLED:
-        _record_job_event(session, job)
-
-
-def _record_job_event(session: Session, job: Job) -> None:
-    """`catalog.job.succeeded` or `catalog.job.failed`, in the transaction that finishes the job."""
-    source = session.get(DataSource, job.source_id)
-    if source is None:
-        return
-    common = {
-        "job_id": job.id, "kind": job.kind, "trigger": job.trigger if job.trigger == "schedule" else "manual",
-        "attempts": max(job.attempts, 1), "started_at": job.started_at, "finished_at": job.finished_at,
-        "duration_s": round((job.finished_at - job.started_at).total_seconds(), 3) if job.started_at else None,
-    }
-    if job.status == JobStatus.SUCCEEDED:
-        payload = JobSucceeded(**common, result=job.result)
-    else:
-        payload = JobFailed(**common, error_code=job.error_code or "failed", error_message=job.error_message or "")
-    record_event(session, payload, source.urn, time=job.finished_at)
+        record_job_outcome(session, job)
 
 
 def _record_outcome(ctx: ServiceContext, source: DataSource | None, status: JobStatus) -> None:

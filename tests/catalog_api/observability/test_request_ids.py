@@ -62,7 +62,10 @@ def test_a_crawl_request_id_reaches_its_job_the_job_log_lines_and_its_events(api
     assert registration["requestid"] == registered.headers["x-request-id"]
     assert {e["type"] for e in crawled} >= {"catalog.table.created", "catalog.view.created", "catalog.job.succeeded"}
     assert {e["requestid"] for e in crawled} == {CRAWL_REQUEST}
-    spans = {parse_traceparent(e["traceparent"]) for e in crawled}
+    # The claim, before the attempt's span begins, names the request's own context; the attempt's events its span.
+    (started,) = [e for e in crawled if e["type"] == "catalog.job.started"]
+    assert started["traceparent"] == traceparent
+    spans = {parse_traceparent(e["traceparent"]) for e in crawled if e is not started}
     assert {trace for trace, _, _ in spans} == {request_trace}
     assert len(spans) == 1 and spans != {parse_traceparent(traceparent)}  # the job's own span, under the request
 

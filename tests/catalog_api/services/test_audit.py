@@ -179,6 +179,8 @@ def test_every_event_names_who_caused_it(scenario, catalog_ctx):
         "catalog.table.created": {operator},
         "catalog.view.created": {operator},
         "catalog.lineage.changed": {operator},
+        "catalog.job.started": {operator},
+        "catalog.job.progress": {operator},
         "catalog.job.succeeded": {operator},
         "catalog.tags.changed": {curator},
     }

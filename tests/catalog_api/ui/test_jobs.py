@@ -4,11 +4,16 @@ the profile and jobs tests own)."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from catalog_api.db.models import DataSource, Job, TableProfileRow
+from catalog_api.services.jobs import enqueue_job, wait_for_job
+from catalog_api.services.jobs.job_events import PROGRESS_EVENT_INTERVAL_S
 from catalog_api.urns import dataset_urn
 from tests.support.auth import key_holder, requiring_auth
 from tests.support.server import serve
@@ -31,14 +36,19 @@ def test_profile_now_follows_the_job_live_to_succeeded(ui, site):
     expect(progress.locator(".job-status")).to_have_text("succeeded", timeout=120_000)
     steps = [(step.get_attribute("data-status"), step.get_attribute("data-via"))
              for step in progress.locator("li[data-status]").all()]
-    # It was seen queued (or already running), then succeeded, which the stream told the page (no polling).
-    assert steps[0][0] in ("queued", "running") and steps[-1] == ("succeeded", "stream"), steps
-    assert all(via != "polling" for _, via in steps)
+    # It was seen queued, then running and succeeded, both of which the stream told the page (no polling).
+    assert steps == [("queued", "request"), ("running", "stream"), ("succeeded", "stream")], steps
+    running = progress.locator("li[data-status='running']")
+    shown = (int(running.get_attribute("data-done")), int(running.get_attribute("data-total")))
     job_id = progress.get_attribute("data-job")
     with site.ctx.db.session() as session:
         job = session.get(Job, job_id)
         run = session.scalars(select(TableProfileRow).where(TableProfileRow.job_id == job_id)).one()
     assert job.kind == "profile" and job.status == "succeeded"
+    # The progress the stream showed while it ran, before succeeded: the job's own final figures (one table).
+    assert shown == (job.progress_done, job.progress_total) == (1, 1)
+    expect(running).to_contain_text("1 of 1")
+    expect(progress.get_by_label("Progress of the profile job")).to_have_attribute("value", "1")
     expect(jobs.locator(f"tr[data-job='{job_id}']")).to_contain_text("succeeded")
     ui.screenshot("table-jobs")
 
@@ -46,6 +56,51 @@ def test_profile_now_follows_the_job_live_to_succeeded(ui, site):
     shown = page.get_by_label("Latest profile").locator("time")
     expect(shown).to_have_text(run.started_at.strftime("%Y-%m-%d %H:%M UTC"))
     ui.assert_clean()
+
+
+def test_a_running_job_of_the_source_shows_its_progress_from_the_stream(ui, site):
+    """A job the page did not start (a crawl on a worker, say) is listed as running, with a bar its progress events
+    move on, without the list being read again; it ends succeeded."""
+    steps = [threading.Event() for _ in range(2)]
+
+    def reported_in_steps(_ctx, job):
+        job.progress(3, 10, "first batch")
+        steps[0].wait(60)
+        time.sleep(PROGRESS_EVENT_INTERVAL_S)  # so the next report is published at once, not held back
+        job.progress(7, 10, "second batch")
+        steps[1].wait(60)
+        return {"batches": 2}
+
+    site.ctx.handlers["ui_test_batches"] = reported_in_steps
+    page = ui.open(table_address(PAYMENTS, "jobs"))
+    page.get_by_text("Live updates on").wait_for()
+    try:
+        job_id = enqueue_job(site.ctx, "ui_test_batches", _demo_source_id(site)).id
+        row = page.get_by_role("table", name="Recent jobs of demo_erp").locator(f"tr[data-job='{job_id}']")
+        expect(row).to_contain_text("running")
+        bar = row.get_by_label(f"Progress of ui_test_batches job {job_id[:8]}")
+        expect(bar).to_have_attribute("value", "3")
+        reads = []
+        page.on("request", lambda request: reads.append(request.post_data or "")
+                if request.url.endswith("/graphql") else None)
+        steps[0].set()
+        expect(bar).to_have_attribute("value", "7")
+        expect(row).to_contain_text("7 of 10")
+        assert not [body for body in reads if "SourceJobs" in body]  # the stream moved the bar, not a new read
+        ui.screenshot("table-jobs-running")
+        with site.ctx.db.session() as session:
+            assert (session.get(Job, job_id).progress_done, session.get(Job, job_id).progress_total) == (7, 10)
+    finally:
+        for step in steps:
+            step.set()
+    assert wait_for_job(site.ctx, job_id, timeout=60).status == "succeeded"
+    expect(row).to_contain_text("succeeded")
+    ui.assert_clean()
+
+
+def _demo_source_id(site) -> int:
+    with site.ctx.db.session() as session:
+        return session.scalars(select(DataSource.id).where(DataSource.name == DEMO_SOURCE)).one()
 
 
 def test_without_the_stream_the_page_asks_for_the_job_until_it_ends(ui, site):
