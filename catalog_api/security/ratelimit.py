@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 """Liveness and readiness probes: a throttled probe would restart or unroute a healthy instance."""
 
+EXEMPT_PREFIXES = ("/static/",)
+"""The files pages load (the web UI's modules, GraphiQL's and Swagger UI's): a first visit to the UI fetches some 30
+of them at once, which a 20-per-second bucket would refuse, and they touch no database (files named by their
+content, cached by browsers for a year). The API requests the pages then make are metered like any other."""
+
 REDIS_TIMEOUT_S = 0.25
 """Connect and reply timeout of the Redis store: far above a healthy round trip, far below what a caller notices."""
 
@@ -264,7 +269,8 @@ class RateLimitMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._closing_on_shutdown(send))
             return
-        if scope["type"] not in ("http", "websocket") or _app_path(scope) in EXEMPT_PATHS:
+        path = _app_path(scope)
+        if scope["type"] not in ("http", "websocket") or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
         caller = caller_key(scope)

@@ -24,6 +24,7 @@ from websockets.sync.client import connect
 
 from catalog_api.app import create_app
 from catalog_api.security.ratelimit import Limits, MemoryBuckets, RedisBuckets
+from catalog_api.ui.routes import UI_STATIC_DIR
 from tests.support.postgres import service_missing
 from tests.support.server import serve
 
@@ -115,6 +116,18 @@ def test_probes_are_never_limited(limited):
             response = limited.get(probe)
             assert response.status_code == 200, response.text
             assert "RateLimit-Remaining" not in response.headers
+
+
+def test_the_files_a_page_loads_are_not_metered_but_its_api_requests_are(limited):
+    """A first visit to the web UI loads its shell and some 30 modules at once: with a bucket of 5 they all load, and
+    the caller still has its whole bucket for the API requests the pages make."""
+    modules = ["/static/ui/" + str(path.relative_to(UI_STATIC_DIR)) for path in sorted(UI_STATIC_DIR.rglob("*.js"))]
+    assert len(modules) > 10
+    for path in modules + ["/static/vendor/preact-11.2.0/dist/preact.mjs"] * 10:
+        response = limited.get(path)
+        assert response.status_code == 200, (path, response.text)
+    assert [limited.get(SOURCES).status_code for _ in range(6)] == [200] * 5 + [429]
+    assert limited.get("/ui").status_code == 429  # the shell is a page the service renders: it takes a token
 
 
 def test_probes_are_never_limited_behind_a_path_prefix(catalog_ctx, clock):
