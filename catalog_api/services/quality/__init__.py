@@ -31,6 +31,7 @@ from catalog_api.services.quality.rules import (
     list_rules,
     remove_rule,
     rule_history,
+    rules_by_id,
     update_rule,
 )
 from catalog_api.services.quality.views import QualityRuleView, RuleChangeView, RuleDiffView, RuleSetDiff
@@ -40,7 +41,7 @@ __all__ = [
     "AnomalyHealthView", "FreshnessHealthView", "MAX_DESCRIPTION", "MAX_HISTORY", "MAX_OWNER", "MAX_RESULTS",
     "MAX_RULES", "MAX_SAMPLE_KEYS", "QualityResultView",
     "QualityRuleView", "RuleChangeView", "RuleDefinition", "RuleDiffView", "RuleFile", "RuleOutcome", "RuleSetDiff",
-    "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule", "list_rules",
+    "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule", "rules_by_id", "list_rules",
     "load_yaml", "record_results", "remove_rule", "request_quality_run", "rule_history", "rule_results", "table_detail",
     "table_health", "table_healths", "update_rule",
 ]
