@@ -55,7 +55,7 @@ MAX_FILTER_VALUES = 20
 MAX_FILTER_VALUE = MAX_NAME
 MAX_FACET_VALUES = 50
 KINDS = ("source", "schema", *(k.value for k in TableKind), "column")
-MAX_CONSIDERED = 1000
+MAX_CONSIDERED = 500
 """The most hits one search ranks and counts: beyond, a short prefix would rank and count tens of thousands."""
 EXACT_NAME_BONUS = 1000.0
 """Added to the score of an entity whose name is the search text: above any text rank on either database."""
