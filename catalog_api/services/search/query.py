@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -212,7 +213,11 @@ def _candidates(session: Session, words: list[str], filters: SearchFilters):
     if not words:
         arms = [select(d.id, literal(2).label("priority")).where(*conditions).order_by(d.id).limit(limit)]
     elif session.get_bind().dialect.name == "postgresql":
-        query = func.to_tsquery(literal_column("'simple'"), " & ".join(f"{w}:*" for w in words))
+        # the words written into the statement's text, not bound: a prepared statement (psycopg prepares one after 5
+        # runs) turns generic after 5 more, and a generic plan that cannot see how many documents a prefix matches
+        # walks the primary key testing every document (100-150 ms instead of 20 on 100,000 documents)
+        query = func.to_tsquery(literal_column("'simple'"),
+                                bindparam(None, " & ".join(f"{w}:*" for w in words), literal_execute=True))
         document = literal_column(f"{d.__tablename__}.{DOCUMENT_COLUMN}")
         arms = [select(d.id, literal(priority).label("priority")).where(vector.op("@@")(query), *conditions)
                 .order_by(d.id).limit(limit) for priority, vector in ((1, literal_column(NAME_WORDS)), (2, document))]
