@@ -33,7 +33,8 @@ def search(
     domain: Annotated[list[str] | None, _values("Only sources and datasets in the domain of this name")] = None,
     pii: Annotated[bool | None, typer.Option("--pii/--no-pii", help="Only entities that hold PII, or do not.")] = None,
     limit: Annotated[int, typer.Option(help=f"At most this many hits (1 to {MAX_LIMIT}).")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {total, hits, facets} as JSON (for scripts).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {total, total_exact, hits, facets} as JSON (for "
+                                                         "scripts).")] = False,
 ) -> None:
     """Ranked search over sources, schemas, tables and columns: best matches first, with the total count."""
     from catalog_api.errors import InvalidInput
@@ -55,13 +56,15 @@ def search(
                 break
             after = found.cursors[-1]
     if as_json:
-        print(json.dumps({"total": found.total, "hits": [dataclasses.asdict(h) for h in hits],
+        print(json.dumps({"total": found.total, "total_exact": found.total_exact,
+                          "hits": [dataclasses.asdict(h) for h in hits],
                           "facets": dataclasses.asdict(found.facets)}))
         return
     if not hits:
         console.print("nothing matches" + (f" {escape(repr(text))}" if text else ""))
         return
-    title = f"{len(hits)} of {found.total} hits" + (f" for {escape(repr(text))}" if text else "")
+    total = f"{found.total}" if found.total_exact else f"at least {found.total}"
+    title = f"{len(hits)} of {total} hits" + (f" for {escape(repr(text))}" if text else "")
     table = RichTable("kind", "name", "in", "description", "urn", title=title)
     for hit in hits:
         where = ".".join((hit.source_name, hit.schema_name or "", hit.table_name or "")[:_DEPTH[hit.entity_type]])

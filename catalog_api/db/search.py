@@ -7,6 +7,11 @@ the facts search filters and counts by (source, schema, kind, PII, anomalies). I
 The full-text part is the database's own and is not a model: on PostgreSQL a stored generated `tsvector` column with
 a GIN index (`document`), on SQLite an FTS5 table (`search_fts`) over these rows, kept in step by triggers. Both are
 created by `create_fulltext` (migration 0011); `UNMODELLED` names them so the model comparison skips them.
+
+Search looks at a bounded number of candidates (`services/search/query.py`), found through two more indexes that
+`create_name_indexes` adds (migration 0014): the lower-cased name (the entities named exactly as the search text) on
+both databases, and on PostgreSQL the words of the name alone (`to_tsvector('simple', name_text)`, GIN), which the
+weighted `document` cannot answer without reading every matching row (SQLite's FTS5 filters by column itself).
 """
 
 from __future__ import annotations
@@ -52,8 +57,13 @@ FTS_TABLE = "search_fts"
 DOCUMENT_COLUMN = "document"
 _TEXT_COLUMNS = ("name_text", "body_text", "tag_text", "context_text")
 _WEIGHTS = ("A", "B", "C", "D")
+LOWER_NAME_INDEX = "ix_search_documents_lower_name"
+NAME_WORDS_INDEX = "ix_search_documents_name_words"
+NAME_WORDS = "to_tsvector('simple', name_text)"
+"""The expression PostgreSQL indexes the name's words by: a query repeats it exactly to use the index."""
 UNMODELLED = {
-    ("column", DOCUMENT_COLUMN), ("index", "ix_search_documents_document"),
+    ("column", DOCUMENT_COLUMN), ("index", "ix_search_documents_document"), ("index", LOWER_NAME_INDEX),
+    ("index", NAME_WORDS_INDEX),
     ("table", FTS_TABLE), *(("table", f"{FTS_TABLE}_{s}") for s in ("data", "idx", "docsize", "config", "content")),
 }
 
@@ -89,6 +99,19 @@ def create_fulltext(connection: Connection) -> None:
     connection.execute(text(f"CREATE TRIGGER search_documents_ad AFTER DELETE ON search_documents BEGIN {remove} END"))
     connection.execute(text(f"CREATE TRIGGER search_documents_au AFTER UPDATE ON search_documents "
                             f"BEGIN {remove} {insert} END"))
+
+
+def create_name_indexes(connection: Connection) -> None:
+    """The indexes that find candidates by name (migration 0014): `lower(name)`, and on PostgreSQL the name's words."""
+    connection.execute(text(f"CREATE INDEX {LOWER_NAME_INDEX} ON search_documents (lower(name))"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"CREATE INDEX {NAME_WORDS_INDEX} ON search_documents "
+                                f"USING gin ({NAME_WORDS})"))
+
+
+def drop_name_indexes(connection: Connection) -> None:
+    for index in (LOWER_NAME_INDEX, NAME_WORDS_INDEX):
+        connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
 
 
 def drop_fulltext(connection: Connection) -> None:

@@ -43,7 +43,7 @@ WebhookSubscriptionNode = graphql_type(SubscriptionView, "WebhookSubscriptionNod
                         "A webhook subscription; its secret is never shown (only once, when created or rotated).",
                         node="webhookId",
                         descriptions={"id": "The subscription's own id, as `webhook(id:)` and REST take it."})
-register_node(WebhookSubscriptionNode, webhooks.get_subscription, Permission.OPERATE)
+register_node(WebhookSubscriptionNode, webhooks.get_subscription, webhooks.subscriptions_by_id, Permission.OPERATE)
 
 
 @strawberry.type

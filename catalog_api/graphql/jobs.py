@@ -9,7 +9,7 @@ from typing import Any
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.nodes import register_node
 from catalog_api.graphql.views import graphql_type
-from catalog_api.services.jobs import get_job, wait_for_job
+from catalog_api.services.jobs import get_job, jobs_by_id, wait_for_job
 from catalog_api.services.views import JobView
 
 JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, error and result summary.",
@@ -20,7 +20,7 @@ JobNode = graphql_type(JobView, "Job", "A crawl job: status, progress, timings, 
                                      "request_id": "The `X-Request-ID` of the API request that created the job, also "
                                                    "on its log lines and events; null for scheduled and CLI runs."})
 
-register_node(JobNode, get_job)
+register_node(JobNode, get_job, jobs_by_id)
 
 
 async def queued_job(info: Info, wait: bool, request: Callable[..., JobView], *args: Any) -> JobNode:

@@ -24,7 +24,7 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
-from catalog_api.graphql.nodes import KeyedNode, database_id, node_id, register_node, row_number
+from catalog_api.graphql.nodes import KeyedNode, database_id, node_id, numbered, register_node, row_number
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.scalars import BigInt
 from catalog_api.graphql.views import FromView, graphql_type
@@ -283,7 +283,8 @@ class TableProfileNode(KeyedNode):
         return [AnomalyNode.of(a) for a in (await self._detailed(info)).anomalies]
 
 
-register_node(TableProfileNode, lambda session, key: profiling.get_profile(session, row_number(key)))
+register_node(TableProfileNode, lambda session, key: profiling.get_profile(session, row_number(key)),
+              numbered(profiling.profiles_by_id))
 
 
 # -- queries and mutations ----------------------------------------------------------------------------------------

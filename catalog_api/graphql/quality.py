@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from catalog_api.graphql.context import Info
 from catalog_api.graphql.jobs import JobNode, queued_job
-from catalog_api.graphql.nodes import register_node, row_number
+from catalog_api.graphql.nodes import numbered, register_node, row_number
 from catalog_api.graphql.permissions import requires
 from catalog_api.graphql.views import graphql_type
 from catalog_api.security.identity import Permission
@@ -22,7 +22,8 @@ QualityRuleNode = graphql_type(quality.QualityRuleView, "QualityRule", "A rule a
                                            "version; `params` are its kind's parameters (docs/quality.md).",
                                node="databaseId",
                                descriptions={"id": "The rule's own id, as `qualityRule(id:)` and REST take it."})
-register_node(QualityRuleNode, lambda session, key: quality.get_rule(session, row_number(key)))
+register_node(QualityRuleNode, lambda session, key: quality.get_rule(session, row_number(key)),
+              numbered(quality.rules_by_id))
 RuleChangeNode = graphql_type(quality.RuleChangeView, "QualityRuleChange", "One change of a rule.",
                               description="One change of a rule (`created`, `updated`, `removed`) with its "
                                           "definition before and after, who made it and when.")

@@ -19,7 +19,8 @@ SearchFacetsNode = graphql_type(
     query.SearchFacetsView, "SearchFacets",
     "Facet counts over every hit of a search (not only the page); `owner` counts owners' principals, `term` and "
     "`domain` glossary term and domain names.",
-    description="How many of all hits have each value (at most 50 values per facet, most frequent first); `hasPii` "
+    description="How many of all hits (the hits considered when `totalExact` is false) have each value (at most 50 "
+                "values per facet, most frequent first); `hasPii` "
                 "and `hasAnomalies` count the hits that hold PII or have anomalies in their latest profile. "
                 "`owner` counts each principal once per hit, `term` and `domain` count by name.")
 CatalogHitNode = graphql_type(
@@ -56,7 +57,12 @@ class SearchFilterInput:
 class CatalogSearchConnection:
     edges: list[Edge[CatalogHitNode]]
     page_info: PageInfo
-    total_count: int
+    total_count: int = strawberry.field(description="Every hit of the search, not only this page; when `totalExact` "
+                                        "is false, a lower bound.")
+    total_exact: bool = strawberry.field(description=f"False when the search has more than {query.MAX_CONSIDERED:,} "
+                                         "hits: it ranks and counts only the first it finds (entities named exactly "
+                                         "`q` and names that hold every word first), pages reach only those, and "
+                                         "`totalCount` and every facet count are lower bounds.")
     facets: SearchFacetsNode
 
 
@@ -73,5 +79,6 @@ class SearchQuery:
         found = await in_session(info.context.ctx, lambda session: query.search(session, request))
         edges = [Edge(cursor=cursor, node=CatalogHitNode.of(hit)) for hit, cursor in zip(found.hits, found.cursors)]
         return CatalogSearchConnection(
-            edges=edges, total_count=found.total, facets=SearchFacetsNode.of(found.facets),
+            edges=edges, total_count=found.total, total_exact=found.total_exact,
+            facets=SearchFacetsNode.of(found.facets),
             page_info=PageInfo(has_next_page=found.has_next, end_cursor=found.cursors[-1] if found.cursors else None))

@@ -392,9 +392,13 @@ def _by_urn(kind: EntityType) -> Callable[[Any, str], EntityView]:
     return lambda session, urn: browse.entity(session, urn, field="id", expected=kind)
 
 
+def _by_urns(kind: EntityType) -> Callable[[Any, list[str]], dict[str, EntityView]]:
+    return lambda session, urns: browse.by_urns(session, kind, urns)
+
+
 for _type, _kind in ((SourceNode, EntityType.SOURCE), (SchemaNode, EntityType.SCHEMA), (TableNode, EntityType.DATASET),
                      (ColumnNode, EntityType.COLUMN)):
-    register_node(_type, _by_urn(_kind))
+    register_node(_type, _by_urn(_kind), _by_urns(_kind))
 
 
 # -- everything else ---------------------------------------------------------------------------------------------

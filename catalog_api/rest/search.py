@@ -19,8 +19,9 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
 
 FacetValueOut = rest_model("FacetValueOut", query.FacetValueView, "One value of a facet and how many hits have it.")
 SearchFacetsOut = rest_model("SearchFacetsOut", query.SearchFacetsView,
-                             "How many of all hits have each value (at most 50 values per facet, most frequent "
-                             "first); `has_pii` and `has_anomalies` count hits. `owner` counts each principal "
+                             "How many of all hits (the hits considered when `total_exact` is false) have each "
+                             "value (at most 50 values per facet, most frequent first); `has_pii` and "
+                             "`has_anomalies` count hits. `owner` counts each principal "
                              "once per hit, `term` and `domain` count by name.")
 CatalogHitOut = rest_model("CatalogHitOut", query.SearchHitView,
                            "One entity a search found: a source, schema, table (view, file, ...) or column, where it "
@@ -31,7 +32,12 @@ class SearchPageOut(ViewModel):
     """A page of search hits, best first; pass `next_cursor` as `after` for the next page (null: the last one)."""
 
     hits: list[CatalogHitOut]
-    total: int = Field(description="Every hit of the search, not only this page.")
+    total: int = Field(description="Every hit of the search, not only this page; when `total_exact` is false, the "
+                       f"{query.MAX_CONSIDERED:,} hits the search considered, a lower bound.")
+    total_exact: bool = Field(description=f"False when the search has more than {query.MAX_CONSIDERED:,} hits: it "
+                              "ranks and counts only the first it finds (entities named exactly `q` and names that "
+                              "hold every word first), pages reach only those, and `total` and every facet count "
+                              "are lower bounds.")
     next_cursor: str | None
     facets: SearchFacetsOut
 
@@ -71,5 +77,6 @@ def search(
                                   has_anomalies=has_anomalies)
     found = query.search(session, query.SearchRequest(q=q, filters=filters, first=first, after=after))
     return SearchPageOut(hits=[CatalogHitOut.of(h) for h in found.hits], total=found.total,
+                         total_exact=found.total_exact,
                          next_cursor=found.cursors[-1] if found.has_next else None,
                          facets=SearchFacetsOut.of(found.facets))

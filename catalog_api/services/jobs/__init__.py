@@ -11,6 +11,7 @@ from catalog_api.services.jobs.records import (
     cancel_job,
     enqueue_job,
     get_job,
+    jobs_by_id,
     list_jobs,
     resolve_job_id,
     resubmit_stranded_jobs,
@@ -30,6 +31,6 @@ from catalog_api.services.jobs.running import (
 
 __all__ = [
     "MAX_LIST", "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut",
-    "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "is_transient", "list_jobs", "resolve_job_id",
+    "add_job", "backoff_s", "cancel_job", "enqueue_job", "get_job", "jobs_by_id", "is_transient", "list_jobs", "resolve_job_id",
     "resubmit_stranded_jobs", "short_job_id", "run_job", "wait_for_job",
 ]

@@ -49,6 +49,11 @@ def get_job(session: Session, job_id: str) -> JobView:
     return job_view(job)
 
 
+def jobs_by_id(session: Session, job_ids: list[str]) -> dict[str, JobView]:
+    """The jobs among these ids, in one statement (unknown ids are left out)."""
+    return {job.id: job_view(job) for job in session.scalars(select(Job).where(Job.id.in_(job_ids)))}
+
+
 MATCHES_SHOWN = 10
 
 

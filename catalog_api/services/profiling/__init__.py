@@ -26,6 +26,7 @@ from catalog_api.services.profiling.history import (
     latest_profiles,
     list_anomalies,
     profile_history,
+    profiles_by_id,
 )
 from catalog_api.services.profiling.jobs import (
     PROFILE,
@@ -43,5 +44,6 @@ __all__ = [
     "MAX_ANOMALIES", "MAX_HISTORY", "PROFILE", "AnomalyView", "ColumnProfileView", "DuplicateRowsView", "ProfileFailed",
     "ProfileView", "column_profile_history", "complete_lake_runs", "get_anomaly_thresholds", "get_profile",
     "get_profiles", "latest_column_profiles", "latest_profile", "latest_profiles", "list_anomalies",
-    "profile_history", "profile_report", "request_profile", "request_table_profile", "set_anomaly_thresholds", "spark_config",
+    "profile_history", "profile_report", "profiles_by_id", "request_profile", "request_table_profile",
+    "set_anomaly_thresholds", "spark_config",
 ]

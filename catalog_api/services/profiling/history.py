@@ -69,6 +69,12 @@ def get_profiles(session: Session, profile_ids: list[int]) -> dict[int, ProfileV
     return {view.id: view for view in profile_views(session, rows, detailed=True)}
 
 
+def profiles_by_id(session: Session, profile_ids: list[int]) -> dict[int, ProfileView]:
+    """The profile runs among these ids, as `get_profile` answers each, in a fixed number of statements."""
+    rows = list(session.scalars(select(TableProfileRow).where(TableProfileRow.id.in_(profile_ids))))
+    return {view.id: view for view in profile_views(session, rows, detailed=True)}
+
+
 def profile_history(session: Session, urn: str, *, limit: int = 50) -> list[ProfileView]:
     """A table's profile runs, newest first (table-level figures only)."""
     _check_limit(limit)

@@ -32,6 +32,7 @@ from catalog_api.services.quality.rules import (
     list_rules,
     remove_rule,
     rule_history,
+    rules_by_id,
     update_rule,
 )
 from catalog_api.services.quality.views import QualityRuleView, RuleChangeView, RuleDiffView, RuleSetDiff
@@ -43,5 +44,5 @@ __all__ = [
     "QualityRuleView", "RuleChangeView", "RuleDefinition", "RuleDiffView", "RuleFile", "RuleOutcome", "RuleSetDiff",
     "TableHealthView", "add_rule", "apply_rules", "dump_yaml", "export_rules", "find_rule", "get_rule",
     "latest_results", "list_rules", "load_yaml", "record_results", "remove_rule", "request_quality_run",
-    "rule_history", "rule_results", "table_detail", "table_health", "table_healths", "update_rule",
+    "rule_history", "rule_results", "rules_by_id", "table_detail", "table_health", "table_healths", "update_rule",
 ]

@@ -163,6 +163,13 @@ def get_rule(session: Session, rule_id: int) -> QualityRuleView:
     return rule_view(rule, table.urn)
 
 
+def rules_by_id(session: Session, rule_ids: list[int]) -> dict[int, QualityRuleView]:
+    """The rules among these ids, in one statement (unknown ids are left out)."""
+    return {rule.id: rule_view(rule, urn) for rule, urn in session.execute(
+        select(QualityRule, Table.urn).join(Table, Table.id == QualityRule.table_id)
+        .where(QualityRule.id.in_(rule_ids)))}
+
+
 def find_rule(session: Session, table_urn: str, name: str) -> QualityRuleView:
     """A table's rule by name."""
     table = entity_by_urn(session, table_urn, field="table", expected=EntityType.DATASET)

@@ -1,9 +1,12 @@
 """Ranked full-text search with filters, facet counts and Relay pages, over `search_documents`.
 
-The database ranks: PostgreSQL with `ts_rank_cd` over the weighted `tsvector` (name A, description and comment B,
-tags C, source/schema/table names D), SQLite with FTS5's `bm25` weighted the same way (10, 4, 2, 1). An entity whose
-whole name is the search text comes first. Every word of the search text is matched as a prefix (`custo` finds
-`customers`), words are combined with AND. Without a search text the filters alone select, in id order.
+Every word of the search text is matched as a prefix (`custo` finds `customers`), words are combined with AND. A
+search considers at most `MAX_CONSIDERED` hits, read from indexes in a fixed order (`_candidates`): the entities
+named exactly as the search text, then those whose name holds every word, then any that match, each in id order.
+It ranks and counts those: an entity whose whole name is the search text comes first, then by where the words are
+found (name, description, tags) and, within that, shorter names first (`_score`). When there were more hits,
+`total_exact` is false: `total` and the facet counts are then lower bounds over the hits considered. Without a
+search text the filters alone select, in id order.
 
 Owners, glossary terms and domains are searched as words of the document (with the weight of tags); their filters
 and facets read the curation tables (`owners`, `glossary_links`, `domain_assignments`) by the hit's URN, like tags.
@@ -23,8 +26,8 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     and_,
+    bindparam,
     case,
-    cast,
     func,
     literal,
     literal_column,
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from catalog_api.db.curation import Domain, DomainAssignment, GlossaryTerm, Owner, TermLink
 from catalog_api.db.models import Tag
-from catalog_api.db.search import DOCUMENT_COLUMN, FTS_TABLE, SearchDocument
+from catalog_api.db.search import DOCUMENT_COLUMN, FTS_TABLE, NAME_WORDS, SearchDocument
 from catalog_api.errors import InvalidInput
 from catalog_api.services.browse import MAX_NAME, decode_cursor, encode_cursor, tags_of
 from catalog_api.services.governance.assets import IN_DOMAIN, OWNED, TERMED
@@ -53,10 +56,11 @@ MAX_FILTER_VALUES = 20
 MAX_FILTER_VALUE = MAX_NAME
 MAX_FACET_VALUES = 50
 KINDS = ("source", "schema", *(k.value for k in TableKind), "column")
+MAX_CONSIDERED = 500
+"""The most hits one search ranks and counts: beyond, a short prefix would rank and count tens of thousands."""
 EXACT_NAME_BONUS = 1000.0
 """Added to the score of an entity whose name is the search text: above any text rank on either database."""
 _WORD = re.compile(r"[^\W_]+")
-_FTS_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,8 @@ class FacetValueView:
 
 @dataclass(frozen=True, slots=True)
 class SearchFacetsView:
-    """How many of all hits (not only the page) have each value, most frequent first (at most 50 values each). A hit
+    """How many of the hits considered (all of them when `total_exact`, not only the page) have each value, most
+    frequent first (at most 50 values each). A hit
     with two owners counts once for each; `owner` counts a principal once per hit whatever its kinds and types."""
 
     source: list[FacetValueView]
@@ -125,10 +130,15 @@ class SearchFacetsView:
 
 @dataclass(frozen=True, slots=True)
 class SearchResultView:
+    """A page of hits. `total` and `facets` count every hit when `total_exact`; a search with more than
+    `MAX_CONSIDERED` hits considers only that many (see `_candidates`), and then `total` is that number, a lower
+    bound, each facet count a lower bound too, and pages reach only those hits."""
+
     hits: list[SearchHitView]
     cursors: list[str]
     has_next: bool
     total: int
+    total_exact: bool
     facets: SearchFacetsView
 
 
@@ -193,37 +203,59 @@ def _lower_in(column, values: tuple[str, ...]) -> ColumnElement[bool]:
     return func.lower(column).in_(sorted({v.lower() for v in values}))
 
 
-def _matched(session: Session, words: list[str], filters: SearchFilters):
-    """(FROM clause, WHERE conditions, score) of the hits of `words` under `filters`."""
+def _candidates(session: Session, words: list[str], filters: SearchFilters):
+    """The hits a search considers (`id`, `priority`), at most `MAX_CONSIDERED` + 1 of them (one more than it ranks
+    says there were more): the entities named exactly as the search text (priority 0), then the first whose name holds
+    every word (1), then the first that match at all (2), each in id order. Every part is a bounded read of an index."""
     d = SearchDocument
     conditions = _filters(filters)
+    limit = MAX_CONSIDERED + 1
     if not words:
-        return d.__table__, conditions, literal(0.0, Float)
-    tiers = _tiers(words)
-    # The full-text index first, then the documents by id: materialized, so that the planner never walks a filter's
-    # index and tests the text once per document instead (seconds on SQLite's 100,000 documents, 4x on PostgreSQL).
-    if session.get_bind().dialect.name == "postgresql":
-        query = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        arms = [select(d.id, literal(2).label("priority")).where(*conditions).order_by(d.id).limit(limit)]
+    elif session.get_bind().dialect.name == "postgresql":
+        # the words written into the statement's text, not bound: a prepared statement (psycopg prepares one after 5
+        # runs) turns generic after 5 more, and a generic plan that cannot see how many documents a prefix matches
+        # walks the primary key testing every document (100-150 ms instead of 20 on 100,000 documents)
+        query = func.to_tsquery(literal_column("'simple'"),
+                                bindparam(None, " & ".join(f"{w}:*" for w in words), literal_execute=True))
         document = literal_column(f"{d.__tablename__}.{DOCUMENT_COLUMN}")
-        matched = (select(d.id.label("id"), (-cast(func.ts_rank_cd(document, query), Float)).label("rank"))
-                   .where(document.op("@@")(query)).cte("matched").prefix_with("MATERIALIZED"))
+        arms = [select(d.id, literal(priority).label("priority")).where(vector.op("@@")(query), *conditions)
+                .order_by(d.id).limit(limit) for priority, vector in ((1, literal_column(NAME_WORDS)), (2, document))]
     else:
         fts = table(FTS_TABLE, sql_column("rowid"))
-        matched = (select(fts.c.rowid.label("id"), func.bm25(literal_column(FTS_TABLE), *_FTS_WEIGHTS).label("rank"))
-                   .where(literal_column(FTS_TABLE).op("MATCH")(" ".join(f'"{w}"*' for w in words)))
-                   .cte("matched").prefix_with("MATERIALIZED"))
-    return matched.join(d, d.id == matched.c.id), conditions, tiers + _bounded(-matched.c.rank)
+        # the documents' filters per full-text hit, so that the planner never walks a filter's index and runs the
+        # full-text query once per document instead (seconds on 100,000 documents)
+        kept = [select(d.id).where(d.id == fts.c.rowid, *conditions).exists()] if conditions else []
+        phrases = " AND ".join(f'"{w}"*' for w in words)
+        arms = [select(fts.c.rowid.label("id"), literal(priority).label("priority"))
+                .where(literal_column(FTS_TABLE).op("MATCH")(match), *kept).order_by(fts.c.rowid).limit(limit)
+                for priority, match in ((1, f"name_text : ({phrases})"), (2, phrases))]
+    if words:
+        arms.append(select(d.id, literal(0).label("priority"))
+                    .where(func.lower(d.name).in_(_exact_names(words)), *conditions).order_by(d.id).limit(limit))
+    parts = [arm.subquery() for arm in arms]
+    found = union_all(*(select(part.c.id, part.c.priority) for part in parts)).subquery("found")
+    best = func.min(found.c.priority)
+    return (select(found.c.id, best.label("priority")).group_by(found.c.id).order_by(best, found.c.id).limit(limit)
+            .cte("candidates").prefix_with("MATERIALIZED"))
 
 
-def _bounded(rank):
-    """The database's text rank (0 and up, higher better) squeezed into [0, 1), below one step of a tier."""
-    return rank / (rank + 1.0)
+def _exact_names(words: list[str]) -> list[str]:
+    """The lower-cased names that are the search text: its words joined by a space, `_` or `.`."""
+    return list(dict.fromkeys(sep.join(words) for sep in (" ", "_", ".")))
+
+
+def _score(words: list[str]):
+    """The tiers of `_tiers`, then, within a tier, shorter names first (a closer match: `cust` ranks `customers` above
+    `customer_order_lines`), as a fraction in (0, 0.5] below one step of a tier."""
+    if not words:
+        return literal(0.0, Float)
+    return _tiers(words) + literal(1.0, Float) / (literal(1.0, Float) + func.length(SearchDocument.name))
 
 
 def _tiers(words: list[str]):
-    """Whole steps by where the words are found, whatever the text rank (bm25's IDF is near zero in a small
-    catalog): the name is the search text (1000), every word starts a word of the name (100), of the description
-    or comment (10), of a tag (5)."""
+    """Whole steps by where the words are found: the name is the search text (1000), every word starts a word of the
+    name (100), of the description or comment (10), of a tag (5)."""
     d = SearchDocument
     name = func.lower(d.name)
 
@@ -231,29 +263,31 @@ def _tiers(words: list[str]):
         spaced = literal(" ") + column
         return and_(*(spaced.like(f"% {w}%") for w in words))
 
-    return (case((or_(name == " ".join(words), name == "_".join(words), name == ".".join(words)), EXACT_NAME_BONUS),
-                 else_=0.0)
+    return (case((name.in_(_exact_names(words)), EXACT_NAME_BONUS), else_=0.0)
             + case((all_in(d.name_text), 100.0), else_=0.0) + case((all_in(d.body_text), 10.0), else_=0.0)
             + case((all_in(d.tag_text), 5.0), else_=0.0))
 
 
 _FACETS = ("source", "kind", "schema", "tag", "owner", "term", "domain")
 _FLAGS = ("has_pii", "has_anomalies")
+_CONSIDERED = "considered"
 
 
 def search(session: Session, request: SearchRequest) -> SearchResultView:
-    """One page of ranked hits of `request`, with the total and the facet counts of all its hits."""
+    """One page of ranked hits of `request`, with the total and the facet counts of the hits it considered."""
     words = query_words(request.q)
     _check(request)
     after = _position(request.after)
     d = SearchDocument
-    source, conditions, score = _matched(session, words, request.filters)
+    candidates = _candidates(session, words, request.filters)
     hits = (select(d.id, d.urn, d.entity_kind, d.kind, d.name, d.source_name, d.schema_name, d.table_name,
-                   d.description, d.has_pii, d.has_anomalies, score.label("score"))
-            .select_from(source).where(*conditions).cte("hits").prefix_with("MATERIALIZED"))
+                   d.description, d.has_pii, d.has_anomalies, _score(words).label("score"))
+            .select_from(candidates.join(d, d.id == candidates.c.id))
+            .order_by(candidates.c.priority, candidates.c.id).limit(MAX_CONSIDERED)
+            .cte("hits").prefix_with("MATERIALIZED"))
     rows, facets = [], {name: [] for name in _FACETS}
-    flags = dict.fromkeys(_FLAGS, 0)
-    for row in session.execute(_statement(hits, request.first, after)):
+    flags = dict.fromkeys((*_FLAGS, _CONSIDERED), 0)
+    for row in session.execute(_statement(hits, candidates, request.first, after)):
         if row.part == "hit":
             rows.append(row)
         elif row.part in flags:
@@ -274,10 +308,10 @@ def search(session: Session, request: SearchRequest) -> SearchResultView:
         del values[MAX_FACET_VALUES:]
     return SearchResultView(
         hits=found, cursors=[encode_cursor([h.score, r.id]) for h, r in zip(found, rows)], has_next=has_next,
-        total=total, facets=SearchFacetsView(source=facets["source"], kind=facets["kind"],
-                                             schema_name=facets["schema"], tag=facets["tag"],
-                                             owner=facets["owner"], term=facets["term"], domain=facets["domain"],
-                                             **flags))
+        total=total, total_exact=flags.pop(_CONSIDERED) <= MAX_CONSIDERED,
+        facets=SearchFacetsView(source=facets["source"], kind=facets["kind"], schema_name=facets["schema"],
+                                tag=facets["tag"], owner=facets["owner"], term=facets["term"],
+                                domain=facets["domain"], **flags))
 
 
 def _position(after: str | None) -> tuple[float, int] | None:
@@ -289,8 +323,9 @@ def _position(after: str | None) -> tuple[float, int] | None:
     return float(score), document
 
 
-def _statement(hits, first: int, after: tuple[float, int] | None):
-    """One statement over the hits computed once: the page (`part` hit) and every facet count (`part` the facet)."""
+def _statement(hits, candidates, first: int, after: tuple[float, int] | None):
+    """One statement over the hits computed once: the page (`part` hit), every facet count (`part` the facet) and
+    how many candidates there were (`part` considered: one more than `MAX_CONSIDERED` when there were more)."""
     page = select(hits).order_by(hits.c.score.desc(), hits.c.id).limit(first + 1)
     if after is not None:
         page = page.where(or_(hits.c.score < after[0], and_(hits.c.score == after[0], hits.c.id > after[1])))
@@ -303,9 +338,9 @@ def _statement(hits, first: int, after: tuple[float, int] | None):
                       *(v.label(k) for k, v in blank.items())
                       ).select_from(joined if joined is not None else hits).where(*where).group_by(value)
 
-    def flag(name: str):
+    def flag(name: str, *where, counting=hits):
         return select(literal(name).label("part"), null().label("value"), counted.label("n"),
-                      *(v.label(k) for k, v in blank.items())).select_from(hits).where(hits.c[name].is_(True))
+                      *(v.label(k) for k, v in blank.items())).select_from(counting).where(*where)
 
     return union_all(
         select(literal("hit").label("part"), null().label("value"), null().label("n"), *page.c),
@@ -322,5 +357,6 @@ def _statement(hits, first: int, after: tuple[float, int] | None):
         facet("domain", Domain.name, hits.c.entity_kind.in_(IN_DOMAIN),
               joined=hits.join(DomainAssignment, DomainAssignment.entity_urn == hits.c.urn)
               .join(Domain, Domain.id == DomainAssignment.domain_id)),
-        *(flag(name) for name in _FLAGS),
+        *(flag(name, hits.c[name].is_(True)) for name in _FLAGS),
+        flag(_CONSIDERED, counting=candidates),
     )

@@ -49,6 +49,14 @@ def test_search_ranks_every_match_and_counts_them(shop, cli_in_process):
     assert {h["urn"] for h in columns["hits"]} == {u for u in expected if u.startswith("urn:catalog:column:")}
 
 
+def test_search_says_when_it_counted_only_the_hits_it_considered(shop, cli_in_process, monkeypatch):
+    monkeypatch.setattr("catalog_api.services.search.query.MAX_CONSIDERED", 2)
+    assert len(matching(shop, "order")) > 2
+    found = json.loads(cli_in_process("search", "order", "--json").stdout)
+    assert found["total"] == len(found["hits"]) == 2 and found["total_exact"] is False
+    assert "2 of at least 2 hits" in cli_in_process("search", "order").stdout
+
+
 def test_search_filters_by_owner_term_and_domain(shop, cli_in_process):
     orders = dataset_urn("shop", "main", "orders")
     cli_in_process("owner", "set", orders, "ana:user:business")

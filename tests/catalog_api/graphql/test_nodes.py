@@ -20,6 +20,7 @@ from tests.support.auth import key_holder, requiring_auth
 from tests.support.graphql import data, error, post
 from tests.support.jobs import crawled
 from tests.support.sqlite import build_database
+from tests.support.statements import counted_statements
 
 DDL = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);
@@ -145,3 +146,64 @@ def test_node_needs_what_the_objects_own_lookup_needs(catalog_ctx, shop):
         answer = anonymous.post("/graphql", json={"query": "query($id: ID!) { node(id: $id) { id } }",
                                                   "variables": {"id": table_id}})
         assert answer.status_code == 401
+
+
+# -- nodes(ids:) ---------------------------------------------------------------------------------------------------
+
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Entity { urn } ... on Job { jobId } } }"
+
+
+def _entity_ids(api_client) -> list[tuple[str, str]]:
+    """(global id, URN) of every table and column of the shop."""
+    page = data(api_client, "{ sources(first: 5) { edges { node { schemas(first: 5) { edges { node { tables(first: 5) "
+                            "{ edges { node { id urn columns(first: 5) { edges { node { id urn } } } } } } } } } } } } }")
+    tables = [e["node"] for e in page["sources"]["edges"][0]["node"]["schemas"]["edges"][0]["node"]["tables"]["edges"]]
+    return [(item["id"], item["urn"]) for t in tables for item in (t, *(e["node"] for e in t["columns"]["edges"]))]
+
+
+def test_nodes_answers_in_the_order_asked_with_null_for_what_does_not_exist(api_client, shop):
+    _, job_id = shop
+    (table_id, table_urn), (column_id, column_urn_) = _entity_ids(api_client)[:2]
+    missing = _b64("Table:" + dataset_urn("shop", "main", "nope"))
+    job = _b64(f"Job:{job_id}")
+    found = data(api_client, NODES, ids=[column_id, missing, job, table_id, column_id, _b64("Job:gone")])["nodes"]
+    assert found == [{"__typename": "Column", "id": column_id, "urn": column_urn_}, None,
+                     {"__typename": "Job", "id": job, "jobId": job_id},
+                     {"__typename": "Table", "id": table_id, "urn": table_urn},
+                     {"__typename": "Column", "id": column_id, "urn": column_urn_}, None]
+    assert data(api_client, NODES, ids=[]) == {"nodes": []}
+
+
+def test_nodes_costs_the_same_statements_for_one_id_as_for_many(api_client, catalog_ctx, shop):
+    _, job_id = shop
+    entities = [global_id for global_id, _ in _entity_ids(api_client)]
+    assert len(entities) == 7  # 2 tables, 5 columns
+    counts = []
+    for ids in ([entities[0], entities[1], _b64(f"Job:{job_id}")], [*entities, _b64(f"Job:{job_id}")] * 12):
+        with counted_statements(catalog_ctx.db.engine) as statements:
+            found = data(api_client, NODES, ids=ids)["nodes"]
+        assert [node["id"] for node in found] == ids
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize(("ids", "field"), [
+    ([_b64("Job:x")] * 101, "ids"),
+    ([_b64("Job:x"), "not base64!"], "ids.1"),
+    ([_b64("Planet:1")], "ids.0"),
+])
+def test_nodes_refuses_too_many_ids_and_ids_it_did_not_give_out(api_client, shop, ids, field):
+    found = error(api_client, NODES, ids=ids)
+    assert (found["extensions"]["code"], found["extensions"]["field"]) == ("invalid_input", field)
+
+
+def test_nodes_needs_what_the_objects_own_lookup_needs(catalog_ctx, shop):
+    hook = webhooks.create_subscription(catalog_ctx, "https://hooks.example.invalid/catalog").subscription
+    ids = [_b64(f"Table:{ORDERS}"), _b64(f"WebhookSubscriptionNode:{hook.id}")]
+    app = create_app(ctx=requiring_auth(catalog_ctx))
+    viewer, operator = (key_holder(catalog_ctx, role, [role]) for role in ("viewer", "operator"))
+    with TestClient(app, headers=viewer.headers()) as client:
+        assert error(client, NODES, ids=ids)["extensions"]["code"] == "forbidden"
+        assert data(client, NODES, ids=ids[:1]) == {"nodes": [{"__typename": "Table", "id": ids[0], "urn": ORDERS}]}
+    with TestClient(app, headers=operator.headers()) as client:
+        assert [n["id"] for n in data(client, NODES, ids=ids)["nodes"]] == ids

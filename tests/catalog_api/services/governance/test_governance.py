@@ -11,7 +11,7 @@ import pytest
 from catalog_api.errors import Conflict, InvalidInput, NotFound
 from catalog_api.security.identity import Identity, acting_as
 from catalog_api.services import browse, governance, sources
-from catalog_api.urns import EntityType, column_urn, source_urn
+from catalog_api.urns import column_urn, source_urn
 from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
 from events.schemas import validate
 from tests.support.catalog import query
@@ -185,25 +185,6 @@ def test_an_entity_belongs_to_at_most_one_domain(store):
                          (ORDERS, "Finance", None), (CUSTOMERS, None, "Sales")]
     assert sorted(moves[5:]) == [(CUSTOMERS, "Sales", None), (source_urn("erp"), "Sales", None)]
     assert [h.change for h in query(store, governance.curation_history, "domain", sales.id)] == ["deleted", "created"]
-
-
-def test_search_reads_owners_terms_and_domain_of_many_entities_at_once(store):
-    governance.set_owners(store, ORDERS, [{"principal": "sales-data", "kind": "group"},
-                                          {"principal": "ana@example.com", "type": "business"}])
-    governance.create_term(store, "Order")
-    governance.link_term(store, ORDERS, "Order")
-    governance.create_domain(store, "Sales")
-    governance.set_domain(store, ORDERS, "Sales")
-    ids = dict(sql(store, "select urn, id from tables"))
-    fields = query(store, governance.curation_search_fields, "dataset", [ids[ORDERS], ids[CUSTOMERS], 999_999])
-    assert fields == {ids[ORDERS]: {"owners": ["ana@example.com", "sales-data"], "terms": ["Order"],
-                                    "domain": "Sales"},
-                      ids[CUSTOMERS]: {"owners": [], "terms": [], "domain": None}}
-    column_ids = dict(sql(store, "select urn, id from columns where urn = :u", u=EMAIL))
-    assert query(store, governance.curation_search_fields, EntityType.COLUMN, list(column_ids.values())) == {
-        column_ids[EMAIL]: {"owners": [], "terms": [], "domain": None}}
-    with pytest.raises(InvalidInput):
-        query(store, governance.curation_search_fields, "term", [1])
 
 
 def test_removing_a_source_removes_its_curation_and_keeps_glossary_history(store):

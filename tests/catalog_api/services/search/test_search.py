@@ -233,6 +233,54 @@ def test_pages_cover_every_hit_exactly_once_in_rank_order(shop):
         assert scores == sorted(scores, reverse=True)
 
 
+def _matching(ctx, prefix: str) -> Counter:
+    """The documents a word prefix matches, by kind, counted over the index table in SQL: the oracle of a capped
+    search."""
+    with ctx.db.engine.connect() as connection:
+        return Counter(dict(connection.execute(text(
+            "select kind, count(*) from search_documents where ' ' || name_text || ' ' || body_text || ' ' || "
+            "tag_text || ' ' || context_text like :pattern group by kind"), {"pattern": f"% {prefix}%"}).all()))
+
+
+def test_a_search_with_more_hits_than_it_considers_says_its_counts_are_lower_bounds(shop, monkeypatch):
+    ctx, _, _ = shop
+    everything = found(ctx, "custo")
+    assert everything.total_exact and everything.total == sum(_matching(ctx, "custo").values()) > 4
+    assert Counter({v.value: v.count for v in everything.facets.kind}) == _matching(ctx, "custo")
+
+    monkeypatch.setattr("catalog_api.services.search.query.MAX_CONSIDERED", 4)
+    capped = found(ctx, "custo")
+    assert not capped.total_exact and capped.total == len(capped.hits) == 4
+    assert sum(v.count for v in capped.facets.kind) == 4
+    exact = Counter({v.value: v.count for v in everything.facets.kind})
+    assert all(v.count <= exact[v.value] for v in capped.facets.kind)  # lower bounds of the exact counts
+    # the names that hold the words come before documents that only mention them (context, descriptions)
+    assert all(" custo" in f" {h.name.replace('_', ' ')}" for h in capped.hits)
+
+    small = found(ctx, "buy")  # fewer hits than the cap: every count exact
+    assert small.total_exact and small.total == sum(_matching(ctx, "buy").values()) == 1
+
+
+def test_an_exact_name_is_considered_first_whatever_its_place_in_the_index(shop, monkeypatch):
+    ctx, _, _ = shop
+    monkeypatch.setattr("catalog_api.services.search.query.MAX_CONSIDERED", 2)
+    # `id` starts the names of 7 columns (5 named `id`), and the most recent matches come last in the index
+    hits = found(ctx, "id")
+    assert not hits.total_exact and [h.name for h in hits.hits] == ["id", "id"]
+    monkeypatch.setattr("catalog_api.services.search.query.MAX_CONSIDERED", 1)
+    assert [h.urn for h in found(ctx, "orders").hits] == [dataset_urn("shop", "sales", "orders")]
+    assert [h.urn for h in found(ctx, "open orders").hits] == [dataset_urn("shop", "sales", "open_orders")]
+    monkeypatch.setattr("catalog_api.services.search.query.MAX_CONSIDERED", 2)
+    paged, after = [], None
+    while True:  # pages reach exactly the hits considered, each once
+        page = found(ctx, "custo", first=1, after=after)
+        paged.append(page.hits[0].urn)
+        if not page.has_next:
+            break
+        after = page.cursors[-1]
+    assert len(set(paged)) == len(paged) == 2
+
+
 def test_removing_a_source_removes_its_documents(shop):
     ctx, source_id, _ = shop
     from catalog_api.services.sources import delete_source

@@ -14,7 +14,7 @@ from tests.support.statements import counted_statements
 
 SEARCH = """query ($q: String, $first: Int!, $after: String, $filter: SearchFilterInput) {
   catalogSearch(q: $q, first: $first, after: $after, filter: $filter) {
-    totalCount pageInfo { hasNextPage endCursor }
+    totalCount totalExact pageInfo { hasNextPage endCursor }
     edges { cursor node { urn entityType kind name sourceName schemaName tableName description tags hasPii hasAnomalies score } }
     facets { source { value count } kind { value count } schemaName { value count } tag { value count }
              owner { value count } term { value count } domain { value count } hasPii hasAnomalies }
@@ -50,6 +50,7 @@ def test_rest_and_graphql_answer_the_same_hits_and_facets(api_client, shop):
     assert [h["urn"] for h in body["hits"]] == [e["node"]["urn"] for e in graph["edges"]]
     assert body["hits"][0]["urn"] == dataset_urn("shop", "sales", "customers")
     assert body["total"] == graph["totalCount"] == 4
+    assert body["total_exact"] is graph["totalExact"] is True
     assert body["next_cursor"] is None and graph["pageInfo"]["hasNextPage"] is False
     assert body["facets"]["kind"] == graph["facets"]["kind"]
     assert graph["facets"]["owner"] == [] and graph["facets"]["hasPii"] == 2  # the table and its email column
@@ -78,6 +79,14 @@ def test_pages_follow_the_cursor_through_rest_and_graphql(api_client, shop):
             break
         after = page["pageInfo"]["endCursor"]
     assert graph == seen
+
+
+def test_rest_graphql_and_the_cli_say_when_counts_are_lower_bounds(api_client, shop, monkeypatch):
+    monkeypatch.setattr("catalog_api.services.search.query.MAX_CONSIDERED", 5)
+    body = api_client.get("/api/v1/search", params={"q": "custo"}).json()
+    graph = data(api_client, SEARCH, q="custo", first=20)["catalogSearch"]
+    assert body["total"] == graph["totalCount"] == len(body["hits"]) == 5  # of the 32 that match
+    assert body["total_exact"] is graph["totalExact"] is False
 
 
 def test_statements_per_request_stay_the_same_whatever_the_page_and_filters(api_client, shop):
