@@ -2,8 +2,9 @@
 
 The shell holds no data, so it is public like the files it loads; every page then reads the catalog through
 `/graphql` and `/api/v1` with the caller's credentials (docs/ui.md), so the permissions and masking of the API
-apply to the UI unchanged. The pages' modules are not versioned by path, so they are answered with `no-cache` and
-an ETag: a browser revalidates them (a 304 when unchanged) and never runs a stale UI after an upgrade.
+apply to the UI unchanged. The shell names each of the UI's files with a digest of its content (`?v=…`, through the
+import map for modules), so a browser keeps them for a year and an upgrade, which changes the digests, takes effect
+at once; a file asked for without its current digest is answered `no-cache` (revalidated by its ETag).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def current_build() -> UiBuild:
 
 
 class UiFiles(StaticFiles):
-    """The UI's own modules and styles: revalidated on every use (ETag), so an upgrade takes effect at once."""
+    """The UI's own modules and styles: immutable under their current digest, revalidated (ETag) otherwise."""
 
     def __init__(self) -> None:
         super().__init__(directory=UI_STATIC_DIR, check_dir=True)
