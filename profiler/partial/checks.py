@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from profiler.checks import TableChecks
 from profiler.model import ColumnKind
 from profiler.partial.domain import tracked
-from profiler.partial.hashing import row_value_hashes
+from profiler.partial.hashing import among, row_value_hashes
 
 ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
 """Checks a share decides row by row."""
@@ -311,9 +311,9 @@ def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray
         values = tracked(rows.column(check.column), check.column_kind)
         if check.column_kind is ColumnKind.BOOLEAN:
             values = values.cast(pa.int8())
-        hashes = row_value_hashes(values)
-        at = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
-        failing = (repeated[at] == hashes) & values.is_valid().to_numpy(zero_copy_only=False)
+        failing = among(row_value_hashes(values), repeated)
+        if values.null_count:
+            failing &= values.is_valid().to_numpy(zero_copy_only=False)
         found[number] = failing_keys(rows.select(list(check.sample)), pa.array(failing), k) \
             if failing.any() and check.sample else None
     return found
