@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from profiler.checks import TableChecks
 from profiler.model import ColumnKind
 from profiler.partial.column import KeptHashes
-from profiler.partial.domain import tracked
+from profiler.partial.domain import combined, tracked
 from profiler.partial.hashing import among, row_value_hashes
 
 ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
@@ -178,8 +178,7 @@ def merge_checks(first: list[CheckPartial], second: list[CheckPartial], k: int) 
 
 def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One array of plain (not dictionary-encoded) values."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    array = combined(array)
     return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
 
 
