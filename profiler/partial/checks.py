@@ -5,7 +5,9 @@ A check is compiled once against the table's columns (`compile_checks`), then ev
 small Arrow table). Partials merge by summing counts and keeping the `k` smallest keys of both, so the result does
 not depend on how tasks were grouped. A `unique` check's column keeps the value hashes its statistics compute anyway
 (`ColumnSpec.keep_hashes`); duplicate values are found from the merged hashes (`duplicates`, exact up to 64-bit hash
-collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`).
+collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`). Hashes kept as they are
+come with their rows' integer first key, which bounds the keys that pass looks for (`key_bound`), so that it hashes
+again only the rows within the bound.
 """
 
 from __future__ import annotations
