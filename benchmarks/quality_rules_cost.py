@@ -10,7 +10,8 @@ conformance, row count, row count change; several failing, so their sample keys 
 Prints each round's times, then the median of each, the rules' share (with / without - 1; also the median of each
 round's own share, which a busy machine disturbs less, as a round runs both back to back) and the Spark job count
 of both (the rules add no Spark job). Target: the rules add at most 20 % to the profile. The machine may be shared:
-the load averages are printed before and after.
+the load averages are printed before and after, and the in-process path's figures also in CPU seconds of this
+process, which other processes on a busy machine disturb far less than the elapsed time.
 
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/quality_rules_cost.py [--rows 5000000] [--rounds 3]
            [--master local[2]] [--driver-memory 2g] [--in-process] [--workdir DIR] [--conf KEY=VALUE ...]
@@ -90,24 +91,31 @@ def main() -> None:
         table_checks = checks(args.rows)
         for name, run in paths.items():
             times: dict[str, list[float]] = {"without rules": [], "with 20 rules": []}
+            cpu: dict[str, list[float]] = {label: [] for label in times}
             jobs: dict[str, int | None] = {}
             for round_ in range(args.rounds):
                 for label, given in (("without rules", None), ("with 20 rules", table_checks)):
-                    started = time.perf_counter()
+                    started, used = time.perf_counter(), time.process_time()
                     profile = run(given)
                     times[label].append(time.perf_counter() - started)
+                    cpu[label].append(time.process_time() - used)
                     jobs[label] = profile.spark_jobs
                     if given is not None:
                         failed = sum(r.outcome == "failed" for r in profile.checks)
                         errors = [r.message for r in profile.checks if r.outcome == "error"]
                         assert not errors, errors
                 print(f"{name} round {round_ + 1}: " + ", ".join(f"{label} {t[-1]:.1f} s" for label, t in
-                                                                 times.items()) + f" ({failed} rules failing)")
+                                                                 times.items()) + f" ({failed} rules failing)"
+                      + (f"; CPU {cpu['without rules'][-1]:.1f} s / {cpu['with 20 rules'][-1]:.1f} s"
+                         if name == "in-process" else "") + f"; load {os.getloadavg()[0]:.1f}")
             plain, ruled = (statistics.median(times[label]) for label in times)
             paired = statistics.median(r / p - 1 for p, r in zip(*times.values(), strict=True))
             print(f"{name}: median without rules {plain:.1f} s, with 20 rules {ruled:.1f} s, "
                   f"rules' share {(ruled / plain - 1) * 100:+.1f} % (median of each round's own share "
                   f"{paired * 100:+.1f} %; target <= 20 %); Spark jobs {jobs['without rules']} / {jobs['with 20 rules']}")
+            if name == "in-process":
+                paired_cpu = statistics.median(r / p - 1 for p, r in zip(*cpu.values(), strict=True))
+                print(f"{name} CPU: median of each round's own share {paired_cpu * 100:+.1f} %")
         print(f"load average after: {os.getloadavg()}")
 
 

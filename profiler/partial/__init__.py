@@ -30,19 +30,8 @@ from profiler.partial.duplicates import duplicate_rows
 from profiler.partial.exact import Moments, int64_or_none
 from profiler.partial.hashing import row_value_hashes, value_hashes
 from profiler.partial.sample import Sample, sample_rows
-from profiler.partial.sketches import (
-    RowSketch,
-    bottom_k_size,
-    distinct_estimate,
-    kll_quantiles,
-    merge_kll,
-)
-from profiler.partial.table import (
-    PartialOptions,
-    TablePartial,
-    empty_partial,
-    table_partial,
-)
+from profiler.partial.sketches import RowSketch, bottom_k_size, distinct_estimate, kll_quantiles, merge_kll
+from profiler.partial.table import PartialOptions, TablePartial, empty_partial, table_partial
 from profiler.partial.values import (
     ValueCounts,
     ValuesPartial,

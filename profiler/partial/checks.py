@@ -5,7 +5,9 @@ A check is compiled once against the table's columns (`compile_checks`), then ev
 small Arrow table). Partials merge by summing counts and keeping the `k` smallest keys of both, so the result does
 not depend on how tasks were grouped. A `unique` check's column keeps the value hashes its statistics compute anyway
 (`ColumnSpec.keep_hashes`); duplicate values are found from the merged hashes (`duplicates`, exact up to 64-bit hash
-collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`).
+collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`). Hashes kept as they are
+come with their rows' integer first key, which bounds the keys that pass looks for (`key_bound`), so that it hashes
+again only the rows within the bound.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import pyarrow.compute as pc
 
 from profiler.checks import TableChecks
 from profiler.model import ColumnKind
-from profiler.partial.domain import tracked
-from profiler.partial.hashing import row_value_hashes
+from profiler.partial.column import KeptHashes
+from profiler.partial.domain import combined, tracked
+from profiler.partial.hashing import among, row_value_hashes
 
 ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
 """Checks a share decides row by row."""
@@ -177,8 +180,7 @@ def merge_checks(first: list[CheckPartial], second: list[CheckPartial], k: int) 
 
 def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One array of plain (not dictionary-encoded) values."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    array = combined(array)
     return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
 
 
@@ -258,18 +260,18 @@ def smallest(keys: pa.Table, k: int) -> pa.Table:
     return keys.take(pc.sort_indices(keys, sort_keys=order)) if keys.num_rows > 1 else keys
 
 
-def failing_keys(keys: pa.Table, failing: pa.Array, k: int) -> pa.Table:
+def failing_keys(keys: pa.Table, failing: pa.Array | np.ndarray, k: int) -> pa.Table:
     """`smallest` of the rows of `keys` where `failing` is true. When the first key column is of integers without
-    nulls, only the failing rows whose first key is at most the `k`-th smallest failing one are gathered (a linear
+    nulls, only the failing rows whose first key is at most the `k`-th smallest failing one are taken (a linear
     selection in numpy): the `k` smallest rows are among them."""
     first = keys.column(0)
     if k and pa.types.is_integer(first.type) and first.null_count == 0 and keys.num_rows > 4 * k:
-        mask = failing.to_numpy(zero_copy_only=False)
+        mask = failing if isinstance(failing, np.ndarray) else failing.to_numpy(zero_copy_only=False)
         values = first.to_numpy()
         chosen = values[mask]
         if len(chosen) > k:
-            bound = np.partition(chosen, k - 1)[k - 1]
-            failing = pa.array(mask & (values <= bound))
+            mask = mask & (values <= np.partition(chosen, k - 1)[k - 1])
+        return smallest(keys.take(np.flatnonzero(mask)), k)
     return smallest(keys.filter(failing), k)
 
 
@@ -281,18 +283,18 @@ def merge_keys(first: pa.Table | None, second: pa.Table | None, k: int) -> pa.Ta
 
 # -- duplicates (`unique`) ----------------------------------------------------------------------------------------
 
-def duplicates(hashes: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.ndarray, int, int]:
-    """From the merged hashes of a column's non-null values (each share's distinct hashes and their counts,
-    `ColumnPartial.kept`): the sorted hashes that occur more than once, the rows holding them, and the duplicate
-    count (values minus distinct values)."""
+def duplicates(hashes: list[KeptHashes]) -> tuple[np.ndarray, int, int]:
+    """From the merged hashes of a column's non-null values (`ColumnPartial.kept`): the sorted hashes that occur
+    more than once, the rows holding them, and the duplicate count (values minus distinct values)."""
     if not hashes:
         return np.zeros(0, np.uint64), 0, 0
-    values = np.concatenate([h for h, _ in hashes])
-    if all(c is None for _, c in hashes):
+    values = np.concatenate([h.hashes for h in hashes])
+    if all(h.counts is None for h in hashes):
         values.sort()
         counts = None
     else:
-        counts = np.concatenate([np.ones(len(h), np.int64) if c is None else c.astype(np.int64) for h, c in hashes])
+        counts = np.concatenate([np.ones(len(h.hashes), np.int64) if h.counts is None else h.counts.astype(np.int64)
+                                 for h in hashes])
         order = np.argsort(values)
         values, counts = values[order], counts[order]
     if not len(values):
@@ -303,17 +305,35 @@ def duplicates(hashes: list[tuple[np.ndarray, np.ndarray | None]]) -> tuple[np.n
     return values[starts][repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
 
 
-def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray]], k: int
+def key_bound(hashes: list[KeptHashes], repeated: np.ndarray, k: int) -> Any:
+    """A first key that the `k` smallest keys of the rows holding a `repeated` hash do not exceed: the `k`-th
+    smallest among the rows whose keys were kept with their hashes (any `k` such rows bound the smallest `k`), or
+    None when fewer than `k` are known."""
+    known = [h for h in hashes if h.keys is not None]
+    if not known or not len(repeated) or not k:
+        return None
+    keys = np.concatenate([h.keys for h in known])[among(np.concatenate([h.hashes for h in known]), repeated)]
+    return np.partition(keys, k - 1)[k - 1].item() if len(keys) >= k else None
+
+
+def duplicate_keys(rows: pa.Table, lookups: list[tuple[int, Compiled, np.ndarray, Any]], k: int
                    ) -> dict[int, pa.Table | None]:
-    """The smallest sample keys of the rows of a share whose value is one of the duplicated hashes, per check."""
+    """The smallest sample keys of the rows of a share whose value is one of the duplicated hashes, per check. With
+    a bound on their first key (`key_bound`), only the rows within it are hashed and looked up."""
     found: dict[int, pa.Table | None] = {}
-    for number, check, repeated in lookups:
+    for number, check, repeated, bound in lookups:
         values = tracked(rows.column(check.column), check.column_kind)
         if check.column_kind is ColumnKind.BOOLEAN:
             values = values.cast(pa.int8())
-        hashes = row_value_hashes(values)
-        at = np.minimum(np.searchsorted(repeated, hashes), len(repeated) - 1)
-        failing = (repeated[at] == hashes) & values.is_valid().to_numpy(zero_copy_only=False)
-        found[number] = failing_keys(rows.select(list(check.sample)), pa.array(failing), k) \
-            if failing.any() and check.sample else None
+        keys = rows.select(list(check.sample))
+        if bound is None:
+            failing = among(row_value_hashes(values), repeated)
+        else:
+            within = pc.less_equal(keys.column(0), pa.scalar(bound, keys.schema.field(0).type))
+            at = np.flatnonzero(pc.fill_null(within, False).to_numpy(zero_copy_only=False))
+            values, keys = values.take(at), keys.take(at)
+            failing = among(row_value_hashes(values), repeated)
+        if values.null_count:
+            failing &= values.is_valid().to_numpy(zero_copy_only=False)
+        found[number] = failing_keys(keys, failing, k) if failing.any() and check.sample else None
     return found

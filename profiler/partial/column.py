@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -44,10 +44,8 @@ class ColumnPartial:
     """The bottom-k sketch of the tracked values' hashes."""
     kll: bytes | None = None
     """The KLL quantile sketch of a numeric column's finite values."""
-    kept: list[tuple[np.ndarray, np.ndarray | None]] | None = None
-    """The hashes of the tracked values, share by share, when the spec keeps them (a `unique` check's duplicates):
-    each share's distinct hashes and how often each occurs (`counted`; None: once each), so that a column of few
-    values hands over little."""
+    kept: list[KeptHashes] | None = None
+    """The hashes of the tracked values, share by share, when the spec keeps them (a `unique` check's duplicates)."""
 
     def merge(self, other: ColumnPartial, *, k: int) -> ColumnPartial:
         return ColumnPartial(
@@ -67,14 +65,24 @@ class ColumnPartial:
         )
 
 
-def counted(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """`hashes`' distinct values, sorted, and how often each occurs; `hashes` as they are (counts None) when their
-    leading 4096 repeat little, as counting would not shrink them."""
+class KeptHashes(NamedTuple):
+    """One share's hashes of a column's non-null values: its distinct hashes and how often each occurs, so that a
+    column of few values hands over little, or (`counts` None) the hashes as they are."""
+
+    hashes: np.ndarray
+    counts: np.ndarray | None
+    keys: np.ndarray | None = None
+    """With hashes as they are, in row order: the integer key of each one's row (`ColumnSpec.keep_keys`)."""
+
+
+def counted(hashes: np.ndarray, keys: np.ndarray | None = None) -> KeptHashes:
+    """`hashes`' distinct values, sorted, and how often each occurs; `hashes` as they are (with their rows' `keys`)
+    when their leading 4096 repeat little, as counting would not shrink them."""
     probe = hashes[:4096]
     if len(hashes) > 2 * len(probe) and len(np.unique(probe)) > len(probe) // 2:
-        return hashes, None
+        return KeptHashes(hashes, None, keys)
     distinct, counts = np.unique(hashes, return_counts=True)
-    return distinct, None if len(distinct) == len(hashes) else counts.astype(np.uint32)
+    return KeptHashes(distinct, None if len(distinct) == len(hashes) else counts.astype(np.uint32))
 
 
 def _pick(choose: Any, first: Any, second: Any) -> Any:
@@ -93,11 +101,16 @@ class ColumnSpec:
     hashed: bool
     keep_hashes: bool = False
     """Keep the hashes of the tracked non-null values (`ColumnPartial.kept`); a hashed column only."""
+    keep_keys: int | None = None
+    """With `keep_hashes`: the position of an integer column (the rows' first key) whose values are kept beside
+    hashes kept as they are, so that the keys of the rows holding a repeated value can be bounded before the values
+    pass looks for them (`profiler.partial.checks.key_bound`)."""
 
 
 def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: int, kll_k: int,
-                   row_hashes: np.ndarray | None) -> ColumnPartial:
-    """The statistics of one column in one share of the rows; mixes the column into `row_hashes`."""
+                   row_hashes: np.ndarray | None, keys: np.ndarray | None = None) -> ColumnPartial:
+    """The statistics of one column in one share of the rows; mixes the column into `row_hashes`. `keys`: the
+    values of the spec's `keep_keys` column when it has no nulls in this share."""
     kind = spec.kind
     x = domain(array, kind)
     p = ColumnPartial(count=len(x) - x.null_count)
@@ -122,7 +135,7 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
         if kind is not ColumnKind.BOOLEAN:
             p.bottom = bottom_k(hashes[valid], k)
         if spec.keep_hashes:
-            p.kept = [counted(hashes[valid])]
+            p.kept = [counted(hashes[valid], None if keys is None else keys[valid])]
         if row_hashes is not None:
             # The distinct sketch of a float column sets NaN and infinities aside; rows keep them apart from nulls
             # (without any, both see the same values).

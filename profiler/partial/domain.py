@@ -11,8 +11,7 @@ from profiler.model import ColumnKind
 def domain(array: pa.Array | pa.ChunkedArray, kind: ColumnKind) -> pa.Array:
     """The column as the values its statistics are computed on: int64 integers, float64 floats, decimals as they
     are, strings, int32 epoch days for dates, int64 epoch microseconds for timestamps (zoned or not)."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    array = combined(array)
     if isinstance(array.type, pa.DictionaryType):
         array = array.dictionary_decode()
     if kind is ColumnKind.INTEGER:
@@ -27,6 +26,14 @@ def domain(array: pa.Array | pa.ChunkedArray, kind: ColumnKind) -> pa.Array:
         if pa.types.is_timestamp(array.type) and array.type.unit != "us":
             array = array.cast(pa.timestamp("us", tz=array.type.tz), safe=False)
         return array.cast(pa.int64())
+    return array
+
+
+def combined(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array of the values of `array`; a chunked array of one chunk is that chunk, not a copy of it (as
+    `combine_chunks` makes)."""
+    if isinstance(array, pa.ChunkedArray):
+        return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
     return array
 
 

@@ -158,3 +158,36 @@ def other_row_hashes(array: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         integers = array.cast(pa.int32() if kind.bit_width == 32 else pa.int64())  # time32 casts to int32 only
         return row_value_hashes(integers.cast(pa.int64()))
     return None
+
+
+# -- membership ---------------------------------------------------------------------------------------------------
+
+_SMALL_SET = 1 << 16
+"""Up to this many hashes, Arrow's hash-set lookup is the fastest exact test; more make building its set dearer than
+a sorted search."""
+
+
+def among(hashes: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Whether each of `hashes` is one of `chosen` (sorted, distinct), exactly. A bitmap of the chosen hashes' low
+    bits (64 slots per hash, at most 4 MB) rules most other hashes out at one lookup each; only the rest are looked
+    up exactly, which a sorted search alone made several times dearer."""
+    found = np.zeros(len(hashes), np.bool_)
+    if not len(chosen) or not len(hashes):
+        return found
+    slots = max(1 << 16, min(1 << 22, 1 << (64 * len(chosen)).bit_length()))
+    low = np.uint64(slots - 1)
+    bitmap = np.zeros(slots, np.bool_)
+    bitmap[(chosen & low).astype(np.intp)] = True
+    candidates = np.flatnonzero(bitmap[(hashes & low).astype(np.intp)])
+    if len(candidates) > len(hashes) // 4:  # most of them may be chosen: look every one up
+        candidates = slice(None)
+    probed = hashes[candidates]
+    if len(chosen) <= _SMALL_SET:
+        found[candidates] = pc.is_in(pa.array(probed), value_set=pa.array(chosen)).to_numpy(zero_copy_only=False)
+    else:  # a sorted search is fast on sorted keys
+        order = np.argsort(probed)
+        keys = probed[order]
+        hit = np.empty(len(keys), np.bool_)
+        hit[order] = chosen[np.minimum(np.searchsorted(chosen, keys), len(chosen) - 1)] == keys
+        found[candidates] = hit
+    return found

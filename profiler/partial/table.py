@@ -51,11 +51,19 @@ def empty_partial(columns: int, schema: pa.Schema) -> TablePartial:
     return TablePartial(0, [ColumnPartial() for _ in range(columns)], RowSketch.empty(), empty_sample(schema))
 
 
+def _keys(rows: pa.Table, column: int | None) -> np.ndarray | None:
+    """The values of an integer key column without nulls in these rows, else None."""
+    if column is None:
+        return None
+    keys = rows.column(column)
+    return keys.to_numpy() if pa.types.is_integer(keys.type) and keys.null_count == 0 else None
+
+
 def table_partial(rows: pa.Table, specs: list[ColumnSpec], options: PartialOptions, share: int) -> TablePartial:
     """The partial statistics of `rows` (the table's columns in profile order), the `share`-th part of a table."""
     row_hashes: np.ndarray | None = new_row_hashes(rows.num_rows)
-    columns = [column_partial(rows.column(i), spec, k=options.bottom_k, kll_k=options.kll_k, row_hashes=row_hashes)
-               for i, spec in enumerate(specs)]
+    columns = [column_partial(rows.column(i), spec, k=options.bottom_k, kll_k=options.kll_k, row_hashes=row_hashes,
+                              keys=_keys(rows, spec.keep_keys)) for i, spec in enumerate(specs)]
     for i, spec in enumerate(specs):
         if spec.hashed or row_hashes is None:
             continue

@@ -23,6 +23,7 @@ from profiler.partial.checks import (
     compile_checks,
     duplicate_keys,
     duplicates,
+    key_bound,
     merge_checks,
     merge_keys,
 )
@@ -56,9 +57,11 @@ class ProfileChecks:
     def __init__(self, checks: TableChecks, names: list[str], kinds: list[ColumnKind], schema: pa.Schema) -> None:
         self.checks = checks
         self.compiled = compile_checks(checks, names, kinds, schema)
+        self.kinds = kinds
         self.k = checks.max_sample_keys
         self.partials: list[CheckPartial] = []
         self.repeated: dict[int, tuple[np.ndarray, int, int]] = {}
+        self.bounds: dict[int, Any] = {}
         self.duplicate_keys: dict[int, pa.Table | None] = {}
 
     def statistics_work(self) -> Work:
@@ -66,23 +69,30 @@ class ProfileChecks:
         return Work(lambda rows, share: checks_partial(rows, compiled, k), [CheckPartial() for _ in compiled],
                     lambda a, b: merge_checks(a, b, k))
 
-    def kept_columns(self) -> set[int]:
-        """The columns whose value hashes the statistics pass keeps for `unique` checks (it computes them anyway)."""
-        return {c.column for c in self.compiled if c.hashes}
+    def kept_columns(self) -> dict[int, int | None]:
+        """The columns whose value hashes the statistics pass keeps for `unique` checks (it computes them anyway),
+        each with its checks' first sample column when that one is of integers (kept beside hashes kept as they
+        are: see `key_bound`)."""
+        return {c.column: c.sample[0] if c.sample and self.kinds[c.sample[0]] is ColumnKind.INTEGER else None
+                for c in self.compiled if c.hashes}
 
     def statistics_done(self, partials: list[CheckPartial], columns: list[ColumnPartial]) -> None:
         self.partials = partials
-        self.repeated = {i: duplicates(columns[c.column].kept or []) for i, c in enumerate(self.compiled) if c.hashes}
+        for i, c in enumerate(self.compiled):
+            if c.hashes:
+                kept = columns[c.column].kept or []
+                self.repeated[i] = duplicates(kept)
+                self.bounds[i] = key_bound(kept, self.repeated[i][0], self.k)
 
     def values_work(self) -> Work | None:
         """The keys of rows holding a duplicated value, in the values pass; None when no value repeats."""
-        lookups = [(i, self.compiled[i], found[0]) for i, found in self.repeated.items()
+        lookups = [(i, self.compiled[i], found[0], self.bounds[i]) for i, found in self.repeated.items()
                    if len(found[0]) and self.compiled[i].sample]
         if not lookups:
             return None
         k = self.k
-        reads = frozenset(c for _, check, _ in lookups for c in (check.column, *check.sample))
-        return Work(lambda rows, share: duplicate_keys(rows, lookups, k), {i: None for i, _, _ in lookups},
+        reads = frozenset(c for _, check, _, _ in lookups for c in (check.column, *check.sample))
+        return Work(lambda rows, share: duplicate_keys(rows, lookups, k), {i: None for i, *_ in lookups},
                     lambda a, b: {i: merge_keys(a[i], b[i], k) for i in a}, reads)
 
     def values_done(self, keys: dict[int, pa.Table | None] | None) -> None:

@@ -13,21 +13,8 @@ import pyarrow as pa
 from pyspark.sql import types as T
 
 from profiler.kinds import days_to_date, micros_to_datetime, truncate
-from profiler.model import (
-    QUANTILES,
-    ColumnKind,
-    ColumnProfile,
-    Histogram,
-    TopValue,
-    quantile_key,
-)
-from profiler.partial import (
-    ColumnPartial,
-    bottom_k_size,
-    distinct_estimate,
-    int64_or_none,
-    kll_quantiles,
-)
+from profiler.model import QUANTILES, ColumnKind, ColumnProfile, Histogram, TopValue, quantile_key
+from profiler.partial import ColumnPartial, bottom_k_size, distinct_estimate, int64_or_none, kll_quantiles
 from profiler.patterns import analyse_values
 from profiler.stats.options import ProfileOptions
 

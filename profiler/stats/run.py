@@ -163,8 +163,9 @@ def profile_shares(shares: Shares, opts: ProfileOptions, checks: TableChecks | N
     cols = [Col(i, f.name, f.dataType, column_kind(f.dataType), {}) for i, f in enumerate(shares.schema.fields)]
     run_checks = ProfileChecks(checks, [c.name for c in cols], [c.kind for c in cols], shares.arrow_schema) \
         if checks and checks.checks else None
-    kept = run_checks.kept_columns() if run_checks else set()
-    specs = [ColumnSpec(c.kind, hashed=c.kind is not ColumnKind.OTHER, keep_hashes=c.index in kept) for c in cols]
+    kept = run_checks.kept_columns() if run_checks else {}
+    specs = [ColumnSpec(c.kind, hashed=c.kind is not ColumnKind.OTHER, keep_hashes=c.index in kept,
+                        keep_keys=kept.get(c.index)) for c in cols]
     options = PartialOptions(
         bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=opts.row_sketch_size,
         kll_k=opts.quantile_sketch_k, sample_rows=opts.sample_rows, seed=opts.sample_seed,

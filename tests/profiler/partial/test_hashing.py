@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from profiler.partial import distinct_estimate, table_partial, value_hashes
+from profiler.partial.hashing import among
 from tests.support.partials import OPTIONS, specs_of
 
 
@@ -36,3 +37,17 @@ def test_a_value_hashes_alike_in_any_batch_so_that_shares_merge():
         hashes = value_hashes(batch)
         assert all(hashes[i] == alone[w] for i, w in enumerate(batch.to_pylist()) if w in alone)
     assert len(set(alone.values())) == len(words)
+
+
+def test_among_finds_exactly_the_chosen_hashes():
+    # Chosen sets small and large (the two exact lookups), hashes that share a chosen one's low bits without being
+    # it (the bitmap's false alarms), and shares where few or most hashes are chosen; np.isin is the oracle.
+    rng = np.random.default_rng(11)
+    pool = rng.integers(0, 2**64 - 1, 400_000, dtype=np.uint64)
+    for chosen_count, hit_share in ((1, 0.0), (12, 0.001), (1000, 1.0), (12_500, 0.01), (200_000, 0.5)):
+        chosen = np.unique(pool[:chosen_count])
+        near = chosen[rng.integers(0, len(chosen), 500)] ^ (np.uint64(1) << np.uint64(40))  # same low bits
+        hits = chosen[rng.integers(0, len(chosen), int(50_000 * hit_share))]
+        hashes = rng.permutation(np.concatenate([pool[chosen_count:chosen_count + 50_000 - len(hits)], hits, near]))
+        assert np.array_equal(among(hashes, chosen), np.isin(hashes, chosen))
+    assert not among(pool[:10], np.zeros(0, np.uint64)).any()

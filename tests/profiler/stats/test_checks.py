@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -131,3 +132,30 @@ def test_text_of_few_values_checked_on_its_distinct_values_agrees_with_pandas(tm
             failing = expected[result.id]
             assert (result.failing_rows, list(result.sample_keys)) == (
                 int(failing.sum()), smallest(frame, failing, ["id", "status"])), result.id
+
+
+def test_unique_keys_of_columns_of_many_values_agree_with_pandas(tmp_path):
+    # Shares of many values hand over their hashes as they are, beside their rows' first key, which bounds the rows
+    # the values pass hashes again; a row group whose keys hold nulls hands over no keys, one big share (the whole
+    # table) none either, and without a key the checked integers bound themselves. All must agree with pandas.
+    rows = 40_000
+    rng = np.random.default_rng(8)
+    ids = [None if 36_000 <= i < 36_050 else int(v) for i, v in enumerate(rng.permutation(rows) * 3 - 1000)]
+    table = pa.table({
+        "id": pa.array(ids, pa.int64()),
+        "word": pa.array([None if i % 97 == 0 else f"w{v}" for i, v in enumerate(rng.integers(0, 300_000, rows))]),
+        "number": pa.array(rng.integers(-100_000, 100_000, rows)),
+    })
+    frame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    checks = (CheckSpec(1, "unique", "word"), CheckSpec(2, "unique", "number"))
+    for groups in (rows, 12_000):
+        path = tmp_path / f"u{groups}.parquet"
+        pq.write_table(table, path, row_group_size=groups)
+        for key in (("id",), ()):
+            got = {r.id: r for r in profile_parquet_in_process(str(path), checks=TableChecks(checks, key=key)).checks}
+            for number, column in ((1, "word"), (2, "number")):
+                values = frame[column]
+                failing = values.notna() & values.duplicated(keep=False)
+                assert failing.sum() > 1000
+                sample = smallest(frame, failing, [*key, column])
+                assert (got[number].failing_rows, list(got[number].sample_keys)) == (int(failing.sum()), sample)
