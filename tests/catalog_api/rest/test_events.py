@@ -55,3 +55,36 @@ def test_an_sse_client_receives_column_added_when_the_crawl_commits(live):
 def test_the_stream_refuses_an_unknown_type(live):
     answer = httpx.get(f"http://{live.base}/api/v1/events/stream", params={"types": "catalog.nope"}, timeout=10)
     assert answer.status_code == 422 and answer.json()["error"]["field"] == "types"
+
+
+def test_an_sse_client_filtering_on_glossary_types_receives_a_new_term(live):
+    frames: queue.Queue[dict] = queue.Queue()
+    connected = threading.Event()
+    stop = threading.Event()
+
+    def listen() -> None:
+        params = [("types", "catalog.glossary_term.created"), ("types", "catalog.domain.created")]
+        with httpx.stream("GET", f"http://{live.base}/api/v1/events/stream", params=params, timeout=30) as response:
+            for line in response.iter_lines():
+                if line.startswith(": connected"):
+                    connected.set()
+                elif line.startswith("data:"):
+                    frames.put(json.loads(line.partition(":")[2]))
+                if stop.is_set():
+                    return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert connected.wait(10)
+    live.wait_for_subscribers(1)
+    live.add_column_and_crawl("channel")  # a column event: filtered out
+    answer = httpx.post(f"http://{live.base}/api/v1/glossary/terms", json={"name": "Customer"}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    event = CatalogEvent.model_validate(frames.get(timeout=30))
+    validate(event)
+    term_urn = f"urn:catalog:glossary_term:{answer.json()['id']}"
+    assert (event.type, event.subject, event.partitionkey, event.data["name"]) == (
+        "catalog.glossary_term.created", term_urn, term_urn, "Customer")
+    stop.set()
+    httpx.post(f"http://{live.base}/api/v1/domains", json={"name": "Sales"}, timeout=10)  # lets the listener stop
+    listener.join(timeout=10)
