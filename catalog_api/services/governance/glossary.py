@@ -3,8 +3,8 @@ broader term, linked by curators to tables and columns.
 
 Creating, changing and deleting a term is recorded in the term's history (`history`) and published as
 `catalog.glossary_term.created|updated|deleted` about the term's URN (`urn:catalog:glossary_term:<id>`); linking
-and unlinking in the history of the table (the column's table) and as `catalog.terms.changed`. Deleting a term unlinks it everywhere,
-each entity's history and event included.
+and unlinking in the history of the table (the column's table) and as `catalog.terms.changed`. Deleting a term
+unlinks it everywhere, each entity's history and event included.
 """
 
 from __future__ import annotations

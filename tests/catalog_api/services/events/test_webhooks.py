@@ -61,8 +61,8 @@ def test_a_webhook_on_one_terms_urn_receives_that_terms_events_alone(ctx, client
         for number in range(2, 12):  # term 1's URN is a text prefix of terms 10 and 11's
             governance.create_term(ctx, f"Term {number}")
         types = ["catalog.glossary_term.updated", "catalog.glossary_term.deleted", "catalog.domain.created"]
-        hook = client.post("/api/v1/webhooks", json={"url": receiver.url, "event_types": types,
-                                                     "urn_prefix": f"urn:catalog:glossary_term:{first.id}"})
+        hook = client.post("/api/v1/webhooks", json={
+            "url": receiver.url, "event_types": types, "urn_prefix": f"urn:catalog:glossary_term:{first.id}"})
         assert hook.status_code == 201, hook.text
         receiver.secret = hook.json()["secret"]
         governance.update_term(ctx, first.id, "Client")

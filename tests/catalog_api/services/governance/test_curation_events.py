@@ -59,7 +59,8 @@ def test_each_change_of_a_domain_publishes_one_event_about_the_domain(store):
         _, [deleted] = published_by(store, governance.delete_domain, sales.id)
     urn = f"urn:catalog:domain:{sales.id}"
     assert [(e["type"], e["subject"], e["partitionkey"]) for e in (created, updated, deleted)] == [
-        ("catalog.domain.created", urn, urn), ("catalog.domain.updated", urn, urn), ("catalog.domain.deleted", urn, urn)]
+        ("catalog.domain.created", urn, urn), ("catalog.domain.updated", urn, urn),
+        ("catalog.domain.deleted", urn, urn)]
     assert created["data"] == {"id": sales.id, "name": "Sales", "description": "Orders and customers",
                                "changed_by": "ana"}
     assert updated["data"] == {"id": sales.id, "changed_fields": ["description"],
