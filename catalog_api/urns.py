@@ -5,6 +5,10 @@
     urn:catalog:dataset:<source>:<schema>:<table>
     urn:catalog:column:<source>:<schema>:<table>:<column>
 
+Glossary terms and domains belong to no source and can be renamed: they are named by their catalog id instead,
+`urn:catalog:glossary_term:<id>` and `urn:catalog:domain:<id>`, as their events' subjects (they are not entities of
+`parse_urn`).
+
 Each name is kept as is, except that `%`, `:`, `/`, `?`, `#`, whitespace, control characters and the characters
 `" < > \\ ^ ` { | }` are percent-encoded (UTF-8, upper-case hex), so names with separators stay unambiguous.
 """
@@ -76,6 +80,14 @@ def dataset_urn(source: str, schema: str, table: str) -> str:
 
 def column_urn(source: str, schema: str, table: str, column: str) -> str:
     return str(Urn(EntityType.COLUMN, (source, schema, table, column)))
+
+
+def glossary_term_urn(term_id: int) -> str:
+    return f"{PREFIX}glossary_term:{term_id}"
+
+
+def domain_urn(domain_id: int) -> str:
+    return f"{PREFIX}domain:{domain_id}"
 
 
 def column_of_dataset(dataset: str, column: str) -> str:

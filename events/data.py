@@ -11,6 +11,14 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.curation_data import (
+    DomainCreated,
+    DomainDeleted,
+    DomainUpdated,
+    GlossaryTermCreated,
+    GlossaryTermDeleted,
+    GlossaryTermUpdated,
+)
 from events.job_data import JobFailed, JobProgress, JobStarted, JobSucceeded
 from events.payload import EventPayload
 from events.types import EventType, UtcTimestamp
@@ -443,7 +451,8 @@ PAYLOADS: dict[EventType, type[EventPayload]] = {
     for model in (
         SourceRegistered, SourceUpdated, SourceDeleted, TableCreated, TableDeleted, ViewCreated, ViewDeleted,
         ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
-        OwnersChanged, TermsChanged, DomainChanged,
+        OwnersChanged, TermsChanged, DomainChanged, GlossaryTermCreated, GlossaryTermUpdated, GlossaryTermDeleted,
+        DomainCreated, DomainUpdated, DomainDeleted,
         JobStarted, JobProgress, JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
         QualityFailed, QualityRecovered,
     )

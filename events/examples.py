@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from events.curation_data import DomainFields, GlossaryTermFields, TermRef
 from events.data import (
     AnomalyDetected,
     ColumnAdded,
@@ -15,7 +16,13 @@ from events.data import (
     ColumnTypeChanged,
     DescriptionChanged,
     DomainChanged,
+    DomainCreated,
+    DomainDeleted,
+    DomainUpdated,
     EventPayload,
+    GlossaryTermCreated,
+    GlossaryTermDeleted,
+    GlossaryTermUpdated,
     JobFailed,
     JobProgress,
     JobStarted,
@@ -45,6 +52,10 @@ _T0 = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
 _JOB = "3f0c9a52-8d1e-4a8b-9c4e-2b7f5d6a1e90"
 _SOURCE = "urn:catalog:source:erp"
 _ORDERS = "urn:catalog:dataset:erp:sales:orders"
+_TERM = "urn:catalog:glossary_term:12"
+_DOMAIN = "urn:catalog:domain:3"
+_CUSTOMER = TermRef(id=4, name="Customer")
+_EMAIL = "The address the customer gave for order confirmations."
 
 
 def _examples() -> list[tuple[EventPayload, str]]:
@@ -109,6 +120,20 @@ def _examples() -> list[tuple[EventPayload, str]]:
                     started_at=_T0), _SOURCE),
         (JobProgress(job_id=_JOB, kind="crawl", done=120, total=312, message="applying to the catalog",
                      status="running"), _SOURCE),
+        (GlossaryTermCreated(id=12, name="Customer e-mail", definition=_EMAIL, parent=_CUSTOMER,
+                             changed_by="ana@example.com"), _TERM),
+        (GlossaryTermUpdated.between(12, GlossaryTermFields(name="Customer e-mail", definition=_EMAIL, parent=None),
+                                     GlossaryTermFields(name="Customer email", definition=_EMAIL, parent=_CUSTOMER),
+                                     changed_by="ana@example.com"), _TERM),
+        (GlossaryTermDeleted(id=12, name="Customer email", definition=_EMAIL, parent=_CUSTOMER,
+                             changed_by="ana@example.com"), _TERM),
+        (DomainCreated(id=3, name="Sales", description="Orders, customers and invoices.",
+                       changed_by="ana@example.com"), _DOMAIN),
+        (DomainUpdated.between(3, DomainFields(name="Sales", description="Orders, customers and invoices."),
+                               DomainFields(name="Sales & Marketing", description="Orders, customers and invoices."),
+                               changed_by="ana@example.com"), _DOMAIN),
+        (DomainDeleted(id=3, name="Sales & Marketing", description="Orders, customers and invoices.",
+                       changed_by="ana@example.com"), _DOMAIN),
     ]
 
 

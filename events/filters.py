@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from events.model import CatalogEvent
 from events.types import EventType
-from events.urns import PREFIX, urn_kind
+from events.urns import PREFIX, SOURCELESS_KINDS, urn_kind
 
 
 class InvalidFilter(ValueError):
@@ -44,10 +44,16 @@ def check_urn_prefix(prefix: str | None, *, field: str = "urn_prefix") -> str:
 
 def _scope_of(prefix: str) -> tuple[str, ...] | None:
     try:
-        urn_kind(prefix)
+        kind = urn_kind(prefix)
     except ValueError:
         return None
-    return tuple(prefix.split(":")[3:])
+    # A glossary term or domain contains nothing: its URN matches itself alone (`...:glossary_term:1`, not `...:12`).
+    return (prefix,) if kind in SOURCELESS_KINDS else tuple(prefix.split(":")[3:])
+
+
+def _in_source(subject: str) -> bool:
+    # The names after the kind locate an entity in a source only for the kinds that have one.
+    return subject.split(":")[2] not in SOURCELESS_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +62,9 @@ class EventFilter:
 
     A prefix that is a whole URN matches that entity and everything inside it: `urn:catalog:source:erp` matches
     every event of source `erp` (its tables, columns, jobs...), `urn:catalog:dataset:erp:sales:orders` the table
-    and its columns but not `orders_2019`. Any other prefix is compared as text: `urn:catalog:dataset:erp:`
-    selects the datasets of `erp`, `urn:catalog:column:` every column event.
+    and its columns but not `orders_2019`, `urn:catalog:glossary_term:12` that term alone. Any other prefix is
+    compared as text: `urn:catalog:dataset:erp:` selects the datasets of `erp`, `urn:catalog:column:` every column
+    event.
     """
 
     event_types: frozenset[EventType] = frozenset()
@@ -77,4 +84,6 @@ class EventFilter:
         scope = self._scope
         if scope is None:
             return event.subject.startswith(self.urn_prefix)
-        return tuple(event.subject.split(":")[3:3 + len(scope)]) == scope
+        if scope == (self.urn_prefix,):
+            return event.subject == self.urn_prefix
+        return _in_source(event.subject) and tuple(event.subject.split(":")[3:3 + len(scope)]) == scope

@@ -5,8 +5,10 @@
      "datacontenttype": "application/json", "partitionkey": "urn:catalog:source:erp", "data": {...}}
 
 `partitionkey` is the CloudEvents partitioning extension: the URN of the subject's source, so every event about
-one source lands on one Event Hub partition and keeps its order. `actor`, an extension attribute, names who caused
-the change (the application passes it in; this library knows nothing of identities) and is left out when unknown,
+one source lands on one Event Hub partition and keeps its order; for a subject outside any source (a glossary term,
+a domain) it is the subject's own URN, so each term's or domain's events keep theirs. `actor`, an extension
+attribute, names who caused the change (the application passes it in; this library knows nothing of identities)
+and is left out when unknown,
 as CloudEvents leaves out unset attributes. So are `traceparent` (the distributed tracing extension: the W3C trace
 context of the request or job that made the change) and `requestid` (that request's id), when the change had them.
 `data` is always checked against the type's payload model (events.data) and normalised to its JSON form, so a
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from events.data import PAYLOADS, EventPayload
 from events.types import EventType, UtcTimestamp
-from events.urns import URN_PATTERNS, UrnKind, source_urn_of, urn_kind
+from events.urns import SOURCELESS_KINDS, UrnKind, entity_id_of, partition_key_of, pattern_for, urn_kind
 
 DEFAULT_SOURCE = "/catalog"
 """The CloudEvents `source` unless the application configures its public URI."""
@@ -38,6 +40,9 @@ TRACEPARENT_DESCRIPTION = ("W3C trace context of the request or job that made th
 MAX_REQUEST_ID_LENGTH = 128
 REQUEST_ID_DESCRIPTION = ("Request id (extension attribute) of the API request that made the change, or that started "
                           "the job that made it: the `X-Request-ID` it was answered with, also in the catalog's logs.")
+
+PARTITIONKEY_DESCRIPTION = ("URN of the subject's source (CloudEvents partitioning extension); the subject's own URN "
+                            "when it belongs to no source (a glossary term, a domain).")
 
 MAX_ACTOR_LENGTH = 300
 ACTOR_DESCRIPTION = ("Who caused the change (extension attribute): `api_key:<key id>`, `entra:<object id>`, `local`, "
@@ -73,8 +78,8 @@ class CatalogEvent(BaseModel):
     subject: str = Field(description="URN of the entity the event is about.")
     time: UtcTimestamp = Field(default_factory=_now)
     datacontenttype: Literal["application/json"] = "application/json"
-    partitionkey: str = Field(default="", pattern=URN_PATTERNS[UrnKind.SOURCE],
-                              description="URN of the subject's source (CloudEvents partitioning extension).")
+    partitionkey: str = Field(default="", pattern=pattern_for((UrnKind.SOURCE, *SOURCELESS_KINDS)),
+                              description=PARTITIONKEY_DESCRIPTION)
     actor: str | None = Field(default=None, min_length=1, max_length=MAX_ACTOR_LENGTH, exclude_if=_unset,
                               description=ACTOR_DESCRIPTION)
     traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN, exclude_if=_unset,
@@ -102,11 +107,12 @@ class CatalogEvent(BaseModel):
         if kind not in payload_model.subject_kinds:
             allowed = " or ".join(k.value for k in payload_model.subject_kinds)
             raise ValueError(f"subject: a {event_type.value} event is about a {allowed}, got a {kind.value} URN")
-        expected_key = source_urn_of(subject)
+        expected_key = partition_key_of(subject)
         if values.get("partitionkey") in (None, ""):
             values["partitionkey"] = expected_key
         elif values["partitionkey"] != expected_key:
-            raise ValueError(f"partitionkey: must be the subject's source URN {expected_key!r}")
+            whose = "own" if kind in SOURCELESS_KINDS else "source"
+            raise ValueError(f"partitionkey: must be the subject's {whose} URN {expected_key!r}")
         values["data"] = _normalised_data(event_type, values.get("data"))
         _check_consistency(event_type, subject, values["data"])
         return values
@@ -164,6 +170,10 @@ def _normalised_data(event_type: EventType, data: Any) -> dict[str, Any]:
 
 def _check_consistency(event_type: EventType, subject: str, data: dict[str, Any]) -> None:
     # The parts of `data` that repeat the subject must agree with it.
+    if urn_kind(subject) in SOURCELESS_KINDS:
+        if data.get("id") != entity_id_of(subject):
+            raise ValueError(f"data.id: {data.get('id')!r} is not the id in the subject {subject!r}")
+        return
     dataset = data.get("dataset")
     if dataset is None:
         return

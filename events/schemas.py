@@ -26,13 +26,14 @@ from events.model import (
     ACTOR_DESCRIPTION,
     MAX_ACTOR_LENGTH,
     MAX_REQUEST_ID_LENGTH,
+    PARTITIONKEY_DESCRIPTION,
     REQUEST_ID_DESCRIPTION,
     TRACEPARENT_DESCRIPTION,
     TRACEPARENT_PATTERN,
     CatalogEvent,
 )
 from events.types import RFC3339_UTC_PATTERN, EventType
-from events.urns import URN_PATTERNS, UrnKind, pattern_for
+from events.urns import UrnKind, partition_kinds, pattern_for
 
 __all__ = ["SchemaValidationError", "build_schema", "load_schema", "schema_filename", "validate", "validator"]
 
@@ -76,8 +77,7 @@ def build_schema(event_type: EventType | str) -> dict[str, Any]:
             "time": {"type": "string", "format": "date-time", "pattern": RFC3339_UTC_PATTERN,
                      "description": "When the change happened, RFC 3339 in UTC."},
             "datacontenttype": {"const": "application/json"},
-            "partitionkey": {"type": "string", "pattern": URN_PATTERNS[UrnKind.SOURCE],
-                             "description": "URN of the subject's source (CloudEvents partitioning extension)."},
+            "partitionkey": _partitionkey_schema(model.subject_kinds),
             "actor": {"type": "string", "minLength": 1, "maxLength": MAX_ACTOR_LENGTH,
                       "description": ACTOR_DESCRIPTION + " Absent on events from before the catalog kept actors."},
             "traceparent": {"type": "string", "pattern": TRACEPARENT_PATTERN, "description": TRACEPARENT_DESCRIPTION
@@ -92,6 +92,19 @@ def build_schema(event_type: EventType | str) -> dict[str, Any]:
     if defs:
         schema["$defs"] = defs
     return schema
+
+
+def _partitionkey_schema(subject_kinds: tuple[UrnKind, ...]) -> dict[str, Any]:
+    kinds = partition_kinds(subject_kinds)
+    if kinds == (UrnKind.SOURCE,):
+        description = "URN of the subject's source (CloudEvents partitioning extension)."
+    elif UrnKind.SOURCE in kinds:
+        description = PARTITIONKEY_DESCRIPTION
+    else:
+        description = ("The subject's own URN (CloudEvents partitioning extension): a "
+                       + " or ".join(k.value for k in kinds) + " belongs to no source, so its events are ordered "
+                       "by themselves.")
+    return {"type": "string", "pattern": pattern_for(kinds), "description": description}
 
 
 def render_schema(event_type: EventType | str) -> str:

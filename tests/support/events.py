@@ -16,6 +16,7 @@ from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import record_events
 from events import CatalogEvent, PublishResult
 from events.data import DescriptionChanged
+from events.schemas import validate
 from events.webhooks import SIGNATURE_HEADER, SignatureError, verify
 
 FAST_EVENTS = {
@@ -101,6 +102,15 @@ def outbox(ctx: ServiceContext) -> list[OutboxEvent]:
     """Every outbox row, oldest first."""
     with ctx.db.session() as session:
         return list(session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
+
+
+def outbox_events(ctx: ServiceContext, event_type: str | None = None) -> list[dict]:
+    """The events in the outbox (of `event_type`, if given) as JSON objects, oldest first, each checked against the
+    published JSON Schema of its type."""
+    found = [json.loads(row.event) for row in outbox(ctx) if event_type in (None, row.type)]
+    for event in found:
+        validate(event)
+    return found
 
 
 def outbox_backlog(ctx: ServiceContext, count: int, sources: int = 10) -> None:

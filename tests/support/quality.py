@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.quality.evaluation import request_quality_run
 from catalog_api.urns import dataset_urn
@@ -13,9 +15,19 @@ from tests.support.catalog import query
 from tests.support.events import outbox
 from tests.support.factories import apply, make_source, make_table
 from tests.support.jobs import finished
+from tests.support.stores import STORES, context_on
 
 ORDERS = dataset_urn("erp", "sales", "orders")
 CUSTOMERS = dataset_urn("erp", "sales", "customers")
+
+@pytest.fixture(params=STORES, name="store")
+def rules_catalog_store(request, catalog_settings):
+    """`store`: a migrated catalog holding the rules catalog, on the embedded SQLite and on PostgreSQL."""
+    ctx = context_on(request, catalog_settings)
+    rules_catalog(ctx)
+    yield ctx
+    ctx.close()
+
 
 RULES = {
     ORDERS: [

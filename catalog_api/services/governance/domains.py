@@ -1,8 +1,9 @@
 """Domains: named parts of the business with a description. A source or dataset belongs to at most one.
 
-Creating, changing and deleting a domain is recorded in the domain's history; putting an entity in a domain (or
-taking it out) in the history of the table or source and as `catalog.domain.changed`. Deleting a domain takes every
-entity out of it, each with its history and event.
+Creating, changing and deleting a domain is recorded in the domain's history and published as
+`catalog.domain.created|updated|deleted` about the domain's URN (`urn:catalog:domain:<id>`); putting an entity in a
+domain (or taking it out) in the history of the table or source and as `catalog.domain.changed`. Deleting a domain
+takes every entity out of it, each with its history and event.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from catalog_api.services.governance.glossary import MAX_LINKED, linked_assets
 from catalog_api.services.governance.history import record as record_history
 from catalog_api.services.governance.views import DomainDetailView, DomainRefView, DomainView, domain_view
 from catalog_api.services.search.documents import refresh_entities
-from events.data import DomainChanged
+from events.curation_data import DomainFields
+from events.data import DomainChanged, DomainCreated, DomainDeleted, DomainUpdated
 
 MAX_DOMAINS = 1000
 
@@ -50,7 +52,9 @@ def create_domain(ctx: ServiceContext, name: str, description: str | None = None
         row = Domain(name=name, description=description, created_by=actor, updated_by=actor)
         session.add(row)
         flush_unique(session, "name", f"a domain named {name!r} exists")
-        record_history(session, "domain", row.id, row.name, "created", None, _fields(row))
+        state = _state(row)
+        record_history(session, "domain", row.id, row.name, "created", None, dict(state),
+                       DomainCreated(id=row.id, **dict(state), changed_by=current_identity().name))
         return domain_view(row)
 
 
@@ -60,15 +64,17 @@ def update_domain(ctx: ServiceContext, domain_id: int, name: str, description: s
     description = curated_text("description", description, "a description")
     with ctx.db.session() as session:
         row = domain_row(session, domain_id)
-        before = _fields(row)
+        before = _state(row)
         if name.lower() != row.name.lower():
             name_free(session, Domain, name, "domain")
         row.name, row.description = name, description
-        if _fields(row) != before:
+        after = _state(row)
+        if after != before:
             row.updated_by = current_identity().actor
             flush_unique(session, "name", f"a domain named {name!r} exists")
-            record_history(session, "domain", row.id, row.name, "updated", before, _fields(row))
-            if row.name != before["name"]:  # the search documents of its sources and datasets hold the name
+            record_history(session, "domain", row.id, row.name, "updated", dict(before), dict(after),
+                           DomainUpdated.between(row.id, before, after, changed_by=current_identity().name))
+            if after.name != before.name:  # the search documents of its sources and datasets hold the name
                 refresh_entities(session, session.scalars(select(DomainAssignment.entity_urn)
                                                           .where(DomainAssignment.domain_id == row.id)).all())
         return domain_view(row)
@@ -83,7 +89,9 @@ def delete_domain(ctx: ServiceContext, domain_id: int) -> DomainView:
         for target in assets_by_urn(session, urns).values():
             _record(session, target, row.name, None)
         session.execute(delete(DomainAssignment).where(DomainAssignment.domain_id == row.id))
-        record_history(session, "domain", row.id, row.name, "deleted", _fields(row), None)
+        state = _state(row)
+        record_history(session, "domain", row.id, row.name, "deleted", dict(state), None,
+                       DomainDeleted(id=row.id, **dict(state), changed_by=current_identity().name))
         session.delete(row)
         session.flush()
         refresh_entities(session, urns)
@@ -168,5 +176,6 @@ def _ref(row: Domain | None) -> DomainRefView | None:
     return None if row is None else DomainRefView(id=row.id, name=row.name)
 
 
-def _fields(row: Domain) -> dict[str, Any]:
-    return {"name": row.name, "description": row.description}
+def _state(row: Domain) -> DomainFields:
+    """What curators edit of a domain: its history and events carry it."""
+    return DomainFields(name=row.name, description=row.description)

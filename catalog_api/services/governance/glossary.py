@@ -1,9 +1,10 @@
 """The business glossary: terms with unique names (compared without regard to case), definitions and an optional
 broader term, linked by curators to tables and columns.
 
-Creating, changing and deleting a term is recorded in the term's history (`history`); linking and unlinking in the
-history of the table (the column's table) and as `catalog.terms.changed`. Deleting a term unlinks it everywhere,
-each entity's history and event included.
+Creating, changing and deleting a term is recorded in the term's history (`history`) and published as
+`catalog.glossary_term.created|updated|deleted` about the term's URN (`urn:catalog:glossary_term:<id>`); linking
+and unlinking in the history of the table (the column's table) and as `catalog.terms.changed`. Deleting a term
+unlinks it everywhere, each entity's history and event included.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from catalog_api.services.governance.assets import (
 from catalog_api.services.governance.history import record as record_history
 from catalog_api.services.governance.views import LinkedAssetView, TermDetailView, TermRefView, TermView, term_view
 from catalog_api.services.search.documents import refresh_entities
-from events.data import TermsChanged
+from events.curation_data import GlossaryTermFields, TermRef
+from events.data import GlossaryTermCreated, GlossaryTermDeleted, GlossaryTermUpdated, TermsChanged
 
 MAX_TERMS = 10_000
 """The most terms one listing answers."""
@@ -64,7 +66,9 @@ def create_term(ctx: ServiceContext, name: str, definition: str | None = None,
         _check_parent(session, row, parent_row)  # a new term has no narrower terms: only the depth can be wrong
         session.add(row)
         flush_unique(session, "name", f"a term named {name!r} exists")
-        record_history(session, "term", row.id, row.name, "created", None, _fields(row, parent_row))
+        state = _state(row, parent_row)
+        record_history(session, "term", row.id, row.name, "created", None, _fields(state),
+                       GlossaryTermCreated(id=row.id, **dict(state), changed_by=current_identity().name))
         return term_view(row, None if parent_row is None else parent_row.name)
 
 
@@ -77,43 +81,50 @@ def update_term(ctx: ServiceContext, term_id: int, name: str, definition: str | 
         row = term_row(session, term_id)
         parent_row = None if parent is None else term_by_name(session, parent, field="parent")
         _check_parent(session, row, parent_row)
-        before = _fields(row, _parent(session, row))
+        before = _state(row, _parent(session, row))
         if name.lower() != row.name.lower():
             name_free(session, GlossaryTerm, name, "term")
         row.name, row.definition = name, definition
         row.parent_id = None if parent_row is None else parent_row.id
-        after = _fields(row, parent_row)
+        after = _state(row, parent_row)
         if after != before:
             row.updated_by = current_identity().actor
             flush_unique(session, "name", f"a term named {name!r} exists")
-            record_history(session, "term", row.id, row.name, "updated", before, after)
-            if after["name"] != before["name"]:  # the search documents of its tables and columns hold the name
+            _record_update(session, row.id, before, after)
+            if after.name != before.name:  # the search documents of its tables and columns hold the name
                 refresh_entities(session, session.scalars(select(TermLink.entity_urn)
                                                           .where(TermLink.term_id == row.id)).all())
-        return term_view(row, after["parent"])
+        return term_view(row, None if parent_row is None else parent_row.name)
 
 
 def delete_term(ctx: ServiceContext, term_id: int) -> TermView:
     """Deletes a term: unlinks it from every table and column (with their history and events); its narrower terms
-    lose their parent. Answers the term as it was."""
+    lose their parent (with theirs). Answers the term as it was."""
     with ctx.db.session() as session:
         row = term_row(session, term_id)
         parent = _parent(session, row)
-        view = term_view(row, parent)
+        view = term_view(row, None if parent is None else parent.name)
         linked = list(session.scalars(select(TermLink.entity_urn).where(TermLink.term_id == row.id)))
         before = terms_of(session, linked)
         for urn, target in assets_by_urn(session, linked).items():
             names = [t.name for t in before[urn]]
             _record_terms(session, target, names, [n for n in names if n != row.name])
-        record_history(session, "term", row.id, row.name, "deleted", _fields(row, parent), None)
+        state = _state(row, parent)
+        record_history(session, "term", row.id, row.name, "deleted", _fields(state), None,
+                       GlossaryTermDeleted(id=row.id, **dict(state), changed_by=current_identity().name))
         session.execute(delete(TermLink).where(TermLink.term_id == row.id))
         for child in session.scalars(select(GlossaryTerm).where(GlossaryTerm.parent_id == row.id)):
-            child.parent_id = None  # in its history too: it lost its broader term
-            record_history(session, "term", child.id, child.name, "updated", _fields(child, row), _fields(child, None))
+            child.parent_id = None  # in its history and events too: it lost its broader term
+            _record_update(session, child.id, _state(child, row), _state(child, None))
         session.delete(row)
         session.flush()
         refresh_entities(session, linked)
         return view
+
+
+def _record_update(session: Session, term_id: int, before: GlossaryTermFields, after: GlossaryTermFields) -> None:
+    record_history(session, "term", term_id, after.name, "updated", _fields(before), _fields(after),
+                   GlossaryTermUpdated.between(term_id, before, after, changed_by=current_identity().name))
 
 
 # -- links ---------------------------------------------------------------------------------------------------------
@@ -181,7 +192,8 @@ def get_term(session: Session, term_id: int, *, limit: int = MAX_LINKED) -> Term
     count = session.scalar(select(func.count()).select_from(TermLink).where(TermLink.term_id == row.id))
     urns = list(session.scalars(select(TermLink.entity_urn).where(TermLink.term_id == row.id)
                                 .order_by(TermLink.entity_urn).limit(limit)))
-    return TermDetailView(term=term_view(row, _parent(session, row)), children=children,
+    parent = _parent(session, row)
+    return TermDetailView(term=term_view(row, None if parent is None else parent.name), children=children,
                           assets=linked_assets(session, urns), asset_count=count or 0)
 
 
@@ -221,8 +233,8 @@ def term_by_name(session: Session, name: Any, *, field: str) -> GlossaryTerm:
     return named_by_name(session, GlossaryTerm, name, "glossary term", field=field)
 
 
-def _parent(session: Session, row: GlossaryTerm) -> str | None:
-    return None if row.parent_id is None else session.get(GlossaryTerm, row.parent_id).name
+def _parent(session: Session, row: GlossaryTerm) -> GlossaryTerm | None:
+    return None if row.parent_id is None else session.get(GlossaryTerm, row.parent_id)
 
 
 def _check_parent(session: Session, row: GlossaryTerm, parent: GlossaryTerm | None) -> None:
@@ -237,6 +249,12 @@ def _check_parent(session: Session, row: GlossaryTerm, parent: GlossaryTerm | No
         parent = None if parent.parent_id is None else session.get(GlossaryTerm, parent.parent_id)
 
 
-def _fields(row: GlossaryTerm, parent: GlossaryTerm | str | None) -> dict[str, Any]:
-    parent_name = parent.name if isinstance(parent, GlossaryTerm) else parent
-    return {"name": row.name, "definition": row.definition, "parent": parent_name}
+def _state(row: GlossaryTerm, parent: GlossaryTerm | None) -> GlossaryTermFields:
+    """What curators edit of a term, as its events carry it."""
+    return GlossaryTermFields(name=row.name, definition=row.definition,
+                              parent=None if parent is None else TermRef(id=parent.id, name=parent.name))
+
+
+def _fields(state: GlossaryTermFields) -> dict[str, Any]:
+    """The term's fields as its history keeps them (the broader term by name)."""
+    return {"name": state.name, "definition": state.definition, "parent": state.parent and state.parent.name}

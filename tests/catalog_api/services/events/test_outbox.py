@@ -69,10 +69,16 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     assert client.put(f"/api/v1/entities/{urn}/tags", json={"tags": ["pii", "sales"]}).status_code == 200
     owners = {"owners": [{"principal": "sales-data", "kind": "group"}]}
     assert client.put(f"/api/v1/entities/{urn}/owners", json=owners).status_code == 200
-    assert client.post("/api/v1/glossary/terms", json={"name": "Order"}).status_code == 201
+    term = client.post("/api/v1/glossary/terms", json={"name": "Order"})
+    assert term.status_code == 201
     assert client.post(f"/api/v1/entities/{urn}/terms", json={"term": "Order"}).status_code == 200
-    assert client.post("/api/v1/domains", json={"name": "Sales"}).status_code == 201
+    domain = client.post("/api/v1/domains", json={"name": "Sales"})
+    assert domain.status_code == 201
     assert client.put(f"/api/v1/entities/{urn}/domain", json={"domain": "Sales"}).status_code == 200
+    for path, body in ((f"/api/v1/glossary/terms/{term.json()['id']}", {"name": "Order", "definition": "One sale"}),
+                       (f"/api/v1/domains/{domain.json()['id']}", {"name": "Sales", "description": "Selling"})):
+        assert client.put(path, json=body).status_code == 200
+        assert client.delete(path).status_code == 204
     rule = client.post("/api/v1/quality/rules", json={"table": urn, "name": "ids", "kind": "not_null", "column": "id"})
     assert rule.status_code == 201, rule.text
     for run, outcome in (("run-1", "failed"), ("run-2", "passed")):  # what the rule evaluator will record
@@ -126,8 +132,16 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     column_events = [e for e in collector.events if e.data.get("job_id") == second_crawl
                      and e.type.value.startswith(("catalog.column.", "catalog.table.deleted", "catalog.view.deleted"))]
     assert len(column_events) == logged == 6
-    # One source, one partition key: every event of the source shares it, in the order the changes happened.
-    assert {e.partitionkey for e in collector.events} == {"urn:catalog:source:shop"}
+    # One source, one partition key: every event of the source shares it, in the order the changes happened; the
+    # term and the domain, which belong to no source, are keyed by their own URNs.
+    term_urn, domain_urn = f"urn:catalog:glossary_term:{term.json()['id']}", f"urn:catalog:domain:{domain.json()['id']}"
+    assert {e.partitionkey for e in collector.events} == {"urn:catalog:source:shop", term_urn, domain_urn}
+    assert [(e.type.value, e.partitionkey) for e in collector.events if e.subject in (term_urn, domain_urn)] == [
+        ("catalog.glossary_term.created", term_urn), ("catalog.domain.created", domain_urn),
+        ("catalog.glossary_term.updated", term_urn), ("catalog.glossary_term.deleted", term_urn),
+        ("catalog.domain.updated", domain_urn), ("catalog.domain.deleted", domain_urn)]
+    assert all(e.partitionkey == "urn:catalog:source:shop" for e in collector.events
+               if e.subject not in (term_urn, domain_urn))
     assert collector.events[0].type == EventType.SOURCE_REGISTERED
     assert collector.events[-1].type == EventType.SOURCE_DELETED
 

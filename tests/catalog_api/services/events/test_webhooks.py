@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from catalog_api.services import curation
+from catalog_api.services import curation, governance
 from catalog_api.services.events.relay import Relay
 from events import CatalogEvent, EventType
 from events.webhooks import SIGNATURE_HEADER, verify
@@ -48,6 +48,33 @@ def test_signed_webhooks_reach_a_real_receiver_with_retries_on_500_and_a_deliver
         log = client.get(f"/api/v1/webhooks/{body['id']}/deliveries").json()
         assert [(d["event_id"], d["delivered"], d["attempts"], d["status_code"]) for d in log] == [
             (event.id, True, 2, 200)]
+        relay.close()
+    finally:
+        receiver.close()
+
+
+def test_a_webhook_on_one_terms_urn_receives_that_terms_events_alone(ctx, client):
+    ctx.settings.webhook_allow_private_networks = True  # the receiver listens on 127.0.0.1
+    receiver = Receiver()
+    try:
+        first = governance.create_term(ctx, "Customer")
+        for number in range(2, 12):  # term 1's URN is a text prefix of terms 10 and 11's
+            governance.create_term(ctx, f"Term {number}")
+        types = ["catalog.glossary_term.updated", "catalog.glossary_term.deleted", "catalog.domain.created"]
+        hook = client.post("/api/v1/webhooks", json={
+            "url": receiver.url, "event_types": types, "urn_prefix": f"urn:catalog:glossary_term:{first.id}"})
+        assert hook.status_code == 201, hook.text
+        receiver.secret = hook.json()["secret"]
+        governance.update_term(ctx, first.id, "Client")
+        governance.update_term(ctx, first.id + 9, "Term ten")
+        governance.delete_term(ctx, first.id)
+        governance.create_domain(ctx, "Sales")  # a type it asked for, about another subject
+        relay = Relay(ctx)
+        relay.run_once()
+        received = [CatalogEvent.from_json(raw) for _, _, raw in receiver.requests]
+        assert [(e.type.value, e.subject) for e in received] == [
+            ("catalog.glossary_term.updated", f"urn:catalog:glossary_term:{first.id}"),
+            ("catalog.glossary_term.deleted", f"urn:catalog:glossary_term:{first.id}")]
         relay.close()
     finally:
         receiver.close()

@@ -4,8 +4,6 @@ field and changes nothing; removing a source removes what hung on its entities a
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from catalog_api.errors import Conflict, InvalidInput, NotFound
@@ -13,31 +11,14 @@ from catalog_api.security.identity import Identity, acting_as
 from catalog_api.services import browse, governance, sources
 from catalog_api.urns import column_urn, source_urn
 from crawlers.snapshot import ColumnSnapshot, SchemaSnapshot, SourceSnapshot
-from events.schemas import validate
 from tests.support.catalog import query
 from tests.support.cli import rows as sql
-from tests.support.events import outbox
+from tests.support.events import outbox_events as events_of
 from tests.support.factories import apply, make_table
 from tests.support.quality import CUSTOMERS, ORDERS, rules_catalog
-from tests.support.stores import STORES, context_on
 
 ANA = Identity(subject="k1", name="ana", method="api_key", roles=frozenset({"curator"}))
 EMAIL = column_urn("erp", "sales", "customers", "email")
-
-
-@pytest.fixture(params=STORES)
-def store(request, catalog_settings):
-    ctx = context_on(request, catalog_settings)
-    rules_catalog(ctx)
-    yield ctx
-    ctx.close()
-
-
-def events_of(ctx, event_type: str) -> list[dict]:
-    found = [json.loads(row.event) for row in outbox(ctx) if row.type == event_type]
-    for event in found:
-        validate(event)  # against the published JSON Schema of its type
-    return found
 
 
 def test_owners_are_replaced_as_a_set_with_history_and_events(store):

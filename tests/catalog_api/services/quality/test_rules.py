@@ -12,19 +12,9 @@ from catalog_api.security.identity import Identity, acting_as
 from catalog_api.services import quality
 from tests.support.catalog import query
 from tests.support.events import outbox
-from tests.support.quality import CUSTOMERS, ORDERS, rules_catalog
-from tests.support.stores import STORES, context_on
+from tests.support.quality import CUSTOMERS, ORDERS, rules_catalog_store  # noqa: F401 (fixture: store)
 
 ANA = Identity(subject="k1", name="ana", method="api_key", roles=frozenset({"curator"}))
-
-
-@pytest.fixture(params=STORES)
-def store(request, catalog_settings):
-    """A migrated catalog holding the rules catalog, on the embedded SQLite and on PostgreSQL."""
-    ctx = context_on(request, catalog_settings)
-    rules_catalog(ctx)
-    yield ctx
-    ctx.close()
 
 
 def rule_events(ctx) -> list[dict]:
