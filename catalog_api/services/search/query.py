@@ -338,6 +338,10 @@ def _statement(hits, candidates, first: int, after: tuple[float, int] | None):
                       *(v.label(k) for k, v in blank.items())
                       ).select_from(joined if joined is not None else hits).where(*where).group_by(value)
 
+    def urns_of(entity_kinds=None):
+        urns = select(hits.c.urn)
+        return urns if entity_kinds is None else urns.where(hits.c.entity_kind.in_(entity_kinds))
+
     def flag(name: str, *where, counting=hits):
         return select(literal(name).label("part"), null().label("value"), counted.label("n"),
                       *(v.label(k) for k, v in blank.items())).select_from(counting).where(*where)
@@ -347,16 +351,15 @@ def _statement(hits, candidates, first: int, after: tuple[float, int] | None):
         facet("source", hits.c.source_name),
         facet("kind", hits.c.kind),
         facet("schema", hits.c.schema_name, hits.c.schema_name.is_not(None)),
-        facet("tag", Tag.tag, joined=hits.join(Tag, Tag.entity_urn == hits.c.urn)),
+        # the curation rows of the hits, looked up by URN: a join let SQLite walk every tag and owner in value order
+        facet("tag", Tag.tag, Tag.entity_urn.in_(urns_of()), joined=Tag),
         # only the hits whose kind carries owners (or terms, or a domain) are looked up: most hits are columns
-        facet("owner", Owner.principal, hits.c.entity_kind.in_(OWNED),
-              joined=hits.join(Owner, Owner.entity_urn == hits.c.urn), counting=func.count(hits.c.id.distinct())),
-        facet("term", GlossaryTerm.name, hits.c.entity_kind.in_(TERMED),
-              joined=hits.join(TermLink, TermLink.entity_urn == hits.c.urn)
-              .join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id)),
-        facet("domain", Domain.name, hits.c.entity_kind.in_(IN_DOMAIN),
-              joined=hits.join(DomainAssignment, DomainAssignment.entity_urn == hits.c.urn)
-              .join(Domain, Domain.id == DomainAssignment.domain_id)),
+        facet("owner", Owner.principal, Owner.entity_urn.in_(urns_of(OWNED)), joined=Owner,
+              counting=func.count(Owner.entity_urn.distinct())),
+        facet("term", GlossaryTerm.name, TermLink.entity_urn.in_(urns_of(TERMED)),
+              joined=TermLink.__table__.join(GlossaryTerm, GlossaryTerm.id == TermLink.term_id)),
+        facet("domain", Domain.name, DomainAssignment.entity_urn.in_(urns_of(IN_DOMAIN)),
+              joined=DomainAssignment.__table__.join(Domain, Domain.id == DomainAssignment.domain_id)),
         *(flag(name, hits.c[name].is_(True)) for name in _FLAGS),
         flag(_CONSIDERED, counting=candidates),
     )
