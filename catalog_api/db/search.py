@@ -12,6 +12,7 @@ Search looks at a bounded number of candidates (`services/search/query.py`), fou
 `create_name_indexes` adds (migration 0014): the lower-cased name (the entities named exactly as the search text) on
 both databases, and on PostgreSQL the words of the name alone (`to_tsvector('simple', name_text)`, GIN), which the
 weighted `document` cannot answer without reading every matching row (SQLite's FTS5 filters by column itself).
+Migration 0016 (`store_name_words`) stores those words as a generated column, `name_words`, indexed instead.
 """
 
 from __future__ import annotations
@@ -59,11 +60,13 @@ _TEXT_COLUMNS = ("name_text", "body_text", "tag_text", "context_text")
 _WEIGHTS = ("A", "B", "C", "D")
 LOWER_NAME_INDEX = "ix_search_documents_lower_name"
 NAME_WORDS_INDEX = "ix_search_documents_name_words"
-NAME_WORDS = "to_tsvector('simple', name_text)"
-"""The expression PostgreSQL indexes the name's words by: a query repeats it exactly to use the index."""
+_NAME_WORDS_EXPRESSION = "to_tsvector('simple', name_text)"
+NAME_WORDS_COLUMN = "name_words"
+"""PostgreSQL's stored `tsvector` of the name's words (migration 0016), with a GIN index."""
+NAME_WORDS_COLUMN_INDEX = "ix_search_documents_name_words_column"
 UNMODELLED = {
     ("column", DOCUMENT_COLUMN), ("index", "ix_search_documents_document"), ("index", LOWER_NAME_INDEX),
-    ("index", NAME_WORDS_INDEX),
+    ("index", NAME_WORDS_INDEX), ("column", NAME_WORDS_COLUMN), ("index", NAME_WORDS_COLUMN_INDEX),
     ("table", FTS_TABLE), *(("table", f"{FTS_TABLE}_{s}") for s in ("data", "idx", "docsize", "config", "content")),
 }
 
@@ -106,12 +109,33 @@ def create_name_indexes(connection: Connection) -> None:
     connection.execute(text(f"CREATE INDEX {LOWER_NAME_INDEX} ON search_documents (lower(name))"))
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"CREATE INDEX {NAME_WORDS_INDEX} ON search_documents "
-                                f"USING gin ({NAME_WORDS})"))
+                                f"USING gin ({_NAME_WORDS_EXPRESSION})"))
 
 
 def drop_name_indexes(connection: Connection) -> None:
     for index in (LOWER_NAME_INDEX, NAME_WORDS_INDEX):
         connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
+
+
+def store_name_words(connection: Connection) -> None:
+    """On PostgreSQL, the name's words as a stored column (migration 0016) in place of 0014's expression index: a
+    search that reads the first candidates in id order tests each row's name words, and computing them per row cost
+    10-17 ms of a short prefix's 500 candidates, reading the stored ones well under 1 ms."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text(f"DROP INDEX IF EXISTS {NAME_WORDS_INDEX}"))
+    connection.execute(text(f"ALTER TABLE search_documents ADD COLUMN {NAME_WORDS_COLUMN} tsvector "
+                            f"GENERATED ALWAYS AS ({_NAME_WORDS_EXPRESSION}) STORED"))
+    connection.execute(text(f"CREATE INDEX {NAME_WORDS_COLUMN_INDEX} ON search_documents "
+                            f"USING gin ({NAME_WORDS_COLUMN})"))
+
+
+def unstore_name_words(connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text(f"ALTER TABLE search_documents DROP COLUMN IF EXISTS {NAME_WORDS_COLUMN}"))
+    connection.execute(text(f"CREATE INDEX {NAME_WORDS_INDEX} ON search_documents "
+                            f"USING gin ({_NAME_WORDS_EXPRESSION})"))
 
 
 def drop_fulltext(connection: Connection) -> None:
