@@ -12,7 +12,7 @@ Search looks at a bounded number of candidates (`services/search/query.py`), fou
 `create_name_indexes` adds (migration 0014): the lower-cased name (the entities named exactly as the search text) on
 both databases, and on PostgreSQL the words of the name alone (`to_tsvector('simple', name_text)`, GIN), which the
 weighted `document` cannot answer without reading every matching row (SQLite's FTS5 filters by column itself).
-Migration 0016 (`store_name_words`) stores those words as a generated column, `name_words`, indexed instead.
+Migration 0015 (`store_name_words`) stores those words as a generated column, `name_words`, indexed instead.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ LOWER_NAME_INDEX = "ix_search_documents_lower_name"
 NAME_WORDS_INDEX = "ix_search_documents_name_words"
 _NAME_WORDS_EXPRESSION = "to_tsvector('simple', name_text)"
 NAME_WORDS_COLUMN = "name_words"
-"""PostgreSQL's stored `tsvector` of the name's words (migration 0016), with a GIN index."""
+"""PostgreSQL's stored `tsvector` of the name's words (migration 0015), with a GIN index."""
 NAME_WORDS_COLUMN_INDEX = "ix_search_documents_name_words_column"
 UNMODELLED = {
     ("column", DOCUMENT_COLUMN), ("index", "ix_search_documents_document"), ("index", LOWER_NAME_INDEX),
@@ -118,7 +118,7 @@ def drop_name_indexes(connection: Connection) -> None:
 
 
 def store_name_words(connection: Connection) -> None:
-    """On PostgreSQL, the name's words as a stored column (migration 0016) in place of 0014's expression index: a
+    """On PostgreSQL, the name's words as a stored column (migration 0015) in place of 0014's expression index: a
     search that reads the first candidates in id order tests each row's name words, and computing them per row cost
     10-17 ms of a short prefix's 500 candidates, reading the stored ones well under 1 ms."""
     if connection.dialect.name != "postgresql":

@@ -189,7 +189,7 @@ def test_migration_0013_rebuilds_documents_made_before_curation_was_indexed(shop
     command.downgrade(alembic_config(url), "0012")
     with shop.db.engine.begin() as connection:  # documents as 0011 built them: tags only
         connection.execute(text("update search_documents set tag_text = ''"))
-        # searched after the upgrade: today's search reads columns later migrations add (0016's name words)
+        # searched after the upgrade: today's search reads columns later migrations add (0015's name words)
         assert connection.execute(text("select count(*) from search_documents where tag_text like '%lifetime%' "
                                        "or body_text like '%lifetime%'")).scalar() == 0
     upgrade(url)
