@@ -1,5 +1,8 @@
-"""One demo catalog and one browser for all UI tests: the demo's crawl and profile take tens of seconds. Tests that
-change the catalog change what no other test reads (their own table's description, say)."""
+"""One demo catalog for all UI tests (its crawl and profile take seconds to tens of seconds), one browser per module.
+Tests that change the catalog change what no other test reads (their own table's description, say).
+
+The browser is not kept for the whole session: Playwright's synchronous API runs an event loop in the main thread
+while it is started, and the tests after these (`asyncio.run`, the event bus's own loops) need the thread without one."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ def site(tmp_path_factory):
         yield served
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser():
     with browser() as launched:
         yield launched
