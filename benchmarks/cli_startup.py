@@ -36,6 +36,8 @@ import time
 import uuid
 from pathlib import Path
 
+from random_tables import random_table  # this folder, first on sys.path when run as a script
+
 TYPES = ["integer", "text", "real", "numeric(12,2)", "varchar(80)", "timestamp", "boolean", "date", "blob"]
 
 
@@ -44,13 +46,9 @@ def build_source(path: Path, tables: int, seed: int = 1) -> Path:
     fifth table and a view per ten tables."""
     rng = random.Random(seed)
     statements = []
+    names = [f"t{t:04d}" for t in range(tables)]
     for t in range(tables):
-        columns = ["id integer primary key"]
-        columns += [f"c{i} {rng.choice(TYPES)}{' not null' if rng.random() < 0.3 else ''}"
-                    for i in range(rng.randint(4, 30))]
-        if t > 0:
-            columns.append(f"parent_id integer references t{rng.randrange(t):04d}(id)")
-        statements.append(f"create table t{t:04d} ({', '.join(columns)});")
+        statements.append(random_table(rng, names[t], names[:t], types=TYPES, max_columns=30, key_type="integer"))
         if t % 5 == 0:
             statements.append(f"create index t{t:04d}_c0 on t{t:04d} (c0);")
         if t % 10 == 0:

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 import psycopg
-from scratch import scratch_databases  # this folder, first on sys.path when run as a script
+from random_tables import random_table  # this folder, first on sys.path when run as a script
+from scratch import scratch_databases
 
 from catalog_api.bootstrap import build_context
 from catalog_api.services.context import ServiceContext
@@ -40,13 +41,9 @@ def build_ddl(schemas: int, tables_per_schema: int, views: int, seed: int = 1) -
     statements = []
     for s in range(schemas):
         statements.append(f"create schema s{s:02d};")
+        names = [f"s{s:02d}.t{t:03d}" for t in range(tables_per_schema)]
         for t in range(tables_per_schema):
-            columns = ["id bigint primary key"]
-            columns += [f"c{i} {rng.choice(TYPES)}{' not null' if rng.random() < 0.3 else ''}"
-                        for i in range(rng.randint(4, 39))]
-            if t > 0:
-                columns.append(f"parent_id bigint references s{s:02d}.t{rng.randrange(t):03d}(id)")
-            statements.append(f"create table s{s:02d}.t{t:03d} ({', '.join(columns)});")
+            statements.append(random_table(rng, names[t], names[:t], types=TYPES, max_columns=39, key_type="bigint"))
     for v in range(views):
         s, t = v % schemas, rng.randrange(tables_per_schema)
         statements.append(f"create view s{s:02d}.v{v:03d} as select id from s{s:02d}.t{t:03d} where id > {v};")
