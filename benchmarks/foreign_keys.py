@@ -39,6 +39,18 @@ def _show(link) -> str:
     return f"{child}({', '.join(child_columns)}) -> {parent}({', '.join(parent_columns)})"
 
 
+def _search(primary_keys, foreign_keys, data: dict, profiles: dict, tables: dict) -> tuple[dict, list, float, float]:
+    """One engine's key checks and foreign-key search over `data` (Parquet files or Spark frames, by table): the
+    candidate keys, the foreign keys found (rejected ones included), and the seconds each step took."""
+    started = time.perf_counter()
+    keys = {name: primary_keys(data[name], profile, declared=tables[name].declared_keys)
+            for name, profile in profiles.items()}
+    key_checks = time.perf_counter() - started
+    started = time.perf_counter()
+    found = foreign_keys(data, profiles, parent_keys=keys, include_rejected=True)
+    return keys, found, key_checks, time.perf_counter() - started
+
+
 def _measure(label: str, database: Path, folder: Path, spark_session) -> None:
     from profiler import (
         candidate_foreign_keys,
@@ -57,13 +69,8 @@ def _measure(label: str, database: Path, folder: Path, spark_session) -> None:
     started = time.perf_counter()
     profiles = {name: profile_parquet_in_process(f) for name, f in files.items()}
     statistics = time.perf_counter() - started
-    started = time.perf_counter()
-    keys = {name: candidate_primary_keys_in_process(files[name], profile, declared=tables[name].declared_keys)
-            for name, profile in profiles.items()}
-    key_checks = time.perf_counter() - started
-    started = time.perf_counter()
-    found = candidate_foreign_keys_in_process(files, profiles, parent_keys=keys, include_rejected=True)
-    search = time.perf_counter() - started
+    keys, found, key_checks, search = _search(candidate_primary_keys_in_process, candidate_foreign_keys_in_process,
+                                              files, profiles, tables)
     total = statistics + key_checks + search
 
     declared = declared_foreign_keys(database)
@@ -85,13 +92,8 @@ def _measure(label: str, database: Path, folder: Path, spark_session) -> None:
           f"{search:.3f} s = {search / total:.1%} of the profile's {total:.2f} s")
     if spark_session is not None:
         frames = {name: spark_session.read.parquet(*t.files) for name, t in tables.items()}
-        started = time.perf_counter()
-        spark_keys = {name: candidate_primary_keys(frames[name], p, declared=tables[name].declared_keys)
-                      for name, p in profiles.items()}
-        spark_key_checks = time.perf_counter() - started
-        started = time.perf_counter()
-        on_spark = candidate_foreign_keys(frames, profiles, parent_keys=spark_keys, include_rejected=True)
-        spark_search = time.perf_counter() - started
+        spark_keys, on_spark, spark_key_checks, spark_search = _search(candidate_primary_keys, candidate_foreign_keys,
+                                                                       frames, profiles, tables)
         same = spark_keys == keys and sorted(on_spark, key=repr) == sorted(found, key=repr)
         print(f"  on Spark (same profiles): key checks {spark_key_checks:.2f} s, foreign-key search "
               f"{spark_search:.2f} s; same candidates as in-process: {same}")
