@@ -4,7 +4,7 @@ domains, through the same service calls as REST and GraphQL (docs/curation.md)."
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,22 @@ domain_app = typer.Typer(help="Domains: add, list, set (put an entity in one), r
 
 UrnArg = Annotated[str, typer.Argument(help="The entity's URN, e.g. urn:catalog:dataset:erp:sales:orders.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+
+
+def _table(records: list[dict[str, Any]], columns: tuple[str, ...]) -> RichTable:
+    """The `columns` of `records` as a table: text escaped, none left blank."""
+    table = RichTable(*columns)
+    for record in records:
+        table.add_row(*("" if record[c] is None else escape(str(record[c])) for c in columns))
+    return table
+
+
+def _listing(records: list[dict[str, Any]], columns: tuple[str, ...], as_json: bool) -> None:
+    """Prints `records` as a JSON list (for scripts), or their `columns` as a table."""
+    if as_json:
+        print(json.dumps(records))
+    else:
+        console.print(_table(records, columns))
 
 
 def _owner(text: str) -> dict[str, str]:
@@ -52,10 +68,7 @@ def owner_list(urn: UrnArg, as_json: AsJson = False) -> None:
         print(json.dumps({"urn": found.urn, "owners": owners, "terms": [t.name for t in found.terms or []],
                           "domain": None if found.domain is None else found.domain.name}))
         return
-    listing = RichTable("principal", "kind", "type")
-    for o in owners:
-        listing.add_row(escape(o["principal"]), o["kind"], o["type"])
-    console.print(listing)
+    console.print(_table(owners, ("principal", "kind", "type")))
 
 
 @term_app.command("add")
@@ -77,14 +90,8 @@ def term_list(as_json: AsJson = False) -> None:
 
     with reading() as session:
         found = list_terms(session)
-    if as_json:
-        print(json.dumps([{"id": t.id, "name": t.name, "definition": t.definition, "parent": t.parent}
-                          for t in found]))
-        return
-    listing = RichTable("id", "name", "parent", "definition")
-    for t in found:
-        listing.add_row(str(t.id), escape(t.name), escape(t.parent or ""), escape(t.definition or ""))
-    console.print(listing)
+    _listing([{"id": t.id, "name": t.name, "definition": t.definition, "parent": t.parent} for t in found],
+             ("id", "name", "parent", "definition"), as_json)
 
 
 @term_app.command("show")
@@ -156,13 +163,8 @@ def domain_list(as_json: AsJson = False) -> None:
 
     with reading() as session:
         found = list_domains(session)
-    if as_json:
-        print(json.dumps([{"id": d.id, "name": d.name, "description": d.description} for d in found]))
-        return
-    listing = RichTable("id", "name", "description")
-    for d in found:
-        listing.add_row(str(d.id), escape(d.name), escape(d.description or ""))
-    console.print(listing)
+    _listing([{"id": d.id, "name": d.name, "description": d.description} for d in found],
+             ("id", "name", "description"), as_json)
 
 
 @domain_app.command("set")
