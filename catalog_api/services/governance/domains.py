@@ -32,7 +32,7 @@ from catalog_api.services.governance.assets import (
     named_by_name,
     record_change,
 )
-from catalog_api.services.governance.glossary import MAX_LINKED, linked_assets
+from catalog_api.services.governance.glossary import MAX_LINKED, linked_page, linked_urns
 from catalog_api.services.governance.history import record as record_history
 from catalog_api.services.governance.views import DomainDetailView, DomainRefView, DomainView, domain_view
 from catalog_api.services.search.documents import refresh_entities
@@ -75,8 +75,7 @@ def update_domain(ctx: ServiceContext, domain_id: int, name: str, description: s
             record_history(session, "domain", row.id, row.name, "updated", dict(before), dict(after),
                            DomainUpdated.between(row.id, before, after, changed_by=current_identity().name))
             if after.name != before.name:  # the search documents of its sources and datasets hold the name
-                refresh_entities(session, session.scalars(select(DomainAssignment.entity_urn)
-                                                          .where(DomainAssignment.domain_id == row.id)).all())
+                refresh_entities(session, linked_urns(session, DomainAssignment.domain_id, row.id))
         return domain_view(row)
 
 
@@ -85,7 +84,7 @@ def delete_domain(ctx: ServiceContext, domain_id: int) -> DomainView:
     with ctx.db.session() as session:
         row = domain_row(session, domain_id)
         view = domain_view(row)
-        urns = list(session.scalars(select(DomainAssignment.entity_urn).where(DomainAssignment.domain_id == row.id)))
+        urns = linked_urns(session, DomainAssignment.domain_id, row.id)
         for target in assets_by_urn(session, urns).values():
             _record(session, target, row.name, None)
         session.execute(delete(DomainAssignment).where(DomainAssignment.domain_id == row.id))
@@ -139,11 +138,8 @@ def get_domain(session: Session, domain_id: int, *, limit: int = MAX_LINKED) -> 
     if not 1 <= limit <= MAX_LINKED:
         raise InvalidInput("limit", f"between 1 and {MAX_LINKED}")
     row = domain_row(session, domain_id)
-    count = session.scalar(select(func.count()).select_from(DomainAssignment)
-                           .where(DomainAssignment.domain_id == row.id))
-    urns = list(session.scalars(select(DomainAssignment.entity_urn).where(DomainAssignment.domain_id == row.id)
-                                .order_by(DomainAssignment.entity_urn).limit(limit)))
-    return DomainDetailView(domain=domain_view(row), assets=linked_assets(session, urns), asset_count=count or 0)
+    assets, count = linked_page(session, DomainAssignment.domain_id, row.id, limit)
+    return DomainDetailView(domain=domain_view(row), assets=assets, asset_count=count)
 
 
 def find_domain(session: Session, name: str) -> DomainDetailView:

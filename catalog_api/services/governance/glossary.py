@@ -92,8 +92,7 @@ def update_term(ctx: ServiceContext, term_id: int, name: str, definition: str | 
             flush_unique(session, "name", f"a term named {name!r} exists")
             _record_update(session, row.id, before, after)
             if after.name != before.name:  # the search documents of its tables and columns hold the name
-                refresh_entities(session, session.scalars(select(TermLink.entity_urn)
-                                                          .where(TermLink.term_id == row.id)).all())
+                refresh_entities(session, linked_urns(session, TermLink.term_id, row.id))
         return term_view(row, None if parent_row is None else parent_row.name)
 
 
@@ -104,7 +103,7 @@ def delete_term(ctx: ServiceContext, term_id: int) -> TermView:
         row = term_row(session, term_id)
         parent = _parent(session, row)
         view = term_view(row, None if parent is None else parent.name)
-        linked = list(session.scalars(select(TermLink.entity_urn).where(TermLink.term_id == row.id)))
+        linked = linked_urns(session, TermLink.term_id, row.id)
         before = terms_of(session, linked)
         for urn, target in assets_by_urn(session, linked).items():
             names = [t.name for t in before[urn]]
@@ -189,12 +188,10 @@ def get_term(session: Session, term_id: int, *, limit: int = MAX_LINKED) -> Term
     children = [TermRefView(id=i, name=n) for i, n in session.execute(
         select(GlossaryTerm.id, GlossaryTerm.name).where(GlossaryTerm.parent_id == row.id)
         .order_by(func.lower(GlossaryTerm.name)))]
-    count = session.scalar(select(func.count()).select_from(TermLink).where(TermLink.term_id == row.id))
-    urns = list(session.scalars(select(TermLink.entity_urn).where(TermLink.term_id == row.id)
-                                .order_by(TermLink.entity_urn).limit(limit)))
+    assets, count = linked_page(session, TermLink.term_id, row.id, limit)
     parent = _parent(session, row)
     return TermDetailView(term=term_view(row, None if parent is None else parent.name), children=children,
-                          assets=linked_assets(session, urns), asset_count=count or 0)
+                          assets=assets, asset_count=count)
 
 
 def find_term(session: Session, name: str) -> TermDetailView:
@@ -215,6 +212,21 @@ def terms_of(session: Session, urns: Sequence[str]) -> dict[str, list[TermRefVie
         for urn, term_id, name in rows:
             found[urn].append(TermRefView(id=term_id, name=name))
     return {urn: found.get(urn, []) for urn in urns}
+
+
+def linked_urns(session: Session, holder: Any, holder_id: int) -> list[str]:
+    """The URNs of the entities linked to one term or domain: `holder` is the link model's column naming it
+    (`TermLink.term_id`, `DomainAssignment.domain_id`)."""
+    return list(session.scalars(select(holder.class_.entity_urn).where(holder == holder_id)))
+
+
+def linked_page(session: Session, holder: Any, holder_id: int, limit: int) -> tuple[list[LinkedAssetView], int]:
+    """A term's or domain's page of linked entities: the first `limit` in URN order, and how many there are in all
+    (`holder` as in `linked_urns`)."""
+    link = holder.class_
+    count = session.scalar(select(func.count()).select_from(link).where(holder == holder_id))
+    urns = session.scalars(select(link.entity_urn).where(holder == holder_id).order_by(link.entity_urn).limit(limit))
+    return linked_assets(session, list(urns)), count or 0
 
 
 def linked_assets(session: Session, urns: Sequence[str]) -> list[LinkedAssetView]:
