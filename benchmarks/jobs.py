@@ -22,16 +22,17 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import func, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crawl_postgres import build_ddl, recreate  # noqa: E402 - the crawl benchmark's database builder
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the crawl benchmark's modules import their neighbours
+from crawl_postgres import build_ddl  # noqa: E402 - the crawl benchmark's database builder
+from scratch import scratch_databases  # noqa: E402
 
 from catalog_api.bootstrap import build_context  # noqa: E402
-from catalog_api.db.models import Job  # noqa: E402
-from catalog_api.services.context import ServiceContext  # noqa: E402
-from catalog_api.services.crawl import request_crawl  # noqa: E402
-from catalog_api.services.jobs import enqueue_job  # noqa: E402
-from catalog_api.services.sources import SourceRegistration, register_source  # noqa: E402
-from catalog_api.settings import Settings  # noqa: E402
+from catalog_api.db.models import Job
+from catalog_api.services.context import ServiceContext
+from catalog_api.services.crawl import request_crawl
+from catalog_api.services.jobs import enqueue_job
+from catalog_api.services.sources import SourceRegistration, register_source
+from catalog_api.settings import Settings
 
 ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 CATALOG = "bench_jobs_catalog"
@@ -128,10 +129,11 @@ def main() -> None:
             print(f"no-op job throughput, {runtime:10s}: {rate:7.0f} jobs/s ({args.jobs} jobs; enqueue to finished)",
                   flush=True)
         print("building 10 source databases of 100 tables each ...", flush=True)
-        sources = [recreate(ADMIN, f"bench_jobs_src{i}", build_ddl(1, 100, 0, seed=i)) for i in range(10)]
-        for count in (1, 2):
-            seconds = crawl_wall_time(home, count, sources)
-            print(f"crawl 10 sources x 100 tables via Redis, {count} worker(s): {seconds:.2f} s", flush=True)
+        with scratch_databases(ADMIN, "bench_jobs_src") as create_database:
+            sources = [create_database(build_ddl(1, 100, 0, seed=i)) for i in range(10)]
+            for count in (1, 2):
+                seconds = crawl_wall_time(home, count, sources)
+                print(f"crawl 10 sources x 100 tables via Redis, {count} worker(s): {seconds:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
