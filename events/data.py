@@ -19,7 +19,7 @@ from events.curation_data import (
     GlossaryTermDeleted,
     GlossaryTermUpdated,
 )
-from events.job_data import JobFailed, JobProgress, JobStarted, JobSucceeded
+from events.job_data import JobCancelled, JobFailed, JobProgress, JobStarted, JobSucceeded
 from events.payload import EventPayload
 from events.types import EventType, UtcTimestamp
 from events.urns import SOURCE_NAME_PATTERN, URN_PATTERNS, UrnKind
@@ -453,8 +453,8 @@ PAYLOADS: dict[EventType, type[EventPayload]] = {
         ColumnAdded, ColumnRemoved, ColumnTypeChanged, ColumnNullabilityChanged, DescriptionChanged, TagsChanged,
         OwnersChanged, TermsChanged, DomainChanged, GlossaryTermCreated, GlossaryTermUpdated, GlossaryTermDeleted,
         DomainCreated, DomainUpdated, DomainDeleted,
-        JobStarted, JobProgress, JobSucceeded, JobFailed, ProfileCompleted, AnomalyDetected, LineageChanged, QualityRuleChanged,
-        QualityFailed, QualityRecovered,
+        JobStarted, JobProgress, JobSucceeded, JobFailed, JobCancelled, ProfileCompleted, AnomalyDetected,
+        LineageChanged, QualityRuleChanged, QualityFailed, QualityRecovered,
     )
 }
 """The payload model of every event type."""

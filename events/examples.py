@@ -23,6 +23,7 @@ from events.data import (
     GlossaryTermCreated,
     GlossaryTermDeleted,
     GlossaryTermUpdated,
+    JobCancelled,
     JobFailed,
     JobProgress,
     JobStarted,
@@ -134,6 +135,9 @@ def _examples() -> list[tuple[EventPayload, str]]:
                                changed_by="ana@example.com"), _DOMAIN),
         (DomainDeleted(id=3, name="Sales & Marketing", description="Orders, customers and invoices.",
                        changed_by="ana@example.com"), _DOMAIN),
+        (JobCancelled(job_id=_JOB, kind="profile", trigger="manual", attempts=1, started_at=_T0 - timedelta(seconds=12),
+                      finished_at=_T0, duration_s=12.0, cancelled_by="api_key:4", status_at_cancel="running",
+                      done_at_cancel=3, total_at_cancel=16), _SOURCE),
     ]
 
 

@@ -1,4 +1,5 @@
-"""The `data` of the job events: an attempt started, a running job's progress, and its end (succeeded, failed).
+"""The `data` of the job events: an attempt started, a running job's progress, and its end (succeeded, failed,
+cancelled).
 
 Every one names the job by id, and its subject is the URN of the job's source; a consumer follows one job by
 filtering on `job_id`.
@@ -72,3 +73,18 @@ class JobFailed(_JobPayload):
 
     error_code: str = Field(min_length=1, description="Typed error code, e.g. `source_unreachable`.")
     error_message: str = Field(description="Human-readable error.")
+
+
+class JobCancelled(_JobPayload):
+    """A job ended cancelled on request: a queued one at once, a running one at its next progress report (its work
+    rolled back). Subject: the URN of the job's source. A job whose source was deleted publishes none (the source's
+    `catalog.source.deleted` says why)."""
+
+    event_type: ClassVar[EventType] = EventType.JOB_CANCELLED
+
+    attempts: int = Field(ge=0, description="Attempts made; 0 when it was cancelled before any started.")
+    cancelled_by: str = Field(min_length=1, description="Who asked for the cancellation, as events and the audit "
+                                                        "name callers: `api_key:4`, `entra:<oid>`, `local`.")
+    status_at_cancel: Literal["queued", "running"] = Field(description="The job's status when it was cancelled.")
+    done_at_cancel: int = Field(ge=0, description="Units of work done when it was cancelled (see the job's progress).")
+    total_at_cancel: int = Field(ge=0, description="Units of work known when it was cancelled; 0 if still unknown.")

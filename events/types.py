@@ -41,6 +41,7 @@ class EventType(StrEnum):
     JOB_PROGRESS = "catalog.job.progress"
     JOB_SUCCEEDED = "catalog.job.succeeded"
     JOB_FAILED = "catalog.job.failed"
+    JOB_CANCELLED = "catalog.job.cancelled"
     PROFILE_COMPLETED = "catalog.profile.completed"
     ANOMALY_DETECTED = "catalog.anomaly.detected"
     LINEAGE_CHANGED = "catalog.lineage.changed"

@@ -35,7 +35,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default CATALOG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CATALOG_PORT).")] = None,
 ) -> None:
-    """Run the API: GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
+    """Run the service: the web UI at /ui, GraphQL at /graphql, REST under /api/v1, OpenAPI at /docs."""
     from catalog_api.app import create_app
     from catalog_api.services.authentication import UnsafeExposure, check_exposure
     from catalog_api.web.server import run_server, run_workers
@@ -54,8 +54,9 @@ def serve(
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     start_up_done()
-    announce(f"Catalog at [bold]http://{host}:{port}/graphql[/bold] (REST: /api/v1, OpenAPI: /docs)"
-             + (f", {workers} worker processes" if workers > 1 else ""))
+    base = f"http://{host}:{port}"
+    announce(f"Catalog at [bold]{base}/ui[/bold] (the web UI), GraphiQL at {base}/graphql, OpenAPI at {base}/docs, "
+             f"REST under {base}/api/v1" + (f"; {workers} worker processes" if workers > 1 else ""))
     # SIGTERM: a bounded, graceful stop (docs/operations.md)
     if workers > 1:
         from catalog_api.bootstrap import build_context

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.support.cli import catalog_env, stop, wait_until_up
+from tests.support.events import free_port
 from tests.support.sources import sqlite_shop
 
 
@@ -59,6 +65,33 @@ def test_serve_with_redis_fan_out_and_no_redis_url_stops_at_once_naming_the_vari
     assert refused.stderr.splitlines() == ["error: Value error, CATALOG_EVENTS_FANOUT_REDIS_URL is required with "
                                            "CATALOG_EVENTS_FANOUT=redis, e.g. redis://cache:6379/0"]
     assert not (tmp_path / "home" / "catalog.db").exists()  # stopped before it opened the catalog
+
+
+def test_serve_prints_the_address_of_the_ui_graphiql_openapi_and_rest_and_each_answers(tmp_path):
+    """What `make run` (`catalog demo`, which ends in `catalog serve`) tells a person: every address it prints is
+    one the service answers with that page."""
+    port = free_port()
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        server = subprocess.Popen([sys.executable, "-m", "catalog_api.cli", "serve"], cwd=tmp_path, stdout=stdout,
+                                  stderr=stderr, start_new_session=True, env={
+                                      **catalog_env(tmp_path, host="127.0.0.1", port=str(port), log_format="text"),
+                                      "COLUMNS": "300", "NO_COLOR": "1"})
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", server, err)
+        (banner,) = out.read_text().splitlines()
+        printed = dict(re.findall(r"(\S+) (?:at|under) (http://\S+?)(?=[,\s]|$)", banner))
+        base = f"http://127.0.0.1:{port}"
+        assert printed == {"Catalog": f"{base}/ui", "GraphiQL": f"{base}/graphql", "OpenAPI": f"{base}/docs",
+                           "REST": f"{base}/api/v1"}, banner
+        pages = {name: httpx.get(url, headers={"Accept": "text/html"}) for name, url in printed.items()
+                 if name != "REST"}
+        assert all(page.status_code == 200 for page in pages.values()), pages
+        assert '<div id="app">' in pages["Catalog"].text  # the UI's shell
+        assert "graphiql" in pages["GraphiQL"].text.lower() and "swagger" in pages["OpenAPI"].text.lower()
+        assert httpx.get(f"{printed['REST']}/sources").status_code == 200
+    finally:
+        stop(server)
 
 
 def test_demo_builds_registers_crawls_and_profiles(run_cli, tmp_path):

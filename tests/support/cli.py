@@ -1,10 +1,52 @@
-"""Reading what `catalog` commands print and what they left in the catalog database (the CLI tests' oracle)."""
+"""Running `catalog` commands as processes, and reading what they print and what they left in the catalog database
+(the CLI tests' oracle)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
 
+import httpx
 from sqlalchemy import text
+
+
+def catalog_env(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `catalog` process with its own embedded catalog under `tmp_path`; `settings` add
+    `CATALOG_*` variables (`port="8001"`)."""
+    env = {**os.environ, "CATALOG_HOME": str(tmp_path / "home"), "CATALOG_SECRET_KEY": "logs-test-key",
+           "CATALOG_FILE_ROOTS": json.dumps([str(tmp_path)]), "CATALOG_SCHEDULER_ENABLED": "false",
+           **{f"CATALOG_{name.upper()}": value for name, value in settings.items()}}
+    for name in ("CATALOG_DATABASE_URL", "CATALOG_BROKER_URL", "CATALOG_LOG_FORMAT"):  # defaults unless given
+        if name.lower().removeprefix("catalog_") not in settings:
+            env.pop(name, None)
+    return env
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the command, as a container runtime stops it; it stops what it started."""
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"catalog serve did not answer within 60 s:\n{log.read_text()}"
+        time.sleep(0.2)
 
 
 def rows(ctx, sql: str, **params) -> list[tuple]:

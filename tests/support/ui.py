@@ -187,6 +187,36 @@ def demo_database(site: DemoSite) -> Path:
     return Path(config["path"])
 
 
+def search_from_header(page: Any, words: str) -> None:
+    """Types `words` in the header's search box and presses Enter, as a user searches; returns once the search page
+    shows their results."""
+    box = page.get_by_role("combobox", name="Search the catalog")
+    box.fill(words)
+    box.press("Enter")
+    page.get_by_role("heading", name=f"Results for “{words}”").wait_for()
+
+
+def choose_facet(page: Any, facet: str, value: str) -> None:
+    """Clicks `value` (its link reads "value count") in the search page's `facet` box (`Kind`, `Source`, …)."""
+    import re
+
+    page.get_by_role("region", name=facet).get_by_role("link", name=re.compile(rf"^{re.escape(value)} ")).click()
+
+
+def api_search(site: DemoSite, **params: Any) -> dict:
+    """The REST search's own answer (up to 100 hits unless `first` says otherwise): the search page's oracle."""
+    import httpx
+
+    answer = httpx.get(site.url + "/api/v1/search", params={"first": 100, **params})
+    answer.raise_for_status()
+    return answer.json()
+
+
+def hit_count(total: int) -> str:
+    """How the search page states a number of hits."""
+    return f"{total} hit" if total == 1 else f"{total} hits"
+
+
 def table_address(urn: str, tab: str | None = None) -> str:
     """The UI's address of a table's page (and tab), as js/router.js tableHref writes it."""
     from urllib.parse import quote

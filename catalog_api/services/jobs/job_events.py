@@ -1,7 +1,7 @@
 """The job events, each written to the outbox in the transaction that records what it tells: `catalog.job.started`
 when an attempt claims the job, `catalog.job.progress` with a progress report (throttled, see `ProgressThrottle`),
-and `catalog.job.succeeded` or `catalog.job.failed` when the job ends. Only a job of a source publishes them (the
-source's URN is their subject)."""
+and `catalog.job.succeeded`, `catalog.job.failed` or `catalog.job.cancelled` when the job ends. Only a job of a
+source publishes them (the source's URN is their subject)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ from catalog_api.security.identity import SYSTEM
 from catalog_api.services.events.outbox import record_event, record_events
 from catalog_api.services.jobs.records import JobStatus
 from events import CatalogEvent
-from events.data import JobFailed, JobProgress, JobStarted, JobSucceeded
+from events.data import JobCancelled, JobFailed, JobProgress, JobStarted, JobSucceeded
+
+CANCELLATION = "cancellation"
+"""The key, in a job's `params`, of what its cancellation request noted (`note_cancellation`): a running job ends at
+its next progress report, in the attempt's transaction, whose actor is the job's requester, not who cancelled it."""
 
 PROGRESS_EVENT_INTERVAL_S = 1.0
 """After its first, a job attempt publishes at most one progress report in this many seconds (`ProgressThrottle`)."""
@@ -53,10 +57,19 @@ def record_job_progress(session: Session, job: Job) -> None:
                                           status="running"), urn, time=job.heartbeat_at)
 
 
+def note_cancellation(job: Job, actor: str) -> None:
+    """Notes on the job, in the transaction that asks for its cancellation, who asked and the job's state then: its
+    `catalog.job.cancelled` event tells them, whenever the job ends."""
+    noted = {"by": actor, "status": job.status, "done": job.progress_done or 0, "total": job.progress_total or 0}
+    job.params = {**(job.params or {}), CANCELLATION: noted}
+
+
 def record_job_outcome(session: Session, job: Job) -> None:
-    """`catalog.job.succeeded` or `catalog.job.failed`, in the transaction that finishes the job."""
+    """`catalog.job.succeeded`, `catalog.job.failed` or `catalog.job.cancelled`, in the transaction that finishes the
+    job. A job cancelled without a request (its source or its record was deleted) publishes nothing."""
     urn = _source_urn(session, job)
-    if urn is None:
+    noted = (job.params or {}).get(CANCELLATION)
+    if urn is None or (job.status == JobStatus.CANCELLED and noted is None):
         return
     common = {
         "job_id": job.id, "kind": job.kind, "trigger": _trigger(job), "attempts": max(job.attempts, 1),
@@ -65,6 +78,10 @@ def record_job_outcome(session: Session, job: Job) -> None:
     }
     if job.status == JobStatus.SUCCEEDED:
         payload = JobSucceeded(**common, result=job.result)
+    elif job.status == JobStatus.CANCELLED:
+        payload = JobCancelled(**{**common, "attempts": job.attempts}, cancelled_by=noted["by"],
+                               status_at_cancel=noted["status"], done_at_cancel=noted["done"],
+                               total_at_cancel=noted["total"])
     else:
         payload = JobFailed(**common, error_code=job.error_code or "failed", error_message=job.error_message or "")
     record_event(session, payload, urn, time=job.finished_at)

@@ -167,16 +167,22 @@ def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str
 
 
 def cancel_job(ctx: ServiceContext, job_id: str) -> JobView:
-    """Cancels a queued job at once; a running one stops at its next progress report and rolls back."""
+    """Cancels a queued job at once; a running one stops at its next progress report and rolls back. Either way its
+    `catalog.job.cancelled` event names the caller, written when the job ends."""
+    # job_events imports this module's JobStatus
+    from catalog_api.services.jobs.job_events import note_cancellation, record_job_outcome
+
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise NotFound(f"no job with id {job_id!r}", field="id")
-        if not JobStatus(job.status).finished:
+        if not JobStatus(job.status).finished and job.cancel_requested_at is None:
             job.cancel_requested_at = utcnow()
+            note_cancellation(job, current_identity().actor)
             if job.status == JobStatus.QUEUED:
                 job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
                 job.error_code, job.error_message = "cancelled", "cancelled before it started"
+                record_job_outcome(session, job)
         return job_view(job)
 
 

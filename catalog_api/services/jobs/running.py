@@ -455,7 +455,7 @@ def _end(ctx: ServiceContext, session: Session, job: Job, status: JobStatus, *, 
             job.progress_done = job.progress_total
     if job.source_id is not None and job.kind == "crawl" and status != JobStatus.CANCELLED:
         _record_outcome(ctx, session.get(DataSource, job.source_id), status)
-    if job.source_id is not None and status != JobStatus.CANCELLED:
+    if job.source_id is not None:
         record_job_outcome(session, job)
 
 

@@ -6,12 +6,9 @@ and the span its event names as its parent. The job's record and its event, read
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -19,6 +16,7 @@ from sqlalchemy import create_engine, text
 from catalog_api.app import create_app
 from catalog_api.bootstrap import build_context
 from tests.support.api import API_HEADERS
+from tests.support.cli import catalog_env, stop, wait_until_up
 from tests.support.events import free_port
 from tests.support.logs import json_lines
 from tests.support.server import serve
@@ -26,39 +24,6 @@ from tests.support.sources import sqlite_shop
 from tests.support.workers import BROKERS, check_broker, drop_namespace, new_namespace
 
 CRAWL_REQUEST = "crawl-from-a-gateway-0001"
-
-
-def catalog_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    env = {**os.environ, "CATALOG_HOME": str(tmp_path / "home"), "CATALOG_SECRET_KEY": "logs-test-key",
-           "CATALOG_FILE_ROOTS": json.dumps([str(tmp_path)]), "CATALOG_SCHEDULER_ENABLED": "false",
-           **{f"CATALOG_{name.upper()}": value for name, value in settings.items()}}
-    for name in ("CATALOG_DATABASE_URL", "CATALOG_BROKER_URL", "CATALOG_LOG_FORMAT"):  # defaults unless given
-        if name.lower().removeprefix("catalog_") not in settings:
-            env.pop(name, None)
-    return env
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the command, as a container runtime stops it; it stops what it started."""
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"catalog serve did not answer within 60 s:\n{log.read_text()}"
-        time.sleep(0.2)
 
 
 def job_row(database_url: str, job_id: str) -> tuple[str, str, str | None]:
@@ -127,7 +92,9 @@ def test_catalog_serve_writes_only_json_lines_that_follow_a_crawl_into_its_job(t
     finally:
         stop(server)
     banner, = json_lines(out.read_text())
-    assert banner["message"] == f"Catalog at http://127.0.0.1:{port}/graphql (REST: /api/v1, OpenAPI: /docs)"
+    base = f"http://127.0.0.1:{port}"
+    assert banner["message"] == (f"Catalog at {base}/ui (the web UI), GraphiQL at {base}/graphql, OpenAPI at "
+                                 f"{base}/docs, REST under {base}/api/v1")
     logs = json_lines(err.read_text())
 
     database = f"sqlite:///{tmp_path / 'home' / 'catalog.db'}"

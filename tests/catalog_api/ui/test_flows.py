@@ -4,14 +4,12 @@ test_search.py, test_profile.py, test_lineage.py)."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from playwright.sync_api import expect
 
 from catalog_api.urns import dataset_urn
 from tests.support.graphql import data
-from tests.support.ui import DEMO_SOURCE
+from tests.support.ui import DEMO_SOURCE, api_search, choose_facet, hit_count, search_from_header
 
 INVOICES = dataset_urn(DEMO_SOURCE, "main", "invoices")
 BALANCES = dataset_urn(DEMO_SOURCE, "main", "customer_balances")
@@ -32,14 +30,11 @@ def drawn(page) -> set[str]:
 
 def test_search_facet_table_profile_chart_lineage_and_expanding_a_node(ui, site):
     page = ui.open("/ui")
-    box = page.get_by_role("combobox", name="Search the catalog")
-    box.fill("invoice")
-    box.press("Enter")
-    page.get_by_role("heading", name="Results for “invoice”").wait_for()
+    search_from_header(page, "invoice")
 
-    page.get_by_role("region", name="Kind").get_by_role("link", name=re.compile(r"^table ")).click()
-    tables = httpx.get(site.url + "/api/v1/search", params={"q": "invoice", "kind": "table"}).json()
-    expect(page.get_by_role("status")).to_have_text(f"{tables['total']} hits")  # the filtered answer is shown
+    choose_facet(page, "Kind", "table")
+    tables = api_search(site, q="invoice", kind="table")
+    expect(page.get_by_role("status")).to_have_text(hit_count(tables["total"]))  # the filtered answer is shown
     results = page.get_by_role("region", name="Results")
     expect(results.get_by_role("link", name="invoices", exact=True)).to_be_visible()
     results.get_by_role("link", name="invoices", exact=True).click()

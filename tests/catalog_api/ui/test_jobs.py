@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from catalog_api.db.models import DataSource, Job, TableProfileRow
-from catalog_api.services.jobs import enqueue_job, wait_for_job
+from catalog_api.services.jobs import cancel_job, enqueue_job, wait_for_job
 from catalog_api.services.jobs.job_events import PROGRESS_EVENT_INTERVAL_S
 from catalog_api.urns import dataset_urn
 from tests.support.auth import key_holder, requiring_auth
@@ -55,6 +55,32 @@ def test_profile_now_follows_the_job_live_to_succeeded(ui, site):
     page.get_by_role("tab", name="Profile").click()
     shown = page.get_by_label("Latest profile").locator("time")
     expect(shown).to_have_text(run.started_at.strftime("%Y-%m-%d %H:%M UTC"))
+    ui.assert_clean()
+
+
+def test_a_followed_job_cancelled_elsewhere_shows_cancelled_from_the_stream(ui, site):
+    """Someone cancels the job the page started (from the command line, say): its cancelled event ends it on the
+    page, as succeeded and failed do."""
+    limits = site.ctx.settings.job_concurrency
+    site.ctx.settings.job_concurrency = {**limits, "profile": 0}  # the profile job stays queued
+    try:
+        page = ui.open(table_address(PAYMENTS, "jobs"))
+        page.get_by_text("Live updates on").wait_for()
+        page.get_by_role("button", name="Profile now").click()
+        progress = page.get_by_role("status", name="Profile job")
+        expect(progress.locator(".job-status")).to_have_text("queued")
+        job_id = progress.get_attribute("data-job")
+        assert cancel_job(site.ctx, job_id).status == "cancelled"  # what `catalog jobs cancel` calls
+        expect(progress.locator(".job-status")).to_have_text("cancelled")
+    finally:
+        site.ctx.settings.job_concurrency = limits
+    steps = [(step.get_attribute("data-status"), step.get_attribute("data-via"))
+             for step in progress.locator("li[data-status]").all()]
+    assert steps == [("queued", "request"), ("cancelled", "stream")], steps
+    expect(progress.get_by_role("alert")).to_have_text("cancelled before it started")  # the job's own record
+    expect(page.get_by_role("button", name="Profile now")).to_be_enabled()
+    row = page.get_by_role("table", name="Recent jobs of demo_erp").locator(f"tr[data-job='{job_id}']")
+    expect(row.locator(".status")).to_have_text("cancelled")
     ui.assert_clean()
 
 

@@ -3,23 +3,13 @@ their table's page. What it shows is checked against the REST search's own answe
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from playwright.sync_api import expect
 
+from tests.support.ui import api_search, choose_facet, hit_count, search_from_header
+
 PAGE_SIZE = 25  # hits per page of the search page
-
-
-def rest_search(site, **params) -> dict:
-    answer = httpx.get(site.url + "/api/v1/search", params={"first": 100, **params})
-    answer.raise_for_status()
-    return answer.json()
-
-
-def hits(total: int) -> str:
-    return f"{total} hit" if total == 1 else f"{total} hits"
 
 
 def shown_hits(page) -> list[str]:
@@ -28,20 +18,16 @@ def shown_hits(page) -> list[str]:
 
 def test_searching_then_clicking_a_facet_shows_the_apis_hits_for_that_filter(ui, site):
     page = ui.open("/ui")
-    box = page.get_by_role("combobox", name="Search the catalog")
-    box.fill("customer")
-    box.press("Enter")
-    page.get_by_role("heading", name="Results for “customer”").wait_for()
-    everything = rest_search(site, q="customer")
-    expect(page.get_by_role("status")).to_have_text(hits(everything['total']))
+    search_from_header(page, "customer")
+    everything = api_search(site, q="customer")
+    expect(page.get_by_role("status")).to_have_text(hit_count(everything['total']))
     assert shown_hits(page) == [hit["name"] for hit in everything["hits"][:PAGE_SIZE]]
     tables_facet = next(value for value in everything["facets"]["kind"] if value["value"] == "table")
 
-    kind = page.get_by_role("region", name="Kind")
-    kind.get_by_role("link", name=re.compile(r"^table ")).click()
-    expect(page.get_by_role("status")).to_have_text(hits(tables_facet['count']))
+    choose_facet(page, "Kind", "table")
+    expect(page.get_by_role("status")).to_have_text(hit_count(tables_facet['count']))
     assert parse_qs(urlsplit(page.url).query) == {"q": ["customer"], "kind": ["table"]}  # shareable
-    only_tables = rest_search(site, q="customer", kind="table")
+    only_tables = api_search(site, q="customer", kind="table")
     assert only_tables["total"] == tables_facet["count"]
     assert shown_hits(page) == [hit["name"] for hit in only_tables["hits"][:PAGE_SIZE]]
     assert {hit["kind"] for hit in only_tables["hits"]} == {"table"}
@@ -49,9 +35,9 @@ def test_searching_then_clicking_a_facet_shows_the_apis_hits_for_that_filter(ui,
     ui.screenshot("search-facets")
 
     page.reload()  # the address holds the search: the same hits come back
-    expect(page.get_by_role("status")).to_have_text(hits(tables_facet['count']))
+    expect(page.get_by_role("status")).to_have_text(hit_count(tables_facet['count']))
     page.get_by_role("link", name="Remove filter Kind: table").click()
-    expect(page.get_by_role("status")).to_have_text(hits(everything['total']))
+    expect(page.get_by_role("status")).to_have_text(hit_count(everything['total']))
 
     page.go_back()
     first = only_tables["hits"][0]
@@ -63,12 +49,12 @@ def test_searching_then_clicking_a_facet_shows_the_apis_hits_for_that_filter(ui,
 
 def test_without_words_the_filters_alone_select_and_a_column_opens_its_tables_page(ui, site):
     page = ui.open("/ui/search?kind=column&source=demo_erp")
-    everything = rest_search(site, kind="column", source="demo_erp")
-    expect(page.get_by_role("status")).to_have_text(hits(everything['total']))
+    everything = api_search(site, kind="column", source="demo_erp")
+    expect(page.get_by_role("status")).to_have_text(hit_count(everything['total']))
     assert shown_hits(page) == [hit["name"] for hit in everything["hits"][:PAGE_SIZE]]
 
     page.get_by_role("button", name="Next page").click()
-    second = rest_search(site, kind="column", source="demo_erp", first=PAGE_SIZE, after=everything_cursor(site))
+    second = api_search(site, kind="column", source="demo_erp", first=PAGE_SIZE, after=everything_cursor(site))
     expect(page.get_by_role("region", name="Results").locator(".hit-title > a").first).to_have_text(
         second["hits"][0]["name"])
     assert shown_hits(page) == [hit["name"] for hit in second["hits"]]
@@ -81,14 +67,14 @@ def test_without_words_the_filters_alone_select_and_a_column_opens_its_tables_pa
 
 def everything_cursor(site) -> str:
     """The cursor after the search page's first page of columns, as the API gives it."""
-    return rest_search(site, kind="column", source="demo_erp", first=PAGE_SIZE)["next_cursor"]
+    return api_search(site, kind="column", source="demo_erp", first=PAGE_SIZE)["next_cursor"]
 
 
 def test_typing_in_the_header_suggests_the_best_hits_and_enter_opens_the_chosen_one(ui, site):
     page = ui.open("/ui/sources")
     box = page.get_by_role("combobox", name="Search the catalog")
     box.press_sequentially("invoi")
-    best = rest_search(site, q="invoi", first=8)["hits"]
+    best = api_search(site, q="invoi", first=8)["hits"]
     suggestions = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
     expect(suggestions).to_have_count(len(best))
     assert [s.locator("strong").inner_text() for s in suggestions.all()] == [hit["name"] for hit in best]

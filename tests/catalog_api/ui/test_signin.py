@@ -15,17 +15,22 @@ from playwright.sync_api import expect
 
 from catalog_api.services.api_keys import create_key, revoke_key
 from catalog_api.services.audit import audit_log
+from catalog_api.services.jobs import wait_for_job
+from catalog_api.services.profiling import request_table_profile
 from catalog_api.urns import dataset_urn
-from tests.support.ui import DEMO_SOURCE, demo_site, ui_session
+from tests.support.ui import DEMO_SOURCE, demo_site, table_address, ui_session
 
 CUSTOMERS = dataset_urn(DEMO_SOURCE, "main", "customers")
+PAYMENTS = dataset_urn(DEMO_SOURCE, "main", "payments")
 CUSTOMERS_PAGE = f"/ui/tables/{quote(CUSTOMERS, safe='')}"
 
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
-    """A second demo catalog (crawled, not profiled) that answers only callers with a credential."""
-    with demo_site(tmp_path_factory.mktemp("ui-secured"), profile=False, auth="required") as served:
+    """A second demo catalog (crawled, not profiled: the report test profiles one table) that answers only callers
+    with a credential."""
+    with demo_site(tmp_path_factory.mktemp("ui-secured"), profile=False, auth="required",
+                   profile_reports_enabled=True) as served:
         yield served
 
 
@@ -188,4 +193,38 @@ def test_a_key_revoked_while_signed_in_is_forgotten_and_sign_in_returns_to_the_p
     _sign_in(page, viewer_key.secret)
     page.wait_for_url(f"{visitor.base}/ui/sources")
     expect(page.get_by_label("Signed in")).to_contain_text("ui-viewer")
+    visitor.assert_clean()
+
+
+def test_a_signed_in_viewer_opens_the_html_report_with_the_key_in_a_header_never_in_an_address(
+        secured, visitor, viewer_key):
+    """A link cannot send the key: the page fetches the report with it and opens it in a new tab from a blob:
+    address, a tab that gets neither the key nor this page, and in which none of the report's scripts run."""
+    profiled = wait_for_job(secured.ctx, request_table_profile(secured.ctx, PAYMENTS).id, timeout=300)
+    assert profiled.status == "succeeded", profiled.error_message
+    assert wait_for_job(secured.ctx, profiled.result["report_job"], timeout=300).status == "succeeded"
+    served = httpx.get(f"{secured.url}/api/v1/tables/{quote(PAYMENTS, safe='')}/profile/report",
+                       headers={"X-API-Key": viewer_key.secret})  # the API's own answer: the oracle
+    assert served.status_code == 200 and httpx.get(served.url).status_code == 401  # a plain link gets nothing
+    (title,) = re.findall(r"<title>(.*?)</title>", served.text)
+
+    page = visitor.open(f"/ui/signin?next={quote(table_address(PAYMENTS, 'profile'), safe='')}")
+    _sign_in(page, viewer_key.secret)
+    with page.context.expect_page() as opening:
+        page.get_by_role("link", name="HTML report").click()
+    report = opening.value  # opened blank at the click, then sent to the report once it has been read
+    report.wait_for_url(lambda address: address.startswith(f"blob:{visitor.base}/"))
+    expect(report).to_have_title(title)
+    assert report.locator("body").inner_text() != ""
+    shown = report.locator(".tab-content > .tab-pane").evaluate_all(
+        "(panes) => panes.map((pane) => getComputedStyle(pane).display)")
+    assert len(shown) > 1 and set(shown) == {"block"}  # every section, its tabs' hidden ones too
+    assert report.evaluate("typeof window.bootstrap") == "undefined"  # none of the report's scripts ran here
+    assert report.evaluate("[sessionStorage.length, window.opener]") == [0, None]
+    assert _stored(page) == 1  # this tab is still signed in
+
+    reads = [request for request in visitor.requests if "/profile/report" in request.url]
+    assert [request.headers.get("x-api-key") for request in reads] == [viewer_key.secret]
+    assert [request.url for request in visitor.requests if viewer_key.secret in request.url] == []
+    visitor.screenshot("signin-profile-report")
     visitor.assert_clean()

@@ -49,15 +49,18 @@ function forbidden(error) {
   window.dispatchEvent(new CustomEvent("catalog:forbidden", { detail: { message: error.message } }));
 }
 
-async function answer(response, sent) {
+// The ApiError of a refused REST request, after telling the shell of a refused credential or action.
+async function refusal(response, sent) {
   if (response.status === 401) refused(sent);
   const body = await readBody(response);
-  if (!response.ok) {
-    const error = new ApiError(response.status, body?.error);
-    if (response.status === 403) forbidden(error);
-    throw error;
-  }
-  return body;
+  const error = new ApiError(response.status, body?.error);
+  if (response.status === 403) forbidden(error);
+  return error;
+}
+
+async function answer(response, sent) {
+  if (!response.ok) throw await refusal(response, sent);
+  return readBody(response);
 }
 
 async function post(query, variables, headers) {
@@ -109,6 +112,15 @@ export async function getJSON(path, params = {}) {
   const headers = withCredential({ Accept: "application/json" }, sent);
   const response = await fetch(`/api/v1${path}${suffix}`, { headers });
   return answer(response, sent);
+}
+
+// GET an address of the service that answers a document, not JSON (a profile's `reportUrl`: its HTML report), with
+// the credential; the document as a Blob, or an ApiError as `getJSON` throws.
+export async function getBlob(address) {
+  const sent = credential();
+  const response = await fetch(address, { headers: withCredential({}, sent) });
+  if (!response.ok) throw await refusal(response, sent);
+  return response.blob();
 }
 
 // POST, PUT, PATCH or DELETE /api/v1/<path> with a JSON body.

@@ -87,6 +87,12 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     first_profile = _profile(ctx, source_id)
     pg_execute(config, "delete from app.orders where id > 20")
     second_profile = _profile(ctx, source_id)
+    limits = ctx.settings.job_concurrency
+    ctx.settings.job_concurrency = {**limits, "crawl": 0}  # the crawl stays queued until it is cancelled
+    held = client.post(f"/api/v1/sources/{source_id}/crawl")
+    assert held.status_code == 202, held.text
+    assert client.post(f"/api/v1/jobs/{held.json()['id']}/cancel").json()["status"] == "cancelled"
+    ctx.settings.job_concurrency = limits
     broken = client.patch(f"/api/v1/sources/{source_id}", json={
         "config": {**config, "database": "cat_test_missing_db"}, "test_connection": False})
     assert broken.status_code == 200, broken.text
@@ -129,6 +135,7 @@ def test_every_change_type_comes_from_real_crawls_and_api_calls_and_matches_its_
     assert by_type["catalog.job.failed"][0].data["error_code"]
     # Every change event names the crawl job that found it, one per change-log row of that crawl.
     assert by_type["catalog.job.succeeded"][1].data["job_id"] == second_crawl
+    assert [e.data["job_id"] for e in by_type["catalog.job.cancelled"]] == [held.json()["id"]]
     column_events = [e for e in collector.events if e.data.get("job_id") == second_crawl
                      and e.type.value.startswith(("catalog.column.", "catalog.table.deleted", "catalog.view.deleted"))]
     assert len(column_events) == logged == 6

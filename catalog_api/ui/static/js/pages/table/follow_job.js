@@ -1,14 +1,14 @@
 // Follows jobs through the live event stream. The catalog publishes `catalog.job.started` when an attempt begins,
-// `catalog.job.progress` while it works (throttled: about one a second), then `catalog.job.succeeded` or
-// `catalog.job.failed`. Started and progress events carry what the page shows, so they are applied as they come;
-// an end, or a (re)connection, has the job read again by id for its final record. Each status the followed job
-// passes through is kept with what told the page of it, and the running step keeps the last figures it showed.
-// Only while the stream cannot be reached does the page ask for the job every few seconds instead.
+// `catalog.job.progress` while it works (throttled: about one a second), then `catalog.job.succeeded`,
+// `catalog.job.failed` or `catalog.job.cancelled`. Started and progress events carry what the page shows, so they
+// are applied as they come; an end, or a (re)connection, has the job read again by id for its final record. Each
+// status the followed job passes through is kept with what told the page of it, and the running step keeps the last
+// figures it showed. Only while the stream cannot be reached does the page ask for the job every few seconds instead.
 import { eventStream, gql } from "../../api.js";
 import { useEffect, useRef, useState } from "../../lib.js";
 
 export const JOB_EVENTS = ["catalog.job.started", "catalog.job.progress", "catalog.job.succeeded",
-  "catalog.job.failed"];
+  "catalog.job.failed", "catalog.job.cancelled"];
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const POLL_MS = 3000;
 const EARLY_KEPT = 20;

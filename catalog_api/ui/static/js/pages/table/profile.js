@@ -1,10 +1,23 @@
 // The table page's Profile tab: the newest profile run (figures, keys, a card per column with its distribution
 // and its null rate across runs), the table's anomalies, and a link to the run's HTML report when it has one.
-import { gql } from "../../api.js";
+import { credential, getBlob, gql } from "../../api.js";
 import { Histogram, percent, RateOverTime, TopValues } from "../../charts.js";
-import { formatCount, formatTime, html, Loading, useLoad } from "../../lib.js";
+import { formatCount, formatTime, html, Loading, useLoad, useState } from "../../lib.js";
 
 const RUNS = 30; // profile runs the null-rate charts cover
+
+// A report opened from a blob: address keeps this page's Content-Security-Policy, which runs no inline script, so
+// the report's own scripts (its tabs, its "More details") do not run: this shows every section, one after another.
+const SHOW_EVERY_SECTION = `<style>.tab-content > .tab-pane, .collapse:not(.show) {
+  display: block !important; opacity: 1 !important; }</style>`;
+
+// The blob: addresses of the reports opened, by report address (a run's report never changes), so that a report's
+// tab can be reloaded; forgotten with the credential that read them.
+const opened = new Map();
+window.addEventListener("catalog:credential", () => {
+  for (const address of opened.values()) URL.revokeObjectURL(address);
+  opened.clear();
+});
 
 const PROFILE = `query TableProfile($urn: String!, $runs: Int!) {
   table(urn: $urn) {
@@ -133,6 +146,40 @@ function Anomalies({ anomalies }) {
   </section>`;
 }
 
+// The run's HTML report in a new tab. Without a credential (CATALOG_AUTH=none) the link itself opens it, served with
+// the policy that sandboxes it. A signed-in tab's credential travels in a header, which no link can send, and never
+// in an address (docs/ui.md#signing-in): the report is fetched with it and opened from a blob: address. The tab is
+// opened at the click (a tab opened after a slow download would be taken for a pop-up) and given neither this page
+// (`opener`) nor a copy of this tab's sessionStorage, which holds the credential.
+function ReportLink({ url }) {
+  const [problem, setProblem] = useState(null);
+  const open = async (event) => {
+    if (!credential()) return;
+    event.preventDefault();
+    setProblem(null);
+    const tab = window.open("", "_blank");
+    if (!tab) {
+      setProblem("The browser refused to open a tab: allow pop-ups from this site.");
+      return;
+    }
+    tab.opener = null;
+    tab.sessionStorage.clear();
+    tab.document.title = "Loading the report…";
+    try {
+      if (!opened.has(url)) {
+        const report = await getBlob(url);
+        opened.set(url, URL.createObjectURL(new Blob([report, SHOW_EVERY_SECTION], { type: report.type })));
+      }
+      tab.location.replace(opened.get(url));
+    } catch (error) {
+      tab.close();
+      setProblem(error.message);
+    }
+  };
+  return html`<a href=${url} target="_blank" rel="noopener" onClick=${open}>HTML report</a>
+    ${problem ? html` <span class="error" role="alert">${problem}</span>` : null}`;
+}
+
 function Summary({ profile }) {
   return html`<dl class="profile-summary" aria-label="Latest profile">
     <${Stat} label="Profiled"><time datetime=${profile.startedAt}>${formatTime(profile.startedAt)}</time></${Stat}>
@@ -144,7 +191,7 @@ function Summary({ profile }) {
     <${Stat} label="Read from">${profile.readFrom}${profile.sampleRows ? ` (sample ${formatCount(profile.sampleRows)})`
       : ""}</${Stat}>
     <${Stat} label="Report">${profile.reportUrl
-      ? html`<a href=${profile.reportUrl} target="_blank" rel="noopener">HTML report</a>`
+      ? html`<${ReportLink} url=${profile.reportUrl} />`
       : html`<span class="muted">${profile.reportStatus === "pending" ? "being rendered" : "none"}</span>`}</${Stat}>
   </dl>`;
 }
