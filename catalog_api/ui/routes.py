@@ -17,12 +17,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter
-from starlette.responses import HTMLResponse, Response
-from starlette.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
 from starlette.types import Scope
 
 from catalog_api.rest.security import public
-from catalog_api.web.assets import IMMUTABLE, vendored_url
+from catalog_api.web.assets import IMMUTABLE, CachedFiles, vendored_url
 from catalog_api.web.csp import inline_source, policy
 
 UI_PATH = "/ui"
@@ -33,16 +32,6 @@ STYLESHEETS = ("base", "search", "browse", "table", "profile", "lineage", "jobs"
 """One style sheet per area of the UI (static/css/<area>.css), so areas are styled and changed independently."""
 
 router = APIRouter(include_in_schema=False)
-
-
-def _stamp() -> tuple[tuple[str, int, int], ...]:
-    """The UI's files as they are now: each one's path under static/, modification time and size."""
-    found = []
-    for path in sorted(UI_STATIC_DIR.rglob("*")):
-        if path.is_file():
-            stat = path.stat()
-            found.append((path.relative_to(UI_STATIC_DIR).as_posix(), stat.st_mtime_ns, stat.st_size))
-    return tuple(found)
 
 
 def versioned(digests: dict[str, str], name: str) -> str:
@@ -60,32 +49,31 @@ class UiBuild:
     policy: str
 
 
-@lru_cache(maxsize=1)
-def _build(stamp: tuple[tuple[str, int, int], ...]) -> UiBuild:
-    digests = {name: hashlib.sha256((UI_STATIC_DIR / name).read_bytes()).hexdigest()[:12] for name, _, _ in stamp}
+def build(directory: Path) -> UiBuild:
+    """The build of the UI files in `directory`: their digests, read once, and the shell naming them."""
+    digests = {path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+               for path in sorted(directory.rglob("*")) if path.is_file()}
     return UiBuild(digests, *_shell(digests))
 
 
+@lru_cache(maxsize=1)
 def current_build() -> UiBuild:
-    """The build of the files as they are now: a file changed while the service runs (a developer's edit) gets a
-    new digest, so no browser keeps running the old one."""
-    return _build(_stamp())
+    """The build of the files the package ships, computed once per process (the service has no reload mode: the
+    files change with an upgrade, which restarts it), so a shell or a file costs no look at the disk."""
+    return build(UI_STATIC_DIR)
 
 
-class UiFiles(StaticFiles):
+class UiFiles(CachedFiles):
     """The UI's own modules and styles: immutable under their current digest, revalidated (ETag) otherwise."""
 
     def __init__(self) -> None:
-        super().__init__(directory=UI_STATIC_DIR, check_dir=True)
+        super().__init__(UI_STATIC_DIR)
+        current_build()  # at start-up: a missing vendored file fails here, not in a user's first page
 
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if response.status_code in (200, 304):
-            asked = parse_qs(scope.get("query_string", b"").decode()).get("v")
-            digests = current_build().digests
-            current = path in digests and asked == [digests[path]]
-            response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
-        return response
+    def cache_control(self, path: str, scope: Scope) -> str:
+        asked = parse_qs(scope.get("query_string", b"").decode()).get("v")
+        digests = current_build().digests
+        return IMMUTABLE if path in digests and asked == [digests[path]] else "no-cache"
 
 
 def _import_map(digests: dict[str, str]) -> dict[str, str]:

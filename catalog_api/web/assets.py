@@ -31,17 +31,28 @@ OAUTH2_REDIRECT_PATH = "/docs/oauth2-redirect"
 _UNPKG = re.compile(r"https://unpkg\.com/(?P<name>(?:@[\w.-]+/)?[\w.-]+)@(?P<version>[\w.-]+)/(?P<file>[^\"'\s]+)")
 
 
-class VendoredFiles(StaticFiles):
-    """The vendored files, each answered with a year-long, immutable cache lifetime (its path names its version)."""
+class CachedFiles(StaticFiles):
+    """A folder of browser assets, each answer (200, or 304 on revalidation) carrying the cache lifetime that
+    `cache_control` chooses for the file asked for; by default a year, immutable (the address names the version)."""
 
-    def __init__(self) -> None:
-        super().__init__(directory=VENDOR_DIR, check_dir=True)
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory=directory, check_dir=True)
+
+    def cache_control(self, path: str, scope: Scope) -> str:
+        return IMMUTABLE
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         if response.status_code in (200, 304):
-            response.headers["Cache-Control"] = IMMUTABLE
+            response.headers["Cache-Control"] = self.cache_control(path, scope)
         return response
+
+
+class VendoredFiles(CachedFiles):
+    """The vendored files, each answered with a year-long, immutable cache lifetime (its path names its version)."""
+
+    def __init__(self) -> None:
+        super().__init__(VENDOR_DIR)
 
 
 def vendored_url(name: str, version: str, file: str) -> str:

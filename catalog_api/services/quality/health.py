@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from catalog_api.db.models import ExtractionState, ProfileAnomalyRow, Table, TableProfileRow, utcnow
@@ -42,6 +42,32 @@ def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = 
     return dataclasses.replace(view, quality_health=table_health(session, urn))
 
 
+def _statements():
+    """The statements of `table_healths`, built once with an expanding `ids` parameter: building them is half the cost
+    of a table's health (the table page's header asks for it on every load)."""
+    ids = bindparam("ids", expanding=True)
+    ranked = (select(TableProfileRow.id, TableProfileRow.table_id, TableProfileRow.started_at,
+                     TableProfileRow.anomaly_count, func.row_number().over(
+                         partition_by=TableProfileRow.table_id,
+                         order_by=(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())).label("n"))
+              .where(TableProfileRow.table_id.in_(ids)).subquery())
+    newest = select(func.max(QualityResult.id)).where(QualityResult.table_id.in_(ids)).group_by(QualityResult.rule_id)
+    return {
+        "urns": select(Table.id, Table.urn).where(Table.id.in_(ids)),
+        "rules": select(QualityRule).where(QualityRule.table_id.in_(ids)).order_by(QualityRule.name),
+        "latest": select(QualityResult).where(QualityResult.id.in_(newest)),
+        "profiles": select(ranked.c.table_id, ranked.c.started_at, ranked.c.anomaly_count).where(ranked.c.n == 1),
+        "critical": select(ProfileAnomalyRow.table_id, func.count()).where(
+            ProfileAnomalyRow.table_profile_id.in_(select(ranked.c.id).where(ranked.c.n == 1)),
+            ProfileAnomalyRow.severity == "critical").group_by(ProfileAnomalyRow.table_id),
+        "extracted": select(ExtractionState.table_id, ExtractionState.last_extracted_at)
+        .where(ExtractionState.table_id.in_(ids)),
+    }
+
+
+_STATEMENTS = _statements()
+
+
 def table_healths(session: Session, table_ids: Sequence[int]) -> dict[int, TableHealthView]:
     """The health of each of these tables (crawled ones, by id), in a fixed number of statements."""
     ids = list(dict.fromkeys(table_ids))
@@ -52,29 +78,15 @@ def table_healths(session: Session, table_ids: Sequence[int]) -> dict[int, Table
     critical: dict[int, int] = {}
     extracted: dict[int, object] = {}
     for start in range(0, len(ids), MAX_BOUND_PARAMETERS):
-        chunk = ids[start:start + MAX_BOUND_PARAMETERS]
-        urns.update(session.execute(select(Table.id, Table.urn).where(Table.id.in_(chunk))).all())
-        for rule in session.scalars(select(QualityRule).where(QualityRule.table_id.in_(chunk))
-                                    .order_by(QualityRule.name)):
+        chunk = {"ids": ids[start:start + MAX_BOUND_PARAMETERS]}
+        urns.update(session.execute(_STATEMENTS["urns"], chunk).all())
+        for rule in session.scalars(_STATEMENTS["rules"], chunk):
             rules[rule.table_id].append(rule)
-        newest = (select(func.max(QualityResult.id)).where(QualityResult.table_id.in_(chunk))
-                  .group_by(QualityResult.rule_id))
-        latest.update((row.rule_id, row) for row in session.scalars(
-            select(QualityResult).where(QualityResult.id.in_(newest))))
-        ranked = (select(TableProfileRow.id, TableProfileRow.table_id, TableProfileRow.started_at,
-                         TableProfileRow.anomaly_count, func.row_number().over(
-                             partition_by=TableProfileRow.table_id,
-                             order_by=(TableProfileRow.started_at.desc(), TableProfileRow.id.desc())).label("n"))
-                  .where(TableProfileRow.table_id.in_(chunk)).subquery())
-        latest_profiles = select(ranked.c.id).where(ranked.c.n == 1)
-        profiles.update((table_id, (started, count)) for table_id, started, count in session.execute(
-            select(ranked.c.table_id, ranked.c.started_at, ranked.c.anomaly_count).where(ranked.c.n == 1)))
-        critical.update(session.execute(
-            select(ProfileAnomalyRow.table_id, func.count()).where(
-                ProfileAnomalyRow.table_profile_id.in_(latest_profiles), ProfileAnomalyRow.severity == "critical")
-            .group_by(ProfileAnomalyRow.table_id)).all())
-        extracted.update(session.execute(select(ExtractionState.table_id, ExtractionState.last_extracted_at)
-                                         .where(ExtractionState.table_id.in_(chunk))).all())
+        latest.update((row.rule_id, row) for row in session.scalars(_STATEMENTS["latest"], chunk))
+        profiles.update((table_id, (started, count))
+                        for table_id, started, count in session.execute(_STATEMENTS["profiles"], chunk))
+        critical.update(session.execute(_STATEMENTS["critical"], chunk).all())
+        extracted.update(session.execute(_STATEMENTS["extracted"], chunk).all())
     return {i: _health(urns[i], rules[i], latest, profiles.get(i), critical.get(i, 0), extracted.get(i))
             for i in ids if i in urns}
 

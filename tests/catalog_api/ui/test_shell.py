@@ -63,17 +63,18 @@ def test_the_shell_names_each_file_by_its_content_so_a_browser_keeps_it(site):
     assert stale.status_code == 200 and stale.headers["Cache-Control"] == "no-cache"
 
 
-def test_a_file_changed_while_the_service_runs_gets_a_new_address(tmp_path, monkeypatch):
+def test_the_digests_are_read_once_and_a_changed_file_gets_a_new_address(tmp_path, monkeypatch):
     import shutil
 
     from catalog_api.ui import routes
 
+    assert routes.current_build() is routes.current_build()  # once per process: no look at the disk per request
     copy = tmp_path / "static"
     shutil.copytree(routes.UI_STATIC_DIR, copy)
-    monkeypatch.setattr(routes, "UI_STATIC_DIR", copy)
-    before = routes.current_build()
+    before = routes.build(copy)
+    assert before.digests == routes.current_build().digests
     (copy / "js" / "api.js").write_text((copy / "js" / "api.js").read_text() + "\n// edited\n")
-    after = routes.current_build()
+    after = routes.build(copy)
     assert after.digests["js/api.js"] != before.digests["js/api.js"]
     assert after.digests["js/app.js"] == before.digests["js/app.js"]
     assert f"/static/ui/js/api.js?v={after.digests['js/api.js']}" in after.page

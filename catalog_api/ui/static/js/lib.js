@@ -13,7 +13,8 @@ export function useLoad(load, deps) {
   const generation = useRef(0);
   const run = useCallback(() => {
     const mine = ++generation.current;
-    setState((previous) => ({ ...previous, loading: true }));
+    // Unchanged while already loading (the first load), so no render comes before the request is sent.
+    setState((previous) => (previous.loading ? previous : { ...previous, loading: true }));
     Promise.resolve()
       .then(load)
       .then(

@@ -13,11 +13,13 @@ const SUGGEST = `query Suggest($q: String!, $first: Int!) {
   }
 }`;
 
-function useSuggestions(q) {
+// Suggestions follow what the user types (`typed`), not the words a page opened with: a search page's own results
+// already answer those, and asking for them would only add a request to every search page.
+function useSuggestions(q, typed) {
   const [hits, setHits] = useState([]);
   useEffect(() => {
     const words = q.trim();
-    if (words.length < 2) {
+    if (!typed || words.length < 2) {
       setHits([]);
       return undefined;
     }
@@ -32,7 +34,7 @@ function useSuggestions(q) {
       current = false;
       clearTimeout(timer);
     };
-  }, [q]);
+  }, [q, typed]);
   return hits;
 }
 
@@ -41,9 +43,10 @@ const where = (hit) => [hit.sourceName, hit.schemaName, hit.entityType === "colu
 
 export function SearchBox({ initial }) {
   const [q, setQ] = useState(initial);
+  const [typed, setTyped] = useState(false);
   const [open, setOpen] = useState(false);
   const [active, setActive] = useState(-1);
-  const hits = useSuggestions(q);
+  const hits = useSuggestions(q, typed);
   const shown = open && hits.length > 0;
   const go = (href) => {
     setOpen(false);
@@ -74,7 +77,7 @@ export function SearchBox({ initial }) {
       aria-expanded=${shown} aria-controls="search-suggestions"
       aria-activedescendant=${shown && active >= 0 ? `suggestion-${active}` : undefined}
       placeholder="Search tables, columns, tags…" maxlength="200" autocomplete="off" value=${q}
-      onInput=${(event) => { setQ(event.target.value); setOpen(true); setActive(-1); }}
+      onInput=${(event) => { setQ(event.target.value); setTyped(true); setOpen(true); setActive(-1); }}
       onKeyDown=${keys} onFocus=${() => setOpen(true)} onBlur=${() => setOpen(false)} />
     <ul id="search-suggestions" role="listbox" aria-label="Suggestions" hidden=${!shown}>
       ${hits.map((hit, index) => html`<li id=${`suggestion-${index}`} role="option" aria-selected=${index === active}

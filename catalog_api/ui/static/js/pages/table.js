@@ -1,6 +1,5 @@
 // A table's page: what it is and where it lives, then one tab per aspect (pages/table/<tab>.js). Each tab receives
-// the table's URN and the header's figures, loads what it shows itself, and calls `refresh` after it changed the
-// table so the header follows.
+// the table's URN, loads what it shows itself, and calls `refresh` after it changed the table so the header follows.
 import { gql } from "../api.js";
 import { formatCount, html, Loading, useLoad } from "../lib.js";
 import { Link, navigate, schemaHref, sourceHref, tableHref } from "../router.js";
@@ -46,24 +45,27 @@ function HealthBadge({ health }) {
     ${failing ? `${failing} of ${health.rules} rules failing` : `${health.rules} rules passing`}</span>`;
 }
 
+// The header and the tab load at once: a tab needs only the URN, so it does not wait for the header's answer (one
+// request after another would add a round trip to every table page).
 export default function TablePage({ params, query }) {
   const urn = params.urn;
   const state = useLoad(() => gql(HEADER, { urn }), [urn]);
   const current = TABS.find((tab) => tab.id === query.get("tab")) || TABS[0];
+  if (state.error) return html`<main class="table-page"><${Loading} state=${state} /></main>`;
   return html`<main class="table-page">
     <${Loading} state=${state}>${({ table }) => html`
       <nav class="crumbs" aria-label="Breadcrumbs">${crumbs(table).map((crumb, index) => html`${index ? " › " : ""}${crumb}`)}</nav>
       <h1>${table.name} <span class="badge">${table.kind}</span>
         ${table.deletedAt ? html`<span class="badge warn">deleted</span>` : null}
         <${HealthBadge} health=${table.qualityHealth} /></h1>
-      <p class="urn"><code>${table.urn}</code> · ${formatCount(table.rowEstimate)} rows (estimate)</p>
-      <div class="tabs" role="tablist">
-        ${TABS.map((tab) => html`<button type="button" role="tab" aria-selected=${tab.id === current.id}
-          onClick=${() => navigate(tableHref(urn, tab.id), { replace: true })}>${tab.label}</button>`)}
-      </div>
-      <section role="tabpanel" aria-label=${current.label}>
-        <${current.Tab} urn=${urn} table=${table} refresh=${state.reload} />
-      </section>`}
+      <p class="urn"><code>${table.urn}</code> · ${formatCount(table.rowEstimate)} rows (estimate)</p>`}
     </${Loading}>
+    <div class="tabs" role="tablist">
+      ${TABS.map((tab) => html`<button type="button" role="tab" aria-selected=${tab.id === current.id}
+        onClick=${() => navigate(tableHref(urn, tab.id), { replace: true })}>${tab.label}</button>`)}
+    </div>
+    <section role="tabpanel" aria-label=${current.label}>
+      <${current.Tab} urn=${urn} refresh=${state.reload} />
+    </section>
   </main>`;
 }
