@@ -24,7 +24,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 
 from sqlalchemy import (
     Boolean,
@@ -412,7 +412,7 @@ def _position(after: str | None) -> tuple[float, int, str, int] | None:
     return float(score), tie, name, document
 
 
-@cache
+@lru_cache(maxsize=256)  # shapes: up to 16 words times the filters set; the few in use stay
 def _search_statement(dialect: str, words: int, shape: tuple[str, ...], after: bool, considered: int):
     """The statement of every search with this many words, these filters set and a cursor or not, on bound parameters
     alone (`search` binds them): built once, its SQL compiled once by SQLAlchemy's cache, which a statement built per
