@@ -185,12 +185,11 @@ def _check(request: SearchRequest) -> None:
 
 
 _LISTED = ("kind", "source", "schema", "tag", "owner", "term", "domain")
-_FLAGGED = ("has_pii", "has_anomalies")
 
 
 def _shape(filters: SearchFilters) -> tuple[str, ...]:
     """The filters a request sets: with the number of words, what its statement's text depends on."""
-    return (*(n for n in _LISTED if getattr(filters, n)), *(n for n in _FLAGGED if getattr(filters, n) is not None))
+    return (*(n for n in _LISTED if getattr(filters, n)), *(n for n in _FLAGS if getattr(filters, n) is not None))
 
 
 def _filter_values(filters: SearchFilters) -> dict[str, object]:
@@ -226,9 +225,9 @@ def _filters(shape: tuple[str, ...]) -> list[ColumnElement[bool]]:
         conditions.append(select(DomainAssignment.id).join(Domain, Domain.id == DomainAssignment.domain_id)
                           .where(DomainAssignment.entity_urn == d.urn, func.lower(Domain.name).in_(values("domain")))
                           .exists())
-    for name, column in (("has_pii", d.has_pii), ("has_anomalies", d.has_anomalies)):
+    for name in _FLAGS:
         if name in shape:
-            conditions.append(column == bindparam(f"f_{name}", type_=Boolean))
+            conditions.append(getattr(d, name) == bindparam(f"f_{name}", type_=Boolean))
     return conditions
 
 
@@ -297,9 +296,9 @@ def _word_values(words: list[str]) -> dict[str, object]:
     if not words:
         return {}
     phrases = " AND ".join(f'"{w}"*' for w in words)
-    return {"tsquery": " & ".join(f"{w}:*" for w in words), **{f"prefix_{i}": f"{w}%" for i, w in enumerate(words)},
-            "name_match": f"name_text : ({phrases})",
-            "any_match": phrases, "exact": _exact_names(words),
+    return {"exact": _exact_names(words), "tsquery": " & ".join(f"{w}:*" for w in words),
+            "name_match": f"name_text : ({phrases})", "any_match": phrases,
+            **{f"prefix_{i}": f"{w}%" for i, w in enumerate(words)},  # a word has no `%` or `_` (`_WORD`)
             **{f"word_{i}": f"% {w}%" for i, w in enumerate(words)}}
 
 
