@@ -13,6 +13,9 @@ Search looks at a bounded number of candidates (`services/search/query.py`), fou
 both databases, and on PostgreSQL the words of the name alone (`to_tsvector('simple', name_text)`, GIN), which the
 weighted `document` cannot answer without reading every matching row (SQLite's FTS5 filters by column itself).
 Migration 0015 (`store_name_words`) stores those words as a generated column, `name_words`, indexed instead.
+Migration 0016 (`create_name_word_table`) replaces that column on PostgreSQL by a table of (word, document) pairs,
+`search_name_words`, kept by triggers: a prefix is a range of its primary key's btree, whose first 500 documents in
+id order cost a few hundred index entries instead of a walk over every document in id order testing its words.
 """
 
 from __future__ import annotations
@@ -64,9 +67,14 @@ _NAME_WORDS_EXPRESSION = "to_tsvector('simple', name_text)"
 NAME_WORDS_COLUMN = "name_words"
 """PostgreSQL's stored `tsvector` of the name's words (migration 0015), with a GIN index."""
 NAME_WORDS_COLUMN_INDEX = "ix_search_documents_name_words_column"
+NAME_WORD_TABLE = "search_name_words"
+"""PostgreSQL's (word, document id) pairs of every document's `name_text` (migration 0016), kept by triggers."""
+_NAME_WORD_TRIGGERS = {"insert": ("INSERT", "NEW TABLE AS added"), "delete": ("DELETE", "OLD TABLE AS removed"),
+                       "update": ("UPDATE", "OLD TABLE AS removed NEW TABLE AS added")}
 UNMODELLED = {
     ("column", DOCUMENT_COLUMN), ("index", "ix_search_documents_document"), ("index", LOWER_NAME_INDEX),
     ("index", NAME_WORDS_INDEX), ("column", NAME_WORDS_COLUMN), ("index", NAME_WORDS_COLUMN_INDEX),
+    ("table", NAME_WORD_TABLE), ("index", f"ix_{NAME_WORD_TABLE}_document_id"),
     ("table", FTS_TABLE), *(("table", f"{FTS_TABLE}_{s}") for s in ("data", "idx", "docsize", "config", "content")),
 }
 
@@ -136,6 +144,45 @@ def unstore_name_words(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE search_documents DROP COLUMN IF EXISTS {NAME_WORDS_COLUMN}"))
     connection.execute(text(f"CREATE INDEX {NAME_WORDS_INDEX} ON search_documents "
                             f"USING gin ({_NAME_WORDS_EXPRESSION})"))
+
+
+def create_name_word_table(connection: Connection) -> None:
+    """On PostgreSQL, `search_name_words` with its triggers, filled from the documents, in place of 0015's stored
+    `name_words` (migration 0016). A statement's documents are added and removed at once (transition tables): a crawl
+    replaces thousands in one statement. Its words are found by a hash index on the document: a btree on it let the
+    planner walk the documents in id order testing each pair's word, slower than sorting a prefix's range."""
+    if connection.dialect.name != "postgresql":
+        return
+    table = NAME_WORD_TABLE
+    # COLLATE "C": a prefix is a range of the btree, whatever the database's locale
+    connection.execute(text(f'CREATE TABLE {table} (word text COLLATE "C" NOT NULL, document_id bigint NOT NULL, '
+                            f"CONSTRAINT pk_{table} PRIMARY KEY (word, document_id))"))
+    connection.execute(text(f"CREATE INDEX ix_{table}_document_id ON {table} USING hash (document_id)"))
+    removed = f"DELETE FROM {table} WHERE document_id IN (SELECT id FROM removed);"
+    for event, (operation, tables) in _NAME_WORD_TRIGGERS.items():
+        body = (removed if "OLD" in tables else "") + (_name_word_pairs("added") if "NEW" in tables else "")
+        connection.execute(text(f"CREATE FUNCTION {table}_{event}() RETURNS trigger LANGUAGE plpgsql AS "
+                                f"$$ BEGIN {body} RETURN NULL; END $$"))
+        connection.execute(text(f"CREATE TRIGGER {table}_{event} AFTER {operation} ON search_documents "
+                                f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {table}_{event}()"))
+    connection.execute(text(_name_word_pairs("search_documents")))
+    connection.execute(text(f"ALTER TABLE search_documents DROP COLUMN {NAME_WORDS_COLUMN}"))  # and its index
+
+
+def _name_word_pairs(documents: str) -> str:
+    """The statement adding the (word, document) pairs of the rows of `documents`."""
+    return (f"INSERT INTO {NAME_WORD_TABLE} (word, document_id) SELECT DISTINCT word, {documents}.id FROM {documents}, "
+            f"unnest(string_to_array({documents}.name_text, ' ')) AS word WHERE word <> '';")
+
+
+def drop_name_word_table(connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    for event in _NAME_WORD_TRIGGERS:
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {NAME_WORD_TABLE}_{event} ON search_documents"))
+        connection.execute(text(f"DROP FUNCTION IF EXISTS {NAME_WORD_TABLE}_{event}()"))
+    connection.execute(text(f"DROP TABLE IF EXISTS {NAME_WORD_TABLE}"))
+    store_name_words(connection)
 
 
 def drop_fulltext(connection: Connection) -> None:

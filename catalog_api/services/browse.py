@@ -106,12 +106,13 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(f"[{','.join(map(_cursor_value, values))}]".encode()).decode()
 
 
-def decode_cursor(cursor: str, field_name: str = "after") -> list[Any]:
+def decode_cursor(cursor: str, field_name: str = "after", size: int = 2) -> list[Any]:
+    """The `size` values of a cursor `encode_cursor` made."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidInput(field_name, "not a cursor returned by this API") from None
-    if not isinstance(values, list) or len(values) != 2:
+    if not isinstance(values, list) or len(values) != size:
         raise InvalidInput(field_name, "not a cursor returned by this API")
     return values
 

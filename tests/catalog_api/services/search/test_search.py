@@ -291,3 +291,22 @@ def test_removing_a_source_removes_its_documents(shop):
         with ctx.db.engine.connect() as connection:  # the FTS5 index lost the rows with them
             assert connection.execute(text("select count(*) from search_fts where search_fts match 'customers'")
                                       ).scalar() == 0
+
+
+def test_equal_scores_rank_tables_first_then_by_name_whatever_the_index_order(ctx, make_pg_database):
+    config = make_pg_database("create table ledger (id int); create table ledges (id int); "
+                              "create table accounts (ledger int);")
+    source = register_source(ctx, SourceRegistration(name="books", kind="postgres", config=config))
+    crawl(ctx, source.id)
+    ledger = dataset_urn("books", "public", "ledger")
+    curation.set_tags(ctx, ledger, ["finance"])  # its document rebuilt: now after the others in the index
+    expected = [ledger, dataset_urn("books", "public", "ledges"), column_urn("books", "public", "accounts", "ledger")]
+    whole = found(ctx, "ledge")
+    assert [h.urn for h in whole.hits[:3]] == expected
+    assert len({h.score for h in whole.hits[:3]}) == 1 and whole.hits[3].score < whole.hits[2].score
+    paged, after = [], None
+    for _ in range(3):  # the cursors follow the same order
+        page = found(ctx, "ledge", first=1, after=after)
+        paged.append(page.hits[0].urn)
+        after = page.cursors[-1]
+    assert paged == expected
