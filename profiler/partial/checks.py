@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from profiler.checks import TableChecks
 from profiler.model import ColumnKind
 from profiler.partial.column import KeptHashes
-from profiler.partial.domain import combined, tracked
+from profiler.partial.domain import combined, few_values, tracked
 from profiler.partial.hashing import among, row_value_hashes
 
 ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
@@ -149,29 +149,94 @@ def _as_type(value: Any, data_type: pa.DataType) -> Any:
 
 # -- one share ----------------------------------------------------------------------------------------------------
 
-def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[CheckPartial]:
-    """What one share of the rows says about each check."""
+def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int,
+                   encodings: dict[int, pa.DictionaryArray] | None = None) -> list[CheckPartial]:
+    """What one share of the rows says about each check. `encodings`: the text columns of few values the share's
+    statistics dictionary-encoded already (`few_values`), by position."""
     found = []
     columns: dict[int, pa.Array] = {}  # a column several checks read is combined once
-    encoded: dict[int, pa.DictionaryArray | None] = {}
+    distinct: dict[int, _Distinct | None] = {}
+    sampler = _Sampler(rows, k)
     for check in compiled:
         partial = CheckPartial()
         if check.per_row:
-            if check.column not in columns:
-                columns[check.column] = plain(rows.column(check.column))
+            at = check.column
+            if at not in columns:
+                columns[at] = plain(rows.column(at))
+            values = None
             if check.kind in _PER_VALUE and check.column_kind is ColumnKind.STRING:
-                if check.column not in encoded:
-                    encoded[check.column] = few_values(rows.column(check.column), columns[check.column])
-                values = encoded[check.column]
-            else:
-                values = None
-            failing = failing_rows(columns[check.column], check) if values is None else \
-                pc.fill_null(pc.take(failing_rows(values.dictionary, check), values.indices), False)
-            partial.failing = pc.sum(failing).as_py() or 0
+                if at not in distinct:
+                    encoded = (encodings or {}).get(at)
+                    if encoded is None:
+                        encoded = few_values(rows.column(at), columns[at])
+                    distinct[at] = None if encoded is None else _Distinct(encoded)
+                values = distinct[at]
+            if values is None:
+                failing = failing_rows(columns[at], check)
+                partial.failing = pc.sum(failing).as_py() or 0
+            else:  # counted on the distinct values; rows are looked at only for the sample keys of failing ones
+                failing = failing_rows(values.dictionary, check).to_numpy(zero_copy_only=False)
+                partial.failing = int(values.counts[failing].sum())
             if partial.failing and check.sample:
-                partial.keys = failing_keys(rows.select(list(check.sample)), failing, k)
+                partial.keys = sampler.failing_keys(check.sample, failing if values is None else values.rows(failing))
         found.append(partial)
     return found
+
+
+class _Distinct:
+    """A text column of few values in one share: its distinct values, how many rows hold each, and which rows."""
+
+    def __init__(self, encoded: pa.DictionaryArray) -> None:
+        self.dictionary = encoded.dictionary
+        indices = encoded.indices
+        # Null rows point one past the dictionary, at a value that never fails.
+        self.indices = (pc.fill_null(indices, len(self.dictionary)) if indices.null_count else indices).to_numpy()
+        self.counts = np.bincount(self.indices, minlength=len(self.dictionary) + 1)[:len(self.dictionary)]
+
+    def rows(self, failing: np.ndarray) -> np.ndarray:
+        """Whether each row fails, from whether each distinct value does."""
+        return np.append(failing, False)[self.indices]
+
+
+class _Sampler:
+    """Picks a share's sample keys of failing rows. With an integer first key column without nulls, the rows of its
+    `_PREFIX` smallest keys, sorted, are found once per share: a check whose failing rows include `k` of them
+    (whose `k`-th key is below the largest there) has its sample among them, looked up at a cost of `_PREFIX`."""
+
+    def __init__(self, rows: pa.Table, k: int) -> None:
+        self.rows, self.k = rows, k
+        self.prefixes: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def failing_keys(self, sample: tuple[int, ...], failing: pa.Array | np.ndarray) -> pa.Table:
+        keys = self.rows.select(list(sample))
+        first, k = sample[0], self.k
+        if first not in self.prefixes:
+            self.prefixes[first] = _prefix(keys.column(0), k)
+        prefix = self.prefixes[first]
+        if prefix is not None:
+            order, smallest_keys = prefix
+            mask = failing if isinstance(failing, np.ndarray) else failing.to_numpy(zero_copy_only=False)
+            hits = mask[order]
+            found = smallest_keys[hits]
+            if len(found) >= k and found[k - 1] < smallest_keys[-1]:
+                return smallest(keys.take(order[hits & (smallest_keys <= found[k - 1])]), k)
+        return failing_keys(keys, failing, k)
+
+
+_PREFIX = 32
+"""Smallest keys per sample key `_Sampler` keeps per share (320 for 10 sample keys)."""
+
+
+def _prefix(first: pa.ChunkedArray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The positions of the `_PREFIX * k` smallest values of `first`, in value order, and those values; None when
+    it is no integer column without nulls, or too short for the prefix to save work."""
+    size = _PREFIX * k
+    if not k or not pa.types.is_integer(first.type) or first.null_count or len(first) <= 4 * size:
+        return None
+    values = combined(first).to_numpy()
+    order = np.argpartition(values, size - 1)[:size]
+    order = order[np.argsort(values[order], kind="stable")]
+    return order, values[order]
 
 
 def merge_checks(first: list[CheckPartial], second: list[CheckPartial], k: int) -> list[CheckPartial]:
@@ -187,20 +252,6 @@ def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
 _PER_VALUE = ("accepted_values", "regex", "length", "type_conformance")
 """Checks whose outcome on a non-null row depends on its value alone: a text column of few values is checked on
 its distinct values once, the rows then looking up their value's outcome."""
-
-_PROBE = 4096
-"""How many leading values tell whether a text column has few values (at most one distinct in 8)."""
-
-
-def few_values(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> pa.DictionaryArray | None:
-    """`values` dictionary-encoded when the column comes so or its leading values repeat much; else None."""
-    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
-        column = column.chunk(0)
-    if isinstance(column, pa.DictionaryArray):
-        return column
-    if len(values) < 2 * _PROBE or len(pc.unique(values.slice(0, _PROBE))) > _PROBE // 8:
-        return None
-    return pc.dictionary_encode(values)
 
 
 def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
@@ -243,6 +294,43 @@ def _matches(x: pa.Array, params: dict[str, Any]) -> pa.Array:
 
 
 def _conforms(x: pa.Array, type_name: str) -> pa.Array:
+    maybe = _may_conform(x, type_name)
+    if maybe is None:
+        return _conforming(x, type_name)
+    ok = np.zeros(len(x), np.bool_)  # the patterns run on the rows whose first byte may start a match only
+    if maybe.any():
+        at = np.flatnonzero(maybe)
+        ok[at] = pc.fill_null(_conforming(x.take(at), type_name), False).to_numpy(zero_copy_only=False)
+    return pa.array(ok)
+
+
+_BLANKS = b" \t\n\r\f\v"
+_DIGITS = b"0123456789"
+_STARTS = {"integer": _BLANKS + b"+-" + _DIGITS, "decimal": _BLANKS + b"+-." + _DIGITS,
+           "boolean": _BLANKS + b"tTfFyYnNoO01", "uuid": _BLANKS + b"{abcdefABCDEF" + _DIGITS,
+           "date": _DIGITS, "timestamp": _DIGITS}
+"""The bytes a text conforming to each type (`_CONFORMING`) may start with."""
+
+
+def _may_conform(x: pa.Array, type_name: str) -> np.ndarray | None:
+    """Whether each value of a text array is non-empty and starts with a byte that `type_name`'s text may start
+    with, from the offsets and data buffers (one byte per value: text of another type mostly fails here, at far
+    less than a regular expression costs); None when every value may conform."""
+    if len(x) == 0 or x.buffers()[1] is None:
+        return None
+    wide = pa.types.is_large_string(x.type)
+    offsets = np.frombuffer(x.buffers()[1], np.int64 if wide else np.int32)[x.offset:x.offset + len(x) + 1]
+    data = x.buffers()[2]
+    if data is None or data.size == 0:
+        return np.zeros(len(x), np.bool_)
+    data = np.frombuffer(data, np.uint8)
+    starts = offsets[:-1]
+    firsts = data[np.minimum(starts, len(data) - 1)]
+    maybe = (offsets[1:] > starts) & np.isin(firsts, np.frombuffer(_STARTS[type_name], np.uint8))
+    return None if maybe.all() else maybe
+
+
+def _conforming(x: pa.Array, type_name: str) -> pa.Array:
     ok = pc.match_substring_regex(x, _CONFORMING[type_name])
     if type_name in ("date", "timestamp"):  # the shape, then the calendar: 2024-02-30 is no date
         day = pc.utf8_slice_codeunits(x, 0, 10)

@@ -64,10 +64,17 @@ class ProfileChecks:
         self.bounds: dict[int, Any] = {}
         self.duplicate_keys: dict[int, pa.Table | None] = {}
 
-    def statistics_work(self) -> Work:
-        compiled, k = self.compiled, self.k
-        return Work(lambda rows, share: checks_partial(rows, compiled, k), [CheckPartial() for _ in compiled],
-                    lambda a, b: merge_checks(a, b, k))
+    def statistics_work(self, statistics: Work) -> Work:
+        """The statistics pass's `statistics` work (which takes a dict to fill with the text encodings it makes,
+        `table_partial`'s) with the checks' partials of each share beside it, reusing those encodings."""
+        compiled, k, table = self.compiled, self.k, statistics.work
+
+        def work(rows: pa.Table, share: int) -> tuple[Any, list[CheckPartial]]:
+            encodings: dict[int, pa.DictionaryArray] = {}
+            return table(rows, share, encodings), checks_partial(rows, compiled, k, encodings)
+
+        return Work(work, (statistics.zero, [CheckPartial() for _ in compiled]),
+                    lambda a, b: (statistics.merge(a[0], b[0]), merge_checks(a[1], b[1], k)))
 
     def kept_columns(self) -> dict[int, int | None]:
         """The columns whose value hashes the statistics pass keeps for `unique` checks (it computes them anyway),
