@@ -12,6 +12,7 @@ again only the rows within the bound.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,8 +76,39 @@ class CheckPartial:
     keys: pa.Table | None = None
     """The smallest sample keys of failing rows, sorted; None when none failed (or the check samples no keys)."""
 
+    prefix: Prefix | None = None
+    """A `unique` check's: the shares' rows of smallest first keys (see `Prefix`)."""
+
     def merge(self, other: CheckPartial, k: int) -> CheckPartial:
-        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k))
+        prefix = other.prefix if self.prefix is None else self.prefix if other.prefix is None else \
+            self.prefix.merge(other.prefix)
+        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k), prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """For a `unique` check, which the statistics pass cannot decide row by row: the sample columns of the rows of
+    the smallest first keys of the shares (`_Sampler`), those whose checked value is not null, with their value
+    hashes. Every row of a first key below `limit` is among them (or holds a null), so once the driver knows the
+    repeated hashes and a bound below `limit` on the `k` smallest failing keys (`key_bound`), the sample comes from
+    here and the values pass need not look for it."""
+
+    rows: pa.Table
+    hashes: np.ndarray
+    limit: Any
+    """The smallest first key some share may have left out; -inf when a share kept no prefix."""
+
+    def merge(self, other: Prefix) -> Prefix:
+        return Prefix(pa.concat_tables([self.rows, other.rows], promote_options="permissive"),
+                      np.concatenate([self.hashes, other.hashes]), min(self.limit, other.limit))
+
+    def sample(self, repeated: np.ndarray, bound: Any, k: int) -> pa.Table | None:
+        """The `k` smallest sample keys of the rows holding a `repeated` hash, if `bound` (`key_bound`) is below
+        `limit`; else None."""
+        if bound is None or not bound < self.limit:
+            return None
+        first = self.rows.column(0).to_numpy()
+        return smallest(self.rows.filter(among(self.hashes, repeated) & (first <= bound)), k)
 
 
 # -- compiling ----------------------------------------------------------------------------------------------------
@@ -173,12 +205,15 @@ def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int,
                 values = distinct[at]
             if values is None:
                 failing = failing_rows(columns[at], check)
-                partial.failing = pc.sum(failing).as_py() or 0
+                partial.failing = int(np.count_nonzero(failing) if isinstance(failing, np.ndarray)
+                                      else pc.sum(failing).as_py() or 0)
             else:  # counted on the distinct values; rows are looked at only for the sample keys of failing ones
-                failing = failing_rows(values.dictionary, check).to_numpy(zero_copy_only=False)
+                failing = np.asarray(failing_rows(values.dictionary, check), np.bool_)
                 partial.failing = int(values.counts[failing].sum())
             if partial.failing and check.sample:
                 partial.keys = sampler.failing_keys(check.sample, failing if values is None else values.rows(failing))
+        elif check.hashes and check.sample:
+            partial.prefix = sampler.prefix(check)
         found.append(partial)
     return found
 
@@ -207,12 +242,34 @@ class _Sampler:
         self.rows, self.k = rows, k
         self.prefixes: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
 
+    def _prefix(self, first: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if first not in self.prefixes:
+            self.prefixes[first] = _prefix(self.rows.column(first), self.k)
+        return self.prefixes[first]
+
+    def prefix(self, check: Compiled) -> Prefix:
+        """A `unique` check's `Prefix` of this share: the rows of its `_PREFIX * k` smallest first keys, or all
+        its rows when it has few; none (a limit of -inf) when the first key column is no integer column without
+        nulls."""
+        first = self.rows.column(check.sample[0])
+        found = self._prefix(check.sample[0])
+        if found is not None:
+            order, keys = found
+            limit = keys[-1].item()
+        elif pa.types.is_integer(first.type) and not first.null_count:
+            order, limit = np.arange(self.rows.num_rows), float("inf")
+        else:
+            return Prefix(self.rows.select(list(check.sample)).slice(0, 0), np.zeros(0, np.uint64), float("-inf"))
+        values = tracked(self.rows.column(check.column).take(order), check.column_kind)
+        if check.column_kind is ColumnKind.BOOLEAN:
+            values = values.cast(pa.int8())
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        return Prefix(self.rows.select(list(check.sample)).take(order[valid]), row_value_hashes(values)[valid], limit)
+
     def failing_keys(self, sample: tuple[int, ...], failing: pa.Array | np.ndarray) -> pa.Table:
         keys = self.rows.select(list(sample))
-        first, k = sample[0], self.k
-        if first not in self.prefixes:
-            self.prefixes[first] = _prefix(keys.column(0), k)
-        prefix = self.prefixes[first]
+        k = self.k
+        prefix = self._prefix(sample[0])
         if prefix is not None:
             order, smallest_keys = prefix
             mask = failing if isinstance(failing, np.ndarray) else failing.to_numpy(zero_copy_only=False)
@@ -254,11 +311,21 @@ _PER_VALUE = ("accepted_values", "regex", "length", "type_conformance")
 its distinct values once, the rows then looking up their value's outcome."""
 
 
-def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
-    """A boolean per row, true where the row fails the check (never null)."""
+def failing_rows(x: pa.Array, check: Compiled) -> pa.Array | np.ndarray:
+    """A boolean per row, true where the row fails the check (never null). Ranges and lengths, and accepted
+    integers of a narrow span, are decided in numpy (one pass over the numbers, not a chain of Arrow kernels)."""
     kind, params = check.kind, check.params
     if kind == "not_null":
         return pc.is_null(x)
+    if kind in ("range", "length"):
+        numbers = _numbers(pc.utf8_length(x) if check.column_kind is ColumnKind.STRING else pc.binary_length(x)
+                           ) if kind == "length" else _numbers(x)
+        if numbers is not None:
+            return _failing(_outside(*numbers, params.get("min"), params.get("max")), x)
+    if kind == "accepted_values" and pa.types.is_integer(x.type):
+        outside = _not_among(x, params["values"])
+        if outside is not None:
+            return _failing(outside, x)
     if kind == "accepted_values":
         ok = pc.is_in(x, value_set=params["values"])
     elif kind == "range":
@@ -274,6 +341,63 @@ def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
     else:
         ok = _conforms(x, params["type"]) if check.column_kind is ColumnKind.STRING else pc.is_valid(x)
     return pc.fill_null(pc.and_(pc.is_valid(x), pc.invert(ok)), False)
+
+
+def _failing(outside: np.ndarray, x: pa.Array) -> np.ndarray:
+    return outside & x.is_valid().to_numpy(zero_copy_only=False) if x.null_count else outside
+
+
+_INT64 = np.iinfo(np.int64)
+
+
+def _numbers(x: pa.Array) -> tuple[np.ndarray, int | None] | None:
+    """The values of a numeric array as int64 (integers; decimals of up to 18 digits as their unscaled integers,
+    with their scale) or float64 (scale None), whatever sits in null slots; None for other types."""
+    kind = x.type
+    if pa.types.is_decimal128(kind) and kind.precision <= 18:  # the low 64 bits hold the whole two's complement
+        return np.frombuffer(x.buffers()[1], np.int64).reshape(-1, 2)[x.offset:x.offset + len(x), 0], kind.scale
+    if pa.types.is_floating(kind) or (pa.types.is_integer(kind) and not pa.types.is_uint64(kind)):
+        floating = pa.types.is_floating(kind)
+        filled = pc.fill_null(x, 0.0 if floating else 0) if x.null_count else x
+        return filled.to_numpy().astype(np.float64 if floating else np.int64, copy=False), None if floating else 0
+    return None
+
+
+def _outside(values: np.ndarray, scale: int | None, low: Any, high: Any) -> np.ndarray:
+    """Whether each of `values` (`_numbers`) is below `low`, above `high`, or NaN. For integers (of `scale`
+    decimal places) the bounds become the nearest integers within them, exactly."""
+    if scale is None:
+        outside = np.isnan(values)
+        for bound, beyond in ((low, np.less), (high, np.greater)):
+            if bound is not None:
+                outside |= beyond(values, bound)
+        return outside
+    outside = np.zeros(len(values), np.bool_)
+    for bound, beyond, rounded in ((low, np.less, math.ceil), (high, np.greater, math.floor)):
+        if bound is None:
+            continue
+        at = rounded(Decimal(repr(bound)).scaleb(scale))
+        if (at > _INT64.max) if beyond is np.less else (at < _INT64.min):
+            return np.ones(len(values), np.bool_)  # no int64 lies within
+        if _INT64.min <= at <= _INT64.max:
+            outside |= beyond(values, at)
+    return outside
+
+
+_SPAN = 1 << 20
+"""Integers spanning up to this many values are looked up in a table of the accepted ones."""
+
+
+def _not_among(x: pa.Array, accepted: pa.Array) -> np.ndarray | None:
+    """Whether each integer of `x` is not one of `accepted`, through a table over its span; None when the span is
+    wider than `_SPAN` (or `x` holds no number)."""
+    extremes = pc.min_max(x).as_py()
+    low, high = extremes["min"], extremes["max"]
+    numbers = _numbers(x)
+    if low is None or high - low >= _SPAN or numbers is None:
+        return None
+    table = ~np.isin(np.arange(low, high + 1), accepted.to_numpy(zero_copy_only=False))
+    return table[np.clip(numbers[0] - low, 0, high - low)]  # null slots' filler may lie outside the span
 
 
 def _within(x: pa.Array, low: Any, high: Any, at_least: Any, at_most: Any, *, decimal: bool = False) -> pa.Array:
@@ -387,20 +511,47 @@ def duplicates(hashes: list[KeptHashes]) -> tuple[np.ndarray, int, int]:
         values, counts = values[order], counts[order]
     if not len(values):
         return values, 0, 0
+    if counts is None:  # mostly distinct: the few equal neighbours, not every run's start, are what is looked at
+        equal = np.flatnonzero(values[1:] == values[:-1])
+        runs = int(len(equal) and 1 + np.count_nonzero(np.diff(equal) != 1))
+        return np.unique(values[equal]), len(equal) + runs, len(equal)
     starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    counts = np.diff(np.r_[starts, len(values)]) if counts is None else np.add.reduceat(counts, starts)
+    counts = np.add.reduceat(counts, starts)
     repeated = counts > 1
     return values[starts][repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
 
 
-def key_bound(hashes: list[KeptHashes], repeated: np.ndarray, k: int) -> Any:
+def key_bound(hashes: list[KeptHashes], repeated: np.ndarray, k: int, prefix: Prefix | None = None) -> Any:
     """A first key that the `k` smallest keys of the rows holding a `repeated` hash do not exceed: the `k`-th
-    smallest among the rows whose keys were kept with their hashes (any `k` such rows bound the smallest `k`), or
-    None when fewer than `k` are known."""
+    smallest among the rows whose keys were kept with their hashes, or among the check's `prefix` rows, whichever
+    is smaller (any `k` such rows bound the smallest `k`; the two may hold the same rows, so they are not pooled),
+    or None when neither knows `k` such rows."""
     known = [h for h in hashes if h.keys is not None]
-    if not known or not len(repeated) or not k:
+    bounds = []
+    if known:
+        bounds.append(_kth_key(np.concatenate([h.keys for h in known]), np.concatenate([h.hashes for h in known]),
+                               repeated, k))
+    if prefix is not None and prefix.rows.num_rows and pa.types.is_integer(prefix.rows.schema.field(0).type):
+        bounds.append(_kth_key(prefix.rows.column(0).to_numpy(), prefix.hashes, repeated, k))
+    bounds = [b for b in bounds if b is not None]
+    return min(bounds) if bounds else None
+
+
+def keys_only_sample(hashes: list[KeptHashes], repeated: np.ndarray, k: int, key: pa.Field) -> pa.Table | None:
+    """The sample of a `unique` check whose sample is its first key alone (the checked column is the key), when
+    every share kept its hashes as they are with that key: the `k` smallest keys of the rows holding a `repeated`
+    hash. None when some share did not."""
+    if not hashes or any(h.keys is None for h in hashes):
         return None
-    keys = np.concatenate([h.keys for h in known])[among(np.concatenate([h.hashes for h in known]), repeated)]
+    keys = np.concatenate([h.keys for h in hashes])[among(np.concatenate([h.hashes for h in hashes]), repeated)]
+    chosen = np.partition(keys, k - 1)[:k] if len(keys) > k else keys
+    return pa.table({key.name: pa.array(np.sort(chosen)).cast(key.type)})
+
+
+def _kth_key(keys: np.ndarray, hashes: np.ndarray, repeated: np.ndarray, k: int) -> Any:
+    if not len(repeated) or not k:
+        return None
+    keys = keys[among(hashes, repeated)]
     return np.partition(keys, k - 1)[k - 1].item() if len(keys) >= k else None
 
 
