@@ -10,8 +10,13 @@ conformance, row count, row count change; several failing, so their sample keys 
 Prints each round's times, then the median of each, the rules' share (with / without - 1; also the median of each
 round's own share, which a busy machine disturbs less, as a round runs both back to back) and the Spark job count
 of both (the rules add no Spark job). Target: the rules add at most 20 % to the profile. The machine may be shared:
-the load averages are printed before and after, and the in-process path's figures also in CPU seconds of this
-process, which other processes on a busy machine disturb far less than the elapsed time.
+the load averages are printed before and after, and every round's CPU seconds too, which other processes on a busy
+machine disturb far less than the elapsed time: this process's on the in-process path, on Spark's those of this
+process and its running descendants (the driver's JVM and its Python workers, read from /proc).
+
+Last measured (docs/quality.md, "What each kind costs"; a shared two-core machine, load 2-7, `--rounds 5`): the
+median of the rounds' own shares in CPU seconds +11.7 % and +13.9 % in-process (two runs), +14.9 % on Spark; single
+rounds -1 % to +39 %.
 
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/quality_rules_cost.py [--rows 5000000] [--rounds 3]
            [--master local[2]] [--driver-memory 2g] [--in-process] [--workdir DIR] [--conf KEY=VALUE ...]

@@ -1,8 +1,9 @@
 """Aggregate checks riding on a profile's two passes: no scan of their own.
 
-The statistics pass computes every check's partial next to the table's (`profiler.partial.checks`): failing counts
-and sample keys of the row-by-row checks, the value hashes of `unique` checks. The values pass, which runs anyway,
-then picks the keys of the rows holding a duplicated value. The results are assembled from the merged partials and
+The statistics pass computes every check's partial next to the table's, on the same share and with the text
+encodings the statistics made (`profiler.partial.checks`): failing counts and sample keys of the row-by-row checks,
+the value hashes of `unique` checks and the rows of each share's smallest keys. Those usually prove which rows hold
+a duplicated value first; when they do not, the values pass, which runs anyway, picks the keys of those rows. The results are assembled from the merged partials and
 the finished profile, whose figures answer some checks exactly (null counts, row counts, a column's min and max).
 """
 
