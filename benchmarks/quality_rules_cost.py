@@ -14,9 +14,9 @@ the load averages are printed before and after, and every round's CPU seconds to
 machine disturb far less than the elapsed time: this process's on the in-process path, on Spark's those of this
 process and its running descendants (the driver's JVM and its Python workers, read from /proc).
 
-Last measured (docs/quality.md, "What each kind costs"; a shared two-core machine, load 2-7, `--rounds 5`): the
-median of the rounds' own shares in CPU seconds +11.7 % and +13.9 % in-process (two runs), +14.9 % on Spark; single
-rounds -1 % to +39 %.
+Last measured (docs/quality.md, "What each kind costs"; a shared two-core machine, load 1.5-7, `--rounds 5`, three
+runs): the median of the rounds' own shares in CPU seconds +11.7, +13.9 and +13.8 % in-process, +14.9 and +16.5 %
+on Spark (+17.6 % elapsed in the quietest run, whose Spark rounds lay within +12 to +20 %).
 
 Usage: PYTHONPATH=/path/to/checkout python benchmarks/quality_rules_cost.py [--rows 5000000] [--rounds 3]
            [--master local[2]] [--driver-memory 2g] [--in-process] [--workdir DIR] [--conf KEY=VALUE ...]
