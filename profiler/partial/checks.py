@@ -1,13 +1,17 @@
 """Aggregate checks over one share of the rows: which rows fail each check, how many, and the smallest keys of them.
 
 A check is compiled once against the table's columns (`compile_checks`), then every share computes a
-`CheckPartial` per row-by-row check: its failing-row count and the `k` smallest sample keys of its failing rows (a
-small Arrow table). Partials merge by summing counts and keeping the `k` smallest keys of both, so the result does
+`CheckPartial` per row-by-row check: its failing-row count (the kernels: `profiler.partial.failing`; a text column
+of few values is checked on its distinct values, with the dictionary encoding its statistics made) and the `k`
+smallest sample keys of its failing rows (a small Arrow table; `_Sampler` finds them among the share's smallest
+keys when it can). Partials merge by summing counts and keeping the `k` smallest keys of both, so the result does
 not depend on how tasks were grouped. A `unique` check's column keeps the value hashes its statistics compute anyway
 (`ColumnSpec.keep_hashes`); duplicate values are found from the merged hashes (`duplicates`, exact up to 64-bit hash
-collisions), and the keys of their rows in a later pass over the shares (`duplicate_keys`). Hashes kept as they are
-come with their rows' integer first key, which bounds the keys that pass looks for (`key_bound`), so that it hashes
-again only the rows within the bound.
+collisions). The keys of their rows then come from what the statistics pass kept when that proves them (the kept
+keys, when the key is the checked column: `keys_only_sample`; the rows of each share's smallest keys: `Prefix`),
+else from a later pass over the shares (`duplicate_keys`). Hashes kept as they are come with their rows' integer
+first key, which bounds the keys that pass looks for (`key_bound`), so that it hashes again only the rows within
+the bound.
 """
 
 from __future__ import annotations
@@ -24,22 +28,12 @@ import pyarrow.compute as pc
 from profiler.checks import TableChecks
 from profiler.model import ColumnKind
 from profiler.partial.column import KeptHashes
-from profiler.partial.domain import combined, tracked
+from profiler.partial.domain import combined, few_values, tracked
+from profiler.partial.failing import failing_rows
 from profiler.partial.hashing import among, row_value_hashes
 
 ROW_KINDS = ("not_null", "accepted_values", "range", "regex", "length", "type_conformance")
 """Checks a share decides row by row."""
-
-_CONFORMING = {
-    "integer": r"^\s*[+-]?[0-9]+\s*$",
-    "decimal": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$",
-    "boolean": r"^\s*(?i:true|false|t|f|yes|no|y|n|on|off|1|0)\s*$",
-    "uuid": r"^\s*\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?\s*$",
-    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
-                 r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$",
-}
-"""What text must look like to read as each type; dates are then checked on the calendar."""
 
 _STORED_AS = {"integer": {ColumnKind.INTEGER}, "decimal": {ColumnKind.INTEGER, ColumnKind.DECIMAL},
               "boolean": {ColumnKind.BOOLEAN}, "date": {ColumnKind.DATE}, "timestamp": {ColumnKind.TIMESTAMP}}
@@ -75,8 +69,39 @@ class CheckPartial:
     keys: pa.Table | None = None
     """The smallest sample keys of failing rows, sorted; None when none failed (or the check samples no keys)."""
 
+    prefix: Prefix | None = None
+    """A `unique` check's: the shares' rows of smallest first keys (see `Prefix`)."""
+
     def merge(self, other: CheckPartial, k: int) -> CheckPartial:
-        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k))
+        prefix = other.prefix if self.prefix is None else self.prefix if other.prefix is None else \
+            self.prefix.merge(other.prefix)
+        return CheckPartial(self.failing + other.failing, merge_keys(self.keys, other.keys, k), prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """For a `unique` check, which the statistics pass cannot decide row by row: the sample columns of the rows of
+    the smallest first keys of the shares (`_Sampler`), those whose checked value is not null, with their value
+    hashes. Every row of a first key below `limit` is among them (or holds a null), so once the driver knows the
+    repeated hashes and a bound below `limit` on the `k` smallest failing keys (`key_bound`), the sample comes from
+    here and the values pass need not look for it."""
+
+    rows: pa.Table
+    hashes: np.ndarray
+    limit: Any
+    """The smallest first key some share may have left out; -inf when a share kept no prefix."""
+
+    def merge(self, other: Prefix) -> Prefix:
+        return Prefix(pa.concat_tables([self.rows, other.rows], promote_options="permissive"),
+                      np.concatenate([self.hashes, other.hashes]), min(self.limit, other.limit))
+
+    def sample(self, repeated: np.ndarray, bound: Any, k: int) -> pa.Table | None:
+        """The `k` smallest sample keys of the rows holding a `repeated` hash, if `bound` (`key_bound`) is below
+        `limit`; else None."""
+        if bound is None or not bound < self.limit:
+            return None
+        first = self.rows.column(0).to_numpy()
+        return smallest(self.rows.filter(among(self.hashes, repeated) & (first <= bound)), k)
 
 
 # -- compiling ----------------------------------------------------------------------------------------------------
@@ -149,29 +174,119 @@ def _as_type(value: Any, data_type: pa.DataType) -> Any:
 
 # -- one share ----------------------------------------------------------------------------------------------------
 
-def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int) -> list[CheckPartial]:
-    """What one share of the rows says about each check."""
+def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int,
+                   encodings: dict[int, pa.DictionaryArray] | None = None) -> list[CheckPartial]:
+    """What one share of the rows says about each check. `encodings`: the text columns of few values the share's
+    statistics dictionary-encoded already (`few_values`), by position."""
     found = []
     columns: dict[int, pa.Array] = {}  # a column several checks read is combined once
-    encoded: dict[int, pa.DictionaryArray | None] = {}
+    distinct: dict[int, _Distinct | None] = {}
+    sampler = _Sampler(rows, k)
     for check in compiled:
         partial = CheckPartial()
         if check.per_row:
-            if check.column not in columns:
-                columns[check.column] = plain(rows.column(check.column))
+            at = check.column
+            if at not in columns:
+                columns[at] = plain(rows.column(at))
+            values = None
             if check.kind in _PER_VALUE and check.column_kind is ColumnKind.STRING:
-                if check.column not in encoded:
-                    encoded[check.column] = few_values(rows.column(check.column), columns[check.column])
-                values = encoded[check.column]
-            else:
-                values = None
-            failing = failing_rows(columns[check.column], check) if values is None else \
-                pc.fill_null(pc.take(failing_rows(values.dictionary, check), values.indices), False)
-            partial.failing = pc.sum(failing).as_py() or 0
+                if at not in distinct:
+                    encoded = (encodings or {}).get(at)
+                    if encoded is None:
+                        encoded = few_values(rows.column(at), columns[at])
+                    distinct[at] = None if encoded is None else _Distinct(encoded)
+                values = distinct[at]
+            if values is None:
+                failing = failing_rows(columns[at], check)
+                partial.failing = int(np.count_nonzero(failing) if isinstance(failing, np.ndarray)
+                                      else pc.sum(failing).as_py() or 0)
+            else:  # counted on the distinct values; rows are looked at only for the sample keys of failing ones
+                failing = np.asarray(failing_rows(values.dictionary, check), np.bool_)
+                partial.failing = int(values.counts[failing].sum())
             if partial.failing and check.sample:
-                partial.keys = failing_keys(rows.select(list(check.sample)), failing, k)
+                partial.keys = sampler.failing_keys(check.sample, failing if values is None else values.rows(failing))
+        elif check.hashes and check.sample:
+            partial.prefix = sampler.prefix(check)
         found.append(partial)
     return found
+
+
+class _Distinct:
+    """A text column of few values in one share: its distinct values, how many rows hold each, and which rows."""
+
+    def __init__(self, encoded: pa.DictionaryArray) -> None:
+        self.dictionary = encoded.dictionary
+        indices = encoded.indices
+        # Null rows point one past the dictionary, at a value that never fails.
+        self.indices = (pc.fill_null(indices, len(self.dictionary)) if indices.null_count else indices).to_numpy()
+        self.counts = np.bincount(self.indices, minlength=len(self.dictionary) + 1)[:len(self.dictionary)]
+
+    def rows(self, failing: np.ndarray) -> np.ndarray:
+        """Whether each row fails, from whether each distinct value does."""
+        return np.append(failing, False)[self.indices]
+
+
+class _Sampler:
+    """Picks a share's sample keys of failing rows. With an integer first key column without nulls, the rows of its
+    `_PREFIX` smallest keys, sorted, are found once per share: a check whose failing rows include `k` of them
+    (whose `k`-th key is below the largest there) has its sample among them, looked up at a cost of `_PREFIX`."""
+
+    def __init__(self, rows: pa.Table, k: int) -> None:
+        self.rows, self.k = rows, k
+        self.prefixes: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def _prefix(self, first: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if first not in self.prefixes:
+            self.prefixes[first] = _prefix(self.rows.column(first), self.k)
+        return self.prefixes[first]
+
+    def prefix(self, check: Compiled) -> Prefix:
+        """A `unique` check's `Prefix` of this share: the rows of its `_PREFIX * k` smallest first keys, or all
+        its rows when it has few; none (a limit of -inf) when the first key column is no integer column without
+        nulls."""
+        first = self.rows.column(check.sample[0])
+        found = self._prefix(check.sample[0])
+        if found is not None:
+            order, keys = found
+            limit = keys[-1].item()
+        elif pa.types.is_integer(first.type) and not first.null_count:
+            order, limit = np.arange(self.rows.num_rows), float("inf")
+        else:
+            return Prefix(self.rows.select(list(check.sample)).slice(0, 0), np.zeros(0, np.uint64), float("-inf"))
+        values = tracked(self.rows.column(check.column).take(order), check.column_kind)
+        if check.column_kind is ColumnKind.BOOLEAN:
+            values = values.cast(pa.int8())
+        valid = values.is_valid().to_numpy(zero_copy_only=False)
+        return Prefix(self.rows.select(list(check.sample)).take(order[valid]), row_value_hashes(values)[valid], limit)
+
+    def failing_keys(self, sample: tuple[int, ...], failing: pa.Array | np.ndarray) -> pa.Table:
+        keys = self.rows.select(list(sample))
+        k = self.k
+        prefix = self._prefix(sample[0])
+        if prefix is not None:
+            order, smallest_keys = prefix
+            mask = failing if isinstance(failing, np.ndarray) else failing.to_numpy(zero_copy_only=False)
+            hits = mask[order]
+            found = smallest_keys[hits]
+            if len(found) >= k and found[k - 1] < smallest_keys[-1]:
+                return smallest(keys.take(order[hits & (smallest_keys <= found[k - 1])]), k)
+        return failing_keys(keys, failing, k)
+
+
+_PREFIX = 32
+"""Smallest keys per sample key `_Sampler` keeps per share (320 for 10 sample keys)."""
+
+
+def _prefix(first: pa.ChunkedArray, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The positions of the `_PREFIX * k` smallest values of `first`, in value order, and those values; None when
+    it is no integer column without nulls, or too short for the prefix to save work."""
+    size = _PREFIX * k
+    if not k or not pa.types.is_integer(first.type) or first.null_count or len(first) <= 4 * size:
+        return None
+    values = combined(first).to_numpy()
+    order = np.argpartition(values, size - 1)[:size]
+    order = order[np.argsort(values[order], kind="stable")]
+    return order, values[order]
 
 
 def merge_checks(first: list[CheckPartial], second: list[CheckPartial], k: int) -> list[CheckPartial]:
@@ -187,68 +302,6 @@ def plain(array: pa.Array | pa.ChunkedArray) -> pa.Array:
 _PER_VALUE = ("accepted_values", "regex", "length", "type_conformance")
 """Checks whose outcome on a non-null row depends on its value alone: a text column of few values is checked on
 its distinct values once, the rows then looking up their value's outcome."""
-
-_PROBE = 4096
-"""How many leading values tell whether a text column has few values (at most one distinct in 8)."""
-
-
-def few_values(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> pa.DictionaryArray | None:
-    """`values` dictionary-encoded when the column comes so or its leading values repeat much; else None."""
-    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
-        column = column.chunk(0)
-    if isinstance(column, pa.DictionaryArray):
-        return column
-    if len(values) < 2 * _PROBE or len(pc.unique(values.slice(0, _PROBE))) > _PROBE // 8:
-        return None
-    return pc.dictionary_encode(values)
-
-
-def failing_rows(x: pa.Array, check: Compiled) -> pa.Array:
-    """A boolean per row, true where the row fails the check (never null)."""
-    kind, params = check.kind, check.params
-    if kind == "not_null":
-        return pc.is_null(x)
-    if kind == "accepted_values":
-        ok = pc.is_in(x, value_set=params["values"])
-    elif kind == "range":
-        ok = _within(x, params.get("min"), params.get("max"), pc.greater_equal, pc.less_equal,
-                     decimal=pa.types.is_decimal(x.type))
-        if pa.types.is_floating(x.type):
-            ok = pc.and_(ok, pc.invert(pc.is_nan(x)))
-    elif kind == "regex":
-        ok = _matches(x, params)
-    elif kind == "length":
-        lengths = pc.utf8_length(x) if check.column_kind is ColumnKind.STRING else pc.binary_length(x)
-        ok = _within(lengths, params.get("min"), params.get("max"), pc.greater_equal, pc.less_equal)
-    else:
-        ok = _conforms(x, params["type"]) if check.column_kind is ColumnKind.STRING else pc.is_valid(x)
-    return pc.fill_null(pc.and_(pc.is_valid(x), pc.invert(ok)), False)
-
-
-def _within(x: pa.Array, low: Any, high: Any, at_least: Any, at_most: Any, *, decimal: bool = False) -> pa.Array:
-    ok = pc.is_valid(x)
-    for bound, compare in ((low, at_least), (high, at_most)):
-        if bound is not None:
-            ok = pc.and_(ok, compare(x, pa.scalar(Decimal(repr(bound)) if decimal else bound)))
-    return ok
-
-
-def _matches(x: pa.Array, params: dict[str, Any]) -> pa.Array:
-    pattern = params.get("python")
-    if pattern is None:
-        return pc.match_substring_regex(x, params["pattern"])
-    distinct = pc.unique(x.drop_null())  # Python's `re` on each distinct value only
-    matched = pa.array([pattern.search(v) is not None for v in distinct.to_pylist()], pa.bool_())
-    return pc.is_in(x, value_set=distinct.filter(matched)) if len(distinct) else pc.is_valid(x)
-
-
-def _conforms(x: pa.Array, type_name: str) -> pa.Array:
-    ok = pc.match_substring_regex(x, _CONFORMING[type_name])
-    if type_name in ("date", "timestamp"):  # the shape, then the calendar: 2024-02-30 is no date
-        day = pc.utf8_slice_codeunits(x, 0, 10)
-        parsed = pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True)
-        ok = pc.and_(ok, pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), day), False))
-    return ok
 
 
 def smallest(keys: pa.Table, k: int) -> pa.Table:
@@ -299,20 +352,47 @@ def duplicates(hashes: list[KeptHashes]) -> tuple[np.ndarray, int, int]:
         values, counts = values[order], counts[order]
     if not len(values):
         return values, 0, 0
+    if counts is None:  # mostly distinct: the few equal neighbours, not every run's start, are what is looked at
+        equal = np.flatnonzero(values[1:] == values[:-1])
+        runs = int(len(equal) and 1 + np.count_nonzero(np.diff(equal) != 1))
+        return np.unique(values[equal]), len(equal) + runs, len(equal)
     starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    counts = np.diff(np.r_[starts, len(values)]) if counts is None else np.add.reduceat(counts, starts)
+    counts = np.add.reduceat(counts, starts)
     repeated = counts > 1
     return values[starts][repeated], int(counts[repeated].sum()), int((counts[repeated] - 1).sum())
 
 
-def key_bound(hashes: list[KeptHashes], repeated: np.ndarray, k: int) -> Any:
+def key_bound(hashes: list[KeptHashes], repeated: np.ndarray, k: int, prefix: Prefix | None = None) -> Any:
     """A first key that the `k` smallest keys of the rows holding a `repeated` hash do not exceed: the `k`-th
-    smallest among the rows whose keys were kept with their hashes (any `k` such rows bound the smallest `k`), or
-    None when fewer than `k` are known."""
+    smallest among the rows whose keys were kept with their hashes, or among the check's `prefix` rows, whichever
+    is smaller (any `k` such rows bound the smallest `k`; the two may hold the same rows, so they are not pooled),
+    or None when neither knows `k` such rows."""
     known = [h for h in hashes if h.keys is not None]
-    if not known or not len(repeated) or not k:
+    bounds = []
+    if known:
+        bounds.append(_kth_key(np.concatenate([h.keys for h in known]), np.concatenate([h.hashes for h in known]),
+                               repeated, k))
+    if prefix is not None and prefix.rows.num_rows and pa.types.is_integer(prefix.rows.schema.field(0).type):
+        bounds.append(_kth_key(prefix.rows.column(0).to_numpy(), prefix.hashes, repeated, k))
+    bounds = [b for b in bounds if b is not None]
+    return min(bounds) if bounds else None
+
+
+def keys_only_sample(hashes: list[KeptHashes], repeated: np.ndarray, k: int, key: pa.Field) -> pa.Table | None:
+    """The sample of a `unique` check whose sample is its first key alone (the checked column is the key), when
+    every share kept its hashes as they are with that key: the `k` smallest keys of the rows holding a `repeated`
+    hash. None when some share did not."""
+    if not hashes or any(h.keys is None for h in hashes):
         return None
-    keys = np.concatenate([h.keys for h in known])[among(np.concatenate([h.hashes for h in known]), repeated)]
+    keys = np.concatenate([h.keys for h in hashes])[among(np.concatenate([h.hashes for h in hashes]), repeated)]
+    chosen = np.partition(keys, k - 1)[:k] if len(keys) > k else keys
+    return pa.table({key.name: pa.array(np.sort(chosen)).cast(key.type)})
+
+
+def _kth_key(keys: np.ndarray, hashes: np.ndarray, repeated: np.ndarray, k: int) -> Any:
+    if not len(repeated) or not k:
+        return None
+    keys = keys[among(hashes, repeated)]
     return np.partition(keys, k - 1)[k - 1].item() if len(keys) >= k else None
 
 

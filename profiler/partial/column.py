@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from profiler.model import ColumnKind
-from profiler.partial.domain import domain, finite_only
+from profiler.partial.domain import domain, few_values, finite_only
 from profiler.partial.exact import Moments, exact_decimal_sum, exact_int_sum
 from profiler.partial.hashing import float_row_values, fold_into_rows, row_value_hashes
 from profiler.partial.sketches import bottom_k, kll_sketch, merge_bottom_k, merge_kll
@@ -108,11 +108,17 @@ class ColumnSpec:
 
 
 def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: int, kll_k: int,
-                   row_hashes: np.ndarray | None, keys: np.ndarray | None = None) -> ColumnPartial:
+                   row_hashes: np.ndarray | None, keys: np.ndarray | None = None,
+                   encodings: dict[int, pa.DictionaryArray] | None = None, at: int = 0) -> ColumnPartial:
     """The statistics of one column in one share of the rows; mixes the column into `row_hashes`. `keys`: the
-    values of the spec's `keep_keys` column when it has no nulls in this share."""
+    values of the spec's `keep_keys` column when it has no nulls in this share. A text column of few values is
+    hashed on its distinct values (`few_values`); that encoding goes into `encodings` (if given) under `at`, the
+    column's position, for the share's checks to reuse."""
     kind = spec.kind
     x = domain(array, kind)
+    encoded = few_values(array, x) if kind is ColumnKind.STRING and spec.hashed else None
+    if encoded is not None and encodings is not None:
+        encodings[at] = encoded
     p = ColumnPartial(count=len(x) - x.null_count)
     values = x  # what the distinct sketch and the row hashes see
     if kind.numeric:
@@ -130,7 +136,7 @@ def column_partial(array: pa.Array | pa.ChunkedArray, spec: ColumnSpec, *, k: in
             p.min, p.max = _extremes(x)
 
     if spec.hashed:
-        hashes = row_value_hashes(values)
+        hashes = row_value_hashes(values, encoded)
         valid = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else slice(None)
         if kind is not ColumnKind.BOOLEAN:
             p.bottom = bottom_k(hashes[valid], k)

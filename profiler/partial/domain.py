@@ -47,3 +47,19 @@ def tracked(array: pa.Array | pa.ChunkedArray, kind: ColumnKind) -> pa.Array:
 def finite_only(x: pa.Array) -> pa.Array:
     """A float64 array with NaN and infinities turned into nulls and -0.0 into 0.0."""
     return pc.add(pc.if_else(pc.is_finite(x), x, pa.scalar(None, pa.float64())), 0.0)
+
+
+_PROBE = 4096
+"""How many leading values tell whether a text column has few values (at most one distinct in 8)."""
+
+
+def few_values(column: pa.Array | pa.ChunkedArray, values: pa.Array) -> pa.DictionaryArray | None:
+    """A text column's `values` (plain) dictionary-encoded when the column comes so or its leading values repeat
+    much; else None. The statistics hash its distinct values once, and checks of a value test each once."""
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
+        column = column.chunk(0)
+    if isinstance(column, pa.DictionaryArray):
+        return column
+    if len(values) < 2 * _PROBE or len(pc.unique(values.slice(0, _PROBE))) > _PROBE // 8:
+        return None
+    return pc.dictionary_encode(values)

@@ -107,8 +107,15 @@ def _repetitive(values: pa.Array) -> bool:
     return len(values) > 8 * _PROBE and pc.count_distinct(values.slice(0, _PROBE)).as_py() <= _PROBE // 4
 
 
-def row_value_hashes(values: pa.Array) -> np.ndarray:
-    """64-bit hashes of every slot of `values`, nulls included (they share one hash)."""
+def row_value_hashes(values: pa.Array, encoded: pa.DictionaryArray | None = None) -> np.ndarray:
+    """64-bit hashes of every slot of `values`, nulls included (they share one hash). `encoded`: text `values`
+    dictionary-encoded already (`domain.few_values`), whose distinct values are then hashed once."""
+    if encoded is not None:
+        hashes = _bytes_hash(encoded.dictionary)
+        indices = encoded.indices
+        if not indices.null_count:
+            return hashes[indices.to_numpy()]
+        return np.append(hashes, _NULL_HASH)[pc.fill_null(indices, len(hashes)).to_numpy()]
     if values.null_count:
         valid = values.is_valid().to_numpy(zero_copy_only=False)
         kind = values.type

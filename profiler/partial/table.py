@@ -59,11 +59,14 @@ def _keys(rows: pa.Table, column: int | None) -> np.ndarray | None:
     return keys.to_numpy() if pa.types.is_integer(keys.type) and keys.null_count == 0 else None
 
 
-def table_partial(rows: pa.Table, specs: list[ColumnSpec], options: PartialOptions, share: int) -> TablePartial:
-    """The partial statistics of `rows` (the table's columns in profile order), the `share`-th part of a table."""
+def table_partial(rows: pa.Table, specs: list[ColumnSpec], options: PartialOptions, share: int,
+                  encodings: dict[int, pa.DictionaryArray] | None = None) -> TablePartial:
+    """The partial statistics of `rows` (the table's columns in profile order), the `share`-th part of a table.
+    `encodings` (if given) receives the dictionary encodings of its text columns of few values, by position."""
     row_hashes: np.ndarray | None = new_row_hashes(rows.num_rows)
     columns = [column_partial(rows.column(i), spec, k=options.bottom_k, kll_k=options.kll_k, row_hashes=row_hashes,
-                              keys=_keys(rows, spec.keep_keys)) for i, spec in enumerate(specs)]
+                              keys=_keys(rows, spec.keep_keys), encodings=encodings, at=i)
+               for i, spec in enumerate(specs)]
     for i, spec in enumerate(specs):
         if spec.hashed or row_hashes is None:
             continue

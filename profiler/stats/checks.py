@@ -1,8 +1,9 @@
 """Aggregate checks riding on a profile's two passes: no scan of their own.
 
-The statistics pass computes every check's partial next to the table's (`profiler.partial.checks`): failing counts
-and sample keys of the row-by-row checks, the value hashes of `unique` checks. The values pass, which runs anyway,
-then picks the keys of the rows holding a duplicated value. The results are assembled from the merged partials and
+The statistics pass computes every check's partial next to the table's, on the same share and with the text
+encodings the statistics made (`profiler.partial.checks`): failing counts and sample keys of the row-by-row checks,
+the value hashes of `unique` checks and the rows of each share's smallest keys. Those usually prove which rows hold
+a duplicated value first; when they do not, the values pass, which runs anyway, picks the keys of those rows. The results are assembled from the merged partials and
 the finished profile, whose figures answer some checks exactly (null counts, row counts, a column's min and max).
 """
 
@@ -24,6 +25,7 @@ from profiler.partial.checks import (
     duplicate_keys,
     duplicates,
     key_bound,
+    keys_only_sample,
     merge_checks,
     merge_keys,
 )
@@ -57,37 +59,57 @@ class ProfileChecks:
     def __init__(self, checks: TableChecks, names: list[str], kinds: list[ColumnKind], schema: pa.Schema) -> None:
         self.checks = checks
         self.compiled = compile_checks(checks, names, kinds, schema)
-        self.kinds = kinds
+        self.kinds, self.schema = kinds, schema
+        self.kept = {c.column: c.sample[0] if c.sample and kinds[c.sample[0]] is ColumnKind.INTEGER else None
+                     for c in self.compiled if c.hashes}
         self.k = checks.max_sample_keys
         self.partials: list[CheckPartial] = []
         self.repeated: dict[int, tuple[np.ndarray, int, int]] = {}
         self.bounds: dict[int, Any] = {}
         self.duplicate_keys: dict[int, pa.Table | None] = {}
 
-    def statistics_work(self) -> Work:
-        compiled, k = self.compiled, self.k
-        return Work(lambda rows, share: checks_partial(rows, compiled, k), [CheckPartial() for _ in compiled],
-                    lambda a, b: merge_checks(a, b, k))
+    def statistics_work(self, statistics: Work) -> Work:
+        """The statistics pass's `statistics` work (which takes a dict to fill with the text encodings it makes,
+        `table_partial`'s) with the checks' partials of each share beside it, reusing those encodings."""
+        compiled, k, table = self.compiled, self.k, statistics.work
+
+        def work(rows: pa.Table, share: int) -> tuple[Any, list[CheckPartial]]:
+            encodings: dict[int, pa.DictionaryArray] = {}
+            return table(rows, share, encodings), checks_partial(rows, compiled, k, encodings)
+
+        return Work(work, (statistics.zero, [CheckPartial() for _ in compiled]),
+                    lambda a, b: (statistics.merge(a[0], b[0]), merge_checks(a[1], b[1], k)))
 
     def kept_columns(self) -> dict[int, int | None]:
         """The columns whose value hashes the statistics pass keeps for `unique` checks (it computes them anyway),
         each with its checks' first sample column when that one is of integers (kept beside hashes kept as they
         are: see `key_bound`)."""
-        return {c.column: c.sample[0] if c.sample and self.kinds[c.sample[0]] is ColumnKind.INTEGER else None
-                for c in self.compiled if c.hashes}
+        return self.kept
 
     def statistics_done(self, partials: list[CheckPartial], columns: list[ColumnPartial]) -> None:
         self.partials = partials
         for i, c in enumerate(self.compiled):
             if c.hashes:
-                kept = columns[c.column].kept or []
-                self.repeated[i] = duplicates(kept)
-                self.bounds[i] = key_bound(kept, self.repeated[i][0], self.k)
+                kept, prefix = columns[c.column].kept or [], partials[i].prefix
+                self.repeated[i] = repeated = duplicates(kept)
+                self.bounds[i] = None
+                if not len(repeated[0]) or not c.sample:
+                    continue
+                # The sample may be known already, then needing no values pass: from the keys kept with the hashes
+                # when it is the key alone, else from the shares' smallest keys, bounded by those alone.
+                found = keys_only_sample(kept, repeated[0], self.k, self.schema.field(c.sample[0])) \
+                    if len(c.sample) == 1 and c.sample[0] == self.kept.get(c.column) else None
+                if found is None and prefix is not None:
+                    found = prefix.sample(repeated[0], key_bound([], repeated[0], self.k, prefix), self.k)
+                if found is None:
+                    self.bounds[i] = key_bound(kept, repeated[0], self.k, prefix)
+                else:
+                    self.duplicate_keys[i] = found
 
     def values_work(self) -> Work | None:
         """The keys of rows holding a duplicated value, in the values pass; None when no value repeats."""
         lookups = [(i, self.compiled[i], found[0], self.bounds[i]) for i, found in self.repeated.items()
-                   if len(found[0]) and self.compiled[i].sample]
+                   if len(found[0]) and self.compiled[i].sample and i not in self.duplicate_keys]
         if not lookups:
             return None
         k = self.k
@@ -96,7 +118,7 @@ class ProfileChecks:
                     lambda a, b: {i: merge_keys(a[i], b[i], k) for i in a}, reads)
 
     def values_done(self, keys: dict[int, pa.Table | None] | None) -> None:
-        self.duplicate_keys = keys or {}
+        self.duplicate_keys.update(keys or {})
 
     def results(self, profile: TableProfile) -> tuple[CheckResult, ...]:
         return tuple(self._result(i, spec, profile) for i, spec in enumerate(self.checks.checks))

@@ -170,9 +170,10 @@ def profile_shares(shares: Shares, opts: ProfileOptions, checks: TableChecks | N
         bottom_k=bottom_k_size(opts.distinct_rsd), row_bottom_k=opts.row_sketch_size,
         kll_k=opts.quantile_sketch_k, sample_rows=opts.sample_rows, seed=opts.sample_seed,
     )
-    statistics = Work(lambda rows, share: table_partial(rows, specs, options, share),
+    statistics = Work(lambda rows, share, encodings=None: table_partial(rows, specs, options, share, encodings),
                       empty_partial(len(specs), shares.arrow_schema), lambda a, b: a.merge(b, options))
-    statistics = statistics.paired(run_checks.statistics_work() if run_checks else None)
+    if run_checks is not None:
+        statistics = run_checks.statistics_work(statistics)
     with _tracer.start_as_current_span("statistics pass", attributes={"catalog.profile.columns": len(cols)}) as span:
         total: TablePartial = shares.aggregate(statistics.work, statistics.zero, statistics.merge)
         if run_checks is not None:

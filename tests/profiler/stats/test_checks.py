@@ -6,6 +6,7 @@ a key, and a profile whose stored form leaves the results out."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,9 @@ def test_text_of_few_values_checked_on_its_distinct_values_agrees_with_pandas(tm
 def test_unique_keys_of_columns_of_many_values_agree_with_pandas(tmp_path):
     # Shares of many values hand over their hashes as they are, beside their rows' first key, which bounds the rows
     # the values pass hashes again; a row group whose keys hold nulls hands over no keys, one big share (the whole
-    # table) none either, and without a key the checked integers bound themselves. All must agree with pandas.
+    # table) none either, and without a key the checked integers bound themselves. With a key without nulls (and
+    # without a key, for the integers), the rows of each share's smallest keys decide the sample with no values
+    # pass. All must agree with pandas.
     rows = 40_000
     rng = np.random.default_rng(8)
     ids = [None if 36_000 <= i < 36_050 else int(v) for i, v in enumerate(rng.permutation(rows) * 3 - 1000)]
@@ -145,17 +148,54 @@ def test_unique_keys_of_columns_of_many_values_agree_with_pandas(tmp_path):
         "id": pa.array(ids, pa.int64()),
         "word": pa.array([None if i % 97 == 0 else f"w{v}" for i, v in enumerate(rng.integers(0, 300_000, rows))]),
         "number": pa.array(rng.integers(-100_000, 100_000, rows)),
+        "serial": pa.array(rng.permutation(rows) // 2),  # no nulls, each twice
     })
     frame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-    checks = (CheckSpec(1, "unique", "word"), CheckSpec(2, "unique", "number"))
+    checks = (CheckSpec(1, "unique", "word"), CheckSpec(2, "unique", "number"), CheckSpec(3, "unique", "serial"))
     for groups in (rows, 12_000):
         path = tmp_path / f"u{groups}.parquet"
         pq.write_table(table, path, row_group_size=groups)
-        for key in (("id",), ()):
+        for key in (("id",), ("serial",), ()):
             got = {r.id: r for r in profile_parquet_in_process(str(path), checks=TableChecks(checks, key=key)).checks}
-            for number, column in ((1, "word"), (2, "number")):
+            for number, column in ((1, "word"), (2, "number"), (3, "serial")):
                 values = frame[column]
                 failing = values.notna() & values.duplicated(keep=False)
                 assert failing.sum() > 1000
-                sample = smallest(frame, failing, [*key, column])
+                sample = smallest(frame, failing, list(dict.fromkeys([*key, column])))
                 assert (got[number].failing_rows, list(got[number].sample_keys)) == (int(failing.sum()), sample)
+
+
+def test_ranges_lengths_and_accepted_integers_decided_in_numpy_agree_with_python(tmp_path):
+    # Integers against fractional bounds, decimals (negative ones too) against bounds finer than their scale, bounds
+    # beyond int64, nulls among them, text lengths, and accepted integers of a narrow span: exact, as Python says.
+    rows = 20_000
+    rng = np.random.default_rng(5)
+    ints = [None if i % 31 == 0 else int(v) for i, v in enumerate(rng.integers(-50, 50, rows))]
+    cents = [None if i % 29 == 0 else int(v) for i, v in enumerate(rng.integers(-100_000, 100_000, rows))]
+    table = pa.table({
+        "id": pa.array(np.arange(rows)),
+        "n": pa.array(ints, pa.int32()),
+        "d": pa.array([None if c is None else Decimal(c).scaleb(-2) for c in cents], pa.decimal128(12, 2)),
+        "s": pa.array([None if i % 37 == 0 else "é" * (i % 9) for i in range(rows)]),
+    })
+    path = tmp_path / "n.parquet"
+    pq.write_table(table, path, row_group_size=7_000)
+    bounds = [(-10.5, 20.5), (None, -49), (3, None), (2**70, None), (None, -(2**70)), (-2.001, 2.009)]
+    checks = [CheckSpec(i, "range", column, {"min": low, "max": high})
+              for i, (column, (low, high)) in enumerate((c, b) for c in ("n", "d") for b in bounds)]
+    checks += [CheckSpec(100, "length", "s", {"min": 2, "max": 5}),
+               CheckSpec(101, "accepted_values", "n", {"values": [-3, 0, 7, 49, 1000]})]
+    got = {r.id: r for r in profile_parquet_in_process(str(path), checks=TableChecks(tuple(checks), key=("id",))).checks}
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+
+    def expected(number: int, fails) -> None:
+        check = next(c for c in checks if c.id == number)
+        failing = [i for i, v in enumerate(columns[check.column]) if v is not None and fails(v)]
+        assert (got[number].failing_rows, [k["id"] for k in got[number].sample_keys]) == (len(failing), failing[:10])
+
+    for spec in checks[:-2]:
+        low, high = spec.params["min"], spec.params["max"]
+        expected(spec.id, lambda v, low=low, high=high: (low is not None and v < Decimal(repr(low)))
+                 or (high is not None and v > Decimal(repr(high))))
+    expected(100, lambda v: not 2 <= len(v) <= 5)
+    expected(101, lambda v: v not in (-3, 0, 7, 49, 1000))
