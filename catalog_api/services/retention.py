@@ -32,7 +32,7 @@ from catalog_api.db.models import Job, OutboxEvent, WebhookDeliveryRow, utcnow
 from catalog_api.observability.metrics import pruned_rows, record_pruned
 from catalog_api.services.context import ServiceContext
 from catalog_api.services.events.outbox import OutboxStatus
-from catalog_api.services.jobs.records import JobStatus
+from catalog_api.services.jobs.status import JobStatus
 
 log = logging.getLogger(__name__)
 

@@ -197,11 +197,12 @@ def checks_partial(rows: pa.Table, compiled: list[Compiled], k: int,
                     distinct[at] = None if encoded is None else _Distinct(encoded)
                 values = distinct[at]
             if values is None:
-                failing = failing_rows(columns[at], check)
+                failing = failing_rows(columns[at], check.kind, check.params, check.column_kind)
                 partial.failing = int(np.count_nonzero(failing) if isinstance(failing, np.ndarray)
                                       else pc.sum(failing).as_py() or 0)
             else:  # counted on the distinct values; rows are looked at only for the sample keys of failing ones
-                failing = np.asarray(failing_rows(values.dictionary, check), np.bool_)
+                failing = np.asarray(
+                    failing_rows(values.dictionary, check.kind, check.params, check.column_kind), np.bool_)
                 partial.failing = int(values.counts[failing].sum())
             if partial.failing and check.sample:
                 partial.keys = sampler.failing_keys(check.sample, failing if values is None else values.rows(failing))

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from profiler.model import ColumnKind
-
-if TYPE_CHECKING:
-    from profiler.partial.checks import Compiled
 
 _CONFORMING = {
     "integer": r"^\s*[+-]?[0-9]+\s*$",
@@ -32,14 +29,15 @@ _CONFORMING = {
 """What text must look like to read as each type; dates are then checked on the calendar."""
 
 
-def failing_rows(x: pa.Array, check: Compiled) -> pa.Array | np.ndarray:
-    """A boolean per row, true where the row fails the check (never null). Ranges and lengths, and accepted
-    integers of a narrow span, are decided in numpy (one pass over the numbers, not a chain of Arrow kernels)."""
-    kind, params = check.kind, check.params
+def failing_rows(x: pa.Array, kind: str, params: dict[str, Any],
+                 column_kind: ColumnKind | None) -> pa.Array | np.ndarray:
+    """A boolean per row, true where the row fails the check of `kind` and `params` on a column of `column_kind`
+    (never null). Ranges and lengths, and accepted integers of a narrow span, are decided in numpy (one pass over the
+    numbers, not a chain of Arrow kernels)."""
     if kind == "not_null":
         return pc.is_null(x)
     if kind in ("range", "length"):
-        numbers = _numbers(pc.utf8_length(x) if check.column_kind is ColumnKind.STRING else pc.binary_length(x)
+        numbers = _numbers(pc.utf8_length(x) if column_kind is ColumnKind.STRING else pc.binary_length(x)
                            ) if kind == "length" else _numbers(x)
         if numbers is not None:
             return _failing(_outside(*numbers, params.get("min"), params.get("max")), x)
@@ -57,10 +55,10 @@ def failing_rows(x: pa.Array, check: Compiled) -> pa.Array | np.ndarray:
     elif kind == "regex":
         ok = _matches(x, params)
     elif kind == "length":
-        lengths = pc.utf8_length(x) if check.column_kind is ColumnKind.STRING else pc.binary_length(x)
+        lengths = pc.utf8_length(x) if column_kind is ColumnKind.STRING else pc.binary_length(x)
         ok = _within(lengths, params.get("min"), params.get("max"), pc.greater_equal, pc.less_equal)
     else:
-        ok = _conforms(x, params["type"]) if check.column_kind is ColumnKind.STRING else pc.is_valid(x)
+        ok = _conforms(x, params["type"]) if column_kind is ColumnKind.STRING else pc.is_valid(x)
     return pc.fill_null(pc.and_(pc.is_valid(x), pc.invert(ok)), False)
 
 

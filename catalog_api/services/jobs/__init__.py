@@ -6,7 +6,6 @@ The names below are the domain's public face for transports; modules inside serv
 
 from catalog_api.services.jobs.records import (
     MAX_LIST,
-    JobStatus,
     add_job,
     cancel_job,
     enqueue_job,
@@ -28,6 +27,7 @@ from catalog_api.services.jobs.running import (
     is_transient,
     run_job,
 )
+from catalog_api.services.jobs.status import JobStatus
 
 __all__ = [
     "MAX_LIST", "InProcessJobRunner", "JobCancelled", "JobControl", "JobHandler", "JobStatus", "JobTimedOut",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from catalog_api.db.models import DataSource, Job
 from catalog_api.security.identity import SYSTEM
 from catalog_api.services.events.outbox import record_event, record_events
-from catalog_api.services.jobs.records import JobStatus
+from catalog_api.services.jobs.status import JobStatus
 from events import CatalogEvent
 from events.data import JobCancelled, JobFailed, JobProgress, JobStarted, JobSucceeded
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -20,26 +19,14 @@ from catalog_api.errors import InvalidInput, NotFound
 from catalog_api.observability.context import current_work
 from catalog_api.security.identity import SYSTEM, current_identity
 from catalog_api.services.context import ServiceContext
+from catalog_api.services.jobs.job_events import note_cancellation, record_job_outcome
+from catalog_api.services.jobs.status import JobStatus
 from catalog_api.services.views import JobView, job_view
 
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
 """The most jobs one listing answers."""
-
-
-class JobStatus(StrEnum):
-    """Life cycle of a job."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 def get_job(session: Session, job_id: str) -> JobView:
@@ -169,9 +156,6 @@ def resubmit_stranded_jobs(ctx: ServiceContext, older_than_s: float) -> list[str
 def cancel_job(ctx: ServiceContext, job_id: str) -> JobView:
     """Cancels a queued job at once; a running one stops at its next progress report and rolls back. Either way its
     `catalog.job.cancelled` event names the caller, written when the job ends."""
-    # job_events imports this module's JobStatus
-    from catalog_api.services.jobs.job_events import note_cancellation, record_job_outcome
-
     with ctx.db.session() as session:
         job = session.get(Job, job_id)
         if job is None:

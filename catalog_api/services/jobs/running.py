@@ -35,7 +35,8 @@ from catalog_api.services.jobs.job_events import (
     record_job_progress,
     record_job_started,
 )
-from catalog_api.services.jobs.records import JobStatus, get_job
+from catalog_api.services.jobs.records import get_job
+from catalog_api.services.jobs.status import JobStatus
 from catalog_api.settings import Settings
 from crawlers.errors import AuthenticationFailed, ConnectorError
 

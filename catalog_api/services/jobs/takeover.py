@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from catalog_api.db.models import Job, utcnow
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs.records import JobStatus
 from catalog_api.services.jobs.running import LAST_SIGN_OF_LIFE, release_silent_attempt, silent_cutoff
+from catalog_api.services.jobs.status import JobStatus
 
 
 def take_over_silent_jobs(ctx: ServiceContext) -> list[str]:

@@ -29,8 +29,9 @@ from catalog_api.db.models import Job, ProfileReportRow, TableProfileRow
 from catalog_api.errors import CatalogError
 from catalog_api.observability.tracing import span
 from catalog_api.services.context import ServiceContext
-from catalog_api.services.jobs.records import JobStatus, add_job
+from catalog_api.services.jobs.records import add_job
 from catalog_api.services.jobs.running import JobControl, JobTakenOver, is_transient
+from catalog_api.services.jobs.status import JobStatus
 from catalog_api.services.profiling.masking import detected_pii, pii_column_names
 from catalog_api.services.profiling.reading import Target
 from catalog_api.services.profiling.reports import MASKED_COLUMNS, REPORT_JOB
