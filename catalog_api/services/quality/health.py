@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, timedelta
+from functools import cache
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -42,9 +43,10 @@ def table_detail(session: Session, urn: str, *, include_deleted_columns: bool = 
     return dataclasses.replace(view, quality_health=table_health(session, urn))
 
 
+@cache
 def _statements():
-    """The statements of `table_healths`, built once with an expanding `ids` parameter: building them is half the cost
-    of a table's health (the table page's header asks for it on every load)."""
+    """The statements of `table_healths`, built once (on first use, not at import) with an expanding `ids` parameter:
+    building them is half the cost of a table's health (the table page's header asks for it on every load)."""
     ids = bindparam("ids", expanding=True)
     ranked = (select(TableProfileRow.id, TableProfileRow.table_id, TableProfileRow.started_at,
                      TableProfileRow.anomaly_count, func.row_number().over(
@@ -65,9 +67,6 @@ def _statements():
     }
 
 
-_STATEMENTS = _statements()
-
-
 def table_healths(session: Session, table_ids: Sequence[int]) -> dict[int, TableHealthView]:
     """The health of each of these tables (crawled ones, by id), in a fixed number of statements."""
     ids = list(dict.fromkeys(table_ids))
@@ -77,16 +76,17 @@ def table_healths(session: Session, table_ids: Sequence[int]) -> dict[int, Table
     profiles: dict[int, tuple] = {}
     critical: dict[int, int] = {}
     extracted: dict[int, object] = {}
+    statements = _statements()
     for start in range(0, len(ids), MAX_BOUND_PARAMETERS):
         chunk = {"ids": ids[start:start + MAX_BOUND_PARAMETERS]}
-        urns.update(session.execute(_STATEMENTS["urns"], chunk).all())
-        for rule in session.scalars(_STATEMENTS["rules"], chunk):
+        urns.update(session.execute(statements["urns"], chunk).all())
+        for rule in session.scalars(statements["rules"], chunk):
             rules[rule.table_id].append(rule)
-        latest.update((row.rule_id, row) for row in session.scalars(_STATEMENTS["latest"], chunk))
+        latest.update((row.rule_id, row) for row in session.scalars(statements["latest"], chunk))
         profiles.update((table_id, (started, count))
-                        for table_id, started, count in session.execute(_STATEMENTS["profiles"], chunk))
-        critical.update(session.execute(_STATEMENTS["critical"], chunk).all())
-        extracted.update(session.execute(_STATEMENTS["extracted"], chunk).all())
+                        for table_id, started, count in session.execute(statements["profiles"], chunk))
+        critical.update(session.execute(statements["critical"], chunk).all())
+        extracted.update(session.execute(statements["extracted"], chunk).all())
     return {i: _health(urns[i], rules[i], latest, profiles.get(i), critical.get(i, 0), extracted.get(i))
             for i in ids if i in urns}
 
